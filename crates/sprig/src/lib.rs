@@ -1,14 +1,90 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! The Sprig v3.3.0 template function library as Helm v4 registers it, for the `gotmpl`
+//! executor, byte-compatible with Go.
+//!
+//! [`functions`] returns every Sprig function Helm keeps (all 209 names except `env`,
+//! `expandenv` and the JSON functions, which the `goyaml` crate provides, and with Helm's
+//! replacements of `fail` and `getHostByName`) plus Helm's plain functions `required` and
+//! `lookup` (offline: an empty map). `include`, `tpl` and the YAML/TOML/JSON functions are
+//! not here.
+//!
+//! Every function is registered with its Go signature, so the executor converts and checks
+//! arguments as Go's `text/template` does; bodies port Sprig's Go code (cast conversions,
+//! shopspring/decimal float math, mergo merges, Go time layouts, RE2 regexes, Masterminds
+//! semver constraints, x509 certificates).
+//!
+//! ```
+//! use gotmpl::Value;
+//! let funcs = sprig::functions();
+//! let upper = &funcs["upper"];
+//! if let gotmpl::Body::Plain(f) = &upper.body {
+//!     assert_eq!(f(&[Value::str("abc")]).unwrap().as_str(), Some("ABC"));
+//! }
+//! ```
+
+mod conv;
+mod core;
+mod crypto;
+mod data;
+mod date;
+mod encoding;
+pub mod gofmt;
+mod numeric;
+mod paths;
+mod regex;
+mod semver;
+mod strings;
+mod unicode;
+mod url;
+
+use gotmpl::{FuncError, FuncMap, Function, Signature, Type, Value};
+
+pub use date::GoTime;
+pub use semver::SemverVersion;
+
+pub(crate) type R = Result<Value, FuncError>;
+
+/// All functions of this crate, by template name.
+pub fn functions() -> FuncMap {
+    let mut m = FuncMap::new();
+    core::register(&mut m);
+    date::register(&mut m);
+    regex::register(&mut m);
+    semver::register(&mut m);
+    crypto::register(&mut m);
+    url::register(&mut m);
+    m
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+pub(crate) fn reg(
+    m: &mut FuncMap,
+    name: &str,
+    sig: Signature,
+    f: impl Fn(&[Value]) -> R + Send + Sync + 'static,
+) {
+    m.insert(name.to_string(), Function::plain(sig, f));
+}
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+pub(crate) fn fixed(p: &[Type]) -> Signature {
+    Signature::fixed(p)
+}
+
+pub(crate) fn var(p: &[Type], e: Type) -> Signature {
+    Signature::variadic(p, e)
+}
+
+/// A string argument (already converted by the executor).
+pub(crate) fn arg_s(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.to_string(),
+        Value::Nil => String::new(),
+        other => gofmt::strval(other),
+    }
+}
+
+/// An integer argument (already converted by the executor).
+pub(crate) fn arg_i(v: &Value) -> i64 {
+    match v {
+        Value::Int(i) | Value::Int64(i) => *i,
+        other => conv::to_int64(other),
     }
 }

@@ -1,0 +1,1 @@
+pub fn register(_m: &mut gotmpl::FuncMap) {}

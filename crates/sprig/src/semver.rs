@@ -1,0 +1,2 @@
+pub fn register(_m: &mut gotmpl::FuncMap) {}
+pub struct SemverVersion;
