@@ -1,14 +1,44 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! # engine: the pure core of ferry's GitOps controller
+//!
+//! Everything here is a function of Kubernetes objects held as [`serde_json::Value`]; there is
+//! no IO, no clock and no cluster client. The controller crate feeds it rendered (desired) and
+//! live objects and acts on the answers. The behaviour is ported from Argo CD's gitops-engine:
+//!
+//! * [`health`]: per resource health (`Healthy`, `Progressing`, `Degraded`, `Suspended`,
+//!   `Missing`, `Unknown`, with Argo CD's messages) and aggregation into the app's health.
+//! * [`diff`]: normalisation of live vs desired (server-populated fields, defaults),
+//!   `ignoreDifferences`, comparison of a server-side-apply dry run with live, and a unified
+//!   YAML diff for `ferry app diff`.
+//! * [`sync`]: resource tracking, reconciliation, prune candidates, phases, waves and hooks,
+//!   sync options and the retry backoff.
+//! * [`yaml`]: a small deterministic YAML writer for JSON values (sorted keys, kubectl style).
+//!
+//! Not here: applying, watching, rendering, git. Those live in the controller and its IO
+//! crates.
+//!
+//! Architecture invariant: nothing is pruned when a render failed — prune candidates only
+//! come from [`sync::plan::Rendered`], constructible only from a successful render.
+//!
+//! ```
+//! use engine::health::{resource_health, HealthStatusCode};
+//! use serde_json::json;
+//!
+//! let deploy = json!({
+//!     "apiVersion": "apps/v1", "kind": "Deployment",
+//!     "metadata": {"name": "web", "generation": 2},
+//!     "spec": {"replicas": 3},
+//!     "status": {"observedGeneration": 2, "replicas": 3, "updatedReplicas": 1,
+//!                "availableReplicas": 1}
+//! });
+//! let h = resource_health(&deploy).unwrap();
+//! assert_eq!(h.status, HealthStatusCode::Progressing);
+//! assert_eq!(h.message, "Waiting for rollout to finish: 1 out of 3 new replicas have been updated...");
+//! ```
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+pub mod diff;
+pub mod health;
+pub mod object;
+pub mod sync;
+pub mod yaml;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+pub use object::ResourceKey;

@@ -1,0 +1,8 @@
+//! Sync planning: tracking, hooks/phases/waves, sync options, task planning and retry backoff
+//! (gitops-engine `pkg/sync`).
+
+pub mod hooks;
+pub mod options;
+pub mod plan;
+pub mod retry;
+pub mod tracking;

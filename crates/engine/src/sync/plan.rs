@@ -1,0 +1,582 @@
+//! Reconciliation (pairing desired with live objects) and sync planning (tasks ordered by
+//! phase, wave, kind and name; prune tasks in reverse wave order), as gitops-engine's
+//! `sync.Reconcile` and `syncContext.getSyncTasks`.
+//!
+//! **Invariant: nothing is pruned when a render failed.** Pruning candidates only come out of a
+//! [`Reconciliation`], which can only be built from [`Rendered`], which can only be built from a
+//! successful render result ([`Rendered::from_render`]).
+
+use crate::object::{self, ResourceKey};
+use crate::sync::hooks::{self, HookDeletePolicy, HookType, SyncPhase};
+use crate::sync::options::{RemovalPolicy, SyncOptions};
+use crate::sync::tracking::Tracking;
+use serde_json::{Map, Value, json};
+
+/// Finalizer put on hooks so they are deleted only after their phase (gitops-engine).
+pub const HOOK_FINALIZER: &str = "argocd.argoproj.io/hook-finalizer";
+
+/// The desired objects of one successful render. There is deliberately no way to build this
+/// from a failed render: see the module invariant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rendered {
+    objects: Vec<Value>,
+}
+
+impl Rendered {
+    /// Wraps a render result: `Ok(objects)` becomes `Rendered`, an error is handed back
+    /// untouched (and the caller then cannot prune anything).
+    pub fn from_render<E>(result: Result<Vec<Value>, E>) -> Result<Rendered, E> {
+        result.map(|objects| Rendered { objects })
+    }
+
+    /// The desired objects, as rendered.
+    pub fn objects(&self) -> &[Value] {
+        &self.objects
+    }
+}
+
+/// Answers whether a group/kind is namespaced; `None` when unknown (e.g. a CRD not yet
+/// installed).
+pub type ScopeLookup<'a> = &'a dyn Fn(&str, &str) -> Option<bool>;
+
+/// A desired object paired with its live counterpart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pair {
+    /// Desired object; `None` = live object that is no longer rendered (prune candidate).
+    pub target: Option<Value>,
+    /// Live object; `None` = not created yet.
+    pub live: Option<Value>,
+}
+
+/// Result of [`reconcile`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reconciliation {
+    /// Non-hook desired objects with their live objects, then tracked live objects that are no
+    /// longer desired (`target: None`).
+    pub resources: Vec<Pair>,
+    /// Desired hooks (applied by their phases, never compared or pruned).
+    pub hooks: Vec<Value>,
+}
+
+impl Reconciliation {
+    /// Live objects to prune: tracked, no longer rendered, not hooks. This is only the
+    /// candidate set; [`plan_sync`] applies `prune` and `Prune=false|confirm`.
+    pub fn prune_candidates(&self) -> impl Iterator<Item = &Value> {
+        self.resources.iter().filter_map(|p| match (&p.target, &p.live) {
+            (None, Some(live)) if !hooks::is_hook(live) && !hooks::is_ignored(live) => Some(live),
+            _ => None,
+        })
+    }
+}
+
+/// Pairs desired with live objects (gitops-engine `Reconcile`).
+///
+/// * Desired objects that are ignored (hooks with no phase, e.g. Helm `test`) are dropped;
+///   hooks go to [`Reconciliation::hooks`].
+/// * A desired object with no namespace takes `destination_namespace` when namespaced; when
+///   the scope is unknown both the namespaced and the cluster key are tried.
+/// * `live` may hold any objects of the relevant kinds: those matching a desired object are
+///   paired (adopted even if untracked); of the rest only those tracked for this application
+///   (`tracking.is_managed`) are kept, as prune candidates.
+pub fn reconcile(
+    rendered: &Rendered,
+    live: &[Value],
+    tracking: &Tracking,
+    is_namespaced: ScopeLookup<'_>,
+) -> Reconciliation {
+    let mut hooks_out = Vec::new();
+    let mut targets = Vec::new();
+    for obj in rendered.objects() {
+        if obj.is_null() || hooks::is_ignored(obj) {
+            continue;
+        }
+        if hooks::is_hook(obj) {
+            hooks_out.push(obj.clone());
+        } else {
+            targets.push(obj.clone());
+        }
+    }
+    let mut remaining: Vec<Option<&Value>> = live.iter().map(Some).collect();
+    let mut resources = Vec::new();
+    for t in targets {
+        let ns = match object::namespace(&t) {
+            "" => tracking.destination_namespace.as_str(),
+            ns => ns,
+        };
+        let scope = is_namespaced(object::group(&t), object::kind(&t));
+        let mut keys = Vec::new();
+        if scope != Some(false) {
+            keys.push(ResourceKey::new(object::group(&t), object::kind(&t), ns, object::name(&t)));
+        }
+        if scope != Some(true) {
+            keys.push(ResourceKey::new(object::group(&t), object::kind(&t), "", object::name(&t)));
+        }
+        let mut found = None;
+        'keys: for key in &keys {
+            for slot in remaining.iter_mut() {
+                if let Some(l) = *slot
+                    && ResourceKey::of(l) == *key
+                {
+                    found = Some(l.clone());
+                    *slot = None;
+                    break 'keys;
+                }
+            }
+        }
+        resources.push(Pair {
+            target: Some(t),
+            live: found,
+        });
+    }
+    for l in remaining.into_iter().flatten() {
+        if tracking.is_managed(l) {
+            resources.push(Pair {
+                target: None,
+                live: Some(l.clone()),
+            });
+        }
+    }
+    Reconciliation {
+        resources,
+        hooks: hooks_out,
+    }
+}
+
+/// What the controller must do with a task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaskAction {
+    /// Apply (create/update) the target object.
+    Apply,
+    /// Delete the live object.
+    Prune,
+    /// Leave the live object, reporting `PruneSkipped` with this message
+    /// (`ignored (requires pruning)` / `ignored (no prune)`).
+    PruneSkipped(String),
+    /// `Prune=confirm` and the prune was not approved yet.
+    PruneNeedsConfirmation,
+}
+
+/// One step of a sync: apply or prune one object in one phase and wave.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncTask {
+    /// Phase.
+    pub phase: SyncPhase,
+    /// Effective wave (after prune reversal, `PruneLast` and dependency adjustment).
+    pub wave: i64,
+    /// Desired object (namespace defaulted, hook name generated, hook finalizer added).
+    pub target: Option<Value>,
+    /// Live object, if any.
+    pub live: Option<Value>,
+    /// Hook type when the object is a hook (= the phase), `None` for resources.
+    pub hook_type: Option<HookType>,
+    /// Hook delete policies (empty for resources).
+    pub delete_policies: Vec<HookDeletePolicy>,
+    /// Effective sync options (app options overlaid with the object's annotation).
+    pub options: SyncOptions,
+    /// What to do.
+    pub action: TaskAction,
+}
+
+impl SyncTask {
+    /// The object this task is about (target, else live).
+    pub fn obj(&self) -> &Value {
+        self.target
+            .as_ref()
+            .or(self.live.as_ref())
+            .unwrap_or(&Value::Null)
+    }
+
+    /// Whether this task deletes (or would delete) a live object.
+    pub fn is_prune(&self) -> bool {
+        self.target.is_none()
+    }
+
+    /// Key of the object; the live object's namespace wins (cluster-scoped targets may carry
+    /// a defaulted namespace).
+    pub fn key(&self) -> ResourceKey {
+        let mut k = ResourceKey::of(self.obj());
+        if let Some(l) = &self.live {
+            k.namespace = object::namespace(l).to_string();
+        }
+        k
+    }
+
+    /// Whether a live hook must be deleted before the hook is created again.
+    pub fn delete_before_creation(&self) -> bool {
+        self.live.is_some()
+            && self
+                .delete_policies
+                .contains(&HookDeletePolicy::BeforeHookCreation)
+    }
+}
+
+/// Inputs of [`plan_sync`] besides the reconciliation.
+pub struct PlanOptions<'a> {
+    /// App-level sync options (`syncPolicy.syncOptions`, overlaid with
+    /// `operation.sync.syncOptions`).
+    pub sync_options: &'a SyncOptions,
+    /// Pruning allowed (`operation.sync.prune` / `automated.prune`).
+    pub prune: bool,
+    /// `Prune=confirm` resources were approved.
+    pub prune_confirmed: bool,
+    /// Skip hooks (selective sync).
+    pub skip_hooks: bool,
+    /// Selective sync: only resources for which this returns true (all when `None`).
+    pub resource_filter: Option<&'a dyn Fn(&ResourceKey) -> bool>,
+    /// Revision being synced (hook names from `generateName`).
+    pub revision: &'a str,
+    /// Operation start, Unix seconds (hook names from `generateName`).
+    pub started_at_unix: i64,
+    /// Destination namespace.
+    pub namespace: &'a str,
+    /// Scope lookup; desired objects of cluster-scoped kinds do not get the namespace.
+    pub is_namespaced: ScopeLookup<'a>,
+    /// Live destination namespace (for `CreateNamespace=true`), if it exists.
+    pub live_namespace: Option<&'a Value>,
+    /// `syncPolicy.managedNamespaceMetadata` (`{labels, annotations}`), if any.
+    pub managed_namespace_metadata: Option<&'a Value>,
+}
+
+/// The ordered tasks of one sync operation.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SyncPlan {
+    /// All tasks, in execution order (`SyncFail` tasks last).
+    pub tasks: Vec<SyncTask>,
+}
+
+impl SyncPlan {
+    /// Consecutive groups of tasks with the same (phase, wave), excluding `SyncFail`: each is
+    /// applied, then waited on until healthy, before the next.
+    pub fn steps(&self) -> Vec<(SyncPhase, i64, Vec<&SyncTask>)> {
+        let mut out: Vec<(SyncPhase, i64, Vec<&SyncTask>)> = Vec::new();
+        for t in self.tasks.iter().filter(|t| t.phase != SyncPhase::SyncFail) {
+            match out.last_mut() {
+                Some((p, w, v)) if *p == t.phase && *w == t.wave => v.push(t),
+                _ => out.push((t.phase, t.wave, vec![t])),
+            }
+        }
+        out
+    }
+
+    /// Hooks to run when the sync fails.
+    pub fn sync_fail_tasks(&self) -> impl Iterator<Item = &SyncTask> {
+        self.tasks.iter().filter(|t| t.phase == SyncPhase::SyncFail)
+    }
+
+    /// Prune tasks (whatever their action).
+    pub fn prune_tasks(&self) -> impl Iterator<Item = &SyncTask> {
+        self.tasks.iter().filter(|t| t.is_prune())
+    }
+}
+
+/// Argo CD's kind order within a wave (Helm's install order); kinds not listed (custom
+/// resources) come after all of these.
+pub const KIND_ORDER: &[&str] = &[
+    "Namespace",
+    "NetworkPolicy",
+    "ResourceQuota",
+    "LimitRange",
+    "PodSecurityPolicy",
+    "PodDisruptionBudget",
+    "ServiceAccount",
+    "Secret",
+    "SecretList",
+    "ConfigMap",
+    "StorageClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "CustomResourceDefinition",
+    "ClusterRole",
+    "ClusterRoleList",
+    "ClusterRoleBinding",
+    "ClusterRoleBindingList",
+    "Role",
+    "RoleList",
+    "RoleBinding",
+    "RoleBindingList",
+    "Service",
+    "DaemonSet",
+    "Pod",
+    "ReplicationController",
+    "ReplicaSet",
+    "Deployment",
+    "HorizontalPodAutoscaler",
+    "StatefulSet",
+    "Job",
+    "CronJob",
+    "IngressClass",
+    "Ingress",
+    "APIService",
+];
+
+fn kind_rank(kind: &str) -> i64 {
+    KIND_ORDER
+        .iter()
+        .position(|k| *k == kind)
+        .map(|i| i as i64 - KIND_ORDER.len() as i64)
+        .unwrap_or(0)
+}
+
+/// Plans a sync (gitops-engine `getSyncTasks` + `syncTasks.Sort`).
+pub fn plan_sync(rec: &Reconciliation, opts: &PlanOptions<'_>) -> SyncPlan {
+    let mut tasks: Vec<SyncTask> = Vec::new();
+    let new_task = |phase: SyncPhase, target: Option<Value>, live: Option<Value>| {
+        let obj = target.as_ref().or(live.as_ref()).cloned().unwrap_or(Value::Null);
+        let is_hook = hooks::is_hook(&obj);
+        SyncTask {
+            phase,
+            wave: hooks::wave(&obj),
+            hook_type: if is_hook {
+                Some(match phase {
+                    SyncPhase::PreSync => HookType::PreSync,
+                    SyncPhase::Sync => HookType::Sync,
+                    SyncPhase::PostSync => HookType::PostSync,
+                    SyncPhase::SyncFail => HookType::SyncFail,
+                })
+            } else {
+                None
+            },
+            delete_policies: if is_hook {
+                hooks::delete_policies(&obj)
+            } else {
+                Vec::new()
+            },
+            options: opts.sync_options.for_resource(&obj),
+            action: TaskAction::Apply,
+            target,
+            live,
+        }
+    };
+
+    for pair in &rec.resources {
+        let Some(obj) = pair.target.as_ref().or(pair.live.as_ref()) else {
+            continue;
+        };
+        if let Some(filter) = opts.resource_filter
+            && !filter(&ResourceKey::of(obj))
+        {
+            continue;
+        }
+        if hooks::is_hook(obj) {
+            continue;
+        }
+        for phase in hooks::sync_phases(obj) {
+            tasks.push(new_task(phase, pair.target.clone(), pair.live.clone()));
+        }
+    }
+
+    if !opts.skip_hooks {
+        for hook in &rec.hooks {
+            for phase in hooks::sync_phases(hook) {
+                let mut target = hook.clone();
+                if object::name(&target).is_empty() {
+                    let rev: String = if opts.revision.len() >= 8 {
+                        opts.revision.chars().take(7).collect()
+                    } else {
+                        opts.revision.to_string()
+                    };
+                    let generate = object::str_at(&target, "/metadata/generateName").unwrap_or("");
+                    let name = format!(
+                        "{generate}{}",
+                        format!("{rev}-{phase}-{}", opts.started_at_unix).to_lowercase()
+                    );
+                    set_meta(&mut target, "name", Value::String(name));
+                }
+                if !object::finalizers(&target).contains(&HOOK_FINALIZER) {
+                    let mut f: Vec<Value> = object::finalizers(&target)
+                        .into_iter()
+                        .map(|s| Value::String(s.to_string()))
+                        .collect();
+                    f.push(Value::String(HOOK_FINALIZER.into()));
+                    set_meta(&mut target, "finalizers", Value::Array(f));
+                }
+                tasks.push(new_task(phase, Some(target), None));
+            }
+        }
+    }
+
+    // Default the namespace of desired objects (not of kinds known to be cluster scoped).
+    for t in tasks.iter_mut() {
+        if let Some(target) = t.target.as_mut()
+            && object::namespace(target).is_empty()
+            && !opts.namespace.is_empty()
+            && (opts.is_namespaced)(object::group(target), object::kind(target)) != Some(false)
+        {
+            set_meta(target, "namespace", Value::String(opts.namespace.to_string()));
+        }
+    }
+
+    if opts.sync_options.create_namespace()
+        && !opts.namespace.is_empty()
+        && let Some(t) = namespace_task(rec, opts)
+    {
+        tasks.push(new_task(SyncPhase::PreSync, Some(t), opts.live_namespace.cloned()));
+    }
+
+    // Find live objects of tasks created from desired objects only (hooks).
+    for t in tasks.iter_mut() {
+        if t.live.is_some() {
+            continue;
+        }
+        let Some(target) = &t.target else { continue };
+        t.live = rec
+            .resources
+            .iter()
+            .filter_map(|p| p.live.as_ref())
+            .find(|l| {
+                object::group(l) == object::group(target)
+                    && object::kind(l) == object::kind(target)
+                    && (object::namespace(l).is_empty()
+                        || object::namespace(l) == object::namespace(target))
+                    && object::name(l) == object::name(target)
+            })
+            .cloned();
+    }
+
+    // Prune in reverse wave order: symmetric swap of the distinct prune waves.
+    let mut prune_waves: Vec<i64> = tasks.iter().filter(|t| t.is_prune()).map(|t| t.wave).collect();
+    prune_waves.sort();
+    prune_waves.dedup();
+    let n = prune_waves.len();
+    for t in tasks.iter_mut().filter(|t| t.is_prune()) {
+        if let Some(i) = prune_waves.iter().position(|w| *w == t.wave) {
+            t.wave = prune_waves[n - 1 - i];
+        }
+    }
+    // PruneLast: after the last Sync wave.
+    let last_sync_wave = tasks
+        .iter()
+        .filter(|t| t.phase == SyncPhase::Sync)
+        .map(|t| t.wave)
+        .fold(0, i64::max)
+        + 1;
+    for t in tasks.iter_mut() {
+        if t.is_prune() && t.options.prune_last() {
+            t.wave = last_sync_wave;
+        }
+    }
+
+    sort_tasks(&mut tasks);
+
+    for t in tasks.iter_mut().filter(|t| t.is_prune()) {
+        let live = t.live.as_ref().unwrap_or(&Value::Null);
+        t.action = if !opts.prune {
+            TaskAction::PruneSkipped("ignored (requires pruning)".into())
+        } else {
+            match crate::sync::options::prune_policy(live) {
+                RemovalPolicy::Never => TaskAction::PruneSkipped("ignored (no prune)".into()),
+                RemovalPolicy::Confirm if !opts.prune_confirmed => {
+                    TaskAction::PruneNeedsConfirmation
+                }
+                _ => TaskAction::Prune,
+            }
+        };
+    }
+    SyncPlan { tasks }
+}
+
+fn set_meta(obj: &mut Value, key: &str, value: Value) {
+    if let Some(o) = obj.as_object_mut() {
+        let meta = o
+            .entry("metadata")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Some(m) = meta.as_object_mut() {
+            m.insert(key.to_string(), value);
+        }
+    }
+}
+
+/// The Namespace to create for `CreateNamespace=true`, if it is not rendered and is missing
+/// or lacks the managed metadata.
+fn namespace_task(rec: &Reconciliation, opts: &PlanOptions<'_>) -> Option<Value> {
+    let rendered = rec.resources.iter().filter_map(|p| p.target.as_ref()).any(|t| {
+        object::group(t).is_empty() && object::kind(t) == "Namespace" && object::name(t) == opts.namespace
+    });
+    if rendered {
+        return None;
+    }
+    let mut ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": opts.namespace}});
+    let mut needs_update = false;
+    if let Some(meta) = opts.managed_namespace_metadata {
+        for field in ["labels", "annotations"] {
+            if let Some(m) = meta.get(field).and_then(Value::as_object)
+                && !m.is_empty()
+            {
+                ns["metadata"][field] = Value::Object(m.clone());
+                let live_has_all = opts.live_namespace.is_some_and(|l| {
+                    m.iter()
+                        .all(|(k, v)| l.pointer(&format!("/metadata/{field}")).and_then(|x| x.get(k)) == Some(v))
+                });
+                needs_update |= !live_has_all;
+            }
+        }
+    }
+    (opts.live_namespace.is_none() || needs_update).then_some(ns)
+}
+
+fn sort_tasks(tasks: &mut Vec<SyncTask>) {
+    tasks.sort_by(|a, b| {
+        a.phase
+            .cmp(&b.phase)
+            .then(a.wave.cmp(&b.wave))
+            .then(kind_rank(object::kind(a.obj())).cmp(&kind_rank(object::kind(b.obj()))))
+            .then(object::name(a.obj()).cmp(object::name(b.obj())))
+            .then(object::namespace(a.obj()).cmp(object::namespace(b.obj())))
+    });
+    // Namespaces before the resources in them.
+    adjust_deps(
+        tasks,
+        |o| {
+            (object::kind(o) == "Namespace" && object::group(o).is_empty())
+                .then(|| object::name(o).to_string())
+        },
+        |o| Some(object::namespace(o).to_string()).filter(|s| !s.is_empty()),
+    );
+    // CRDs before their custom resources.
+    adjust_deps(
+        tasks,
+        |o| {
+            if object::group(o) == "apiextensions.k8s.io" && object::kind(o) == "CustomResourceDefinition" {
+                let g = object::str_at(o, "/spec/group")?;
+                let k = object::str_at(o, "/spec/names/kind")?;
+                Some(format!("{g}/{k}"))
+            } else {
+                None
+            }
+        },
+        |o| Some(format!("{}/{}", object::group(o), object::kind(o))),
+    );
+}
+
+/// Moves a dependency before the first task referencing it, taking that task's phase and wave
+/// (gitops-engine `adjustDeps`).
+fn adjust_deps(
+    tasks: &mut [SyncTask],
+    is_dep: impl Fn(&Value) -> Option<String>,
+    refs_dep: impl Fn(&Value) -> Option<String>,
+) {
+    let mut first: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for i in 0..tasks.len() {
+        let Some(target) = tasks[i].target.as_ref() else {
+            continue;
+        };
+        if let Some(dep) = is_dep(target) {
+            if let Some(&index) = first.get(&dep) {
+                let (phase, wave) = (tasks[index].phase, tasks[index].wave);
+                tasks[i].phase = phase;
+                tasks[i].wave = wave;
+                tasks[index..=i].rotate_right(1);
+                for v in first.values_mut() {
+                    if *v >= index {
+                        *v += 1;
+                    }
+                }
+            }
+        } else if let Some(r) = refs_dep(target) {
+            first.entry(r).or_insert(i);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
