@@ -1,2 +1,481 @@
-pub fn register(_m: &mut gotmpl::FuncMap) {}
-pub struct SemverVersion;
+//! Masterminds/semver v3 (as Helm v4 vendors it): lenient version parsing, ordering and
+//! constraints (`^ ~ x ranges`, `||`, `,`, hyphen ranges, prerelease rules).
+
+use std::cmp::Ordering;
+use std::sync::OnceLock;
+
+use gotmpl::{FuncError, FuncMap, Object, Type as T, Value};
+
+use crate::regex::compile;
+use crate::{arg_s, fixed, reg};
+
+const LOOSE: &str = r"v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?";
+const CV: &str = r"v?([0-9|x|X|\*]+)(\.[0-9|x|X|\*]+)?(\.[0-9|x|X|\*]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?";
+const OPS: &str = r"=||!=|>|<|>=|=>|<=|=<|~|~>|\^";
+
+struct Res {
+    loose: regex::Regex,
+    constraint: regex::Regex,
+    range: regex::Regex,
+    find: regex::Regex,
+    valid: regex::Regex,
+}
+
+fn res() -> &'static Res {
+    static R: OnceLock<Res> = OnceLock::new();
+    R.get_or_init(|| {
+        let c = |p: &str| compile(p).unwrap_or_else(|e| panic!("semver regex {p}: {e}"));
+        Res {
+            loose: c(&format!("^{LOOSE}$")),
+            constraint: c(&format!(r"^\s*({OPS})\s*({CV})\s*$")),
+            range: c(&format!(r"\s*({CV})\s+-\s+({CV})\s*")),
+            find: c(&format!(r"({OPS})\s*({CV})")),
+            valid: c(&format!(r"^(\s*({OPS})\s*({CV})\s*)((?:\s+|,\s*)({OPS})\s*({CV})\s*)*$")),
+        }
+    })
+}
+
+/// A parsed `*semver.Version`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SemverVersion {
+    pub major: u64,
+    pub minor: u64,
+    pub patch: u64,
+    pub pre: String,
+    pub metadata: String,
+    pub original: String,
+}
+
+const ALLOWED: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-0123456789";
+
+fn validate_prerelease(p: &str) -> Result<(), String> {
+    for part in p.split('.') {
+        if part.is_empty() {
+            return Err("invalid prerelease string".into());
+        } else if part.bytes().all(|c| c.is_ascii_digit()) {
+            if part.len() > 1 && part.starts_with('0') {
+                return Err("version segment starts with 0".into());
+            }
+        } else if !part.chars().all(|c| ALLOWED.contains(c)) {
+            return Err("invalid prerelease string".into());
+        }
+    }
+    Ok(())
+}
+
+fn validate_metadata(m: &str) -> Result<(), String> {
+    for part in m.split('.') {
+        if part.is_empty() || !part.chars().all(|c| ALLOWED.contains(c)) {
+            return Err("invalid metadata string".into());
+        }
+    }
+    Ok(())
+}
+
+fn seg(s: &str) -> Result<u64, String> {
+    s.trim_start_matches('.').parse::<u64>().map_err(|_| {
+        format!(
+            "error parsing version segment: strconv.ParseUint: parsing {}: value out of range",
+            crate::gofmt::quote(s.trim_start_matches('.'))
+        )
+    })
+}
+
+impl SemverVersion {
+    /// `semver.NewVersion` (coercing).
+    pub fn parse(v: &str) -> Result<SemverVersion, String> {
+        let caps = res().loose.captures(v).ok_or("invalid semantic version")?;
+        let g = |i: usize| caps.get(i).map(|m| m.as_str()).unwrap_or("");
+        let sv = SemverVersion {
+            major: seg(g(1))?,
+            minor: if g(2).is_empty() { 0 } else { seg(g(2))? },
+            patch: if g(3).is_empty() { 0 } else { seg(g(3))? },
+            pre: g(5).to_string(),
+            metadata: g(8).to_string(),
+            original: v.to_string(),
+        };
+        if !sv.pre.is_empty() {
+            validate_prerelease(&sv.pre)?;
+        }
+        if !sv.metadata.is_empty() {
+            validate_metadata(&sv.metadata)?;
+        }
+        Ok(sv)
+    }
+
+    /// `Version.Compare`.
+    pub fn compare(&self, o: &SemverVersion) -> Ordering {
+        self.major
+            .cmp(&o.major)
+            .then(self.minor.cmp(&o.minor))
+            .then(self.patch.cmp(&o.patch))
+            .then_with(|| match (self.pre.is_empty(), o.pre.is_empty()) {
+                (true, true) => Ordering::Equal,
+                (true, false) => Ordering::Greater,
+                (false, true) => Ordering::Less,
+                _ => compare_prerelease(&self.pre, &o.pre),
+            })
+    }
+
+    fn string(&self) -> String {
+        let mut s = format!("{}.{}.{}", self.major, self.minor, self.patch);
+        if !self.pre.is_empty() {
+            s.push('-');
+            s.push_str(&self.pre);
+        }
+        if !self.metadata.is_empty() {
+            s.push('+');
+            s.push_str(&self.metadata);
+        }
+        s
+    }
+}
+
+fn compare_prerelease(a: &str, b: &str) -> Ordering {
+    let sa: Vec<&str> = a.split('.').collect();
+    let sb: Vec<&str> = b.split('.').collect();
+    for i in 0..sa.len().max(sb.len()) {
+        let (x, y) = (sa.get(i).copied().unwrap_or(""), sb.get(i).copied().unwrap_or(""));
+        let d = compare_pre_part(x, y);
+        if d != Ordering::Equal {
+            return d;
+        }
+    }
+    Ordering::Equal
+}
+
+fn compare_pre_part(s: &str, o: &str) -> Ordering {
+    if s == o {
+        return Ordering::Equal;
+    }
+    if s.is_empty() {
+        return Ordering::Less;
+    }
+    if o.is_empty() {
+        return Ordering::Greater;
+    }
+    match (s.parse::<u64>(), o.parse::<u64>()) {
+        (Err(_), Err(_)) => {
+            if s > o {
+                Ordering::Greater
+            } else {
+                Ordering::Less
+            }
+        }
+        (Ok(_), Err(_)) => Ordering::Less,
+        (Err(_), Ok(_)) => Ordering::Greater,
+        (Ok(x), Ok(y)) => {
+            if x > y {
+                Ordering::Greater
+            } else {
+                Ordering::Less
+            }
+        }
+    }
+}
+
+struct Constraint {
+    con: SemverVersion,
+    op: String,
+    minor_dirty: bool,
+    patch_dirty: bool,
+    dirty: bool,
+}
+
+fn is_x(s: &str) -> bool {
+    matches!(s, "x" | "*" | "X")
+}
+
+fn parse_constraint(c: &str) -> Result<Constraint, String> {
+    if c.is_empty() {
+        return Ok(Constraint {
+            con: SemverVersion::parse("0.0.0")?,
+            op: String::new(),
+            minor_dirty: false,
+            patch_dirty: false,
+            dirty: true,
+        });
+    }
+    let caps = res()
+        .constraint
+        .captures(c)
+        .ok_or_else(|| format!("improper constraint: {}", crate::gofmt::quote(c)))?;
+    let g = |i: usize| caps.get(i).map(|m| m.as_str()).unwrap_or("");
+    let (mut minor_dirty, mut patch_dirty, mut dirty) = (false, false, false);
+    let mut ver = g(2).to_string();
+    if is_x(g(3)) || g(3).is_empty() {
+        ver = format!("0.0.0{}", g(6));
+        dirty = true;
+    } else if is_x(g(4).trim_start_matches('.')) || g(4).is_empty() {
+        minor_dirty = true;
+        dirty = true;
+        ver = format!("{}.0.0{}", g(3), g(6));
+    } else if is_x(g(5).trim_start_matches('.')) || g(5).is_empty() {
+        dirty = true;
+        patch_dirty = true;
+        ver = format!("{}{}.0{}", g(3), g(4), g(6));
+    }
+    let con = SemverVersion::parse(&ver).map_err(|_| "constraint parser error".to_string())?;
+    Ok(Constraint { con, op: g(1).to_string(), minor_dirty, patch_dirty, dirty })
+}
+
+impl Constraint {
+    fn check(&self, v: &SemverVersion, include_pre: bool) -> bool {
+        if !v.pre.is_empty() && !include_pre {
+            return false;
+        }
+        let c = &self.con;
+        let cmp = v.compare(c);
+        match self.op.as_str() {
+            "" | "=" => {
+                if self.dirty {
+                    self.tilde(v)
+                } else {
+                    cmp == Ordering::Equal
+                }
+            }
+            "!=" => {
+                if self.dirty {
+                    if c.major != v.major {
+                        return true;
+                    }
+                    if c.minor != v.minor && !self.minor_dirty {
+                        return true;
+                    } else if self.minor_dirty {
+                        return false;
+                    } else if c.patch != v.patch && !self.patch_dirty {
+                        return true;
+                    } else if self.patch_dirty {
+                        if !v.pre.is_empty() || !c.pre.is_empty() {
+                            return compare_prerelease(&v.pre, &c.pre) != Ordering::Equal;
+                        }
+                        return false;
+                    }
+                }
+                cmp != Ordering::Equal
+            }
+            ">" => {
+                if !self.dirty {
+                    return cmp == Ordering::Greater;
+                }
+                if v.major > c.major {
+                    true
+                } else if v.major < c.major || self.minor_dirty {
+                    false
+                } else if self.patch_dirty {
+                    v.minor > c.minor
+                } else {
+                    cmp == Ordering::Greater
+                }
+            }
+            "<" => cmp == Ordering::Less,
+            ">=" | "=>" => cmp != Ordering::Less,
+            "<=" | "=<" => {
+                if !self.dirty {
+                    return cmp != Ordering::Greater;
+                }
+                !(v.major > c.major || (v.major == c.major && v.minor > c.minor && !self.minor_dirty))
+            }
+            "~" | "~>" => self.tilde(v),
+            "^" => {
+                if cmp == Ordering::Less {
+                    return false;
+                }
+                if c.major > 0 || self.minor_dirty {
+                    return v.major == c.major;
+                }
+                if v.major > 0 {
+                    return false;
+                }
+                if c.minor > 0 || self.patch_dirty {
+                    return v.minor == c.minor;
+                }
+                if v.minor > 0 {
+                    return false;
+                }
+                c.patch == v.patch
+            }
+            _ => false,
+        }
+    }
+
+    fn tilde(&self, v: &SemverVersion) -> bool {
+        let c = &self.con;
+        if v.compare(c) == Ordering::Less {
+            return false;
+        }
+        if c.major == 0 && c.minor == 0 && c.patch == 0 && !self.minor_dirty && !self.patch_dirty {
+            return true;
+        }
+        if v.major != c.major {
+            return false;
+        }
+        !(v.minor != c.minor && !self.minor_dirty)
+    }
+}
+
+/// `semver.NewConstraint(c)` then `Check(v)`.
+pub fn constraint_check(constraint: &str, version: &SemverVersion) -> Result<bool, String> {
+    let r = res();
+    // rewriteRange: "a - b" → ">= a, <= b "
+    let mut c = constraint.to_string();
+    let ranges: Vec<(String, String, String)> = r
+        .range
+        .captures_iter(constraint)
+        .map(|m| {
+            (
+                m.get(0).map(|x| x.as_str().to_string()).unwrap_or_default(),
+                m.get(1).map(|x| x.as_str().to_string()).unwrap_or_default(),
+                m.get(11).map(|x| x.as_str().to_string()).unwrap_or_default(),
+            )
+        })
+        .collect();
+    for (whole, a, b) in ranges {
+        c = c.replacen(&whole, &format!(">= {a}, <= {b} "), 1);
+    }
+    let mut ors: Vec<(Vec<Constraint>, bool)> = Vec::new();
+    for part in c.split("||") {
+        if !r.valid.is_match(part) {
+            return Err(format!("improper constraint: {}", crate::gofmt::quote(part)));
+        }
+        let mut found: Vec<String> = r.find.find_iter(part).map(|m| m.as_str().to_string()).collect();
+        if found.is_empty() {
+            found.push(part.to_string());
+        }
+        let mut list = Vec::new();
+        let mut has_pre = false;
+        for s in found {
+            let pc = parse_constraint(&s)?;
+            if !pc.con.pre.is_empty() {
+                has_pre = true;
+            }
+            list.push(pc);
+        }
+        ors.push((list, has_pre));
+    }
+    Ok(ors.iter().any(|(list, pre)| list.iter().all(|c| c.check(version, *pre))))
+}
+
+impl Object for SemverVersion {
+    fn type_name(&self) -> &str {
+        "*semver.Version"
+    }
+    fn kind(&self) -> &str {
+        "ptr"
+    }
+    fn format(&self) -> String {
+        self.string()
+    }
+    fn method(&self, name: &str, args: &[Value]) -> Option<Result<Value, FuncError>> {
+        let other = || -> Result<SemverVersion, FuncError> {
+            match args.first() {
+                Some(Value::Object(o)) => o
+                    .as_any()
+                    .downcast_ref::<SemverVersion>()
+                    .cloned()
+                    .ok_or_else(|| FuncError::new("wrong type for value; expected *semver.Version")),
+                _ => Err(FuncError::new("wrong type for value; expected *semver.Version")),
+            }
+        };
+        let v = match name {
+            "Major" => Value::Int64(self.major as i64),
+            "Minor" => Value::Int64(self.minor as i64),
+            "Patch" => Value::Int64(self.patch as i64),
+            "Prerelease" => Value::from(self.pre.clone()),
+            "Metadata" => Value::from(self.metadata.clone()),
+            "Original" => Value::from(self.original.clone()),
+            "String" => Value::from(self.string()),
+            "Compare" => match other() {
+                Ok(o) => Value::Int(self.compare(&o) as i64),
+                Err(e) => return Some(Err(e)),
+            },
+            "LessThan" | "GreaterThan" | "Equal" | "LessThanEqual" | "GreaterThanEqual" => {
+                let o = match other() {
+                    Ok(o) => o,
+                    Err(e) => return Some(Err(e)),
+                };
+                let c = self.compare(&o);
+                Value::Bool(match name {
+                    "LessThan" => c == Ordering::Less,
+                    "GreaterThan" => c == Ordering::Greater,
+                    "Equal" => c == Ordering::Equal,
+                    "LessThanEqual" => c != Ordering::Greater,
+                    _ => c != Ordering::Less,
+                })
+            }
+            "IncPatch" | "IncMinor" | "IncMajor" => {
+                let mut n = self.clone();
+                n.metadata.clear();
+                match name {
+                    "IncPatch" => {
+                        if self.pre.is_empty() {
+                            n.patch += 1;
+                        }
+                    }
+                    "IncMinor" => {
+                        n.minor += 1;
+                        n.patch = 0;
+                    }
+                    _ => {
+                        n.major += 1;
+                        n.minor = 0;
+                        n.patch = 0;
+                    }
+                }
+                n.pre.clear();
+                let v = if self.original.starts_with('v') { "v" } else { "" };
+                n.original = format!("{v}{}", n.string());
+                Value::object(n)
+            }
+            _ => return None,
+        };
+        Some(Ok(v))
+    }
+    fn to_data(&self) -> Option<Value> {
+        Some(Value::from(self.string()))
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+pub fn register(m: &mut FuncMap) {
+    reg(m, "semver", fixed(&[T::String]), |a| {
+        SemverVersion::parse(&arg_s(&a[0])).map(Value::object).map_err(FuncError::new)
+    });
+    reg(m, "semverCompare", fixed(&[T::String, T::String]), |a| {
+        let c = arg_s(&a[0]);
+        // Go parses the constraint first, then the version.
+        let _ = constraint_check(&c, &SemverVersion::parse("0.0.0").map_err(FuncError::new)?)
+            .map_err(FuncError::new)?;
+        let v = SemverVersion::parse(&arg_s(&a[1])).map_err(FuncError::new)?;
+        Ok(Value::Bool(constraint_check(&c, &v).map_err(FuncError::new)?))
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ck(c: &str, v: &str) -> bool {
+        constraint_check(c, &SemverVersion::parse(v).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn constraints() {
+        assert!(!ck(">=1.20.0", "1.21.0-gke.1"));
+        assert!(ck(">=1.20.0-0", "1.21.0-gke.1"));
+        assert!(ck("^1.2", "1.9.0"));
+        assert!(!ck("~1.2.0", "1.3.0"));
+        assert!(ck("1.x", "v1.5"));
+        assert!(ck(">= 1.2, < 2.0 || 3.x", "3.1.0"));
+        assert!(ck("1.0 - 2.0", "1.5.0"));
+        assert!(!ck("1.0 - 2.0", "2.1.0"));
+        assert!(ck("!=1.2.3", "1.2.4"));
+        assert!(ck("^0.2.3", "0.2.5"));
+        assert!(!ck("^0.2.3", "0.3.0"));
+        assert!(ck("*", "5.0.0"));
+        assert_eq!(SemverVersion::parse("x").unwrap_err(), "invalid semantic version");
+        assert!(constraint_check("foo", &SemverVersion::parse("1.0.0").unwrap()).is_err());
+    }
+}
