@@ -678,12 +678,12 @@ fn hpa(obj: &Value) -> Rule {
     let t = Typed::new(obj, "HPA", &["v1", "v2beta1", "v2beta2", "v2"])?;
     let waiting = || ok(HealthStatusCode::Progressing, "Waiting to Autoscale");
     let conds: Vec<(String, String, String, String)> = if object::version(obj) == "v1" {
-        let Some(ann) = object::annotation(obj, "autoscaling.alpha.kubernetes.io/conditions") else {
+        let Some(ann) = object::annotation(obj, "autoscaling.alpha.kubernetes.io/conditions")
+        else {
             return waiting();
         };
-        let parsed: Vec<Value> = serde_json::from_str(ann).map_err(|e| {
-            format!("failed to convert conditions annotation to typed: {e}")
-        })?;
+        let parsed: Vec<Value> = serde_json::from_str(ann)
+            .map_err(|e| format!("failed to convert conditions annotation to typed: {e}"))?;
         parsed
             .iter()
             .map(|c| {
@@ -764,7 +764,10 @@ fn cronjob(obj: &Value) -> HealthStatus {
             "CronJob has completed its last execution successfully",
         );
     }
-    HealthStatus::new(HealthStatusCode::Healthy, "CronJob has not been scheduled yet")
+    HealthStatus::new(
+        HealthStatusCode::Healthy,
+        "CronJob has not been scheduled yet",
+    )
 }
 
 /// Argo CD's `apiextensions.k8s.io/CustomResourceDefinition` Lua health script.
@@ -984,3 +987,6 @@ pub fn app_health(
         resources: per,
     }
 }
+
+#[cfg(test)]
+mod tests;

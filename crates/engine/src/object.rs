@@ -51,10 +51,7 @@ pub fn namespace(obj: &Value) -> &str {
 
 /// One annotation value.
 pub fn annotation<'a>(obj: &'a Value, key: &str) -> Option<&'a str> {
-    obj.get("metadata")?
-        .get("annotations")?
-        .get(key)?
-        .as_str()
+    obj.get("metadata")?.get("annotations")?.get(key)?.as_str()
 }
 
 /// One label value.
@@ -186,7 +183,8 @@ mod tests {
 
     #[test]
     fn csv_annotations_dedupe_and_trim() {
-        let o = json!({"metadata": {"annotations": {"a": " Prune=false, ,Replace=true,Prune=false"}}});
+        let o =
+            json!({"metadata": {"annotations": {"a": " Prune=false, ,Replace=true,Prune=false"}}});
         assert_eq!(annotation_csv(&o, "a"), vec!["Prune=false", "Replace=true"]);
         assert!(has_annotation_option(&o, "a", "Replace=true"));
         assert!(!has_annotation_option(&o, "a", "Replace"));

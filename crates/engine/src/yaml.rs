@@ -22,11 +22,7 @@ pub fn to_yaml(value: &Value) -> String {
 
 /// Several documents separated by `---` lines.
 pub fn to_yaml_documents(values: &[Value]) -> String {
-    values
-        .iter()
-        .map(to_yaml)
-        .collect::<Vec<_>>()
-        .join("---\n")
+    values.iter().map(to_yaml).collect::<Vec<_>>().join("---\n")
 }
 
 fn pad(out: &mut String, n: usize) {
@@ -125,7 +121,9 @@ fn literal_lines(s: &str) -> Option<Vec<&str>> {
     if body.ends_with('\n') || body.starts_with(' ') || body.is_empty() {
         return None;
     }
-    if s.chars().any(|c| (c.is_control() && c != '\n') || c == '\u{feff}') {
+    if s.chars()
+        .any(|c| (c.is_control() && c != '\n') || c == '\u{feff}')
+    {
         return None;
     }
     let lines: Vec<&str> = body.split('\n').collect();
@@ -169,7 +167,11 @@ fn looks_numeric(s: &str) -> bool {
     if matches!(t.to_ascii_lowercase().as_str(), ".inf" | ".nan") {
         return true;
     }
-    if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0o")).or_else(|| t.strip_prefix("0b")) {
+    if let Some(h) = t
+        .strip_prefix("0x")
+        .or_else(|| t.strip_prefix("0o"))
+        .or_else(|| t.strip_prefix("0b"))
+    {
         return !h.is_empty() && h.chars().all(|c| c.is_ascii_hexdigit() || c == '_');
     }
     if !t.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
@@ -181,12 +183,18 @@ fn looks_numeric(s: &str) -> bool {
     }
     // YAML 1.1 sexagesimal numbers such as `12:30` or `1:20.5`.
     let mut parts = plain.split(':');
-    let head_ok = parts.next().is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    let head_ok = parts
+        .next()
+        .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
     let rest: Vec<&str> = parts.collect();
     head_ok
         && !rest.is_empty()
         && rest.iter().enumerate().all(|(i, p)| {
-            let p = if i + 1 == rest.len() { p.split_once('.').map_or(*p, |x| x.0) } else { p };
+            let p = if i + 1 == rest.len() {
+                p.split_once('.').map_or(*p, |x| x.0)
+            } else {
+                p
+            };
             !p.is_empty() && p.len() <= 2 && p.bytes().all(|b| b.is_ascii_digit())
         })
 }

@@ -263,8 +263,14 @@ mod tests {
     fn argo_hooks() {
         let o = with(json!({"argocd.argoproj.io/hook": "PreSync,PostSync"}));
         assert!(is_hook(&o));
-        assert_eq!(sync_phases(&o), vec![SyncPhase::PreSync, SyncPhase::PostSync]);
-        assert_eq!(delete_policies(&o), vec![HookDeletePolicy::BeforeHookCreation]);
+        assert_eq!(
+            sync_phases(&o),
+            vec![SyncPhase::PreSync, SyncPhase::PostSync]
+        );
+        assert_eq!(
+            delete_policies(&o),
+            vec![HookDeletePolicy::BeforeHookCreation]
+        );
         let skip = with(json!({"argocd.argoproj.io/hook": "Skip"}));
         assert!(is_skip(&skip) && !is_hook(&skip) && sync_phases(&skip).is_empty());
         let skip_and_sync = with(json!({"argocd.argoproj.io/hook": "Skip,Sync"}));
@@ -276,15 +282,20 @@ mod tests {
 
     #[test]
     fn helm_hooks_map_like_argo() {
-        let o = with(json!({"helm.sh/hook": "pre-install,pre-upgrade", "helm.sh/hook-weight": "-5",
-            "helm.sh/hook-delete-policy": "hook-succeeded,before-hook-creation"}));
+        let o = with(
+            json!({"helm.sh/hook": "pre-install,pre-upgrade", "helm.sh/hook-weight": "-5",
+            "helm.sh/hook-delete-policy": "hook-succeeded,before-hook-creation"}),
+        );
         assert!(is_hook(&o));
         assert_eq!(hook_types(&o), vec![HookType::PreSync]);
         assert_eq!(sync_phases(&o), vec![SyncPhase::PreSync]);
         assert_eq!(wave(&o), -5);
         assert_eq!(
             delete_policies(&o),
-            vec![HookDeletePolicy::HookSucceeded, HookDeletePolicy::BeforeHookCreation]
+            vec![
+                HookDeletePolicy::HookSucceeded,
+                HookDeletePolicy::BeforeHookCreation
+            ]
         );
         let post = with(json!({"helm.sh/hook": "post-upgrade, post-install"}));
         assert_eq!(sync_phases(&post), vec![SyncPhase::PostSync]);
@@ -302,10 +313,15 @@ mod tests {
     #[test]
     fn waves() {
         assert_eq!(wave(&with(json!({"argocd.argoproj.io/sync-wave": "3"}))), 3);
-        assert_eq!(wave(&with(json!({"argocd.argoproj.io/sync-wave": "+2"}))), 2);
+        assert_eq!(
+            wave(&with(json!({"argocd.argoproj.io/sync-wave": "+2"}))),
+            2
+        );
         // invalid sync-wave falls back to the Helm weight
         assert_eq!(
-            wave(&with(json!({"argocd.argoproj.io/sync-wave": " 1", "helm.sh/hook-weight": "7"}))),
+            wave(&with(
+                json!({"argocd.argoproj.io/sync-wave": " 1", "helm.sh/hook-weight": "7"})
+            )),
             7
         );
         assert_eq!(wave(&with(json!({"argocd.argoproj.io/sync-wave": "x"}))), 0);

@@ -121,7 +121,9 @@ impl SyncOptions {
                 "SkipDryRunOnMissingResource" => {
                     parse_bool(v).map(|b| o.skip_dry_run_on_missing_resource = Some(b))
                 }
-                "FailOnSharedResource" => parse_bool(v).map(|b| o.fail_on_shared_resource = Some(b)),
+                "FailOnSharedResource" => {
+                    parse_bool(v).map(|b| o.fail_on_shared_resource = Some(b))
+                }
                 "ClientSideApplyMigration" => {
                     parse_bool(v).map(|b| o.client_side_apply_migration = Some(b))
                 }
@@ -257,7 +259,10 @@ mod tests {
             "PruneLast=maybe",
         ]);
         assert!(o.create_namespace() && o.server_side_apply() && !o.validate());
-        assert_eq!(o.prune_propagation_policy, Some(PropagationPolicy::Background));
+        assert_eq!(
+            o.prune_propagation_policy,
+            Some(PropagationPolicy::Background)
+        );
         assert_eq!(o.unknown, vec!["Bogus=1", "PruneLast=maybe"]);
         assert!(!o.prune_last());
     }

@@ -62,10 +62,14 @@ impl Reconciliation {
     /// Live objects to prune: tracked, no longer rendered, not hooks. This is only the
     /// candidate set; [`plan_sync`] applies `prune` and `Prune=false|confirm`.
     pub fn prune_candidates(&self) -> impl Iterator<Item = &Value> {
-        self.resources.iter().filter_map(|p| match (&p.target, &p.live) {
-            (None, Some(live)) if !hooks::is_hook(live) && !hooks::is_ignored(live) => Some(live),
-            _ => None,
-        })
+        self.resources
+            .iter()
+            .filter_map(|p| match (&p.target, &p.live) {
+                (None, Some(live)) if !hooks::is_hook(live) && !hooks::is_ignored(live) => {
+                    Some(live)
+                }
+                _ => None,
+            })
     }
 }
 
@@ -106,10 +110,20 @@ pub fn reconcile(
         let scope = is_namespaced(object::group(&t), object::kind(&t));
         let mut keys = Vec::new();
         if scope != Some(false) {
-            keys.push(ResourceKey::new(object::group(&t), object::kind(&t), ns, object::name(&t)));
+            keys.push(ResourceKey::new(
+                object::group(&t),
+                object::kind(&t),
+                ns,
+                object::name(&t),
+            ));
         }
         if scope != Some(true) {
-            keys.push(ResourceKey::new(object::group(&t), object::kind(&t), "", object::name(&t)));
+            keys.push(ResourceKey::new(
+                object::group(&t),
+                object::kind(&t),
+                "",
+                object::name(&t),
+            ));
         }
         let mut found = None;
         'keys: for key in &keys {
@@ -321,7 +335,11 @@ fn kind_rank(kind: &str) -> i64 {
 pub fn plan_sync(rec: &Reconciliation, opts: &PlanOptions<'_>) -> SyncPlan {
     let mut tasks: Vec<SyncTask> = Vec::new();
     let new_task = |phase: SyncPhase, target: Option<Value>, live: Option<Value>| {
-        let obj = target.as_ref().or(live.as_ref()).cloned().unwrap_or(Value::Null);
+        let obj = target
+            .as_ref()
+            .or(live.as_ref())
+            .cloned()
+            .unwrap_or(Value::Null);
         let is_hook = hooks::is_hook(&obj);
         SyncTask {
             phase,
@@ -402,7 +420,11 @@ pub fn plan_sync(rec: &Reconciliation, opts: &PlanOptions<'_>) -> SyncPlan {
             && !opts.namespace.is_empty()
             && (opts.is_namespaced)(object::group(target), object::kind(target)) != Some(false)
         {
-            set_meta(target, "namespace", Value::String(opts.namespace.to_string()));
+            set_meta(
+                target,
+                "namespace",
+                Value::String(opts.namespace.to_string()),
+            );
         }
     }
 
@@ -410,7 +432,11 @@ pub fn plan_sync(rec: &Reconciliation, opts: &PlanOptions<'_>) -> SyncPlan {
         && !opts.namespace.is_empty()
         && let Some(t) = namespace_task(rec, opts)
     {
-        tasks.push(new_task(SyncPhase::PreSync, Some(t), opts.live_namespace.cloned()));
+        tasks.push(new_task(
+            SyncPhase::PreSync,
+            Some(t),
+            opts.live_namespace.cloned(),
+        ));
     }
 
     // Find live objects of tasks created from desired objects only (hooks).
@@ -434,7 +460,11 @@ pub fn plan_sync(rec: &Reconciliation, opts: &PlanOptions<'_>) -> SyncPlan {
     }
 
     // Prune in reverse wave order: symmetric swap of the distinct prune waves.
-    let mut prune_waves: Vec<i64> = tasks.iter().filter(|t| t.is_prune()).map(|t| t.wave).collect();
+    let mut prune_waves: Vec<i64> = tasks
+        .iter()
+        .filter(|t| t.is_prune())
+        .map(|t| t.wave)
+        .collect();
     prune_waves.sort();
     prune_waves.dedup();
     let n = prune_waves.len();
@@ -489,13 +519,20 @@ fn set_meta(obj: &mut Value, key: &str, value: Value) {
 /// The Namespace to create for `CreateNamespace=true`, if it is not rendered and is missing
 /// or lacks the managed metadata.
 fn namespace_task(rec: &Reconciliation, opts: &PlanOptions<'_>) -> Option<Value> {
-    let rendered = rec.resources.iter().filter_map(|p| p.target.as_ref()).any(|t| {
-        object::group(t).is_empty() && object::kind(t) == "Namespace" && object::name(t) == opts.namespace
-    });
+    let rendered = rec
+        .resources
+        .iter()
+        .filter_map(|p| p.target.as_ref())
+        .any(|t| {
+            object::group(t).is_empty()
+                && object::kind(t) == "Namespace"
+                && object::name(t) == opts.namespace
+        });
     if rendered {
         return None;
     }
-    let mut ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": opts.namespace}});
+    let mut ns =
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": opts.namespace}});
     let mut needs_update = false;
     if let Some(meta) = opts.managed_namespace_metadata {
         for field in ["labels", "annotations"] {
@@ -504,8 +541,11 @@ fn namespace_task(rec: &Reconciliation, opts: &PlanOptions<'_>) -> Option<Value>
             {
                 ns["metadata"][field] = Value::Object(m.clone());
                 let live_has_all = opts.live_namespace.is_some_and(|l| {
-                    m.iter()
-                        .all(|(k, v)| l.pointer(&format!("/metadata/{field}")).and_then(|x| x.get(k)) == Some(v))
+                    m.iter().all(|(k, v)| {
+                        l.pointer(&format!("/metadata/{field}"))
+                            .and_then(|x| x.get(k))
+                            == Some(v)
+                    })
                 });
                 needs_update |= !live_has_all;
             }
@@ -514,7 +554,7 @@ fn namespace_task(rec: &Reconciliation, opts: &PlanOptions<'_>) -> Option<Value>
     (opts.live_namespace.is_none() || needs_update).then_some(ns)
 }
 
-fn sort_tasks(tasks: &mut Vec<SyncTask>) {
+fn sort_tasks(tasks: &mut [SyncTask]) {
     tasks.sort_by(|a, b| {
         a.phase
             .cmp(&b.phase)
@@ -536,7 +576,9 @@ fn sort_tasks(tasks: &mut Vec<SyncTask>) {
     adjust_deps(
         tasks,
         |o| {
-            if object::group(o) == "apiextensions.k8s.io" && object::kind(o) == "CustomResourceDefinition" {
+            if object::group(o) == "apiextensions.k8s.io"
+                && object::kind(o) == "CustomResourceDefinition"
+            {
                 let g = object::str_at(o, "/spec/group")?;
                 let k = object::str_at(o, "/spec/names/kind")?;
                 Some(format!("{g}/{k}"))

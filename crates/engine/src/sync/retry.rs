@@ -99,7 +99,11 @@ pub fn retry_delay(backoff: &Backoff<'_>, retry_count: u32) -> Result<Duration, 
     let factor = backoff.factor.unwrap_or(DEFAULT_FACTOR) as f64;
     let mut wait = duration.as_secs_f64() * factor.powi(retry_count.min(i32::MAX as u32) as i32);
     if !wait.is_finite() || wait < 0.0 {
-        wait = if wait.is_sign_negative() { 0.0 } else { f64::MAX };
+        wait = if wait.is_sign_negative() {
+            0.0
+        } else {
+            f64::MAX
+        };
     }
     if !max.is_zero() {
         wait = wait.min(max.as_secs_f64());
@@ -143,7 +147,9 @@ mod tests {
     #[test]
     fn default_backoff_sequence() {
         let b = Backoff::default();
-        let secs: Vec<u64> = (0..8).map(|n| retry_delay(&b, n).unwrap().as_secs()).collect();
+        let secs: Vec<u64> = (0..8)
+            .map(|n| retry_delay(&b, n).unwrap().as_secs())
+            .collect();
         assert_eq!(secs, vec![5, 10, 20, 40, 80, 160, 180, 180]);
     }
 

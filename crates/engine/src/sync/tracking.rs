@@ -76,7 +76,10 @@ impl Tracking {
                 *labels = Value::Object(Map::new());
             }
             if let Some(l) = labels.as_object_mut() {
-                l.insert(self.label_key.clone(), Value::String(label_value(&self.app)));
+                l.insert(
+                    self.label_key.clone(),
+                    Value::String(label_value(&self.app)),
+                );
             }
         }
     }
@@ -93,8 +96,7 @@ impl Tracking {
                 object::label(live, &self.label_key) == Some(label_value(&self.app).as_str())
             }
             TrackingMethod::Annotation | TrackingMethod::AnnotationAndLabel => {
-                match object::annotation(live, ANNOTATION_TRACKING_ID).and_then(TrackingId::parse)
-                {
+                match object::annotation(live, ANNOTATION_TRACKING_ID).and_then(TrackingId::parse) {
                     Some(id) => id.app == self.app && id.refers_to(live),
                     None => false,
                 }
@@ -266,7 +268,10 @@ mod tests {
         };
         let mut o = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s", "namespace": "ns", "labels": null}});
         t.mark(&mut o);
-        assert_eq!(object::label(&o, DEFAULT_INSTANCE_LABEL).map(str::len), Some(63));
+        assert_eq!(
+            object::label(&o, DEFAULT_INSTANCE_LABEL).map(str::len),
+            Some(63)
+        );
         assert!(t.is_managed(&o));
         let lt = Tracking {
             method: TrackingMethod::Label,
