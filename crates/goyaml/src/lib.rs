@@ -1,14 +1,519 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! YAML, JSON and TOML exactly as Helm v4 reads and writes them.
+//!
+//! Helm reads values files, `fromYaml` arguments and rendered manifests through
+//! sigs.k8s.io/yaml: goyaml v2 (a libyaml port, YAML 1.1) decodes into `interface{}`, the
+//! result is converted to JSON and decoded again. This crate reproduces that pipeline, its
+//! value shapes (every number a float64, `yes`/`off`/`y` booleans, map keys turned into
+//! strings) and its error texts (`yaml: line 3: did not find expected key`). It also writes
+//! values back the way Helm does: `encoding/json` (`toJson`), the goyaml v2 emitter behind
+//! `toYaml` (natural key order, 80-column folding, literal blocks), goyaml v3 for
+//! `toYamlPretty`, and BurntSushi/toml for `toToml`. [`functions`] registers the template
+//! functions (`toYaml`, `fromJson`, …) with Helm's and Sprig's semantics.
+//!
+//! It is not a general YAML library: there is no serde integration and no YAML 1.2 mode.
+//!
+//! ```
+//! let v = goyaml::from_yaml_map("replicas: 3\nenabled: yes\n").unwrap();
+//! assert_eq!(goyaml::to_json(&v).unwrap(), r#"{"enabled":true,"replicas":3}"#);
+//! assert_eq!(goyaml::to_yaml(&v).unwrap(), "enabled: true\nreplicas: 3\n");
+//! ```
+
+mod decode;
+mod emit;
+mod funcs;
+mod gofmt;
+mod json;
+mod parser;
+mod scanner;
+mod toml;
+
+use std::borrow::Cow;
+use std::rc::Rc;
+
+use gotmpl::{Map, Value};
+
+use decode::{Build, Decoder, RootKind, Scalar};
+pub use funcs::functions;
+pub use gofmt::{format_float_g, format_float_json, go_quote};
+pub use toml::{from_toml, to_toml};
+
+/// An error with the exact text Helm would show.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// A goyaml error (`yaml: line 1: did not find expected ',' or ']'`).
+    #[error("yaml: {0}")]
+    Yaml(String),
+    /// An encoding/json error (`json: unsupported value: NaN`, `invalid character …`).
+    #[error("{0}")]
+    Json(String),
+    /// sigs.k8s.io/yaml's wrapper around a YAML-side failure.
+    #[error("error converting YAML to JSON: {0}")]
+    YamlToJson(Box<Error>),
+    /// sigs.k8s.io/yaml's wrapper around a JSON decoding failure.
+    #[error("error unmarshaling JSON: while decoding JSON: {0}")]
+    Unmarshal(Box<Error>),
+    /// sigs.k8s.io/yaml's wrapper around a `json.Marshal` failure in `yaml.Marshal`.
+    #[error("error marshaling into JSON: {0}")]
+    Marshal(Box<Error>),
+    /// A BurntSushi/toml error.
+    #[error("{0}")]
+    Toml(String),
+}
+
+// ------------------------------------------------------------------ value builders
+
+impl Build for Value {
+    type Map = Map;
+    fn null() -> Self {
+        Value::Nil
+    }
+    fn scalar(s: Scalar) -> Self {
+        match s {
+            Scalar::Null => Value::Nil,
+            Scalar::Bool(b) => Value::Bool(b),
+            Scalar::Int(i) => Value::Float(i as f64),
+            Scalar::Uint(u) => Value::Float(u as f64),
+            Scalar::Float(f) => Value::Float(f),
+            Scalar::Str(s) => Value::String(Rc::from(s)),
+        }
+    }
+    fn seq(items: Vec<Self>) -> Self {
+        Value::list(items)
+    }
+    fn map(m: Map) -> Self {
+        Value::map(m)
+    }
+    fn insert(m: &mut Map, k: String, v: Self) {
+        m.insert(k, v);
+    }
+}
+
+impl Build for serde_json::Value {
+    type Map = serde_json::Map<String, serde_json::Value>;
+    fn null() -> Self {
+        serde_json::Value::Null
+    }
+    fn scalar(s: Scalar) -> Self {
+        use serde_json::Value as J;
+        match s {
+            Scalar::Null => J::Null,
+            Scalar::Bool(b) => J::Bool(b),
+            Scalar::Int(i) => J::from(i),
+            Scalar::Uint(u) => J::from(u),
+            Scalar::Float(f) => {
+                // json.Marshal writes integral floats below 1e21 without a fraction, and
+                // Kubernetes' decoder reads such numbers back as int64.
+                if f.fract() == 0.0 && f.abs() < 9.2e18 {
+                    J::from(f as i64)
+                } else {
+                    serde_json::Number::from_f64(f).map(J::Number).unwrap_or(J::Null)
+                }
+            }
+            Scalar::Str(s) => J::String(s),
+        }
+    }
+    fn seq(items: Vec<Self>) -> Self {
+        serde_json::Value::Array(items)
+    }
+    fn map(m: Self::Map) -> Self {
+        serde_json::Value::Object(m)
+    }
+    fn insert(m: &mut Self::Map, k: String, v: Self) {
+        m.insert(k, v);
+    }
+}
+
+/// goyaml's view before the JSON round trip, for struct-like targets (manifest heads).
+#[derive(Debug)]
+enum Raw {
+    Scalar(Scalar),
+    Seq(Vec<Raw>),
+    Map(std::collections::BTreeMap<String, Raw>),
+}
+
+impl Build for Raw {
+    type Map = std::collections::BTreeMap<String, Raw>;
+    fn null() -> Self {
+        Raw::Scalar(Scalar::Null)
+    }
+    fn scalar(s: Scalar) -> Self {
+        Raw::Scalar(s)
+    }
+    fn seq(items: Vec<Self>) -> Self {
+        Raw::Seq(items)
+    }
+    fn map(m: <Raw as Build>::Map) -> Self {
+        Raw::Map(m)
+    }
+    fn insert(m: &mut <Raw as Build>::Map, k: String, v: Self) {
+        m.insert(k, v);
+    }
+}
+
+fn first_nonfinite(v: &Value) -> Option<f64> {
+    match v {
+        Value::Float(f) if !f.is_finite() => Some(*f),
+        Value::List(l) => l.items.iter().find_map(first_nonfinite),
+        Value::Map(m) => m.entries.borrow().values().find_map(first_nonfinite),
+        _ => None,
+    }
+}
+
+fn unsupported(f: f64) -> Error {
+    Error::Json(format!("json: unsupported value: {}", format_float_g(f)))
+}
+
+/// Decodes the first document with goyaml v2 and sigs.k8s.io/yaml's conversion.
+fn decode_yaml<B: Build>(text: &str) -> Result<(Option<B>, RootKind), Error> {
+    let wrap = |e: Error| Error::YamlToJson(Box::new(e));
+    let doc = decode::parse_first(text.as_bytes()).map_err(wrap)?;
+    let mut d = Decoder::new(&doc);
+    let v = d.root::<B>().map_err(wrap)?;
+    if let Some(msg) = d.conv_error.take() {
+        return Err(wrap(Error::Json(msg)));
+    }
+    Ok((v, d.root_is()))
+}
+
+/// `yaml.Unmarshal(text, &interface{})` through sigs.k8s.io/yaml: any JSON kind, numbers
+/// float64, an empty document is nil.
+pub fn from_yaml(text: &str) -> Result<Value, Error> {
+    let (v, _) = decode_yaml::<Value>(text)?;
+    let v = v.unwrap_or(Value::Nil);
+    if let Some(f) = first_nonfinite(&v) {
+        return Err(Error::YamlToJson(Box::new(unsupported(f))));
+    }
+    Ok(v)
+}
+
+fn type_mismatch(kind: RootKind, target: &str) -> Error {
+    Error::Unmarshal(Box::new(Error::Json(format!(
+        "json: cannot unmarshal {} into Go value of type {target}",
+        kind.json_name()
+    ))))
+}
+
+/// `yaml.Unmarshal(text, &map[string]interface{})` as Helm reads values files and `fromYaml`:
+/// the document must be a mapping (or empty/null, giving an empty map).
+pub fn from_yaml_map(text: &str) -> Result<Value, Error> {
+    let v = from_yaml(text)?;
+    match v {
+        Value::Map(_) => Ok(v),
+        Value::Nil => Ok(Value::map(Map::new())),
+        other => Err(type_mismatch(kind_of(&other), "map[string]interface {}")),
+    }
+}
+
+/// `yaml.Unmarshal(text, &[]interface{})` as `fromYamlArray` does.
+pub fn from_yaml_list(text: &str) -> Result<Value, Error> {
+    let v = from_yaml(text)?;
+    match v {
+        Value::List(_) => Ok(v),
+        Value::Nil => Ok(Value::list(Vec::new())),
+        other => Err(type_mismatch(kind_of(&other), "[]interface {}")),
+    }
+}
+
+fn kind_of(v: &Value) -> RootKind {
+    match v {
+        Value::Nil => RootKind::Null,
+        Value::Bool(_) => RootKind::Bool,
+        Value::Int(_) | Value::Int64(_) | Value::Float(_) => RootKind::Number,
+        Value::String(_) | Value::Bytes(_) => RootKind::String,
+        Value::List(_) => RootKind::Array,
+        _ => RootKind::Object,
+    }
+}
+
+/// sigs.k8s.io/yaml's `YAMLToJSON` as Kubernetes decodes manifests into unstructured
+/// objects: integers stay integers (int64/uint64), other numbers are floats.
+pub fn yaml_to_json_value(text: &str) -> Result<serde_json::Value, Error> {
+    let (v, _) = decode_yaml::<serde_json::Value>(text)?;
+    // NaN/Inf cannot be represented; goyaml-to-JSON reports them like json.Marshal.
+    let doc = decode::parse_first(text.as_bytes()).map_err(|e| Error::YamlToJson(Box::new(e)))?;
+    let mut d = Decoder::new(&doc);
+    let check: Option<Value> = d.root().map_err(|e| Error::YamlToJson(Box::new(e)))?;
+    if let Some(f) = check.as_ref().and_then(first_nonfinite) {
+        return Err(Error::YamlToJson(Box::new(unsupported(f))));
+    }
+    Ok(v.unwrap_or(serde_json::Value::Null))
+}
+
+/// Splits a multi-document YAML stream and converts each document as
+/// [`yaml_to_json_value`] does (goyaml v2 `Decoder` semantics; empty documents are `null`).
+pub fn yaml_stream_to_json_values(text: &str) -> Result<Vec<serde_json::Value>, Error> {
+    let docs = decode::parse_stream(text.as_bytes(), false).map_err(|e| Error::YamlToJson(Box::new(e)))?;
+    let mut out = Vec::with_capacity(docs.len());
+    for doc in &docs {
+        let mut d = Decoder::new(doc);
+        let v: Option<serde_json::Value> = d.root().map_err(|e| Error::YamlToJson(Box::new(e)))?;
+        if let Some(msg) = d.conv_error.take() {
+            return Err(Error::YamlToJson(Box::new(Error::Json(msg))));
+        }
+        out.push(v.unwrap_or(serde_json::Value::Null));
+    }
+    Ok(out)
+}
+
+/// The head of a rendered manifest, as Helm's `SimpleHead` reads it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Head {
+    /// `apiVersion`
+    pub api_version: String,
+    /// `kind`
+    pub kind: String,
+    /// `metadata.name`, when `metadata` is present.
+    pub name: Option<String>,
+    /// `metadata.annotations` (string values).
+    pub annotations: std::collections::BTreeMap<String, String>,
+    /// Whether a `metadata` mapping was present.
+    pub has_metadata: bool,
+}
+
+/// sigs.k8s.io/yaml coerces numbers and booleans into string-typed targets.
+fn coerce_string(r: &Raw, field: &str) -> Result<Option<String>, Error> {
+    let err = |what: &str| {
+        Error::Unmarshal(Box::new(Error::Json(format!(
+            "json: cannot unmarshal {what} into Go struct field SimpleHead.{field} of type string"
+        ))))
+    };
+    match r {
+        Raw::Scalar(Scalar::Null) => Ok(None),
+        Raw::Scalar(Scalar::Str(s)) => Ok(Some(s.clone())),
+        Raw::Scalar(Scalar::Bool(b)) => Ok(Some(b.to_string())),
+        Raw::Scalar(Scalar::Int(i)) => Ok(Some(i.to_string())),
+        Raw::Scalar(Scalar::Uint(u)) => Ok(Some(u.to_string())),
+        Raw::Scalar(Scalar::Float(f)) => Ok(Some(decode::format_float32_g(*f))),
+        Raw::Seq(_) => Err(err("array")),
+        Raw::Map(_) => Err(err("object")),
+    }
+}
+
+/// Finds a struct field the way encoding/json does: exact name, else ASCII case-insensitive;
+/// with several matches the last in byte order wins.
+fn field<'a>(m: &'a std::collections::BTreeMap<String, Raw>, name: &str) -> Option<&'a Raw> {
+    let mut found = None;
+    for (k, v) in m {
+        if k.eq_ignore_ascii_case(name) {
+            found = Some(v);
+        }
+    }
+    found
+}
+
+/// Parses the head of one rendered document (`apiVersion`, `kind`, `metadata.name`,
+/// `metadata.annotations`) with Helm's error texts (without the `YAML parse error on
+/// <path>: ` prefix, see [`head_error`]).
+pub fn parse_head(text: &str) -> Result<Head, Error> {
+    let (raw, kind) = decode_yaml::<Raw>(text)?;
+    let mut head = Head::default();
+    let Some(raw) = raw else { return Ok(head) };
+    let m = match raw {
+        Raw::Map(m) => m,
+        Raw::Scalar(Scalar::Null) => return Ok(head),
+        _ => return Err(type_mismatch(kind, "util.SimpleHead")),
+    };
+    if let Some(v) = field(&m, "apiVersion") {
+        head.api_version = coerce_string(v, "apiVersion")?.unwrap_or_default();
+    }
+    if let Some(v) = field(&m, "kind") {
+        head.kind = coerce_string(v, "kind")?.unwrap_or_default();
+    }
+    if let Some(md) = field(&m, "metadata") {
+        match md {
+            Raw::Scalar(Scalar::Null) => {}
+            Raw::Map(md) => {
+                head.has_metadata = true;
+                if let Some(v) = field(md, "name") {
+                    head.name = coerce_string(v, "metadata.name")?;
+                }
+                if let Some(a) = field(md, "annotations") {
+                    match a {
+                        Raw::Scalar(Scalar::Null) => {}
+                        Raw::Map(a) => {
+                            for (k, v) in a {
+                                if let Some(s) = coerce_string(v, "metadata.annotations")? {
+                                    head.annotations.insert(k.clone(), s);
+                                }
+                            }
+                        }
+                        Raw::Seq(_) => return Err(head_type_err("array", "metadata.annotations", "map[string]string")),
+                        Raw::Scalar(s) => {
+                            return Err(head_type_err(scalar_kind(s), "metadata.annotations", "map[string]string"));
+                        }
+                    }
+                }
+            }
+            Raw::Seq(_) => return Err(head_type_err("array", "metadata", "struct { Name string \"json:\\\"name\\\"\"; Annotations map[string]string \"json:\\\"annotations\\\"\" }")),
+            Raw::Scalar(s) => {
+                return Err(head_type_err(scalar_kind(s), "metadata", "struct { Name string \"json:\\\"name\\\"\"; Annotations map[string]string \"json:\\\"annotations\\\"\" }"));
+            }
+        }
+    }
+    Ok(head)
+}
+
+fn scalar_kind(s: &Scalar) -> &'static str {
+    match s {
+        Scalar::Null => "null",
+        Scalar::Bool(_) => "bool",
+        Scalar::Str(_) => "string",
+        _ => "number",
+    }
+}
+
+fn head_type_err(what: &str, field: &str, ty: &str) -> Error {
+    Error::Unmarshal(Box::new(Error::Json(format!(
+        "json: cannot unmarshal {what} into Go struct field SimpleHead.{field} of type {ty}"
+    ))))
+}
+
+/// Helm's message for a manifest whose head cannot be parsed.
+pub fn head_error(path: &str, err: &Error) -> String {
+    format!("YAML parse error on {path}: {err}")
+}
+
+// ------------------------------------------------------------------ JSON
+
+/// `json.Marshal(v)`: byte-sorted keys, HTML-escaped.
+pub fn to_json(v: &Value) -> Result<String, Error> {
+    let mut out = String::new();
+    json::write_json(&mut out, v, json::JsonStyle { escape_html: true, indent: false }, 0)?;
+    Ok(out)
+}
+
+/// A `json.Encoder` with `SetEscapeHTML(false)`, trailing newline removed (Sprig `toRawJson`).
+pub fn to_raw_json(v: &Value) -> Result<String, Error> {
+    let mut out = String::new();
+    json::write_json(&mut out, v, json::JsonStyle { escape_html: false, indent: false }, 0)?;
+    Ok(out)
+}
+
+/// `json.MarshalIndent(v, "", "  ")`.
+pub fn to_pretty_json(v: &Value) -> Result<String, Error> {
+    let mut out = String::new();
+    json::write_json(&mut out, v, json::JsonStyle { escape_html: true, indent: true }, 0)?;
+    Ok(out)
+}
+
+/// `json.Unmarshal(text, &interface{})`: numbers float64.
+pub fn from_json(text: &str) -> Result<Value, Error> {
+    json::json_to_value(json::parse_json(text)?)
+}
+
+/// `json.Unmarshal(text, &map[string]interface{})` (Helm's `fromJson`).
+pub fn from_json_map(text: &str) -> Result<Value, Error> {
+    let j = json::parse_json(text)?;
+    match j {
+        json::Json::Object(_) => json::json_to_value(j),
+        json::Json::Null => Ok(Value::map(Map::new())),
+        other => Err(Error::Json(format!(
+            "json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
+            other.kind_name()
+        ))),
+    }
+}
+
+/// `json.Unmarshal(text, &[]interface{})` (Helm's `fromJsonArray`).
+pub fn from_json_list(text: &str) -> Result<Value, Error> {
+    let j = json::parse_json(text)?;
+    match j {
+        json::Json::Array(_) => json::json_to_value(j),
+        json::Json::Null => Ok(Value::list(Vec::new())),
+        other => Err(Error::Json(format!(
+            "json: cannot unmarshal {} into Go value of type []interface {{}}",
+            other.kind_name()
+        ))),
+    }
+}
+
+// ------------------------------------------------------------------ YAML writing
+
+/// A template value after `json.Marshal` and goyaml v2's re-reading of that JSON.
+fn to_json_node(v: &Value) -> Result<emit::Node<'static>, Error> {
+    use emit::Node;
+    Ok(match v {
+        Value::Nil => Node::Null,
+        Value::Bool(b) => Node::Bool(*b),
+        Value::Int(i) | Value::Int64(i) => Node::Int(*i),
+        Value::Float(f) => {
+            if !f.is_finite() {
+                return Err(unsupported(*f));
+            }
+            match decode::resolve("", &format_float_json(*f)) {
+                Ok((_, Scalar::Int(i))) => Node::Int(i),
+                Ok((_, Scalar::Uint(u))) => Node::Uint(u),
+                Ok((_, Scalar::Float(f))) => Node::Float(f),
+                _ => Node::Float(*f),
+            }
+        }
+        Value::String(s) => Node::Str(Cow::Owned(s.to_string())),
+        Value::Bytes(b) => {
+            use base64::Engine;
+            Node::Str(Cow::Owned(base64::engine::general_purpose::STANDARD.encode(b)))
+        }
+        Value::List(l) => Node::Seq(l.items.iter().map(to_json_node).collect::<Result<_, _>>()?),
+        Value::Map(m) => {
+            let entries = m.entries.borrow();
+            let mut out = Vec::with_capacity(entries.len());
+            for (k, v) in entries.iter() {
+                out.push((Cow::Owned(k.clone()), to_json_node(v)?));
+            }
+            out.sort_by(|a, b| natural_cmp(&a.0, &b.0));
+            Node::Map(out)
+        }
+        Value::Object(o) => match o.to_data() {
+            Some(d) => to_json_node(&d)?,
+            None => Node::Map(Vec::new()),
+        },
+    })
+}
+
+fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    if emit::natural_less(a, b) {
+        std::cmp::Ordering::Less
+    } else if emit::natural_less(b, a) {
+        std::cmp::Ordering::Greater
+    } else {
+        std::cmp::Ordering::Equal
+    }
+}
+
+/// sigs.k8s.io/yaml `Marshal(v)`: JSON, then goyaml v2's emitter. The text ends in a newline
+/// (Helm's `toYaml` trims one).
+pub fn to_yaml(v: &Value) -> Result<String, Error> {
+    let node = to_json_node(v).map_err(|e| Error::Marshal(Box::new(e)))?;
+    Ok(emit::Emitter::new(emit::Flavor::V2).document(&node))
+}
+
+/// The Go value as goyaml v3 marshals it directly (no JSON round trip).
+fn to_v3_node(v: &Value) -> emit::Node<'static> {
+    use emit::Node;
+    match v {
+        Value::Nil => Node::Null,
+        Value::Bool(b) => Node::Bool(*b),
+        Value::Int(i) | Value::Int64(i) => Node::Int(*i),
+        Value::Float(f) => Node::Float(*f),
+        Value::String(s) => Node::Str(Cow::Owned(s.to_string())),
+        Value::Bytes(b) => Node::Str(Cow::Owned(String::from_utf8_lossy(b).into_owned())),
+        Value::List(l) => Node::Seq(l.items.iter().map(to_v3_node).collect()),
+        Value::Map(m) => {
+            let entries = m.entries.borrow();
+            let mut out: Vec<_> = entries.iter().map(|(k, v)| (Cow::Owned(k.clone()), to_v3_node(v))).collect();
+            out.sort_by(|a, b| natural_cmp(&a.0, &b.0));
+            Node::Map(out)
+        }
+        Value::Object(o) => match o.to_data() {
+            Some(d) => to_v3_node(&d),
+            None => Node::Map(Vec::new()),
+        },
+    }
+}
+
+/// goyaml v3 `Encoder` with `SetIndent(2)` (Helm's `toYamlPretty`), newline-terminated.
+pub fn to_yaml_pretty(v: &Value) -> String {
+    emit::Emitter::new(emit::Flavor::V3).document(&to_v3_node(v))
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+mod tests;

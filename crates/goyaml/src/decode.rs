@@ -1,0 +1,732 @@
+//! goyaml v2's decoder into `interface{}` followed by sigs.k8s.io/yaml's conversion to JSON-able
+//! values: node tree, YAML 1.1 resolution, anchors, aliases and merge keys.
+
+use std::collections::HashMap;
+
+use crate::Error;
+use crate::parser::{EventKind, Parser};
+use crate::scanner::{RawError, ScalarStyle};
+
+const STR_TAG: &str = "tag:yaml.org,2002:str";
+const BOOL_TAG: &str = "tag:yaml.org,2002:bool";
+const INT_TAG: &str = "tag:yaml.org,2002:int";
+const FLOAT_TAG: &str = "tag:yaml.org,2002:float";
+const NULL_TAG: &str = "tag:yaml.org,2002:null";
+const TIMESTAMP_TAG: &str = "tag:yaml.org,2002:timestamp";
+const BINARY_TAG: &str = "tag:yaml.org,2002:binary";
+const MERGE_TAG: &str = "tag:yaml.org,2002:merge";
+
+enum NodeKind {
+    Scalar { value: String, tag: String, implicit: bool },
+    Seq(Vec<usize>),
+    Map(Vec<usize>),
+    Alias { name: String, target: usize },
+}
+
+struct Node {
+    kind: NodeKind,
+    line: usize,
+}
+
+/// A parsed document: an arena of nodes and its root.
+pub(crate) struct Doc {
+    nodes: Vec<Node>,
+    root: Option<usize>,
+}
+
+fn yaml_err(e: RawError) -> Error {
+    Error::Yaml(e.message())
+}
+
+fn failf(msg: String) -> Error {
+    Error::Yaml(msg)
+}
+
+struct TreeBuilder<'a> {
+    parser: Parser<'a>,
+    peeked: Option<crate::parser::Event>,
+    nodes: Vec<Node>,
+    anchors: HashMap<String, usize>,
+}
+
+impl<'a> TreeBuilder<'a> {
+    fn peek(&mut self) -> Result<&EventKind, Error> {
+        if self.peeked.is_none() {
+            self.peeked = Some(self.parser.next_event().map_err(yaml_err)?);
+        }
+        match &self.peeked {
+            Some(e) => Ok(&e.kind),
+            None => Err(Error::Yaml("unknown problem parsing YAML content".into())),
+        }
+    }
+
+    fn next(&mut self) -> Result<crate::parser::Event, Error> {
+        self.peek()?;
+        self.peeked.take().ok_or_else(|| Error::Yaml("unknown problem parsing YAML content".into()))
+    }
+
+    fn expect_end(&mut self, what: &str) -> Result<(), Error> {
+        let e = self.next()?;
+        let ok = match what {
+            "doc-end" => e.kind == EventKind::DocumentEnd,
+            _ => true,
+        };
+        if e.kind == EventKind::StreamEnd {
+            return Err(failf("attempted to go past the end of stream; corrupted value?".into()));
+        }
+        if !ok {
+            return Err(Error::Yaml("did not find expected <document end>".into()));
+        }
+        Ok(())
+    }
+
+    fn node(&mut self) -> Result<usize, Error> {
+        let ev = self.next()?;
+        let line = ev.start.line;
+        match ev.kind {
+            EventKind::Scalar { anchor, tag, value, style, implicit } => {
+                let _ = style == ScalarStyle::Plain;
+                let id = self.nodes.len();
+                self.nodes.push(Node { kind: NodeKind::Scalar { value, tag, implicit }, line });
+                if let Some(a) = anchor {
+                    self.anchors.insert(a, id);
+                }
+                Ok(id)
+            }
+            EventKind::Alias(name) => match self.anchors.get(&name) {
+                Some(&target) => {
+                    let id = self.nodes.len();
+                    self.nodes.push(Node { kind: NodeKind::Alias { name, target }, line });
+                    Ok(id)
+                }
+                None => Err(failf(format!("unknown anchor '{name}' referenced"))),
+            },
+            EventKind::SequenceStart { anchor, .. } => {
+                let id = self.nodes.len();
+                self.nodes.push(Node { kind: NodeKind::Seq(Vec::new()), line });
+                if let Some(a) = anchor {
+                    self.anchors.insert(a, id);
+                }
+                let mut children = Vec::new();
+                while *self.peek()? != EventKind::SequenceEnd {
+                    children.push(self.node()?);
+                }
+                self.next()?;
+                self.nodes[id].kind = NodeKind::Seq(children);
+                Ok(id)
+            }
+            EventKind::MappingStart { anchor, .. } => {
+                let id = self.nodes.len();
+                self.nodes.push(Node { kind: NodeKind::Map(Vec::new()), line });
+                if let Some(a) = anchor {
+                    self.anchors.insert(a, id);
+                }
+                let mut children = Vec::new();
+                while *self.peek()? != EventKind::MappingEnd {
+                    children.push(self.node()?);
+                    children.push(self.node()?);
+                }
+                self.next()?;
+                self.nodes[id].kind = NodeKind::Map(children);
+                Ok(id)
+            }
+            EventKind::StreamEnd => Err(failf("attempted to go past the end of stream; corrupted value?".into())),
+            other => Err(Error::Yaml(format!("expected a node event but got {other:?}"))),
+        }
+    }
+}
+
+/// Parses the first document of `input` the way goyaml v2's `Unmarshal` does.
+pub(crate) fn parse_first(input: &[u8]) -> Result<Doc, Error> {
+    let mut docs = parse_stream(input, true)?;
+    Ok(docs.pop().unwrap_or(Doc { nodes: Vec::new(), root: None }))
+}
+
+/// Parses documents of a stream (goyaml v2 `Decoder`); with `first_only`, stops after one.
+pub(crate) fn parse_stream(input: &[u8], first_only: bool) -> Result<Vec<Doc>, Error> {
+    let mut b = TreeBuilder { parser: Parser::new(input), peeked: None, nodes: Vec::new(), anchors: HashMap::new() };
+    // stream start
+    let first = b.next()?;
+    if first.kind != EventKind::StreamStart {
+        return Err(Error::Yaml("did not find expected <stream-start>".into()));
+    }
+    let mut docs = Vec::new();
+    loop {
+        match b.peek()? {
+            EventKind::StreamEnd => break,
+            EventKind::DocumentStart => {
+                b.next()?;
+                b.nodes = Vec::new();
+                b.anchors.clear();
+                let root = b.node()?;
+                b.expect_end("doc-end")?;
+                docs.push(Doc { nodes: std::mem::take(&mut b.nodes), root: Some(root) });
+                if first_only {
+                    break;
+                }
+            }
+            _ => return Err(Error::Yaml("unknown problem parsing YAML content".into())),
+        }
+    }
+    Ok(docs)
+}
+
+/// What a resolved scalar is in Go terms.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Scalar {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Uint(u64),
+    Float(f64),
+    Str(String),
+}
+
+fn resolve_table(c: u8) -> u8 {
+    match c {
+        b'+' | b'-' => b'S',
+        b'0'..=b'9' => b'D',
+        b'y' | b'Y' | b'n' | b'N' | b't' | b'T' | b'f' | b'F' | b'o' | b'O' | b'~' => b'M',
+        b'.' => b'.',
+        _ => 0,
+    }
+}
+
+fn resolve_map(s: &str) -> Option<(&'static str, Scalar)> {
+    Some(match s {
+        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
+            (BOOL_TAG, Scalar::Bool(true))
+        }
+        "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
+            (BOOL_TAG, Scalar::Bool(false))
+        }
+        "" | "~" | "null" | "Null" | "NULL" => (NULL_TAG, Scalar::Null),
+        ".nan" | ".NaN" | ".NAN" => (FLOAT_TAG, Scalar::Float(f64::NAN)),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => (FLOAT_TAG, Scalar::Float(f64::INFINITY)),
+        "-.inf" | "-.Inf" | "-.INF" => (FLOAT_TAG, Scalar::Float(f64::NEG_INFINITY)),
+        "<<" => (MERGE_TAG, Scalar::Str("<<".into())),
+        _ => return None,
+    })
+}
+
+/// Go's `strconv.ParseUint(s, 0, 64)` after the sign was handled (no underscores).
+fn parse_uint_base0(s: &str) -> Option<u64> {
+    let b = s.as_bytes();
+    if b.is_empty() {
+        return None;
+    }
+    let (digits, radix) = if b.len() >= 2 && b[0] == b'0' {
+        match b[1] {
+            b'x' | b'X' => (&s[2..], 16),
+            b'o' | b'O' => (&s[2..], 8),
+            b'b' | b'B' => (&s[2..], 2),
+            _ => (&s[1..], 8),
+        }
+    } else {
+        (s, 10)
+    };
+    if digits.is_empty() {
+        return if radix == 8 && s == "0" { Some(0) } else { None };
+    }
+    if !digits.bytes().all(|c| (c as char).is_digit(radix)) {
+        return None;
+    }
+    u64::from_str_radix(digits, radix).ok()
+}
+
+/// Go's `strconv.ParseInt(s, 0, 64)`.
+pub(crate) fn parse_int_base0(s: &str) -> Option<i64> {
+    let (neg, body) = match s.as_bytes().first() {
+        Some(b'+') => (false, &s[1..]),
+        Some(b'-') => (true, &s[1..]),
+        _ => (false, s),
+    };
+    let u = parse_uint_base0(body)?;
+    if neg {
+        if u <= i64::MAX as u64 + 1 { Some((u as i128).wrapping_neg() as i64) } else { None }
+    } else if u <= i64::MAX as u64 {
+        Some(u as i64)
+    } else {
+        None
+    }
+}
+
+/// `^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`
+fn yaml_style_float(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
+        i += 1;
+    }
+    let digits = |i: &mut usize| {
+        let st = *i;
+        while *i < b.len() && b[*i].is_ascii_digit() {
+            *i += 1;
+        }
+        *i - st
+    };
+    if i < b.len() && b[i] == b'.' {
+        i += 1;
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    } else {
+        if digits(&mut i) == 0 {
+            return false;
+        }
+        if i < b.len() && b[i] == b'.' {
+            i += 1;
+            digits(&mut i);
+        }
+    }
+    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
+        i += 1;
+        if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
+            i += 1;
+        }
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    }
+    i == b.len()
+}
+
+/// Go's `strconv.ParseFloat(s, 64)` for inputs already known to be decimal floats:
+/// out-of-range values are errors.
+fn parse_float(s: &str) -> Option<f64> {
+    let f: f64 = s.parse().ok()?;
+    if f.is_infinite() { None } else { Some(f) }
+}
+
+fn looks_like_timestamp(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() > 4 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-' && is_timestamp(s)
+}
+
+/// The formats goyaml v2 accepts as timestamps (`2006-1-2`, with optional time part).
+fn is_timestamp(s: &str) -> bool {
+    let (date, rest) = match s.find(['T', 't', ' ']) {
+        Some(i) => (&s[..i], Some(&s[i + 1..])),
+        None => (s, None),
+    };
+    let parts: Vec<&str> = date.split('-').collect();
+    if parts.len() != 3 || parts[0].len() != 4 {
+        return false;
+    }
+    let num = |p: &str, max: u32| {
+        !p.is_empty() && p.len() <= 2 && p.bytes().all(|c| c.is_ascii_digit()) && p.parse::<u32>().is_ok_and(|v| v >= 1 && v <= max)
+    };
+    if !(parts[0].bytes().all(|c| c.is_ascii_digit()) && num(parts[1], 12) && num(parts[2], 31)) {
+        return false;
+    }
+    match rest {
+        None => true,
+        Some(t) => {
+            let t = t.trim_end_matches(|c: char| c.is_ascii_digit() || c == ':' || c == '+' || c == '-' || c == 'Z');
+            let t = t.trim_end_matches('.');
+            t.is_empty() || t.chars().all(|c| c.is_ascii_digit() || c == ':' || c == '.')
+        }
+    }
+}
+
+fn short_tag(tag: &str) -> String {
+    match tag.strip_prefix("tag:yaml.org,2002:") {
+        Some(s) => format!("!!{s}"),
+        None => tag.to_string(),
+    }
+}
+
+/// goyaml v2's `resolve(tag, in)`: the resolved tag and value.
+pub(crate) fn resolve(tag: &str, input: &str) -> Result<(String, Scalar), Error> {
+    let resolvable = matches!(tag, "" | STR_TAG | BOOL_TAG | INT_TAG | FLOAT_TAG | NULL_TAG | TIMESTAMP_TAG);
+    if !resolvable {
+        return Ok((tag.to_string(), Scalar::Str(input.to_string())));
+    }
+    let (rtag, out) = resolve_plain(tag, input);
+    match tag {
+        "" | STR_TAG => return Ok((rtag.to_string(), out)),
+        t if t == rtag => return Ok((rtag.to_string(), out)),
+        FLOAT_TAG if rtag == INT_TAG => {
+            if let Scalar::Int(i) = out {
+                return Ok((FLOAT_TAG.to_string(), Scalar::Float(i as f64)));
+            }
+        }
+        _ => {}
+    }
+    Err(failf(format!("cannot decode {} `{}` as a {}", short_tag(rtag), input, short_tag(tag))))
+}
+
+fn resolve_plain(tag: &str, input: &str) -> (&'static str, Scalar) {
+    let hint = match input.as_bytes().first() {
+        None => b'N',
+        Some(&c) => resolve_table(c),
+    };
+    if hint != 0 && tag != STR_TAG && tag != BINARY_TAG {
+        if let Some((t, v)) = resolve_map(input) {
+            return (t, v);
+        }
+        match hint {
+            b'.' => {
+                if let Some(f) = parse_float(input) {
+                    return (FLOAT_TAG, Scalar::Float(f));
+                }
+            }
+            b'D' | b'S' => {
+                if (tag.is_empty() || tag == TIMESTAMP_TAG) && looks_like_timestamp(input) {
+                    return (TIMESTAMP_TAG, Scalar::Str(input.to_string()));
+                }
+                let plain: std::borrow::Cow<str> =
+                    if input.contains('_') { input.replace('_', "").into() } else { input.into() };
+                if let Some(i) = parse_int_base0(&plain) {
+                    return (INT_TAG, Scalar::Int(i));
+                }
+                if let Some(u) = parse_uint_base0(&plain) {
+                    return (INT_TAG, Scalar::Uint(u));
+                }
+                if yaml_style_float(&plain)
+                    && let Some(f) = parse_float(&plain)
+                {
+                    return (FLOAT_TAG, Scalar::Float(f));
+                }
+                if let Some(bin) = plain.strip_prefix("-0b")
+                    && let Ok(i) = i64::from_str_radix(&format!("-{bin}"), 2)
+                {
+                    return (INT_TAG, Scalar::Int(i));
+                }
+            }
+            _ => {}
+        }
+    }
+    (STR_TAG, Scalar::Str(input.to_string()))
+}
+
+/// Builds target values (Go `interface{}` after the JSON round trip).
+pub(crate) trait Build: Sized {
+    type Map: Default;
+    fn null() -> Self;
+    fn scalar(s: Scalar) -> Self;
+    fn seq(items: Vec<Self>) -> Self;
+    fn map(m: Self::Map) -> Self;
+    fn insert(m: &mut Self::Map, k: String, v: Self);
+}
+
+/// A map key as goyaml decoded it, before sigs.k8s.io/yaml turned it into a string.
+enum Key {
+    Str(String),
+    Bad(String),
+}
+
+pub(crate) struct Decoder<'d> {
+    doc: &'d Doc,
+    active_aliases: Vec<usize>,
+    decode_count: usize,
+    alias_count: usize,
+    alias_depth: usize,
+    /// sigs.k8s.io/yaml's conversion error (reported only if goyaml itself succeeded).
+    pub(crate) conv_error: Option<String>,
+}
+
+fn allowed_alias_ratio(decode_count: usize) -> f64 {
+    const LOW: usize = 400_000;
+    const HIGH: usize = 4_000_000;
+    if decode_count <= LOW {
+        0.99
+    } else if decode_count >= HIGH {
+        0.10
+    } else {
+        0.99 - 0.89 * ((decode_count - LOW) as f64 / (HIGH - LOW) as f64)
+    }
+}
+
+/// Go's `strconv.FormatFloat(f, 'g', -1, 32)`.
+pub(crate) fn format_float32_g(f: f64) -> String {
+    let f32v = f as f32;
+    if f32v.is_nan() {
+        return "NaN".into();
+    }
+    if f32v.is_infinite() {
+        return if f32v > 0.0 { "+Inf".into() } else { "-Inf".into() };
+    }
+    // Shortest digits that round-trip as f32, then Go's %g layout.
+    let s = format!("{:e}", f32v);
+    crate::gofmt::g_layout_from_exp(&s)
+}
+
+fn go_sharp_v(s: &Scalar) -> String {
+    match s {
+        Scalar::Null => "<nil>".into(),
+        Scalar::Bool(b) => b.to_string(),
+        Scalar::Int(i) => i.to_string(),
+        Scalar::Uint(u) => format!("0x{u:x}"),
+        Scalar::Float(f) => crate::gofmt::format_float_g(*f),
+        Scalar::Str(s) => crate::gofmt::go_quote(s),
+    }
+}
+
+impl<'d> Decoder<'d> {
+    pub(crate) fn new(doc: &'d Doc) -> Self {
+        Decoder { doc, active_aliases: Vec::new(), decode_count: 0, alias_count: 0, alias_depth: 0, conv_error: None }
+    }
+
+    /// The root value; `None` for an empty stream.
+    pub(crate) fn root<B: Build>(&mut self) -> Result<Option<B>, Error> {
+        match self.doc.root {
+            None => Ok(None),
+            Some(r) => self.value(r).map(Some),
+        }
+    }
+
+    fn count(&mut self) -> Result<(), Error> {
+        self.decode_count += 1;
+        if self.alias_depth > 0 {
+            self.alias_count += 1;
+        }
+        if self.alias_count > 100
+            && self.decode_count > 1000
+            && self.alias_count as f64 / self.decode_count as f64 > allowed_alias_ratio(self.decode_count)
+        {
+            return Err(failf("document contains excessive aliasing".into()));
+        }
+        Ok(())
+    }
+
+    fn scalar_of(&self, id: usize) -> Result<Scalar, Error> {
+        match &self.doc.nodes[id].kind {
+            NodeKind::Scalar { value, tag, implicit } => {
+                if tag.is_empty() && !implicit {
+                    return Ok(Scalar::Str(value.clone()));
+                }
+                let (rtag, resolved) = resolve(tag, value)?;
+                if rtag == BINARY_TAG {
+                    use base64::Engine;
+                    let data = base64::engine::general_purpose::STANDARD
+                        .decode(value.as_bytes())
+                        .map_err(|_| failf("!!binary value contains invalid base64 data".into()))?;
+                    return Ok(Scalar::Str(String::from_utf8_lossy(&data).into_owned()));
+                }
+                if rtag == TIMESTAMP_TAG {
+                    return Ok(Scalar::Str(value.clone()));
+                }
+                Ok(resolved)
+            }
+            _ => Ok(Scalar::Null),
+        }
+    }
+
+    fn enter_alias(&mut self, id: usize) -> Result<usize, Error> {
+        let NodeKind::Alias { name, target } = &self.doc.nodes[id].kind else {
+            return Ok(id);
+        };
+        if self.active_aliases.contains(&id) {
+            return Err(failf(format!("anchor '{name}' value contains itself")));
+        }
+        self.active_aliases.push(id);
+        self.alias_depth += 1;
+        Ok(*target)
+    }
+
+    fn leave_alias(&mut self) {
+        self.active_aliases.pop();
+        self.alias_depth -= 1;
+    }
+
+    fn value<B: Build>(&mut self, id: usize) -> Result<B, Error> {
+        self.count()?;
+        match &self.doc.nodes[id].kind {
+            NodeKind::Alias { .. } => {
+                let target = self.enter_alias(id)?;
+                let r = self.value(target);
+                self.leave_alias();
+                r
+            }
+            NodeKind::Scalar { .. } => Ok(B::scalar(self.scalar_of(id)?)),
+            NodeKind::Seq(children) => {
+                let mut items = Vec::with_capacity(children.len());
+                for &c in children {
+                    items.push(self.value(c)?);
+                }
+                Ok(B::seq(items))
+            }
+            NodeKind::Map(_) => {
+                let mut m = B::Map::default();
+                self.mapping_into::<B>(id, &mut m)?;
+                Ok(B::map(m))
+            }
+        }
+    }
+
+    fn is_merge(&self, id: usize) -> bool {
+        matches!(&self.doc.nodes[id].kind, NodeKind::Scalar { value, tag, implicit }
+            if value == "<<" && (*implicit || tag == MERGE_TAG))
+    }
+
+    fn mapping_into<B: Build>(&mut self, id: usize, m: &mut B::Map) -> Result<(), Error> {
+        let NodeKind::Map(children) = &self.doc.nodes[id].kind else {
+            return Ok(());
+        };
+        for pair in children.chunks(2) {
+            let (k, v) = (pair[0], pair[1]);
+            if self.is_merge(k) {
+                self.merge::<B>(v, m)?;
+                continue;
+            }
+            let key = self.key(k)?;
+            let val: B = self.value(v)?;
+            match key {
+                Key::Str(s) => B::insert(m, s, val),
+                Key::Bad(msg) => {
+                    if self.conv_error.is_none() {
+                        self.conv_error = Some(msg);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn key(&mut self, id: usize) -> Result<Key, Error> {
+        self.count()?;
+        let mut target = id;
+        let mut entered = false;
+        if let NodeKind::Alias { .. } = &self.doc.nodes[id].kind {
+            target = self.enter_alias(id)?;
+            entered = true;
+            self.count()?;
+        }
+        let r = match &self.doc.nodes[target].kind {
+            NodeKind::Scalar { .. } => {
+                let s = self.scalar_of(target)?;
+                Ok(match s {
+                    Scalar::Str(s) => Key::Str(s),
+                    Scalar::Int(i) => Key::Str(i.to_string()),
+                    Scalar::Float(f) => {
+                        let s = format_float32_g(f);
+                        Key::Str(match s.as_str() {
+                            "+Inf" => ".inf".into(),
+                            "-Inf" => "-.inf".into(),
+                            "NaN" => ".nan".into(),
+                            _ => s,
+                        })
+                    }
+                    Scalar::Bool(b) => Key::Str(b.to_string()),
+                    other => {
+                        let ty = match other {
+                            Scalar::Uint(_) => "uint64",
+                            _ => "%!s(<nil>)",
+                        };
+                        Key::Bad(format!(
+                            "unsupported map key of type: {ty}, key: {}, value: ",
+                            go_sharp_v(&other)
+                        ))
+                    }
+                })
+            }
+            NodeKind::Seq(_) | NodeKind::Map(_) => {
+                Err(failf("invalid map key: map[interface {}]interface {}{...}".to_string()))
+            }
+            NodeKind::Alias { .. } => Ok(Key::Str(String::new())),
+        };
+        if entered {
+            self.leave_alias();
+        }
+        r
+    }
+
+    fn merge<B: Build>(&mut self, id: usize, m: &mut B::Map) -> Result<(), Error> {
+        let want_map = || failf("map merge requires map or sequence of maps as the value".into());
+        let node = &self.doc.nodes[id];
+        match &node.kind {
+            NodeKind::Map(_) => {
+                self.count()?;
+                self.mapping_into::<B>(id, m)
+            }
+            NodeKind::Alias { target, .. } => {
+                if !matches!(self.doc.nodes[*target].kind, NodeKind::Map(_)) {
+                    return Err(want_map());
+                }
+                self.count()?;
+                let t = self.enter_alias(id)?;
+                self.count()?;
+                let r = self.mapping_into::<B>(t, m);
+                self.leave_alias();
+                r
+            }
+            NodeKind::Seq(children) => {
+                for &c in children.iter().rev() {
+                    match &self.doc.nodes[c].kind {
+                        NodeKind::Alias { target, .. } => {
+                            if !matches!(self.doc.nodes[*target].kind, NodeKind::Map(_)) {
+                                return Err(want_map());
+                            }
+                            self.count()?;
+                            let t = self.enter_alias(c)?;
+                            self.count()?;
+                            let r = self.mapping_into::<B>(t, m);
+                            self.leave_alias();
+                            r?;
+                        }
+                        NodeKind::Map(_) => {
+                            self.count()?;
+                            self.mapping_into::<B>(c, m)?;
+                        }
+                        _ => return Err(want_map()),
+                    }
+                }
+                Ok(())
+            }
+            NodeKind::Scalar { .. } => Err(want_map()),
+        }
+    }
+
+    /// The line (1-based) of the node at the root, for error messages.
+    #[allow(dead_code)]
+    pub(crate) fn root_line(&self) -> usize {
+        self.doc.root.map(|r| self.doc.nodes[r].line + 1).unwrap_or(0)
+    }
+
+    /// The kind of the root node as JSON names it (`object`, `array`, ...) once converted.
+    pub(crate) fn root_is(&self) -> RootKind {
+        match self.doc.root {
+            None => RootKind::Null,
+            Some(mut r) => loop {
+                match &self.doc.nodes[r].kind {
+                    NodeKind::Alias { target, .. } => r = *target,
+                    NodeKind::Map(_) => return RootKind::Object,
+                    NodeKind::Seq(_) => return RootKind::Array,
+                    NodeKind::Scalar { .. } => {
+                        return match self.scalar_of(r) {
+                            Ok(Scalar::Null) => RootKind::Null,
+                            Ok(Scalar::Bool(_)) => RootKind::Bool,
+                            Ok(Scalar::Str(_)) => RootKind::String,
+                            _ => RootKind::Number,
+                        };
+                    }
+                }
+            },
+        }
+    }
+}
+
+/// The JSON type of a document root.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RootKind {
+    Null,
+    Bool,
+    Number,
+    String,
+    Array,
+    Object,
+}
+
+impl RootKind {
+    pub(crate) fn json_name(self) -> &'static str {
+        match self {
+            RootKind::Null => "null",
+            RootKind::Bool => "bool",
+            RootKind::Number => "number",
+            RootKind::String => "string",
+            RootKind::Array => "array",
+            RootKind::Object => "object",
+        }
+    }
+}

@@ -1,0 +1,784 @@
+//! The libyaml emitter as goyaml v2 (`yaml.Marshal`) and v3 (`Encoder` with indent 2) drive
+//! it, for trees of JSON-like data: block mappings and sequences, `{}`/`[]` for empty ones,
+//! and scalar style selection and writing (plain folding at 80 columns, quoting, literal
+//! blocks).
+
+use std::borrow::Cow;
+
+/// A node to emit.
+pub(crate) enum Node<'a> {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Uint(u64),
+    Float(f64),
+    Str(Cow<'a, str>),
+    Seq(Vec<Node<'a>>),
+    Map(Vec<(Cow<'a, str>, Node<'a>)>),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Style {
+    Plain,
+    Single,
+    Double,
+    Literal,
+}
+
+/// Which goyaml drives the emitter.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Flavor {
+    /// goyaml v2 `Marshal`: indentless sequences under keys, folding at 80 columns.
+    V2,
+    /// goyaml v3 `Encoder` with `SetIndent(2)`: indented sequences, no folding.
+    V3,
+}
+
+pub(crate) struct Emitter {
+    out: String,
+    flavor: Flavor,
+    best_indent: i64,
+    best_width: i64,
+    column: i64,
+    whitespace: bool,
+    indention: bool,
+    indent: i64,
+    indents: Vec<i64>,
+    flow_level: usize,
+    // node contexts
+    root_context: bool,
+    sequence_context: bool,
+    mapping_context: bool,
+    simple_key_context: bool,
+    /// Whether the innermost open state is a block sequence item (v3's indent rule).
+    in_seq_item: Vec<bool>,
+}
+
+fn width(b: u8) -> usize {
+    if b & 0x80 == 0 {
+        1
+    } else if b & 0xE0 == 0xC0 {
+        2
+    } else if b & 0xF0 == 0xE0 {
+        3
+    } else if b & 0xF8 == 0xF0 {
+        4
+    } else {
+        1
+    }
+}
+
+#[inline]
+fn at(v: &[u8], i: usize) -> u8 {
+    v.get(i).copied().unwrap_or(0)
+}
+fn is_space(v: &[u8], i: usize) -> bool {
+    at(v, i) == b' '
+}
+fn is_blank(v: &[u8], i: usize) -> bool {
+    matches!(at(v, i), b' ' | b'\t')
+}
+fn is_break(v: &[u8], i: usize) -> bool {
+    let c = at(v, i);
+    c == b'\r'
+        || c == b'\n'
+        || (c == 0xC2 && at(v, i + 1) == 0x85)
+        || (c == 0xE2 && at(v, i + 1) == 0x80 && matches!(at(v, i + 2), 0xA8 | 0xA9))
+}
+fn is_blankz(v: &[u8], i: usize) -> bool {
+    is_blank(v, i) || is_break(v, i) || i >= v.len()
+}
+fn is_printable(v: &[u8], i: usize) -> bool {
+    let b = at(v, i);
+    let b1 = at(v, i + 1);
+    let b2 = at(v, i + 2);
+    b == 0x0A
+        || (0x20..=0x7E).contains(&b)
+        || (b == 0xC2 && b1 >= 0xA0)
+        || (b > 0xC2 && b < 0xED)
+        || (b == 0xED && b1 < 0xA0)
+        || b == 0xEE
+        || (b == 0xEF && !(b1 == 0xBB && b2 == 0xBF) && !(b1 == 0xBF && (b2 == 0xBE || b2 == 0xBF)))
+}
+fn is_bom(v: &[u8], i: usize) -> bool {
+    at(v, i) == 0xEF && at(v, i + 1) == 0xBB && at(v, i + 2) == 0xBF
+}
+
+struct Analysis {
+    multiline: bool,
+    flow_plain_allowed: bool,
+    block_plain_allowed: bool,
+    single_quoted_allowed: bool,
+    block_allowed: bool,
+}
+
+fn analyze(value: &[u8]) -> Analysis {
+    if value.is_empty() {
+        return Analysis {
+            multiline: false,
+            flow_plain_allowed: false,
+            block_plain_allowed: true,
+            single_quoted_allowed: true,
+            block_allowed: false,
+        };
+    }
+    let mut block_indicators = false;
+    let mut flow_indicators = false;
+    let mut line_breaks = false;
+    let mut special_characters = false;
+    let mut leading_space = false;
+    let mut leading_break = false;
+    let mut trailing_space = false;
+    let mut trailing_break = false;
+    let mut break_space = false;
+    let mut space_break = false;
+    let mut previous_space = false;
+    let mut previous_break = false;
+    if value.len() >= 3 && (value.starts_with(b"---") || value.starts_with(b"...")) {
+        block_indicators = true;
+        flow_indicators = true;
+    }
+    let mut preceded_by_whitespace = true;
+    let mut i = 0;
+    while i < value.len() {
+        let w = width(value[i]);
+        let followed_by_whitespace = i + w >= value.len() || is_blank(value, i + w);
+        let c = value[i];
+        if i == 0 {
+            match c {
+                b'#' | b',' | b'[' | b']' | b'{' | b'}' | b'&' | b'*' | b'!' | b'|' | b'>' | b'\'' | b'"'
+                | b'%' | b'@' | b'`' => {
+                    flow_indicators = true;
+                    block_indicators = true;
+                }
+                b'?' | b':' => {
+                    flow_indicators = true;
+                    if followed_by_whitespace {
+                        block_indicators = true;
+                    }
+                }
+                b'-' => {
+                    if followed_by_whitespace {
+                        flow_indicators = true;
+                        block_indicators = true;
+                    }
+                }
+                _ => {}
+            }
+        } else {
+            match c {
+                b',' | b'?' | b'[' | b']' | b'{' | b'}' => flow_indicators = true,
+                b':' => {
+                    flow_indicators = true;
+                    if followed_by_whitespace {
+                        block_indicators = true;
+                    }
+                }
+                b'#' => {
+                    if preceded_by_whitespace {
+                        flow_indicators = true;
+                        block_indicators = true;
+                    }
+                }
+                _ => {}
+            }
+        }
+        if !is_printable(value, i) {
+            special_characters = true;
+        }
+        if is_space(value, i) {
+            if i == 0 {
+                leading_space = true;
+            }
+            if i + w == value.len() {
+                trailing_space = true;
+            }
+            if previous_break {
+                break_space = true;
+            }
+            previous_space = true;
+            previous_break = false;
+        } else if is_break(value, i) {
+            line_breaks = true;
+            if i == 0 {
+                leading_break = true;
+            }
+            if i + w == value.len() {
+                trailing_break = true;
+            }
+            if previous_space {
+                space_break = true;
+            }
+            previous_space = false;
+            previous_break = true;
+        } else {
+            previous_space = false;
+            previous_break = false;
+        }
+        preceded_by_whitespace = is_blankz(value, i);
+        i += w;
+    }
+    let mut a = Analysis {
+        multiline: line_breaks,
+        flow_plain_allowed: true,
+        block_plain_allowed: true,
+        single_quoted_allowed: true,
+        block_allowed: true,
+    };
+    if leading_space || leading_break || trailing_space || trailing_break {
+        a.flow_plain_allowed = false;
+        a.block_plain_allowed = false;
+    }
+    if trailing_space {
+        a.block_allowed = false;
+    }
+    if break_space {
+        a.flow_plain_allowed = false;
+        a.block_plain_allowed = false;
+        a.single_quoted_allowed = false;
+    }
+    if space_break || special_characters {
+        a.flow_plain_allowed = false;
+        a.block_plain_allowed = false;
+        a.single_quoted_allowed = false;
+        a.block_allowed = false;
+    }
+    if line_breaks {
+        a.flow_plain_allowed = false;
+        a.block_plain_allowed = false;
+    }
+    if flow_indicators {
+        a.flow_plain_allowed = false;
+    }
+    if block_indicators {
+        a.block_plain_allowed = false;
+    }
+    a
+}
+
+/// `^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$`
+pub(crate) fn is_base60_float(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.is_empty() || !(b[0] == b'+' || b[0] == b'-' || b[0].is_ascii_digit()) || !s.contains(':') {
+        return false;
+    }
+    let mut i = 0;
+    if b[0] == b'+' || b[0] == b'-' {
+        i = 1;
+    }
+    if i >= b.len() || !b[i].is_ascii_digit() {
+        return false;
+    }
+    i += 1;
+    while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'_') {
+        i += 1;
+    }
+    let mut groups = 0;
+    while i < b.len() && b[i] == b':' {
+        i += 1;
+        // [0-5]?[0-9]
+        let st = i;
+        while i < b.len() && b[i].is_ascii_digit() && i - st < 2 {
+            i += 1;
+        }
+        let n = i - st;
+        if n == 0 {
+            return false;
+        }
+        if n == 2 && b[st] > b'5' {
+            // backtrack: regex would try one digit then fail on the next digit
+            return false;
+        }
+        groups += 1;
+    }
+    if groups == 0 {
+        return false;
+    }
+    if i < b.len() && b[i] == b'.' {
+        i += 1;
+        while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'_') {
+            i += 1;
+        }
+    }
+    i == b.len()
+}
+
+impl Emitter {
+    pub(crate) fn new(flavor: Flavor) -> Self {
+        Emitter {
+            out: String::new(),
+            flavor,
+            best_indent: 2,
+            best_width: if flavor == Flavor::V2 { 80 } else { i64::MAX },
+            column: 0,
+            whitespace: true,
+            indention: true,
+            indent: -1,
+            indents: Vec::new(),
+            flow_level: 0,
+            root_context: false,
+            sequence_context: false,
+            mapping_context: false,
+            simple_key_context: false,
+            in_seq_item: Vec::new(),
+        }
+    }
+
+    /// Emits one document (implicit start and end) and returns the text.
+    pub(crate) fn document(mut self, root: &Node<'_>) -> String {
+        self.in_seq_item.push(false);
+        self.node(root, true, false, false, false);
+        // document end
+        self.write_indent();
+        self.out
+    }
+
+    fn put(&mut self, c: char) {
+        self.out.push(c);
+        self.column += 1;
+    }
+    fn put_break(&mut self) {
+        self.out.push('\n');
+        self.column = 0;
+    }
+    fn write(&mut self, v: &[u8], i: &mut usize) {
+        let w = width(v[*i]);
+        // SAFETY-free: values are valid UTF-8 and `w` spans one character.
+        self.out.push_str(std::str::from_utf8(&v[*i..*i + w]).unwrap_or("\u{FFFD}"));
+        self.column += 1;
+        *i += w;
+    }
+    fn write_break(&mut self, v: &[u8], i: &mut usize) {
+        if v[*i] == b'\n' {
+            self.put_break();
+            *i += 1;
+        } else {
+            self.write(v, i);
+            self.column = 0;
+        }
+    }
+    fn write_indent(&mut self) {
+        let indent = self.indent.max(0);
+        if !self.indention || self.column > indent || (self.column == indent && !self.whitespace) {
+            self.put_break();
+        }
+        while self.column < indent {
+            self.put(' ');
+        }
+        self.whitespace = true;
+        self.indention = true;
+    }
+    fn write_indicator(&mut self, ind: &str, need_whitespace: bool, is_whitespace: bool, is_indention: bool) {
+        if need_whitespace && !self.whitespace {
+            self.put(' ');
+        }
+        self.out.push_str(ind);
+        self.column += ind.chars().count() as i64;
+        self.whitespace = is_whitespace;
+        self.indention = self.indention && is_indention;
+    }
+    fn increase_indent(&mut self, flow: bool, indentless: bool) {
+        self.indents.push(self.indent);
+        if self.indent < 0 {
+            self.indent = if flow { self.best_indent } else { 0 };
+        } else if !indentless {
+            if self.flavor == Flavor::V3 {
+                if *self.in_seq_item.last().unwrap_or(&false) {
+                    self.indent += 2;
+                } else {
+                    self.indent = self.best_indent * ((self.indent + self.best_indent) / self.best_indent);
+                }
+            } else {
+                self.indent += self.best_indent;
+            }
+        }
+    }
+    fn pop_indent(&mut self) {
+        self.indent = self.indents.pop().unwrap_or(-1);
+    }
+
+    fn node(&mut self, n: &Node<'_>, root: bool, sequence: bool, mapping: bool, simple_key: bool) {
+        self.root_context = root;
+        self.sequence_context = sequence;
+        self.mapping_context = mapping;
+        self.simple_key_context = simple_key;
+        match n {
+            Node::Null => self.scalar("null", Style::Plain),
+            Node::Bool(b) => self.scalar(if *b { "true" } else { "false" }, Style::Plain),
+            Node::Int(i) => self.scalar(itoa::Buffer::new().format(*i), Style::Plain),
+            Node::Uint(u) => self.scalar(itoa::Buffer::new().format(*u), Style::Plain),
+            Node::Float(f) => {
+                let s = crate::gofmt::format_float_g(*f);
+                let s = match s.as_str() {
+                    "+Inf" => ".inf".to_string(),
+                    "-Inf" => "-.inf".to_string(),
+                    "NaN" => ".nan".to_string(),
+                    _ => s,
+                };
+                self.scalar(&s, Style::Plain)
+            }
+            Node::Str(s) => self.string(s),
+            Node::Seq(items) => {
+                if items.is_empty() || self.flow_level > 0 {
+                    self.write_indicator("[", true, true, false);
+                    self.increase_indent(true, false);
+                    self.write_indicator("]", false, false, false);
+                    self.pop_indent();
+                    return;
+                }
+                let indentless = self.flavor == Flavor::V2 && self.mapping_context && !self.indention;
+                self.increase_indent(false, indentless);
+                for item in items {
+                    self.write_indent();
+                    self.write_indicator("-", true, false, true);
+                    self.in_seq_item.push(true);
+                    self.node(item, false, true, false, false);
+                    self.in_seq_item.pop();
+                }
+                self.pop_indent();
+            }
+            Node::Map(entries) => {
+                if entries.is_empty() || self.flow_level > 0 {
+                    self.write_indicator("{", true, true, false);
+                    self.increase_indent(true, false);
+                    self.write_indicator("}", false, false, false);
+                    self.pop_indent();
+                    return;
+                }
+                self.increase_indent(false, false);
+                for (k, v) in entries {
+                    self.write_indent();
+                    let simple = !k.contains(['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}']) && k.len() <= 128;
+                    self.in_seq_item.push(false);
+                    if simple {
+                        self.node(&Node::Str(Cow::Borrowed(k)), false, false, true, true);
+                        self.write_indicator(":", false, false, false);
+                    } else {
+                        self.write_indicator("?", true, false, true);
+                        self.node(&Node::Str(Cow::Borrowed(k)), false, false, true, false);
+                        self.write_indent();
+                        self.write_indicator(":", true, false, true);
+                    }
+                    self.node(v, false, false, true, false);
+                    self.in_seq_item.pop();
+                }
+                self.pop_indent();
+            }
+        }
+    }
+
+    fn string(&mut self, s: &str) {
+        let can_use_plain = {
+            let plain_ok = matches!(crate::decode::resolve("", s), Ok((ref t, _)) if t == "tag:yaml.org,2002:str");
+            plain_ok
+                && !is_base60_float(s)
+                && !(self.flavor == Flavor::V3
+                    && matches!(
+                        s,
+                        "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "n" | "N" | "no" | "No" | "NO"
+                            | "off" | "Off" | "OFF"
+                    ))
+        };
+        let style = if s.contains('\n') {
+            Style::Literal
+        } else if can_use_plain {
+            Style::Plain
+        } else {
+            Style::Double
+        };
+        self.scalar(s, style);
+    }
+
+    fn scalar(&mut self, value: &str, requested: Style) {
+        let v = value.as_bytes();
+        let a = analyze(v);
+        let mut style = requested;
+        if self.simple_key_context && a.multiline {
+            style = Style::Double;
+        }
+        if style == Style::Plain {
+            if (self.flow_level > 0 && !a.flow_plain_allowed) || (self.flow_level == 0 && !a.block_plain_allowed) {
+                style = Style::Single;
+            }
+            if v.is_empty() && (self.flow_level > 0 || self.simple_key_context) {
+                style = Style::Single;
+            }
+        }
+        if style == Style::Single && !a.single_quoted_allowed {
+            style = Style::Double;
+        }
+        if style == Style::Literal && (!a.block_allowed || self.flow_level > 0 || self.simple_key_context) {
+            style = Style::Double;
+        }
+        self.increase_indent(true, false);
+        let allow_breaks = !self.simple_key_context;
+        match style {
+            Style::Plain => self.write_plain(v, allow_breaks),
+            Style::Single => self.write_single(v, allow_breaks),
+            Style::Double => self.write_double(v, allow_breaks),
+            Style::Literal => self.write_literal(v),
+        }
+        self.pop_indent();
+    }
+
+    fn write_plain(&mut self, v: &[u8], allow_breaks: bool) {
+        if !self.whitespace {
+            self.put(' ');
+        }
+        let mut spaces = false;
+        let mut breaks = false;
+        let mut i = 0;
+        while i < v.len() {
+            if is_space(v, i) {
+                if allow_breaks && !spaces && self.column > self.best_width && !is_space(v, i + 1) {
+                    self.write_indent();
+                    i += 1;
+                } else {
+                    self.write(v, &mut i);
+                }
+                spaces = true;
+            } else if is_break(v, i) {
+                if !breaks && v[i] == b'\n' {
+                    self.put_break();
+                }
+                self.write_break(v, &mut i);
+                self.indention = true;
+                breaks = true;
+            } else {
+                if breaks {
+                    self.write_indent();
+                }
+                self.write(v, &mut i);
+                self.indention = false;
+                spaces = false;
+                breaks = false;
+            }
+        }
+        self.whitespace = false;
+        self.indention = false;
+    }
+
+    fn write_single(&mut self, v: &[u8], allow_breaks: bool) {
+        self.write_indicator("'", true, false, false);
+        let mut spaces = false;
+        let mut breaks = false;
+        let mut i = 0;
+        while i < v.len() {
+            if is_space(v, i) {
+                if allow_breaks
+                    && !spaces
+                    && self.column > self.best_width
+                    && i > 0
+                    && i < v.len() - 1
+                    && !is_space(v, i + 1)
+                {
+                    self.write_indent();
+                    i += 1;
+                } else {
+                    self.write(v, &mut i);
+                }
+                spaces = true;
+            } else if is_break(v, i) {
+                if !breaks && v[i] == b'\n' {
+                    self.put_break();
+                }
+                self.write_break(v, &mut i);
+                self.indention = true;
+                breaks = true;
+            } else {
+                if breaks {
+                    self.write_indent();
+                }
+                if v[i] == b'\'' {
+                    self.put('\'');
+                }
+                self.write(v, &mut i);
+                self.indention = false;
+                spaces = false;
+                breaks = false;
+            }
+        }
+        self.write_indicator("'", false, false, false);
+        self.whitespace = false;
+        self.indention = false;
+    }
+
+    fn write_double(&mut self, v: &[u8], allow_breaks: bool) {
+        const HEX: &[u8; 16] = b"0123456789ABCDEF";
+        let mut spaces = false;
+        self.write_indicator("\"", true, false, false);
+        let mut i = 0;
+        while i < v.len() {
+            if !is_printable(v, i) || is_bom(v, i) || is_break(v, i) || v[i] == b'"' || v[i] == b'\\' {
+                let w = width(v[i]);
+                let ch = std::str::from_utf8(&v[i..(i + w).min(v.len())])
+                    .ok()
+                    .and_then(|s| s.chars().next())
+                    .map(|c| c as u32)
+                    .unwrap_or(0xFFFD);
+                i += w;
+                self.put('\\');
+                let simple = match ch {
+                    0x00 => Some('0'),
+                    0x07 => Some('a'),
+                    0x08 => Some('b'),
+                    0x09 => Some('t'),
+                    0x0A => Some('n'),
+                    0x0B => Some('v'),
+                    0x0C => Some('f'),
+                    0x0D => Some('r'),
+                    0x1B => Some('e'),
+                    0x22 => Some('"'),
+                    0x5C => Some('\\'),
+                    0x85 => Some('N'),
+                    0xA0 => Some('_'),
+                    0x2028 => Some('L'),
+                    0x2029 => Some('P'),
+                    _ => None,
+                };
+                match simple {
+                    Some(c) => self.put(c),
+                    None => {
+                        let (c, digits) = if ch <= 0xFF {
+                            ('x', 2)
+                        } else if ch <= 0xFFFF {
+                            ('u', 4)
+                        } else {
+                            ('U', 8)
+                        };
+                        self.put(c);
+                        for k in (0..digits).rev() {
+                            self.put(HEX[((ch >> (k * 4)) & 0xF) as usize] as char);
+                        }
+                    }
+                }
+                spaces = false;
+            } else if is_space(v, i) {
+                if allow_breaks && !spaces && self.column > self.best_width && i > 0 && i < v.len() - 1 {
+                    self.write_indent();
+                    if is_space(v, i + 1) {
+                        self.put('\\');
+                    }
+                    i += 1;
+                } else {
+                    self.write(v, &mut i);
+                }
+                spaces = true;
+            } else {
+                self.write(v, &mut i);
+                spaces = false;
+            }
+        }
+        self.write_indicator("\"", false, false, false);
+        self.whitespace = false;
+        self.indention = false;
+    }
+
+    fn block_hints(&mut self, v: &[u8]) {
+        if is_space(v, 0) || is_break(v, 0) {
+            let hint = char::from(b'0' + self.best_indent as u8).to_string();
+            self.write_indicator(&hint, false, false, false);
+        }
+        let mut chomp = None;
+        if v.is_empty() {
+            chomp = Some("-");
+        } else {
+            let mut i = v.len() - 1;
+            while i > 0 && v[i] & 0xC0 == 0x80 {
+                i -= 1;
+            }
+            if !is_break(v, i) {
+                chomp = Some("-");
+            } else if i == 0 {
+                chomp = Some("+");
+            } else {
+                i -= 1;
+                while i > 0 && v[i] & 0xC0 == 0x80 {
+                    i -= 1;
+                }
+                if is_break(v, i) {
+                    chomp = Some("+");
+                }
+            }
+        }
+        if let Some(c) = chomp {
+            self.write_indicator(c, false, false, false);
+        }
+    }
+
+    fn write_literal(&mut self, v: &[u8]) {
+        self.write_indicator("|", true, false, false);
+        self.block_hints(v);
+        self.put_break();
+        self.indention = true;
+        self.whitespace = true;
+        let mut breaks = true;
+        let mut i = 0;
+        while i < v.len() {
+            if is_break(v, i) {
+                self.write_break(v, &mut i);
+                self.indention = true;
+                breaks = true;
+            } else {
+                if breaks {
+                    self.write_indent();
+                }
+                self.write(v, &mut i);
+                self.indention = false;
+                breaks = false;
+            }
+        }
+    }
+}
+
+/// goyaml v2's key order (`keyList.Less`) for string keys.
+pub(crate) fn natural_less(a: &str, b: &str) -> bool {
+    let ar: Vec<char> = a.chars().collect();
+    let br: Vec<char> = b.chars().collect();
+    let mut i = 0;
+    while i < ar.len() && i < br.len() {
+        if ar[i] == br[i] {
+            i += 1;
+            continue;
+        }
+        let al = ar[i].is_alphabetic();
+        let bl = br[i].is_alphabetic();
+        if al && bl {
+            return ar[i] < br[i];
+        }
+        if al || bl {
+            return bl;
+        }
+        let mut an: i64 = 0;
+        let mut bn: i64 = 0;
+        if ar[i] == '0' || br[i] == '0' {
+            let mut j = i as isize - 1;
+            while j >= 0 && ar[j as usize].is_ascii_digit() {
+                if ar[j as usize] != '0' {
+                    an = 1;
+                    bn = 1;
+                    break;
+                }
+                j -= 1;
+            }
+        }
+        let mut ai = i;
+        while ai < ar.len() && ar[ai].is_ascii_digit() {
+            an = an.wrapping_mul(10).wrapping_add(ar[ai] as i64 - '0' as i64);
+            ai += 1;
+        }
+        let mut bi = i;
+        while bi < br.len() && br[bi].is_ascii_digit() {
+            bn = bn.wrapping_mul(10).wrapping_add(br[bi] as i64 - '0' as i64);
+            bi += 1;
+        }
+        if an != bn {
+            return an < bn;
+        }
+        if ai != bi {
+            return ai < bi;
+        }
+        return ar[i] < br[i];
+    }
+    ar.len() < br.len()
+}

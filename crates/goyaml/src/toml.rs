@@ -1,0 +1,323 @@
+//! TOML as Helm's `toToml`/`fromToml` see it: the BurntSushi/toml v1 encoder for template
+//! values, and decoding into `map[string]interface{}` (integers int64, floats float64).
+
+use gotmpl::{Map, Value};
+
+use crate::Error;
+
+fn bare_key(k: &str) -> bool {
+    !k.is_empty() && k.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
+}
+
+fn quote(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\x08' => out.push_str("\\b"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\x0C' => out.push_str("\\f"),
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7F => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+fn key_part(out: &mut String, k: &str) {
+    if bare_key(k) {
+        out.push_str(k);
+    } else {
+        quote(out, k);
+    }
+}
+
+fn key_path(key: &[&str]) -> String {
+    let mut s = String::new();
+    for (i, k) in key.iter().enumerate() {
+        if i > 0 {
+            s.push('.');
+        }
+        key_part(&mut s, k);
+    }
+    s
+}
+
+/// Data with objects replaced by what they marshal to.
+fn data(v: &Value) -> Value {
+    match v {
+        Value::Object(o) => o.to_data().unwrap_or_else(|| Value::map(Map::new())),
+        other => other.clone(),
+    }
+}
+
+fn is_table(v: &Value) -> bool {
+    matches!(data(v), Value::Map(_))
+}
+
+fn is_table_array(v: &Value) -> Result<bool, Error> {
+    let Value::List(l) = data(v) else {
+        return Ok(false);
+    };
+    if l.items.is_empty() {
+        return Ok(false);
+    }
+    let mut all = true;
+    for item in &l.items {
+        if item.is_nil() {
+            return Err(Error::Toml("toml: cannot encode array with nil element".into()));
+        }
+        if !is_table(item) {
+            all = false;
+        }
+    }
+    Ok(all)
+}
+
+struct Enc {
+    out: String,
+    has_written: bool,
+}
+
+impl Enc {
+    fn wf(&mut self, s: &str) {
+        self.out.push_str(s);
+        if !s.is_empty() {
+            self.has_written = true;
+        }
+    }
+    fn newline(&mut self) {
+        if self.has_written {
+            self.out.push('\n');
+        }
+    }
+    fn indent(key: &[&str]) -> String {
+        "  ".repeat(key.len().saturating_sub(1))
+    }
+
+    fn encode(&mut self, key: &[&str], v: &Value) -> Result<(), Error> {
+        let v = data(v);
+        match &v {
+            Value::Nil => Ok(()),
+            Value::Map(m) => self.table(key, &m.entries.borrow()),
+            Value::List(_) if is_table_array(&v)? => {
+                let Value::List(l) = &v else { return Ok(()) };
+                for item in &l.items {
+                    let item = data(item);
+                    let Value::Map(m) = &item else { continue };
+                    self.newline();
+                    let line = format!("{}[[{}]]", Self::indent(key), key_path(key));
+                    self.wf(&line);
+                    self.newline();
+                    self.map_body(key, &m.entries.borrow(), false)?;
+                }
+                Ok(())
+            }
+            _ => self.key_value(key, &v, false),
+        }
+    }
+
+    fn table(&mut self, key: &[&str], m: &Map) -> Result<(), Error> {
+        if key.len() == 1 {
+            self.newline();
+        }
+        if !key.is_empty() {
+            let line = format!("{}[{}]", Self::indent(key), key_path(key));
+            self.wf(&line);
+            self.newline();
+        }
+        self.map_body(key, m, false)
+    }
+
+    fn map_body(&mut self, key: &[&str], m: &Map, inline: bool) -> Result<(), Error> {
+        let mut direct = Vec::new();
+        let mut sub = Vec::new();
+        for (k, v) in m.iter() {
+            if is_table(v) || is_table_array(v)? {
+                sub.push((k.as_str(), v));
+            } else {
+                direct.push((k.as_str(), v));
+            }
+        }
+        if inline {
+            self.wf("{");
+        }
+        let has_sub = !sub.is_empty();
+        for (group, trail) in [(direct, has_sub), (sub, false)] {
+            let n = group.len();
+            for (i, (k, v)) in group.into_iter().enumerate() {
+                if v.is_nil() {
+                    continue;
+                }
+                if inline {
+                    self.key_value(&[k], v, true)?;
+                    if trail || i != n - 1 {
+                        self.wf(", ");
+                    }
+                } else {
+                    let mut path: Vec<&str> = key.to_vec();
+                    path.push(k);
+                    self.encode(&path, v)?;
+                }
+            }
+        }
+        if inline {
+            self.wf("}");
+        }
+        Ok(())
+    }
+
+    fn key_value(&mut self, key: &[&str], v: &Value, inline: bool) -> Result<(), Error> {
+        if key.is_empty() {
+            return self.element(v);
+        }
+        let mut line = Self::indent(key);
+        key_part(&mut line, key[key.len() - 1]);
+        line.push_str(" = ");
+        self.wf(&line);
+        self.element(v)?;
+        if !inline {
+            self.newline();
+        }
+        Ok(())
+    }
+
+    fn element(&mut self, v: &Value) -> Result<(), Error> {
+        let v = data(v);
+        match &v {
+            Value::Nil => Err(Error::Toml("toml: cannot encode a nil value".into())),
+            Value::Bool(b) => {
+                self.wf(if *b { "true" } else { "false" });
+                Ok(())
+            }
+            Value::Int(i) | Value::Int64(i) => {
+                self.wf(itoa::Buffer::new().format(*i));
+                Ok(())
+            }
+            Value::Float(f) => {
+                let s = if f.is_nan() {
+                    if f.is_sign_negative() { "-nan".to_string() } else { "nan".to_string() }
+                } else if f.is_infinite() {
+                    if *f < 0.0 { "-inf".to_string() } else { "+inf".to_string() }
+                } else {
+                    let mut s = format_float_f(*f);
+                    if !s.contains('.') {
+                        s.push_str(".0");
+                    }
+                    s
+                };
+                self.wf(&s);
+                Ok(())
+            }
+            Value::String(s) => {
+                let mut q = String::new();
+                quote(&mut q, s);
+                self.wf(&q);
+                Ok(())
+            }
+            Value::Bytes(b) => {
+                let mut q = String::new();
+                quote(&mut q, &String::from_utf8_lossy(b));
+                self.wf(&q);
+                Ok(())
+            }
+            Value::List(l) => {
+                self.wf("[");
+                for (i, item) in l.items.iter().enumerate() {
+                    if item.is_nil() {
+                        return Err(Error::Toml("toml: cannot encode array with nil element".into()));
+                    }
+                    self.element(item)?;
+                    if i != l.items.len() - 1 {
+                        self.wf(", ");
+                    }
+                }
+                self.wf("]");
+                Ok(())
+            }
+            Value::Map(m) => self.map_body(&[], &m.entries.borrow(), true),
+            Value::Object(_) => {
+                self.wf("{}");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Go's `strconv.FormatFloat(f, 'f', -1, 64)`.
+fn format_float_f(f: f64) -> String {
+    if f == 0.0 {
+        return if f.is_sign_negative() { "-0".into() } else { "0".into() };
+    }
+    let s = format!("{f:e}");
+    let (neg, s) = match s.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, s.as_str()),
+    };
+    let (mant, exp) = s.split_once('e').unwrap_or((s, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let digits: String = mant.chars().filter(|c| *c != '.').collect();
+    let mut out = String::new();
+    if neg {
+        out.push('-');
+    }
+    let dp = exp + 1;
+    if dp <= 0 {
+        out.push_str("0.");
+        out.push_str(&"0".repeat((-dp) as usize));
+        out.push_str(&digits);
+    } else if dp as usize >= digits.len() {
+        out.push_str(&digits);
+        out.push_str(&"0".repeat(dp as usize - digits.len()));
+    } else {
+        out.push_str(&digits[..dp as usize]);
+        out.push('.');
+        out.push_str(&digits[dp as usize..]);
+    }
+    out
+}
+
+/// BurntSushi/toml's `Encoder.Encode(v)` output.
+pub fn to_toml(v: &Value) -> Result<String, Error> {
+    let v = data(v);
+    let mut enc = Enc { out: String::new(), has_written: false };
+    match &v {
+        Value::Map(m) => enc.table(&[], &m.entries.borrow())?,
+        Value::Nil => return Err(Error::Toml("toml: cannot encode a nil value".into())),
+        _ => return Err(Error::Toml("toml: top-level values must be Go maps or structs".into())),
+    }
+    Ok(enc.out)
+}
+
+fn from_toml_value(v: toml::Value) -> Value {
+    match v {
+        toml::Value::String(s) => Value::from(s),
+        toml::Value::Integer(i) => Value::Int64(i),
+        toml::Value::Float(f) => Value::Float(f),
+        toml::Value::Boolean(b) => Value::Bool(b),
+        toml::Value::Datetime(d) => Value::from(d.to_string()),
+        toml::Value::Array(a) => Value::list(a.into_iter().map(from_toml_value).collect()),
+        toml::Value::Table(t) => {
+            let mut m = Map::new();
+            for (k, v) in t {
+                m.insert(k, from_toml_value(v));
+            }
+            Value::map(m)
+        }
+    }
+}
+
+/// Decodes a TOML document into `map[string]interface{}`.
+pub fn from_toml(text: &str) -> Result<Value, Error> {
+    let t: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        Error::Toml(format!("toml: {}", e.message()))
+    })?;
+    let mut m = Map::new();
+    for (k, v) in t {
+        m.insert(k, from_toml_value(v));
+    }
+    Ok(Value::map(m))
+}
