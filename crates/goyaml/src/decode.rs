@@ -576,7 +576,7 @@ impl<'d> Decoder<'d> {
                 Key::Str(s) => B::insert(m, s, val),
                 Key::Bad(msg) => {
                     if self.conv_error.is_none() {
-                        self.conv_error = Some(msg);
+                        self.conv_error = Some(format!("{msg}{}", self.go_repr(v, true)));
                     }
                 }
             }
@@ -614,16 +614,11 @@ impl<'d> Decoder<'d> {
                             Scalar::Uint(_) => "uint64",
                             _ => "%!s(<nil>)",
                         };
-                        Key::Bad(format!(
-                            "unsupported map key of type: {ty}, key: {}, value: ",
-                            go_sharp_v(&other)
-                        ))
+                        Key::Bad(format!("unsupported map key of type: {ty}, key: {}, value: ", go_sharp_v(&other)))
                     }
                 })
             }
-            NodeKind::Seq(_) | NodeKind::Map(_) => {
-                Err(failf("invalid map key: map[interface {}]interface {}{...}".to_string()))
-            }
+            NodeKind::Seq(_) | NodeKind::Map(_) => Err(failf(format!("invalid map key: {}", self.go_repr(target, true)))),
             NodeKind::Alias { .. } => Ok(Key::Str(String::new())),
         };
         if entered {
@@ -675,6 +670,32 @@ impl<'d> Decoder<'d> {
                 Ok(())
             }
             NodeKind::Scalar { .. } => Err(want_map()),
+        }
+    }
+
+    /// Go's `%#v` of the decoded node (for error messages).
+    fn go_repr(&self, id: usize, top: bool) -> String {
+        match &self.doc.nodes[id].kind {
+            NodeKind::Alias { target, .. } => self.go_repr(*target, top),
+            NodeKind::Scalar { .. } => match self.scalar_of(id) {
+                Ok(Scalar::Null) if !top => "interface {}(nil)".into(),
+                Ok(s) => go_sharp_v(&s),
+                Err(_) => String::new(),
+            },
+            NodeKind::Seq(children) => {
+                let items: Vec<String> = children.iter().map(|&c| self.go_repr(c, false)).collect();
+                format!("[]interface {{}}{{{}}}", items.join(", "))
+            }
+            NodeKind::Map(children) => {
+                let mut items: Vec<(String, String)> = children
+                    .chunks(2)
+                    .map(|p| (self.go_repr(p[0], false), self.go_repr(p[1], false)))
+                    .collect();
+                items.sort();
+                items.dedup_by(|a, b| a.0 == b.0);
+                let items: Vec<String> = items.into_iter().map(|(k, v)| format!("{k}:{v}")).collect();
+                format!("map[interface {{}}]interface {{}}{{{}}}", items.join(", "))
+            }
         }
     }
 

@@ -112,7 +112,7 @@ struct Analysis {
     block_allowed: bool,
 }
 
-fn analyze(value: &[u8]) -> Analysis {
+fn analyze(value: &[u8], v3: bool) -> Analysis {
     if value.is_empty() {
         return Analysis {
             multiline: false,
@@ -126,6 +126,7 @@ fn analyze(value: &[u8]) -> Analysis {
     let mut flow_indicators = false;
     let mut line_breaks = false;
     let mut special_characters = false;
+    let mut tab_characters = false;
     let mut leading_space = false;
     let mut leading_break = false;
     let mut trailing_space = false;
@@ -183,7 +184,9 @@ fn analyze(value: &[u8]) -> Analysis {
                 _ => {}
             }
         }
-        if !is_printable(value, i) {
+        if v3 && c == b'\t' {
+            tab_characters = true;
+        } else if !is_printable(value, i) {
             special_characters = true;
         }
         if is_space(value, i) {
@@ -237,10 +240,12 @@ fn analyze(value: &[u8]) -> Analysis {
         a.block_plain_allowed = false;
         a.single_quoted_allowed = false;
     }
-    if space_break || special_characters {
+    if space_break || tab_characters || special_characters {
         a.flow_plain_allowed = false;
         a.block_plain_allowed = false;
         a.single_quoted_allowed = false;
+    }
+    if space_break || special_characters {
         a.block_allowed = false;
     }
     if line_breaks {
@@ -491,7 +496,7 @@ impl Emitter {
 
     fn scalar(&mut self, value: &str, requested: Style) {
         let v = value.as_bytes();
-        let a = analyze(v);
+        let a = analyze(v, self.flavor == Flavor::V3);
         let mut style = requested;
         if self.simple_key_context && a.multiline {
             style = Style::Double;
@@ -731,13 +736,15 @@ impl Emitter {
     }
 }
 
-/// goyaml v2's key order (`keyList.Less`) for string keys.
-pub(crate) fn natural_less(a: &str, b: &str) -> bool {
+/// goyaml's key order (`keyList.Less`) for string keys; `v3` adds its digit-run rule.
+pub(crate) fn natural_less(a: &str, b: &str, v3: bool) -> bool {
     let ar: Vec<char> = a.chars().collect();
     let br: Vec<char> = b.chars().collect();
     let mut i = 0;
+    let mut digits = false;
     while i < ar.len() && i < br.len() {
         if ar[i] == br[i] {
+            digits = ar[i].is_ascii_digit();
             i += 1;
             continue;
         }
@@ -747,7 +754,7 @@ pub(crate) fn natural_less(a: &str, b: &str) -> bool {
             return ar[i] < br[i];
         }
         if al || bl {
-            return bl;
+            return if v3 && digits { al } else { bl };
         }
         let mut an: i64 = 0;
         let mut bn: i64 = 0;

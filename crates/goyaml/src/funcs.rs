@@ -83,7 +83,18 @@ pub fn functions() -> FuncMap {
     add(
         "fromJson",
         Function::plain(string(), |a| {
-            Ok(crate::from_json_map(s(a)).unwrap_or_else(|e| map_with_error(e.to_string())))
+            let (v, err) = crate::from_json_map_partial(s(a));
+            Ok(match err {
+                None => v,
+                Some(e) => {
+                    let mut m = match &v {
+                        Value::Map(m) => m.entries.borrow().clone(),
+                        _ => Map::new(),
+                    };
+                    m.insert("Error".into(), Value::from(e.to_string()));
+                    Value::map(m)
+                }
+            })
         }),
     );
     add(

@@ -202,6 +202,13 @@ impl<'a> Reader<'a> {
     fn cur_char(&self) -> char {
         self.s[self.i..].chars().next().unwrap_or('\0')
     }
+    /// A syntax error where Go's scanner, at the end of input, sees a space.
+    fn syntax_eof_space(&self, ctx: &str) -> Error {
+        if self.i >= self.b.len() {
+            return Error::Json(format!("invalid character ' ' {ctx}"));
+        }
+        self.syntax(ctx)
+    }
     fn syntax(&self, ctx: &str) -> Error {
         if self.i >= self.b.len() {
             return Error::Json("unexpected end of JSON input".into());
@@ -288,7 +295,7 @@ impl<'a> Reader<'a> {
         for (k, &ch) in w.iter().enumerate().skip(1) {
             self.i += 1;
             if self.b.get(self.i) != Some(&ch) {
-                return Err(self.syntax(&format!("in literal {word} (expecting {})", quote_char(ch as char))));
+                return Err(self.syntax_eof_space(&format!("in literal {word} (expecting {})", quote_char(ch as char))));
             }
             let _ = k;
         }
@@ -301,7 +308,7 @@ impl<'a> Reader<'a> {
             self.i += 1;
             match self.b.get(self.i) {
                 Some(b'0'..=b'9') => {}
-                _ => return Err(self.syntax("in numeric literal")),
+                _ => return Err(self.syntax_eof_space("in numeric literal")),
             }
         }
         if self.b[self.i] == b'0' {
@@ -314,7 +321,7 @@ impl<'a> Reader<'a> {
         if self.b.get(self.i) == Some(&b'.') {
             self.i += 1;
             if !matches!(self.b.get(self.i), Some(b'0'..=b'9')) {
-                return Err(self.syntax("after decimal point in numeric literal"));
+                return Err(self.syntax_eof_space("after decimal point in numeric literal"));
             }
             while matches!(self.b.get(self.i), Some(b'0'..=b'9')) {
                 self.i += 1;
@@ -326,7 +333,7 @@ impl<'a> Reader<'a> {
                 self.i += 1;
             }
             if !matches!(self.b.get(self.i), Some(b'0'..=b'9')) {
-                return Err(self.syntax("in exponent of numeric literal"));
+                return Err(self.syntax_eof_space("in exponent of numeric literal"));
             }
             while matches!(self.b.get(self.i), Some(b'0'..=b'9')) {
                 self.i += 1;
@@ -420,32 +427,33 @@ pub(crate) fn parse_json(s: &str) -> Result<Json, Error> {
     Ok(v)
 }
 
-/// A parsed JSON value as Go's `interface{}` (numbers float64).
-pub(crate) fn json_to_value(j: Json) -> Result<Value, Error> {
-    Ok(match j {
+/// A parsed JSON value as Go's `interface{}` (numbers float64). Like encoding/json, a number
+/// that does not fit a float64 becomes nil and the first such error is recorded.
+pub(crate) fn json_to_value(j: Json, err: &mut Option<Error>) -> Value {
+    match j {
         Json::Null => Value::Nil,
         Json::Bool(b) => Value::Bool(b),
         Json::Number(n) => {
             let f: f64 = n.parse().unwrap_or(f64::NAN);
             if !f.is_finite() {
-                return Err(Error::Json(format!("json: cannot unmarshal number {n} into Go value of type float64")));
+                if err.is_none() {
+                    *err = Some(Error::Json(format!(
+                        "json: cannot unmarshal number {n} into Go value of type float64"
+                    )));
+                }
+                return Value::Nil;
             }
             Value::Float(f)
         }
         Json::Str(s) => Value::String(Rc::from(s)),
-        Json::Array(items) => {
-            let mut out = Vec::with_capacity(items.len());
-            for i in items {
-                out.push(json_to_value(i)?);
-            }
-            Value::list(out)
-        }
+        Json::Array(items) => Value::list(items.into_iter().map(|i| json_to_value(i, err)).collect()),
         Json::Object(entries) => {
             let mut m = Map::new();
             for (k, v) in entries {
-                m.insert(k, json_to_value(v)?);
+                let v = json_to_value(v, err);
+                m.insert(k, v);
             }
             Value::map(m)
         }
-    })
+    }
 }

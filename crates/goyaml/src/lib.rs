@@ -398,28 +398,60 @@ pub fn to_pretty_json(v: &Value) -> Result<String, Error> {
 
 /// `json.Unmarshal(text, &interface{})`: numbers float64.
 pub fn from_json(text: &str) -> Result<Value, Error> {
-    json::json_to_value(json::parse_json(text)?)
-}
-
-/// `json.Unmarshal(text, &map[string]interface{})` (Helm's `fromJson`).
-pub fn from_json_map(text: &str) -> Result<Value, Error> {
-    let j = json::parse_json(text)?;
-    match j {
-        json::Json::Object(_) => json::json_to_value(j),
-        json::Json::Null => Ok(Value::map(Map::new())),
-        other => Err(Error::Json(format!(
-            "json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
-            other.kind_name()
-        ))),
+    let mut err = None;
+    let v = json::json_to_value(json::parse_json(text)?, &mut err);
+    match err {
+        Some(e) => Err(e),
+        None => Ok(v),
     }
 }
 
-/// `json.Unmarshal(text, &[]interface{})` (Helm's `fromJsonArray`).
+/// `json.Unmarshal(text, &m)` for a `map[string]interface{}` `m`: the map (nil for JSON
+/// `null`), and the first error. As in Go, a type error inside an object leaves the other keys
+/// decoded.
+pub fn from_json_map_partial(text: &str) -> (Value, Option<Error>) {
+    let j = match json::parse_json(text) {
+        Ok(j) => j,
+        Err(e) => return (Value::map(Map::new()), Some(e)),
+    };
+    match j {
+        json::Json::Object(_) => {
+            let mut err = None;
+            let v = json::json_to_value(j, &mut err);
+            (v, err)
+        }
+        json::Json::Null => (Value::Nil, None),
+        other => (
+            Value::map(Map::new()),
+            Some(Error::Json(format!(
+                "json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
+                other.kind_name()
+            ))),
+        ),
+    }
+}
+
+/// `json.Unmarshal(text, &map[string]interface{})`. JSON `null` gives nil (Go's nil map).
+pub fn from_json_map(text: &str) -> Result<Value, Error> {
+    match from_json_map_partial(text) {
+        (v, None) => Ok(v),
+        (_, Some(e)) => Err(e),
+    }
+}
+
+/// `json.Unmarshal(text, &[]interface{})` (Helm's `fromJsonArray`). JSON `null` gives nil.
 pub fn from_json_list(text: &str) -> Result<Value, Error> {
     let j = json::parse_json(text)?;
     match j {
-        json::Json::Array(_) => json::json_to_value(j),
-        json::Json::Null => Ok(Value::list(Vec::new())),
+        json::Json::Array(_) => {
+            let mut err = None;
+            let v = json::json_to_value(j, &mut err);
+            match err {
+                Some(e) => Err(e),
+                None => Ok(v),
+            }
+        }
+        json::Json::Null => Ok(Value::Nil),
         other => Err(Error::Json(format!(
             "json: cannot unmarshal {} into Go value of type []interface {{}}",
             other.kind_name()
@@ -447,7 +479,10 @@ fn to_json_node(v: &Value) -> Result<emit::Node<'static>, Error> {
                 _ => Node::Float(*f),
             }
         }
-        Value::String(s) => Node::Str(Cow::Owned(s.to_string())),
+        Value::String(s) => {
+            check_reader(s)?;
+            Node::Str(Cow::Owned(s.to_string()))
+        }
         Value::Bytes(b) => {
             use base64::Engine;
             Node::Str(Cow::Owned(base64::engine::general_purpose::STANDARD.encode(b)))
@@ -457,9 +492,10 @@ fn to_json_node(v: &Value) -> Result<emit::Node<'static>, Error> {
             let entries = m.entries.borrow();
             let mut out = Vec::with_capacity(entries.len());
             for (k, v) in entries.iter() {
+                check_reader(k)?;
                 out.push((Cow::Owned(k.clone()), to_json_node(v)?));
             }
-            out.sort_by(|a, b| natural_cmp(&a.0, &b.0));
+            out.sort_by(|a, b| natural_cmp(&a.0, &b.0, false));
             Node::Map(out)
         }
         Value::Object(o) => match o.to_data() {
@@ -469,10 +505,21 @@ fn to_json_node(v: &Value) -> Result<emit::Node<'static>, Error> {
     })
 }
 
-fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
-    if emit::natural_less(a, b) {
+/// goyaml's reader rejects characters encoding/json leaves raw (DEL, C1 controls, U+FFFE/F).
+fn check_reader(s: &str) -> Result<(), Error> {
+    for c in s.chars() {
+        let v = c as u32;
+        if v == 0x7F || (0x80..=0x9F).contains(&v) && v != 0x85 || v == 0xFFFE || v == 0xFFFF {
+            return Err(Error::Yaml("control characters are not allowed".into()));
+        }
+    }
+    Ok(())
+}
+
+fn natural_cmp(a: &str, b: &str, v3: bool) -> std::cmp::Ordering {
+    if emit::natural_less(a, b, v3) {
         std::cmp::Ordering::Less
-    } else if emit::natural_less(b, a) {
+    } else if emit::natural_less(b, a, v3) {
         std::cmp::Ordering::Greater
     } else {
         std::cmp::Ordering::Equal
@@ -482,7 +529,10 @@ fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
 /// sigs.k8s.io/yaml `Marshal(v)`: JSON, then goyaml v2's emitter. The text ends in a newline
 /// (Helm's `toYaml` trims one).
 pub fn to_yaml(v: &Value) -> Result<String, Error> {
-    let node = to_json_node(v).map_err(|e| Error::Marshal(Box::new(e)))?;
+    let node = to_json_node(v).map_err(|e| match e {
+        Error::Json(_) => Error::Marshal(Box::new(e)),
+        other => other,
+    })?;
     Ok(emit::Emitter::new(emit::Flavor::V2).document(&node))
 }
 
@@ -500,7 +550,7 @@ fn to_v3_node(v: &Value) -> emit::Node<'static> {
         Value::Map(m) => {
             let entries = m.entries.borrow();
             let mut out: Vec<_> = entries.iter().map(|(k, v)| (Cow::Owned(k.clone()), to_v3_node(v))).collect();
-            out.sort_by(|a, b| natural_cmp(&a.0, &b.0));
+            out.sort_by(|a, b| natural_cmp(&a.0, &b.0, true));
             Node::Map(out)
         }
         Value::Object(o) => match o.to_data() {
