@@ -1,14 +1,39 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! # controller: ferry's Application controller
+//!
+//! This crate will hold the reconciler that watches `argoproj.io/v1alpha1` Applications,
+//! renders their sources, compares and syncs them. This part is the **pure model**, with no
+//! IO and no Kubernetes client:
+//!
+//! * [`application`]: serde types for the Application (`spec`, `operation`, `status`) with
+//!   Argo CD's field names; [`application::Application::from_value`] reads one and names the
+//!   offending field on type errors; [`application::Application::spec_conditions`] reports spec
+//!   errors (`InvalidSpecError`) and every field ferry does not know or honour (never silently
+//!   ignored).
+//! * [`valuefiles`]: Helm `valueFiles` resolution (source-relative, `/`-absolute, `$ref/…`,
+//!   URLs, helm-secrets URLs for the sops crate, globs).
+//! * [`crd`]: the `applications.argoproj.io` CRD ferry installs when absent.
+//!
+//! Health, diff and sync planning live in the `engine` crate.
+//!
+//! ```
+//! use controller::application::Application;
+//! use serde_json::json;
+//!
+//! let app = Application::from_value(&json!({
+//!     "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+//!     "metadata": {"name": "web", "namespace": "argocd"},
+//!     "spec": {
+//!         "project": "default",
+//!         "source": {"repoURL": "https://git.example.com/web.git", "path": "chart",
+//!                    "kustomize": {}},
+//!         "destination": {"server": "https://kubernetes.default.svc", "namespace": "web"},
+//!         "syncPolicy": {"automated": {"prune": true}}
+//!     }
+//! })).unwrap();
+//! assert!(app.auto_sync().is_some_and(|a| a.prune));
+//! assert_eq!(app.unsupported(), vec!["spec.source.kustomize: not supported by ferry, ignored"]);
+//! ```
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+pub mod application;
+pub mod crd;
+pub mod valuefiles;
