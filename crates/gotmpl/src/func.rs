@@ -47,11 +47,17 @@ pub struct Signature {
 impl Signature {
     /// A signature with fixed parameters only.
     pub fn fixed(params: &[Type]) -> Self {
-        Signature { params: params.to_vec(), variadic: None }
+        Signature {
+            params: params.to_vec(),
+            variadic: None,
+        }
     }
     /// A signature with fixed parameters followed by `...elem`.
     pub fn variadic(params: &[Type], elem: Type) -> Self {
-        Signature { params: params.to_vec(), variadic: Some(elem) }
+        Signature {
+            params: params.to_vec(),
+            variadic: Some(elem),
+        }
     }
 }
 
@@ -66,13 +72,18 @@ pub trait Context {
     fn template_name(&self) -> &str;
 }
 
+/// A plain function body.
+pub type PlainFn = dyn Fn(&[Value]) -> Result<Value, FuncError> + Send + Sync;
+/// A function body that needs the executor.
+pub type ContextFn = dyn Fn(&mut dyn Context, &[Value]) -> Result<Value, FuncError> + Send + Sync;
+
 /// The body of a function.
 #[derive(Clone)]
 pub enum Body {
     /// A plain function of its (converted) arguments.
-    Plain(Arc<dyn Fn(&[Value]) -> Result<Value, FuncError> + Send + Sync>),
+    Plain(Arc<PlainFn>),
     /// A function that needs the executor.
-    WithContext(Arc<dyn Fn(&mut dyn Context, &[Value]) -> Result<Value, FuncError> + Send + Sync>),
+    WithContext(Arc<ContextFn>),
 }
 
 /// A callable function: its Go signature and its body.
@@ -88,14 +99,20 @@ impl Function {
         signature: Signature,
         f: impl Fn(&[Value]) -> Result<Value, FuncError> + Send + Sync + 'static,
     ) -> Self {
-        Function { signature, body: Body::Plain(Arc::new(f)) }
+        Function {
+            signature,
+            body: Body::Plain(Arc::new(f)),
+        }
     }
     /// A function that needs the executor.
     pub fn with_context(
         signature: Signature,
         f: impl Fn(&mut dyn Context, &[Value]) -> Result<Value, FuncError> + Send + Sync + 'static,
     ) -> Self {
-        Function { signature, body: Body::WithContext(Arc::new(f)) }
+        Function {
+            signature,
+            body: Body::WithContext(Arc::new(f)),
+        }
     }
 }
 

@@ -142,15 +142,24 @@ pub enum FuncErrorKind {
 impl FuncError {
     /// An ordinary function error (`error calling NAME: MSG`).
     pub fn new(message: impl Into<String>) -> Self {
-        FuncError { message: message.into(), kind: FuncErrorKind::Call }
+        FuncError {
+            message: message.into(),
+            kind: FuncErrorKind::Call,
+        }
     }
     /// An error reported verbatim.
     pub fn raw(message: impl Into<String>) -> Self {
-        FuncError { message: message.into(), kind: FuncErrorKind::Raw }
+        FuncError {
+            message: message.into(),
+            kind: FuncErrorKind::Raw,
+        }
     }
     /// A `fail`/`required` error.
     pub fn fail(message: impl Into<String>) -> Self {
-        FuncError { message: message.into(), kind: FuncErrorKind::Fail }
+        FuncError {
+            message: message.into(),
+            kind: FuncErrorKind::Fail,
+        }
     }
 }
 
@@ -169,7 +178,10 @@ impl Value {
     }
     /// A `[]interface {}` list.
     pub fn list(items: Vec<Value>) -> Value {
-        Value::List(Rc::new(List { elem: ElemType::Interface, items }))
+        Value::List(Rc::new(List {
+            elem: ElemType::Interface,
+            items,
+        }))
     }
     /// A `[]string` list.
     pub fn string_list<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> Value {
@@ -180,7 +192,10 @@ impl Value {
     }
     /// A fresh `map[string]interface {}`.
     pub fn map(entries: Map) -> Value {
-        Value::Map(Rc::new(MapValue { ty: MapType::Interface, entries: RefCell::new(entries) }))
+        Value::Map(Rc::new(MapValue {
+            ty: MapType::Interface,
+            entries: RefCell::new(entries),
+        }))
     }
     /// An object.
     pub fn object(o: impl Object) -> Value {

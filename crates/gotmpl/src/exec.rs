@@ -1,0 +1,1100 @@
+//! The executor: Go's `text/template/exec.go` over the parse tree, with `missingkey=zero`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::builtins::{self, Builtin};
+use crate::error::{Error, ErrorInfo, ErrorKind, FuncFailure};
+use crate::func::{Body, Context, FuncMap, Type};
+use crate::parse::{Arg, Branch, Command, Node, Number, Pipe, TemplateCall, Tree};
+use crate::value::{ElemType, FuncError, FuncErrorKind, List, MapType, Value};
+
+/// Go's `maxExecDepth`.
+const MAX_EXEC_DEPTH: usize = 100_000;
+/// Helm's `recursionMaxNums` for `include`.
+const INCLUDE_MAX: usize = 1000;
+
+/// A value during execution: Go distinguishes a value read out of an `interface{}` slot (a
+/// map element, a list element) from a plain one; a nil of the first kind is a "nil
+/// interface" (field access on it fails), a nil of the second kind is an invalid value
+/// (field access yields nil).
+#[derive(Clone)]
+pub(crate) struct Ev {
+    pub v: Value,
+    pub iface: bool,
+}
+
+impl Ev {
+    fn direct(v: Value) -> Ev {
+        Ev { v, iface: false }
+    }
+}
+
+/// Where templates are looked up: a set, possibly with templates added by `tpl` on top.
+pub(crate) trait Namespace {
+    fn lookup(&self, name: &str) -> Option<&Arc<Tree>>;
+    fn funcs(&self) -> &FuncMap;
+    fn root_name(&self) -> &str;
+}
+
+/// Templates defined by `tpl` text over a parent namespace.
+struct Overlay<'p> {
+    local: HashMap<String, Arc<Tree>>,
+    parent: &'p dyn Namespace,
+}
+
+impl Namespace for Overlay<'_> {
+    fn lookup(&self, name: &str) -> Option<&Arc<Tree>> {
+        self.local.get(name).or_else(|| self.parent.lookup(name))
+    }
+    fn funcs(&self) -> &FuncMap {
+        self.parent.funcs()
+    }
+    fn root_name(&self) -> &str {
+        self.parent.root_name()
+    }
+}
+
+#[derive(Clone, Copy)]
+enum At<'a> {
+    None,
+    Node(&'a Node),
+    Pipe(&'a Pipe),
+    Cmd(&'a Command),
+    Arg(&'a Arg),
+    Template(&'a TemplateCall),
+}
+
+#[derive(PartialEq, Eq)]
+enum Flow {
+    Normal,
+    Break,
+    Continue,
+}
+
+type R<T> = Result<T, Error>;
+
+/// Render-wide state shared by nested executions (`include`, `tpl`).
+#[derive(Default)]
+pub(crate) struct Shared {
+    include_counts: HashMap<String, usize>,
+}
+
+pub(crate) struct State<'a> {
+    ns: &'a dyn Namespace,
+    tmpl: &'a Tree,
+    vars: Vec<(&'a str, Ev)>,
+    node: At<'a>,
+    depth: usize,
+    shared: &'a mut Shared,
+}
+
+/// Executes `tree` with `data`, appending to `out`.
+pub(crate) fn execute(
+    ns: &dyn Namespace,
+    tree: &Tree,
+    data: &Value,
+    out: &mut String,
+    shared: &mut Shared,
+) -> Result<(), Error> {
+    let dot = Ev::direct(data.clone());
+    let mut s = State {
+        ns,
+        tmpl: tree,
+        vars: vec![("$", dot.clone())],
+        node: At::None,
+        depth: 0,
+        shared,
+    };
+    s.walk_list(out, &dot, &tree.root).map(|_| ())
+}
+
+fn type_name(t: Type) -> &'static str {
+    match t {
+        Type::Any => "interface {}",
+        Type::String => "string",
+        Type::Int => "int",
+        Type::Int64 => "int64",
+        Type::Float64 => "float64",
+        Type::Bool => "bool",
+        Type::List => "[]interface {}",
+        Type::StringList => "[]string",
+        Type::Map => "map[string]interface {}",
+        Type::Bytes => "[]uint8",
+    }
+}
+
+fn can_be_nil(t: Type) -> bool {
+    matches!(
+        t,
+        Type::Any | Type::List | Type::StringList | Type::Map | Type::Bytes
+    )
+}
+
+fn zero_of(t: Type) -> Value {
+    match t {
+        Type::List => Value::list(Vec::new()),
+        Type::StringList => Value::List(std::rc::Rc::new(List {
+            elem: ElemType::String,
+            items: Vec::new(),
+        })),
+        Type::Map => Value::map(Default::default()),
+        Type::Bytes => Value::Bytes(std::rc::Rc::from(&[][..])),
+        _ => Value::Nil,
+    }
+}
+
+fn assignable(v: &Value, t: Type) -> bool {
+    match (v, t) {
+        (_, Type::Any) => true,
+        (Value::String(_), Type::String) => true,
+        (Value::Int(_), Type::Int) => true,
+        (Value::Int64(_), Type::Int64) => true,
+        (Value::Float(_), Type::Float64) => true,
+        (Value::Bool(_), Type::Bool) => true,
+        (Value::List(l), Type::List) => l.elem == ElemType::Interface,
+        (Value::List(l), Type::StringList) => l.elem == ElemType::String,
+        (Value::Map(m), Type::Map) => m.ty == MapType::Interface,
+        (Value::Bytes(_), Type::Bytes) => true,
+        _ => false,
+    }
+}
+
+fn is_hex_int(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() > 2 && b[0] == b'0' && (b[1] == b'x' || b[1] == b'X') && !s.contains(['p', 'P'])
+}
+
+/// A parameter kind for builtins: `reflect.Value` (keeps nil flavours), `any`, or a Go type.
+#[derive(Clone, Copy)]
+enum PT {
+    Rv,
+    T(Type),
+}
+
+enum Callee<'f> {
+    User(&'f crate::func::Function),
+    Builtin(Builtin),
+}
+
+impl<'a> State<'a> {
+    fn at(&mut self, a: At<'a>) {
+        self.node = a;
+    }
+
+    fn errorf(&self, msg: String) -> Error {
+        self.error_with(msg, None)
+    }
+
+    fn error_with(&self, message: String, func: Option<FuncFailure>) -> Error {
+        let (pos, text) = match self.node {
+            At::None => {
+                return Error::from(ErrorInfo {
+                    kind: ErrorKind::Exec,
+                    name: self.tmpl.name.clone(),
+                    file: self.tmpl.parse_name.to_string(),
+                    line: 0,
+                    col: None,
+                    node: None,
+                    message,
+                    func,
+                });
+            }
+            At::Node(n) => (node_pos(n), n.to_string()),
+            At::Pipe(p) => (p.pos, p.to_string()),
+            At::Cmd(c) => (c.pos, c.to_string()),
+            At::Arg(a) => (a.pos(), a.to_string()),
+            At::Template(t) => (t.pos, t.to_string()),
+        };
+        let (line, col) = self.tmpl.line_col(pos);
+        Error::from(ErrorInfo {
+            kind: ErrorKind::Exec,
+            name: self.tmpl.name.clone(),
+            file: self.tmpl.parse_name.to_string(),
+            line,
+            col: Some(col),
+            node: Some(text),
+            message,
+            func,
+        })
+    }
+
+    // ---- walking ----
+
+    fn walk_list(&mut self, out: &mut String, dot: &Ev, list: &'a [Node]) -> R<Flow> {
+        for n in list {
+            let f = self.walk(out, dot, n)?;
+            if f != Flow::Normal {
+                return Ok(f);
+            }
+        }
+        Ok(Flow::Normal)
+    }
+
+    fn walk(&mut self, out: &mut String, dot: &Ev, node: &'a Node) -> R<Flow> {
+        match node {
+            Node::Text(t) => {
+                out.push_str(t);
+                Ok(Flow::Normal)
+            }
+            Node::Action(a) => {
+                self.at(At::Node(node));
+                let val = self.eval_pipeline(dot, &a.pipe)?;
+                if a.pipe.decl.is_empty() {
+                    self.at(At::Node(node));
+                    match &val.v {
+                        Value::Nil => out.push_str("<no value>"),
+                        v => crate::fmt::write_value(out, v),
+                    }
+                }
+                Ok(Flow::Normal)
+            }
+            Node::If(b) => {
+                self.at(At::Node(node));
+                self.walk_if_or_with(out, dot, b, false)
+            }
+            Node::With(b) => {
+                self.at(At::Node(node));
+                self.walk_if_or_with(out, dot, b, true)
+            }
+            Node::Range(b) => {
+                self.at(At::Node(node));
+                stacker::maybe_grow(128 * 1024, 2 * 1024 * 1024, || self.walk_range(out, dot, b))
+            }
+            Node::Template(t) => {
+                self.at(At::Node(node));
+                self.walk_template(out, dot, t)?;
+                Ok(Flow::Normal)
+            }
+            Node::Break(_) => Ok(Flow::Break),
+            Node::Continue(_) => Ok(Flow::Continue),
+        }
+    }
+
+    fn walk_if_or_with(
+        &mut self,
+        out: &mut String,
+        dot: &Ev,
+        b: &'a Branch,
+        with: bool,
+    ) -> R<Flow> {
+        let mark = self.vars.len();
+        let r = (|| {
+            let val = self.eval_pipeline(dot, &b.pipe)?;
+            if val.v.truthy() {
+                if with {
+                    self.walk_list(out, &val, &b.list)
+                } else {
+                    self.walk_list(out, dot, &b.list)
+                }
+            } else if let Some(e) = &b.else_list {
+                self.walk_list(out, dot, e)
+            } else {
+                Ok(Flow::Normal)
+            }
+        })();
+        self.vars.truncate(mark);
+        r
+    }
+
+    fn set_var(&mut self, name: &str, v: Ev) -> R<()> {
+        for slot in self.vars.iter_mut().rev() {
+            if slot.0 == name {
+                slot.1 = v;
+                return Ok(());
+            }
+        }
+        Err(self.errorf(format!("undefined variable: {name}")))
+    }
+
+    fn set_top_var(&mut self, n: usize, v: Ev) {
+        let len = self.vars.len();
+        if n <= len {
+            self.vars[len - n].1 = v;
+        }
+    }
+
+    fn var_value(&self, name: &str) -> R<Ev> {
+        for slot in self.vars.iter().rev() {
+            if slot.0 == name {
+                return Ok(slot.1.clone());
+            }
+        }
+        Err(self.errorf(format!("undefined variable: {name}")))
+    }
+
+    fn one_iteration(
+        &mut self,
+        out: &mut String,
+        b: &'a Branch,
+        mark: usize,
+        index: Ev,
+        elem: Ev,
+    ) -> R<Flow> {
+        let decl = &b.pipe.decl;
+        if !decl.is_empty() {
+            if b.pipe.is_assign {
+                if decl.len() > 1 {
+                    self.set_var(&decl[0].name, index.clone())?;
+                } else {
+                    self.set_var(&decl[0].name, elem.clone())?;
+                }
+            } else {
+                self.set_top_var(1, elem.clone());
+            }
+        }
+        if decl.len() > 1 {
+            if b.pipe.is_assign {
+                self.set_var(&decl[1].name, elem.clone())?;
+            } else {
+                self.set_top_var(2, index);
+            }
+        }
+        let r = self.walk_list(out, &elem, &b.list);
+        self.vars.truncate(mark);
+        r
+    }
+
+    fn walk_range(&mut self, out: &mut String, dot: &Ev, b: &'a Branch) -> R<Flow> {
+        let mark0 = self.vars.len();
+        let r = self.walk_range_inner(out, dot, b);
+        self.vars.truncate(mark0);
+        r
+    }
+
+    fn walk_range_inner(&mut self, out: &mut String, dot: &Ev, b: &'a Branch) -> R<Flow> {
+        let val = self.eval_pipeline(dot, &b.pipe)?;
+        let mark = self.vars.len();
+        macro_rules! iterate {
+            ($idx:expr, $elem:expr) => {
+                match self.one_iteration(out, b, mark, $idx, $elem)? {
+                    Flow::Break => break,
+                    _ => {}
+                }
+            };
+        }
+        match &val.v {
+            Value::List(l) if !l.items.is_empty() => {
+                let iface = l.elem == ElemType::Interface;
+                for (i, item) in l.items.iter().enumerate() {
+                    iterate!(
+                        Ev::direct(Value::Int(i as i64)),
+                        Ev {
+                            v: item.clone(),
+                            iface
+                        }
+                    );
+                }
+                return Ok(Flow::Normal);
+            }
+            Value::Bytes(bs) if !bs.is_empty() => {
+                for (i, item) in bs.iter().enumerate() {
+                    iterate!(
+                        Ev::direct(Value::Int(i as i64)),
+                        Ev::direct(Value::Int(*item as i64))
+                    );
+                }
+                return Ok(Flow::Normal);
+            }
+            Value::Int(n) | Value::Int64(n) => {
+                if b.pipe.decl.len() > 1 {
+                    return Err(self.errorf(format!(
+                        "can't use {} to iterate over more than one variable",
+                        crate::fmt::format_value(&val.v)
+                    )));
+                }
+                if *n > 0 {
+                    let is64 = matches!(val.v, Value::Int64(_));
+                    for i in 0..*n {
+                        let v = if is64 { Value::Int64(i) } else { Value::Int(i) };
+                        iterate!(Ev::direct(v.clone()), Ev::direct(v));
+                    }
+                    return Ok(Flow::Normal);
+                }
+            }
+            Value::Map(m) => {
+                let snapshot: Vec<(String, Value)> = m
+                    .entries
+                    .borrow()
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                if !snapshot.is_empty() {
+                    let iface = m.ty == MapType::Interface;
+                    for (k, v) in snapshot {
+                        iterate!(Ev::direct(Value::from(k)), Ev { v, iface });
+                    }
+                    return Ok(Flow::Normal);
+                }
+            }
+            Value::List(_) | Value::Bytes(_) | Value::Nil => {}
+            other => {
+                return Err(self.errorf(format!(
+                    "range can't iterate over {}",
+                    crate::fmt::format_value(other)
+                )));
+            }
+        }
+        if let Some(e) = &b.else_list {
+            return self.walk_list(out, dot, e);
+        }
+        Ok(Flow::Normal)
+    }
+
+    fn walk_template(&mut self, out: &mut String, dot: &Ev, t: &'a TemplateCall) -> R<()> {
+        self.at(At::Template(t));
+        let ns: &'a dyn Namespace = self.ns;
+        let Some(tree) = ns.lookup(&t.name) else {
+            return Err(self.errorf(format!(
+                "template {} not defined",
+                crate::fmt::quote(&t.name)
+            )));
+        };
+        let tree: &'a Tree = tree;
+        if self.depth == MAX_EXEC_DEPTH {
+            return Err(self.errorf(format!(
+                "exceeded maximum template depth ({MAX_EXEC_DEPTH})"
+            )));
+        }
+        let newdot = match &t.pipe {
+            Some(p) => self.eval_pipeline(dot, p)?,
+            None => Ev::direct(Value::Nil),
+        };
+        let mut ns = State {
+            ns: self.ns,
+            tmpl: tree,
+            vars: vec![("$", newdot.clone())],
+            node: self.node,
+            depth: self.depth + 1,
+            shared: &mut *self.shared,
+        };
+        stacker::maybe_grow(128 * 1024, 4 * 1024 * 1024, || {
+            ns.walk_list(out, &newdot, &tree.root)
+        })?;
+        Ok(())
+    }
+
+    // ---- evaluation ----
+
+    fn eval_pipeline(&mut self, dot: &Ev, pipe: &'a Pipe) -> R<Ev> {
+        self.at(At::Pipe(pipe));
+        let mut value: Option<Ev> = None;
+        for cmd in &pipe.cmds {
+            let mut v = self.eval_command(dot, cmd, value)?;
+            v.iface = false;
+            value = Some(v);
+        }
+        let value = value.unwrap_or(Ev::direct(Value::Nil));
+        for d in &pipe.decl {
+            if pipe.is_assign {
+                self.set_var(&d.name, value.clone())?;
+            } else {
+                self.vars.push((&d.name, value.clone()));
+            }
+        }
+        Ok(value)
+    }
+
+    fn not_a_function(&self, args: &[Arg], final_: &Option<Ev>) -> R<()> {
+        if args.len() > 1 || final_.is_some() {
+            return Err(self.errorf(format!("can't give argument to non-function {}", args[0])));
+        }
+        Ok(())
+    }
+
+    fn eval_command(&mut self, dot: &Ev, cmd: &'a Command, final_: Option<Ev>) -> R<Ev> {
+        let first = &cmd.args[0];
+        match first {
+            Arg::Field { idents, .. } => {
+                self.at(At::Arg(first));
+                self.eval_field_chain(dot, dot.clone(), first, idents, Some(&cmd.args), final_)
+            }
+            Arg::Chain { .. } => self.eval_chain_node(dot, first, Some(&cmd.args), final_),
+            Arg::Ident { name, .. } => {
+                self.eval_function(dot, first, name, At::Cmd(cmd), Some(&cmd.args), final_)
+            }
+            Arg::Pipe(p) => {
+                self.not_a_function(&cmd.args, &final_)?;
+                self.eval_pipeline(dot, p)
+            }
+            Arg::Variable { .. } => self.eval_variable_node(dot, first, Some(&cmd.args), final_),
+            _ => {
+                self.at(At::Arg(first));
+                self.not_a_function(&cmd.args, &final_)?;
+                match first {
+                    Arg::Bool(_, b) => Ok(Ev::direct(Value::Bool(*b))),
+                    Arg::Dot(_) => Ok(dot.clone()),
+                    Arg::Nil(_) => Err(self.errorf("nil is not a command".into())),
+                    Arg::Number(n) => self.ideal_constant(first, n).map(Ev::direct),
+                    Arg::String { text, .. } => Ok(Ev::direct(Value::str(text))),
+                    _ => Err(self.errorf(format!(
+                        "can't evaluate command {}",
+                        crate::fmt::quote(&first.to_string())
+                    ))),
+                }
+            }
+        }
+    }
+
+    fn ideal_constant(&mut self, node: &'a Arg, n: &Number) -> R<Value> {
+        self.at(At::Arg(node));
+        if n.is_float
+            && !is_hex_int(&n.text)
+            && !n.text.starts_with('\'')
+            && n.text.contains(['.', 'e', 'E', 'p', 'P'])
+        {
+            return Ok(Value::Float(n.float));
+        }
+        if n.is_int {
+            return Ok(Value::Int(n.int));
+        }
+        if n.is_uint {
+            return Err(self.errorf(format!("{} overflows int", n.text)));
+        }
+        Ok(Value::Nil)
+    }
+
+    fn eval_chain_node(
+        &mut self,
+        dot: &Ev,
+        chain: &'a Arg,
+        args: Option<&'a [Arg]>,
+        final_: Option<Ev>,
+    ) -> R<Ev> {
+        self.at(At::Arg(chain));
+        let Arg::Chain { node, fields, .. } = chain else {
+            return Err(self.errorf("internal error: not a chain".into()));
+        };
+        if let Arg::Nil(_) = **node {
+            return Err(self.errorf(format!("indirection through explicit nil in {chain}")));
+        }
+        let pipe = self.eval_arg_untyped(dot, node)?;
+        self.eval_field_chain(dot, pipe, chain, fields, args, final_)
+    }
+
+    fn eval_variable_node(
+        &mut self,
+        dot: &Ev,
+        var: &'a Arg,
+        args: Option<&'a [Arg]>,
+        final_: Option<Ev>,
+    ) -> R<Ev> {
+        self.at(At::Arg(var));
+        let Arg::Variable { idents, .. } = var else {
+            return Err(self.errorf("internal error: not a variable".into()));
+        };
+        let value = self.var_value(&idents[0])?;
+        if idents.len() == 1 {
+            if let Some(a) = args {
+                self.not_a_function(a, &final_)?;
+            } else if final_.is_some() {
+                return Err(self.errorf(format!("can't give argument to non-function {var}")));
+            }
+            return Ok(value);
+        }
+        self.eval_field_chain(dot, value, var, &idents[1..], args, final_)
+    }
+
+    fn eval_field_chain(
+        &mut self,
+        dot: &Ev,
+        mut receiver: Ev,
+        node: &'a Arg,
+        idents: &'a [Box<str>],
+        args: Option<&'a [Arg]>,
+        final_: Option<Ev>,
+    ) -> R<Ev> {
+        let n = idents.len();
+        for id in &idents[..n - 1] {
+            receiver = self.eval_field(dot, id, node, None, None, receiver)?;
+        }
+        self.eval_field(dot, &idents[n - 1], node, args, final_, receiver)
+    }
+
+    fn eval_field(
+        &mut self,
+        dot: &Ev,
+        name: &str,
+        node: &'a Arg,
+        args: Option<&'a [Arg]>,
+        final_: Option<Ev>,
+        receiver: Ev,
+    ) -> R<Ev> {
+        if receiver.v.is_nil() && !receiver.iface {
+            return Ok(Ev::direct(Value::Nil));
+        }
+        let has_args = args.is_some_and(|a| a.len() > 1) || final_.is_some();
+        let typ = if receiver.iface {
+            "interface {}".to_string()
+        } else {
+            receiver.v.type_name()
+        };
+        match &receiver.v {
+            Value::Nil => Err(self.errorf(format!("nil pointer evaluating {typ}.{name}"))),
+            Value::Map(m) => {
+                if has_args {
+                    return Err(self.errorf(format!("{name} is not a method but has arguments")));
+                }
+                let entries = m.entries.borrow();
+                match entries.get(name) {
+                    Some(v) => Ok(Ev {
+                        v: v.clone(),
+                        iface: m.ty == MapType::Interface,
+                    }),
+                    None => Ok(match m.ty {
+                        MapType::String => Ev::direct(Value::str("")),
+                        MapType::Interface => Ev {
+                            v: Value::Nil,
+                            iface: true,
+                        },
+                    }),
+                }
+            }
+            Value::Object(o) => {
+                if let Some(fv) = o.field(name) {
+                    if has_args {
+                        return Err(self.errorf(format!(
+                            "{name} has arguments but cannot be invoked as function"
+                        )));
+                    }
+                    return Ok(Ev::direct(fv));
+                }
+                let o = o.clone();
+                let mut argv = Vec::new();
+                if let Some(a) = args {
+                    for arg in &a[1..] {
+                        argv.push(self.eval_arg(dot, PT::T(Type::Any), arg)?.v);
+                    }
+                }
+                if let Some(f) = final_ {
+                    argv.push(f.v);
+                }
+                match o.method(name, &argv) {
+                    Some(Ok(v)) => Ok(Ev::direct(v)),
+                    Some(Err(e)) => {
+                        self.at(At::Arg(node));
+                        Err(self.func_error(name, e))
+                    }
+                    None => Err(self.errorf(format!("can't evaluate field {name} in type {typ}"))),
+                }
+            }
+            _ => Err(self.errorf(format!("can't evaluate field {name} in type {typ}"))),
+        }
+    }
+
+    fn func_error(&self, name: &str, e: FuncError) -> Error {
+        let message = match e.kind {
+            FuncErrorKind::Raw => e.message.clone(),
+            _ => format!("error calling {name}: {}", e.message),
+        };
+        self.error_with(
+            message,
+            Some(FuncFailure {
+                name: name.to_string(),
+                kind: e.kind,
+                message: e.message,
+            }),
+        )
+    }
+
+    fn eval_function(
+        &mut self,
+        dot: &Ev,
+        ident: &'a Arg,
+        name: &'a str,
+        call_node: At<'a>,
+        args: Option<&'a [Arg]>,
+        final_: Option<Ev>,
+    ) -> R<Ev> {
+        self.at(At::Arg(ident));
+        let ns = self.ns;
+        let callee = if let Some(f) = ns.funcs().get(name) {
+            Callee::User(f)
+        } else if let Some(b) = Builtin::from_name(name) {
+            Callee::Builtin(b)
+        } else {
+            return Err(self.errorf(format!(
+                "{} is not a defined function",
+                crate::fmt::quote(name)
+            )));
+        };
+        let arg_nodes: &'a [Arg] = match args {
+            Some(a) => &a[1..],
+            None => &[],
+        };
+        match callee {
+            Callee::User(f) => self.call_user(dot, f, name, call_node, arg_nodes, final_),
+            Callee::Builtin(b) => self.call_builtin(dot, b, name, call_node, arg_nodes, final_),
+        }
+    }
+
+    fn check_arg_count(
+        &self,
+        name: &str,
+        fixed: usize,
+        variadic: bool,
+        nargs: usize,
+        num_in: usize,
+    ) -> R<()> {
+        if variadic {
+            if num_in < fixed {
+                return Err(self.errorf(format!(
+                    "wrong number of args for {name}: want at least {fixed} got {nargs}"
+                )));
+            }
+        } else if num_in != fixed {
+            return Err(self.errorf(format!(
+                "wrong number of args for {name}: want {fixed} got {num_in}"
+            )));
+        }
+        Ok(())
+    }
+
+    fn call_user(
+        &mut self,
+        dot: &Ev,
+        f: &crate::func::Function,
+        name: &str,
+        call_node: At<'a>,
+        arg_nodes: &'a [Arg],
+        final_: Option<Ev>,
+    ) -> R<Ev> {
+        let sig = &f.signature;
+        let num_in = arg_nodes.len() + final_.is_some() as usize;
+        let variadic = sig.variadic.is_some();
+        let num_fixed = if variadic {
+            sig.params.len()
+        } else {
+            arg_nodes.len()
+        };
+        self.check_arg_count(name, sig.params.len(), variadic, arg_nodes.len(), num_in)?;
+        let mut argv: Vec<Value> = Vec::with_capacity(num_in);
+        let mut i = 0;
+        while i < num_fixed && i < arg_nodes.len() {
+            argv.push(self.eval_arg(dot, PT::T(sig.params[i]), &arg_nodes[i])?.v);
+            i += 1;
+        }
+        if let Some(elem) = sig.variadic {
+            while i < arg_nodes.len() {
+                argv.push(self.eval_arg(dot, PT::T(elem), &arg_nodes[i])?.v);
+                i += 1;
+            }
+        }
+        if let Some(fin) = final_ {
+            let t = match sig.variadic {
+                Some(elem) if num_in > sig.params.len() => elem,
+                _ => sig.params[num_in - 1],
+            };
+            argv.push(self.validate_type(fin, t)?);
+        }
+        let r = match &f.body {
+            Body::Plain(b) => b(&argv),
+            Body::WithContext(b) => {
+                let b = b.clone();
+                b(self, &argv)
+            }
+        };
+        match r {
+            Ok(v) => Ok(Ev::direct(v)),
+            Err(e) => {
+                self.at(call_node);
+                Err(self.func_error(name, e))
+            }
+        }
+    }
+
+    fn call_builtin(
+        &mut self,
+        dot: &Ev,
+        b: Builtin,
+        name: &str,
+        call_node: At<'a>,
+        arg_nodes: &'a [Arg],
+        final_: Option<Ev>,
+    ) -> R<Ev> {
+        let (fixed, variadic): (&[PT], Option<PT>) = match b {
+            Builtin::And
+            | Builtin::Or
+            | Builtin::Call
+            | Builtin::Index
+            | Builtin::Slice
+            | Builtin::Eq => (&[PT::Rv], Some(PT::Rv)),
+            Builtin::Not | Builtin::Len => (&[PT::Rv], None),
+            Builtin::Ne | Builtin::Lt | Builtin::Le | Builtin::Gt | Builtin::Ge => {
+                (&[PT::Rv, PT::Rv], None)
+            }
+            Builtin::Html | Builtin::Js | Builtin::Urlquery | Builtin::Print | Builtin::Println => {
+                (&[], Some(PT::T(Type::Any)))
+            }
+            Builtin::Printf => (&[PT::T(Type::String)], Some(PT::T(Type::Any))),
+        };
+        let num_in = arg_nodes.len() + final_.is_some() as usize;
+        self.check_arg_count(
+            name,
+            fixed.len(),
+            variadic.is_some(),
+            arg_nodes.len(),
+            num_in,
+        )?;
+        if matches!(b, Builtin::And | Builtin::Or) {
+            let want = matches!(b, Builtin::Or);
+            let mut v = Ev::direct(Value::Nil);
+            for a in arg_nodes {
+                v = self.eval_arg(dot, PT::Rv, a)?;
+                if v.v.truthy() == want {
+                    return Ok(v);
+                }
+            }
+            if let Some(f) = final_ {
+                v = f;
+            }
+            return Ok(v);
+        }
+        let num_fixed = if variadic.is_some() {
+            fixed.len()
+        } else {
+            arg_nodes.len()
+        };
+        let mut argv: Vec<Ev> = Vec::with_capacity(num_in);
+        let mut i = 0;
+        while i < num_fixed && i < arg_nodes.len() {
+            argv.push(self.eval_arg(dot, fixed[i], &arg_nodes[i])?);
+            i += 1;
+        }
+        if let Some(elem) = variadic {
+            while i < arg_nodes.len() {
+                argv.push(self.eval_arg(dot, elem, &arg_nodes[i])?);
+                i += 1;
+            }
+        }
+        if let Some(fin) = final_ {
+            let t = match variadic {
+                Some(elem) if num_in > fixed.len() => elem,
+                _ => fixed[num_in - 1],
+            };
+            argv.push(match t {
+                PT::Rv => fin,
+                PT::T(t) => Ev::direct(self.validate_type(fin, t)?),
+            });
+        }
+        let callee_name = if matches!(b, Builtin::Call) {
+            match arg_nodes.first() {
+                Some(a) => a.to_string(),
+                None => argv
+                    .first()
+                    .map(|e| crate::fmt::format_value(&e.v))
+                    .unwrap_or_default(),
+            }
+        } else {
+            String::new()
+        };
+        match builtins::call(b, &argv, &callee_name) {
+            Ok(v) => Ok(v),
+            Err(msg) => {
+                self.at(call_node);
+                Err(self.func_error(name, FuncError::new(msg)))
+            }
+        }
+    }
+
+    /// `evalArg` with a nil type (chain receivers).
+    fn eval_arg_untyped(&mut self, dot: &Ev, node: &'a Arg) -> R<Ev> {
+        self.at(At::Arg(node));
+        match node {
+            Arg::Pipe(p) => self.eval_pipeline(dot, p),
+            Arg::Ident { name, .. } => {
+                self.eval_function(dot, node, name, At::Arg(node), None, None)
+            }
+            _ => self.eval_arg(dot, PT::T(Type::Any), node),
+        }
+    }
+
+    fn eval_arg(&mut self, dot: &Ev, typ: PT, node: &'a Arg) -> R<Ev> {
+        self.at(At::Arg(node));
+        let v = match node {
+            Arg::Dot(_) => dot.clone(),
+            Arg::Nil(_) => {
+                return match typ {
+                    PT::Rv => Ok(Ev::direct(Value::Nil)),
+                    PT::T(t) if can_be_nil(t) => Ok(Ev::direct(zero_of(t))),
+                    PT::T(t) => Err(self.errorf(format!("cannot assign nil to {}", type_name(t)))),
+                };
+            }
+            Arg::Field { idents, .. } => {
+                self.at(At::Arg(node));
+                self.eval_field_chain(
+                    dot,
+                    dot.clone(),
+                    node,
+                    idents,
+                    Some(std::slice::from_ref(node)),
+                    None,
+                )?
+            }
+            Arg::Variable { .. } => self.eval_variable_node(dot, node, None, None)?,
+            Arg::Pipe(p) => self.eval_pipeline(dot, p)?,
+            Arg::Ident { name, .. } => {
+                self.eval_function(dot, node, name, At::Arg(node), None, None)?
+            }
+            Arg::Chain { .. } => self.eval_chain_node(dot, node, None, None)?,
+            Arg::Bool(_, b) => {
+                return match typ {
+                    PT::Rv | PT::T(Type::Any) | PT::T(Type::Bool) => {
+                        Ok(Ev::direct(Value::Bool(*b)))
+                    }
+                    PT::T(t) => Err(self.literal_mismatch(t, node)),
+                };
+            }
+            Arg::Number(n) => {
+                return match typ {
+                    PT::Rv | PT::T(Type::Any) => self.ideal_constant(node, n).map(Ev::direct),
+                    PT::T(Type::Int) if n.is_int => Ok(Ev::direct(Value::Int(n.int))),
+                    PT::T(Type::Int64) if n.is_int => Ok(Ev::direct(Value::Int64(n.int))),
+                    PT::T(Type::Float64) if n.is_float => Ok(Ev::direct(Value::Float(n.float))),
+                    PT::T(t) => Err(self.literal_mismatch(t, node)),
+                };
+            }
+            Arg::String { text, .. } => {
+                return match typ {
+                    PT::Rv | PT::T(Type::Any) | PT::T(Type::String) => {
+                        Ok(Ev::direct(Value::str(text)))
+                    }
+                    PT::T(t) => Err(self.literal_mismatch(t, node)),
+                };
+            }
+        };
+        match typ {
+            PT::Rv => Ok(v),
+            PT::T(t) => Ok(Ev::direct(self.validate_type(v, t)?)),
+        }
+    }
+
+    fn literal_mismatch(&self, t: Type, node: &Arg) -> Error {
+        match t {
+            Type::Bool => self.errorf(format!("expected bool; found {node}")),
+            Type::Int | Type::Int64 => self.errorf(format!("expected integer; found {node}")),
+            Type::Float64 => self.errorf(format!("expected float; found {node}")),
+            Type::String => self.errorf(format!("expected string; found {node}")),
+            _ => self.errorf(format!(
+                "can't handle {node} for arg of type {}",
+                type_name(t)
+            )),
+        }
+    }
+
+    fn validate_type(&self, ev: Ev, t: Type) -> R<Value> {
+        if ev.v.is_nil() && !ev.iface {
+            if t == Type::Any {
+                return Ok(Value::Nil);
+            }
+            if can_be_nil(t) {
+                return Ok(zero_of(t));
+            }
+            return Err(self.errorf(format!("invalid value; expected {}", type_name(t))));
+        }
+        if assignable(&ev.v, t) && !(ev.v.is_nil() && t != Type::Any) {
+            return Ok(ev.v);
+        }
+        let got = if ev.v.is_nil() {
+            "interface {}".to_string()
+        } else {
+            ev.v.type_name()
+        };
+        Err(self.errorf(format!(
+            "wrong type for value; expected {}; got {}",
+            type_name(t),
+            got
+        )))
+    }
+}
+
+fn node_pos(n: &Node) -> usize {
+    match n {
+        Node::Text(_) => 0,
+        Node::Action(a) => a.pos,
+        Node::If(b) | Node::Range(b) | Node::With(b) => b.pos,
+        Node::Template(t) => t.pos,
+        Node::Break(p) | Node::Continue(p) => *p,
+    }
+}
+
+impl Context for State<'_> {
+    fn include(&mut self, name: &str, data: &Value) -> Result<String, FuncError> {
+        let count = self.shared.include_counts.get(name).copied();
+        match count {
+            Some(v) if v > INCLUDE_MAX => {
+                return Err(FuncError::new(format!(
+                    "rendering template has a nested reference name: {name}: unable to execute template"
+                )));
+            }
+            Some(v) => {
+                self.shared.include_counts.insert(name.to_string(), v + 1);
+            }
+            None => {
+                self.shared.include_counts.insert(name.to_string(), 1);
+            }
+        }
+        let mut out = String::new();
+        let r = match self.ns.lookup(name) {
+            None => Err(Error::lookup(format!(
+                "no template {} associated with template {}",
+                crate::fmt::quote(name),
+                crate::fmt::quote(self.ns.root_name())
+            ))),
+            Some(tree) => {
+                let tree = tree.clone();
+                let ns = self.ns;
+                let shared = &mut *self.shared;
+                stacker::maybe_grow(128 * 1024, 4 * 1024 * 1024, || {
+                    execute(ns, &tree, data, &mut out, shared)
+                })
+            }
+        };
+        if let Some(c) = self.shared.include_counts.get_mut(name) {
+            *c = c.saturating_sub(1);
+        }
+        r.map(|_| out).map_err(|e| FuncError::new(e.to_string()))
+    }
+
+    fn tpl(&mut self, text: &str, data: &Value) -> Result<String, FuncError> {
+        let root = self.ns.root_name().to_string();
+        let funcs = self.ns.funcs();
+        let trees = crate::parse::parse(&root, text, &|n| {
+            funcs.contains_key(n) || Builtin::from_name(n).is_some()
+        })
+        .map_err(|e| {
+            FuncError::new(format!(
+                "cannot parse template {}: {}",
+                crate::fmt::quote(text),
+                e
+            ))
+        })?;
+        let mut overlay = Overlay {
+            local: HashMap::new(),
+            parent: self.ns,
+        };
+        for t in trees {
+            crate::template::associate(&mut overlay.local, t, Some(self.ns));
+        }
+        let Some(tree) = overlay.local.get(&root).cloned() else {
+            return Ok(String::new());
+        };
+        let mut out = String::new();
+        let shared = &mut *self.shared;
+        stacker::maybe_grow(128 * 1024, 4 * 1024 * 1024, || {
+            execute(&overlay, &tree, data, &mut out, shared)
+        })
+        .map_err(|e| {
+            FuncError::new(format!(
+                "error during tpl function execution for {}: {}",
+                crate::fmt::quote(text),
+                e
+            ))
+        })?;
+        Ok(out.replace("<no value>", ""))
+    }
+
+    fn template_name(&self) -> &str {
+        &self.tmpl.name
+    }
+}

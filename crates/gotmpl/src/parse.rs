@@ -1,0 +1,978 @@
+//! The parser and the parse tree: Go's `text/template/parse`, with Go's error messages.
+//!
+//! Trees hold no `Value`s (literals are kept as their own constant types), so they are
+//! `Send + Sync` and can be cached and shared between threads.
+
+use std::fmt::{self, Write as _};
+use std::sync::Arc;
+
+use crate::error::Error;
+use crate::lex::{Item, ItemType, Lexer};
+
+/// Maximum nesting of parenthesized pipelines (Go's `maxStackDepth`).
+const MAX_STACK_DEPTH: usize = 10000;
+
+/// One parsed template: a file's top level, or a `define`/`block` body.
+#[derive(Debug)]
+pub struct Tree {
+    /// The template name (file name, or the `define` name).
+    pub name: String,
+    /// The name of the file it was parsed from (Go's `ParseName`), used in error locations.
+    pub parse_name: Arc<str>,
+    /// The whole source text of that file, for error line and column numbers.
+    pub text: Arc<str>,
+    /// The body.
+    pub root: Vec<Node>,
+}
+
+impl Tree {
+    /// Go's `parse.IsEmptyTree`: only whitespace text and comments.
+    pub fn is_empty(&self) -> bool {
+        self.root.iter().all(|n| match n {
+            Node::Text(t) => t.trim_matches(|c: char| c.is_whitespace()).is_empty(),
+            _ => false,
+        })
+    }
+
+    /// Go's `ErrorContext` location: (line, column) of a byte offset.
+    pub(crate) fn line_col(&self, pos: usize) -> (usize, usize) {
+        let pos = pos.min(self.text.len());
+        let before = &self.text.as_bytes()[..pos];
+        let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
+        let col = match before.iter().rposition(|&b| b == b'\n') {
+            Some(i) => pos - (i + 1),
+            None => pos,
+        };
+        (line, col)
+    }
+}
+
+/// A node of a template body.
+#[derive(Debug)]
+pub enum Node {
+    /// Plain text.
+    Text(Box<str>),
+    /// `{{pipeline}}`.
+    Action(Action),
+    /// `{{if}}`.
+    If(Box<Branch>),
+    /// `{{range}}`.
+    Range(Box<Branch>),
+    /// `{{with}}`.
+    With(Box<Branch>),
+    /// `{{template "name" pipeline}}` (also what `{{block}}` leaves in place).
+    Template(Box<TemplateCall>),
+    /// `{{break}}` at a byte offset.
+    Break(usize),
+    /// `{{continue}}` at a byte offset.
+    Continue(usize),
+}
+
+/// `{{pipeline}}`.
+#[derive(Debug)]
+pub struct Action {
+    pub pos: usize,
+    pub pipe: Pipe,
+}
+
+/// `if`, `range` and `with`.
+#[derive(Debug)]
+pub struct Branch {
+    pub pos: usize,
+    pub pipe: Pipe,
+    pub list: Vec<Node>,
+    pub else_list: Option<Vec<Node>>,
+}
+
+/// `{{template "name" pipeline}}`.
+#[derive(Debug)]
+pub struct TemplateCall {
+    pub pos: usize,
+    pub name: String,
+    pub pipe: Option<Pipe>,
+}
+
+/// A pipeline with optional variable declarations.
+#[derive(Debug)]
+pub struct Pipe {
+    pub pos: usize,
+    pub is_assign: bool,
+    pub decl: Vec<VarDecl>,
+    pub cmds: Vec<Command>,
+}
+
+/// A declared variable (`$x` in `$x := …`).
+#[derive(Debug)]
+pub struct VarDecl {
+    pub pos: usize,
+    pub name: Box<str>,
+}
+
+/// One command of a pipeline: operands separated by spaces.
+#[derive(Debug)]
+pub struct Command {
+    pub pos: usize,
+    pub args: Vec<Arg>,
+}
+
+/// An operand.
+#[derive(Debug)]
+pub enum Arg {
+    /// `.a.b` (identifiers without the dots).
+    Field { pos: usize, idents: Box<[Box<str>]> },
+    /// `(pipe).a.b` or `fn.a`.
+    Chain {
+        pos: usize,
+        node: Box<Arg>,
+        fields: Box<[Box<str>]>,
+    },
+    /// A function name.
+    Ident { pos: usize, name: Box<str> },
+    /// A parenthesized pipeline.
+    Pipe(Box<Pipe>),
+    /// `$x.a.b`; `idents[0]` includes the `$`.
+    Variable { pos: usize, idents: Box<[Box<str>]> },
+    /// `.`
+    Dot(usize),
+    /// `nil`
+    Nil(usize),
+    /// `true`/`false`
+    Bool(usize, bool),
+    /// A number constant.
+    Number(Box<Number>),
+    /// A string constant: its source form (with quotes) and its value.
+    String {
+        pos: usize,
+        quoted: Box<str>,
+        text: Box<str>,
+    },
+}
+
+/// A number constant with every interpretation Go computes for it.
+#[derive(Debug, Clone)]
+pub struct Number {
+    pub pos: usize,
+    pub text: Box<str>,
+    pub is_int: bool,
+    pub is_uint: bool,
+    pub is_float: bool,
+    pub is_complex: bool,
+    pub int: i64,
+    pub uint: u64,
+    pub float: f64,
+}
+
+impl Arg {
+    pub fn pos(&self) -> usize {
+        match self {
+            Arg::Field { pos, .. }
+            | Arg::Chain { pos, .. }
+            | Arg::Ident { pos, .. }
+            | Arg::Variable { pos, .. }
+            | Arg::Dot(pos)
+            | Arg::Nil(pos)
+            | Arg::Bool(pos, _)
+            | Arg::String { pos, .. } => *pos,
+            Arg::Pipe(p) => p.pos,
+            Arg::Number(n) => n.pos,
+        }
+    }
+}
+
+// ---- Go's String() of nodes ----
+
+fn write_list(f: &mut fmt::Formatter<'_>, list: &[Node]) -> fmt::Result {
+    for n in list {
+        write!(f, "{n}")?;
+    }
+    Ok(())
+}
+
+impl fmt::Display for Node {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Node::Text(t) => f.write_str(t),
+            Node::Action(a) => write!(f, "{a}"),
+            Node::If(b) => b.write(f, "if"),
+            Node::Range(b) => b.write(f, "range"),
+            Node::With(b) => b.write(f, "with"),
+            Node::Template(t) => write!(f, "{t}"),
+            Node::Break(_) => f.write_str("{{break}}"),
+            Node::Continue(_) => f.write_str("{{continue}}"),
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{{{{{}}}}}", self.pipe)
+    }
+}
+
+impl Branch {
+    fn write(&self, f: &mut fmt::Formatter<'_>, kw: &str) -> fmt::Result {
+        write!(f, "{{{{{kw} {}}}}}", self.pipe)?;
+        write_list(f, &self.list)?;
+        if let Some(e) = &self.else_list {
+            f.write_str("{{else}}")?;
+            write_list(f, e)?;
+        }
+        f.write_str("{{end}}")
+    }
+}
+
+impl fmt::Display for TemplateCall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.pipe {
+            None => write!(f, "{{{{template {}}}}}", crate::fmt::quote(&self.name)),
+            Some(p) => write!(
+                f,
+                "{{{{template {} {}}}}}",
+                crate::fmt::quote(&self.name),
+                p
+            ),
+        }
+    }
+}
+
+impl fmt::Display for Pipe {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.decl.is_empty() {
+            for (i, v) in self.decl.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
+                }
+                f.write_str(&v.name)?;
+            }
+            f.write_str(if self.is_assign { " = " } else { " := " })?;
+        }
+        for (i, c) in self.cmds.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" | ")?;
+            }
+            write!(f, "{c}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, a) in self.args.iter().enumerate() {
+            if i > 0 {
+                f.write_char(' ')?;
+            }
+            if let Arg::Pipe(p) = a {
+                write!(f, "({p})")?;
+            } else {
+                write!(f, "{a}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Arg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Arg::Field { idents, .. } => {
+                for id in idents.iter() {
+                    write!(f, ".{id}")?;
+                }
+                Ok(())
+            }
+            Arg::Chain { node, fields, .. } => {
+                if let Arg::Pipe(p) = &**node {
+                    write!(f, "({p})")?;
+                } else {
+                    write!(f, "{node}")?;
+                }
+                for id in fields.iter() {
+                    write!(f, ".{id}")?;
+                }
+                Ok(())
+            }
+            Arg::Ident { name, .. } => f.write_str(name),
+            Arg::Pipe(p) => write!(f, "{p}"),
+            Arg::Variable { idents, .. } => {
+                for (i, id) in idents.iter().enumerate() {
+                    if i > 0 {
+                        f.write_char('.')?;
+                    }
+                    f.write_str(id)?;
+                }
+                Ok(())
+            }
+            Arg::Dot(_) => f.write_char('.'),
+            Arg::Nil(_) => f.write_str("nil"),
+            Arg::Bool(_, b) => write!(f, "{b}"),
+            Arg::Number(n) => f.write_str(&n.text),
+            Arg::String { quoted, .. } => f.write_str(quoted),
+        }
+    }
+}
+
+// ---- Parser ----
+
+enum Parsed {
+    Node(Node),
+    End,
+    Else,
+}
+
+impl Parsed {
+    fn describe(&self) -> &'static str {
+        match self {
+            Parsed::End => "{{end}}",
+            Parsed::Else => "{{else}}",
+            _ => "",
+        }
+    }
+}
+
+/// Parses one file. Returns the file's own tree first, then one tree per `define`/`block`,
+/// in the order Go adds them to the template set.
+pub(crate) fn parse(
+    name: &str,
+    text: &str,
+    has_function: &dyn Fn(&str) -> bool,
+) -> Result<Vec<Tree>, Error> {
+    let text_arc: Arc<str> = Arc::from(text);
+    let parse_name: Arc<str> = Arc::from(name);
+    let mut p = Parser {
+        lex: Lexer::new(text),
+        token: [dummy(), dummy(), dummy()],
+        peek_count: 0,
+        vars: vec!["$".into()],
+        action_line: 0,
+        range_depth: 0,
+        stack_depth: 0,
+        parse_name: parse_name.clone(),
+        has_function,
+        trees: Vec::new(),
+        text: text_arc.clone(),
+    };
+    let root = p.parse_top()?;
+    let main = Tree {
+        name: name.to_string(),
+        parse_name,
+        text: text_arc,
+        root,
+    };
+    let mut trees = p.trees;
+    // The file's own tree is added last in Go (after its defines); the set handles order.
+    add_tree(&mut trees, main, &p.parse_name, 0)?;
+    // Move the main tree first for the caller's convenience.
+    if let Some(i) = trees.iter().position(|t| t.name == name) {
+        let t = trees.remove(i);
+        trees.insert(0, t);
+    }
+    Ok(trees)
+}
+
+fn add_tree(trees: &mut Vec<Tree>, t: Tree, parse_name: &str, line: usize) -> Result<(), Error> {
+    if let Some(i) = trees.iter().position(|x| x.name == t.name) {
+        if trees[i].is_empty() {
+            trees[i] = t;
+            return Ok(());
+        }
+        if !t.is_empty() {
+            return Err(Error::parse(
+                parse_name,
+                line,
+                format!(
+                    "template: multiple definition of template {}",
+                    crate::fmt::quote(&t.name)
+                ),
+            ));
+        }
+        return Ok(());
+    }
+    trees.push(t);
+    Ok(())
+}
+
+fn dummy() -> Item {
+    Item {
+        typ: ItemType::Eof,
+        pos: 0,
+        val: String::new(),
+        line: 0,
+    }
+}
+
+struct Parser<'a, 'f> {
+    lex: Lexer<'a>,
+    token: [Item; 3],
+    peek_count: usize,
+    vars: Vec<Box<str>>,
+    action_line: usize,
+    range_depth: usize,
+    stack_depth: usize,
+    parse_name: Arc<str>,
+    has_function: &'f dyn Fn(&str) -> bool,
+    trees: Vec<Tree>,
+    text: Arc<str>,
+}
+
+type PResult<T> = Result<T, Error>;
+
+fn unquote(s: &str) -> Option<String> {
+    crate::strconv::unquote(s)
+}
+
+impl Parser<'_, '_> {
+    fn next(&mut self) -> Item {
+        if self.peek_count > 0 {
+            self.peek_count -= 1;
+        } else {
+            self.token[0] = self.lex.next_item();
+        }
+        self.token[self.peek_count].clone()
+    }
+
+    fn backup(&mut self) {
+        self.peek_count += 1;
+    }
+
+    fn backup2(&mut self, t1: Item) {
+        self.token[1] = t1;
+        self.peek_count = 2;
+    }
+
+    fn backup3(&mut self, t2: Item, t1: Item) {
+        self.token[1] = t1;
+        self.token[2] = t2;
+        self.peek_count = 3;
+    }
+
+    fn peek(&mut self) -> Item {
+        if self.peek_count > 0 {
+            return self.token[self.peek_count - 1].clone();
+        }
+        self.peek_count = 1;
+        self.token[0] = self.lex.next_item();
+        self.token[0].clone()
+    }
+
+    fn next_non_space(&mut self) -> Item {
+        loop {
+            let t = self.next();
+            if t.typ != ItemType::Space {
+                return t;
+            }
+        }
+    }
+
+    fn peek_non_space(&mut self) -> Item {
+        let t = self.next_non_space();
+        self.backup();
+        t
+    }
+
+    fn errorf(&self, msg: String) -> Error {
+        Error::parse(&self.parse_name, self.token[0].line, msg)
+    }
+
+    fn unexpected(&self, token: &Item, context: &str) -> Error {
+        if token.typ == ItemType::Error {
+            let mut extra = String::new();
+            if self.action_line != 0 && self.action_line != token.line {
+                extra = format!(
+                    " in action started at {}:{}",
+                    self.parse_name, self.action_line
+                );
+                if token.val.ends_with(" action") {
+                    extra = extra[" in action".len()..].to_string();
+                }
+            }
+            return self.errorf(format!("{}{}", token.describe(), extra));
+        }
+        self.errorf(format!("unexpected {} in {}", token.describe(), context))
+    }
+
+    fn expect(&mut self, expected: ItemType, context: &str) -> PResult<Item> {
+        let t = self.next_non_space();
+        if t.typ != expected {
+            return Err(self.unexpected(&t, context));
+        }
+        Ok(t)
+    }
+
+    fn parse_top(&mut self) -> PResult<Vec<Node>> {
+        let mut root = Vec::new();
+        while self.peek().typ != ItemType::Eof {
+            if self.peek().typ == ItemType::LeftDelim {
+                let delim = self.next();
+                if self.next_non_space().typ == ItemType::Define {
+                    self.parse_definition()?;
+                    continue;
+                }
+                self.backup2(delim);
+            }
+            match self.text_or_action()? {
+                Parsed::Node(n) => root.push(n),
+                e @ (Parsed::End | Parsed::Else) => {
+                    return Err(self.errorf(format!("unexpected {}", e.describe())));
+                }
+            }
+        }
+        Ok(root)
+    }
+
+    fn parse_definition(&mut self) -> PResult<()> {
+        const CONTEXT: &str = "define clause";
+        let saved_vars = std::mem::replace(&mut self.vars, vec!["$".into()]);
+        let saved_range = std::mem::replace(&mut self.range_depth, 0);
+        let name_tok = self.next_non_space();
+        if name_tok.typ != ItemType::String && name_tok.typ != ItemType::RawString {
+            return Err(self.unexpected(&name_tok, CONTEXT));
+        }
+        let Some(name) = unquote(&name_tok.val) else {
+            return Err(self.errorf("invalid syntax".into()));
+        };
+        self.expect(ItemType::RightDelim, CONTEXT)?;
+        let (list, end) = self.item_list()?;
+        if !matches!(end, Parsed::End) {
+            return Err(self.errorf(format!("unexpected {} in {}", end.describe(), CONTEXT)));
+        }
+        let tree = Tree {
+            name,
+            parse_name: self.parse_name.clone(),
+            text: self.text.clone(),
+            root: list,
+        };
+        let line = self.token[0].line;
+        let pn = self.parse_name.clone();
+        add_tree(&mut self.trees, tree, &pn, line)?;
+        self.vars = saved_vars;
+        self.range_depth = saved_range;
+        Ok(())
+    }
+
+    fn item_list(&mut self) -> PResult<(Vec<Node>, Parsed)> {
+        let mut list = Vec::new();
+        while self.peek_non_space().typ != ItemType::Eof {
+            let n = stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.text_or_action())?;
+            match n {
+                Parsed::Node(n) => list.push(n),
+                e => return Ok((list, e)),
+            }
+        }
+        Err(self.errorf("unexpected EOF".into()))
+    }
+
+    fn text_or_action(&mut self) -> PResult<Parsed> {
+        let token = self.next_non_space();
+        match token.typ {
+            ItemType::Text => Ok(Parsed::Node(Node::Text(token.val.into_boxed_str()))),
+            ItemType::LeftDelim => {
+                self.action_line = token.line;
+                let r = self.action();
+                self.action_line = 0;
+                r
+            }
+            _ => Err(self.unexpected(&token, "input")),
+        }
+    }
+
+    fn action(&mut self) -> PResult<Parsed> {
+        let token = self.next_non_space();
+        match token.typ {
+            ItemType::Block => return self.block_control().map(Parsed::Node),
+            ItemType::Break => return self.break_control(token.pos, "{{break}}").map(Parsed::Node),
+            ItemType::Continue => {
+                return self
+                    .break_control(token.pos, "{{continue}}")
+                    .map(Parsed::Node);
+            }
+            ItemType::Else => return self.else_control(),
+            ItemType::End => {
+                let t = self.expect(ItemType::RightDelim, "end")?;
+                let _ = t;
+                return Ok(Parsed::End);
+            }
+            ItemType::If => return self.control("if").map(Parsed::Node),
+            ItemType::Range => return self.control("range").map(Parsed::Node),
+            ItemType::Template => return self.template_control().map(Parsed::Node),
+            ItemType::With => return self.control("with").map(Parsed::Node),
+            _ => {}
+        }
+        self.backup();
+        let token = self.peek();
+        let pipe = self.pipeline("command", ItemType::RightDelim)?;
+        Ok(Parsed::Node(Node::Action(Action {
+            pos: token.pos,
+            pipe,
+        })))
+    }
+
+    fn break_control(&mut self, pos: usize, what: &str) -> PResult<Node> {
+        let token = self.next_non_space();
+        if token.typ != ItemType::RightDelim {
+            return Err(self.unexpected(&token, what));
+        }
+        if self.range_depth == 0 {
+            return Err(self.errorf(format!("{what} outside {{{{range}}}}")));
+        }
+        Ok(if what == "{{break}}" {
+            Node::Break(pos)
+        } else {
+            Node::Continue(pos)
+        })
+    }
+
+    fn else_control(&mut self) -> PResult<Parsed> {
+        let peek = self.peek_non_space();
+        if peek.typ == ItemType::If || peek.typ == ItemType::With {
+            return Ok(Parsed::Else);
+        }
+        self.expect(ItemType::RightDelim, "else")?;
+        Ok(Parsed::Else)
+    }
+
+    fn control(&mut self, context: &'static str) -> PResult<Node> {
+        let nvars = self.vars.len();
+        let r = self.parse_control(context);
+        self.vars.truncate(nvars);
+        let b = Box::new(r?);
+        Ok(match context {
+            "if" => Node::If(b),
+            "range" => Node::Range(b),
+            _ => Node::With(b),
+        })
+    }
+
+    fn parse_control(&mut self, context: &'static str) -> PResult<Branch> {
+        let pipe = self.pipeline(context, ItemType::RightDelim)?;
+        if context == "range" {
+            self.range_depth += 1;
+        }
+        let r = self.item_list();
+        if context == "range" {
+            self.range_depth -= 1;
+        }
+        let (list, next) = r?;
+        let mut else_list = None;
+        match next {
+            Parsed::End => {}
+            Parsed::Else => {
+                if context == "if" && self.peek().typ == ItemType::If {
+                    self.next();
+                    else_list = Some(vec![self.control("if")?]);
+                } else if context == "with" && self.peek().typ == ItemType::With {
+                    self.next();
+                    else_list = Some(vec![self.control("with")?]);
+                } else {
+                    let (el, next) = self.item_list()?;
+                    if !matches!(next, Parsed::End) {
+                        return Err(self.errorf(format!("expected end; found {}", next.describe())));
+                    }
+                    else_list = Some(el);
+                }
+            }
+            _ => {}
+        }
+        Ok(Branch {
+            pos: pipe.pos,
+            pipe,
+            list,
+            else_list,
+        })
+    }
+
+    fn parse_template_name(&mut self, token: &Item, context: &str) -> PResult<String> {
+        match token.typ {
+            ItemType::String | ItemType::RawString => match unquote(&token.val) {
+                Some(s) => Ok(s),
+                None => Err(self.errorf("invalid syntax".into())),
+            },
+            _ => Err(self.unexpected(token, context)),
+        }
+    }
+
+    fn block_control(&mut self) -> PResult<Node> {
+        const CONTEXT: &str = "block clause";
+        let token = self.next_non_space();
+        let name = self.parse_template_name(&token, CONTEXT)?;
+        let pipe = self.pipeline(CONTEXT, ItemType::RightDelim)?;
+        let saved_vars = std::mem::replace(&mut self.vars, vec!["$".into()]);
+        let saved_range = std::mem::replace(&mut self.range_depth, 0);
+        let (list, end) = self.item_list()?;
+        if !matches!(end, Parsed::End) {
+            return Err(self.errorf(format!("unexpected {} in {}", end.describe(), CONTEXT)));
+        }
+        self.vars = saved_vars;
+        self.range_depth = saved_range;
+        let tree = Tree {
+            name: name.clone(),
+            parse_name: self.parse_name.clone(),
+            text: self.text.clone(),
+            root: list,
+        };
+        let line = self.token[0].line;
+        let pn = self.parse_name.clone();
+        add_tree(&mut self.trees, tree, &pn, line)?;
+        Ok(Node::Template(Box::new(TemplateCall {
+            pos: token.pos,
+            name,
+            pipe: Some(pipe),
+        })))
+    }
+
+    fn template_control(&mut self) -> PResult<Node> {
+        const CONTEXT: &str = "template clause";
+        let token = self.next_non_space();
+        let name = self.parse_template_name(&token, CONTEXT)?;
+        let mut pipe = None;
+        if self.next_non_space().typ != ItemType::RightDelim {
+            self.backup();
+            pipe = Some(self.pipeline(CONTEXT, ItemType::RightDelim)?);
+        }
+        Ok(Node::Template(Box::new(TemplateCall {
+            pos: token.pos,
+            name,
+            pipe,
+        })))
+    }
+
+    fn pipeline(&mut self, context: &str, end: ItemType) -> PResult<Pipe> {
+        let token = self.peek_non_space();
+        let mut pipe = Pipe {
+            pos: token.pos,
+            is_assign: false,
+            decl: Vec::new(),
+            cmds: Vec::new(),
+        };
+        'decls: loop {
+            let v = self.peek_non_space();
+            if v.typ == ItemType::Variable {
+                self.next();
+                let token_after = self.peek();
+                let next = self.peek_non_space();
+                if next.typ == ItemType::Assign || next.typ == ItemType::Declare {
+                    pipe.is_assign = next.typ == ItemType::Assign;
+                    self.next_non_space();
+                    pipe.decl.push(VarDecl {
+                        pos: v.pos,
+                        name: v.val.clone().into_boxed_str(),
+                    });
+                    self.vars.push(v.val.into_boxed_str());
+                } else if next.typ == ItemType::Char && next.val == "," {
+                    self.next_non_space();
+                    pipe.decl.push(VarDecl {
+                        pos: v.pos,
+                        name: v.val.clone().into_boxed_str(),
+                    });
+                    self.vars.push(v.val.into_boxed_str());
+                    if context == "range" && pipe.decl.len() < 2 {
+                        match self.peek_non_space().typ {
+                            ItemType::Variable | ItemType::RightDelim | ItemType::RightParen => {
+                                continue 'decls;
+                            }
+                            _ => {
+                                return Err(
+                                    self.errorf("range can only initialize variables".into())
+                                );
+                            }
+                        }
+                    }
+                    return Err(self.errorf(format!("too many declarations in {context}")));
+                } else if token_after.typ == ItemType::Space {
+                    self.backup3(v, token_after);
+                } else {
+                    self.backup2(v);
+                }
+            }
+            break;
+        }
+        loop {
+            let token = self.next_non_space();
+            if token.typ == end {
+                self.check_pipeline(&pipe, context)?;
+                return Ok(pipe);
+            }
+            match token.typ {
+                ItemType::Bool
+                | ItemType::CharConstant
+                | ItemType::Complex
+                | ItemType::Dot
+                | ItemType::Field
+                | ItemType::Identifier
+                | ItemType::Number
+                | ItemType::Nil
+                | ItemType::RawString
+                | ItemType::String
+                | ItemType::Variable
+                | ItemType::LeftParen => {
+                    self.backup();
+                    let c = self.command()?;
+                    pipe.cmds.push(c);
+                }
+                _ => return Err(self.unexpected(&token, context)),
+            }
+        }
+    }
+
+    fn check_pipeline(&self, pipe: &Pipe, context: &str) -> PResult<()> {
+        if pipe.cmds.is_empty() {
+            return Err(self.errorf(format!("missing value for {context}")));
+        }
+        for (i, c) in pipe.cmds.iter().enumerate().skip(1) {
+            if matches!(
+                c.args[0],
+                Arg::Bool(..) | Arg::Dot(_) | Arg::Nil(_) | Arg::Number(_) | Arg::String { .. }
+            ) {
+                return Err(self.errorf(format!(
+                    "non executable command in pipeline stage {}",
+                    i + 1
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn command(&mut self) -> PResult<Command> {
+        let pos = self.peek_non_space().pos;
+        let mut cmd = Command {
+            pos,
+            args: Vec::new(),
+        };
+        loop {
+            self.peek_non_space();
+            if let Some(op) = self.operand()? {
+                cmd.args.push(op);
+            }
+            let token = self.next();
+            match token.typ {
+                ItemType::Space => continue,
+                ItemType::RightDelim | ItemType::RightParen => self.backup(),
+                ItemType::Pipe => {}
+                _ => return Err(self.unexpected(&token, "operand")),
+            }
+            break;
+        }
+        if cmd.args.is_empty() {
+            return Err(self.errorf("empty command".into()));
+        }
+        Ok(cmd)
+    }
+
+    fn operand(&mut self) -> PResult<Option<Arg>> {
+        let Some(node) = self.term()? else {
+            return Ok(None);
+        };
+        if self.peek().typ == ItemType::Field {
+            let chain_pos = self.peek().pos;
+            let mut fields: Vec<Box<str>> = Vec::new();
+            while self.peek().typ == ItemType::Field {
+                let t = self.next();
+                fields.push(t.val[1..].into());
+            }
+            return Ok(Some(match node {
+                Arg::Field { idents, .. } => {
+                    let mut v = idents.into_vec();
+                    v.extend(fields);
+                    Arg::Field {
+                        pos: chain_pos,
+                        idents: v.into_boxed_slice(),
+                    }
+                }
+                Arg::Variable { idents, .. } => {
+                    let mut v = idents.into_vec();
+                    v.extend(fields);
+                    Arg::Variable {
+                        pos: chain_pos,
+                        idents: v.into_boxed_slice(),
+                    }
+                }
+                Arg::Bool(..) | Arg::String { .. } | Arg::Number(_) | Arg::Nil(_) | Arg::Dot(_) => {
+                    return Err(self.errorf(format!(
+                        "unexpected . after term {}",
+                        crate::fmt::quote(&node.to_string())
+                    )));
+                }
+                other => Arg::Chain {
+                    pos: chain_pos,
+                    node: Box::new(other),
+                    fields: fields.into_boxed_slice(),
+                },
+            }));
+        }
+        Ok(Some(node))
+    }
+
+    fn term(&mut self) -> PResult<Option<Arg>> {
+        let token = self.next_non_space();
+        Ok(Some(match token.typ {
+            ItemType::Identifier => {
+                if !(self.has_function)(&token.val) {
+                    return Err(self.errorf(format!(
+                        "function {} not defined",
+                        crate::fmt::quote(&token.val)
+                    )));
+                }
+                Arg::Ident {
+                    pos: token.pos,
+                    name: token.val.into_boxed_str(),
+                }
+            }
+            ItemType::Dot => Arg::Dot(token.pos),
+            ItemType::Nil => Arg::Nil(token.pos),
+            ItemType::Variable => {
+                let idents: Vec<Box<str>> = token.val.split('.').map(Box::from).collect();
+                if !self.vars.iter().any(|v| **v == *idents[0]) {
+                    return Err(self.errorf(format!(
+                        "undefined variable {}",
+                        crate::fmt::quote(&idents[0])
+                    )));
+                }
+                Arg::Variable {
+                    pos: token.pos,
+                    idents: idents.into_boxed_slice(),
+                }
+            }
+            ItemType::Field => Arg::Field {
+                pos: token.pos,
+                idents: Box::new([token.val[1..].into()]),
+            },
+            ItemType::Bool => Arg::Bool(token.pos, token.val == "true"),
+            ItemType::CharConstant | ItemType::Complex | ItemType::Number => {
+                match crate::strconv::parse_number(
+                    &token.val,
+                    token.typ == ItemType::CharConstant,
+                    token.typ == ItemType::Complex,
+                ) {
+                    Ok(mut n) => {
+                        n.pos = token.pos;
+                        Arg::Number(Box::new(n))
+                    }
+                    Err(msg) => return Err(self.errorf(msg)),
+                }
+            }
+            ItemType::LeftParen => {
+                if self.stack_depth >= MAX_STACK_DEPTH {
+                    return Err(self.errorf("max expression depth exceeded".into()));
+                }
+                self.stack_depth += 1;
+                let r = stacker::maybe_grow(64 * 1024, 1024 * 1024, || {
+                    self.pipeline("parenthesized pipeline", ItemType::RightParen)
+                });
+                self.stack_depth -= 1;
+                Arg::Pipe(Box::new(r?))
+            }
+            ItemType::String | ItemType::RawString => match unquote(&token.val) {
+                Some(s) => Arg::String {
+                    pos: token.pos,
+                    quoted: token.val.into_boxed_str(),
+                    text: s.into_boxed_str(),
+                },
+                None => return Err(self.errorf("invalid syntax".into())),
+            },
+            _ => {
+                self.backup();
+                return Ok(None);
+            }
+        }))
+    }
+}
