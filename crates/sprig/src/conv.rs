@@ -4,7 +4,7 @@ use gotmpl::Value;
 
 /// Go's `int64(f)` conversion on amd64: out-of-range values and NaN become `MinInt64`.
 pub fn f64_to_i64(f: f64) -> i64 {
-    if f.is_nan() || f >= 9.223_372_036_854_776e18 || f < -9.223_372_036_854_776e18 {
+    if f.is_nan() || !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&f) {
         i64::MIN
     } else {
         f as i64
@@ -44,7 +44,7 @@ fn underscore_ok(s: &str) -> bool {
         && b[i] == b'0'
         && matches!(b[i + 1].to_ascii_lowercase(), b'b' | b'o' | b'x')
     {
-        hex = b[i + 1].to_ascii_lowercase() == b'x';
+        hex = b[i + 1].eq_ignore_ascii_case(&b'x');
         i += 2;
         saw = b'0';
     }
@@ -126,7 +126,11 @@ pub fn parse_int(s: &str, base: u32) -> Result<i64, ParseIntError> {
     if overflow || (!neg && n >= limit) || (neg && n > limit) {
         return Err(ParseIntError::Range(if neg { i64::MIN } else { i64::MAX }));
     }
-    Ok(if neg { (n as i128).wrapping_neg() as i64 } else { n as i64 })
+    Ok(if neg {
+        (n as i128).wrapping_neg() as i64
+    } else {
+        n as i64
+    })
 }
 
 /// `strconv.Atoi` as Sprig's `atoi` uses it (errors ignored: syntax → 0, range → clamped).
@@ -147,12 +151,18 @@ pub fn parse_float(s: &str) -> Option<f64> {
         return None;
     }
     match body {
-        "inf" | "infinity" => return Some(if neg { f64::NEG_INFINITY } else { f64::INFINITY }),
+        "inf" | "infinity" => {
+            return Some(if neg {
+                f64::NEG_INFINITY
+            } else {
+                f64::INFINITY
+            });
+        }
         "nan" => return Some(f64::NAN),
         _ => {}
     }
-    if body.starts_with("0x") {
-        return parse_hex_float(&body[2..]).map(|v| if neg { -v } else { v });
+    if let Some(hex) = body.strip_prefix("0x") {
+        return parse_hex_float(hex).map(|v| if neg { -v } else { v });
     }
     if body.contains('_') {
         if !underscore_ok(s) {
@@ -167,7 +177,9 @@ pub fn parse_float(s: &str) -> Option<f64> {
 fn parse_plain_float(s: &str) -> Option<f64> {
     let body = s.trim_start_matches(['+', '-']);
     if body.is_empty()
-        || !body.bytes().all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'+' | b'-'))
+        || !body
+            .bytes()
+            .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'+' | b'-'))
         || !body.bytes().any(|c| c.is_ascii_digit())
     {
         return None;
@@ -222,13 +234,7 @@ pub fn to_float64(v: &Value) -> f64 {
         Value::Int(i) | Value::Int64(i) => *i as f64,
         Value::Float(f) => *f,
         Value::String(s) => parse_float(s).unwrap_or(0.0),
-        Value::Bool(b) => {
-            if *b {
-                1.0
-            } else {
-                0.0
-            }
-        }
+        Value::Bool(b) if *b => 1.0,
         _ => 0.0,
     }
 }

@@ -8,8 +8,7 @@ use rand::Rng;
 
 use crate::conv::{atoi, parse_int, to_float64, to_int, to_int64};
 use crate::data::{
-    deep_copy, deep_equal, ilist, is_empty, merge_maps, new_map, slice_items, strslice,
-    typed_list,
+    deep_copy, deep_equal, ilist, is_empty, merge_maps, new_map, slice_items, strslice, typed_list,
 };
 use crate::gofmt::{quote, sprint, strval};
 use crate::numeric::{DecOp, decimal_op, round, seq, until_step};
@@ -84,14 +83,18 @@ fn register_strings(m: &mut FuncMap) {
         if w < 4 {
             return Ok(Value::from(s));
         }
-        Ok(Value::from(st::abbreviate_full(&s, 0, w).unwrap_or_default()))
+        Ok(Value::from(
+            st::abbreviate_full(&s, 0, w).unwrap_or_default(),
+        ))
     });
     reg(m, "abbrevboth", fixed(&[T::Int, T::Int, T::String]), |a| {
         let (l, r, s) = (arg_i(&a[0]), arg_i(&a[1]), arg_s(&a[2]));
         if r < 4 || (l > 0 && r < 7) {
             return Ok(Value::from(s));
         }
-        Ok(Value::from(st::abbreviate_full(&s, l, r).unwrap_or_default()))
+        Ok(Value::from(
+            st::abbreviate_full(&s, l, r).unwrap_or_default(),
+        ))
     });
     reg(m, "trunc", fixed(&[T::Int, T::String]), |a| {
         let (c, s) = (arg_i(&a[0]), arg_s(&a[1]));
@@ -104,7 +107,9 @@ fn register_strings(m: &mut FuncMap) {
         }
         Ok(Value::from(s))
     });
-    reg(m, "trim", fixed(&[T::String]), |a| Ok(Value::from(arg_s(&a[0]).trim())));
+    reg(m, "trim", fixed(&[T::String]), |a| {
+        Ok(Value::from(arg_s(&a[0]).trim()))
+    });
     for name in ["trimall", "trimAll"] {
         reg(m, name, fixed(&[T::String, T::String]), |a| {
             Ok(Value::from(st::trim_cutset(&arg_s(&a[1]), &arg_s(&a[0]))))
@@ -118,10 +123,18 @@ fn register_strings(m: &mut FuncMap) {
         let (pre, s) = (arg_s(&a[0]), arg_s(&a[1]));
         Ok(Value::from(s.strip_prefix(pre.as_str()).unwrap_or(&s)))
     });
-    reg(m, "upper", fixed(&[T::String]), |a| Ok(Value::from(crate::unicode::str_upper(&arg_s(&a[0])))));
-    reg(m, "lower", fixed(&[T::String]), |a| Ok(Value::from(crate::unicode::str_lower(&arg_s(&a[0])))));
-    reg(m, "title", fixed(&[T::String]), |a| Ok(Value::from(st::title(&arg_s(&a[0])))));
-    reg(m, "untitle", fixed(&[T::String]), |a| Ok(Value::from(st::untitle(&arg_s(&a[0])))));
+    reg(m, "upper", fixed(&[T::String]), |a| {
+        Ok(Value::from(crate::unicode::str_upper(&arg_s(&a[0]))))
+    });
+    reg(m, "lower", fixed(&[T::String]), |a| {
+        Ok(Value::from(crate::unicode::str_lower(&arg_s(&a[0]))))
+    });
+    reg(m, "title", fixed(&[T::String]), |a| {
+        Ok(Value::from(st::title(&arg_s(&a[0]))))
+    });
+    reg(m, "untitle", fixed(&[T::String]), |a| {
+        Ok(Value::from(st::untitle(&arg_s(&a[0]))))
+    });
     reg(m, "substr", fixed(&[T::Int, T::Int, T::String]), |a| {
         let (start, end, s) = (arg_i(&a[0]), arg_i(&a[1]), arg_s(&a[2]));
         let len = s.len();
@@ -138,14 +151,24 @@ fn register_strings(m: &mut FuncMap) {
             return Ok(Value::from(st::byte_slice(&s, start as usize, len)));
         }
         bounds_start_end(start, end, len)?;
-        Ok(Value::from(st::byte_slice(&s, start as usize, end as usize)))
+        Ok(Value::from(st::byte_slice(
+            &s,
+            start as usize,
+            end as usize,
+        )))
     });
     reg(m, "repeat", fixed(&[T::Int, T::String]), |a| {
         Ok(Value::from(repeat(&arg_s(&a[1]), arg_i(&a[0]))?))
     });
-    reg(m, "nospace", fixed(&[T::String]), |a| Ok(Value::from(st::nospace(&arg_s(&a[0])))));
-    reg(m, "initials", fixed(&[T::String]), |a| Ok(Value::from(st::initials(&arg_s(&a[0])))));
-    reg(m, "swapcase", fixed(&[T::String]), |a| Ok(Value::from(st::swapcase(&arg_s(&a[0])))));
+    reg(m, "nospace", fixed(&[T::String]), |a| {
+        Ok(Value::from(st::nospace(&arg_s(&a[0]))))
+    });
+    reg(m, "initials", fixed(&[T::String]), |a| {
+        Ok(Value::from(st::initials(&arg_s(&a[0]))))
+    });
+    reg(m, "swapcase", fixed(&[T::String]), |a| {
+        Ok(Value::from(st::swapcase(&arg_s(&a[0]))))
+    });
     reg(m, "shuffle", fixed(&[T::String]), |a| {
         let mut runes: Vec<char> = arg_s(&a[0]).chars().collect();
         let mut rng = rand::thread_rng();
@@ -155,14 +178,30 @@ fn register_strings(m: &mut FuncMap) {
         }
         Ok(Value::from(runes.into_iter().collect::<String>()))
     });
-    reg(m, "snakecase", fixed(&[T::String]), |a| Ok(Value::from(st::camel_to_lower(&arg_s(&a[0]), '_'))));
-    reg(m, "kebabcase", fixed(&[T::String]), |a| Ok(Value::from(st::camel_to_lower(&arg_s(&a[0]), '-'))));
-    reg(m, "camelcase", fixed(&[T::String]), |a| Ok(Value::from(st::pascal_case(&arg_s(&a[0])))));
+    reg(m, "snakecase", fixed(&[T::String]), |a| {
+        Ok(Value::from(st::camel_to_lower(&arg_s(&a[0]), '_')))
+    });
+    reg(m, "kebabcase", fixed(&[T::String]), |a| {
+        Ok(Value::from(st::camel_to_lower(&arg_s(&a[0]), '-')))
+    });
+    reg(m, "camelcase", fixed(&[T::String]), |a| {
+        Ok(Value::from(st::pascal_case(&arg_s(&a[0]))))
+    });
     reg(m, "wrap", fixed(&[T::Int, T::String]), |a| {
-        Ok(Value::from(st::wrap_custom(&arg_s(&a[1]), arg_i(&a[0]), "", false)))
+        Ok(Value::from(st::wrap_custom(
+            &arg_s(&a[1]),
+            arg_i(&a[0]),
+            "",
+            false,
+        )))
     });
     reg(m, "wrapWith", fixed(&[T::Int, T::String, T::String]), |a| {
-        Ok(Value::from(st::wrap_custom(&arg_s(&a[2]), arg_i(&a[0]), &arg_s(&a[1]), true)))
+        Ok(Value::from(st::wrap_custom(
+            &arg_s(&a[2]),
+            arg_i(&a[0]),
+            &arg_s(&a[1]),
+            true,
+        )))
     });
     reg(m, "contains", fixed(&[T::String, T::String]), |a| {
         Ok(Value::Bool(arg_s(&a[1]).contains(arg_s(&a[0]).as_str())))
@@ -174,12 +213,19 @@ fn register_strings(m: &mut FuncMap) {
         Ok(Value::Bool(arg_s(&a[1]).ends_with(arg_s(&a[0]).as_str())))
     });
     reg(m, "quote", var(&[], T::Any), |a| {
-        let parts: Vec<String> = a.iter().filter(|v| !v.is_nil()).map(|v| quote(&strval(v))).collect();
+        let parts: Vec<String> = a
+            .iter()
+            .filter(|v| !v.is_nil())
+            .map(|v| quote(&strval(v)))
+            .collect();
         Ok(Value::from(parts.join(" ")))
     });
     reg(m, "squote", var(&[], T::Any), |a| {
-        let parts: Vec<String> =
-            a.iter().filter(|v| !v.is_nil()).map(|v| format!("'{}'", sprint(v))).collect();
+        let parts: Vec<String> = a
+            .iter()
+            .filter(|v| !v.is_nil())
+            .map(|v| format!("'{}'", sprint(v)))
+            .collect();
         Ok(Value::from(parts.join(" ")))
     });
     reg(m, "cat", var(&[], T::Any), |a| {
@@ -188,29 +234,55 @@ fn register_strings(m: &mut FuncMap) {
     });
     reg(m, "indent", fixed(&[T::Int, T::String]), |a| {
         let pad = repeat(" ", arg_i(&a[0]))?;
-        Ok(Value::from(format!("{pad}{}", arg_s(&a[1]).replace('\n', &format!("\n{pad}")))))
+        Ok(Value::from(format!(
+            "{pad}{}",
+            arg_s(&a[1]).replace('\n', &format!("\n{pad}"))
+        )))
     });
     reg(m, "nindent", fixed(&[T::Int, T::String]), |a| {
         let pad = repeat(" ", arg_i(&a[0]))?;
-        Ok(Value::from(format!("\n{pad}{}", arg_s(&a[1]).replace('\n', &format!("\n{pad}")))))
+        Ok(Value::from(format!(
+            "\n{pad}{}",
+            arg_s(&a[1]).replace('\n', &format!("\n{pad}"))
+        )))
     });
-    reg(m, "replace", fixed(&[T::String, T::String, T::String]), |a| {
-        let (old, new, src) = (arg_s(&a[0]), arg_s(&a[1]), arg_s(&a[2]));
-        Ok(Value::from(go_replace(&src, &old, &new)))
-    });
+    reg(
+        m,
+        "replace",
+        fixed(&[T::String, T::String, T::String]),
+        |a| {
+            let (old, new, src) = (arg_s(&a[0]), arg_s(&a[1]), arg_s(&a[2]));
+            Ok(Value::from(go_replace(&src, &old, &new)))
+        },
+    );
     reg(m, "plural", fixed(&[T::String, T::String, T::Int]), |a| {
-        Ok(if arg_i(&a[2]) == 1 { a[0].clone() } else { a[1].clone() })
+        Ok(if arg_i(&a[2]) == 1 {
+            a[0].clone()
+        } else {
+            a[1].clone()
+        })
     });
-    reg(m, "toString", fixed(&[T::Any]), |a| Ok(Value::from(strval(&a[0]))));
-    reg(m, "toStrings", fixed(&[T::Any]), |a| Ok(Value::string_list(strslice_typed(&a[0]))));
+    reg(m, "toString", fixed(&[T::Any]), |a| {
+        Ok(Value::from(strval(&a[0])))
+    });
+    reg(m, "toStrings", fixed(&[T::Any]), |a| {
+        Ok(Value::string_list(strslice_typed(&a[0])))
+    });
     reg(m, "split", fixed(&[T::String, T::String]), |a| {
         Ok(str_map(st::go_split(&arg_s(&a[1]), &arg_s(&a[0]))))
     });
     reg(m, "splitList", fixed(&[T::String, T::String]), |a| {
-        Ok(Value::string_list(st::go_split(&arg_s(&a[1]), &arg_s(&a[0]))))
+        Ok(Value::string_list(st::go_split(
+            &arg_s(&a[1]),
+            &arg_s(&a[0]),
+        )))
     });
     reg(m, "splitn", fixed(&[T::String, T::Int, T::String]), |a| {
-        Ok(str_map(st::go_splitn(&arg_s(&a[2]), &arg_s(&a[0]), arg_i(&a[1]))))
+        Ok(str_map(st::go_splitn(
+            &arg_s(&a[2]),
+            &arg_s(&a[0]),
+            arg_i(&a[1]),
+        )))
     });
     reg(m, "join", fixed(&[T::String, T::Any]), |a| {
         Ok(Value::from(strslice_typed(&a[1]).join(&arg_s(&a[0]))))
@@ -247,10 +319,18 @@ fn strslice_typed(v: &Value) -> Vec<String> {
 }
 
 fn register_math(m: &mut FuncMap) {
-    reg(m, "atoi", fixed(&[T::String]), |a| Ok(Value::Int(atoi(&arg_s(&a[0])))));
-    reg(m, "int64", fixed(&[T::Any]), |a| Ok(Value::Int64(to_int64(&a[0]))));
-    reg(m, "int", fixed(&[T::Any]), |a| Ok(Value::Int(to_int(&a[0]))));
-    reg(m, "float64", fixed(&[T::Any]), |a| Ok(Value::Float(to_float64(&a[0]))));
+    reg(m, "atoi", fixed(&[T::String]), |a| {
+        Ok(Value::Int(atoi(&arg_s(&a[0]))))
+    });
+    reg(m, "int64", fixed(&[T::Any]), |a| {
+        Ok(Value::Int64(to_int64(&a[0])))
+    });
+    reg(m, "int", fixed(&[T::Any]), |a| {
+        Ok(Value::Int(to_int(&a[0])))
+    });
+    reg(m, "float64", fixed(&[T::Any]), |a| {
+        Ok(Value::Float(to_float64(&a[0])))
+    });
     reg(m, "toDecimal", fixed(&[T::Any]), |a| {
         Ok(Value::Int64(parse_int(&sprint(&a[0]), 8).unwrap_or(0)))
     });
@@ -263,11 +343,19 @@ fn register_math(m: &mut FuncMap) {
         Ok(int_list(until_step(0, n, if n < 0 { -1 } else { 1 })))
     });
     reg(m, "untilStep", fixed(&[T::Int, T::Int, T::Int]), |a| {
-        Ok(int_list(until_step(arg_i(&a[0]), arg_i(&a[1]), arg_i(&a[2]))))
+        Ok(int_list(until_step(
+            arg_i(&a[0]),
+            arg_i(&a[1]),
+            arg_i(&a[2]),
+        )))
     });
-    reg(m, "add1", fixed(&[T::Any]), |a| Ok(Value::Int64(to_int64(&a[0]).wrapping_add(1))));
+    reg(m, "add1", fixed(&[T::Any]), |a| {
+        Ok(Value::Int64(to_int64(&a[0]).wrapping_add(1)))
+    });
     reg(m, "add", var(&[], T::Any), |a| {
-        Ok(Value::Int64(a.iter().fold(0i64, |acc, x| acc.wrapping_add(to_int64(x)))))
+        Ok(Value::Int64(
+            a.iter().fold(0i64, |acc, x| acc.wrapping_add(to_int64(x))),
+        ))
     });
     reg(m, "sub", fixed(&[T::Any, T::Any]), |a| {
         Ok(Value::Int64(to_int64(&a[0]).wrapping_sub(to_int64(&a[1]))))
@@ -287,7 +375,11 @@ fn register_math(m: &mut FuncMap) {
         Ok(Value::Int64(to_int64(&a[0]).wrapping_rem(d)))
     });
     reg(m, "mul", var(&[T::Any], T::Any), |a| {
-        Ok(Value::Int64(a[1..].iter().fold(to_int64(&a[0]), |acc, x| acc.wrapping_mul(to_int64(x)))))
+        Ok(Value::Int64(
+            a[1..]
+                .iter()
+                .fold(to_int64(&a[0]), |acc, x| acc.wrapping_mul(to_int64(x))),
+        ))
     });
     reg(m, "randInt", fixed(&[T::Int, T::Int]), |a| {
         let (min, max) = (arg_i(&a[0]), arg_i(&a[1]));
@@ -298,32 +390,60 @@ fn register_math(m: &mut FuncMap) {
         Ok(Value::Int(rand::thread_rng().gen_range(0..n) + min))
     });
     reg(m, "add1f", fixed(&[T::Any]), |a| {
-        Ok(Value::Float(decimal_op(&a[0], &[Value::Int(1)], DecOp::Add)?))
+        Ok(Value::Float(decimal_op(
+            &a[0],
+            &[Value::Int(1)],
+            DecOp::Add,
+        )?))
     });
     reg(m, "addf", var(&[], T::Any), |a| {
         Ok(Value::Float(decimal_op(&Value::Float(0.0), a, DecOp::Add)?))
     });
-    for (name, op) in [("subf", DecOp::Sub), ("divf", DecOp::Div), ("mulf", DecOp::Mul)] {
+    for (name, op) in [
+        ("subf", DecOp::Sub),
+        ("divf", DecOp::Div),
+        ("mulf", DecOp::Mul),
+    ] {
         reg(m, name, var(&[T::Any], T::Any), move |a| {
             Ok(Value::Float(decimal_op(&a[0], &a[1..], op)?))
         });
     }
     for name in ["biggest", "max"] {
         reg(m, name, var(&[T::Any], T::Any), |a| {
-            Ok(Value::Int64(a[1..].iter().fold(to_int64(&a[0]), |acc, x| acc.max(to_int64(x)))))
+            Ok(Value::Int64(
+                a[1..]
+                    .iter()
+                    .fold(to_int64(&a[0]), |acc, x| acc.max(to_int64(x))),
+            ))
         });
     }
     reg(m, "min", var(&[T::Any], T::Any), |a| {
-        Ok(Value::Int64(a[1..].iter().fold(to_int64(&a[0]), |acc, x| acc.min(to_int64(x)))))
+        Ok(Value::Int64(
+            a[1..]
+                .iter()
+                .fold(to_int64(&a[0]), |acc, x| acc.min(to_int64(x))),
+        ))
     });
     reg(m, "maxf", var(&[T::Any], T::Any), |a| {
-        Ok(Value::Float(a[1..].iter().fold(to_float64(&a[0]), |acc, x| go_max(acc, to_float64(x)))))
+        Ok(Value::Float(
+            a[1..]
+                .iter()
+                .fold(to_float64(&a[0]), |acc, x| go_max(acc, to_float64(x))),
+        ))
     });
     reg(m, "minf", var(&[T::Any], T::Any), |a| {
-        Ok(Value::Float(a[1..].iter().fold(to_float64(&a[0]), |acc, x| go_min(acc, to_float64(x)))))
+        Ok(Value::Float(
+            a[1..]
+                .iter()
+                .fold(to_float64(&a[0]), |acc, x| go_min(acc, to_float64(x))),
+        ))
     });
-    reg(m, "ceil", fixed(&[T::Any]), |a| Ok(Value::Float(to_float64(&a[0]).ceil())));
-    reg(m, "floor", fixed(&[T::Any]), |a| Ok(Value::Float(to_float64(&a[0]).floor())));
+    reg(m, "ceil", fixed(&[T::Any]), |a| {
+        Ok(Value::Float(to_float64(&a[0]).ceil()))
+    });
+    reg(m, "floor", fixed(&[T::Any]), |a| {
+        Ok(Value::Float(to_float64(&a[0]).floor()))
+    });
     reg(m, "round", var(&[T::Any, T::Int], T::Float64), |a| {
         let on = a.get(2).map(to_float64).unwrap_or(0.5);
         Ok(Value::Float(round(&a[0], arg_i(&a[1]), on)))
@@ -356,10 +476,16 @@ fn register_lists(m: &mut FuncMap) {
     for name in ["list", "tuple"] {
         reg(m, name, var(&[], T::Any), |a| Ok(ilist(a.to_vec())));
     }
-    for (name, must) in [("append", false), ("push", false), ("mustAppend", true), ("mustPush", true)] {
+    for (name, must) in [
+        ("append", false),
+        ("push", false),
+        ("mustAppend", true),
+        ("mustPush", true),
+    ] {
         let _ = must;
         reg(m, name, fixed(&[T::Any, T::Any]), |a| {
-            let mut items = slice_items(&a[0]).ok_or_else(|| kind_error("Cannot push on type", &a[0]))?;
+            let mut items =
+                slice_items(&a[0]).ok_or_else(|| kind_error("Cannot push on type", &a[0]))?;
             items.push(a[1].clone());
             Ok(ilist(items))
         });
@@ -395,29 +521,31 @@ fn register_lists(m: &mut FuncMap) {
     }
     for name in ["initial", "mustInitial"] {
         reg(m, name, fixed(&[T::Any]), |a| {
-            let mut items =
-                slice_items(&a[0]).ok_or_else(|| kind_error("Cannot find initial on type", &a[0]))?;
+            let mut items = slice_items(&a[0])
+                .ok_or_else(|| kind_error("Cannot find initial on type", &a[0]))?;
             items.pop();
             Ok(ilist(items))
         });
     }
     for name in ["reverse", "mustReverse"] {
         reg(m, name, fixed(&[T::Any]), |a| {
-            let mut items =
-                slice_items(&a[0]).ok_or_else(|| kind_error("Cannot find reverse on type", &a[0]))?;
+            let mut items = slice_items(&a[0])
+                .ok_or_else(|| kind_error("Cannot find reverse on type", &a[0]))?;
             items.reverse();
             Ok(ilist(items))
         });
     }
     for name in ["compact", "mustCompact"] {
         reg(m, name, fixed(&[T::Any]), |a| {
-            let items = slice_items(&a[0]).ok_or_else(|| kind_error("Cannot compact on type", &a[0]))?;
+            let items =
+                slice_items(&a[0]).ok_or_else(|| kind_error("Cannot compact on type", &a[0]))?;
             Ok(ilist(items.into_iter().filter(|x| !is_empty(x)).collect()))
         });
     }
     for name in ["uniq", "mustUniq"] {
         reg(m, name, fixed(&[T::Any]), |a| {
-            let items = slice_items(&a[0]).ok_or_else(|| kind_error("Cannot find uniq on type", &a[0]))?;
+            let items =
+                slice_items(&a[0]).ok_or_else(|| kind_error("Cannot find uniq on type", &a[0]))?;
             let mut out: Vec<Value> = Vec::new();
             for it in items {
                 if !out.iter().any(|o| deep_equal(&it, o)) {
@@ -429,10 +557,15 @@ fn register_lists(m: &mut FuncMap) {
     }
     for name in ["without", "mustWithout"] {
         reg(m, name, var(&[T::Any], T::Any), |a| {
-            let items =
-                slice_items(&a[0]).ok_or_else(|| kind_error("Cannot find without on type", &a[0]))?;
+            let items = slice_items(&a[0])
+                .ok_or_else(|| kind_error("Cannot find without on type", &a[0]))?;
             let omit = &a[1..];
-            Ok(ilist(items.into_iter().filter(|x| !omit.iter().any(|o| deep_equal(x, o))).collect()))
+            Ok(ilist(
+                items
+                    .into_iter()
+                    .filter(|x| !omit.iter().any(|o| deep_equal(x, o)))
+                    .collect(),
+            ))
         });
     }
     for name in ["has", "mustHas"] {
@@ -440,7 +573,8 @@ fn register_lists(m: &mut FuncMap) {
             if a[1].is_nil() {
                 return Ok(Value::Bool(false));
             }
-            let items = slice_items(&a[1]).ok_or_else(|| kind_error("Cannot find has on type", &a[1]))?;
+            let items =
+                slice_items(&a[1]).ok_or_else(|| kind_error("Cannot find has on type", &a[1]))?;
             Ok(Value::Bool(items.iter().any(|x| deep_equal(&a[0], x))))
         });
     }
@@ -448,7 +582,10 @@ fn register_lists(m: &mut FuncMap) {
         reg(m, name, var(&[T::Any], T::Any), |a| {
             let (elem, items) = match &a[0] {
                 Value::List(l) => (l.elem, l.items.clone()),
-                Value::Bytes(b) => (ElemType::Interface, b.iter().map(|x| Value::Int(*x as i64)).collect()),
+                Value::Bytes(b) => (
+                    ElemType::Interface,
+                    b.iter().map(|x| Value::Int(*x as i64)).collect(),
+                ),
                 Value::Nil => return Err(FuncError::new(NIL_DEREF)),
                 other => {
                     return Err(FuncError::new(format!(
@@ -461,14 +598,23 @@ fn register_lists(m: &mut FuncMap) {
                 return Ok(Value::Nil);
             }
             let start = a.get(1).map(to_int).unwrap_or(0);
-            let end = if a.len() < 3 { items.len() as i64 } else { to_int(&a[2]) };
+            let end = if a.len() < 3 {
+                items.len() as i64
+            } else {
+                to_int(&a[2])
+            };
             if start < 0 || end < start || end as usize > items.len() {
-                return Err(FuncError::new("reflect.Value.Slice: slice index out of bounds"));
+                return Err(FuncError::new(
+                    "reflect.Value.Slice: slice index out of bounds",
+                ));
             }
             if let Value::Bytes(b) = &a[0] {
                 return Ok(Value::Bytes(Rc::from(&b[start as usize..end as usize])));
             }
-            Ok(typed_list(elem, items[start as usize..end as usize].to_vec()))
+            Ok(typed_list(
+                elem,
+                items[start as usize..end as usize].to_vec(),
+            ))
         });
     }
     reg(m, "concat", var(&[], T::Any), |a| {
@@ -478,7 +624,10 @@ fn register_lists(m: &mut FuncMap) {
                 Some(items) => out.extend(items),
                 None if l.is_nil() => return Err(FuncError::new(NIL_DEREF)),
                 None => {
-                    return Err(FuncError::new(format!("Cannot concat type {} as list", l.kind_name())));
+                    return Err(FuncError::new(format!(
+                        "Cannot concat type {} as list",
+                        l.kind_name()
+                    )));
                 }
             }
         }
@@ -494,8 +643,10 @@ fn register_lists(m: &mut FuncMap) {
             if size <= 0 {
                 return Err(FuncError::new("runtime error: makeslice: len out of range"));
             }
-            let chunks: Vec<Value> =
-                items.chunks(size as usize).map(|c| ilist(c.to_vec())).collect();
+            let chunks: Vec<Value> = items
+                .chunks(size as usize)
+                .map(|c| ilist(c.to_vec()))
+                .collect();
             Ok(ilist(chunks))
         });
     }
@@ -520,7 +671,10 @@ fn register_dicts(m: &mut FuncMap) {
         Ok(Value::map(out))
     });
     reg(m, "get", fixed(&[T::Map, T::String]), |a| {
-        Ok(map_entries(&a[0]).get(arg_s(&a[1]).as_str()).cloned().unwrap_or_else(|| Value::str("")))
+        Ok(map_entries(&a[0])
+            .get(arg_s(&a[1]).as_str())
+            .cloned()
+            .unwrap_or_else(|| Value::str("")))
     });
     reg(m, "set", fixed(&[T::Map, T::String, T::Any]), |a| {
         let mv = need_map(&a[0])?;
@@ -534,11 +688,18 @@ fn register_dicts(m: &mut FuncMap) {
         Ok(a[0].clone())
     });
     reg(m, "hasKey", fixed(&[T::Map, T::String]), |a| {
-        Ok(Value::Bool(map_entries(&a[0]).contains_key(arg_s(&a[1]).as_str())))
+        Ok(Value::Bool(
+            map_entries(&a[0]).contains_key(arg_s(&a[1]).as_str()),
+        ))
     });
     reg(m, "pluck", var(&[T::String], T::Map), |a| {
         let key = arg_s(&a[0]);
-        Ok(ilist(a[1..].iter().filter_map(|d| map_entries(d).get(key.as_str()).cloned()).collect()))
+        Ok(ilist(
+            a[1..]
+                .iter()
+                .filter_map(|d| map_entries(d).get(key.as_str()).cloned())
+                .collect(),
+        ))
     });
     reg(m, "keys", var(&[], T::Map), |a| {
         let mut k: Vec<String> = Vec::new();
@@ -560,10 +721,15 @@ fn register_dicts(m: &mut FuncMap) {
     });
     reg(m, "omit", var(&[T::Map], T::String), |a| {
         let omit: Vec<String> = a[1..].iter().map(arg_s).collect();
-        let out: Map = map_entries(&a[0]).into_iter().filter(|(k, _)| !omit.contains(k)).collect();
+        let out: Map = map_entries(&a[0])
+            .into_iter()
+            .filter(|(k, _)| !omit.contains(k))
+            .collect();
         Ok(Value::map(out))
     });
-    reg(m, "values", fixed(&[T::Map]), |a| Ok(ilist(map_entries(&a[0]).into_values().collect())));
+    reg(m, "values", fixed(&[T::Map]), |a| {
+        Ok(ilist(map_entries(&a[0]).into_values().collect()))
+    });
     for (name, overwrite) in [
         ("merge", false),
         ("mustMerge", false),
@@ -599,7 +765,11 @@ fn register_dicts(m: &mut FuncMap) {
         let conv_err = |v: &Value, want: &str| {
             FuncError::new(format!(
                 "interface conversion: interface {{}} is {}, not {want}",
-                if v.is_nil() { "nil".to_string() } else { v.type_name() }
+                if v.is_nil() {
+                    "nil".to_string()
+                } else {
+                    v.type_name()
+                }
             ))
         };
         let as_map = |v: &Value| -> Result<Map, FuncError> {
@@ -633,34 +803,51 @@ fn register_dicts(m: &mut FuncMap) {
 }
 
 fn register_defaults(m: &mut FuncMap) {
-    reg(m, "default", var(&[T::Any], T::Any), |a| {
-        match a.get(1) {
-            Some(v) if !is_empty(v) => Ok(v.clone()),
-            _ => Ok(a[0].clone()),
-        }
+    reg(m, "default", var(&[T::Any], T::Any), |a| match a.get(1) {
+        Some(v) if !is_empty(v) => Ok(v.clone()),
+        _ => Ok(a[0].clone()),
     });
-    reg(m, "empty", fixed(&[T::Any]), |a| Ok(Value::Bool(is_empty(&a[0]))));
+    reg(m, "empty", fixed(&[T::Any]), |a| {
+        Ok(Value::Bool(is_empty(&a[0])))
+    });
     reg(m, "coalesce", var(&[], T::Any), |a| {
-        Ok(a.iter().find(|v| !is_empty(v)).cloned().unwrap_or(Value::Nil))
+        Ok(a.iter()
+            .find(|v| !is_empty(v))
+            .cloned()
+            .unwrap_or(Value::Nil))
     });
-    reg(m, "all", var(&[], T::Any), |a| Ok(Value::Bool(a.iter().all(|v| !is_empty(v)))));
-    reg(m, "any", var(&[], T::Any), |a| Ok(Value::Bool(a.iter().any(|v| !is_empty(v)))));
+    reg(m, "all", var(&[], T::Any), |a| {
+        Ok(Value::Bool(a.iter().all(|v| !is_empty(v))))
+    });
+    reg(m, "any", var(&[], T::Any), |a| {
+        Ok(Value::Bool(a.iter().any(|v| !is_empty(v))))
+    });
     reg(m, "ternary", fixed(&[T::Any, T::Any, T::Bool]), |a| {
-        Ok(if matches!(a[2], Value::Bool(true)) { a[0].clone() } else { a[1].clone() })
+        Ok(if matches!(a[2], Value::Bool(true)) {
+            a[0].clone()
+        } else {
+            a[1].clone()
+        })
     });
     reg(m, "deepCopy", fixed(&[T::Any]), |a| {
         if a[0].is_nil() {
-            return Err(FuncError::new("reflect: call of reflect.Value.Type on zero Value"));
+            return Err(FuncError::new(
+                "reflect: call of reflect.Value.Type on zero Value",
+            ));
         }
         Ok(deep_copy(&a[0]))
     });
     reg(m, "mustDeepCopy", fixed(&[T::Any]), |a| {
         if a[0].is_nil() {
-            return Err(FuncError::new("reflect: call of reflect.Value.Type on zero Value"));
+            return Err(FuncError::new(
+                "reflect: call of reflect.Value.Type on zero Value",
+            ));
         }
         Ok(deep_copy(&a[0]))
     });
-    reg(m, "typeOf", fixed(&[T::Any]), |a| Ok(Value::from(a[0].type_name())));
+    reg(m, "typeOf", fixed(&[T::Any]), |a| {
+        Ok(Value::from(a[0].type_name()))
+    });
     reg(m, "typeIs", fixed(&[T::String, T::Any]), |a| {
         Ok(Value::Bool(arg_s(&a[0]) == a[1].type_name()))
     });
@@ -668,11 +855,15 @@ fn register_defaults(m: &mut FuncMap) {
         let (target, t) = (arg_s(&a[0]), a[1].type_name());
         Ok(Value::Bool(target == t || format!("*{target}") == t))
     });
-    reg(m, "kindOf", fixed(&[T::Any]), |a| Ok(Value::str(a[0].kind_name())));
+    reg(m, "kindOf", fixed(&[T::Any]), |a| {
+        Ok(Value::str(a[0].kind_name()))
+    });
     reg(m, "kindIs", fixed(&[T::String, T::Any]), |a| {
         Ok(Value::Bool(arg_s(&a[0]) == a[1].kind_name()))
     });
-    reg(m, "deepEqual", fixed(&[T::Any, T::Any]), |a| Ok(Value::Bool(deep_equal(&a[0], &a[1]))));
+    reg(m, "deepEqual", fixed(&[T::Any, T::Any]), |a| {
+        Ok(Value::Bool(deep_equal(&a[0], &a[1])))
+    });
 }
 
 fn register_misc(m: &mut FuncMap) {
@@ -688,27 +879,39 @@ fn register_misc(m: &mut FuncMap) {
         ("osClean", paths::clean),
         ("osExt", paths::ext),
     ] {
-        reg(m, name, fixed(&[T::String]), move |a| Ok(Value::from(f(&arg_s(&a[0])))));
+        reg(m, name, fixed(&[T::String]), move |a| {
+            Ok(Value::from(f(&arg_s(&a[0]))))
+        });
     }
     for name in ["isAbs", "osIsAbs"] {
-        reg(m, name, fixed(&[T::String]), |a| Ok(Value::Bool(arg_s(&a[0]).starts_with('/'))));
+        reg(m, name, fixed(&[T::String]), |a| {
+            Ok(Value::Bool(arg_s(&a[0]).starts_with('/')))
+        });
     }
-    reg(m, "b64enc", fixed(&[T::String]), |a| Ok(Value::from(enc::b64_encode(arg_s(&a[0]).as_bytes()))));
+    reg(m, "b64enc", fixed(&[T::String]), |a| {
+        Ok(Value::from(enc::b64_encode(arg_s(&a[0]).as_bytes())))
+    });
     reg(m, "b64dec", fixed(&[T::String]), |a| {
         Ok(Value::from(match enc::b64_decode(&arg_s(&a[0])) {
             Ok(b) => String::from_utf8_lossy(&b).into_owned(),
             Err(e) => e,
         }))
     });
-    reg(m, "b32enc", fixed(&[T::String]), |a| Ok(Value::from(enc::b32_encode(arg_s(&a[0]).as_bytes()))));
+    reg(m, "b32enc", fixed(&[T::String]), |a| {
+        Ok(Value::from(enc::b32_encode(arg_s(&a[0]).as_bytes())))
+    });
     reg(m, "b32dec", fixed(&[T::String]), |a| {
         Ok(Value::from(match enc::b32_decode(&arg_s(&a[0])) {
             Ok(b) => String::from_utf8_lossy(&b).into_owned(),
             Err(e) => e,
         }))
     });
-    reg(m, "getHostByName", fixed(&[T::String]), |_| Ok(Value::str("")));
-    reg(m, "fail", fixed(&[T::String]), |a| Err(FuncError::fail(arg_s(&a[0]))));
+    reg(m, "getHostByName", fixed(&[T::String]), |_| {
+        Ok(Value::str(""))
+    });
+    reg(m, "fail", fixed(&[T::String]), |a| {
+        Err(FuncError::fail(arg_s(&a[0])))
+    });
     reg(m, "required", fixed(&[T::String, T::Any]), |a| {
         match &a[1] {
             Value::Nil => Err(FuncError::fail(arg_s(&a[0]))),
@@ -716,9 +919,12 @@ fn register_misc(m: &mut FuncMap) {
             v => Ok(v.clone()),
         }
     });
-    reg(m, "lookup", fixed(&[T::String, T::String, T::String, T::String]), |_| {
-        Ok(Value::map(Map::new()))
-    });
+    reg(
+        m,
+        "lookup",
+        fixed(&[T::String, T::String, T::String, T::String]),
+        |_| Ok(Value::map(Map::new())),
+    );
 }
 
 #[allow(dead_code)]

@@ -29,7 +29,8 @@ pub fn adler32(data: &[u8]) -> u32 {
 
 fn bcrypt_hash(input: &str) -> String {
     if input.len() > 72 {
-        return "failed to encrypt string with bcrypt: bcrypt: password length exceeds 72 bytes".into();
+        return "failed to encrypt string with bcrypt: bcrypt: password length exceeds 72 bytes"
+            .into();
     }
     match bcrypt::hash_with_result(input, 10) {
         Ok(h) => h.format_for_version(bcrypt::Version::TwoA),
@@ -39,13 +40,32 @@ fn bcrypt_hash(input: &str) -> String {
 
 const TEMPLATES: &[(&str, &[&str])] = &[
     ("maximum", &["anoxxxxxxxxxxxxxxxxx", "axxxxxxxxxxxxxxxxxno"]),
-    ("long", &[
-        "CvcvnoCvcvCvcv", "CvcvCvcvnoCvcv", "CvcvCvcvCvcvno", "CvccnoCvcvCvcv", "CvccCvcvnoCvcv",
-        "CvccCvcvCvcvno", "CvcvnoCvccCvcv", "CvcvCvccnoCvcv", "CvcvCvccCvcvno", "CvcvnoCvcvCvcc",
-        "CvcvCvcvnoCvcc", "CvcvCvcvCvccno", "CvccnoCvccCvcv", "CvccCvccnoCvcv", "CvccCvccCvcvno",
-        "CvcvnoCvccCvcc", "CvcvCvccnoCvcc", "CvcvCvccCvccno", "CvccnoCvcvCvcc", "CvccCvcvnoCvcc",
-        "CvccCvcvCvccno",
-    ]),
+    (
+        "long",
+        &[
+            "CvcvnoCvcvCvcv",
+            "CvcvCvcvnoCvcv",
+            "CvcvCvcvCvcvno",
+            "CvccnoCvcvCvcv",
+            "CvccCvcvnoCvcv",
+            "CvccCvcvCvcvno",
+            "CvcvnoCvccCvcv",
+            "CvcvCvccnoCvcv",
+            "CvcvCvccCvcvno",
+            "CvcvnoCvcvCvcc",
+            "CvcvCvcvnoCvcc",
+            "CvcvCvcvCvccno",
+            "CvccnoCvccCvcv",
+            "CvccCvccnoCvcv",
+            "CvccCvccCvcvno",
+            "CvcvnoCvccCvcc",
+            "CvcvCvccnoCvcc",
+            "CvcvCvccCvccno",
+            "CvccnoCvcvCvcc",
+            "CvccCvcvnoCvcc",
+            "CvccCvcvCvccno",
+        ],
+    ),
     ("medium", &["CvcnoCvc", "CvcCvcno"]),
     ("short", &["Cvcn"]),
     ("basic", &["aaanaaan", "aannaaan", "aaannaaa"]),
@@ -68,7 +88,13 @@ fn template_chars(c: u8) -> &'static str {
 }
 
 /// Sprig's `derivePassword` (Master Password algorithm).
-pub fn derive_password(counter: u32, ptype: &str, password: &str, user: &str, site: &str) -> String {
+pub fn derive_password(
+    counter: u32,
+    ptype: &str,
+    password: &str,
+    user: &str,
+    site: &str,
+) -> String {
     let Some((_, templates)) = TEMPLATES.iter().find(|(n, _)| *n == ptype) else {
         return format!("cannot find password template {ptype}");
     };
@@ -142,7 +168,10 @@ pub fn decrypt_aes(password: &str, crypt64: &str) -> Result<String, String> {
     let key = aes_key(password);
     let crypt = b64_decode(crypt64)?;
     if crypt.len() < 16 {
-        return Err(format!("runtime error: slice bounds out of range [:16] with capacity {}", crypt.len()));
+        return Err(format!(
+            "runtime error: slice bounds out of range [:16] with capacity {}",
+            crypt.len()
+        ));
     }
     let (iv, body) = crypt.split_at(16);
     if body.len() % 16 != 0 {
@@ -158,7 +187,10 @@ pub fn decrypt_aes(password: &str, crypt64: &str) -> Result<String, String> {
     }
     let pad = *data.last().unwrap_or(&0) as usize;
     if pad > data.len() {
-        return Err(format!("runtime error: slice bounds out of range [:{}]", data.len() as i64 - pad as i64));
+        return Err(format!(
+            "runtime error: slice bounds out of range [:{}]",
+            data.len() as i64 - pad as i64
+        ));
     }
     Ok(String::from_utf8_lossy(&data[..data.len() - pad]).into_owned())
 }
@@ -169,7 +201,9 @@ fn random_string(count: i64, set: &[u8]) -> String {
         return String::new();
     }
     let mut rng = rand::thread_rng();
-    (0..count).map(|_| set[rng.gen_range(0..set.len())] as char).collect()
+    (0..count)
+        .map(|_| set[rng.gen_range(0..set.len())] as char)
+        .collect()
 }
 
 fn uuid_v4() -> String {
@@ -178,7 +212,14 @@ fn uuid_v4() -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = hex(&b);
-    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
 }
 
 // ---------------------------------------------------------------------------------------
@@ -188,7 +229,12 @@ fn der_len(out: &mut Vec<u8>, n: usize) {
     if n < 0x80 {
         out.push(n as u8);
     } else {
-        let bytes: Vec<u8> = n.to_be_bytes().iter().copied().skip_while(|b| *b == 0).collect();
+        let bytes: Vec<u8> = n
+            .to_be_bytes()
+            .iter()
+            .copied()
+            .skip_while(|b| *b == 0)
+            .collect();
         out.push(0x80 | bytes.len() as u8);
         out.extend(bytes);
     }
@@ -287,10 +333,10 @@ fn pem_decode(s: &str) -> Option<(String, Vec<u8>)> {
     let bend = body.find(&end_marker)?;
     let mut text = &body[..bend];
     // skip headers (lines with ':') when present
-    if let Some(p) = text.find("\n\n") {
-        if text[..p].contains(':') {
-            text = &text[p + 2..];
-        }
+    if let Some(p) = text.find("\n\n")
+        && text[..p].contains(':')
+    {
+        text = &text[p + 2..];
     }
     let clean: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     let der = b64_decode(&clean).ok()?;
@@ -321,7 +367,10 @@ impl PrivKey {
                 .map_err(|e| e.to_string()),
             PrivKey::Ed(k) => {
                 use ed25519_dalek::pkcs8::EncodePrivateKey;
-                let kp = ed25519_dalek::pkcs8::KeypairBytes { secret_key: k.to_bytes(), public_key: None };
+                let kp = ed25519_dalek::pkcs8::KeypairBytes {
+                    secret_key: k.to_bytes(),
+                    public_key: None,
+                };
                 kp.to_pkcs8_der()
                     .map(|d| pem_encode("PRIVATE KEY", d.as_bytes()))
                     .map_err(|e| e.to_string())
@@ -333,9 +382,21 @@ impl PrivKey {
     fn spki(&self) -> Result<Vec<u8>, String> {
         use rsa::pkcs8::EncodePublicKey;
         match self {
-            PrivKey::Rsa(k) => k.to_public_key().to_public_key_der().map(|d| d.into_vec()).map_err(|e| e.to_string()),
-            PrivKey::Ec(k) => k.public_key().to_public_key_der().map(|d| d.into_vec()).map_err(|e| e.to_string()),
-            PrivKey::Ed(k) => k.verifying_key().to_public_key_der().map(|d| d.into_vec()).map_err(|e| e.to_string()),
+            PrivKey::Rsa(k) => k
+                .to_public_key()
+                .to_public_key_der()
+                .map(|d| d.into_vec())
+                .map_err(|e| e.to_string()),
+            PrivKey::Ec(k) => k
+                .public_key()
+                .to_public_key_der()
+                .map(|d| d.into_vec())
+                .map_err(|e| e.to_string()),
+            PrivKey::Ed(k) => k
+                .verifying_key()
+                .to_public_key_der()
+                .map(|d| d.into_vec())
+                .map_err(|e| e.to_string()),
             PrivKey::Dsa(_) => Err("x509: unsupported public key type: *dsa.PublicKey".into()),
         }
     }
@@ -361,7 +422,9 @@ impl PrivKey {
                 Ok(sig.to_der().as_bytes().to_vec())
             }
             PrivKey::Ed(k) => Ok(k.sign(msg).to_bytes().to_vec()),
-            PrivKey::Dsa(_) => Err("x509: certificate private key does not implement crypto.Signer".into()),
+            PrivKey::Dsa(_) => {
+                Err("x509: certificate private key does not implement crypto.Signer".into())
+            }
         }
     }
 }
@@ -393,8 +456,12 @@ fn generate_private_key(typ: &str) -> String {
     let key = match typ {
         "" | "rsa" => gen_rsa(4096),
         "dsa" => Ok(PrivKey::Dsa(gen_dsa())),
-        "ecdsa" => Ok(PrivKey::Ec(p256::SecretKey::random(&mut rand::thread_rng()))),
-        "ed25519" => Ok(PrivKey::Ed(ed25519_dalek::SigningKey::generate(&mut rand::thread_rng()))),
+        "ecdsa" => Ok(PrivKey::Ec(
+            p256::SecretKey::random(&mut rand::thread_rng()),
+        )),
+        "ed25519" => Ok(PrivKey::Ed(ed25519_dalek::SigningKey::generate(
+            &mut rand::thread_rng(),
+        ))),
         _ => return format!("Unknown type {typ}"),
     };
     match key.and_then(|k| k.pem()) {
@@ -431,7 +498,9 @@ fn parse_private_key(pem: &str) -> Result<PrivKey, String> {
         }
         "EC" => p256::SecretKey::from_sec1_der(&der)
             .map(PrivKey::Ec)
-            .map_err(|_| "parsing EC private key from PEM: x509: failed to parse EC private key".into()),
+            .map_err(|_| {
+                "parsing EC private key from PEM: x509: failed to parse EC private key".into()
+            }),
         "DSA" => {
             let ok = der_read(&der).and_then(|(tag, mut body, _)| {
                 if tag != 0x30 {
@@ -494,7 +563,9 @@ fn name_cn(cn: &str) -> Vec<u8> {
     if cn.is_empty() {
         return seq(&[]);
     }
-    let printable = cn.bytes().all(|c| c.is_ascii_alphanumeric() || b" '()+,-./:=?".contains(&c));
+    let printable = cn
+        .bytes()
+        .all(|c| c.is_ascii_alphanumeric() || b" '()+,-./:=?".contains(&c));
     let val = tlv(if printable { 0x13 } else { 0x0c }, cn.as_bytes());
     seq(&[tlv(0x31, &seq(&[oid("2.5.4.3"), val]))])
 }
@@ -504,7 +575,12 @@ fn der_time(t: SystemTime) -> Vec<u8> {
         Ok(d) => d.as_secs() as i64,
         Err(e) => -(e.duration().as_secs() as i64),
     };
-    let g = crate::date::GoTime { secs, nsec: 0, loc: crate::date::Loc::Utc, mono: None };
+    let g = crate::date::GoTime {
+        secs,
+        nsec: 0,
+        loc: crate::date::Loc::Utc,
+        mono: None,
+    };
     let year: i64 = g.format("2006").parse().unwrap_or(2000);
     if (1950..2050).contains(&year) {
         tlv(0x17, g.format("060102150405Z").as_bytes())
@@ -534,7 +610,10 @@ fn get_ips(v: &Value) -> Result<Vec<Vec<u8>>, String> {
     let mut out = Vec::new();
     for ip in items {
         let Value::String(s) = &ip else {
-            return Err(format!("error parsing ip: {} is not a string", crate::gofmt::sprint(&ip)));
+            return Err(format!(
+                "error parsing ip: {} is not a string",
+                crate::gofmt::sprint(&ip)
+            ));
         };
         match s.parse::<std::net::IpAddr>() {
             Ok(std::net::IpAddr::V4(a)) => out.push(a.octets().to_vec()),
@@ -575,14 +654,23 @@ fn ext(id: &str, critical: bool, value: Vec<u8>) -> Vec<u8> {
 }
 
 /// Go's `x509.CreateCertificate` for Sprig's templates; returns (cert PEM, key PEM).
-fn create_cert(t: &Template, signee: &PrivKey, parent: Option<&Parent>, signer: &PrivKey) -> Result<(String, String), String> {
+fn create_cert(
+    t: &Template,
+    signee: &PrivKey,
+    parent: Option<&Parent>,
+    signer: &PrivKey,
+) -> Result<(String, String), String> {
     let wrap = |e: String| format!("error creating certificate: {e}");
     if let PrivKey::Dsa(_) = signer {
-        return Err(wrap("x509: certificate private key does not implement crypto.Signer".into()));
+        return Err(wrap(
+            "x509: certificate private key does not implement crypto.Signer".into(),
+        ));
     }
     let spki = signee.spki().map_err(wrap)?;
     let subject = name_cn(&t.cn);
-    let issuer = parent.map(|p| p.subject.clone()).unwrap_or_else(|| subject.clone());
+    let issuer = parent
+        .map(|p| p.subject.clone())
+        .unwrap_or_else(|| subject.clone());
     let mut serial = [0u8; 16];
     rand::thread_rng().fill_bytes(&mut serial);
     let now = SystemTime::now();
@@ -599,19 +687,38 @@ fn create_cert(t: &Template, signee: &PrivKey, parent: Option<&Parent>, signer: 
         .unwrap_or_default();
     let mut exts = Vec::new();
     let ku: u8 = if t.is_ca { 0xA4 } else { 0xA0 };
-    exts.push(ext("2.5.29.15", true, bitstring(&[ku], if t.is_ca { 2 } else { 5 })));
-    exts.push(ext("2.5.29.37", false, seq(&[oid("1.3.6.1.5.5.7.3.1"), oid("1.3.6.1.5.5.7.3.2")])));
-    exts.push(ext("2.5.29.19", true, if t.is_ca { seq(&[vec![0x01, 0x01, 0xff]]) } else { seq(&[]) }));
-    let ski = if t.is_ca { Some(Sha1::digest(&pub_bits).to_vec()) } else { None };
+    exts.push(ext(
+        "2.5.29.15",
+        true,
+        bitstring(&[ku], if t.is_ca { 2 } else { 5 }),
+    ));
+    exts.push(ext(
+        "2.5.29.37",
+        false,
+        seq(&[oid("1.3.6.1.5.5.7.3.1"), oid("1.3.6.1.5.5.7.3.2")]),
+    ));
+    exts.push(ext(
+        "2.5.29.19",
+        true,
+        if t.is_ca {
+            seq(&[vec![0x01, 0x01, 0xff]])
+        } else {
+            seq(&[])
+        },
+    ));
+    let ski = if t.is_ca {
+        Some(Sha1::digest(&pub_bits).to_vec())
+    } else {
+        None
+    };
     if let Some(s) = &ski {
         exts.push(ext("2.5.29.14", false, tlv(0x04, s)));
     }
-    if let Some(p) = parent {
-        if p.subject != subject {
-            if let Some(aki) = &p.ski {
-                exts.push(ext("2.5.29.35", false, seq(&[tlv(0x80, aki)])));
-            }
-        }
+    if let Some(p) = parent
+        && p.subject != subject
+        && let Some(aki) = &p.ski
+    {
+        exts.push(ext("2.5.29.35", false, seq(&[tlv(0x80, aki)])));
     }
     if !t.dns.is_empty() || !t.ips.is_empty() {
         let mut names: Vec<Vec<u8>> = t.dns.iter().map(|d| tlv(0x82, d.as_bytes())).collect();
@@ -631,7 +738,9 @@ fn create_cert(t: &Template, signee: &PrivKey, parent: Option<&Parent>, signer: 
     ]);
     let sig = signer.sign(&tbs).map_err(wrap)?;
     let cert = seq(&[tbs, sig_alg, bitstring(&sig, 0)]);
-    let key_pem = signee.pem().map_err(|e| format!("error pem-encoding key: {e}"))?;
+    let key_pem = signee
+        .pem()
+        .map_err(|e| format!("error pem-encoding key: {e}"))?;
     Ok((pem_encode("CERTIFICATE", &cert), key_pem))
 }
 
@@ -639,9 +748,16 @@ fn create_cert(t: &Template, signee: &PrivKey, parent: Option<&Parent>, signer: 
 fn parse_cert(pem: &str) -> Result<Parent, String> {
     use x509_cert::der::{Decode, Encode};
     let (_, der) = pem_decode(pem).ok_or("unable to decode certificate")?;
-    let c = x509_cert::Certificate::from_der(&der)
-        .map_err(|e| format!("error parsing certificate: decodedSignerCert.Bytes: x509: malformed certificate ({e})"))?;
-    let subject = c.tbs_certificate.subject.to_der().map_err(|e| e.to_string())?;
+    let c = x509_cert::Certificate::from_der(&der).map_err(|e| {
+        format!(
+            "error parsing certificate: decodedSignerCert.Bytes: x509: malformed certificate ({e})"
+        )
+    })?;
+    let subject = c
+        .tbs_certificate
+        .subject
+        .to_der()
+        .map_err(|e| e.to_string())?;
     let ski = c.tbs_certificate.extensions.as_ref().and_then(|exts| {
         exts.iter()
             .find(|e| e.extn_id.to_string() == "2.5.29.14")
@@ -651,7 +767,8 @@ fn parse_cert(pem: &str) -> Result<Parent, String> {
 }
 
 fn cert_value(r: Result<(String, String), String>) -> Result<Value, FuncError> {
-    r.map(|(cert, key)| Value::object(Certificate { cert, key })).map_err(FuncError::new)
+    r.map(|(cert, key)| Value::object(Certificate { cert, key }))
+        .map_err(FuncError::new)
 }
 
 fn need_cert(v: &Value) -> Result<Certificate, FuncError> {
@@ -660,13 +777,22 @@ fn need_cert(v: &Value) -> Result<Certificate, FuncError> {
         _ => None,
     }
     .ok_or_else(|| {
-        FuncError::raw(format!("wrong type for value; expected sprig.certificate; got {}", v.type_name()))
+        FuncError::raw(format!(
+            "wrong type for value; expected sprig.certificate; got {}",
+            v.type_name()
+        ))
     })
 }
 
 fn template(a: &[Value], is_ca: bool) -> Result<Template, String> {
     if is_ca {
-        return Ok(Template { cn: arg_s(&a[0]), ips: Vec::new(), dns: Vec::new(), days: arg_i(&a[1]), is_ca });
+        return Ok(Template {
+            cn: arg_s(&a[0]),
+            ips: Vec::new(),
+            dns: Vec::new(),
+            days: arg_i(&a[1]),
+            is_ca,
+        });
     }
     Ok(Template {
         cn: arg_s(&a[0]),
@@ -684,12 +810,14 @@ fn rsa2048() -> Result<PrivKey, String> {
 fn signed(a: &[Value], key: Option<&Value>) -> Result<Value, FuncError> {
     let ca = need_cert(&a[4])?;
     let priv_key = match key {
-        Some(k) => parse_private_key(&arg_s(k)).map_err(|e| FuncError::new(format!("parsing private key: {e}")))?,
+        Some(k) => parse_private_key(&arg_s(k))
+            .map_err(|e| FuncError::new(format!("parsing private key: {e}")))?,
         None => rsa2048().map_err(FuncError::new)?,
     };
     let r = (|| {
         let parent = parse_cert(&ca.cert)?;
-        let signer = parse_private_key(&ca.key).map_err(|e| format!("error parsing private key: {e}"))?;
+        let signer =
+            parse_private_key(&ca.key).map_err(|e| format!("error parsing private key: {e}"))?;
         let t = template(a, false)?;
         create_cert(&t, &priv_key, Some(&parent), &signer)
     })();
@@ -697,24 +825,52 @@ fn signed(a: &[Value], key: Option<&Value>) -> Result<Value, FuncError> {
 }
 
 pub fn register(m: &mut FuncMap) {
-    reg(m, "sha1sum", fixed(&[T::String]), |a| Ok(Value::from(hex(&Sha1::digest(arg_s(&a[0]).as_bytes())))));
-    reg(m, "sha256sum", fixed(&[T::String]), |a| Ok(Value::from(hex(&Sha256::digest(arg_s(&a[0]).as_bytes())))));
-    reg(m, "sha512sum", fixed(&[T::String]), |a| Ok(Value::from(hex(&Sha512::digest(arg_s(&a[0]).as_bytes())))));
-    reg(m, "adler32sum", fixed(&[T::String]), |a| Ok(Value::from(adler32(arg_s(&a[0]).as_bytes()).to_string())));
-    reg(m, "bcrypt", fixed(&[T::String]), |a| Ok(Value::from(bcrypt_hash(&arg_s(&a[0])))));
+    reg(m, "sha1sum", fixed(&[T::String]), |a| {
+        Ok(Value::from(hex(&Sha1::digest(arg_s(&a[0]).as_bytes()))))
+    });
+    reg(m, "sha256sum", fixed(&[T::String]), |a| {
+        Ok(Value::from(hex(&Sha256::digest(arg_s(&a[0]).as_bytes()))))
+    });
+    reg(m, "sha512sum", fixed(&[T::String]), |a| {
+        Ok(Value::from(hex(&Sha512::digest(arg_s(&a[0]).as_bytes()))))
+    });
+    reg(m, "adler32sum", fixed(&[T::String]), |a| {
+        Ok(Value::from(adler32(arg_s(&a[0]).as_bytes()).to_string()))
+    });
+    reg(m, "bcrypt", fixed(&[T::String]), |a| {
+        Ok(Value::from(bcrypt_hash(&arg_s(&a[0]))))
+    });
     reg(m, "htpasswd", fixed(&[T::String, T::String]), |a| {
         let user = arg_s(&a[0]);
         if user.contains(':') {
             return Ok(Value::from(format!("invalid username: {user}")));
         }
-        Ok(Value::from(format!("{user}:{}", bcrypt_hash(&arg_s(&a[1])))))
+        Ok(Value::from(format!(
+            "{user}:{}",
+            bcrypt_hash(&arg_s(&a[1]))
+        )))
     });
-    reg(m, "derivePassword", fixed(&[T::Int, T::String, T::String, T::String, T::String]), |a| {
-        Ok(Value::from(derive_password(arg_i(&a[0]) as u32, &arg_s(&a[1]), &arg_s(&a[2]), &arg_s(&a[3]), &arg_s(&a[4]))))
+    reg(
+        m,
+        "derivePassword",
+        fixed(&[T::Int, T::String, T::String, T::String, T::String]),
+        |a| {
+            Ok(Value::from(derive_password(
+                arg_i(&a[0]) as u32,
+                &arg_s(&a[1]),
+                &arg_s(&a[2]),
+                &arg_s(&a[3]),
+                &arg_s(&a[4]),
+            )))
+        },
+    );
+    reg(m, "encryptAES", fixed(&[T::String, T::String]), |a| {
+        Ok(Value::from(encrypt_aes(&arg_s(&a[0]), &arg_s(&a[1]))))
     });
-    reg(m, "encryptAES", fixed(&[T::String, T::String]), |a| Ok(Value::from(encrypt_aes(&arg_s(&a[0]), &arg_s(&a[1])))));
     reg(m, "decryptAES", fixed(&[T::String, T::String]), |a| {
-        decrypt_aes(&arg_s(&a[0]), &arg_s(&a[1])).map(Value::from).map_err(FuncError::new)
+        decrypt_aes(&arg_s(&a[0]), &arg_s(&a[1]))
+            .map(Value::from)
+            .map_err(FuncError::new)
     });
     reg(m, "randBytes", fixed(&[T::Int]), |a| {
         let n = arg_i(&a[0]);
@@ -726,46 +882,86 @@ pub fn register(m: &mut FuncMap) {
         Ok(Value::from(b64_encode(&buf)))
     });
     const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    reg(m, "randAlphaNum", fixed(&[T::Int]), |a| Ok(Value::from(random_string(arg_i(&a[0]), ALNUM))));
-    reg(m, "randAlpha", fixed(&[T::Int]), |a| Ok(Value::from(random_string(arg_i(&a[0]), &ALNUM[..52]))));
-    reg(m, "randNumeric", fixed(&[T::Int]), |a| Ok(Value::from(random_string(arg_i(&a[0]), &ALNUM[52..]))));
+    reg(m, "randAlphaNum", fixed(&[T::Int]), |a| {
+        Ok(Value::from(random_string(arg_i(&a[0]), ALNUM)))
+    });
+    reg(m, "randAlpha", fixed(&[T::Int]), |a| {
+        Ok(Value::from(random_string(arg_i(&a[0]), &ALNUM[..52])))
+    });
+    reg(m, "randNumeric", fixed(&[T::Int]), |a| {
+        Ok(Value::from(random_string(arg_i(&a[0]), &ALNUM[52..])))
+    });
     reg(m, "randAscii", fixed(&[T::Int]), |a| {
         let set: Vec<u8> = (32u8..=126).collect();
         Ok(Value::from(random_string(arg_i(&a[0]), &set)))
     });
     reg(m, "uuidv4", fixed(&[]), |_| Ok(Value::from(uuid_v4())));
-    reg(m, "genPrivateKey", fixed(&[T::String]), |a| Ok(Value::from(generate_private_key(&arg_s(&a[0])))));
+    reg(m, "genPrivateKey", fixed(&[T::String]), |a| {
+        Ok(Value::from(generate_private_key(&arg_s(&a[0]))))
+    });
     reg(m, "buildCustomCert", fixed(&[T::String, T::String]), |a| {
-        let cert = b64_decode(&arg_s(&a[0])).map_err(|_| FuncError::new("unable to decode base64 certificate"))?;
-        let key = b64_decode(&arg_s(&a[1])).map_err(|_| FuncError::new("unable to decode base64 private key"))?;
-        let (cert, key) = (String::from_utf8_lossy(&cert).into_owned(), String::from_utf8_lossy(&key).into_owned());
+        let cert = b64_decode(&arg_s(&a[0]))
+            .map_err(|_| FuncError::new("unable to decode base64 certificate"))?;
+        let key = b64_decode(&arg_s(&a[1]))
+            .map_err(|_| FuncError::new("unable to decode base64 private key"))?;
+        let (cert, key) = (
+            String::from_utf8_lossy(&cert).into_owned(),
+            String::from_utf8_lossy(&key).into_owned(),
+        );
         if pem_decode(&cert).is_none() {
             return Err(FuncError::new("unable to decode certificate"));
         }
-        parse_cert(&cert).map_err(|e| FuncError::new(e.replace("decodedSignerCert", "decodedCert")))?;
-        parse_private_key(&key).map_err(|e| FuncError::new(format!("error parsing private key: {e}")))?;
+        parse_cert(&cert)
+            .map_err(|e| FuncError::new(e.replace("decodedSignerCert", "decodedCert")))?;
+        parse_private_key(&key)
+            .map_err(|e| FuncError::new(format!("error parsing private key: {e}")))?;
         Ok(Value::object(Certificate { cert, key }))
     });
     reg(m, "genCA", fixed(&[T::String, T::Int]), |a| {
         let k = rsa2048().map_err(FuncError::new)?;
         cert_value(template(a, true).and_then(|t| create_cert(&t, &k, None, &k)))
     });
-    reg(m, "genCAWithKey", fixed(&[T::String, T::Int, T::String]), |a| {
-        let k = parse_private_key(&arg_s(&a[2])).map_err(|e| FuncError::new(format!("parsing private key: {e}")))?;
-        cert_value(template(a, true).and_then(|t| create_cert(&t, &k, None, &k)))
-    });
-    reg(m, "genSelfSignedCert", fixed(&[T::String, T::List, T::List, T::Int]), |a| {
-        let k = rsa2048().map_err(FuncError::new)?;
-        cert_value(template(a, false).and_then(|t| create_cert(&t, &k, None, &k)))
-    });
-    reg(m, "genSelfSignedCertWithKey", fixed(&[T::String, T::List, T::List, T::Int, T::String]), |a| {
-        let k = parse_private_key(&arg_s(&a[4])).map_err(|e| FuncError::new(format!("parsing private key: {e}")))?;
-        cert_value(template(a, false).and_then(|t| create_cert(&t, &k, None, &k)))
-    });
-    reg(m, "genSignedCert", fixed(&[T::String, T::List, T::List, T::Int, T::Any]), |a| signed(a, None));
-    reg(m, "genSignedCertWithKey", fixed(&[T::String, T::List, T::List, T::Int, T::Any, T::String]), |a| {
-        signed(a, Some(&a[5]))
-    });
+    reg(
+        m,
+        "genCAWithKey",
+        fixed(&[T::String, T::Int, T::String]),
+        |a| {
+            let k = parse_private_key(&arg_s(&a[2]))
+                .map_err(|e| FuncError::new(format!("parsing private key: {e}")))?;
+            cert_value(template(a, true).and_then(|t| create_cert(&t, &k, None, &k)))
+        },
+    );
+    reg(
+        m,
+        "genSelfSignedCert",
+        fixed(&[T::String, T::List, T::List, T::Int]),
+        |a| {
+            let k = rsa2048().map_err(FuncError::new)?;
+            cert_value(template(a, false).and_then(|t| create_cert(&t, &k, None, &k)))
+        },
+    );
+    reg(
+        m,
+        "genSelfSignedCertWithKey",
+        fixed(&[T::String, T::List, T::List, T::Int, T::String]),
+        |a| {
+            let k = parse_private_key(&arg_s(&a[4]))
+                .map_err(|e| FuncError::new(format!("parsing private key: {e}")))?;
+            cert_value(template(a, false).and_then(|t| create_cert(&t, &k, None, &k)))
+        },
+    );
+    reg(
+        m,
+        "genSignedCert",
+        fixed(&[T::String, T::List, T::List, T::Int, T::Any]),
+        |a| signed(a, None),
+    );
+    reg(
+        m,
+        "genSignedCertWithKey",
+        fixed(&[T::String, T::List, T::List, T::Int, T::Any, T::String]),
+        |a| signed(a, Some(&a[5])),
+    );
 }
 
 #[cfg(test)]
@@ -775,7 +971,10 @@ mod tests {
     #[test]
     fn hashes_and_passwords() {
         assert_eq!(adler32(b"hello"), 103547413);
-        assert_eq!(derive_password(1, "long", "password", "user", "example.com"), "ZedaFaxcZaso9*");
+        assert_eq!(
+            derive_password(1, "long", "password", "user", "example.com"),
+            "ZedaFaxcZaso9*"
+        );
         let h = bcrypt_hash("x");
         assert!(h.starts_with("$2a$10$") && h.len() == 60);
         let enc = encrypt_aes("secretkey", "plaintext");
@@ -794,13 +993,25 @@ mod tests {
         assert!(ed.starts_with("-----BEGIN PRIVATE KEY-----\n"));
         assert_eq!(generate_private_key("bogus"), "Unknown type bogus");
         let k = parse_private_key(&ec).unwrap();
-        let t = Template { cn: "ca".into(), ips: vec![], dns: vec![], days: 3, is_ca: true };
+        let t = Template {
+            cn: "ca".into(),
+            ips: vec![],
+            dns: vec![],
+            days: 3,
+            is_ca: true,
+        };
         let (cert, key) = create_cert(&t, &k, None, &k).unwrap();
         assert_eq!(key, ec);
         let parent = parse_cert(&cert).unwrap();
         assert!(parent.ski.is_some());
         let leaf = parse_private_key(&ed).unwrap();
-        let t = Template { cn: "leaf".into(), ips: vec![vec![10, 0, 0, 1]], dns: vec!["a.example".into()], days: 1, is_ca: false };
+        let t = Template {
+            cn: "leaf".into(),
+            ips: vec![vec![10, 0, 0, 1]],
+            dns: vec!["a.example".into()],
+            days: 1,
+            is_ca: false,
+        };
         let (lc, _) = create_cert(&t, &leaf, Some(&parent), &k).unwrap();
         assert!(parse_cert(&lc).is_ok());
         assert!(parse_private_key("nope").is_err());

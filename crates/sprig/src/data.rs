@@ -27,7 +27,10 @@ pub fn deep_equal(a: &Value, b: &Value) -> bool {
         (Value::List(x), Value::List(y)) => {
             x.elem == y.elem
                 && x.items.len() == y.items.len()
-                && x.items.iter().zip(y.items.iter()).all(|(p, q)| deep_equal(p, q))
+                && x.items
+                    .iter()
+                    .zip(y.items.iter())
+                    .all(|(p, q)| deep_equal(p, q))
         }
         (Value::Map(x), Value::Map(y)) => {
             if Rc::ptr_eq(x, y) {
@@ -38,7 +41,9 @@ pub fn deep_equal(a: &Value, b: &Value) -> bool {
             }
             let (xm, ym) = (x.entries.borrow(), y.entries.borrow());
             xm.len() == ym.len()
-                && xm.iter().all(|(k, v)| ym.get(k).is_some_and(|w| deep_equal(v, w)))
+                && xm
+                    .iter()
+                    .all(|(k, v)| ym.get(k).is_some_and(|w| deep_equal(v, w)))
         }
         (Value::Object(x), Value::Object(y)) => {
             x.type_name() == y.type_name() && x.format() == y.format()
@@ -49,7 +54,10 @@ pub fn deep_equal(a: &Value, b: &Value) -> bool {
 
 /// A new `[]interface {}` value.
 pub fn ilist(items: Vec<Value>) -> Value {
-    Value::List(Rc::new(List { elem: ElemType::Interface, items }))
+    Value::List(Rc::new(List {
+        elem: ElemType::Interface,
+        items,
+    }))
 }
 
 /// A new list with the given element type.
@@ -59,7 +67,10 @@ pub fn typed_list(elem: ElemType, items: Vec<Value>) -> Value {
 
 /// A new map value of the given type.
 pub fn new_map(ty: MapType, entries: Map) -> Value {
-    Value::Map(Rc::new(MapValue { ty, entries: RefCell::new(entries) }))
+    Value::Map(Rc::new(MapValue {
+        ty,
+        entries: RefCell::new(entries),
+    }))
 }
 
 /// Elements of a slice value, or `None` when `v` is not a slice (Go kind check).
@@ -79,8 +90,12 @@ pub fn deep_copy(v: &Value) -> Value {
             items: l.items.iter().map(deep_copy).collect(),
         })),
         Value::Map(m) => {
-            let entries: Map =
-                m.entries.borrow().iter().map(|(k, x)| (k.clone(), deep_copy(x))).collect();
+            let entries: Map = m
+                .entries
+                .borrow()
+                .iter()
+                .map(|(k, x)| (k.clone(), deep_copy(x)))
+                .collect();
             new_map(m.ty, entries)
         }
         other => other.clone(),
@@ -96,8 +111,12 @@ fn merge_depth(dst: &Rc<MapValue>, src: &Rc<MapValue>, overwrite: bool, depth: u
     if Rc::ptr_eq(dst, src) || depth > 64 {
         return;
     }
-    let snapshot: Vec<(String, Value)> =
-        src.entries.borrow().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let snapshot: Vec<(String, Value)> = src
+        .entries
+        .borrow()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     for (k, sv) in snapshot {
         let dv = dst.entries.borrow().get(&k).cloned();
         if sv.is_nil() {
@@ -109,17 +128,17 @@ fn merge_depth(dst: &Rc<MapValue>, src: &Rc<MapValue>, overwrite: bool, depth: u
         if let (Value::Map(sm), Some(Value::Map(dm))) = (&sv, &dv) {
             merge_depth(dm, sm, overwrite, depth + 1);
         }
-        if let Some(d) = &dv {
-            if !is_empty(d) {
-                if matches!(sv, Value::List(_)) {
-                    if overwrite {
-                        dst.entries.borrow_mut().insert(k, sv);
-                    }
-                    continue;
+        if let Some(d) = &dv
+            && !is_empty(d)
+        {
+            if matches!(sv, Value::List(_)) {
+                if overwrite {
+                    dst.entries.borrow_mut().insert(k, sv);
                 }
-                if matches!(sv, Value::Map(_)) && matches!(d, Value::Map(_)) {
-                    continue;
-                }
+                continue;
+            }
+            if matches!(sv, Value::Map(_)) && matches!(d, Value::Map(_)) {
+                continue;
             }
         }
         if overwrite || dv.as_ref().is_none_or(is_empty) {
@@ -131,9 +150,12 @@ fn merge_depth(dst: &Rc<MapValue>, src: &Rc<MapValue>, overwrite: bool, depth: u
 /// Sprig's `strslice` (`toStrings`, `join`): nil elements are dropped.
 pub fn strslice(v: &Value) -> Vec<String> {
     match v {
-        Value::List(l) => {
-            l.items.iter().filter(|x| !x.is_nil()).map(crate::gofmt::strval).collect()
-        }
+        Value::List(l) => l
+            .items
+            .iter()
+            .filter(|x| !x.is_nil())
+            .map(crate::gofmt::strval)
+            .collect(),
         Value::Bytes(b) => b.iter().map(|x| x.to_string()).collect(),
         Value::Nil => Vec::new(),
         other => vec![crate::gofmt::strval(other)],

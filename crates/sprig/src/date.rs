@@ -33,7 +33,9 @@ impl Loc {
             "" | "UTC" => Some(Loc::Utc),
             "Local" => Some(Loc::local()),
             n if n.contains("..") || n.starts_with('/') || n.contains('\\') => None,
-            n => TimeZone::get(n).ok().map(|tz| Loc::Named(n.to_string(), tz)),
+            n => TimeZone::get(n)
+                .ok()
+                .map(|tz| Loc::Named(n.to_string(), tz)),
         }
     }
 
@@ -68,10 +70,28 @@ pub struct GoTime {
 }
 
 const MONTHS: [&str; 12] = [
-    "January", "February", "March", "April", "May", "June", "July", "August", "September",
-    "October", "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 ];
-const DAYS: [&str; 7] = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+const DAYS: [&str; 7] = [
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+];
 
 /// Days since 1970-01-01 of a proleptic Gregorian date.
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
@@ -128,18 +148,35 @@ struct Civil {
 impl GoTime {
     /// The zero `time.Time` (`0001-01-01 00:00:00 +0000 UTC`).
     pub fn zero() -> GoTime {
-        GoTime { secs: days_from_civil(1, 1, 1) * 86400, nsec: 0, loc: Loc::Utc, mono: None }
+        GoTime {
+            secs: days_from_civil(1, 1, 1) * 86400,
+            nsec: 0,
+            loc: Loc::Utc,
+            mono: None,
+        }
     }
 
     /// `time.Now()` in the local zone.
     pub fn now() -> GoTime {
-        let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-        GoTime { secs: d.as_secs() as i64, nsec: d.subsec_nanos(), loc: Loc::local(), mono: Some(0.0) }
+        let d = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        GoTime {
+            secs: d.as_secs() as i64,
+            nsec: d.subsec_nanos(),
+            loc: Loc::local(),
+            mono: Some(0.0),
+        }
     }
 
     /// `time.Unix(secs, 0)` in the local zone.
     pub fn unix(secs: i64) -> GoTime {
-        GoTime { secs, nsec: 0, loc: Loc::local(), mono: None }
+        GoTime {
+            secs,
+            nsec: 0,
+            loc: Loc::local(),
+            mono: None,
+        }
     }
 
     fn civil(&self) -> Civil {
@@ -261,7 +298,12 @@ fn pad_int(v: i64, width: usize) -> String {
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum TzKind {
     /// (iso 'Z' form, colon, seconds, short)
-    Spec { iso: bool, colon: bool, seconds: bool, short: bool },
+    Spec {
+        iso: bool,
+        colon: bool,
+        seconds: bool,
+        short: bool,
+    },
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -290,11 +332,20 @@ enum Std {
     Pm,
     Name,
     Tz(TzKind),
-    Frac { sep: char, digits: usize, nines: bool },
+    Frac {
+        sep: char,
+        digits: usize,
+        nines: bool,
+    },
 }
 
 fn format_tz(out: &mut String, kind: TzKind, offset: i32) {
-    let TzKind::Spec { iso, colon, seconds, short } = kind;
+    let TzKind::Spec {
+        iso,
+        colon,
+        seconds,
+        short,
+    } = kind;
     if offset == 0 && iso {
         out.push('Z');
         return;
@@ -330,7 +381,14 @@ fn starts_lower(s: &str) -> bool {
 /// Go's `nextStdChunk`: (prefix, std, suffix).
 fn next_std_chunk(layout: &str) -> (&str, Option<Std>, &str) {
     let b = layout.as_bytes();
-    let tz = |iso, colon, seconds, short| Std::Tz(TzKind::Spec { iso, colon, seconds, short });
+    let tz = |iso, colon, seconds, short| {
+        Std::Tz(TzKind::Spec {
+            iso,
+            colon,
+            seconds,
+            short,
+        })
+    };
     for i in 0..b.len() {
         let rest = &layout[i..];
         let hit = |n: usize, s: Std| Some((&layout[..i], Some(s), &layout[i + n..]));
@@ -357,8 +415,14 @@ fn next_std_chunk(layout: &str) -> (&str, Option<Std>, &str) {
             }
             b'0' => {
                 if b.len() >= i + 2 && (b'1'..=b'6').contains(&b[i + 1]) {
-                    let s = [Std::ZeroMonth, Std::ZeroDay, Std::ZeroHour12, Std::ZeroMinute, Std::ZeroSecond, Std::Year]
-                        [(b[i + 1] - b'1') as usize];
+                    let s = [
+                        Std::ZeroMonth,
+                        Std::ZeroDay,
+                        Std::ZeroHour12,
+                        Std::ZeroMinute,
+                        Std::ZeroSecond,
+                        Std::Year,
+                    ][(b[i + 1] - b'1') as usize];
                     hit(2, s)
                 } else if rest.starts_with("002") {
                     hit(3, Std::ZeroYearDay)
@@ -437,7 +501,11 @@ fn next_std_chunk(layout: &str) -> (&str, Option<Std>, &str) {
                 if !(j < b.len() && b[j].is_ascii_digit()) {
                     Some((
                         &layout[..i],
-                        Some(Std::Frac { sep: b[i] as char, digits: j - (i + 1), nines: ch == b'9' }),
+                        Some(Std::Frac {
+                            sep: b[i] as char,
+                            digits: j - (i + 1),
+                            nines: ch == b'9',
+                        }),
                         &layout[j..],
                     ))
                 } else {
@@ -484,7 +552,11 @@ pub fn parse(layout: &str, value: &str, loc: Loc) -> Result<GoTime, String> {
         val = skip(val, prefix).ok_or_else(|| cannot(val, prefix))?;
         let Some(std) = std else {
             if !val.is_empty() {
-                return Err(format!("parsing time {}: extra text: {}", go_quote(orig_value), go_quote(val)));
+                return Err(format!(
+                    "parsing time {}: extra text: {}",
+                    go_quote(orig_value),
+                    go_quote(val)
+                ));
             }
             break;
         };
@@ -584,7 +656,11 @@ pub fn parse(layout: &str, value: &str, loc: Loc) -> Result<GoTime, String> {
             }
             Std::PM | Std::Pm => {
                 let p = val.get(..2).ok_or_else(bad)?;
-                let p = if std == Std::PM { p.to_string() } else { p.to_ascii_uppercase() };
+                let p = if std == Std::PM {
+                    p.to_string()
+                } else {
+                    p.to_ascii_uppercase()
+                };
                 match p.as_str() {
                     "PM" => pm_set = true,
                     "AM" => am_set = true,
@@ -592,7 +668,12 @@ pub fn parse(layout: &str, value: &str, loc: Loc) -> Result<GoTime, String> {
                 }
                 val = &val[2..];
             }
-            Std::Tz(TzKind::Spec { iso, colon, seconds, short }) => {
+            Std::Tz(TzKind::Spec {
+                iso,
+                colon,
+                seconds,
+                short,
+            }) => {
                 if iso && val.starts_with('Z') {
                     val = &val[1..];
                     z_offset = None;
@@ -600,12 +681,18 @@ pub fn parse(layout: &str, value: &str, loc: Loc) -> Result<GoTime, String> {
                     continue;
                 }
                 let b = val.as_bytes();
-                let need = 3 + if short { 0 } else { 2 + colon as usize } + if seconds { 2 + colon as usize } else { 0 };
+                let need = 3
+                    + if short { 0 } else { 2 + colon as usize }
+                    + if seconds { 2 + colon as usize } else { 0 };
                 if b.len() < need || !(b[0] == b'+' || b[0] == b'-') {
                     return Err(bad());
                 }
                 let digits = |s: &str| -> Option<i64> {
-                    if s.len() == 2 && s.bytes().all(|c| c.is_ascii_digit()) { s.parse().ok() } else { None }
+                    if s.len() == 2 && s.bytes().all(|c| c.is_ascii_digit()) {
+                        s.parse().ok()
+                    } else {
+                        None
+                    }
                 };
                 let hh = digits(&val[1..3]).ok_or_else(bad)?;
                 let mut p = 3;
@@ -662,7 +749,10 @@ pub fn parse(layout: &str, value: &str, loc: Loc) -> Result<GoTime, String> {
                     val = &val[n..];
                 } else {
                     let n = 1 + digits;
-                    if b.len() < n || !(b[0] == b'.' || b[0] == b',') || !b[1..n].iter().all(|c| c.is_ascii_digit()) {
+                    if b.len() < n
+                        || !(b[0] == b'.' || b[0] == b',')
+                        || !b[1..n].iter().all(|c| c.is_ascii_digit())
+                    {
                         return Err(bad());
                     }
                     nsec = parse_nanos(&val[..n]);
@@ -686,7 +776,7 @@ pub fn parse(layout: &str, value: &str, loc: Loc) -> Result<GoTime, String> {
                 yday -= 1;
             }
         }
-        if yday < 1 || yday > 365 {
+        if !(1..=365).contains(&yday) {
             return Err(range("day-of-year"));
         }
         if m == 0 {
@@ -698,11 +788,17 @@ pub fn parse(layout: &str, value: &str, loc: Loc) -> Result<GoTime, String> {
             d = yday - cum(m);
         }
         if month >= 0 && month != m {
-            return Err(format!("parsing time {}: day-of-year does not match month", go_quote(orig_value)));
+            return Err(format!(
+                "parsing time {}: day-of-year does not match month",
+                go_quote(orig_value)
+            ));
         }
         month = m;
         if day >= 0 && day != d {
-            return Err(format!("parsing time {}: day-of-year does not match day", go_quote(orig_value)));
+            return Err(format!(
+                "parsing time {}: day-of-year does not match day",
+                go_quote(orig_value)
+            ));
         }
         day = d;
     } else {
@@ -726,22 +822,42 @@ pub fn parse(layout: &str, value: &str, loc: Loc) -> Result<GoTime, String> {
             let _ = lname;
             Loc::Fixed(String::new(), off)
         };
-        return Ok(GoTime { secs, nsec: nsec as u32, loc: l, mono: None });
+        return Ok(GoTime {
+            secs,
+            nsec: nsec as u32,
+            loc: l,
+            mono: None,
+        });
     }
     if let Some(name) = z_name {
         if name == "UTC" {
-            return Ok(GoTime { secs: wall, nsec: nsec as u32, loc: Loc::Utc, mono: None });
+            return Ok(GoTime {
+                secs: wall,
+                nsec: nsec as u32,
+                loc: Loc::Utc,
+                mono: None,
+            });
         }
         // Known abbreviation of the location at that time: use its offset.
         let (loff, lname) = loc.lookup(wall);
         if lname == name {
-            return Ok(GoTime { secs: wall - loff as i64, nsec: nsec as u32, loc, mono: None });
+            return Ok(GoTime {
+                secs: wall - loff as i64,
+                nsec: nsec as u32,
+                loc,
+                mono: None,
+            });
         }
         let mut off = 0;
         if name.len() > 3 && (name.starts_with("GMT") || name.starts_with("UTC")) {
             off = name[3..].parse::<i32>().unwrap_or(0) * 3600;
         }
-        return Ok(GoTime { secs: wall - off as i64, nsec: nsec as u32, loc: Loc::Fixed(name, off), mono: None });
+        return Ok(GoTime {
+            secs: wall - off as i64,
+            nsec: nsec as u32,
+            loc: Loc::Fixed(name, off),
+            mono: None,
+        });
     }
     // Wall clock in `loc`.
     let (o1, _) = loc.lookup(wall);
@@ -750,7 +866,12 @@ pub fn parse(layout: &str, value: &str, loc: Loc) -> Result<GoTime, String> {
     if o2 != o1 {
         secs = wall - o2 as i64;
     }
-    Ok(GoTime { secs, nsec: nsec as u32, loc, mono: None })
+    Ok(GoTime {
+        secs,
+        nsec: nsec as u32,
+        loc,
+        mono: None,
+    })
 }
 
 fn parse_nanos(frac: &str) -> i64 {
@@ -862,11 +983,11 @@ pub fn parse_duration(s: &str) -> Result<i128, String> {
     let invalid = || format!("time: invalid duration {}", go_quote(orig));
     let mut s = s;
     let mut neg = false;
-    if let Some(c) = s.chars().next() {
-        if c == '-' || c == '+' {
-            neg = c == '-';
-            s = &s[1..];
-        }
+    if let Some(c) = s.chars().next()
+        && (c == '-' || c == '+')
+    {
+        neg = c == '-';
+        s = &s[1..];
     }
     if s == "0" {
         return Ok(0);
@@ -881,7 +1002,11 @@ pub fn parse_duration(s: &str) -> Result<i128, String> {
             return Err(invalid());
         }
         let int_len = b.iter().take_while(|c| c.is_ascii_digit()).count();
-        let int_part: u128 = if int_len > 0 { s[..int_len].parse().map_err(|_| invalid())? } else { 0 };
+        let int_part: u128 = if int_len > 0 {
+            s[..int_len].parse().map_err(|_| invalid())?
+        } else {
+            0
+        };
         s = &s[int_len..];
         let mut frac: u128 = 0;
         let mut scale: u128 = 1;
@@ -900,7 +1025,10 @@ pub fn parse_duration(s: &str) -> Result<i128, String> {
         if int_len == 0 && frac_len == 0 {
             return Err(invalid());
         }
-        let ulen = s.bytes().take_while(|c| *c != b'.' && !c.is_ascii_digit()).count();
+        let ulen = s
+            .bytes()
+            .take_while(|c| *c != b'.' && !c.is_ascii_digit())
+            .count();
         if ulen == 0 {
             return Err(format!("time: missing unit in duration {}", go_quote(orig)));
         }
@@ -911,7 +1039,13 @@ pub fn parse_duration(s: &str) -> Result<i128, String> {
             "s" => 1_000_000_000,
             "m" => 60_000_000_000,
             "h" => 3_600_000_000_000,
-            u => return Err(format!("time: unknown unit {} in duration {}", go_quote(u), go_quote(orig))),
+            u => {
+                return Err(format!(
+                    "time: unknown unit {} in duration {}",
+                    go_quote(u),
+                    go_quote(orig)
+                ));
+            }
         };
         s = &s[ulen..];
         let v = int_part.checked_mul(unit).ok_or_else(invalid)? + frac * unit / scale;
@@ -999,8 +1133,16 @@ impl Object for GoTime {
             "Weekday" => Value::str(DAYS[c.wday]),
             "IsZero" => Value::Bool(self.secs == GoTime::zero().secs && self.nsec == 0),
             "String" => Value::from(self.go_string()),
-            "UTC" => Value::object(GoTime { loc: Loc::Utc, mono: None, ..self.clone() }),
-            "Local" => Value::object(GoTime { loc: Loc::local(), mono: None, ..self.clone() }),
+            "UTC" => Value::object(GoTime {
+                loc: Loc::Utc,
+                mono: None,
+                ..self.clone()
+            }),
+            "Local" => Value::object(GoTime {
+                loc: Loc::local(),
+                mono: None,
+                ..self.clone()
+            }),
             "Format" => Value::from(self.format(&crate::arg_s(args.first()?))),
             "Add" => Value::object(self.add(crate::arg_i(args.first()?) as i128)),
             _ => return None,
@@ -1008,7 +1150,9 @@ impl Object for GoTime {
         Some(Ok(v))
     }
     fn to_data(&self) -> Option<Value> {
-        Some(Value::from(self.format("2006-01-02T15:04:05.999999999Z07:00")))
+        Some(Value::from(
+            self.format("2006-01-02T15:04:05.999999999Z07:00"),
+        ))
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
@@ -1060,12 +1204,22 @@ pub fn register(m: &mut FuncMap) {
     });
     for name in ["dateInZone", "date_in_zone"] {
         reg(m, name, fixed(&[T::String, T::Any, T::String]), |a| {
-            Ok(Value::from(date_in_zone(&arg_s(&a[0]), &a[1], &arg_s(&a[2]))))
+            Ok(Value::from(date_in_zone(
+                &arg_s(&a[0]),
+                &a[1],
+                &arg_s(&a[2]),
+            )))
         });
     }
-    reg(m, "htmlDate", fixed(&[T::Any]), |a| Ok(Value::from(date_in_zone("2006-01-02", &a[0], "Local"))));
+    reg(m, "htmlDate", fixed(&[T::Any]), |a| {
+        Ok(Value::from(date_in_zone("2006-01-02", &a[0], "Local")))
+    });
     reg(m, "htmlDateInZone", fixed(&[T::Any, T::String]), |a| {
-        Ok(Value::from(date_in_zone("2006-01-02", &a[0], &arg_s(&a[1]))))
+        Ok(Value::from(date_in_zone(
+            "2006-01-02",
+            &a[0],
+            &arg_s(&a[1]),
+        )))
     });
     for name in ["dateModify", "date_modify"] {
         reg(m, name, fixed(&[T::String, T::Any]), |a| {
@@ -1092,8 +1246,14 @@ pub fn register(m: &mut FuncMap) {
         let d = now.unix_nano() - t.unix_nano();
         // Round to the second, halves away from zero.
         let s = 1_000_000_000i128;
-        let r = if d >= 0 { (d + s / 2) / s * s } else { -((-d + s / 2) / s * s) };
-        Ok(Value::from(duration_string(r.clamp(i64::MIN as i128, i64::MAX as i128) as i64)))
+        let r = if d >= 0 {
+            (d + s / 2) / s * s
+        } else {
+            -((-d + s / 2) / s * s)
+        };
+        Ok(Value::from(duration_string(
+            r.clamp(i64::MIN as i128, i64::MAX as i128) as i64,
+        )))
     });
     reg(m, "duration", fixed(&[T::Any]), |a| {
         let n: i64 = match &a[0] {
@@ -1114,8 +1274,14 @@ pub fn register(m: &mut FuncMap) {
         };
         let u = d.unsigned_abs();
         const H: u128 = 3_600_000_000_000;
-        let (year, month, day, hour, minute, second) =
-            (H * 24 * 365, H * 24 * 30, H * 24, H, 60_000_000_000u128, 1_000_000_000u128);
+        let (year, month, day, hour, minute, second) = (
+            H * 24 * 365,
+            H * 24 * 30,
+            H * 24,
+            H,
+            60_000_000_000u128,
+            1_000_000_000u128,
+        );
         let s = if u > year {
             format!("{}y", u / year)
         } else if u > month {
@@ -1134,15 +1300,22 @@ pub fn register(m: &mut FuncMap) {
         Ok(Value::from(s))
     });
     reg(m, "toDate", fixed(&[T::String, T::String]), |a| {
-        Ok(tobj(parse(&arg_s(&a[0]), &arg_s(&a[1]), Loc::local()).unwrap_or_else(|_| GoTime::zero())))
+        Ok(tobj(
+            parse(&arg_s(&a[0]), &arg_s(&a[1]), Loc::local()).unwrap_or_else(|_| GoTime::zero()),
+        ))
     });
-    reg(m, "mustToDate", fixed(&[T::String, T::String]), |a| {
-        match parse(&arg_s(&a[0]), &arg_s(&a[1]), Loc::local()) {
+    reg(
+        m,
+        "mustToDate",
+        fixed(&[T::String, T::String]),
+        |a| match parse(&arg_s(&a[0]), &arg_s(&a[1]), Loc::local()) {
             Ok(t) => Ok(tobj(t)),
             Err(e) => Err(FuncError::new(e)),
-        }
+        },
+    );
+    reg(m, "unixEpoch", fixed(&[T::Any]), |a| {
+        Ok(Value::from(need_time(&a[0])?.secs.to_string()))
     });
-    reg(m, "unixEpoch", fixed(&[T::Any]), |a| Ok(Value::from(need_time(&a[0])?.secs.to_string())));
     let _ = arg_i;
 }
 
@@ -1158,19 +1331,32 @@ mod tests {
     fn format_and_parse() {
         let t = utc("2006-01-02T15:04:05.999999999", "2024-03-05T01:02:03.45");
         assert_eq!(t.go_string(), "2024-03-05 01:02:03.45 +0000 UTC");
-        assert_eq!(t.format("Mon Jan _2 15:04:05.000 MST 2006 -07:00 Z07:00 pm"),
-            "Tue Mar  5 01:02:03.450 UTC 2024 +00:00 Z am");
-        let ny = GoTime { loc: Loc::load("America/New_York").unwrap(), ..t.clone() };
-        assert_eq!(ny.format("Mon Jan _2 15:04:05.000 MST 2006 -07:00 Z07:00 pm"),
-            "Mon Mar  4 20:02:03.450 EST 2024 -05:00 -05:00 pm");
+        assert_eq!(
+            t.format("Mon Jan _2 15:04:05.000 MST 2006 -07:00 Z07:00 pm"),
+            "Tue Mar  5 01:02:03.450 UTC 2024 +00:00 Z am"
+        );
+        let ny = GoTime {
+            loc: Loc::load("America/New_York").unwrap(),
+            ..t.clone()
+        };
+        assert_eq!(
+            ny.format("Mon Jan _2 15:04:05.000 MST 2006 -07:00 Z07:00 pm"),
+            "Mon Mar  4 20:02:03.450 EST 2024 -05:00 -05:00 pm"
+        );
         assert_eq!(GoTime::zero().go_string(), "0001-01-01 00:00:00 +0000 UTC");
         assert_eq!(utc("2006-01-02", "2024-03-05").secs, 1709596800);
-        assert_eq!(parse("2006-01-02", "2024-13-05", Loc::Utc).unwrap_err(),
-            "parsing time \"2024-13-05\": month out of range");
-        assert_eq!(parse("2006-01-02", "x2024", Loc::Utc).unwrap_err(),
-            "parsing time \"x2024\" as \"2006-01-02\": cannot parse \"x2024\" as \"2006\"");
-        assert_eq!(parse("2006-01-02", "2024-02-03 junk", Loc::Utc).unwrap_err(),
-            "parsing time \"2024-02-03 junk\": extra text: \" junk\"");
+        assert_eq!(
+            parse("2006-01-02", "2024-13-05", Loc::Utc).unwrap_err(),
+            "parsing time \"2024-13-05\": month out of range"
+        );
+        assert_eq!(
+            parse("2006-01-02", "x2024", Loc::Utc).unwrap_err(),
+            "parsing time \"x2024\" as \"2006-01-02\": cannot parse \"x2024\" as \"2006\""
+        );
+        assert_eq!(
+            parse("2006-01-02", "2024-02-03 junk", Loc::Utc).unwrap_err(),
+            "parsing time \"2024-02-03 junk\": extra text: \" junk\""
+        );
     }
 
     #[test]
@@ -1181,7 +1367,13 @@ mod tests {
         assert_eq!(duration_string(0), "0s");
         assert_eq!(parse_duration("1h30m").unwrap(), 5_400_000_000_000);
         assert_eq!(parse_duration("1.5s").unwrap(), 1_500_000_000);
-        assert_eq!(parse_duration("bad").unwrap_err(), "time: invalid duration \"bad\"");
-        assert_eq!(parse_duration("5").unwrap_err(), "time: missing unit in duration \"5\"");
+        assert_eq!(
+            parse_duration("bad").unwrap_err(),
+            "time: invalid duration \"bad\""
+        );
+        assert_eq!(
+            parse_duration("5").unwrap_err(),
+            "time: missing unit in duration \"5\""
+        );
     }
 }

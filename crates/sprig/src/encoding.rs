@@ -7,7 +7,11 @@ const B32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 pub fn b64_encode(data: &[u8]) -> String {
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = ((b[0] as u32) << 16) | ((b[1] as u32) << 8) | b[2] as u32;
         for i in 0..4 {
             if i <= chunk.len() {
@@ -180,7 +184,10 @@ mod tests {
         assert_eq!(b64_encode(b"hi"), "aGk=");
         assert_eq!(b64_decode("aGVsbG8=").unwrap(), b"hello");
         assert_eq!(b64_decode("aGk=").unwrap(), b"hi");
-        assert_eq!(b64_decode("!!").unwrap_err(), "illegal base64 data at input byte 0");
+        assert_eq!(
+            b64_decode("!!").unwrap_err(),
+            "illegal base64 data at input byte 0"
+        );
     }
 
     #[test]

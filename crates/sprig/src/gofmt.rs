@@ -93,7 +93,11 @@ pub fn format_float_g(f: f64) -> String {
         return "NaN".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     let neg = f.is_sign_negative();
     if f == 0.0 {
@@ -105,7 +109,7 @@ pub fn format_float_g(f: f64) -> String {
     if neg {
         out.push('-');
     }
-    if exp < -4 || exp >= 6 {
+    if !(-4..6).contains(&exp) {
         // %e with the shortest digits
         out.push_str(&digits[..1]);
         if digits.len() > 1 {
@@ -167,7 +171,7 @@ pub fn is_print(c: char) -> bool {
         | 0xD800..=0xDFFF | 0xE000..=0xF8FF | 0xFEFF | 0xFFF0..=0xFFFB | 0xFFFE | 0xFFFF
         | 0x110BD | 0x110CD | 0x13430..=0x1343F | 0x1BCA0..=0x1BCA3 | 0x1D173..=0x1D17A
         | 0xE0001 | 0xE0020..=0xE007F | 0xF0000..=0x10FFFF)
-        && !(u & 0xFFFE == 0xFFFE)
+        && (u & 0xFFFE != 0xFFFE)
 }
 
 /// Go's `strconv.Quote` (what `%q` does with a string).

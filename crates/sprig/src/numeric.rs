@@ -27,7 +27,10 @@ impl Dec {
         let digits: String = mant.chars().filter(|c| c.is_ascii_digit()).collect();
         let m: i128 = digits.parse().ok()?;
         let e = exp - (digits.len() as i32 - 1);
-        Some(Dec { m: if neg { -m } else { m }, e })
+        Some(Dec {
+            m: if neg { -m } else { m },
+            e,
+        })
     }
 
     fn to_f64(self) -> f64 {
@@ -45,7 +48,10 @@ impl Dec {
 
     fn add(self, o: Dec) -> Option<Dec> {
         let e = self.e.min(o.e);
-        Some(Dec { m: self.rescale(e)?.checked_add(o.rescale(e)?)?, e })
+        Some(Dec {
+            m: self.rescale(e)?.checked_add(o.rescale(e)?)?,
+            e,
+        })
     }
 
     fn sub(self, o: Dec) -> Option<Dec> {
@@ -53,7 +59,10 @@ impl Dec {
     }
 
     fn mul(self, o: Dec) -> Option<Dec> {
-        Some(Dec { m: self.m.checked_mul(o.m)?, e: self.e.checked_add(o.e)? })
+        Some(Dec {
+            m: self.m.checked_mul(o.m)?,
+            e: self.e.checked_add(o.e)?,
+        })
     }
 
     /// `DivRound(o, 16)`: 16 decimal places, half away from zero.
@@ -98,10 +107,10 @@ pub fn decimal_op(first: &Value, rest: &[Value], op: DecOp) -> Result<f64, FuncE
     let mut facc = a;
     for x in rest {
         let xf = to_float64(x);
-        if let DecOp::Div = op {
-            if xf == 0.0 {
-                return Err(FuncError::new("decimal division by 0"));
-            }
+        if let DecOp::Div = op
+            && xf == 0.0
+        {
+            return Err(FuncError::new("decimal division by 0"));
         }
         let dx = Dec::from_f64(xf);
         acc = match (acc, dx) {
@@ -138,7 +147,11 @@ pub fn round(a: &Value, places: i64, round_on: f64) -> f64 {
     let pow = 10f64.powf(places as f64);
     let digit = pow * val;
     let frac = digit - digit.trunc();
-    let r = if frac >= round_on { digit.ceil() } else { digit.floor() };
+    let r = if frac >= round_on {
+        digit.ceil()
+    } else {
+        digit.floor()
+    };
     r / pow
 }
 
@@ -175,7 +188,12 @@ pub fn until_step(start: i64, stop: i64, step: i64) -> Vec<i64> {
 
 /// Sprig's `seq`.
 pub fn seq(params: &[i64]) -> String {
-    let join = |v: Vec<i64>| v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(" ");
+    let join = |v: Vec<i64>| {
+        v.iter()
+            .map(|x| x.to_string())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
     match params.len() {
         1 => {
             let (start, end) = (1, params[0]);

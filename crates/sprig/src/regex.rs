@@ -36,7 +36,26 @@ fn push_literal(out: &mut String, c: char) {
 }
 
 fn regex_syntax_meta(c: char) -> bool {
-    matches!(c, '\\' | '.' | '+' | '*' | '?' | '(' | ')' | '|' | '[' | ']' | '{' | '}' | '^' | '$' | '#' | '&' | '-' | '~')
+    matches!(
+        c,
+        '\\' | '.'
+            | '+'
+            | '*'
+            | '?'
+            | '('
+            | ')'
+            | '|'
+            | '['
+            | ']'
+            | '{'
+            | '}'
+            | '^'
+            | '$'
+            | '#'
+            | '&'
+            | '-'
+            | '~'
+    )
 }
 
 /// Parse one escape at `chars[i]` (just after the backslash). Returns the translated text
@@ -45,7 +64,11 @@ fn escape(chars: &[char], i: usize, in_class: bool) -> Result<(String, usize), S
     let Some(&c) = chars.get(i) else {
         return Err(perr("trailing backslash at end of expression", ""));
     };
-    let esc_text = |end: usize| chars[i - 1..end.min(chars.len())].iter().collect::<String>();
+    let esc_text = |end: usize| {
+        chars[i - 1..end.min(chars.len())]
+            .iter()
+            .collect::<String>()
+    };
     if let Some(t) = class_escape(c, in_class) {
         return Ok((t.to_string(), i + 1));
     }
@@ -78,11 +101,17 @@ fn escape(chars: &[char], i: usize, in_class: bool) -> Result<(String, usize), S
                     None => Err(perr("invalid escape sequence", &esc_text(chars.len()))),
                 }
             } else {
-                let h: String = chars.get(i + 1..i + 3).map(|s| s.iter().collect()).unwrap_or_default();
+                let h: String = chars
+                    .get(i + 1..i + 3)
+                    .map(|s| s.iter().collect())
+                    .unwrap_or_default();
                 if h.len() == 2 && h.chars().all(|x| x.is_ascii_hexdigit()) {
                     Ok((format!("\\x{h}"), i + 3))
                 } else {
-                    Err(perr("invalid escape sequence", &esc_text(i + 1 + h.len().min(2))))
+                    Err(perr(
+                        "invalid escape sequence",
+                        &esc_text(i + 1 + h.len().min(2)),
+                    ))
                 }
             }
         }
@@ -94,7 +123,10 @@ fn escape(chars: &[char], i: usize, in_class: bool) -> Result<(String, usize), S
                         let t: String = chars[i - 1..i + 3 + p].iter().collect();
                         Ok((t, i + 3 + p))
                     }
-                    None => Err(perr("invalid character class range", &esc_text(chars.len()))),
+                    None => Err(perr(
+                        "invalid character class range",
+                        &esc_text(chars.len()),
+                    )),
                 }
             } else if let Some(&n) = chars.get(i + 1) {
                 Ok((format!("\\{c}{n}"), i + 2))
@@ -161,7 +193,10 @@ pub fn translate(pat: &str) -> Result<String, String> {
                 let mut prev_lo: Option<char> = None;
                 loop {
                     let Some(&d) = chars.get(j) else {
-                        return Err(perr("missing closing ]", &chars[start..].iter().collect::<String>()));
+                        return Err(perr(
+                            "missing closing ]",
+                            &chars[start..].iter().collect::<String>(),
+                        ));
                     };
                     if d == ']' && !first {
                         j += 1;
@@ -211,13 +246,13 @@ pub fn translate(pat: &str) -> Result<String, String> {
                             s.push(chars[nj + 1]);
                             (s, Some(chars[nj + 1]), nj + 2)
                         };
-                        if let (Some(lo), Some(hi)) = (lo_char, hi_char) {
-                            if hi < lo {
-                                return Err(perr(
-                                    "invalid character class range",
-                                    &chars[j..nj2].iter().collect::<String>(),
-                                ));
-                            }
+                        if let (Some(lo), Some(hi)) = (lo_char, hi_char)
+                            && hi < lo
+                        {
+                            return Err(perr(
+                                "invalid character class range",
+                                &chars[j..nj2].iter().collect::<String>(),
+                            ));
                         }
                         cls.push_str(&lo_text);
                         cls.push('-');
@@ -246,7 +281,8 @@ pub fn translate(pat: &str) -> Result<String, String> {
                             return Err(perr("invalid named capture", &rest));
                         };
                         let name = &rest[skip..end];
-                        if name.is_empty() || !name.chars().all(|x| x.is_alphanumeric() || x == '_') {
+                        if name.is_empty() || !name.chars().all(|x| x.is_alphanumeric() || x == '_')
+                        {
                             return Err(perr("invalid named capture", &rest[..end + 1]));
                         }
                         out.push_str(&format!("(?P<{name}>"));
@@ -267,7 +303,8 @@ pub fn translate(pat: &str) -> Result<String, String> {
                             'i' | 'm' | 's' | 'U' => nflags += 1,
                             '-' if !seen_minus => seen_minus = true,
                             ':' | ')' => {
-                                ok = !(seen_minus && chars[j - 1] == '-') && (nflags > 0 || f == ':');
+                                ok = !(seen_minus && chars[j - 1] == '-')
+                                    && (nflags > 0 || f == ':');
                                 break;
                             }
                             _ => break,
@@ -276,7 +313,10 @@ pub fn translate(pat: &str) -> Result<String, String> {
                     }
                     if !ok {
                         let end = (j + 1).min(chars.len());
-                        return Err(perr("invalid or unsupported Perl syntax", &chars[i..end].iter().collect::<String>()));
+                        return Err(perr(
+                            "invalid or unsupported Perl syntax",
+                            &chars[i..end].iter().collect::<String>(),
+                        ));
                     }
                     let text: String = chars[i..=j].iter().collect();
                     out.push_str(&text);
@@ -324,12 +364,21 @@ pub fn translate(pat: &str) -> Result<String, String> {
                         if lo.is_empty() || !lo.bytes().all(|x| x.is_ascii_digit()) {
                             return None;
                         }
-                        if let Some(h) = hi {
-                            if !h.bytes().all(|x| x.is_ascii_digit()) {
-                                return None;
-                            }
+                        if let Some(h) = hi
+                            && !h.bytes().all(|x| x.is_ascii_digit())
+                        {
+                            return None;
                         }
-                        Some((lo.parse::<u64>().unwrap_or(u64::MAX), hi.map(|h| if h.is_empty() { None } else { Some(h.parse::<u64>().unwrap_or(u64::MAX)) })))
+                        Some((
+                            lo.parse::<u64>().unwrap_or(u64::MAX),
+                            hi.map(|h| {
+                                if h.is_empty() {
+                                    None
+                                } else {
+                                    Some(h.parse::<u64>().unwrap_or(u64::MAX))
+                                }
+                            }),
+                        ))
                     });
                     let Some((lo, hi)) = parsed else {
                         out.push_str("\\{");
@@ -348,7 +397,10 @@ pub fn translate(pat: &str) -> Result<String, String> {
                 let op: String = chars[i..j].iter().collect();
                 if last_was_rep {
                     let prev_start = out_rep_start(&chars, i);
-                    return Err(perr("invalid nested repetition operator", &format!("{}{}", &chars[prev_start..i].iter().collect::<String>(), op)));
+                    return Err(perr(
+                        "invalid nested repetition operator",
+                        &format!("{}{}", &chars[prev_start..i].iter().collect::<String>(), op),
+                    ));
                 }
                 if !can_repeat {
                     return Err(perr("missing argument to repetition operator", &op));
@@ -364,7 +416,7 @@ pub fn translate(pat: &str) -> Result<String, String> {
             '^' | '$' | '.' => {
                 out.push(c);
                 i += 1;
-                can_repeat = c == '.' || true;
+                can_repeat = true;
                 last_was_rep = false;
             }
             c => {
@@ -488,7 +540,9 @@ fn extract(s: &str) -> Option<(&str, Option<usize>, &str)> {
     };
     let end = body
         .char_indices()
-        .find(|(_, c)| !(crate::unicode::is_letter(*c) || crate::unicode::is_digit(*c) || *c == '_'))
+        .find(|(_, c)| {
+            !(crate::unicode::is_letter(*c) || crate::unicode::is_digit(*c) || *c == '_')
+        })
         .map(|(i, _)| i)
         .unwrap_or(body.len());
     if end == 0 {
@@ -502,7 +556,9 @@ fn extract(s: &str) -> Option<(&str, Option<usize>, &str)> {
     let mut num: Option<usize> = Some(0);
     for b in name.bytes() {
         match num {
-            Some(n) if b.is_ascii_digit() && n < 100_000_000 => num = Some(n * 10 + (b - b'0') as usize),
+            Some(n) if b.is_ascii_digit() && n < 100_000_000 => {
+                num = Some(n * 10 + (b - b'0') as usize)
+            }
             _ => {
                 num = None;
                 break;
@@ -521,8 +577,13 @@ fn replace_all(re: &regex::Regex, src: &str, repl: &str, literal: bool) -> Strin
     let mut last = 0usize;
     let mut search = 0usize;
     while search <= src.len() {
-        let Some(caps) = re.captures_at(src, search) else { break };
-        let m = caps.get(0).map(|m| (m.start(), m.end())).unwrap_or((search, search));
+        let Some(caps) = re.captures_at(src, search) else {
+            break;
+        };
+        let m = caps
+            .get(0)
+            .map(|m| (m.start(), m.end()))
+            .unwrap_or((search, search));
         out.push_str(&src[last..m.0]);
         if m.1 > last || m.0 == 0 {
             if literal {
@@ -532,7 +593,11 @@ fn replace_all(re: &regex::Regex, src: &str, repl: &str, literal: bool) -> Strin
             }
         }
         last = m.1;
-        let width = src[search..].chars().next().map(|c| c.len_utf8()).unwrap_or(0);
+        let width = src[search..]
+            .chars()
+            .next()
+            .map(|c| c.len_utf8())
+            .unwrap_or(0);
         if search + width > m.1 {
             search += width;
         } else if search + 1 > m.1 {
@@ -591,7 +656,11 @@ fn strs(v: Vec<String>) -> Value {
 pub fn register(m: &mut FuncMap) {
     let _ = all_matches;
     reg(m, "regexMatch", fixed(&[T::String, T::String]), |a| {
-        Ok(Value::Bool(compile(&arg_s(&a[0])).map(|r| r.is_match(&arg_s(&a[1]))).unwrap_or(false)))
+        Ok(Value::Bool(
+            compile(&arg_s(&a[0]))
+                .map(|r| r.is_match(&arg_s(&a[1])))
+                .unwrap_or(false),
+        ))
     });
     reg(m, "mustRegexMatch", fixed(&[T::String, T::String]), |a| {
         let r = compile(&arg_s(&a[0])).map_err(FuncError::new)?;
@@ -600,15 +669,28 @@ pub fn register(m: &mut FuncMap) {
     for (name, must) in [("regexFindAll", false), ("mustRegexFindAll", true)] {
         reg(m, name, fixed(&[T::String, T::String, T::Int]), move |a| {
             let pat = arg_s(&a[0]);
-            let r = if must { compile(&pat).map_err(FuncError::new)? } else { must_compile(&pat)? };
+            let r = if must {
+                compile(&pat).map_err(FuncError::new)?
+            } else {
+                must_compile(&pat)?
+            };
             let s = arg_s(&a[1]);
-            Ok(strs(find_all(&r, &s, arg_i(&a[2])).into_iter().map(|(x, y)| s[x..y].to_string()).collect()))
+            Ok(strs(
+                find_all(&r, &s, arg_i(&a[2]))
+                    .into_iter()
+                    .map(|(x, y)| s[x..y].to_string())
+                    .collect(),
+            ))
         });
     }
     for (name, must) in [("regexFind", false), ("mustRegexFind", true)] {
         reg(m, name, fixed(&[T::String, T::String]), move |a| {
             let pat = arg_s(&a[0]);
-            let r = if must { compile(&pat).map_err(FuncError::new)? } else { must_compile(&pat)? };
+            let r = if must {
+                compile(&pat).map_err(FuncError::new)?
+            } else {
+                must_compile(&pat)?
+            };
             let s = arg_s(&a[1]);
             Ok(Value::from(r.find(&s).map(|x| x.as_str()).unwrap_or("")))
         });
@@ -619,20 +701,42 @@ pub fn register(m: &mut FuncMap) {
         ("regexReplaceAllLiteral", false, true),
         ("mustRegexReplaceAllLiteral", true, true),
     ] {
-        reg(m, name, fixed(&[T::String, T::String, T::String]), move |a| {
-            let pat = arg_s(&a[0]);
-            let r = if must { compile(&pat).map_err(FuncError::new)? } else { must_compile(&pat)? };
-            Ok(Value::from(replace_all(&r, &arg_s(&a[1]), &arg_s(&a[2]), literal)))
-        });
+        reg(
+            m,
+            name,
+            fixed(&[T::String, T::String, T::String]),
+            move |a| {
+                let pat = arg_s(&a[0]);
+                let r = if must {
+                    compile(&pat).map_err(FuncError::new)?
+                } else {
+                    must_compile(&pat)?
+                };
+                Ok(Value::from(replace_all(
+                    &r,
+                    &arg_s(&a[1]),
+                    &arg_s(&a[2]),
+                    literal,
+                )))
+            },
+        );
     }
     for (name, must) in [("regexSplit", false), ("mustRegexSplit", true)] {
         reg(m, name, fixed(&[T::String, T::String, T::Int]), move |a| {
             let pat = arg_s(&a[0]);
-            let r = if must { compile(&pat).map_err(FuncError::new)? } else { must_compile(&pat)? };
-            Ok(strs(split(&r, &pat, &arg_s(&a[1]), arg_i(&a[2])).unwrap_or_default()))
+            let r = if must {
+                compile(&pat).map_err(FuncError::new)?
+            } else {
+                must_compile(&pat)?
+            };
+            Ok(strs(
+                split(&r, &pat, &arg_s(&a[1]), arg_i(&a[2])).unwrap_or_default(),
+            ))
         });
     }
-    reg(m, "regexQuoteMeta", fixed(&[T::String]), |a| Ok(Value::from(quote_meta(&arg_s(&a[0])))));
+    reg(m, "regexQuoteMeta", fixed(&[T::String]), |a| {
+        Ok(Value::from(quote_meta(&arg_s(&a[0]))))
+    });
 }
 
 #[cfg(test)]
@@ -648,21 +752,48 @@ mod tests {
         assert_eq!(err("("), "error parsing regexp: missing closing ): `(`");
         assert_eq!(err("a)"), "error parsing regexp: unexpected ): `a)`");
         assert_eq!(err("[a"), "error parsing regexp: missing closing ]: `[a`");
-        assert_eq!(err("a**"), "error parsing regexp: invalid nested repetition operator: `**`");
-        assert_eq!(err("*a"), "error parsing regexp: missing argument to repetition operator: `*`");
-        assert_eq!(err("x\\8"), "error parsing regexp: invalid escape sequence: `\\8`");
-        assert_eq!(err("(?<n"), "error parsing regexp: invalid named capture: `(?<n`");
-        assert_eq!(err("a{2,1}"), "error parsing regexp: invalid repeat count: `{2,1}`");
-        assert_eq!(err("[z-a]"), "error parsing regexp: invalid character class range: `z-a`");
-        assert_eq!(err("(?=a)"), "error parsing regexp: invalid or unsupported Perl syntax: `(?=`");
-        assert_eq!(err("a\\"), "error parsing regexp: trailing backslash at end of expression: ``");
+        assert_eq!(
+            err("a**"),
+            "error parsing regexp: invalid nested repetition operator: `**`"
+        );
+        assert_eq!(
+            err("*a"),
+            "error parsing regexp: missing argument to repetition operator: `*`"
+        );
+        assert_eq!(
+            err("x\\8"),
+            "error parsing regexp: invalid escape sequence: `\\8`"
+        );
+        assert_eq!(
+            err("(?<n"),
+            "error parsing regexp: invalid named capture: `(?<n`"
+        );
+        assert_eq!(
+            err("a{2,1}"),
+            "error parsing regexp: invalid repeat count: `{2,1}`"
+        );
+        assert_eq!(
+            err("[z-a]"),
+            "error parsing regexp: invalid character class range: `z-a`"
+        );
+        assert_eq!(
+            err("(?=a)"),
+            "error parsing regexp: invalid or unsupported Perl syntax: `(?=`"
+        );
+        assert_eq!(
+            err("a\\"),
+            "error parsing regexp: trailing backslash at end of expression: ``"
+        );
     }
 
     #[test]
     fn matching() {
         let r = compile("a*").unwrap();
         let s = "baaac";
-        let all: Vec<&str> = find_all(&r, s, -1).into_iter().map(|(x, y)| &s[x..y]).collect();
+        let all: Vec<&str> = find_all(&r, s, -1)
+            .into_iter()
+            .map(|(x, y)| &s[x..y])
+            .collect();
         assert_eq!(all, vec!["", "aaa", ""]);
         assert_eq!(replace_all(&r, s, "X", false), "XbXcX");
         assert_eq!(split(&r, "a*", s, -1).unwrap(), vec!["b", "c"]);
@@ -673,9 +804,15 @@ mod tests {
         assert!(!r.is_match("٣"));
         let r = compile("\\w+").unwrap();
         let s = "héllo";
-        let all: Vec<&str> = find_all(&r, s, -1).into_iter().map(|(x, y)| &s[x..y]).collect();
+        let all: Vec<&str> = find_all(&r, s, -1)
+            .into_iter()
+            .map(|(x, y)| &s[x..y])
+            .collect();
         assert_eq!(all, vec!["h", "llo"]);
-        assert_eq!(split(&compile("").unwrap(), "", "abc", -1).unwrap(), vec!["a", "b", "c"]);
+        assert_eq!(
+            split(&compile("").unwrap(), "", "abc", -1).unwrap(),
+            vec!["a", "b", "c"]
+        );
         assert_eq!(quote_meta("a.b*c[d]$"), "a\\.b\\*c\\[d\\]\\$");
     }
 }

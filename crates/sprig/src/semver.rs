@@ -30,7 +30,9 @@ fn res() -> &'static Res {
             constraint: c(&format!(r"^\s*({OPS})\s*({CV})\s*$")),
             range: c(&format!(r"\s*({CV})\s+-\s+({CV})\s*")),
             find: c(&format!(r"({OPS})\s*({CV})")),
-            valid: c(&format!(r"^(\s*({OPS})\s*({CV})\s*)((?:\s+|,\s*)({OPS})\s*({CV})\s*)*$")),
+            valid: c(&format!(
+                r"^(\s*({OPS})\s*({CV})\s*)((?:\s+|,\s*)({OPS})\s*({CV})\s*)*$"
+            )),
         }
     })
 }
@@ -135,7 +137,10 @@ fn compare_prerelease(a: &str, b: &str) -> Ordering {
     let sa: Vec<&str> = a.split('.').collect();
     let sb: Vec<&str> = b.split('.').collect();
     for i in 0..sa.len().max(sb.len()) {
-        let (x, y) = (sa.get(i).copied().unwrap_or(""), sb.get(i).copied().unwrap_or(""));
+        let (x, y) = (
+            sa.get(i).copied().unwrap_or(""),
+            sb.get(i).copied().unwrap_or(""),
+        );
         let d = compare_pre_part(x, y);
         if d != Ordering::Equal {
             return d;
@@ -216,7 +221,13 @@ fn parse_constraint(c: &str) -> Result<Constraint, String> {
         ver = format!("{}{}.0{}", g(3), g(4), g(6));
     }
     let con = SemverVersion::parse(&ver).map_err(|_| "constraint parser error".to_string())?;
-    Ok(Constraint { con, op: g(1).to_string(), minor_dirty, patch_dirty, dirty })
+    Ok(Constraint {
+        con,
+        op: g(1).to_string(),
+        minor_dirty,
+        patch_dirty,
+        dirty,
+    })
 }
 
 impl Constraint {
@@ -274,7 +285,8 @@ impl Constraint {
                 if !self.dirty {
                     return cmp != Ordering::Greater;
                 }
-                !(v.major > c.major || (v.major == c.major && v.minor > c.minor && !self.minor_dirty))
+                !(v.major > c.major
+                    || (v.major == c.major && v.minor > c.minor && !self.minor_dirty))
             }
             "~" | "~>" => self.tilde(v),
             "^" => {
@@ -310,7 +322,7 @@ impl Constraint {
         if v.major != c.major {
             return false;
         }
-        !(v.minor != c.minor && !self.minor_dirty)
+        v.minor == c.minor || self.minor_dirty
     }
 }
 
@@ -326,7 +338,9 @@ pub fn constraint_check(constraint: &str, version: &SemverVersion) -> Result<boo
             (
                 m.get(0).map(|x| x.as_str().to_string()).unwrap_or_default(),
                 m.get(1).map(|x| x.as_str().to_string()).unwrap_or_default(),
-                m.get(11).map(|x| x.as_str().to_string()).unwrap_or_default(),
+                m.get(11)
+                    .map(|x| x.as_str().to_string())
+                    .unwrap_or_default(),
             )
         })
         .collect();
@@ -336,9 +350,16 @@ pub fn constraint_check(constraint: &str, version: &SemverVersion) -> Result<boo
     let mut ors: Vec<(Vec<Constraint>, bool)> = Vec::new();
     for part in c.split("||") {
         if !r.valid.is_match(part) {
-            return Err(format!("improper constraint: {}", crate::gofmt::quote(part)));
+            return Err(format!(
+                "improper constraint: {}",
+                crate::gofmt::quote(part)
+            ));
         }
-        let mut found: Vec<String> = r.find.find_iter(part).map(|m| m.as_str().to_string()).collect();
+        let mut found: Vec<String> = r
+            .find
+            .find_iter(part)
+            .map(|m| m.as_str().to_string())
+            .collect();
         if found.is_empty() {
             found.push(part.to_string());
         }
@@ -353,7 +374,9 @@ pub fn constraint_check(constraint: &str, version: &SemverVersion) -> Result<boo
         }
         ors.push((list, has_pre));
     }
-    Ok(ors.iter().any(|(list, pre)| list.iter().all(|c| c.check(version, *pre))))
+    Ok(ors
+        .iter()
+        .any(|(list, pre)| list.iter().all(|c| c.check(version, *pre))))
 }
 
 impl Object for SemverVersion {
@@ -373,8 +396,12 @@ impl Object for SemverVersion {
                     .as_any()
                     .downcast_ref::<SemverVersion>()
                     .cloned()
-                    .ok_or_else(|| FuncError::new("wrong type for value; expected *semver.Version")),
-                _ => Err(FuncError::new("wrong type for value; expected *semver.Version")),
+                    .ok_or_else(|| {
+                        FuncError::new("wrong type for value; expected *semver.Version")
+                    }),
+                _ => Err(FuncError::new(
+                    "wrong type for value; expected *semver.Version",
+                )),
             }
         };
         let v = match name {
@@ -423,7 +450,11 @@ impl Object for SemverVersion {
                     }
                 }
                 n.pre.clear();
-                let v = if self.original.starts_with('v') { "v" } else { "" };
+                let v = if self.original.starts_with('v') {
+                    "v"
+                } else {
+                    ""
+                };
                 n.original = format!("{v}{}", n.string());
                 Value::object(n)
             }
@@ -441,7 +472,9 @@ impl Object for SemverVersion {
 
 pub fn register(m: &mut FuncMap) {
     reg(m, "semver", fixed(&[T::String]), |a| {
-        SemverVersion::parse(&arg_s(&a[0])).map(Value::object).map_err(FuncError::new)
+        SemverVersion::parse(&arg_s(&a[0]))
+            .map(Value::object)
+            .map_err(FuncError::new)
     });
     reg(m, "semverCompare", fixed(&[T::String, T::String]), |a| {
         let c = arg_s(&a[0]);
@@ -449,7 +482,9 @@ pub fn register(m: &mut FuncMap) {
         let _ = constraint_check(&c, &SemverVersion::parse("0.0.0").map_err(FuncError::new)?)
             .map_err(FuncError::new)?;
         let v = SemverVersion::parse(&arg_s(&a[1])).map_err(FuncError::new)?;
-        Ok(Value::Bool(constraint_check(&c, &v).map_err(FuncError::new)?))
+        Ok(Value::Bool(
+            constraint_check(&c, &v).map_err(FuncError::new)?,
+        ))
     });
 }
 
@@ -475,7 +510,10 @@ mod tests {
         assert!(ck("^0.2.3", "0.2.5"));
         assert!(!ck("^0.2.3", "0.3.0"));
         assert!(ck("*", "5.0.0"));
-        assert_eq!(SemverVersion::parse("x").unwrap_err(), "invalid semantic version");
+        assert_eq!(
+            SemverVersion::parse("x").unwrap_err(),
+            "invalid semantic version"
+        );
         assert!(constraint_check("foo", &SemverVersion::parse("1.0.0").unwrap()).is_err());
     }
 }

@@ -89,7 +89,11 @@ pub fn nospace(s: &str) -> String {
     if !bytes.iter().any(|&b| is_space(b as char)) {
         return s.to_string();
     }
-    bytes.iter().filter(|&&b| !is_space(b as char)).map(|&b| b as char).collect()
+    bytes
+        .iter()
+        .filter(|&&b| !is_space(b as char))
+        .map(|&b| b as char)
+        .collect()
 }
 
 /// A byte-slice of `s` that may cut through a UTF-8 sequence (Go strings are bytes).
@@ -124,7 +128,10 @@ pub fn abbreviate_full(s: &str, offset: i64, max_width: i64) -> Result<String, (
         let ab = abbreviate_full(&rest, 0, max_width - 3).unwrap_or_default();
         return Ok(format!("...{ab}"));
     }
-    Ok(format!("...{}", byte_slice(s, (len - (max_width - 3)) as usize, s.len())))
+    Ok(format!(
+        "...{}",
+        byte_slice(s, (len - (max_width - 3)) as usize, s.len())
+    ))
 }
 
 /// goutils `WrapCustom` (byte-oriented).
@@ -426,8 +433,15 @@ pub fn go_splitn(s: &str, sep: &str, n: i64) -> Vec<String> {
             .char_indices()
             .map(|(i, c)| &s[i..i + c.len_utf8()])
             .collect();
-        let limit = if n < 0 || n as usize > chars.len() { chars.len() } else { n as usize };
-        let mut out: Vec<String> = chars[..limit.saturating_sub(1)].iter().map(|x| x.to_string()).collect();
+        let limit = if n < 0 || n as usize > chars.len() {
+            chars.len()
+        } else {
+            n as usize
+        };
+        let mut out: Vec<String> = chars[..limit.saturating_sub(1)]
+            .iter()
+            .map(|x| x.to_string())
+            .collect();
         if limit > 0 {
             let consumed: usize = chars[..limit - 1].iter().map(|x| x.len()).sum();
             out.push(s[consumed..].to_string());
@@ -462,7 +476,10 @@ mod tests {
     #[test]
     fn wrapping() {
         assert_eq!(wrap_custom("aaa bbb ccc", 5, "", false), "aaa\nbbb\nccc");
-        assert_eq!(abbreviate_full("Now is the time for all good men", 0, 10).unwrap(), "Now is ...");
+        assert_eq!(
+            abbreviate_full("Now is the time for all good men", 0, 10).unwrap(),
+            "Now is ..."
+        );
     }
 
     #[test]

@@ -40,7 +40,11 @@ pub fn to_title(c: char) -> char {
 
 fn single(mut it: impl Iterator<Item = char>) -> Option<char> {
     let first = it.next()?;
-    if it.next().is_some() { None } else { Some(first) }
+    if it.next().is_some() {
+        None
+    } else {
+        Some(first)
+    }
 }
 
 /// `unicode.IsUpper`.
@@ -85,14 +89,37 @@ pub fn is_number(c: char) -> bool {
 
 /// `unicode.IsDigit`.
 pub fn is_digit(c: char) -> bool {
-    c.is_ascii_digit() || (!c.is_ascii() && c.to_digit(10).is_some())
+    c.is_ascii_digit() || (!c.is_ascii() && c.is_numeric())
 }
 
 /// `unicode.IsPunct` (category P). Exact for ASCII; common punctuation blocks otherwise.
 pub fn is_punct(c: char) -> bool {
     if c.is_ascii() {
-        return matches!(c, '!' | '"' | '#' | '%' | '&' | '\'' | '(' | ')' | '*' | ',' | '-' | '.'
-            | '/' | ':' | ';' | '?' | '@' | '[' | '\\' | ']' | '_' | '{' | '}');
+        return matches!(
+            c,
+            '!' | '"'
+                | '#'
+                | '%'
+                | '&'
+                | '\''
+                | '('
+                | ')'
+                | '*'
+                | ','
+                | '-'
+                | '.'
+                | '/'
+                | ':'
+                | ';'
+                | '?'
+                | '@'
+                | '['
+                | '\\'
+                | ']'
+                | '_'
+                | '{'
+                | '}'
+        );
     }
     matches!(c as u32, 0xA1 | 0xA7 | 0xAB | 0xB6 | 0xB7 | 0xBB | 0xBF | 0x37E | 0x387
         | 0x55A..=0x55F | 0x589 | 0x58A | 0x5BE | 0x5C0 | 0x5C3 | 0x5C6 | 0x5F3 | 0x5F4
