@@ -17,10 +17,17 @@ const BINARY_TAG: &str = "tag:yaml.org,2002:binary";
 const MERGE_TAG: &str = "tag:yaml.org,2002:merge";
 
 enum NodeKind {
-    Scalar { value: String, tag: String, implicit: bool },
+    Scalar {
+        value: String,
+        tag: String,
+        implicit: bool,
+    },
     Seq(Vec<usize>),
     Map(Vec<usize>),
-    Alias { name: String, target: usize },
+    Alias {
+        name: String,
+        target: usize,
+    },
 }
 
 struct Node {
@@ -62,7 +69,9 @@ impl<'a> TreeBuilder<'a> {
 
     fn next(&mut self) -> Result<crate::parser::Event, Error> {
         self.peek()?;
-        self.peeked.take().ok_or_else(|| Error::Yaml("unknown problem parsing YAML content".into()))
+        self.peeked
+            .take()
+            .ok_or_else(|| Error::Yaml("unknown problem parsing YAML content".into()))
     }
 
     fn expect_end(&mut self, what: &str) -> Result<(), Error> {
@@ -72,7 +81,9 @@ impl<'a> TreeBuilder<'a> {
             _ => true,
         };
         if e.kind == EventKind::StreamEnd {
-            return Err(failf("attempted to go past the end of stream; corrupted value?".into()));
+            return Err(failf(
+                "attempted to go past the end of stream; corrupted value?".into(),
+            ));
         }
         if !ok {
             return Err(Error::Yaml("did not find expected <document end>".into()));
@@ -84,10 +95,23 @@ impl<'a> TreeBuilder<'a> {
         let ev = self.next()?;
         let line = ev.start.line;
         match ev.kind {
-            EventKind::Scalar { anchor, tag, value, style, implicit } => {
+            EventKind::Scalar {
+                anchor,
+                tag,
+                value,
+                style,
+                implicit,
+            } => {
                 let _ = style == ScalarStyle::Plain;
                 let id = self.nodes.len();
-                self.nodes.push(Node { kind: NodeKind::Scalar { value, tag, implicit }, line });
+                self.nodes.push(Node {
+                    kind: NodeKind::Scalar {
+                        value,
+                        tag,
+                        implicit,
+                    },
+                    line,
+                });
                 if let Some(a) = anchor {
                     self.anchors.insert(a, id);
                 }
@@ -96,14 +120,20 @@ impl<'a> TreeBuilder<'a> {
             EventKind::Alias(name) => match self.anchors.get(&name) {
                 Some(&target) => {
                     let id = self.nodes.len();
-                    self.nodes.push(Node { kind: NodeKind::Alias { name, target }, line });
+                    self.nodes.push(Node {
+                        kind: NodeKind::Alias { name, target },
+                        line,
+                    });
                     Ok(id)
                 }
                 None => Err(failf(format!("unknown anchor '{name}' referenced"))),
             },
             EventKind::SequenceStart { anchor, .. } => {
                 let id = self.nodes.len();
-                self.nodes.push(Node { kind: NodeKind::Seq(Vec::new()), line });
+                self.nodes.push(Node {
+                    kind: NodeKind::Seq(Vec::new()),
+                    line,
+                });
                 if let Some(a) = anchor {
                     self.anchors.insert(a, id);
                 }
@@ -117,7 +147,10 @@ impl<'a> TreeBuilder<'a> {
             }
             EventKind::MappingStart { anchor, .. } => {
                 let id = self.nodes.len();
-                self.nodes.push(Node { kind: NodeKind::Map(Vec::new()), line });
+                self.nodes.push(Node {
+                    kind: NodeKind::Map(Vec::new()),
+                    line,
+                });
                 if let Some(a) = anchor {
                     self.anchors.insert(a, id);
                 }
@@ -130,8 +163,12 @@ impl<'a> TreeBuilder<'a> {
                 self.nodes[id].kind = NodeKind::Map(children);
                 Ok(id)
             }
-            EventKind::StreamEnd => Err(failf("attempted to go past the end of stream; corrupted value?".into())),
-            other => Err(Error::Yaml(format!("expected a node event but got {other:?}"))),
+            EventKind::StreamEnd => Err(failf(
+                "attempted to go past the end of stream; corrupted value?".into(),
+            )),
+            other => Err(Error::Yaml(format!(
+                "expected a node event but got {other:?}"
+            ))),
         }
     }
 }
@@ -139,12 +176,20 @@ impl<'a> TreeBuilder<'a> {
 /// Parses the first document of `input` the way goyaml v2's `Unmarshal` does.
 pub(crate) fn parse_first(input: &[u8]) -> Result<Doc, Error> {
     let mut docs = parse_stream(input, true)?;
-    Ok(docs.pop().unwrap_or(Doc { nodes: Vec::new(), root: None }))
+    Ok(docs.pop().unwrap_or(Doc {
+        nodes: Vec::new(),
+        root: None,
+    }))
 }
 
 /// Parses documents of a stream (goyaml v2 `Decoder`); with `first_only`, stops after one.
 pub(crate) fn parse_stream(input: &[u8], first_only: bool) -> Result<Vec<Doc>, Error> {
-    let mut b = TreeBuilder { parser: Parser::new(input), peeked: None, nodes: Vec::new(), anchors: HashMap::new() };
+    let mut b = TreeBuilder {
+        parser: Parser::new(input),
+        peeked: None,
+        nodes: Vec::new(),
+        anchors: HashMap::new(),
+    };
     // stream start
     let first = b.next()?;
     if first.kind != EventKind::StreamStart {
@@ -160,7 +205,10 @@ pub(crate) fn parse_stream(input: &[u8], first_only: bool) -> Result<Vec<Doc>, E
                 b.anchors.clear();
                 let root = b.node()?;
                 b.expect_end("doc-end")?;
-                docs.push(Doc { nodes: std::mem::take(&mut b.nodes), root: Some(root) });
+                docs.push(Doc {
+                    nodes: std::mem::take(&mut b.nodes),
+                    root: Some(root),
+                });
                 if first_only {
                     break;
                 }
@@ -202,7 +250,9 @@ fn resolve_map(s: &str) -> Option<(&'static str, Scalar)> {
         }
         "" | "~" | "null" | "Null" | "NULL" => (NULL_TAG, Scalar::Null),
         ".nan" | ".NaN" | ".NAN" => (FLOAT_TAG, Scalar::Float(f64::NAN)),
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => (FLOAT_TAG, Scalar::Float(f64::INFINITY)),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            (FLOAT_TAG, Scalar::Float(f64::INFINITY))
+        }
         "-.inf" | "-.Inf" | "-.INF" => (FLOAT_TAG, Scalar::Float(f64::NEG_INFINITY)),
         "<<" => (MERGE_TAG, Scalar::Str("<<".into())),
         _ => return None,
@@ -226,7 +276,11 @@ fn parse_uint_base0(s: &str) -> Option<u64> {
         (s, 10)
     };
     if digits.is_empty() {
-        return if radix == 8 && s == "0" { Some(0) } else { None };
+        return if radix == 8 && s == "0" {
+            Some(0)
+        } else {
+            None
+        };
     }
     if !digits.bytes().all(|c| (c as char).is_digit(radix)) {
         return None;
@@ -243,7 +297,11 @@ pub(crate) fn parse_int_base0(s: &str) -> Option<i64> {
     };
     let u = parse_uint_base0(body)?;
     if neg {
-        if u <= i64::MAX as u64 + 1 { Some((u as i128).wrapping_neg() as i64) } else { None }
+        if u <= i64::MAX as u64 + 1 {
+            Some((u as i128).wrapping_neg() as i64)
+        } else {
+            None
+        }
     } else if u <= i64::MAX as u64 {
         Some(u as i64)
     } else {
@@ -300,33 +358,117 @@ fn parse_float(s: &str) -> Option<f64> {
 
 fn looks_like_timestamp(s: &str) -> bool {
     let b = s.as_bytes();
-    b.len() > 4 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-' && is_timestamp(s)
+    b.len() > 4 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-' && is_timestamp(b)
 }
 
-/// The formats goyaml v2 accepts as timestamps (`2006-1-2`, with optional time part).
-fn is_timestamp(s: &str) -> bool {
-    let (date, rest) = match s.find(['T', 't', ' ']) {
-        Some(i) => (&s[..i], Some(&s[i + 1..])),
-        None => (s, None),
-    };
-    let parts: Vec<&str> = date.split('-').collect();
-    if parts.len() != 3 || parts[0].len() != 4 {
+/// Go's `getnum(s, false)`: one or two digits.
+fn getnum(b: &[u8], i: &mut usize) -> Option<u32> {
+    let d0 = *b.get(*i).filter(|c| c.is_ascii_digit())?;
+    *i += 1;
+    match b.get(*i).filter(|c| c.is_ascii_digit()) {
+        Some(&d1) => {
+            *i += 1;
+            Some((d0 - b'0') as u32 * 10 + (d1 - b'0') as u32)
+        }
+        None => Some((d0 - b'0') as u32),
+    }
+}
+
+fn days_in(month: u32, year: i64) -> u32 {
+    match month {
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Whether Go's `time.Parse` accepts `b` with one of goyaml v2's timestamp layouts:
+/// `2006-1-2T15:4:5.999999999Z07:00` (also with `t`), `2006-1-2 15:4:5.999999999`, `2006-1-2`.
+fn is_timestamp(b: &[u8]) -> bool {
+    // date part: 4-digit year, 1-2 digit month and day
+    if b.len() < 4 || !b[..4].iter().all(u8::is_ascii_digit) {
         return false;
     }
-    let num = |p: &str, max: u32| {
-        !p.is_empty() && p.len() <= 2 && p.bytes().all(|c| c.is_ascii_digit()) && p.parse::<u32>().is_ok_and(|v| v >= 1 && v <= max)
+    let year: i64 = b[..4].iter().fold(0, |a, d| a * 10 + (d - b'0') as i64);
+    let mut i = 4;
+    let sep = |i: &mut usize, c: u8| {
+        if b.get(*i) == Some(&c) {
+            *i += 1;
+            true
+        } else {
+            false
+        }
     };
-    if !(parts[0].bytes().all(|c| c.is_ascii_digit()) && num(parts[1], 12) && num(parts[2], 31)) {
+    if !sep(&mut i, b'-') {
         return false;
     }
-    match rest {
-        None => true,
-        Some(t) => {
-            let t = t.trim_end_matches(|c: char| c.is_ascii_digit() || c == ':' || c == '+' || c == '-' || c == 'Z');
-            let t = t.trim_end_matches('.');
-            t.is_empty() || t.chars().all(|c| c.is_ascii_digit() || c == ':' || c == '.')
+    let Some(month) = getnum(b, &mut i) else {
+        return false;
+    };
+    if !sep(&mut i, b'-') {
+        return false;
+    }
+    let Some(day) = getnum(b, &mut i) else {
+        return false;
+    };
+    if !(1..=12).contains(&month) || day < 1 || day > days_in(month, year) {
+        return false;
+    }
+    if i == b.len() {
+        return true;
+    }
+    let zoned = match b[i] {
+        b'T' | b't' => true,
+        b' ' => false,
+        _ => return false,
+    };
+    i += 1;
+    let Some(hour) = getnum(b, &mut i) else {
+        return false;
+    };
+    if !sep(&mut i, b':') {
+        return false;
+    }
+    let Some(min) = getnum(b, &mut i) else {
+        return false;
+    };
+    if !sep(&mut i, b':') {
+        return false;
+    }
+    let Some(sec) = getnum(b, &mut i) else {
+        return false;
+    };
+    if hour >= 24 || min >= 60 || sec >= 60 {
+        return false;
+    }
+    // optional fraction: '.' or ',' followed by digits
+    if i + 1 < b.len() && (b[i] == b'.' || b[i] == b',') && b[i + 1].is_ascii_digit() {
+        i += 1;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
         }
     }
+    if zoned {
+        if b.get(i) == Some(&b'Z') {
+            i += 1;
+        } else {
+            if b.len() < i + 6 || b[i + 3] != b':' || !(b[i] == b'+' || b[i] == b'-') {
+                return false;
+            }
+            let two = |j: usize| b[j].is_ascii_digit() && b[j + 1].is_ascii_digit();
+            if !two(i + 1) || !two(i + 4) {
+                return false;
+            }
+            let hh = (b[i + 1] - b'0') as u32 * 10 + (b[i + 2] - b'0') as u32;
+            let mm = (b[i + 4] - b'0') as u32 * 10 + (b[i + 5] - b'0') as u32;
+            if hh > 24 || mm > 60 {
+                return false;
+            }
+            i += 6;
+        }
+    }
+    i == b.len()
 }
 
 fn short_tag(tag: &str) -> String {
@@ -338,7 +480,10 @@ fn short_tag(tag: &str) -> String {
 
 /// goyaml v2's `resolve(tag, in)`: the resolved tag and value.
 pub(crate) fn resolve(tag: &str, input: &str) -> Result<(String, Scalar), Error> {
-    let resolvable = matches!(tag, "" | STR_TAG | BOOL_TAG | INT_TAG | FLOAT_TAG | NULL_TAG | TIMESTAMP_TAG);
+    let resolvable = matches!(
+        tag,
+        "" | STR_TAG | BOOL_TAG | INT_TAG | FLOAT_TAG | NULL_TAG | TIMESTAMP_TAG
+    );
     if !resolvable {
         return Ok((tag.to_string(), Scalar::Str(input.to_string())));
     }
@@ -353,7 +498,12 @@ pub(crate) fn resolve(tag: &str, input: &str) -> Result<(String, Scalar), Error>
         }
         _ => {}
     }
-    Err(failf(format!("cannot decode {} `{}` as a {}", short_tag(rtag), input, short_tag(tag))))
+    Err(failf(format!(
+        "cannot decode {} `{}` as a {}",
+        short_tag(rtag),
+        input,
+        short_tag(tag)
+    )))
 }
 
 fn resolve_plain(tag: &str, input: &str) -> (&'static str, Scalar) {
@@ -375,8 +525,11 @@ fn resolve_plain(tag: &str, input: &str) -> (&'static str, Scalar) {
                 if (tag.is_empty() || tag == TIMESTAMP_TAG) && looks_like_timestamp(input) {
                     return (TIMESTAMP_TAG, Scalar::Str(input.to_string()));
                 }
-                let plain: std::borrow::Cow<str> =
-                    if input.contains('_') { input.replace('_', "").into() } else { input.into() };
+                let plain: std::borrow::Cow<str> = if input.contains('_') {
+                    input.replace('_', "").into()
+                } else {
+                    input.into()
+                };
                 if let Some(i) = parse_int_base0(&plain) {
                     return (INT_TAG, Scalar::Int(i));
                 }
@@ -423,7 +576,7 @@ pub(crate) struct Decoder<'d> {
     alias_count: usize,
     alias_depth: usize,
     /// sigs.k8s.io/yaml's conversion error (reported only if goyaml itself succeeded).
-    pub(crate) conv_error: Option<String>,
+    conv_error: Option<(String, String)>,
 }
 
 fn allowed_alias_ratio(decode_count: usize) -> f64 {
@@ -445,7 +598,11 @@ pub(crate) fn format_float32_g(f: f64) -> String {
         return "NaN".into();
     }
     if f32v.is_infinite() {
-        return if f32v > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if f32v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     // Shortest digits that round-trip as f32, then Go's %g layout.
     let s = format!("{:e}", f32v);
@@ -465,7 +622,19 @@ fn go_sharp_v(s: &Scalar) -> String {
 
 impl<'d> Decoder<'d> {
     pub(crate) fn new(doc: &'d Doc) -> Self {
-        Decoder { doc, active_aliases: Vec::new(), decode_count: 0, alias_count: 0, alias_depth: 0, conv_error: None }
+        Decoder {
+            doc,
+            active_aliases: Vec::new(),
+            decode_count: 0,
+            alias_count: 0,
+            alias_depth: 0,
+            conv_error: None,
+        }
+    }
+
+    /// sigs.k8s.io/yaml's conversion error for unsupported map keys, if any.
+    pub(crate) fn take_conv_error(&mut self) -> Option<String> {
+        self.conv_error.take().map(|(_, full)| full)
     }
 
     /// The root value; `None` for an empty stream.
@@ -483,7 +652,8 @@ impl<'d> Decoder<'d> {
         }
         if self.alias_count > 100
             && self.decode_count > 1000
-            && self.alias_count as f64 / self.decode_count as f64 > allowed_alias_ratio(self.decode_count)
+            && self.alias_count as f64 / self.decode_count as f64
+                > allowed_alias_ratio(self.decode_count)
         {
             return Err(failf("document contains excessive aliasing".into()));
         }
@@ -492,7 +662,11 @@ impl<'d> Decoder<'d> {
 
     fn scalar_of(&self, id: usize) -> Result<Scalar, Error> {
         match &self.doc.nodes[id].kind {
-            NodeKind::Scalar { value, tag, implicit } => {
+            NodeKind::Scalar {
+                value,
+                tag,
+                implicit,
+            } => {
                 if tag.is_empty() && !implicit {
                     return Ok(Scalar::Str(value.clone()));
                 }
@@ -575,8 +749,12 @@ impl<'d> Decoder<'d> {
             match key {
                 Key::Str(s) => B::insert(m, s, val),
                 Key::Bad(msg) => {
-                    if self.conv_error.is_none() {
-                        self.conv_error = Some(format!("{msg}{}", self.go_repr(v, true)));
+                    // A repeated bad key replaces the earlier entry of the Go map, so its
+                    // last value is the one reported.
+                    let full = format!("{msg}{}", self.go_repr(v, true));
+                    match &self.conv_error {
+                        Some((k, _)) if *k != msg => {}
+                        _ => self.conv_error = Some((msg, full)),
                     }
                 }
             }
@@ -614,11 +792,21 @@ impl<'d> Decoder<'d> {
                             Scalar::Uint(_) => "uint64",
                             _ => "%!s(<nil>)",
                         };
-                        Key::Bad(format!("unsupported map key of type: {ty}, key: {}, value: ", go_sharp_v(&other)))
+                        Key::Bad(format!(
+                            "unsupported map key of type: {ty}, key: {}, value: ",
+                            go_sharp_v(&other)
+                        ))
                     }
                 })
             }
-            NodeKind::Seq(_) | NodeKind::Map(_) => Err(failf(format!("invalid map key: {}", self.go_repr(target, true)))),
+            NodeKind::Seq(_) | NodeKind::Map(_) => {
+                // goyaml decodes the key first (nested errors win), then rejects it.
+                let _: gotmpl::Value = self.value(target)?;
+                Err(failf(format!(
+                    "invalid map key: {}",
+                    self.go_repr(target, true)
+                )))
+            }
             NodeKind::Alias { .. } => Ok(Key::Str(String::new())),
         };
         if entered {
@@ -693,7 +881,8 @@ impl<'d> Decoder<'d> {
                     .collect();
                 items.sort();
                 items.dedup_by(|a, b| a.0 == b.0);
-                let items: Vec<String> = items.into_iter().map(|(k, v)| format!("{k}:{v}")).collect();
+                let items: Vec<String> =
+                    items.into_iter().map(|(k, v)| format!("{k}:{v}")).collect();
                 format!("map[interface {{}}]interface {{}}{{{}}}", items.join(", "))
             }
         }
@@ -702,7 +891,10 @@ impl<'d> Decoder<'d> {
     /// The line (1-based) of the node at the root, for error messages.
     #[allow(dead_code)]
     pub(crate) fn root_line(&self) -> usize {
-        self.doc.root.map(|r| self.doc.nodes[r].line + 1).unwrap_or(0)
+        self.doc
+            .root
+            .map(|r| self.doc.nodes[r].line + 1)
+            .unwrap_or(0)
     }
 
     /// The kind of the root node as JSON names it (`object`, `array`, ...) once converted.

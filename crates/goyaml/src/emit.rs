@@ -100,8 +100,10 @@ fn is_printable(v: &[u8], i: usize) -> bool {
         || b == 0xEE
         || (b == 0xEF && !(b1 == 0xBB && b2 == 0xBF) && !(b1 == 0xBF && (b2 == 0xBE || b2 == 0xBF)))
 }
-fn is_bom(v: &[u8], i: usize) -> bool {
-    at(v, i) == 0xEF && at(v, i + 1) == 0xBB && at(v, i + 2) == 0xBF
+/// goyaml's `is_bom` ignores its index and looks at the start of the value: a value that
+/// starts with a BOM gets every character escaped.
+fn is_bom(v: &[u8], _i: usize) -> bool {
+    at(v, 0) == 0xEF && at(v, 1) == 0xBB && at(v, 2) == 0xBF
 }
 
 struct Analysis {
@@ -147,8 +149,8 @@ fn analyze(value: &[u8], v3: bool) -> Analysis {
         let c = value[i];
         if i == 0 {
             match c {
-                b'#' | b',' | b'[' | b']' | b'{' | b'}' | b'&' | b'*' | b'!' | b'|' | b'>' | b'\'' | b'"'
-                | b'%' | b'@' | b'`' => {
+                b'#' | b',' | b'[' | b']' | b'{' | b'}' | b'&' | b'*' | b'!' | b'|' | b'>'
+                | b'\'' | b'"' | b'%' | b'@' | b'`' => {
                     flow_indicators = true;
                     block_indicators = true;
                 }
@@ -264,7 +266,8 @@ fn analyze(value: &[u8], v3: bool) -> Analysis {
 /// `^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$`
 pub(crate) fn is_base60_float(s: &str) -> bool {
     let b = s.as_bytes();
-    if b.is_empty() || !(b[0] == b'+' || b[0] == b'-' || b[0].is_ascii_digit()) || !s.contains(':') {
+    if b.is_empty() || !(b[0] == b'+' || b[0] == b'-' || b[0].is_ascii_digit()) || !s.contains(':')
+    {
         return false;
     }
     let mut i = 0;
@@ -349,7 +352,8 @@ impl Emitter {
     fn write(&mut self, v: &[u8], i: &mut usize) {
         let w = width(v[*i]);
         // SAFETY-free: values are valid UTF-8 and `w` spans one character.
-        self.out.push_str(std::str::from_utf8(&v[*i..*i + w]).unwrap_or("\u{FFFD}"));
+        self.out
+            .push_str(std::str::from_utf8(&v[*i..*i + w]).unwrap_or("\u{FFFD}"));
         self.column += 1;
         *i += w;
     }
@@ -373,7 +377,13 @@ impl Emitter {
         self.whitespace = true;
         self.indention = true;
     }
-    fn write_indicator(&mut self, ind: &str, need_whitespace: bool, is_whitespace: bool, is_indention: bool) {
+    fn write_indicator(
+        &mut self,
+        ind: &str,
+        need_whitespace: bool,
+        is_whitespace: bool,
+        is_indention: bool,
+    ) {
         if need_whitespace && !self.whitespace {
             self.put(' ');
         }
@@ -391,7 +401,8 @@ impl Emitter {
                 if *self.in_seq_item.last().unwrap_or(&false) {
                     self.indent += 2;
                 } else {
-                    self.indent = self.best_indent * ((self.indent + self.best_indent) / self.best_indent);
+                    self.indent =
+                        self.best_indent * ((self.indent + self.best_indent) / self.best_indent);
                 }
             } else {
                 self.indent += self.best_indent;
@@ -431,7 +442,8 @@ impl Emitter {
                     self.pop_indent();
                     return;
                 }
-                let indentless = self.flavor == Flavor::V2 && self.mapping_context && !self.indention;
+                let indentless =
+                    self.flavor == Flavor::V2 && self.mapping_context && !self.indention;
                 self.increase_indent(false, indentless);
                 for item in items {
                     self.write_indent();
@@ -453,7 +465,8 @@ impl Emitter {
                 self.increase_indent(false, false);
                 for (k, v) in entries {
                     self.write_indent();
-                    let simple = !k.contains(['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}']) && k.len() <= 128;
+                    let simple = !k.contains(['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}'])
+                        && k.len() <= 128;
                     self.in_seq_item.push(false);
                     if simple {
                         self.node(&Node::Str(Cow::Borrowed(k)), false, false, true, true);
@@ -480,8 +493,21 @@ impl Emitter {
                 && !(self.flavor == Flavor::V3
                     && matches!(
                         s,
-                        "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "n" | "N" | "no" | "No" | "NO"
-                            | "off" | "Off" | "OFF"
+                        "y" | "Y"
+                            | "yes"
+                            | "Yes"
+                            | "YES"
+                            | "on"
+                            | "On"
+                            | "ON"
+                            | "n"
+                            | "N"
+                            | "no"
+                            | "No"
+                            | "NO"
+                            | "off"
+                            | "Off"
+                            | "OFF"
                     ))
         };
         let style = if s.contains('\n') {
@@ -502,7 +528,9 @@ impl Emitter {
             style = Style::Double;
         }
         if style == Style::Plain {
-            if (self.flow_level > 0 && !a.flow_plain_allowed) || (self.flow_level == 0 && !a.block_plain_allowed) {
+            if (self.flow_level > 0 && !a.flow_plain_allowed)
+                || (self.flow_level == 0 && !a.block_plain_allowed)
+            {
                 style = Style::Single;
             }
             if v.is_empty() && (self.flow_level > 0 || self.simple_key_context) {
@@ -512,7 +540,9 @@ impl Emitter {
         if style == Style::Single && !a.single_quoted_allowed {
             style = Style::Double;
         }
-        if style == Style::Literal && (!a.block_allowed || self.flow_level > 0 || self.simple_key_context) {
+        if style == Style::Literal
+            && (!a.block_allowed || self.flow_level > 0 || self.simple_key_context)
+        {
             style = Style::Double;
         }
         self.increase_indent(true, false);
@@ -614,7 +644,12 @@ impl Emitter {
         self.write_indicator("\"", true, false, false);
         let mut i = 0;
         while i < v.len() {
-            if !is_printable(v, i) || is_bom(v, i) || is_break(v, i) || v[i] == b'"' || v[i] == b'\\' {
+            if !is_printable(v, i)
+                || is_bom(v, i)
+                || is_break(v, i)
+                || v[i] == b'"'
+                || v[i] == b'\\'
+            {
                 let w = width(v[i]);
                 let ch = std::str::from_utf8(&v[i..(i + w).min(v.len())])
                     .ok()
@@ -659,7 +694,12 @@ impl Emitter {
                 }
                 spaces = false;
             } else if is_space(v, i) {
-                if allow_breaks && !spaces && self.column > self.best_width && i > 0 && i < v.len() - 1 {
+                if allow_breaks
+                    && !spaces
+                    && self.column > self.best_width
+                    && i > 0
+                    && i < v.len() - 1
+                {
                     self.write_indent();
                     if is_space(v, i + 1) {
                         self.put('\\');

@@ -41,16 +41,27 @@ pub fn functions() -> FuncMap {
     add(
         "toYaml",
         Function::plain(any(), |a| {
-            Ok(text(crate::to_yaml(arg(a)).map(trim_one_newline).unwrap_or_default()))
+            Ok(text(
+                crate::to_yaml(arg(a))
+                    .map(trim_one_newline)
+                    .unwrap_or_default(),
+            ))
         }),
     );
     add(
         "mustToYaml",
         Function::plain(any(), |a| {
-            crate::to_yaml(arg(a)).map(|s| text(trim_one_newline(s))).map_err(|e| FuncError::new(e.to_string()))
+            crate::to_yaml(arg(a))
+                .map(|s| text(trim_one_newline(s)))
+                .map_err(|e| FuncError::new(e.to_string()))
         }),
     );
-    add("toYamlPretty", Function::plain(any(), |a| Ok(text(trim_one_newline(crate::to_yaml_pretty(arg(a)))))));
+    add(
+        "toYamlPretty",
+        Function::plain(any(), |a| {
+            Ok(text(trim_one_newline(crate::to_yaml_pretty(arg(a)))))
+        }),
+    );
     add(
         "fromYaml",
         Function::plain(string(), |a| {
@@ -60,25 +71,45 @@ pub fn functions() -> FuncMap {
     add(
         "fromYamlArray",
         Function::plain(string(), |a| {
-            Ok(crate::from_yaml_list(s(a)).unwrap_or_else(|e| Value::list(vec![Value::from(e.to_string())])))
+            Ok(crate::from_yaml_list(s(a))
+                .unwrap_or_else(|e| Value::list(vec![Value::from(e.to_string())])))
         }),
     );
     add(
         "toToml",
-        Function::plain(any(), |a| Ok(text(crate::to_toml(arg(a)).unwrap_or_else(|e| e.to_string())))),
+        Function::plain(any(), |a| {
+            Ok(text(
+                crate::to_toml(arg(a)).unwrap_or_else(|e| e.to_string()),
+            ))
+        }),
     );
     add(
         "mustToToml",
-        Function::plain(any(), |a| crate::to_toml(arg(a)).map(text).map_err(|e| FuncError::new(e.to_string()))),
+        Function::plain(any(), |a| {
+            crate::to_toml(arg(a))
+                .map(text)
+                .map_err(|e| FuncError::new(e.to_string()))
+        }),
     );
     add(
         "fromToml",
-        Function::plain(string(), |a| Ok(crate::from_toml(s(a)).unwrap_or_else(|e| map_with_error(e.to_string())))),
+        Function::plain(string(), |a| {
+            Ok(crate::from_toml(s(a)).unwrap_or_else(|e| map_with_error(e.to_string())))
+        }),
     );
-    add("toJson", Function::plain(any(), |a| Ok(text(crate::to_json(arg(a)).unwrap_or_default()))));
+    add(
+        "toJson",
+        Function::plain(any(), |a| {
+            Ok(text(crate::to_json(arg(a)).unwrap_or_default()))
+        }),
+    );
     add(
         "mustToJson",
-        Function::plain(any(), |a| crate::to_json(arg(a)).map(text).map_err(|e| FuncError::new(e.to_string()))),
+        Function::plain(any(), |a| {
+            crate::to_json(arg(a))
+                .map(text)
+                .map_err(|e| FuncError::new(e.to_string()))
+        }),
     );
     add(
         "fromJson",
@@ -100,28 +131,46 @@ pub fn functions() -> FuncMap {
     add(
         "fromJsonArray",
         Function::plain(string(), |a| {
-            Ok(crate::from_json_list(s(a)).unwrap_or_else(|e| Value::list(vec![Value::from(e.to_string())])))
+            Ok(crate::from_json_list(s(a))
+                .unwrap_or_else(|e| Value::list(vec![Value::from(e.to_string())])))
         }),
     );
     add(
         "mustFromJson",
-        Function::plain(string(), |a| crate::from_json(s(a)).map_err(|e| FuncError::new(e.to_string()))),
+        Function::plain(string(), |a| {
+            crate::from_json(s(a)).map_err(|e| FuncError::new(e.to_string()))
+        }),
     );
-    add("toPrettyJson", Function::plain(any(), |a| Ok(text(crate::to_pretty_json(arg(a)).unwrap_or_default()))));
+    add(
+        "toPrettyJson",
+        Function::plain(any(), |a| {
+            Ok(text(crate::to_pretty_json(arg(a)).unwrap_or_default()))
+        }),
+    );
     add(
         "mustToPrettyJson",
         Function::plain(any(), |a| {
-            crate::to_pretty_json(arg(a)).map(text).map_err(|e| FuncError::new(e.to_string()))
+            crate::to_pretty_json(arg(a))
+                .map(text)
+                .map_err(|e| FuncError::new(e.to_string()))
         }),
     );
     // Sprig's toRawJson panics on a marshal error, so both variants fail the render.
     add(
         "toRawJson",
-        Function::plain(any(), |a| crate::to_raw_json(arg(a)).map(text).map_err(|e| FuncError::new(e.to_string()))),
+        Function::plain(any(), |a| {
+            crate::to_raw_json(arg(a))
+                .map(text)
+                .map_err(|e| FuncError::new(e.to_string()))
+        }),
     );
     add(
         "mustToRawJson",
-        Function::plain(any(), |a| crate::to_raw_json(arg(a)).map(text).map_err(|e| FuncError::new(e.to_string()))),
+        Function::plain(any(), |a| {
+            crate::to_raw_json(arg(a))
+                .map(text)
+                .map_err(|e| FuncError::new(e.to_string()))
+        }),
     );
     m
 }

@@ -73,10 +73,18 @@ pub fn format_float_g(f: f64) -> String {
         return "NaN".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     if f == 0.0 {
-        return if f.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if f.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
     g_layout_from_exp(&format!("{f:e}"))
 }
@@ -85,7 +93,11 @@ pub fn format_float_g(f: f64) -> String {
 /// `1e+21`). The caller rejects NaN and infinities.
 pub fn format_float_json(f: f64) -> String {
     if f == 0.0 {
-        return if f.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if f.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
     let (neg, digits, exp) = split_exp(&format!("{f:e}"));
     let abs = f.abs();
@@ -124,7 +136,9 @@ pub fn go_quote(s: &str) -> String {
             '\t' => out.push_str("\\t"),
             '\x0B' => out.push_str("\\v"),
             c if go_is_print(c) => out.push(c),
-            c if (c as u32) < 0x20 || c as u32 == 0x7F => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x20 || c as u32 == 0x7F => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
             c if (c as u32) < 0x10000 => out.push_str(&format!("\\u{:04x}", c as u32)),
             c => out.push_str(&format!("\\U{:08x}", c as u32)),
         }
@@ -166,6 +180,9 @@ mod tests {
 
     #[test]
     fn quote() {
-        assert_eq!(go_quote("a\"b\n\x01é\u{200b}😀"), "\"a\\\"b\\n\\x01é\\u200b😀\"");
+        assert_eq!(
+            go_quote("a\"b\n\x01é\u{200b}😀"),
+            "\"a\\\"b\\n\\x01é\\u200b😀\""
+        );
     }
 }

@@ -36,7 +36,8 @@ pub(crate) fn write_json_string(out: &mut String, s: &str, escape_html: bool) {
                 0x0C => Some("\\f"),
                 _ => None,
             };
-            let needs = esc.is_some() || b < 0x20 || (escape_html && matches!(b, b'<' | b'>' | b'&'));
+            let needs =
+                esc.is_some() || b < 0x20 || (escape_html && matches!(b, b'<' | b'>' | b'&'));
             if needs {
                 out.push_str(&s[start..i]);
                 match esc {
@@ -53,9 +54,14 @@ pub(crate) fn write_json_string(out: &mut String, s: &str, escape_html: bool) {
             continue;
         }
         // U+2028 / U+2029 are always escaped.
-        if b == 0xE2 && i + 2 < bytes.len() && bytes[i + 1] == 0x80 && (bytes[i + 2] & 0xFE) == 0xA8 {
+        if b == 0xE2 && i + 2 < bytes.len() && bytes[i + 1] == 0x80 && (bytes[i + 2] & 0xFE) == 0xA8
+        {
             out.push_str(&s[start..i]);
-            out.push_str(if bytes[i + 2] == 0xA8 { "\\u2028" } else { "\\u2029" });
+            out.push_str(if bytes[i + 2] == 0xA8 {
+                "\\u2028"
+            } else {
+                "\\u2029"
+            });
             i += 3;
             start = i;
             continue;
@@ -74,7 +80,12 @@ fn newline(out: &mut String, depth: usize) {
 }
 
 /// `json.Marshal` / `MarshalIndent(v, "", "  ")` of a template value.
-pub(crate) fn write_json(out: &mut String, v: &Value, style: JsonStyle, depth: usize) -> Result<(), Error> {
+pub(crate) fn write_json(
+    out: &mut String,
+    v: &Value,
+    style: JsonStyle,
+    depth: usize,
+) -> Result<(), Error> {
     match v {
         Value::Nil => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -213,7 +224,11 @@ impl<'a> Reader<'a> {
         if self.i >= self.b.len() {
             return Error::Json("unexpected end of JSON input".into());
         }
-        Error::Json(format!("invalid character {} {}", quote_char(self.cur_char()), ctx))
+        Error::Json(format!(
+            "invalid character {} {}",
+            quote_char(self.cur_char()),
+            ctx
+        ))
     }
     fn ws(&mut self) {
         while self.i < self.b.len() && matches!(self.b[self.i], b' ' | b'\t' | b'\n' | b'\r') {
@@ -295,7 +310,10 @@ impl<'a> Reader<'a> {
         for (k, &ch) in w.iter().enumerate().skip(1) {
             self.i += 1;
             if self.b.get(self.i) != Some(&ch) {
-                return Err(self.syntax_eof_space(&format!("in literal {word} (expecting {})", quote_char(ch as char))));
+                return Err(self.syntax_eof_space(&format!(
+                    "in literal {word} (expecting {})",
+                    quote_char(ch as char)
+                )));
             }
             let _ = k;
         }
@@ -375,11 +393,15 @@ impl<'a> Reader<'a> {
                             let ch = if (0xD800..0xDC00).contains(&cp) {
                                 // a surrogate pair, if the next escape completes it
                                 let save = self.i;
-                                if self.b.get(self.i + 1) == Some(&b'\\') && self.b.get(self.i + 2) == Some(&b'u') {
+                                if self.b.get(self.i + 1) == Some(&b'\\')
+                                    && self.b.get(self.i + 2) == Some(&b'u')
+                                {
                                     self.i += 2;
                                     let lo = self.hex4()?;
                                     if (0xDC00..0xE000).contains(&lo) {
-                                        char::from_u32(0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00))
+                                        char::from_u32(
+                                            0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00),
+                                        )
                                     } else {
                                         self.i = save;
                                         None
@@ -409,7 +431,9 @@ impl<'a> Reader<'a> {
             let Some(&c) = self.b.get(self.i) else {
                 return Err(Error::Json("unexpected end of JSON input".into()));
             };
-            let d = (c as char).to_digit(16).ok_or_else(|| self.syntax("in \\u hexadecimal character escape"))?;
+            let d = (c as char)
+                .to_digit(16)
+                .ok_or_else(|| self.syntax("in \\u hexadecimal character escape"))?;
             v = v * 16 + d;
         }
         Ok(v)
@@ -418,7 +442,11 @@ impl<'a> Reader<'a> {
 
 /// Parses JSON text (Go's validity scan: syntax errors first).
 pub(crate) fn parse_json(s: &str) -> Result<Json, Error> {
-    let mut r = Reader { s, b: s.as_bytes(), i: 0 };
+    let mut r = Reader {
+        s,
+        b: s.as_bytes(),
+        i: 0,
+    };
     let v = r.value(0)?;
     r.ws();
     if r.i < r.b.len() {
@@ -446,7 +474,9 @@ pub(crate) fn json_to_value(j: Json, err: &mut Option<Error>) -> Value {
             Value::Float(f)
         }
         Json::Str(s) => Value::String(Rc::from(s)),
-        Json::Array(items) => Value::list(items.into_iter().map(|i| json_to_value(i, err)).collect()),
+        Json::Array(items) => {
+            Value::list(items.into_iter().map(|i| json_to_value(i, err)).collect())
+        }
         Json::Object(entries) => {
             let mut m = Map::new();
             for (k, v) in entries {

@@ -106,7 +106,9 @@ impl Build for serde_json::Value {
                 if f.fract() == 0.0 && f.abs() < 9.2e18 {
                     J::from(f as i64)
                 } else {
-                    serde_json::Number::from_f64(f).map(J::Number).unwrap_or(J::Null)
+                    serde_json::Number::from_f64(f)
+                        .map(J::Number)
+                        .unwrap_or(J::Null)
                 }
             }
             Scalar::Str(s) => J::String(s),
@@ -169,7 +171,7 @@ fn decode_yaml<B: Build>(text: &str) -> Result<(Option<B>, RootKind), Error> {
     let doc = decode::parse_first(text.as_bytes()).map_err(wrap)?;
     let mut d = Decoder::new(&doc);
     let v = d.root::<B>().map_err(wrap)?;
-    if let Some(msg) = d.conv_error.take() {
+    if let Some(msg) = d.take_conv_error() {
         return Err(wrap(Error::Json(msg)));
     }
     Ok((v, d.root_is()))
@@ -242,12 +244,13 @@ pub fn yaml_to_json_value(text: &str) -> Result<serde_json::Value, Error> {
 /// Splits a multi-document YAML stream and converts each document as
 /// [`yaml_to_json_value`] does (goyaml v2 `Decoder` semantics; empty documents are `null`).
 pub fn yaml_stream_to_json_values(text: &str) -> Result<Vec<serde_json::Value>, Error> {
-    let docs = decode::parse_stream(text.as_bytes(), false).map_err(|e| Error::YamlToJson(Box::new(e)))?;
+    let docs =
+        decode::parse_stream(text.as_bytes(), false).map_err(|e| Error::YamlToJson(Box::new(e)))?;
     let mut out = Vec::with_capacity(docs.len());
     for doc in &docs {
         let mut d = Decoder::new(doc);
         let v: Option<serde_json::Value> = d.root().map_err(|e| Error::YamlToJson(Box::new(e)))?;
-        if let Some(msg) = d.conv_error.take() {
+        if let Some(msg) = d.take_conv_error() {
             return Err(Error::YamlToJson(Box::new(Error::Json(msg))));
         }
         out.push(v.unwrap_or(serde_json::Value::Null));
@@ -337,16 +340,36 @@ pub fn parse_head(text: &str) -> Result<Head, Error> {
                                 }
                             }
                         }
-                        Raw::Seq(_) => return Err(head_type_err("array", "metadata.annotations", "map[string]string")),
+                        Raw::Seq(_) => {
+                            return Err(head_type_err(
+                                "array",
+                                "metadata.annotations",
+                                "map[string]string",
+                            ));
+                        }
                         Raw::Scalar(s) => {
-                            return Err(head_type_err(scalar_kind(s), "metadata.annotations", "map[string]string"));
+                            return Err(head_type_err(
+                                scalar_kind(s),
+                                "metadata.annotations",
+                                "map[string]string",
+                            ));
                         }
                     }
                 }
             }
-            Raw::Seq(_) => return Err(head_type_err("array", "metadata", "struct { Name string \"json:\\\"name\\\"\"; Annotations map[string]string \"json:\\\"annotations\\\"\" }")),
+            Raw::Seq(_) => {
+                return Err(head_type_err(
+                    "array",
+                    "metadata",
+                    "struct { Name string \"json:\\\"name\\\"\"; Annotations map[string]string \"json:\\\"annotations\\\"\" }",
+                ));
+            }
             Raw::Scalar(s) => {
-                return Err(head_type_err(scalar_kind(s), "metadata", "struct { Name string \"json:\\\"name\\\"\"; Annotations map[string]string \"json:\\\"annotations\\\"\" }"));
+                return Err(head_type_err(
+                    scalar_kind(s),
+                    "metadata",
+                    "struct { Name string \"json:\\\"name\\\"\"; Annotations map[string]string \"json:\\\"annotations\\\"\" }",
+                ));
             }
         }
     }
@@ -378,21 +401,45 @@ pub fn head_error(path: &str, err: &Error) -> String {
 /// `json.Marshal(v)`: byte-sorted keys, HTML-escaped.
 pub fn to_json(v: &Value) -> Result<String, Error> {
     let mut out = String::new();
-    json::write_json(&mut out, v, json::JsonStyle { escape_html: true, indent: false }, 0)?;
+    json::write_json(
+        &mut out,
+        v,
+        json::JsonStyle {
+            escape_html: true,
+            indent: false,
+        },
+        0,
+    )?;
     Ok(out)
 }
 
 /// A `json.Encoder` with `SetEscapeHTML(false)`, trailing newline removed (Sprig `toRawJson`).
 pub fn to_raw_json(v: &Value) -> Result<String, Error> {
     let mut out = String::new();
-    json::write_json(&mut out, v, json::JsonStyle { escape_html: false, indent: false }, 0)?;
+    json::write_json(
+        &mut out,
+        v,
+        json::JsonStyle {
+            escape_html: false,
+            indent: false,
+        },
+        0,
+    )?;
     Ok(out)
 }
 
 /// `json.MarshalIndent(v, "", "  ")`.
 pub fn to_pretty_json(v: &Value) -> Result<String, Error> {
     let mut out = String::new();
-    json::write_json(&mut out, v, json::JsonStyle { escape_html: true, indent: true }, 0)?;
+    json::write_json(
+        &mut out,
+        v,
+        json::JsonStyle {
+            escape_html: true,
+            indent: true,
+        },
+        0,
+    )?;
     Ok(out)
 }
 
@@ -479,21 +526,22 @@ fn to_json_node(v: &Value) -> Result<emit::Node<'static>, Error> {
                 _ => Node::Float(*f),
             }
         }
-        Value::String(s) => {
-            check_reader(s)?;
-            Node::Str(Cow::Owned(s.to_string()))
-        }
+        Value::String(s) => Node::Str(Cow::Owned(reread_json_string(s)?.into_owned())),
         Value::Bytes(b) => {
             use base64::Engine;
-            Node::Str(Cow::Owned(base64::engine::general_purpose::STANDARD.encode(b)))
+            Node::Str(Cow::Owned(
+                base64::engine::general_purpose::STANDARD.encode(b),
+            ))
         }
         Value::List(l) => Node::Seq(l.items.iter().map(to_json_node).collect::<Result<_, _>>()?),
         Value::Map(m) => {
             let entries = m.entries.borrow();
             let mut out = Vec::with_capacity(entries.len());
             for (k, v) in entries.iter() {
-                check_reader(k)?;
-                out.push((Cow::Owned(k.clone()), to_json_node(v)?));
+                out.push((
+                    Cow::Owned(reread_json_string(k)?.into_owned()),
+                    to_json_node(v)?,
+                ));
             }
             out.sort_by(|a, b| natural_cmp(&a.0, &b.0, false));
             Node::Map(out)
@@ -514,6 +562,71 @@ fn check_reader(s: &str) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// A string as goyaml reads it back from the JSON text json.Marshal wrote: the reader's
+/// character checks, and line folding at raw NEL (U+0085) characters, which encoding/json
+/// leaves unescaped but YAML treats as line breaks inside double-quoted scalars.
+fn reread_json_string(s: &str) -> Result<Cow<'_, str>, Error> {
+    check_reader(s)?;
+    if !s.contains('\u{85}') {
+        return Ok(Cow::Borrowed(s));
+    }
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    let mut line = 1;
+    let mut column0 = false;
+    loop {
+        if column0 {
+            let ind: String = chars[i..].iter().take(3).collect();
+            let after = chars.get(i + 3);
+            if (ind == "---" || ind == "...") && matches!(after, Some(' ') | Some('\u{85}')) {
+                return Err(Error::Yaml(format!(
+                    "line {line}: found unexpected document indicator"
+                )));
+            }
+        }
+        while i < chars.len() && chars[i] != ' ' && chars[i] != '\u{85}' {
+            out.push(chars[i]);
+            i += 1;
+        }
+        if i >= chars.len() {
+            break;
+        }
+        let mut whitespaces = String::new();
+        let mut trailing_breaks = String::new();
+        let mut leading_blanks = false;
+        column0 = false;
+        while i < chars.len() && (chars[i] == ' ' || chars[i] == '\u{85}') {
+            if chars[i] == ' ' {
+                if !leading_blanks {
+                    whitespaces.push(' ');
+                }
+                column0 = false;
+            } else {
+                line += 1;
+                column0 = true;
+                if !leading_blanks {
+                    whitespaces.clear();
+                    leading_blanks = true;
+                } else {
+                    trailing_breaks.push('\n');
+                }
+            }
+            i += 1;
+        }
+        if leading_blanks {
+            if trailing_breaks.is_empty() {
+                out.push(' ');
+            } else {
+                out.push_str(&trailing_breaks);
+            }
+        } else {
+            out.push_str(&whitespaces);
+        }
+    }
+    Ok(Cow::Owned(out))
 }
 
 fn natural_cmp(a: &str, b: &str, v3: bool) -> std::cmp::Ordering {
@@ -549,7 +662,10 @@ fn to_v3_node(v: &Value) -> emit::Node<'static> {
         Value::List(l) => Node::Seq(l.items.iter().map(to_v3_node).collect()),
         Value::Map(m) => {
             let entries = m.entries.borrow();
-            let mut out: Vec<_> = entries.iter().map(|(k, v)| (Cow::Owned(k.clone()), to_v3_node(v))).collect();
+            let mut out: Vec<_> = entries
+                .iter()
+                .map(|(k, v)| (Cow::Owned(k.clone()), to_v3_node(v)))
+                .collect();
             out.sort_by(|a, b| natural_cmp(&a.0, &b.0, true));
             Node::Map(out)
         }

@@ -17,9 +17,15 @@ pub enum EventKind {
         /// The plain-implicit flag: an untagged plain scalar (or tag `!`).
         implicit: bool,
     },
-    SequenceStart { anchor: Option<String>, tag: String },
+    SequenceStart {
+        anchor: Option<String>,
+        tag: String,
+    },
     SequenceEnd,
-    MappingStart { anchor: Option<String>, tag: String },
+    MappingStart {
+        anchor: Option<String>,
+        tag: String,
+    },
     MappingEnd,
 }
 
@@ -67,11 +73,21 @@ pub struct Parser<'a> {
 }
 
 fn perr(problem: &str, problem_mark: Mark) -> RawError {
-    RawError { stage: Stage::Parser, problem: problem.to_string(), problem_mark, context_mark: Mark::default() }
+    RawError {
+        stage: Stage::Parser,
+        problem: problem.to_string(),
+        problem_mark,
+        context_mark: Mark::default(),
+    }
 }
 
 fn perr_ctx(context_mark: Mark, problem: &str, problem_mark: Mark) -> RawError {
-    RawError { stage: Stage::Parser, problem: problem.to_string(), problem_mark, context_mark }
+    RawError {
+        stage: Stage::Parser,
+        problem: problem.to_string(),
+        problem_mark,
+        context_mark,
+    }
 }
 
 impl<'a> Parser<'a> {
@@ -92,7 +108,10 @@ impl<'a> Parser<'a> {
             return Err(e.clone());
         }
         if self.scanner.stream_end_produced() && self.state == State::End {
-            return Ok(Event { kind: EventKind::StreamEnd, start: Mark::default() });
+            return Ok(Event {
+                kind: EventKind::StreamEnd,
+                start: Mark::default(),
+            });
         }
         let r = self.state_machine();
         if let Err(e) = &r {
@@ -127,7 +146,10 @@ impl<'a> Parser<'a> {
                 }
                 self.state = State::ImplicitDocumentStart;
                 self.skip();
-                Ok(Event { kind: EventKind::StreamStart, start: s })
+                Ok(Event {
+                    kind: EventKind::StreamStart,
+                    start: s,
+                })
             }
             State::ImplicitDocumentStart => self.document_start(true),
             State::DocumentStart => self.document_start(false),
@@ -153,7 +175,10 @@ impl<'a> Parser<'a> {
                 }
                 self.tag_directives.clear();
                 self.state = State::DocumentStart;
-                Ok(Event { kind: EventKind::DocumentEnd, start: s })
+                Ok(Event {
+                    kind: EventKind::DocumentEnd,
+                    start: s,
+                })
             }
             State::BlockNode => self.parse_node(true, false),
             State::BlockSequenceFirstEntry => self.block_sequence_entry(true),
@@ -166,7 +191,10 @@ impl<'a> Parser<'a> {
             State::FlowSequenceEntry => self.flow_sequence_entry(false),
             State::FlowSequenceEntryMappingKey => {
                 let (k, _, e) = self.peek_kind()?;
-                if !matches!(k, TokenKind::Value | TokenKind::FlowEntry | TokenKind::FlowSequenceEnd) {
+                if !matches!(
+                    k,
+                    TokenKind::Value | TokenKind::FlowEntry | TokenKind::FlowSequenceEnd
+                ) {
                     self.states.push(State::FlowSequenceEntryMappingValue);
                     return self.parse_node(false, false);
                 }
@@ -193,13 +221,19 @@ impl<'a> Parser<'a> {
             State::FlowSequenceEntryMappingEnd => {
                 let (_, s, _) = self.peek_kind()?;
                 self.state = State::FlowSequenceEntry;
-                Ok(Event { kind: EventKind::MappingEnd, start: s })
+                Ok(Event {
+                    kind: EventKind::MappingEnd,
+                    start: s,
+                })
             }
             State::FlowMappingFirstKey => self.flow_mapping_key(true),
             State::FlowMappingKey => self.flow_mapping_key(false),
             State::FlowMappingValue => self.flow_mapping_value(false),
             State::FlowMappingEmptyValue => self.flow_mapping_value(true),
-            State::End => Ok(Event { kind: EventKind::StreamEnd, start: Mark::default() }),
+            State::End => Ok(Event {
+                kind: EventKind::StreamEnd,
+                start: Mark::default(),
+            }),
         }
     }
 
@@ -223,7 +257,10 @@ impl<'a> Parser<'a> {
             self.process_directives()?;
             self.states.push(State::DocumentEnd);
             self.state = State::BlockNode;
-            Ok(Event { kind: EventKind::DocumentStart, start: s })
+            Ok(Event {
+                kind: EventKind::DocumentStart,
+                start: s,
+            })
         } else if k != TokenKind::StreamEnd {
             let start = s;
             self.process_directives()?;
@@ -234,11 +271,17 @@ impl<'a> Parser<'a> {
             self.states.push(State::DocumentEnd);
             self.state = State::DocumentContent;
             self.skip();
-            Ok(Event { kind: EventKind::DocumentStart, start })
+            Ok(Event {
+                kind: EventKind::DocumentStart,
+                start,
+            })
         } else {
             self.state = State::End;
             self.skip();
-            Ok(Event { kind: EventKind::StreamEnd, start: s })
+            Ok(Event {
+                kind: EventKind::StreamEnd,
+                start: s,
+            })
         }
     }
 
@@ -279,7 +322,10 @@ impl<'a> Parser<'a> {
         if let TokenKind::Alias(name) = k {
             self.pop_state();
             self.skip();
-            return Ok(Event { kind: EventKind::Alias(name), start: s });
+            return Ok(Event {
+                kind: EventKind::Alias(name),
+                start: s,
+            });
         }
         let start = s;
         let mut anchor = None;
@@ -318,30 +364,54 @@ impl<'a> Parser<'a> {
         }
         if indentless_sequence && k == TokenKind::BlockEntry {
             self.state = State::IndentlessSequenceEntry;
-            return Ok(Event { kind: EventKind::SequenceStart { anchor, tag }, start });
+            return Ok(Event {
+                kind: EventKind::SequenceStart { anchor, tag },
+                start,
+            });
         }
         match k {
             TokenKind::Scalar(value, style) => {
                 let implicit = (tag.is_empty() && style == ScalarStyle::Plain) || tag == "!";
                 self.pop_state();
                 self.skip();
-                Ok(Event { kind: EventKind::Scalar { anchor, tag, value, style, implicit }, start })
+                Ok(Event {
+                    kind: EventKind::Scalar {
+                        anchor,
+                        tag,
+                        value,
+                        style,
+                        implicit,
+                    },
+                    start,
+                })
             }
             TokenKind::FlowSequenceStart => {
                 self.state = State::FlowSequenceFirstEntry;
-                Ok(Event { kind: EventKind::SequenceStart { anchor, tag }, start })
+                Ok(Event {
+                    kind: EventKind::SequenceStart { anchor, tag },
+                    start,
+                })
             }
             TokenKind::FlowMappingStart => {
                 self.state = State::FlowMappingFirstKey;
-                Ok(Event { kind: EventKind::MappingStart { anchor, tag }, start })
+                Ok(Event {
+                    kind: EventKind::MappingStart { anchor, tag },
+                    start,
+                })
             }
             TokenKind::BlockSequenceStart if block => {
                 self.state = State::BlockSequenceFirstEntry;
-                Ok(Event { kind: EventKind::SequenceStart { anchor, tag }, start })
+                Ok(Event {
+                    kind: EventKind::SequenceStart { anchor, tag },
+                    start,
+                })
             }
             TokenKind::BlockMappingStart if block => {
                 self.state = State::BlockMappingFirstKey;
-                Ok(Event { kind: EventKind::MappingStart { anchor, tag }, start })
+                Ok(Event {
+                    kind: EventKind::MappingStart { anchor, tag },
+                    start,
+                })
             }
             _ if anchor.is_some() || !tag.is_empty() => {
                 self.pop_state();
@@ -383,7 +453,10 @@ impl<'a> Parser<'a> {
             self.pop_state();
             self.marks.pop();
             self.skip();
-            return Ok(Event { kind: EventKind::SequenceEnd, start: s });
+            return Ok(Event {
+                kind: EventKind::SequenceEnd,
+                start: s,
+            });
         }
         let ctx = self.marks.pop().unwrap_or_default();
         Err(perr_ctx(ctx, "did not find expected '-' indicator", s))
@@ -395,7 +468,10 @@ impl<'a> Parser<'a> {
             let mark = e;
             self.skip();
             let (k2, _, _) = self.peek_kind()?;
-            if !matches!(k2, TokenKind::BlockEntry | TokenKind::Key | TokenKind::Value | TokenKind::BlockEnd) {
+            if !matches!(
+                k2,
+                TokenKind::BlockEntry | TokenKind::Key | TokenKind::Value | TokenKind::BlockEnd
+            ) {
                 self.states.push(State::IndentlessSequenceEntry);
                 return self.parse_node(true, false);
             }
@@ -403,7 +479,10 @@ impl<'a> Parser<'a> {
             return Ok(empty_scalar(mark));
         }
         self.pop_state();
-        Ok(Event { kind: EventKind::SequenceEnd, start: s })
+        Ok(Event {
+            kind: EventKind::SequenceEnd,
+            start: s,
+        })
     }
 
     fn block_mapping_key(&mut self, first: bool) -> R<Event> {
@@ -428,7 +507,10 @@ impl<'a> Parser<'a> {
             self.pop_state();
             self.marks.pop();
             self.skip();
-            return Ok(Event { kind: EventKind::MappingEnd, start: s });
+            return Ok(Event {
+                kind: EventKind::MappingEnd,
+                start: s,
+            });
         }
         let ctx = self.marks.pop().unwrap_or_default();
         Err(perr_ctx(ctx, "did not find expected key", s))
@@ -471,7 +553,13 @@ impl<'a> Parser<'a> {
             if k == TokenKind::Key {
                 self.state = State::FlowSequenceEntryMappingKey;
                 self.skip();
-                return Ok(Event { kind: EventKind::MappingStart { anchor: None, tag: String::new() }, start: s });
+                return Ok(Event {
+                    kind: EventKind::MappingStart {
+                        anchor: None,
+                        tag: String::new(),
+                    },
+                    start: s,
+                });
             } else if k != TokenKind::FlowSequenceEnd {
                 self.states.push(State::FlowSequenceEntry);
                 return self.parse_node(false, false);
@@ -480,7 +568,10 @@ impl<'a> Parser<'a> {
         self.pop_state();
         self.marks.pop();
         self.skip();
-        Ok(Event { kind: EventKind::SequenceEnd, start: s })
+        Ok(Event {
+            kind: EventKind::SequenceEnd,
+            start: s,
+        })
     }
 
     fn flow_mapping_key(&mut self, first: bool) -> R<Event> {
@@ -503,7 +594,10 @@ impl<'a> Parser<'a> {
             if k == TokenKind::Key {
                 self.skip();
                 let (k2, s2, _) = self.peek_kind()?;
-                if !matches!(k2, TokenKind::Value | TokenKind::FlowEntry | TokenKind::FlowMappingEnd) {
+                if !matches!(
+                    k2,
+                    TokenKind::Value | TokenKind::FlowEntry | TokenKind::FlowMappingEnd
+                ) {
                     self.states.push(State::FlowMappingValue);
                     return self.parse_node(false, false);
                 }
@@ -517,7 +611,10 @@ impl<'a> Parser<'a> {
         self.pop_state();
         self.marks.pop();
         self.skip();
-        Ok(Event { kind: EventKind::MappingEnd, start: s })
+        Ok(Event {
+            kind: EventKind::MappingEnd,
+            start: s,
+        })
     }
 
     fn flow_mapping_value(&mut self, empty: bool) -> R<Event> {

@@ -87,7 +87,11 @@ impl RawError {
         } else {
             &self.problem
         };
-        if line != 0 { format!("line {line}: {problem}") } else { problem.to_string() }
+        if line != 0 {
+            format!("line {line}: {problem}")
+        } else {
+            problem.to_string()
+        }
     }
 }
 
@@ -116,6 +120,10 @@ pub struct Scanner<'a> {
     indents: Vec<isize>,
     simple_key_allowed: bool,
     simple_keys: Vec<SimpleKey>,
+    /// goyaml's `simple_keys_by_tok`: token number -> index in `simple_keys`. Its quirks
+    /// (entries shared by a flow level and the key saved for its opening bracket) decide
+    /// when tokens are handed to the parser, so it is reproduced as is.
+    simple_keys_by_tok: std::collections::HashMap<usize, usize>,
     flow_level: usize,
     error: Option<RawError>,
     /// Byte offset of the first reader error, if any (reported when reached).
@@ -215,6 +223,7 @@ impl<'a> Scanner<'a> {
             indents: Vec::new(),
             simple_key_allowed: false,
             simple_keys: Vec::new(),
+            simple_keys_by_tok: std::collections::HashMap::new(),
             flow_level: 0,
             error: None,
             reader_error,
@@ -384,15 +393,10 @@ impl<'a> Scanner<'a> {
         }
         loop {
             if !self.tokens.is_empty() {
-                let head = self.tokens_parsed;
-                let idx = self
-                    .simple_keys
-                    .iter()
-                    .rposition(|k| k.possible && k.token_number == head);
-                match idx {
+                match self.simple_keys_by_tok.get(&self.tokens_parsed) {
                     None => break,
-                    Some(i) => {
-                        if !self.simple_key_is_valid(i)? {
+                    Some(&i) => {
+                        if i >= self.simple_keys.len() || !self.simple_key_is_valid(i)? {
                             break;
                         }
                     }
@@ -411,7 +415,11 @@ impl<'a> Scanner<'a> {
         }
         if k.mark.line < self.mark.line || k.mark.index + 1024 < self.mark.index {
             if k.required {
-                return Err(self.err("while scanning a simple key", k.mark, "could not find expected ':'"));
+                return Err(self.err(
+                    "while scanning a simple key",
+                    k.mark,
+                    "could not find expected ':'",
+                ));
             }
             self.simple_keys[i].possible = false;
             return Ok(false);
@@ -419,13 +427,14 @@ impl<'a> Scanner<'a> {
         Ok(true)
     }
 
-    fn insert_token(&mut self, number: Option<usize>, token: Token) {
-        match number {
-            None => self.tokens.push_back(token),
-            Some(n) => {
-                let at = n.min(self.tokens.len());
+    /// Inserts at `pos` from the queue head; `None` or a negative position appends.
+    fn insert_token(&mut self, pos: Option<isize>, token: Token) {
+        match pos {
+            Some(n) if n >= 0 => {
+                let at = (n as usize).min(self.tokens.len());
                 self.tokens.insert(at, token)
             }
+            _ => self.tokens.push_back(token),
         }
     }
 
@@ -434,10 +443,18 @@ impl<'a> Scanner<'a> {
         if !self.stream_start_produced {
             self.indent = -1;
             self.simple_keys.push(SimpleKey::default());
+            self.simple_keys_by_tok.clear();
             self.simple_key_allowed = true;
             self.stream_start_produced = true;
             let m = self.mark;
-            self.insert_token(None, Token { kind: TokenKind::StreamStart, start: m, end: m });
+            self.insert_token(
+                None,
+                Token {
+                    kind: TokenKind::StreamStart,
+                    start: m,
+                    end: m,
+                },
+            );
             return Ok(());
         }
         self.scan_to_next_token()?;
@@ -530,9 +547,9 @@ impl<'a> Scanner<'a> {
                 mark: self.mark,
             };
             self.remove_simple_key()?;
-            if let Some(last) = self.simple_keys.last_mut() {
-                *last = sk;
-            }
+            let idx = self.simple_keys.len() - 1;
+            self.simple_keys[idx] = sk;
+            self.simple_keys_by_tok.insert(sk.token_number, idx);
         }
         Ok(())
     }
@@ -542,11 +559,16 @@ impl<'a> Scanner<'a> {
             && k.possible
         {
             if k.required {
-                return Err(self.err("while scanning a simple key", k.mark, "could not find expected ':'"));
+                return Err(self.err(
+                    "while scanning a simple key",
+                    k.mark,
+                    "could not find expected ':'",
+                ));
             }
             if let Some(last) = self.simple_keys.last_mut() {
                 last.possible = false;
             }
+            self.simple_keys_by_tok.remove(&k.token_number);
         }
         Ok(())
     }
@@ -573,11 +595,20 @@ impl<'a> Scanner<'a> {
     fn decrease_flow_level(&mut self) {
         if self.flow_level > 0 {
             self.flow_level -= 1;
-            self.simple_keys.pop();
+            if let Some(k) = self.simple_keys.pop() {
+                self.simple_keys_by_tok.remove(&k.token_number);
+            }
         }
     }
 
-    fn roll_indent(&mut self, column: usize, number: Option<usize>, kind: TokenKind, mark: Mark) -> R<()> {
+    fn roll_indent(
+        &mut self,
+        column: usize,
+        number: Option<usize>,
+        kind: TokenKind,
+        mark: Mark,
+    ) -> R<()> {
+        // `number` is a token number; the queue position may be negative (append).
         if self.flow_level > 0 {
             return Ok(());
         }
@@ -592,8 +623,15 @@ impl<'a> Scanner<'a> {
                     &format!("exceeded max depth of {MAX_INDENTS}"),
                 ));
             }
-            let number = number.map(|n| n - self.tokens_parsed);
-            self.insert_token(number, Token { kind, start: mark, end: mark });
+            let pos = number.map(|n| n as isize - self.tokens_parsed as isize);
+            self.insert_token(
+                pos,
+                Token {
+                    kind,
+                    start: mark,
+                    end: mark,
+                },
+            );
         }
         Ok(())
     }
@@ -604,7 +642,14 @@ impl<'a> Scanner<'a> {
         }
         while self.indent > column {
             let m = self.mark;
-            self.insert_token(None, Token { kind: TokenKind::BlockEnd, start: m, end: m });
+            self.insert_token(
+                None,
+                Token {
+                    kind: TokenKind::BlockEnd,
+                    start: m,
+                    end: m,
+                },
+            );
             self.indent = self.indents.pop().unwrap_or(-1);
         }
     }
@@ -618,7 +663,14 @@ impl<'a> Scanner<'a> {
         self.remove_simple_key()?;
         self.simple_key_allowed = false;
         let m = self.mark;
-        self.insert_token(None, Token { kind: TokenKind::StreamEnd, start: m, end: m });
+        self.insert_token(
+            None,
+            Token {
+                kind: TokenKind::StreamEnd,
+                start: m,
+                end: m,
+            },
+        );
         Ok(())
     }
 
@@ -672,7 +724,14 @@ impl<'a> Scanner<'a> {
         let start = self.mark;
         self.skip();
         let end = self.mark;
-        self.insert_token(None, Token { kind: TokenKind::FlowEntry, start, end });
+        self.insert_token(
+            None,
+            Token {
+                kind: TokenKind::FlowEntry,
+                start,
+                end,
+            },
+        );
         Ok(())
     }
 
@@ -680,7 +739,11 @@ impl<'a> Scanner<'a> {
         if self.flow_level == 0 {
             if !self.simple_key_allowed {
                 let m = self.mark;
-                return Err(self.err("", m, "block sequence entries are not allowed in this context"));
+                return Err(self.err(
+                    "",
+                    m,
+                    "block sequence entries are not allowed in this context",
+                ));
             }
             let m = self.mark;
             self.roll_indent(m.column, None, TokenKind::BlockSequenceStart, m)?;
@@ -690,7 +753,14 @@ impl<'a> Scanner<'a> {
         let start = self.mark;
         self.skip();
         let end = self.mark;
-        self.insert_token(None, Token { kind: TokenKind::BlockEntry, start, end });
+        self.insert_token(
+            None,
+            Token {
+                kind: TokenKind::BlockEntry,
+                start,
+                end,
+            },
+        );
         Ok(())
     }
 
@@ -708,7 +778,14 @@ impl<'a> Scanner<'a> {
         let start = self.mark;
         self.skip();
         let end = self.mark;
-        self.insert_token(None, Token { kind: TokenKind::Key, start, end });
+        self.insert_token(
+            None,
+            Token {
+                kind: TokenKind::Key,
+                start,
+                end,
+            },
+        );
         Ok(())
     }
 
@@ -717,11 +794,21 @@ impl<'a> Scanner<'a> {
         if self.simple_key_is_valid(i)? {
             let sk = self.simple_keys[i];
             self.insert_token(
-                Some(sk.token_number - self.tokens_parsed),
-                Token { kind: TokenKind::Key, start: sk.mark, end: sk.mark },
+                Some(sk.token_number as isize - self.tokens_parsed as isize),
+                Token {
+                    kind: TokenKind::Key,
+                    start: sk.mark,
+                    end: sk.mark,
+                },
             );
-            self.roll_indent(sk.mark.column, Some(sk.token_number), TokenKind::BlockMappingStart, sk.mark)?;
+            self.roll_indent(
+                sk.mark.column,
+                Some(sk.token_number),
+                TokenKind::BlockMappingStart,
+                sk.mark,
+            )?;
             self.simple_keys[i].possible = false;
+            self.simple_keys_by_tok.remove(&sk.token_number);
             self.simple_key_allowed = false;
         } else {
             if self.flow_level == 0 {
@@ -737,7 +824,14 @@ impl<'a> Scanner<'a> {
         let start = self.mark;
         self.skip();
         let end = self.mark;
-        self.insert_token(None, Token { kind: TokenKind::Value, start, end });
+        self.insert_token(
+            None,
+            Token {
+                kind: TokenKind::Value,
+                start,
+                end,
+            },
+        );
         Ok(())
     }
 
@@ -783,11 +877,9 @@ impl<'a> Scanner<'a> {
 
     fn scan_to_next_token(&mut self) -> R<()> {
         loop {
-            if self.mark.column == 0
-                && self.ch(0) == 0xEF
-                && self.ch(1) == 0xBB
-                && self.ch(2) == 0xBF
-            {
+            // goyaml's is_bom looks at the start of its buffer, not at the current position:
+            // only a second BOM at the very start of the input is skipped.
+            if self.mark.column == 0 && self.pos == 0 && self.buf.starts_with(b"\xEF\xBB\xBF") {
                 self.skip();
             }
             while self.ch(0) == b' '
@@ -820,7 +912,11 @@ impl<'a> Scanner<'a> {
             self.read(&mut name);
         }
         if name.is_empty() {
-            return Err(self.err("while scanning a directive", start, "could not find expected directive name"));
+            return Err(self.err(
+                "while scanning a directive",
+                start,
+                "could not find expected directive name",
+            ));
         }
         if !self.is_blankz(0) {
             return Err(self.err(
@@ -850,7 +946,11 @@ impl<'a> Scanner<'a> {
             }
             let handle = self.scan_tag_handle(true, start)?;
             if !self.is_blank(0) {
-                return Err(self.err("while scanning a %TAG directive", start, "did not find expected whitespace"));
+                return Err(self.err(
+                    "while scanning a %TAG directive",
+                    start,
+                    "did not find expected whitespace",
+                ));
             }
             while self.is_blank(0) {
                 self.skip();
@@ -865,7 +965,11 @@ impl<'a> Scanner<'a> {
             }
             TokenKind::TagDirective(handle, prefix)
         } else {
-            return Err(self.err("while scanning a directive", start, "found unknown directive name"));
+            return Err(self.err(
+                "while scanning a directive",
+                start,
+                "found unknown directive name",
+            ));
         };
         let end = self.mark;
         while self.is_blank(0) {
@@ -895,13 +999,21 @@ impl<'a> Scanner<'a> {
         while self.ch(0).is_ascii_digit() {
             len += 1;
             if len > 2 {
-                return Err(self.err("while scanning a %YAML directive", start, "found extremely long version number"));
+                return Err(self.err(
+                    "while scanning a %YAML directive",
+                    start,
+                    "found extremely long version number",
+                ));
             }
             value = value * 10 + (self.ch(0) - b'0');
             self.skip();
         }
         if len == 0 {
-            return Err(self.err("while scanning a %YAML directive", start, "did not find expected version number"));
+            return Err(self.err(
+                "while scanning a %YAML directive",
+                start,
+                "did not find expected version number",
+            ));
         }
         Ok(value)
     }
@@ -916,13 +1028,26 @@ impl<'a> Scanner<'a> {
         let end = self.mark;
         let c = self.ch(0);
         if s.is_empty()
-            || !(self.is_blankz(0) || matches!(c, b'?' | b':' | b',' | b']' | b'}' | b'%' | b'@' | b'`'))
+            || !(self.is_blankz(0)
+                || matches!(c, b'?' | b':' | b',' | b']' | b'}' | b'%' | b'@' | b'`'))
         {
-            let ctx = if alias { "while scanning an alias" } else { "while scanning an anchor" };
-            return Err(self.err(ctx, start, "did not find expected alphabetic or numeric character"));
+            let ctx = if alias {
+                "while scanning an alias"
+            } else {
+                "while scanning an anchor"
+            };
+            return Err(self.err(
+                ctx,
+                start,
+                "did not find expected alphabetic or numeric character",
+            ));
         }
         let v = String::from_utf8(s).unwrap_or_default();
-        let kind = if alias { TokenKind::Alias(v) } else { TokenKind::Anchor(v) };
+        let kind = if alias {
+            TokenKind::Alias(v)
+        } else {
+            TokenKind::Anchor(v)
+        };
         Ok(Token { kind, start, end })
     }
 
@@ -935,7 +1060,11 @@ impl<'a> Scanner<'a> {
             self.skip();
             suffix = self.scan_tag_uri(false, None, start)?;
             if self.ch(0) != b'>' {
-                return Err(self.err("while scanning a tag", start, "did not find the expected '>'"));
+                return Err(self.err(
+                    "while scanning a tag",
+                    start,
+                    "did not find the expected '>'",
+                ));
             }
             self.skip();
             handle = String::new();
@@ -956,14 +1085,26 @@ impl<'a> Scanner<'a> {
             }
         }
         if !self.is_blankz(0) {
-            return Err(self.err("while scanning a tag", start, "did not find expected whitespace or line break"));
+            return Err(self.err(
+                "while scanning a tag",
+                start,
+                "did not find expected whitespace or line break",
+            ));
         }
         let end = self.mark;
-        Ok(Token { kind: TokenKind::Tag(handle, suffix), start, end })
+        Ok(Token {
+            kind: TokenKind::Tag(handle, suffix),
+            start,
+            end,
+        })
     }
 
     fn tag_ctx(directive: bool) -> &'static str {
-        if directive { "while parsing a %TAG directive" } else { "while parsing a tag" }
+        if directive {
+            "while parsing a %TAG directive"
+        } else {
+            "while parsing a tag"
+        }
     }
 
     fn scan_tag_handle(&mut self, directive: bool, start: Mark) -> R<String> {
@@ -1027,7 +1168,11 @@ impl<'a> Scanner<'a> {
             has_tag = true;
         }
         if !has_tag {
-            return Err(self.err(Self::tag_ctx(directive), start, "did not find expected tag URI"));
+            return Err(self.err(
+                Self::tag_ctx(directive),
+                start,
+                "did not find expected tag URI",
+            ));
         }
         Ok(String::from_utf8_lossy(&s).into_owned())
     }
@@ -1036,16 +1181,28 @@ impl<'a> Scanner<'a> {
         let mut w = 1024;
         while w > 0 {
             if !(self.ch(0) == b'%' && self.is_hex(1) && self.is_hex(2)) {
-                return Err(self.err(Self::tag_ctx(directive), start, "did not find URI escaped octet"));
+                return Err(self.err(
+                    Self::tag_ctx(directive),
+                    start,
+                    "did not find URI escaped octet",
+                ));
             }
             let octet = ((self.as_hex(1) << 4) + self.as_hex(2)) as u8;
             if w == 1024 {
                 w = width(octet);
                 if w == 0 {
-                    return Err(self.err(Self::tag_ctx(directive), start, "found an incorrect leading UTF-8 octet"));
+                    return Err(self.err(
+                        Self::tag_ctx(directive),
+                        start,
+                        "found an incorrect leading UTF-8 octet",
+                    ));
                 }
             } else if octet & 0xC0 != 0x80 {
-                return Err(self.err(Self::tag_ctx(directive), start, "found an incorrect trailing UTF-8 octet"));
+                return Err(self.err(
+                    Self::tag_ctx(directive),
+                    start,
+                    "found an incorrect trailing UTF-8 octet",
+                ));
             }
             s.push(octet);
             self.skip();
@@ -1111,7 +1268,11 @@ impl<'a> Scanner<'a> {
         let mut end = self.mark;
         let mut indent: usize = 0;
         if increment > 0 {
-            indent = if self.indent >= 0 { self.indent as usize + increment } else { increment };
+            indent = if self.indent >= 0 {
+                self.indent as usize + increment
+            } else {
+                increment
+            };
         }
         let mut s = Vec::new();
         let mut leading_break = Vec::new();
@@ -1121,7 +1282,11 @@ impl<'a> Scanner<'a> {
         let mut leading_blank = false;
         while self.mark.column == indent && !self.is_z(0) {
             let trailing_blank = self.is_blank(0);
-            if !literal && !leading_blank && !trailing_blank && leading_break.first() == Some(&b'\n') {
+            if !literal
+                && !leading_blank
+                && !trailing_blank
+                && leading_break.first() == Some(&b'\n')
+            {
                 if trailing_breaks.is_empty() {
                     s.push(b' ');
                 }
@@ -1146,8 +1311,16 @@ impl<'a> Scanner<'a> {
         if chomping == 1 {
             s.extend_from_slice(&trailing_breaks);
         }
-        let style = if literal { ScalarStyle::Literal } else { ScalarStyle::Folded };
-        Ok(Token { kind: TokenKind::Scalar(into_string(s), style), start, end })
+        let style = if literal {
+            ScalarStyle::Literal
+        } else {
+            ScalarStyle::Folded
+        };
+        Ok(Token {
+            kind: TokenKind::Scalar(into_string(s), style),
+            start,
+            end,
+        })
     }
 
     fn scan_block_scalar_breaks(
@@ -1215,7 +1388,11 @@ impl<'a> Scanner<'a> {
                 ));
             }
             if self.is_z(0) {
-                return Err(self.err("while scanning a quoted scalar", start, "found unexpected end of stream"));
+                return Err(self.err(
+                    "while scanning a quoted scalar",
+                    start,
+                    "found unexpected end of stream",
+                ));
             }
             let mut leading_blanks = false;
             while !self.is_blankz(0) {
@@ -1339,8 +1516,16 @@ impl<'a> Scanner<'a> {
         }
         self.skip();
         let end = self.mark;
-        let style = if single { ScalarStyle::SingleQuoted } else { ScalarStyle::DoubleQuoted };
-        Ok(Token { kind: TokenKind::Scalar(into_string(s), style), start, end })
+        let style = if single {
+            ScalarStyle::SingleQuoted
+        } else {
+            ScalarStyle::DoubleQuoted
+        };
+        Ok(Token {
+            kind: TokenKind::Scalar(into_string(s), style),
+            start,
+            end,
+        })
     }
 
     fn scan_plain_scalar(&mut self) -> R<Token> {
@@ -1395,7 +1580,8 @@ impl<'a> Scanner<'a> {
             }
             while self.is_blank(0) || self.is_break(0) {
                 if self.is_blank(0) {
-                    if leading_blanks && (self.mark.column as isize) < indent && self.ch(0) == b'\t' {
+                    if leading_blanks && (self.mark.column as isize) < indent && self.ch(0) == b'\t'
+                    {
                         return Err(self.err(
                             "while scanning a plain scalar",
                             start,
@@ -1422,7 +1608,11 @@ impl<'a> Scanner<'a> {
         if leading_blanks {
             self.simple_key_allowed = true;
         }
-        Ok(Token { kind: TokenKind::Scalar(into_string(s), ScalarStyle::Plain), start, end })
+        Ok(Token {
+            kind: TokenKind::Scalar(into_string(s), ScalarStyle::Plain),
+            start,
+            end,
+        })
     }
 }
 

@@ -6,7 +6,9 @@ use gotmpl::{Map, Value};
 use crate::Error;
 
 fn bare_key(k: &str) -> bool {
-    !k.is_empty() && k.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
+    !k.is_empty()
+        && k.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
 }
 
 fn quote(out: &mut String, s: &str) {
@@ -20,7 +22,9 @@ fn quote(out: &mut String, s: &str) {
             '\n' => out.push_str("\\n"),
             '\x0C' => out.push_str("\\f"),
             '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7F => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c if (c as u32) < 0x20 || c as u32 == 0x7F => {
+                out.push_str(&format!("\\u{:04X}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -68,7 +72,9 @@ fn is_table_array(v: &Value) -> Result<bool, Error> {
     let mut all = true;
     for item in &l.items {
         if item.is_nil() {
-            return Err(Error::Toml("toml: cannot encode array with nil element".into()));
+            return Err(Error::Toml(
+                "toml: cannot encode array with nil element".into(),
+            ));
         }
         if !is_table(item) {
             all = false;
@@ -199,9 +205,17 @@ impl Enc {
             }
             Value::Float(f) => {
                 let s = if f.is_nan() {
-                    if f.is_sign_negative() { "-nan".to_string() } else { "nan".to_string() }
+                    if f.is_sign_negative() {
+                        "-nan".to_string()
+                    } else {
+                        "nan".to_string()
+                    }
                 } else if f.is_infinite() {
-                    if *f < 0.0 { "-inf".to_string() } else { "+inf".to_string() }
+                    if *f < 0.0 {
+                        "-inf".to_string()
+                    } else {
+                        "+inf".to_string()
+                    }
                 } else {
                     let mut s = format_float_f(*f);
                     if !s.contains('.') {
@@ -228,7 +242,9 @@ impl Enc {
                 self.wf("[");
                 for (i, item) in l.items.iter().enumerate() {
                     if item.is_nil() {
-                        return Err(Error::Toml("toml: cannot encode array with nil element".into()));
+                        return Err(Error::Toml(
+                            "toml: cannot encode array with nil element".into(),
+                        ));
                     }
                     self.element(item)?;
                     if i != l.items.len() - 1 {
@@ -250,7 +266,11 @@ impl Enc {
 /// Go's `strconv.FormatFloat(f, 'f', -1, 64)`.
 fn format_float_f(f: f64) -> String {
     if f == 0.0 {
-        return if f.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if f.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
     let s = format!("{f:e}");
     let (neg, s) = match s.strip_prefix('-') {
@@ -283,11 +303,18 @@ fn format_float_f(f: f64) -> String {
 /// BurntSushi/toml's `Encoder.Encode(v)` output.
 pub fn to_toml(v: &Value) -> Result<String, Error> {
     let v = data(v);
-    let mut enc = Enc { out: String::new(), has_written: false };
+    let mut enc = Enc {
+        out: String::new(),
+        has_written: false,
+    };
     match &v {
         Value::Map(m) => enc.table(&[], &m.entries.borrow())?,
         Value::Nil => return Err(Error::Toml("toml: cannot encode a nil value".into())),
-        _ => return Err(Error::Toml("toml: top-level values must be Go maps or structs".into())),
+        _ => {
+            return Err(Error::Toml(
+                "toml: top-level values must be Go maps or structs".into(),
+            ));
+        }
     }
     Ok(enc.out)
 }
@@ -312,9 +339,9 @@ fn from_toml_value(v: toml::Value) -> Value {
 
 /// Decodes a TOML document into `map[string]interface{}`.
 pub fn from_toml(text: &str) -> Result<Value, Error> {
-    let t: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-        Error::Toml(format!("toml: {}", e.message()))
-    })?;
+    let t: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| Error::Toml(format!("toml: {}", e.message())))?;
     let mut m = Map::new();
     for (k, v) in t {
         m.insert(k, from_toml_value(v));

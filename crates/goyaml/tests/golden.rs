@@ -4,7 +4,9 @@
 use gotmpl::{Body, FuncMap, Value};
 
 fn call(f: &FuncMap, name: &str, arg: Value) -> Value {
-    let func = f.get(name).unwrap_or_else(|| panic!("{name} not registered"));
+    let func = f
+        .get(name)
+        .unwrap_or_else(|| panic!("{name} not registered"));
     match &func.body {
         Body::Plain(p) => p(&[arg]).unwrap_or_else(|e| panic!("{name} failed: {e}")),
         Body::WithContext(_) => panic!("{name} needs a context"),
@@ -12,7 +14,9 @@ fn call(f: &FuncMap, name: &str, arg: Value) -> Value {
 }
 
 fn text(v: Value) -> String {
-    v.as_str().map(str::to_string).unwrap_or_else(|| panic!("not a string: {v:?}"))
+    v.as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| panic!("not a string: {v:?}"))
 }
 
 fn golden() -> serde_json::Value {
@@ -34,16 +38,30 @@ fn yaml_cases_match_helm() {
             ("yaml", text(call(&f, "toYaml", m.clone()))),
             ("pretty_json", text(call(&f, "toPrettyJson", m.clone()))),
             ("yaml_pretty", text(call(&f, "toYamlPretty", m.clone()))),
-            ("array_json", text(call(&f, "toJson", call(&f, "fromYamlArray", Value::from(input))))),
+            (
+                "array_json",
+                text(call(
+                    &f,
+                    "toJson",
+                    call(&f, "fromYamlArray", Value::from(input)),
+                )),
+            ),
         ];
         for (key, got) in checks {
             let want = case[key].as_str().unwrap_or_default();
             if got != want {
-                failures.push(format!("input {input:?}\n  {key}: want {want:?}\n  {key}:  got {got:?}"));
+                failures.push(format!(
+                    "input {input:?}\n  {key}: want {want:?}\n  {key}:  got {got:?}"
+                ));
             }
         }
     }
-    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -54,16 +72,40 @@ fn json_cases_match_helm() {
     for case in g["json"].as_array().expect("json cases") {
         let input = case["input"].as_str().unwrap_or_default();
         let checks = [
-            ("map_json", text(call(&f, "toJson", call(&f, "fromJson", Value::from(input))))),
-            ("array_json", text(call(&f, "toJson", call(&f, "fromJsonArray", Value::from(input))))),
-            ("raw_json", text(call(&f, "toRawJson", call(&f, "fromJson", Value::from(input))))),
+            (
+                "map_json",
+                text(call(&f, "toJson", call(&f, "fromJson", Value::from(input)))),
+            ),
+            (
+                "array_json",
+                text(call(
+                    &f,
+                    "toJson",
+                    call(&f, "fromJsonArray", Value::from(input)),
+                )),
+            ),
+            (
+                "raw_json",
+                text(call(
+                    &f,
+                    "toRawJson",
+                    call(&f, "fromJson", Value::from(input)),
+                )),
+            ),
         ];
         for (key, got) in checks {
             let want = case[key].as_str().unwrap_or_default();
             if got != want {
-                failures.push(format!("input {input:?}\n  {key}: want {want:?}\n  {key}:  got {got:?}"));
+                failures.push(format!(
+                    "input {input:?}\n  {key}: want {want:?}\n  {key}:  got {got:?}"
+                ));
             }
         }
     }
-    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
