@@ -666,6 +666,9 @@ pub struct SyncOperation {
     /// Local manifests (not supported by ferry).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manifests: Option<Value>,
+    /// Self-heal attempts so far (auto-sync bookkeeping).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_heal_attempts_count: Option<i64>,
     /// Unknown fields.
     #[serde(flatten)]
     pub extra: Extra,
@@ -773,6 +776,20 @@ pub struct ApplicationStatus {
     /// Unknown fields (kept; not reported: status is written by controllers).
     #[serde(flatten)]
     pub extra: Extra,
+}
+
+impl ApplicationStatus {
+    /// Appends a history entry (id = last id + 1, from 0) and keeps the newest `limit`
+    /// entries (`limit <= 0` keeps none), as Argo CD does after a successful sync.
+    pub fn push_history(&mut self, mut entry: RevisionHistory, limit: i64) {
+        entry.id = self.history.last().map_or(0, |h| h.id + 1);
+        self.history.push(entry);
+        let keep = usize::try_from(limit.max(0)).unwrap_or(usize::MAX);
+        if self.history.len() > keep {
+            let drop = self.history.len() - keep;
+            self.history.drain(..drop);
+        }
+    }
 }
 
 /// `status.sync`.

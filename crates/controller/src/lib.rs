@@ -12,6 +12,8 @@
 //! * [`valuefiles`]: Helm `valueFiles` resolution (source-relative, `/`-absolute, `$ref/…`,
 //!   URLs, helm-secrets URLs for the sops crate, globs).
 //! * [`crd`]: the `applications.argoproj.io` CRD ferry installs when absent.
+//! * [`autosync`]: the auto-sync decision (one attempt per revision, self-heal backoff,
+//!   refusing to prune everything).
 //!
 //! Health, diff and sync planning live in the `engine` crate.
 //!
@@ -35,5 +37,6 @@
 //! ```
 
 pub mod application;
+pub mod autosync;
 pub mod crd;
 pub mod valuefiles;

@@ -5,4 +5,5 @@ pub mod hooks;
 pub mod options;
 pub mod plan;
 pub mod retry;
+pub mod status;
 pub mod tracking;

@@ -116,9 +116,14 @@ pub fn may_retry(limit: i64, retry_count: u32) -> bool {
     limit < 0 || i64::from(retry_count) < limit
 }
 
-/// Self-heal backoff of the controller: 2 s × 3ⁿ capped at 300 s (`n` = attempts so far).
+/// Self-heal backoff of Argo CD's controller (`wait.Backoff{Duration: 2s, Factor: 3, Cap: 5m}`
+/// stepped `attempts` times): no wait before the first self-heal, then 2 s, 6 s, 18 s, 54 s,
+/// 162 s, 300 s, 300 s, … The caller subtracts the time since the last operation finished.
 pub fn self_heal_delay(attempts: u32) -> Duration {
-    let secs = 2f64 * 3f64.powi(attempts.min(64) as i32);
+    if attempts == 0 {
+        return Duration::ZERO;
+    }
+    let secs = 2f64 * 3f64.powi((attempts - 1).min(64) as i32);
     Duration::from_secs_f64(secs.min(300.0))
 }
 
@@ -169,8 +174,7 @@ mod tests {
         };
         assert!(retry_delay(&bad, 0).is_err());
         assert!(may_retry(-1, 1000) && may_retry(2, 1) && !may_retry(2, 2) && !may_retry(0, 0));
-        assert_eq!(self_heal_delay(0), Duration::from_secs(2));
-        assert_eq!(self_heal_delay(2), Duration::from_secs(18));
-        assert_eq!(self_heal_delay(10), Duration::from_secs(300));
+        let heal: Vec<u64> = (0..8).map(|n| self_heal_delay(n).as_secs()).collect();
+        assert_eq!(heal, vec![0, 2, 6, 18, 54, 162, 300, 300]);
     }
 }
