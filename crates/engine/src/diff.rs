@@ -340,15 +340,56 @@ const MERGE_KEYS: &[&str] = &[
 ];
 
 /// Merges `src` into `dst`: maps recursively, lists of objects by merge key (or position when
-/// both lists have the same length and no key fits), everything else replaced.
+/// both lists have the same length and no key fits), everything else replaced. Like an apply,
+/// `null` in `src` changes nothing, and an empty list or map in `src` for a field `dst` lacks
+/// adds nothing (the API server drops empty lists and maps). A resource quantity (under
+/// `limits`, `requests`, `hard`, … or `sizeLimit`) equal in value to `dst`'s (`1000m` vs `1`)
+/// keeps `dst`'s canonical spelling.
 pub fn merge_into(dst: &mut Value, src: &Value) {
+    merge_at(dst, src, "");
+}
+
+/// Map keys whose values are resource quantity maps.
+const QUANTITY_MAPS: &[&str] = &[
+    "limits",
+    "requests",
+    "hard",
+    "max",
+    "min",
+    "default",
+    "defaultRequest",
+    "maxLimitRequestRatio",
+    "capacity",
+    "allocatable",
+    "overhead",
+];
+
+fn is_empty_container(v: &Value) -> bool {
+    match v {
+        Value::Array(a) => a.is_empty(),
+        Value::Object(m) => m.is_empty(),
+        _ => false,
+    }
+}
+
+fn merge_at(dst: &mut Value, src: &Value, parent_key: &str) {
     match (dst, src) {
         (Value::Object(d), Value::Object(s)) => {
+            let quantities = QUANTITY_MAPS.contains(&parent_key);
             for (k, sv) in s {
+                if sv.is_null() {
+                    continue;
+                }
                 match d.get_mut(k) {
-                    Some(dv) if !sv.is_null() => merge_into(dv, sv),
-                    _ => {
-                        d.insert(k.clone(), sv.clone());
+                    Some(dv) => {
+                        if (quantities || k == "sizeLimit") && same_quantity(dv, sv) {
+                            continue;
+                        }
+                        merge_at(dv, sv, k);
+                    }
+                    None if is_empty_container(sv) => {}
+                    None => {
+                        d.insert(k.clone(), strip_nulls(sv));
                     }
                 }
             }
@@ -356,7 +397,7 @@ pub fn merge_into(dst: &mut Value, src: &Value) {
         (Value::Array(d), Value::Array(s)) => {
             let all_obj = |a: &[Value]| a.iter().all(Value::is_object);
             if s.is_empty() || !all_obj(s) || !all_obj(d) {
-                *d = s.clone();
+                *d = s.iter().map(strip_nulls).collect();
                 return;
             }
             let key = MERGE_KEYS.iter().find(|k| {
@@ -375,23 +416,137 @@ pub fn merge_into(dst: &mut Value, src: &Value) {
                         match d.iter().find(|dv| dv.get(*k) == id) {
                             Some(dv) => {
                                 let mut m = dv.clone();
-                                merge_into(&mut m, sv);
+                                merge_at(&mut m, sv, parent_key);
                                 out.push(m);
                             }
-                            None => out.push(sv.clone()),
+                            None => out.push(strip_nulls(sv)),
                         }
                     }
                     *d = out;
                 }
                 None if d.len() == s.len() => {
                     for (dv, sv) in d.iter_mut().zip(s) {
-                        merge_into(dv, sv);
+                        merge_at(dv, sv, parent_key);
                     }
                 }
-                None => *d = s.clone(),
+                None => *d = s.iter().map(strip_nulls).collect(),
             }
         }
-        (d, s) => *d = s.clone(),
+        (d, s) => *d = strip_nulls(s),
+    }
+}
+
+/// A copy without `null` map values and without empty lists/maps as map values.
+fn strip_nulls(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .filter(|(_, x)| !x.is_null() && !is_empty_container(x))
+                .map(|(k, x)| (k.clone(), strip_nulls(x)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(strip_nulls).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Value of a Kubernetes resource quantity (`500m`, `1Gi`, `1e3`, `2`), as f64.
+pub fn parse_quantity(v: &Value) -> Option<f64> {
+    let s = match v {
+        Value::Number(n) => return n.as_f64(),
+        Value::String(s) => s.trim(),
+        _ => return None,
+    };
+    let num_end = s
+        .find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | '+' | '-')))
+        .unwrap_or(s.len());
+    let (num, suffix) = s.split_at(num_end);
+    let base: f64 = num.parse().ok()?;
+    let mult = match suffix {
+        "" => 1.0,
+        "n" => 1e-9,
+        "u" => 1e-6,
+        "m" => 1e-3,
+        "k" => 1e3,
+        "M" => 1e6,
+        "G" => 1e9,
+        "T" => 1e12,
+        "P" => 1e15,
+        "E" => 1e18,
+        "Ki" => 1024f64,
+        "Mi" => 1024f64.powi(2),
+        "Gi" => 1024f64.powi(3),
+        "Ti" => 1024f64.powi(4),
+        "Pi" => 1024f64.powi(5),
+        "Ei" => 1024f64.powi(6),
+        e if e.starts_with(['e', 'E']) => 10f64.powi(e[1..].parse::<i32>().ok()?),
+        _ => return None,
+    };
+    Some(base * mult)
+}
+
+fn same_quantity(a: &Value, b: &Value) -> bool {
+    match (parse_quantity(a), parse_quantity(b)) {
+        (Some(x), Some(y)) => {
+            let scale = x.abs().max(y.abs()).max(1e-12);
+            ((x - y) / scale).abs() < 1e-12
+        }
+        _ => false,
+    }
+}
+
+/// Desired object prepared for apply with `RespectIgnoreDifferences=true`: ignored fields are
+/// removed from `desired` and the live values of those fields are copied in, so applying it
+/// leaves them as they are in the cluster (Argo CD's `normalizeTargetResources`).
+pub fn respect_ignore_differences(
+    desired: &Value,
+    live: &Value,
+    ignore: &IgnoreDifferences,
+) -> Value {
+    let mut target = desired.clone();
+    ignore.apply(live, live, &mut target);
+    let mut normalized_live = live.clone();
+    ignore.apply(live, live, &mut normalized_live);
+    copy_removed(&mut target, live, &normalized_live);
+    target
+}
+
+/// Copies into `target` what `full` has and `reduced` lacks.
+fn copy_removed(target: &mut Value, full: &Value, reduced: &Value) {
+    match (full, reduced) {
+        (Value::Object(f), Value::Object(r)) => {
+            let Some(t) = target.as_object_mut() else {
+                return;
+            };
+            for (k, fv) in f {
+                match r.get(k) {
+                    None => {
+                        t.insert(k.clone(), fv.clone());
+                    }
+                    Some(rv) if rv != fv => match t.get_mut(k) {
+                        Some(tv) => copy_removed(tv, fv, rv),
+                        None => {
+                            t.insert(k.clone(), fv.clone());
+                        }
+                    },
+                    Some(_) => {}
+                }
+            }
+        }
+        (Value::Array(f), Value::Array(r)) if f.len() == r.len() => {
+            if let Some(t) = target.as_array_mut()
+                && t.len() == f.len()
+            {
+                for ((tv, fv), rv) in t.iter_mut().zip(f).zip(r) {
+                    if fv != rv {
+                        copy_removed(tv, fv, rv);
+                    }
+                }
+            } else {
+                *target = full.clone();
+            }
+        }
+        _ => *target = full.clone(),
     }
 }
 

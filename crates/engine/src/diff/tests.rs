@@ -273,3 +273,60 @@ fn merge_lists_by_key_and_position() {
         "tolerations": [{"operator": "Exists", "effect": "NoSchedule"}]})
     );
 }
+
+#[test]
+fn apply_like_merge_rules() {
+    let live = json!({"spec": {"template": {"spec": {
+        "containers": [{"name": "web", "image": "x",
+            "resources": {"limits": {"cpu": "1", "memory": "1Gi"}, "requests": {"cpu": "100m"}}}],
+        "affinity": {}}}}});
+    let desired = json!({"spec": {"template": {"spec": {
+        "containers": [{"name": "web", "image": "x", "env": null,
+            "resources": {"limits": {"cpu": "1000m", "memory": "1024Mi"}, "requests": {"cpu": 0.1}}}],
+        "nodeSelector": {}, "tolerations": [], "imagePullSecrets": null, "affinity": {}}}}});
+    let r = diff_desired_fields(&desired, &live, &IgnoreDifferences::none());
+    assert!(
+        !r.modified,
+        "{}",
+        unified_yaml_diff(Some(&r.normalized_live), Some(&r.predicted_live), "x")
+    );
+    let mut more = desired.clone();
+    more["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["cpu"] = json!("2");
+    assert!(diff_desired_fields(&more, &live, &IgnoreDifferences::none()).modified);
+    // quantities are only compared by value in quantity maps
+    let env_live = json!({"env": [{"name": "A", "value": "1000m"}]});
+    let env_desired = json!({"env": [{"name": "A", "value": "1"}]});
+    assert!(diff_desired_fields(&env_desired, &env_live, &IgnoreDifferences::none()).modified);
+    assert_eq!(parse_quantity(&json!("1.5Gi")), Some(1.5 * 1024f64.powi(3)));
+    assert_eq!(parse_quantity(&json!("2e3")), Some(2000.0));
+    assert_eq!(parse_quantity(&json!("abc")), None);
+}
+
+#[test]
+fn respect_ignore_differences_keeps_live_values() {
+    let live = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+        "spec": {"replicas": 5, "template": {"spec": {"containers": [{"name": "web", "image": "nginx:live"}]}}}});
+    let desired = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+        "spec": {"replicas": 2, "template": {"spec": {"containers": [{"name": "web", "image": "nginx:git"}]}}}});
+    let rules = IgnoreDifferences::new(&[IgnoreDifference {
+        group: "apps".into(),
+        kind: "Deployment".into(),
+        json_pointers: vec!["/spec/replicas".into()],
+        ..Default::default()
+    }])
+    .unwrap();
+    let t = respect_ignore_differences(&desired, &live, &rules);
+    assert_eq!(t["spec"]["replicas"], json!(5));
+    assert_eq!(
+        t["spec"]["template"]["spec"]["containers"][0]["image"],
+        json!("nginx:git")
+    );
+    // a field ignored but absent live is dropped from the target
+    let mut no_replicas = live.clone();
+    no_replicas["spec"]
+        .as_object_mut()
+        .unwrap()
+        .remove("replicas");
+    let t = respect_ignore_differences(&desired, &no_replicas, &rules);
+    assert!(t["spec"].get("replicas").is_none());
+}
