@@ -1,6 +1,7 @@
 //! Prints, for each file given, what Helm's `fromYaml | toJson`, `fromYaml | toYaml` and
 //! `fromYamlArray | toJson` produce (separated by `<<<SEP>>>` lines): a tool to compare the
-//! crate with the real engine on large corpora.
+//! crate with the real engine on large corpora. With `--toml` first, prints
+//! `fromYaml | toToml` and `fromToml | toJson` instead.
 
 use gotmpl::{Body, Value};
 
@@ -13,7 +14,12 @@ fn call(f: &gotmpl::FuncMap, name: &str, arg: Value) -> Value {
 
 fn main() {
     let f = goyaml::functions();
-    for path in std::env::args().skip(1) {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let toml = args.first().is_some_and(|a| a == "--toml");
+    if toml {
+        args.remove(0);
+    }
+    for path in args {
         let text = match std::fs::read(&path) {
             Ok(b) => String::from_utf8_lossy(&b).into_owned(),
             Err(e) => {
@@ -21,6 +27,22 @@ fn main() {
                 continue;
             }
         };
+        if toml {
+            let t = call(
+                &f,
+                "toToml",
+                call(&f, "fromYaml", Value::from(text.as_str())),
+            );
+            let j = call(
+                &f,
+                "toJson",
+                call(&f, "fromToml", Value::from(text.as_str())),
+            );
+            for v in [t, j] {
+                print!("{}\n<<<SEP>>>\n", v.as_str().unwrap_or(""));
+            }
+            continue;
+        }
         let m = call(&f, "fromYaml", Value::from(text.as_str()));
         let j = call(&f, "toJson", m.clone());
         let y = call(&f, "toYaml", m);

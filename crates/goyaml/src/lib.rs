@@ -58,6 +58,12 @@ pub enum Error {
     /// A BurntSushi/toml error.
     #[error("{0}")]
     Toml(String),
+    /// Helm's values loader could not split the stream into documents.
+    #[error("error reading yaml document: {0}")]
+    ReadDocument(String),
+    /// Helm's values loader could not decode one document.
+    #[error("cannot unmarshal yaml document: {0}")]
+    UnmarshalDocument(Box<Error>),
 }
 
 // ------------------------------------------------------------------ value builders
@@ -206,6 +212,17 @@ pub fn from_yaml_map(text: &str) -> Result<Value, Error> {
     }
 }
 
+/// Helm's `ReadValues` (`common.ReadValues`): one document into `common.Values`; errors name
+/// that type (`json: cannot unmarshal array into Go value of type common.Values`).
+pub fn read_values(text: &str) -> Result<Value, Error> {
+    let v = from_yaml(text)?;
+    match v {
+        Value::Map(_) => Ok(v),
+        Value::Nil => Ok(Value::map(Map::new())),
+        other => Err(type_mismatch(kind_of(&other), "common.Values")),
+    }
+}
+
 /// `yaml.Unmarshal(text, &[]interface{})` as `fromYamlArray` does.
 pub fn from_yaml_list(text: &str) -> Result<Value, Error> {
     let v = from_yaml(text)?;
@@ -224,6 +241,72 @@ fn kind_of(v: &Value) -> RootKind {
         Value::String(_) | Value::Bytes(_) => RootKind::String,
         Value::List(_) => RootKind::Array,
         _ => RootKind::Object,
+    }
+}
+
+/// Splits a stream into documents the way Kubernetes' `YAMLReader` does (Helm's values
+/// loader): lines are read with their line break normalised to `\n`; a line starting with
+/// `---` ends a document and may only be followed by spaces or a comment; empty documents are
+/// skipped.
+pub fn split_yaml_documents(text: &str) -> Result<Vec<String>, Error> {
+    let mut docs = Vec::new();
+    let mut buf = String::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        let (line, next) = match rest.find('\n') {
+            Some(i) => (&rest[..i], &rest[i + 1..]),
+            None => (rest, ""),
+        };
+        rest = next;
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if let Some(after) = line.strip_prefix("---") {
+            let trimmed = after.trim_matches(|c: char| c.is_whitespace());
+            if !trimmed.is_empty() && !trimmed.starts_with('#') {
+                return Err(Error::ReadDocument(format!(
+                    "invalid Yaml document separator: {trimmed}"
+                )));
+            }
+            if !buf.is_empty() {
+                docs.push(std::mem::take(&mut buf));
+            }
+            continue;
+        }
+        buf.push_str(line);
+        buf.push('\n');
+    }
+    if !buf.is_empty() {
+        docs.push(buf);
+    }
+    Ok(docs)
+}
+
+/// Helm's `LoadValues`: every document of the stream is read as `map[string]interface{}`
+/// ([`from_yaml_map`]) and the maps are merged in order (nested maps deeply, anything else
+/// replaced). Used for `values.yaml` and `-f` files.
+pub fn load_values(text: &str) -> Result<Value, Error> {
+    let mut values = Map::new();
+    for doc in split_yaml_documents(text)? {
+        let current = from_yaml_map(&doc).map_err(|e| Error::UnmarshalDocument(Box::new(e)))?;
+        if let Value::Map(m) = current {
+            let entries = std::mem::take(&mut *m.entries.borrow_mut());
+            merge_maps(&mut values, entries);
+        }
+    }
+    Ok(Value::map(values))
+}
+
+/// Helm's `MergeMaps(a, b)` into `a`: `b` wins, maps merge recursively.
+fn merge_maps(a: &mut Map, b: Map) {
+    for (k, v) in b {
+        if let Value::Map(bm) = &v
+            && let Some(Value::Map(am)) = a.get(&k)
+        {
+            let mut merged = am.entries.borrow().clone();
+            merge_maps(&mut merged, bm.entries.borrow().clone());
+            a.insert(k, Value::map(merged));
+            continue;
+        }
+        a.insert(k, v);
     }
 }
 

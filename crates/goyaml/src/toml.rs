@@ -23,7 +23,7 @@ fn quote(out: &mut String, s: &str) {
             '\x0C' => out.push_str("\\f"),
             '\r' => out.push_str("\\r"),
             c if (c as u32) < 0x20 || c as u32 == 0x7F => {
-                out.push_str(&format!("\\u{:04X}", c as u32))
+                out.push_str(&format!("\\u{:04x}", c as u32))
             }
             c => out.push(c),
         }
@@ -217,8 +217,8 @@ impl Enc {
                         "+inf".to_string()
                     }
                 } else {
-                    let mut s = format_float_f(*f);
-                    if !s.contains('.') {
+                    let mut s = crate::gofmt::format_float_g(*f);
+                    if !s.contains('.') && !s.contains('e') {
                         s.push_str(".0");
                     }
                     s
@@ -263,44 +263,8 @@ impl Enc {
     }
 }
 
-/// Go's `strconv.FormatFloat(f, 'f', -1, 64)`.
-fn format_float_f(f: f64) -> String {
-    if f == 0.0 {
-        return if f.is_sign_negative() {
-            "-0".into()
-        } else {
-            "0".into()
-        };
-    }
-    let s = format!("{f:e}");
-    let (neg, s) = match s.strip_prefix('-') {
-        Some(r) => (true, r),
-        None => (false, s.as_str()),
-    };
-    let (mant, exp) = s.split_once('e').unwrap_or((s, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let digits: String = mant.chars().filter(|c| *c != '.').collect();
-    let mut out = String::new();
-    if neg {
-        out.push('-');
-    }
-    let dp = exp + 1;
-    if dp <= 0 {
-        out.push_str("0.");
-        out.push_str(&"0".repeat((-dp) as usize));
-        out.push_str(&digits);
-    } else if dp as usize >= digits.len() {
-        out.push_str(&digits);
-        out.push_str(&"0".repeat(dp as usize - digits.len()));
-    } else {
-        out.push_str(&digits[..dp as usize]);
-        out.push('.');
-        out.push_str(&digits[dp as usize..]);
-    }
-    out
-}
-
-/// BurntSushi/toml's `Encoder.Encode(v)` output.
+/// BurntSushi/toml's `Encoder.Encode(v)` output. A map is a document; any other value is
+/// written as a bare TOML value, as the Go encoder does.
 pub fn to_toml(v: &Value) -> Result<String, Error> {
     let v = data(v);
     let mut enc = Enc {
@@ -309,12 +273,18 @@ pub fn to_toml(v: &Value) -> Result<String, Error> {
     };
     match &v {
         Value::Map(m) => enc.table(&[], &m.entries.borrow())?,
-        Value::Nil => return Err(Error::Toml("toml: cannot encode a nil value".into())),
-        _ => {
+        // Go panics inside reflect; the template reports it as the function's error.
+        Value::Nil => {
+            return Err(Error::Toml(
+                "reflect: call of reflect.Value.Type on zero Value".into(),
+            ));
+        }
+        Value::List(_) if is_table_array(&v)? => {
             return Err(Error::Toml(
                 "toml: top-level values must be Go maps or structs".into(),
             ));
         }
+        other => enc.element(other)?,
     }
     Ok(enc.out)
 }

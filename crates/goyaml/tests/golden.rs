@@ -109,3 +109,94 @@ fn json_cases_match_helm() {
         failures.join("\n")
     );
 }
+
+/// Drops nil map entries, as Helm's value coalescing does before templates see `.Values`.
+fn drop_nulls(v: serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(m) => serde_json::Value::Object(
+            m.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, drop_nulls(v)))
+                .collect(),
+        ),
+        serde_json::Value::Array(a) => {
+            serde_json::Value::Array(a.into_iter().map(drop_nulls).collect())
+        }
+        other => other,
+    }
+}
+
+#[test]
+fn values_files_match_helm_loader() {
+    let g = golden();
+    let mut failures = Vec::new();
+    for case in g["values_files"].as_array().expect("values_files cases") {
+        let input = case["input"].as_str().unwrap_or_default();
+        let got = goyaml::load_values(input);
+        match (case.get("json"), got) {
+            (Some(want), Ok(v)) => {
+                let want: serde_json::Value =
+                    serde_json::from_str(want.as_str().unwrap_or("null")).expect("json");
+                let got: serde_json::Value =
+                    serde_json::from_str(&goyaml::to_json(&v).expect("to_json")).expect("json");
+                if drop_nulls(got.clone()) != want {
+                    failures.push(format!("{input:?}: want {want} got {got}"));
+                }
+            }
+            (None, Err(e)) => {
+                let want = case["error"].as_str().unwrap_or_default();
+                let got = format!("cannot load values.yaml: {e}");
+                if got != want {
+                    failures.push(format!("{input:?}: want error {want:?} got {got:?}"));
+                }
+            }
+            (want, got) => failures.push(format!("{input:?}: want {want:?} got {got:?}")),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn read_values_matches_helm() {
+    let g = golden();
+    let mut failures = Vec::new();
+    for case in g["values"].as_array().expect("values cases") {
+        let input = case["input"].as_str().unwrap_or_default();
+        match (case.get("values"), goyaml::read_values(input)) {
+            (Some(want), Ok(v)) => {
+                let want: serde_json::Value =
+                    serde_json::from_str(want.as_str().unwrap_or("null")).expect("json");
+                let got: serde_json::Value =
+                    serde_json::from_str(&goyaml::to_json(&v).expect("to_json")).expect("json");
+                // Python's json turns integral floats into ints; compare numerically.
+                if !same_json(&got, &want) {
+                    failures.push(format!("{input:?}: want {want} got {got}"));
+                }
+            }
+            (None, Err(e)) => {
+                let want = case["error"].as_str().unwrap_or_default();
+                if e.to_string() != want {
+                    failures.push(format!("{input:?}: want error {want:?} got {e:?}"));
+                }
+            }
+            (want, got) => failures.push(format!("{input:?}: want {want:?} got {got:?}")),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+fn same_json(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    use serde_json::Value as J;
+    match (a, b) {
+        (J::Number(x), J::Number(y)) => x.as_f64() == y.as_f64(),
+        (J::Array(x), J::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same_json(a, b))
+        }
+        (J::Object(x), J::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| same_json(v, w)))
+        }
+        _ => a == b,
+    }
+}

@@ -9,7 +9,7 @@ import json, os, sys, tempfile
 import helm_python as h
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from inputs import YAML_INPUTS, JSON_INPUTS, TEMPLATE_EXPRS
+from inputs import YAML_INPUTS, JSON_INPUTS, VALUES_FILES
 
 SEP = "\n<<<SEP>>>\n"
 
@@ -72,15 +72,17 @@ def run_json():
     return [{"input": y, "map_json": parts[i*3], "array_json": parts[i*3+1], "raw_json": parts[i*3+2]}
             for i, y in enumerate(JSON_INPUTS)]
 
-def run_exprs():
-    cases = []
-    for e in TEMPLATE_EXPRS:
+def run_values_files():
+    """values.yaml as the chart loader reads it (multi-document, merged)."""
+    out = []
+    for y in VALUES_FILES:
+        d = chart({"values.yaml": y, "templates/t.yaml": "{{ toJson .Values }}"})
         try:
-            out = render({"templates/t.yaml": "{{ " + e + " }}"})["c/templates/t.yaml"]
-            cases.append({"expr": e, "out": out})
+            r = h.Chart.load(d).render({}, name="release-name", namespace="default")["c/templates/t.yaml"]
+            out.append({"input": y, "json": r})
         except Exception as ex:
-            cases.append({"expr": e, "error": str(ex)})
-    return cases
+            out.append({"input": y, "error": str(ex)})
+    return out
 
 def run_values():
     out = []
@@ -93,7 +95,7 @@ def run_values():
     return out
 
 if __name__ == "__main__":
-    res = {"yaml": run_yaml(), "json": run_json(), "exprs": run_exprs()}
+    res = {"yaml": run_yaml(), "json": run_json(), "values": run_values(), "values_files": run_values_files()}
     with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden.json"), "w") as f:
         json.dump(res, f, indent=1, ensure_ascii=False)
         f.write("\n")

@@ -171,4 +171,18 @@ JSON_INPUTS = [
     "[\"\\ud800\"]",
 ]
 
-TEMPLATE_EXPRS = []
+VALUES_FILES = [
+    "a: 1\n---\nb: 2\n",
+    "a: {x: 1, y: [1]}\n---\na: {y: [2], z: 3}\n---\n# only a comment\n---\na: {x: null}\n",
+    "---\n---\na: 1\n",
+    "a: 1\n--- # comment\nb: 2\n",
+    "a: 1\n--- x\n",
+    "a: 1\n----\n",
+    "a: 1\n---\n- 1\n",
+    "a: 1\r\n---\r\nb: \"x\r\n  y\"\r\n",
+    "a: 1\n...\n",
+    "a: |\n  x\n  ---\n  y\n",
+    "",
+    "a: 1\n---\n",
+    "a: [1\n---\nb: 2\n",
+]
