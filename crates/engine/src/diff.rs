@@ -6,6 +6,8 @@
 //!   the API server for a server-side-apply **dry run** of the desired object; that result (the
 //!   "predicted live") already contains defaults and admission changes, so it can be compared
 //!   with live after removing server-populated fields.
+//!   [`diff_server_side_without_mutations`] additionally reverts admission-webhook changes
+//!   using the field manager's `managedFields`, as Argo CD does by default.
 //! * [`diff_desired_fields`] — without a cluster round trip: the desired object is merged onto
 //!   live (maps recursively, lists of objects by their merge key), so fields only the server
 //!   sets (defaults, `status`, metadata) never show as differences. It cannot see a field that
@@ -275,6 +277,148 @@ pub fn diff_server_side(
     normalize(&mut p);
     normalize(&mut l);
     finish(p, l)
+}
+
+/// Like [`diff_server_side`], but first reverts what admission webhooks changed (Argo CD's
+/// default `removeWebhookMutation`): only the fields `manager` owns in the dry-run result (its
+/// `Apply` entry in `metadata.managedFields`) are taken from `predicted_live`, everything else
+/// keeps its live value; fields `manager` owned in live but no longer owns are removed (the
+/// apply drops them). Without a managedFields entry for `manager` in `predicted_live`, this is
+/// [`diff_server_side`].
+pub fn diff_server_side_without_mutations(
+    predicted_live: &Value,
+    live: &Value,
+    manager: &str,
+    ignore: &IgnoreDifferences,
+) -> DiffResult {
+    let Some(owned_after) = applied_fieldset(predicted_live, manager) else {
+        return diff_server_side(predicted_live, live, ignore);
+    };
+    let mut predicted = live.clone();
+    overlay_owned(&mut predicted, predicted_live, owned_after);
+    if let Some(owned_before) = applied_fieldset(live, manager) {
+        remove_disowned(&mut predicted, owned_before, owned_after);
+    }
+    diff_server_side(&predicted, live, ignore)
+}
+
+/// The FieldsV1 set of `manager`'s `Apply` entry.
+fn applied_fieldset<'a>(obj: &'a Value, manager: &str) -> Option<&'a Value> {
+    obj.pointer("/metadata/managedFields")?
+        .as_array()?
+        .iter()
+        .find(|e| {
+            e.get("manager").and_then(Value::as_str) == Some(manager)
+                && e.get("operation").and_then(Value::as_str) == Some("Apply")
+                && e.get("subresource").is_none_or(|s| s.as_str() == Some(""))
+        })?
+        .get("fieldsV1")
+}
+
+/// Whether a FieldsV1 node is a leaf (owns the whole value).
+fn fieldset_leaf(set: &Value) -> bool {
+    set.as_object().is_none_or(|m| m.keys().all(|k| k == "."))
+}
+
+/// Finds the index of the list item a FieldsV1 `k:`/`v:`/`i:` key designates.
+fn fieldset_item(arr: &[Value], key: &str) -> Option<usize> {
+    if let Some(keyjson) = key.strip_prefix("k:") {
+        let Ok(Value::Object(keys)) = serde_json::from_str::<Value>(keyjson) else {
+            return None;
+        };
+        arr.iter()
+            .position(|item| keys.iter().all(|(kk, kv)| item.get(kk) == Some(kv)))
+    } else if let Some(vjson) = key.strip_prefix("v:") {
+        let val = serde_json::from_str::<Value>(vjson).ok()?;
+        arr.iter().position(|item| *item == val)
+    } else if let Some(i) = key.strip_prefix("i:") {
+        i.parse::<usize>().ok().filter(|i| *i < arr.len())
+    } else {
+        None
+    }
+}
+
+/// Copies from `source` into `target` every field `set` owns.
+fn overlay_owned(target: &mut Value, source: &Value, set: &Value) {
+    let Some(set) = set.as_object() else { return };
+    for (k, child) in set {
+        if k == "." {
+            continue;
+        }
+        if let Some(field) = k.strip_prefix("f:") {
+            let Some(sv) = source.get(field) else {
+                continue;
+            };
+            let Some(t) = target.as_object_mut() else {
+                continue;
+            };
+            if fieldset_leaf(child) {
+                t.insert(field.to_string(), sv.clone());
+                continue;
+            }
+            let tv = t.entry(field.to_string()).or_insert_with(|| match sv {
+                Value::Array(_) => Value::Array(Vec::new()),
+                Value::Object(_) => Value::Object(Map::new()),
+                other => other.clone(),
+            });
+            if tv.is_null() || std::mem::discriminant(tv) != std::mem::discriminant(sv) {
+                *tv = sv.clone();
+            } else {
+                overlay_owned(tv, sv, child);
+            }
+        } else if let (Some(sa), Some(ta)) = (source.as_array(), target.as_array_mut()) {
+            let Some(si) = fieldset_item(sa, k) else {
+                continue;
+            };
+            match fieldset_item(ta, k) {
+                Some(ti) if !fieldset_leaf(child) => overlay_owned(&mut ta[ti], &sa[si], child),
+                Some(ti) => ta[ti] = sa[si].clone(),
+                None => {
+                    // A new item: insert at the position it has in the source.
+                    let at = si.min(ta.len());
+                    ta.insert(at, sa[si].clone());
+                }
+            }
+        }
+    }
+}
+
+/// Removes from `target` what `before` owns and `after` does not.
+fn remove_disowned(target: &mut Value, before: &Value, after: &Value) {
+    let (Some(b), a) = (before.as_object(), after.as_object()) else {
+        return;
+    };
+    for (k, bchild) in b {
+        if k == "." {
+            continue;
+        }
+        match a.and_then(|a| a.get(k)) {
+            None => {
+                if let Some(field) = k.strip_prefix("f:") {
+                    if let Some(t) = target.as_object_mut() {
+                        t.remove(field);
+                    }
+                } else if let Some(ta) = target.as_array_mut()
+                    && let Some(i) = fieldset_item(ta, k)
+                {
+                    ta.remove(i);
+                }
+            }
+            Some(achild) if !fieldset_leaf(bchild) => {
+                let sub = if let Some(field) = k.strip_prefix("f:") {
+                    target.get_mut(field)
+                } else {
+                    target
+                        .as_array_mut()
+                        .and_then(|ta| fieldset_item(ta, k).map(move |i| &mut ta[i]))
+                };
+                if let Some(sub) = sub {
+                    remove_disowned(sub, bchild, achild);
+                }
+            }
+            Some(_) => {}
+        }
+    }
 }
 
 /// Compares only the fields set in `desired` with `live` (see the module docs).

@@ -330,3 +330,65 @@ fn respect_ignore_differences_keeps_live_values() {
     let t = respect_ignore_differences(&desired, &no_replicas, &rules);
     assert!(t["spec"].get("replicas").is_none());
 }
+
+#[test]
+fn webhook_mutations_are_reverted() {
+    // live: ferry applied image + replicas; a webhook injected a sidecar and an annotation.
+    let live = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "annotations": {"injected": "yes"}, "managedFields": [
+            {"manager": "ferry", "operation": "Apply", "fieldsType": "FieldsV1", "fieldsV1": {
+                "f:spec": {"f:replicas": {}, "f:paused": {}, "f:template": {"f:spec": {"f:containers": {
+                    "k:{\"name\":\"web\"}": {".": {}, "f:name": {}, "f:image": {}}}}}}}}]},
+        "spec": {"replicas": 2, "paused": false, "template": {"spec": {"containers": [
+            {"name": "web", "image": "nginx:1.27"}, {"name": "proxy", "image": "envoy:1"}]}}}});
+    // the dry run of the new desired state: webhook mutated again (newer sidecar), image changed,
+    // `paused` no longer in the desired state.
+    let predicted = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "annotations": {"injected": "again"}, "managedFields": [
+            {"manager": "ferry", "operation": "Apply", "fieldsType": "FieldsV1", "fieldsV1": {
+                "f:spec": {"f:replicas": {}, "f:template": {"f:spec": {"f:containers": {
+                    "k:{\"name\":\"web\"}": {".": {}, "f:name": {}, "f:image": {}}}}}}}}]},
+        "spec": {"replicas": 2, "paused": false, "template": {"spec": {"containers": [
+            {"name": "web", "image": "nginx:1.28"}, {"name": "proxy", "image": "envoy:2"}]}}}});
+    let r =
+        diff_server_side_without_mutations(&predicted, &live, "ferry", &IgnoreDifferences::none());
+    assert!(r.modified);
+    assert_eq!(
+        r.predicted_live["spec"]["template"]["spec"]["containers"],
+        json!([
+        {"name": "web", "image": "nginx:1.28"}, {"name": "proxy", "image": "envoy:1"}])
+    );
+    assert_eq!(
+        r.predicted_live["metadata"]["annotations"]["injected"],
+        json!("yes")
+    );
+    assert!(
+        r.predicted_live["spec"].get("paused").is_none(),
+        "disowned field removed"
+    );
+    // the plain server-side diff sees the webhook changes too
+    let plain = diff_server_side(&predicted, &live, &IgnoreDifferences::none());
+    assert_eq!(
+        plain.predicted_live["metadata"]["annotations"]["injected"],
+        json!("again")
+    );
+    // nothing but webhook noise: in sync
+    let mut same = predicted.clone();
+    same["spec"]["template"]["spec"]["containers"][0]["image"] = json!("nginx:1.27");
+    same["spec"]["paused"] = json!(false);
+    same["metadata"]["managedFields"] = live["metadata"]["managedFields"].clone();
+    assert!(
+        !diff_server_side_without_mutations(&same, &live, "ferry", &IgnoreDifferences::none())
+            .modified
+    );
+    // no entry for the manager: plain server-side diff
+    assert_eq!(
+        diff_server_side_without_mutations(
+            &predicted,
+            &live,
+            "someone-else",
+            &IgnoreDifferences::none()
+        ),
+        plain
+    );
+}

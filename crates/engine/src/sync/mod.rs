@@ -4,6 +4,7 @@
 pub mod hooks;
 pub mod options;
 pub mod plan;
+pub mod progress;
 pub mod retry;
 pub mod status;
 pub mod tracking;
