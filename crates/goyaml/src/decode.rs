@@ -556,7 +556,6 @@ fn resolve_plain(tag: &str, input: &str) -> (&'static str, Scalar) {
 /// Builds target values (Go `interface{}` after the JSON round trip).
 pub(crate) trait Build: Sized {
     type Map: Default;
-    fn null() -> Self;
     fn scalar(s: Scalar) -> Self;
     fn seq(items: Vec<Self>) -> Self;
     fn map(m: Self::Map) -> Self;

@@ -70,9 +70,6 @@ pub enum Error {
 
 impl Build for Value {
     type Map = Map;
-    fn null() -> Self {
-        Value::Nil
-    }
     fn scalar(s: Scalar) -> Self {
         match s {
             Scalar::Null => Value::Nil,
@@ -96,9 +93,6 @@ impl Build for Value {
 
 impl Build for serde_json::Value {
     type Map = serde_json::Map<String, serde_json::Value>;
-    fn null() -> Self {
-        serde_json::Value::Null
-    }
     fn scalar(s: Scalar) -> Self {
         use serde_json::Value as J;
         match s {
@@ -135,20 +129,17 @@ impl Build for serde_json::Value {
 #[derive(Debug)]
 enum Raw {
     Scalar(Scalar),
-    Seq(Vec<Raw>),
+    Seq,
     Map(std::collections::BTreeMap<String, Raw>),
 }
 
 impl Build for Raw {
     type Map = std::collections::BTreeMap<String, Raw>;
-    fn null() -> Self {
-        Raw::Scalar(Scalar::Null)
-    }
     fn scalar(s: Scalar) -> Self {
         Raw::Scalar(s)
     }
-    fn seq(items: Vec<Self>) -> Self {
-        Raw::Seq(items)
+    fn seq(_items: Vec<Self>) -> Self {
+        Raw::Seq
     }
     fn map(m: <Raw as Build>::Map) -> Self {
         Raw::Map(m)
@@ -356,42 +347,63 @@ pub struct Head {
     pub has_metadata: bool,
 }
 
-/// sigs.k8s.io/yaml coerces numbers and booleans into string-typed targets.
-fn coerce_string(r: &Raw, field: &str) -> Result<Option<String>, Error> {
-    let err = |what: &str| {
-        Error::Unmarshal(Box::new(Error::Json(format!(
-            "json: cannot unmarshal {what} into Go struct field SimpleHead.{field} of type string"
-        ))))
-    };
+/// sigs.k8s.io/yaml coerces numbers and booleans into string-typed targets; encoding/json
+/// then reports other kinds as type errors naming the struct field (`field`).
+fn coerce_string(r: &Raw, field: &str, err: &mut Option<Error>) -> Option<String> {
     match r {
-        Raw::Scalar(Scalar::Null) => Ok(None),
-        Raw::Scalar(Scalar::Str(s)) => Ok(Some(s.clone())),
-        Raw::Scalar(Scalar::Bool(b)) => Ok(Some(b.to_string())),
-        Raw::Scalar(Scalar::Int(i)) => Ok(Some(i.to_string())),
-        Raw::Scalar(Scalar::Uint(u)) => Ok(Some(u.to_string())),
-        Raw::Scalar(Scalar::Float(f)) => Ok(Some(decode::format_float32_g(*f))),
-        Raw::Seq(_) => Err(err("array")),
-        Raw::Map(_) => Err(err("object")),
-    }
-}
-
-/// Finds a struct field the way encoding/json does: exact name, else ASCII case-insensitive;
-/// with several matches the last in byte order wins.
-fn field<'a>(m: &'a std::collections::BTreeMap<String, Raw>, name: &str) -> Option<&'a Raw> {
-    let mut found = None;
-    for (k, v) in m {
-        if k.eq_ignore_ascii_case(name) {
-            found = Some(v);
+        Raw::Scalar(Scalar::Null) => None,
+        Raw::Scalar(Scalar::Str(s)) => Some(s.clone()),
+        Raw::Scalar(Scalar::Bool(b)) => Some(b.to_string()),
+        Raw::Scalar(Scalar::Int(i)) => Some(i.to_string()),
+        Raw::Scalar(Scalar::Uint(u)) => Some(u.to_string()),
+        Raw::Scalar(Scalar::Float(f)) => Some(decode::format_float32_g(*f)),
+        other => {
+            save_type_error(err, raw_kind(other), field, "string");
+            None
         }
     }
-    found
 }
 
+fn raw_nonfinite(r: &Raw) -> Option<f64> {
+    match r {
+        Raw::Scalar(Scalar::Float(f)) if !f.is_finite() => Some(*f),
+        Raw::Map(m) => m.values().find_map(raw_nonfinite),
+        _ => None,
+    }
+}
+
+fn raw_kind(r: &Raw) -> &'static str {
+    match r {
+        Raw::Scalar(s) => scalar_kind(s),
+        Raw::Seq => "array",
+        Raw::Map(_) => "object",
+    }
+}
+
+fn save_type_error(err: &mut Option<Error>, what: &str, field: &str, ty: &str) {
+    if err.is_none() {
+        *err = Some(Error::Unmarshal(Box::new(Error::Json(format!(
+            "json: cannot unmarshal {what} into Go struct field {field} of type {ty}"
+        )))));
+    }
+}
+
+/// encoding/json's field matching: exact name or ASCII case-insensitive.
+fn field_is(key: &str, name: &str) -> bool {
+    key.eq_ignore_ascii_case(name)
+}
+
+const METADATA_TYPE: &str = "struct { Name string \"json:\\\"name\\\"\"; Annotations map[string]string \"json:\\\"annotations\\\"\" }";
+
 /// Parses the head of one rendered document (`apiVersion`, `kind`, `metadata.name`,
-/// `metadata.annotations`) with Helm's error texts (without the `YAML parse error on
-/// <path>: ` prefix, see [`head_error`]).
+/// `metadata.annotations`) into Helm's `SimpleHead`, with Helm's error texts (without the
+/// `YAML parse error on <path>: ` prefix, see [`head_error`]). Keys are visited in the order
+/// of the intermediate JSON (byte order) and matched case-insensitively, like encoding/json.
 pub fn parse_head(text: &str) -> Result<Head, Error> {
     let (raw, kind) = decode_yaml::<Raw>(text)?;
+    if let Some(f) = raw.as_ref().and_then(raw_nonfinite) {
+        return Err(Error::YamlToJson(Box::new(unsupported(f))));
+    }
     let mut head = Head::default();
     let Some(raw) = raw else { return Ok(head) };
     let m = match raw {
@@ -399,64 +411,65 @@ pub fn parse_head(text: &str) -> Result<Head, Error> {
         Raw::Scalar(Scalar::Null) => return Ok(head),
         _ => return Err(type_mismatch(kind, "util.SimpleHead")),
     };
-    if let Some(v) = field(&m, "apiVersion") {
-        head.api_version = coerce_string(v, "apiVersion")?.unwrap_or_default();
-    }
-    if let Some(v) = field(&m, "kind") {
-        head.kind = coerce_string(v, "kind")?.unwrap_or_default();
-    }
-    if let Some(md) = field(&m, "metadata") {
-        match md {
-            Raw::Scalar(Scalar::Null) => {}
-            Raw::Map(md) => {
-                head.has_metadata = true;
-                if let Some(v) = field(md, "name") {
-                    head.name = coerce_string(v, "metadata.name")?;
+    let mut err = None;
+    for (k, v) in &m {
+        if field_is(k, "apiVersion") {
+            if let Some(s) = coerce_string(v, "SimpleHead.apiVersion", &mut err) {
+                head.api_version = s;
+            }
+        } else if field_is(k, "kind") {
+            if let Some(s) = coerce_string(v, "SimpleHead.kind", &mut err) {
+                head.kind = s;
+            }
+        } else if field_is(k, "metadata") {
+            match v {
+                Raw::Scalar(Scalar::Null) => {
+                    head.has_metadata = false;
+                    head.name = None;
+                    head.annotations.clear();
                 }
-                if let Some(a) = field(md, "annotations") {
-                    match a {
-                        Raw::Scalar(Scalar::Null) => {}
-                        Raw::Map(a) => {
-                            for (k, v) in a {
-                                if let Some(s) = coerce_string(v, "metadata.annotations")? {
-                                    head.annotations.insert(k.clone(), s);
-                                }
+                Raw::Map(md) => {
+                    head.has_metadata = true;
+                    for (mk, mv) in md {
+                        if field_is(mk, "name") {
+                            if let Some(s) = coerce_string(mv, ".metadata.name", &mut err) {
+                                head.name = Some(s);
                             }
-                        }
-                        Raw::Seq(_) => {
-                            return Err(head_type_err(
-                                "array",
-                                "metadata.annotations",
-                                "map[string]string",
-                            ));
-                        }
-                        Raw::Scalar(s) => {
-                            return Err(head_type_err(
-                                scalar_kind(s),
-                                "metadata.annotations",
-                                "map[string]string",
-                            ));
+                        } else if field_is(mk, "annotations") {
+                            match mv {
+                                Raw::Scalar(Scalar::Null) => head.annotations.clear(),
+                                Raw::Map(a) => {
+                                    for (ak, av) in a {
+                                        if let Some(s) =
+                                            coerce_string(av, ".metadata.annotations", &mut err)
+                                        {
+                                            head.annotations.insert(ak.clone(), s);
+                                        }
+                                    }
+                                }
+                                other => save_type_error(
+                                    &mut err,
+                                    raw_kind(other),
+                                    ".metadata.annotations",
+                                    "map[string]string",
+                                ),
+                            }
                         }
                     }
                 }
-            }
-            Raw::Seq(_) => {
-                return Err(head_type_err(
-                    "array",
-                    "metadata",
-                    "struct { Name string \"json:\\\"name\\\"\"; Annotations map[string]string \"json:\\\"annotations\\\"\" }",
-                ));
-            }
-            Raw::Scalar(s) => {
-                return Err(head_type_err(
-                    scalar_kind(s),
-                    "metadata",
-                    "struct { Name string \"json:\\\"name\\\"\"; Annotations map[string]string \"json:\\\"annotations\\\"\" }",
-                ));
+                other => save_type_error(
+                    &mut err,
+                    raw_kind(other),
+                    "SimpleHead.metadata",
+                    METADATA_TYPE,
+                ),
             }
         }
     }
-    Ok(head)
+    match err {
+        Some(e) => Err(e),
+        None => Ok(head),
+    }
 }
 
 fn scalar_kind(s: &Scalar) -> &'static str {
@@ -466,12 +479,6 @@ fn scalar_kind(s: &Scalar) -> &'static str {
         Scalar::Str(_) => "string",
         _ => "number",
     }
-}
-
-fn head_type_err(what: &str, field: &str, ty: &str) -> Error {
-    Error::Unmarshal(Box::new(Error::Json(format!(
-        "json: cannot unmarshal {what} into Go struct field SimpleHead.{field} of type {ty}"
-    ))))
 }
 
 /// Helm's message for a manifest whose head cannot be parsed.

@@ -9,7 +9,7 @@ import json, os, sys, tempfile
 import helm_python as h
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from inputs import YAML_INPUTS, JSON_INPUTS, VALUES_FILES
+from inputs import YAML_INPUTS, JSON_INPUTS, VALUES_FILES, HEAD_DOCS
 
 SEP = "\n<<<SEP>>>\n"
 
@@ -84,6 +84,18 @@ def run_values_files():
             out.append({"input": y, "error": str(ex)})
     return out
 
+def run_heads():
+    """Rendered documents through Helm's manifest sorter (SimpleHead parsing)."""
+    out = []
+    for doc in HEAD_DOCS:
+        d = chart({"templates/t.yaml": doc})
+        try:
+            rel = h.Config(storage_driver="memory").install(d, "rel", {}, namespace="ns", dry_run="client")
+            out.append({"input": doc, "manifest": rel["manifest"]})
+        except Exception as ex:
+            out.append({"input": doc, "error": str(ex)})
+    return out
+
 def run_values():
     out = []
     for y in YAML_INPUTS:
@@ -95,7 +107,7 @@ def run_values():
     return out
 
 if __name__ == "__main__":
-    res = {"yaml": run_yaml(), "json": run_json(), "values": run_values(), "values_files": run_values_files()}
+    res = {"yaml": run_yaml(), "json": run_json(), "values": run_values(), "values_files": run_values_files(), "heads": run_heads()}
     with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden.json"), "w") as f:
         json.dump(res, f, indent=1, ensure_ascii=False)
         f.write("\n")

@@ -186,3 +186,12 @@ VALUES_FILES = [
     "a: 1\n---\n",
     "a: [1\n---\nb: 2\n",
 ]
+
+HEAD_DOCS = [
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n", "a: [1\n", "- 1\n", "kind: {a: 1}\n",
+    "apiVersion: 1.10\nkind: 3\nmetadata:\n  name: 12\n  annotations:\n    a: 1\n    b: true\n",
+    "metadata: [1]\n", "metadata:\n  annotations: [1]\n", "metadata:\n  annotations: x\n", "metadata:\n  name: [1]\n",
+    "metadata:\n  annotations:\n    a: {b: 1}\n", "metadata: 3\n", "x\n", "KIND: Secret\nApiVersion: v2\n", "a: .inf\n",
+    "~: 1\n", "kind: Pod\n---\nkind: [\n", "metadata:\n  annotations: 5\n", "metadata:\n  annotations:\n    a: [1]\n",
+    "kind: [1]\napiVersion: {a: 1}\n", "Kind: [1]\nkind: Pod\n", "# only a comment\n", "metadata:\n  name: x\n  annotations:\n    helm.sh/hook: pre-install\n",
+]
