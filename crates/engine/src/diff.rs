@@ -1134,6 +1134,18 @@ fn normalize_secret_in(v: &mut Value) {
     }
 }
 
+/// The header line `argocd app diff` prints before each resource:
+/// `===== group/Kind namespace/name ======`.
+pub fn resource_diff_header(obj: &Value) -> String {
+    format!(
+        "===== {}/{} {}/{} ======",
+        object::group(obj),
+        object::kind(obj),
+        object::namespace(obj),
+        object::name(obj)
+    )
+}
+
 /// A unified diff (3 lines of context) of two objects rendered as YAML, `live` → `desired`,
 /// with `---`/`+++` headers naming `label` (e.g. `apps/Deployment web/web`). Empty when equal;
 /// an absent side counts as an empty document.

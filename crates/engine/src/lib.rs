@@ -9,9 +9,16 @@
 //! * [`diff`]: normalisation of live vs desired (server-populated fields, defaults),
 //!   `ignoreDifferences`, comparison of a server-side-apply dry run with live, and a unified
 //!   YAML diff for `ferry app diff`.
-//! * [`sync`]: resource tracking, reconciliation, prune candidates, phases, waves and hooks,
-//!   sync options and the retry backoff.
+//! * [`sync`]: resource tracking ([`sync::tracking`]), reconciliation, prune candidates and
+//!   the ordered task plan ([`sync::plan`]), phases, waves and hooks ([`sync::hooks`]), sync
+//!   options ([`sync::options`]), resource/app sync status ([`sync::status`]), hook and wave
+//!   progress ([`sync::progress`]) and the retry/self-heal backoff ([`sync::retry`]).
 //! * [`yaml`]: a small deterministic YAML writer for JSON values (sorted keys, kubectl style).
+//!
+//! Start with [`sync::plan::reconcile`] (pair desired and live objects), then
+//! [`diff::diff_server_side`] or [`diff::diff_desired_fields`] per pair, [`sync::status`] for
+//! the sync status, [`sync::plan::plan_sync`] for what to apply and prune, and
+//! [`health::app_health`] while the sync runs.
 //!
 //! Not here: applying, watching, rendering, git. Those live in the controller and its IO
 //! crates.

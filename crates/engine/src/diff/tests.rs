@@ -256,6 +256,10 @@ fn create_and_delete() {
         unified_yaml_diff(Some(&json!({"a": 1})), Some(&json!({"a": 1})), "x"),
         ""
     );
+    assert_eq!(
+        resource_diff_header(&live_deploy()),
+        "===== apps/Deployment web/web ======"
+    );
 }
 
 #[test]
