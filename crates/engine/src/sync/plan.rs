@@ -56,9 +56,39 @@ pub struct Reconciliation {
     pub resources: Vec<Pair>,
     /// Desired hooks (applied by their phases, never compared or pruned).
     pub hooks: Vec<Value>,
+    /// Desired objects rendered more than once (the last one is used): key and count.
+    pub duplicates: Vec<(ResourceKey, usize)>,
+    /// Live objects paired with a desired object but tracked by another application: key of
+    /// the live object and the other app's instance name.
+    pub shared: Vec<(ResourceKey, String)>,
 }
 
 impl Reconciliation {
+    /// Warning conditions as Argo CD words them: `(type, message)` with types
+    /// `RepeatedResourceWarning` and `SharedResourceWarning` (`app` = this app's qualified name).
+    pub fn warnings(&self, app: &str) -> Vec<(&'static str, String)> {
+        let mut out: Vec<(&'static str, String)> = self
+            .duplicates
+            .iter()
+            .map(|(k, n)| {
+                (
+                    "RepeatedResourceWarning",
+                    format!("Resource {k} appeared {n} times among application resources."),
+                )
+            })
+            .collect();
+        out.extend(self.shared.iter().map(|(k, other)| {
+            (
+                "SharedResourceWarning",
+                format!(
+                    "{}/{} is part of applications {app} and {other}",
+                    k.kind, k.name
+                ),
+            )
+        }));
+        out
+    }
+
     /// Live objects to prune: tracked, no longer rendered, not hooks. This is only the
     /// candidate set; [`plan_sync`] applies `prune` and `Prune=false|confirm`.
     pub fn prune_candidates(&self) -> impl Iterator<Item = &Value> {
@@ -77,8 +107,12 @@ impl Reconciliation {
 ///
 /// * Desired objects that are ignored (hooks with no phase, e.g. Helm `test`) are dropped;
 ///   hooks go to [`Reconciliation::hooks`].
-/// * A desired object with no namespace takes `destination_namespace` when namespaced; when
-///   the scope is unknown both the namespaced and the cluster key are tried.
+/// * Desired objects get their namespace normalised (namespaced or unknown scope without one →
+///   the destination namespace; cluster-scoped → none) and are deduplicated by key, the last
+///   one winning ([`Reconciliation::duplicates`]); when the scope is unknown both the
+///   namespaced and the cluster key are tried against live.
+/// * A live object paired with a desired one but tracked by another app is reported in
+///   [`Reconciliation::shared`].
 /// * `live` may hold any objects of the relevant kinds: those matching a desired object are
 ///   paired (adopted even if untracked); of the rest only those tracked for this application
 ///   (`tracking.is_managed`) are kept, as prune candidates.
@@ -89,19 +123,54 @@ pub fn reconcile(
     is_namespaced: ScopeLookup<'_>,
 ) -> Reconciliation {
     let mut hooks_out = Vec::new();
-    let mut targets = Vec::new();
-    for obj in rendered.objects() {
+    // Non-hook targets with namespaces normalised, deduplicated by key (last one wins, at the
+    // position of the first), as Argo CD's `DeduplicateTargetObjects`.
+    let mut targets: Vec<Value> = Vec::new();
+    let mut counts: Vec<(ResourceKey, usize)> = Vec::new();
+    for (i, obj) in rendered.objects().iter().enumerate() {
         if obj.is_null() || hooks::is_ignored(obj) {
             continue;
         }
         if hooks::is_hook(obj) {
             hooks_out.push(obj.clone());
-        } else {
-            targets.push(obj.clone());
+            continue;
+        }
+        let mut t = obj.clone();
+        let namespaced = is_namespaced(object::group(&t), object::kind(&t)) != Some(false);
+        if !namespaced {
+            if let Some(m) = t.get_mut("metadata").and_then(Value::as_object_mut) {
+                m.remove("namespace");
+            }
+        } else if object::namespace(&t).is_empty() && !tracking.destination_namespace.is_empty() {
+            if let Some(m) = t.get_mut("metadata").and_then(Value::as_object_mut) {
+                m.insert(
+                    "namespace".into(),
+                    Value::String(tracking.destination_namespace.clone()),
+                );
+            }
+        }
+        let mut key = ResourceKey::of(&t);
+        if key.name.is_empty()
+            && let Some(g) = object::str_at(&t, "/metadata/generateName")
+        {
+            key.name = format!("{g}{i}");
+        }
+        match counts.iter().position(|(k, _)| *k == key) {
+            Some(at) => {
+                counts[at].1 += 1;
+                targets[at] = t;
+            }
+            None => {
+                counts.push((key, 1));
+                targets.push(t);
+            }
         }
     }
+    let duplicates: Vec<(ResourceKey, usize)> =
+        counts.into_iter().filter(|(_, n)| *n > 1).collect();
     let mut remaining: Vec<Option<&Value>> = live.iter().map(Some).collect();
     let mut resources = Vec::new();
+    let mut shared = Vec::new();
     for t in targets {
         let ns = match object::namespace(&t) {
             "" => tracking.destination_namespace.as_str(),
@@ -137,6 +206,12 @@ pub fn reconcile(
                 }
             }
         }
+        if let Some(l) = &found
+            && let Some(other) = tracking.owner_app(l)
+            && other != tracking.app
+        {
+            shared.push((ResourceKey::of(l), other));
+        }
         resources.push(Pair {
             target: Some(t),
             live: found,
@@ -153,6 +228,8 @@ pub fn reconcile(
     Reconciliation {
         resources,
         hooks: hooks_out,
+        duplicates,
+        shared,
     }
 }
 

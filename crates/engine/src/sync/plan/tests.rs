@@ -503,3 +503,68 @@ fn create_namespace_task() {
     assert_eq!(p.tasks[0].obj()["metadata"]["labels"]["team"], json!("a"));
     assert!(p.tasks[0].live.is_some());
 }
+
+#[test]
+fn duplicates_shared_and_namespaces() {
+    let t = Tracking::annotation("web", "web");
+    let desired = vec![
+        obj("v1", "ConfigMap", "", "c", json!({"v": "1"})),
+        obj("v1", "ConfigMap", "web", "c", json!({"v": "2"})),
+        obj(
+            "rbac.authorization.k8s.io/v1",
+            "ClusterRole",
+            "web",
+            "r",
+            json!({}),
+        ),
+        obj("v1", "Service", "", "s", json!({})),
+    ];
+    let live = vec![tracked(
+        obj("v1", "Service", "web", "s", json!({})),
+        &Tracking::annotation("other", "web"),
+    )];
+    let rec = reconcile(
+        &Rendered::from_render::<()>(Ok(desired)).unwrap(),
+        &live,
+        &t,
+        &scope,
+    );
+    assert_eq!(rec.resources.len(), 3);
+    let first = rec.resources[0].target.as_ref().unwrap();
+    assert_eq!(object::namespace(first), "web");
+    assert_eq!(
+        object::annotation(first, "v"),
+        Some("2"),
+        "the last duplicate wins"
+    );
+    assert_eq!(
+        object::namespace(rec.resources[1].target.as_ref().unwrap()),
+        "",
+        "cluster-scoped"
+    );
+    assert_eq!(
+        rec.duplicates,
+        vec![(ResourceKey::new("", "ConfigMap", "web", "c"), 2)]
+    );
+    assert_eq!(
+        rec.shared,
+        vec![(
+            ResourceKey::new("", "Service", "web", "s"),
+            "other".to_string()
+        )]
+    );
+    assert_eq!(
+        rec.warnings("web"),
+        vec![
+            (
+                "RepeatedResourceWarning",
+                "Resource /ConfigMap/web/c appeared 2 times among application resources."
+                    .to_string()
+            ),
+            (
+                "SharedResourceWarning",
+                "Service/s is part of applications web and other".to_string()
+            ),
+        ]
+    );
+}
