@@ -1,0 +1,810 @@
+//! Charts: the model (`Chart`, `Metadata`, `Dependency`) and loading from a directory, a `.tgz`
+//! archive or in-memory files, with Helm's `.helmignore` rules and Helm's error messages.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::Path;
+
+use serde_json::{Map, Value};
+
+use crate::ignore::Rules;
+use crate::values::{Values, merge_maps};
+use crate::yaml;
+
+/// Largest file Helm loads from a chart (5 MiB).
+pub const MAX_FILE_SIZE: u64 = 5 * 1024 * 1024;
+/// Largest decompressed archive Helm loads (100 MiB).
+pub const MAX_CHART_SIZE: u64 = 100 * 1024 * 1024;
+
+/// A chart loading error, with Helm's message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct LoadError(pub String);
+
+impl LoadError {
+    fn new(s: impl Into<String>) -> Self {
+        LoadError(s.into())
+    }
+}
+
+/// A file of a chart: its path relative to the chart root and its bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct File {
+    pub name: String,
+    pub data: Vec<u8>,
+}
+
+/// A maintainer entry of Chart.yaml.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Maintainer {
+    pub name: String,
+    pub email: String,
+    pub url: String,
+}
+
+/// A dependency entry of Chart.yaml (or requirements.yaml for apiVersion v1).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Dependency {
+    pub name: String,
+    pub version: String,
+    pub repository: String,
+    pub condition: String,
+    pub tags: Vec<String>,
+    pub enabled: bool,
+    /// `import-values` entries: strings or `{child, parent}` maps.
+    pub import_values: Vec<Value>,
+    pub alias: String,
+}
+
+/// Chart.yaml.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Metadata {
+    pub name: String,
+    pub home: String,
+    pub sources: Vec<String>,
+    pub version: String,
+    pub description: String,
+    pub keywords: Vec<String>,
+    pub maintainers: Vec<Maintainer>,
+    pub icon: String,
+    pub api_version: String,
+    pub condition: String,
+    pub tags: String,
+    pub app_version: String,
+    pub deprecated: bool,
+    pub annotations: Option<BTreeMap<String, String>>,
+    pub kube_version: String,
+    pub dependencies: Vec<Dependency>,
+    /// Whether `dependencies` is set (Go: non-nil slice); Helm skips dependency processing
+    /// of a chart whose Chart.yaml declares none.
+    pub has_dependencies: bool,
+    pub chart_type: String,
+}
+
+/// A loaded chart with its subcharts.
+#[derive(Clone, Debug, Default)]
+pub struct Chart {
+    pub metadata: Metadata,
+    /// Files under `templates/`.
+    pub templates: Vec<File>,
+    /// Parsed values.yaml.
+    pub values: Values,
+    /// values.schema.json, raw.
+    pub schema: Option<Vec<u8>>,
+    /// Every other file (what `.Files` sees), including `crds/`.
+    pub files: Vec<File>,
+    /// Subcharts (from `charts/`).
+    pub dependencies: Vec<Chart>,
+    /// `parent/charts/name` path of this chart, set by [`Chart::set_paths`].
+    pub full_path: String,
+}
+
+impl Chart {
+    /// The chart name (alias once dependencies are processed).
+    pub fn name(&self) -> &str {
+        &self.metadata.name
+    }
+
+    /// True for `type: library`.
+    pub fn is_library(&self) -> bool {
+        self.metadata.chart_type.eq_ignore_ascii_case("library")
+    }
+
+    /// Recomputes `full_path` of this chart (as root) and every subchart.
+    pub fn set_paths(&mut self) {
+        let root = self.metadata.name.clone();
+        set_paths(self, root);
+    }
+
+    /// CRD files of this chart and its subcharts: (full file name, data), Helm's CRDObjects.
+    pub fn crd_objects(&self) -> Vec<(String, &[u8])> {
+        let mut out = Vec::new();
+        for f in &self.files {
+            if f.name.starts_with("crds/") && has_manifest_ext(&f.name) {
+                out.push((format!("{}/{}", self.full_path, f.name), f.data.as_slice()));
+            }
+        }
+        for d in &self.dependencies {
+            out.extend(d.crd_objects());
+        }
+        out
+    }
+
+    /// Loads a chart from a directory or a `.tgz` file.
+    pub fn load(path: &Path) -> Result<Chart, LoadError> {
+        let meta = std::fs::metadata(path).map_err(|e| LoadError::new(go_stat_error(path, &e)))?;
+        let mut chart = if meta.is_dir() {
+            load_dir(path)?
+        } else {
+            let data = std::fs::read(path)
+                .map_err(|e| LoadError::new(format!("{}: {e}", path.display())))?;
+            let name = path.display().to_string();
+            ensure_archive(&name, &data)?;
+            let files = archive_files(&data).map_err(|e| match e {
+                ArchiveError::Header(m) => LoadError::new(format!(
+                    "file '{name}' does not appear to be a valid chart file (details: {m})"
+                )),
+                ArchiveError::Other(_) => LoadError::new("unable to load chart archive"),
+            })?;
+            check_api_version(&files)?;
+            load_files(files)?
+        };
+        chart.set_paths();
+        Ok(chart)
+    }
+
+    /// Loads a chart from in-memory files (paths relative to the chart root, `/`-separated).
+    /// `.helmignore` is applied as for a directory.
+    pub fn from_files(files: BTreeMap<String, Vec<u8>>) -> Result<Chart, LoadError> {
+        let mut rules = match files.get(".helmignore") {
+            Some(d) => Rules::parse(&String::from_utf8_lossy(d)).map_err(LoadError)?,
+            None => Rules::default(),
+        };
+        rules.add_defaults();
+        let mut out = Vec::new();
+        for (name, data) in files {
+            let ignored_dir = {
+                let parts: Vec<&str> = name.split('/').collect();
+                (1..parts.len()).any(|i| rules.ignore(&parts[..i].join("/"), true))
+            };
+            if ignored_dir || rules.ignore(&name, false) {
+                continue;
+            }
+            out.push(File {
+                name,
+                data: strip_bom(data),
+            });
+        }
+        check_api_version(&out)?;
+        let mut chart = load_files(out)?;
+        chart.set_paths();
+        Ok(chart)
+    }
+
+    /// Loads a chart from `.tgz` bytes.
+    pub fn from_archive(data: &[u8]) -> Result<Chart, LoadError> {
+        let files = archive_files(data).map_err(|e| match e {
+            ArchiveError::Header(m) => LoadError::new(format!(
+                "stream does not appear to be a valid chart file (details: {m})"
+            )),
+            ArchiveError::Other(m) => LoadError::new(format!("unable to load chart archive: {m}")),
+        })?;
+        let mut chart = load_files(files)?;
+        chart.set_paths();
+        Ok(chart)
+    }
+}
+
+fn set_paths(c: &mut Chart, path: String) {
+    for d in &mut c.dependencies {
+        let p = format!("{path}/charts/{}", d.metadata.name);
+        set_paths(d, p);
+    }
+    c.full_path = path;
+}
+
+fn has_manifest_ext(name: &str) -> bool {
+    let ext = match name.rfind('.') {
+        Some(i) if !name[i..].contains('/') => &name[i..],
+        _ => "",
+    };
+    ext.eq_ignore_ascii_case(".yaml")
+        || ext.eq_ignore_ascii_case(".yml")
+        || ext.eq_ignore_ascii_case(".json")
+}
+
+fn go_stat_error(path: &Path, e: &std::io::Error) -> String {
+    let what = match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => e.to_string(),
+    };
+    format!("stat {}: {what}", path.display())
+}
+
+fn strip_bom(mut d: Vec<u8>) -> Vec<u8> {
+    if d.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        d.drain(..3);
+    }
+    d
+}
+
+/// Helm's top-level `apiVersion` dispatch: v1, v2, v3 or empty are loadable.
+fn check_api_version(files: &[File]) -> Result<(), LoadError> {
+    if let Some(f) = files.iter().find(|f| f.name == "Chart.yaml") {
+        let v = yaml::parse_document(&f.data)
+            .map_err(|e| LoadError::new(format!("cannot load Chart.yaml: {e}")))?;
+        let api = v.get("apiVersion").map(scalar_string).unwrap_or_default();
+        if !matches!(api.as_str(), "v1" | "v2" | "v3" | "") {
+            return Err(LoadError::new("unsupported chart version"));
+        }
+    }
+    Ok(())
+}
+
+fn load_dir(dir: &Path) -> Result<Chart, LoadError> {
+    let chart_yaml = dir.join("Chart.yaml");
+    let top = std::fs::read(&chart_yaml).map_err(|e| {
+        let abs = std::path::absolute(&chart_yaml).unwrap_or(chart_yaml.clone());
+        LoadError::new(format!(
+            "unable to detect chart at {}: {}",
+            abs.display(),
+            go_io_error(&abs, &e)
+        ))
+    })?;
+    let v = yaml::parse_document(&top)
+        .map_err(|e| LoadError::new(format!("cannot load Chart.yaml: {e}")))?;
+    let api = v.get("apiVersion").map(scalar_string).unwrap_or_default();
+    if !matches!(api.as_str(), "v1" | "v2" | "v3" | "") {
+        return Err(LoadError::new("unsupported chart version"));
+    }
+    let mut rules = match std::fs::read(dir.join(".helmignore")) {
+        Ok(d) => Rules::parse(&String::from_utf8_lossy(&d)).map_err(LoadError)?,
+        Err(_) => Rules::default(),
+    };
+    rules.add_defaults();
+    let mut files = Vec::new();
+    walk(dir, "", &rules, &mut files)?;
+    load_files(files)
+}
+
+fn go_io_error(path: &Path, e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => {
+            format!("open {}: no such file or directory", path.display())
+        }
+        _ => format!("open {}: {e}", path.display()),
+    }
+}
+
+fn walk(dir: &Path, rel: &str, rules: &Rules, out: &mut Vec<File>) -> Result<(), LoadError> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| LoadError::new(format!("{}: {e}", dir.display())))?
+        .filter_map(|e| e.ok())
+        .collect();
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let n = if rel.is_empty() {
+            name.clone()
+        } else {
+            format!("{rel}/{name}")
+        };
+        let path = e.path();
+        // Follow symlinks, as Helm's sympath.Walk does.
+        let meta = std::fs::metadata(&path)
+            .map_err(|err| LoadError::new(format!("{}: {err}", path.display())))?;
+        if meta.is_dir() {
+            if rules.ignore(&n, true) {
+                continue;
+            }
+            walk(&path, &n, rules, out)?;
+            continue;
+        }
+        if rules.ignore(&n, false) {
+            continue;
+        }
+        if !meta.is_file() {
+            return Err(LoadError::new(format!(
+                "cannot load irregular file {} as it has file mode type bits set",
+                path.display()
+            )));
+        }
+        if meta.len() > MAX_FILE_SIZE {
+            return Err(LoadError::new(format!(
+                "chart file {name:?} is larger than the maximum file size {MAX_FILE_SIZE}"
+            )));
+        }
+        let data = std::fs::read(&path)
+            .map_err(|err| LoadError::new(format!("error reading {n}: {err}")))?;
+        out.push(File {
+            name: n,
+            data: strip_bom(data),
+        });
+    }
+    Ok(())
+}
+
+fn ensure_archive(name: &str, data: &[u8]) -> Result<(), LoadError> {
+    if data.starts_with(&[0x1f, 0x8b, 0x08]) {
+        return Ok(());
+    }
+    if name.ends_with(".yml") || name.ends_with(".yaml") {
+        return Err(LoadError::new(format!(
+            "file '{name}' seems to be a YAML file, but expected a gzipped archive"
+        )));
+    }
+    let ct = if data.is_empty() || std::str::from_utf8(&data[..data.len().min(512)]).is_ok() {
+        "text/plain; charset=utf-8"
+    } else {
+        "application/octet-stream"
+    };
+    Err(LoadError::new(format!(
+        "file '{name}' does not appear to be a gzipped archive; got '{ct}'"
+    )))
+}
+
+enum ArchiveError {
+    Header(String),
+    Other(String),
+}
+
+fn archive_files(data: &[u8]) -> Result<Vec<File>, ArchiveError> {
+    if !data.starts_with(&[0x1f, 0x8b]) {
+        return Err(ArchiveError::Header(if data.len() < 10 {
+            "unexpected EOF".into()
+        } else {
+            "gzip: invalid header".into()
+        }));
+    }
+    let gz = flate2::read::GzDecoder::new(data);
+    let mut ar = tar::Archive::new(gz);
+    let mut files = Vec::new();
+    let mut remaining = MAX_CHART_SIZE;
+    let entries = ar
+        .entries()
+        .map_err(|e| ArchiveError::Other(e.to_string()))?;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| ArchiveError::Other(e.to_string()))?;
+        let ty = entry.header().entry_type();
+        if ty.is_dir() || ty.is_pax_global_extensions() || ty.is_pax_local_extensions() {
+            continue;
+        }
+        let raw_name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let delim = if raw_name.contains('\\') { '\\' } else { '/' };
+        let parts: Vec<&str> = raw_name.split(delim).collect();
+        let n = parts[1..].join("/");
+        if n.starts_with('/') {
+            return Err(ArchiveError::Other(
+                "chart illegally contains absolute paths".into(),
+            ));
+        }
+        let n = clean_path(&n);
+        if n == "." {
+            return Err(ArchiveError::Other(format!(
+                "chart illegally contains content outside the base directory: {raw_name:?}"
+            )));
+        }
+        if n.starts_with("..") {
+            return Err(ArchiveError::Other(
+                "chart illegally references parent directory".into(),
+            ));
+        }
+        if parts[0] == "Chart.yaml" {
+            return Err(ArchiveError::Other(
+                "chart yaml not in base directory".into(),
+            ));
+        }
+        let size = entry.header().size().unwrap_or(0);
+        if size > remaining {
+            return Err(ArchiveError::Other(format!(
+                "decompressed chart is larger than the maximum size {MAX_CHART_SIZE}"
+            )));
+        }
+        if size > MAX_FILE_SIZE {
+            return Err(ArchiveError::Other(format!(
+                "decompressed chart file {raw_name:?} is larger than the maximum file size {MAX_FILE_SIZE}"
+            )));
+        }
+        let mut buf = Vec::with_capacity(size as usize);
+        entry
+            .read_to_end(&mut buf)
+            .map_err(|e| ArchiveError::Other(e.to_string()))?;
+        remaining = remaining.saturating_sub(buf.len() as u64);
+        files.push(File {
+            name: n,
+            data: strip_bom(buf),
+        });
+    }
+    if files.is_empty() {
+        return Err(ArchiveError::Other("no files in chart archive".into()));
+    }
+    Ok(files)
+}
+
+/// Go's `path.Clean`.
+pub(crate) fn clean_path(p: &str) -> String {
+    let rooted = p.starts_with('/');
+    let mut out: Vec<&str> = Vec::new();
+    for part in p.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if out.last().is_some_and(|l| *l != "..") {
+                    out.pop();
+                } else if !rooted {
+                    out.push("..");
+                }
+            }
+            x => out.push(x),
+        }
+    }
+    let s = out.join("/");
+    if rooted {
+        format!("/{s}")
+    } else if s.is_empty() {
+        ".".into()
+    } else {
+        s
+    }
+}
+
+/// Go `fmt`'s `%v` of a YAML scalar decoded into a string field by sigs.k8s.io/yaml.
+fn scalar_string(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => i.to_string(),
+            None => crate::gofmt::format_float32_g(n.as_f64().unwrap_or(0.0)),
+        },
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// Unmarshals a YAML field into a Go `string` field, or reports Go's type error.
+fn string_field(m: &Map<String, Value>, key: &str, what: &str) -> Result<String, LoadError> {
+    match m.get(key) {
+        None | Some(Value::Null) => Ok(String::new()),
+        Some(Value::Array(_)) => Err(LoadError::new(format!(
+            "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal array into Go struct field {what}.{key} of type string"
+        ))),
+        Some(Value::Object(_)) => Err(LoadError::new(format!(
+            "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal object into Go struct field {what}.{key} of type string"
+        ))),
+        Some(v) => Ok(scalar_string(v)),
+    }
+}
+
+fn string_list(m: &Map<String, Value>, key: &str) -> Vec<String> {
+    match m.get(key) {
+        Some(Value::Array(a)) => a.iter().map(scalar_string).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn parse_dependencies(m: &Map<String, Value>) -> Result<Option<Vec<Dependency>>, LoadError> {
+    let Some(v) = m.get("dependencies") else {
+        return Ok(None);
+    };
+    let Value::Array(a) = v else {
+        return Ok(Some(Vec::new()));
+    };
+    let mut out = Vec::new();
+    for d in a {
+        let Value::Object(dm) = d else {
+            return Err(LoadError::new(
+                "validation: dependencies must not contain empty or null nodes",
+            ));
+        };
+        out.push(Dependency {
+            name: string_field(dm, "name", "Dependency")?,
+            version: string_field(dm, "version", "Dependency")?,
+            repository: string_field(dm, "repository", "Dependency")?,
+            condition: string_field(dm, "condition", "Dependency")?,
+            tags: string_list(dm, "tags"),
+            enabled: matches!(dm.get("enabled"), Some(Value::Bool(true))),
+            import_values: match dm.get("import-values") {
+                Some(Value::Array(a)) => a.clone(),
+                _ => Vec::new(),
+            },
+            alias: string_field(dm, "alias", "Dependency")?,
+        });
+    }
+    Ok(Some(out))
+}
+
+fn apply_metadata(md: &mut Metadata, m: &Map<String, Value>) -> Result<(), LoadError> {
+    let s = |k: &str| string_field(m, k, "Metadata");
+    if m.contains_key("name") {
+        md.name = s("name")?;
+    }
+    if m.contains_key("home") {
+        md.home = s("home")?;
+    }
+    if m.contains_key("sources") {
+        md.sources = string_list(m, "sources");
+    }
+    if m.contains_key("version") {
+        md.version = s("version")?;
+    }
+    if m.contains_key("description") {
+        md.description = s("description")?;
+    }
+    if m.contains_key("keywords") {
+        md.keywords = string_list(m, "keywords");
+    }
+    if let Some(Value::Array(a)) = m.get("maintainers") {
+        md.maintainers = Vec::new();
+        for x in a {
+            let Value::Object(mm) = x else {
+                return Err(LoadError::new(
+                    "validation: maintainers must not contain empty or null nodes",
+                ));
+            };
+            md.maintainers.push(Maintainer {
+                name: string_field(mm, "name", "Maintainer")?,
+                email: string_field(mm, "email", "Maintainer")?,
+                url: string_field(mm, "url", "Maintainer")?,
+            });
+        }
+    }
+    if m.contains_key("icon") {
+        md.icon = s("icon")?;
+    }
+    if m.contains_key("apiVersion") {
+        md.api_version = s("apiVersion")?;
+    }
+    if m.contains_key("condition") {
+        md.condition = s("condition")?;
+    }
+    if m.contains_key("tags") {
+        md.tags = s("tags")?;
+    }
+    if m.contains_key("appVersion") {
+        md.app_version = s("appVersion")?;
+    }
+    if let Some(v) = m.get("deprecated") {
+        md.deprecated = matches!(v, Value::Bool(true));
+    }
+    if let Some(Value::Object(a)) = m.get("annotations") {
+        md.annotations = Some(
+            a.iter()
+                .map(|(k, v)| (k.clone(), scalar_string(v)))
+                .collect(),
+        );
+    }
+    if m.contains_key("kubeVersion") {
+        md.kube_version = s("kubeVersion")?;
+    }
+    if let Some(deps) = parse_dependencies(m)? {
+        md.has_dependencies = !matches!(m.get("dependencies"), Some(Value::Null));
+        md.dependencies = deps;
+    }
+    if m.contains_key("type") {
+        md.chart_type = s("type")?;
+    }
+    Ok(())
+}
+
+fn sanitize(s: &str) -> String {
+    s.chars()
+        .filter_map(|c| {
+            if c.is_whitespace() {
+                Some(' ')
+            } else if c.is_control() {
+                None
+            } else {
+                Some(c)
+            }
+        })
+        .collect()
+}
+
+fn validate(md: &mut Metadata) -> Result<(), LoadError> {
+    let v = |s: &str| Err(LoadError::new(format!("validation: {s}")));
+    md.name = sanitize(&md.name);
+    md.description = sanitize(&md.description);
+    md.home = sanitize(&md.home);
+    md.icon = sanitize(&md.icon);
+    md.condition = sanitize(&md.condition);
+    md.tags = sanitize(&md.tags);
+    md.app_version = sanitize(&md.app_version);
+    md.kube_version = sanitize(&md.kube_version);
+    if md.api_version.is_empty() {
+        return v("chart.metadata.apiVersion is required");
+    }
+    if md.name.is_empty() {
+        return v("chart.metadata.name is required");
+    }
+    if md.name == "." || md.name == ".." {
+        return v(&format!("chart.metadata.name {:?} is not allowed", md.name));
+    }
+    if md.name.contains('/') {
+        return v(&format!("chart.metadata.name {:?} is invalid", md.name));
+    }
+    if md.version.is_empty() {
+        return v("chart.metadata.version is required");
+    }
+    if !crate::semver::is_valid_version(&md.version) {
+        return v(&format!(
+            "chart.metadata.version {:?} is invalid",
+            md.version
+        ));
+    }
+    if !matches!(md.chart_type.as_str(), "" | "application" | "library") {
+        return v("chart.metadata.type must be application or library");
+    }
+    let mut seen = std::collections::HashSet::new();
+    for d in &mut md.dependencies {
+        d.name = sanitize(&d.name);
+        d.version = sanitize(&d.version);
+        d.repository = sanitize(&d.repository);
+        d.condition = sanitize(&d.condition);
+        if !d.alias.is_empty()
+            && !d
+                .alias
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return v(&format!(
+                "dependency {:?} has disallowed characters in the alias",
+                d.name
+            ));
+        }
+        let key = if d.alias.is_empty() {
+            d.name.clone()
+        } else {
+            d.alias.clone()
+        };
+        if !seen.insert(key.clone()) {
+            return v(&format!(
+                "more than one dependency with name or alias {key:?}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Reads values.yaml the way Helm's `LoadValues` does: every YAML document merged in order.
+pub fn load_values(data: &[u8]) -> Result<Values, String> {
+    let mut values = Values::new();
+    for doc in yaml::split_documents(data)? {
+        let v = yaml::parse_values_document(&doc)?;
+        values = merge_maps(values, v);
+    }
+    Ok(values)
+}
+
+/// Helm's `LoadFiles`: builds a chart (and its subcharts) from its files.
+pub fn load_files(files: Vec<File>) -> Result<Chart, LoadError> {
+    let mut c = Chart::default();
+    let mut has_meta = false;
+    for f in &files {
+        if f.name == "Chart.yaml" {
+            has_meta = true;
+            let v = yaml::parse_document(&f.data)
+                .map_err(|e| LoadError::new(format!("cannot load Chart.yaml: {e}")))?;
+            if let Value::Object(m) = &v {
+                apply_metadata(&mut c.metadata, m)
+                    .map_err(|e| LoadError::new(format!("cannot load Chart.yaml: {e}")))?;
+            }
+            if c.metadata.api_version.is_empty() {
+                c.metadata.api_version = "v1".into();
+            }
+        }
+    }
+    let mut subcharts: BTreeMap<String, Vec<File>> = BTreeMap::new();
+    for f in files {
+        let name = f.name.clone();
+        match name.as_str() {
+            "Chart.yaml" | "Chart.lock" => {}
+            "values.yaml" => {
+                c.values = load_values(&f.data)
+                    .map_err(|e| LoadError::new(format!("cannot load values.yaml: {e}")))?;
+            }
+            "values.schema.json" => c.schema = Some(f.data),
+            "requirements.yaml" => {
+                has_meta = true;
+                let v = yaml::parse_document(&f.data)
+                    .map_err(|e| LoadError::new(format!("cannot load requirements.yaml: {e}")))?;
+                if let Value::Object(m) = &v {
+                    apply_metadata(&mut c.metadata, m).map_err(|e| {
+                        LoadError::new(format!("cannot load requirements.yaml: {e}"))
+                    })?;
+                }
+                if c.metadata.api_version == "v1" {
+                    c.files.push(f);
+                }
+            }
+            "requirements.lock" => {
+                has_meta = true;
+                if c.metadata.api_version == "v1" {
+                    c.files.push(f);
+                }
+            }
+            n if n.starts_with("templates/") => c.templates.push(f),
+            n if n.starts_with("charts/") => {
+                if n.ends_with(".prov") {
+                    c.files.push(f);
+                    continue;
+                }
+                let fname = n.trim_start_matches("charts/").to_string();
+                let cname = fname.split('/').next().unwrap_or("").to_string();
+                subcharts.entry(cname).or_default().push(File {
+                    name: fname,
+                    data: f.data,
+                });
+            }
+            _ => c.files.push(f),
+        }
+    }
+    if !has_meta {
+        return Err(LoadError::new("Chart.yaml file is missing"));
+    }
+    validate(&mut c.metadata)?;
+    for (n, files) in subcharts {
+        if n.starts_with('_') || n.starts_with('.') {
+            continue;
+        }
+        let sc = if n.ends_with(".tgz") {
+            let file = &files[0];
+            if file.name != n {
+                return Err(LoadError::new(format!(
+                    "error unpacking subchart tar in {}: expected {n}, got {}",
+                    c.name(),
+                    file.name
+                )));
+            }
+            archive_files(&file.data)
+                .map_err(|e| match e {
+                    ArchiveError::Header(m) => {
+                        format!("stream does not appear to be a valid chart file (details: {m})")
+                    }
+                    ArchiveError::Other(m) => format!("unable to load chart archive: {m}"),
+                })
+                .and_then(|fs| load_files(fs).map_err(|e| e.0))
+        } else {
+            let buff: Vec<File> = files
+                .into_iter()
+                .filter_map(|f| {
+                    f.name.split_once('/').map(|(_, rest)| File {
+                        name: rest.to_string(),
+                        data: f.data,
+                    })
+                })
+                .collect();
+            load_files(buff).map_err(|e| e.0)
+        };
+        match sc {
+            Ok(sc) => c.dependencies.push(sc),
+            Err(e) => {
+                return Err(LoadError::new(format!(
+                    "error unpacking subchart {n} in {}: {e}",
+                    c.name()
+                )));
+            }
+        }
+    }
+    Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clean() {
+        assert_eq!(clean_path("a/./b/../c"), "a/c");
+        assert_eq!(clean_path(""), ".");
+        assert_eq!(clean_path("../x"), "../x");
+    }
+
+    #[test]
+    fn manifest_ext() {
+        assert!(has_manifest_ext("crds/a.YAML"));
+        assert!(has_manifest_ext("crds/a.json"));
+        assert!(!has_manifest_ext("crds/a.txt"));
+    }
+}

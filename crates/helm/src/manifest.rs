@@ -1,0 +1,305 @@
+//! How `helm template` turns the engine's per-file output into its stream: NOTES removal,
+//! document splitting, head parsing, hooks, InstallOrder sorting, `# Source:` framing
+//! (Helm's `releaseutil.SortManifests` and `action.renderResources`).
+
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use crate::yaml;
+
+/// Kinds in Helm's install order.
+pub const INSTALL_ORDER: &[&str] = &[
+    "PriorityClass",
+    "Namespace",
+    "NetworkPolicy",
+    "ResourceQuota",
+    "LimitRange",
+    "PodSecurityPolicy",
+    "PodDisruptionBudget",
+    "ServiceAccount",
+    "Secret",
+    "SecretList",
+    "ConfigMap",
+    "StorageClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "CustomResourceDefinition",
+    "ClusterRole",
+    "ClusterRoleList",
+    "ClusterRoleBinding",
+    "ClusterRoleBindingList",
+    "Role",
+    "RoleList",
+    "RoleBinding",
+    "RoleBindingList",
+    "Service",
+    "DaemonSet",
+    "Pod",
+    "ReplicationController",
+    "ReplicaSet",
+    "Deployment",
+    "HorizontalPodAutoscaler",
+    "StatefulSet",
+    "Job",
+    "CronJob",
+    "IngressClass",
+    "Ingress",
+    "APIService",
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+];
+
+const HOOK_EVENTS: &[&str] = &[
+    "pre-install",
+    "post-install",
+    "pre-delete",
+    "post-delete",
+    "pre-upgrade",
+    "post-upgrade",
+    "pre-rollback",
+    "post-rollback",
+    "test",
+    "test-success",
+];
+
+static SEP: LazyLock<Regex> = LazyLock::new(|| {
+    // Go RE2 `\s` is ASCII [\t\n\f\r ]; `^` is the start of the text (no multi-line flag).
+    Regex::new(r"(?:\A|[\t\n\x0C\r ]*\n)---[\t\n\x0C\r ]*").expect("static regex")
+});
+
+/// The head of a rendered document (Helm's `SimpleHead`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Head {
+    pub api_version: String,
+    pub kind: String,
+    pub name: String,
+    pub annotations: Option<BTreeMap<String, String>>,
+}
+
+/// One rendered document.
+#[derive(Clone, Debug)]
+pub struct Document {
+    /// Template path, e.g. `mychart/templates/deploy.yaml`.
+    pub path: String,
+    /// The document text (left-trimmed, no trailing separator).
+    pub content: String,
+    pub head: Head,
+    /// Hook events (lower-cased), empty for a non-hook.
+    pub hook_events: Vec<String>,
+    /// `helm.sh/hook-weight` (0 when absent or invalid).
+    pub hook_weight: i64,
+}
+
+impl Document {
+    /// True for hooks.
+    pub fn is_hook(&self) -> bool {
+        !self.hook_events.is_empty()
+    }
+    /// True for `test` hooks.
+    pub fn is_test(&self) -> bool {
+        self.hook_events
+            .iter()
+            .any(|e| e == "test" || e == "test-success")
+    }
+}
+
+/// An assembly error (Helm's `YAML parse error on …`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ManifestError(pub String);
+
+fn go_trim_left(s: &str) -> &str {
+    s.trim_start_matches(char::is_whitespace)
+}
+
+/// Helm's `SplitManifests`, in order.
+pub fn split_manifests(text: &str) -> Vec<String> {
+    let t = go_trim_left(text);
+    SEP.split(t)
+        .filter(|d| !d.trim().is_empty())
+        .map(|d| go_trim_left(d).to_string())
+        .collect()
+}
+
+fn kind_rank(kind: &str) -> Option<usize> {
+    INSTALL_ORDER.iter().position(|k| *k == kind)
+}
+
+fn less_by_kind(a: &str, b: &str) -> bool {
+    match (kind_rank(a), kind_rank(b)) {
+        (None, None) => a < b,
+        (None, Some(_)) => false,
+        (Some(_), None) => true,
+        (Some(x), Some(y)) => x < y,
+    }
+}
+
+fn stable_sort(docs: &mut [Document]) {
+    docs.sort_by(|a, b| {
+        if less_by_kind(&a.head.kind, &b.head.kind) {
+            std::cmp::Ordering::Less
+        } else if less_by_kind(&b.head.kind, &a.head.kind) {
+            std::cmp::Ordering::Greater
+        } else {
+            std::cmp::Ordering::Equal
+        }
+    });
+}
+
+/// Helm's `SortManifests`: splits every file (NOTES must already be removed), parses heads,
+/// separates hooks (dropping documents with an unknown hook event), and sorts both lists.
+pub fn sort_manifests(
+    files: &BTreeMap<String, String>,
+) -> Result<(Vec<Document>, Vec<Document>), ManifestError> {
+    let mut hooks = Vec::new();
+    let mut generic = Vec::new();
+    for (path, content) in files {
+        let base = path.rsplit('/').next().unwrap_or(path);
+        if base.starts_with('_') || content.trim().is_empty() {
+            continue;
+        }
+        for piece in split_manifests(content) {
+            let head = yaml::parse_head(&piece)
+                .map_err(|e| ManifestError(format!("YAML parse error on {path}: {e}")))?;
+            let hook = head
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get("helm.sh/hook"))
+                .cloned();
+            let Some(hook) = hook else {
+                generic.push(Document {
+                    path: path.clone(),
+                    content: piece,
+                    head,
+                    hook_events: vec![],
+                    hook_weight: 0,
+                });
+                continue;
+            };
+            let mut events = Vec::new();
+            let mut unknown = false;
+            for ev in hook.split(',') {
+                let ev = ev.trim().to_lowercase();
+                if !HOOK_EVENTS.contains(&ev.as_str()) {
+                    unknown = true;
+                    break;
+                }
+                events.push(ev);
+            }
+            if unknown {
+                tracing::debug!(hook_types = %hook, "skipping unknown hooks");
+                continue;
+            }
+            let weight = head
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get("helm.sh/hook-weight"))
+                .and_then(|w| w.parse::<i64>().ok())
+                .unwrap_or(0);
+            hooks.push(Document {
+                path: path.clone(),
+                content: piece,
+                head,
+                hook_events: events,
+                hook_weight: weight,
+            });
+        }
+    }
+    stable_sort(&mut hooks);
+    stable_sort(&mut generic);
+    Ok((hooks, generic))
+}
+
+/// Options of the stream assembly.
+#[derive(Clone, Debug, Default)]
+pub struct StreamOptions {
+    pub include_crds: bool,
+    pub no_hooks: bool,
+    pub skip_tests: bool,
+}
+
+/// The `helm template` stream from the sorted documents.
+pub fn assemble_stream(
+    hooks: &[Document],
+    manifests: &[Document],
+    crds: &[(String, &[u8])],
+    opts: &StreamOptions,
+) -> String {
+    let mut b = String::new();
+    if opts.include_crds {
+        for (name, data) in crds {
+            b.push_str(&format!(
+                "---\n# Source: {name}\n{}\n",
+                String::from_utf8_lossy(data)
+            ));
+        }
+    }
+    for m in manifests {
+        b.push_str(&format!("---\n# Source: {}\n{}\n", m.path, m.content));
+    }
+    let mut out = b.trim().to_string();
+    out.push('\n');
+    if !opts.no_hooks {
+        for h in hooks {
+            if opts.skip_tests && h.is_test() {
+                continue;
+            }
+            out.push_str(&format!("---\n# Source: {}\n{}\n", h.path, h.content));
+        }
+    }
+    out
+}
+
+/// `--show-only`: keeps the documents whose path after the chart name matches one of the
+/// patterns (Go `filepath.Match`), in pattern order. Error when a pattern matches nothing.
+pub fn show_only(stream: &str, patterns: &[String]) -> Result<String, String> {
+    // releaseutil.SplitManifests on the whole stream, in document order.
+    let docs = split_manifests(stream);
+    let re = Regex::new(r"# Source: [^/]+/(.+)").expect("static regex");
+    let mut out = String::new();
+    for pat in patterns {
+        let mut missing = true;
+        for d in &docs {
+            let Some(c) = re.captures(d) else { continue };
+            let name = &c[1];
+            if crate::ignore::go_match(pat, name).unwrap_or(false) {
+                out.push_str(&format!("---\n{d}\n"));
+                missing = false;
+            }
+        }
+        if missing {
+            return Err(format!("could not find template {pat} in chart"));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split() {
+        assert_eq!(split_manifests("a: 1\n---\nb: 2\n"), vec!["a: 1", "b: 2\n"]);
+        assert_eq!(
+            split_manifests("---apiVersion: v1\n"),
+            vec!["apiVersion: v1\n"]
+        );
+        assert_eq!(
+            split_manifests("\n\n---\n# c\n---\n\nx: 1"),
+            vec!["# c", "x: 1"]
+        );
+        assert!(split_manifests("  \n---\n  \n").is_empty());
+    }
+
+    #[test]
+    fn kind_order() {
+        assert!(less_by_kind("Namespace", "Deployment"));
+        assert!(less_by_kind("Deployment", "Foo"));
+        assert!(less_by_kind("", "Foo"));
+        assert!(less_by_kind("Bar", "Foo"));
+        assert!(!less_by_kind("Foo", "Foo"));
+    }
+}

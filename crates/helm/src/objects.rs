@@ -1,0 +1,701 @@
+//! Built-in template objects: `.Capabilities`, `.Files`, `.Chart`, and the conversion of values
+//! into template data.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use gotmpl::{FuncError, Map, MapType, MapValue, Object, Value};
+use serde_json::Value as Json;
+
+use crate::chart::{Chart, Metadata};
+
+/// Converts a values tree into template data: float numbers are `float64`, integers `int64`.
+pub fn to_template(v: &Json) -> Value {
+    match v {
+        Json::Null => Value::Nil,
+        Json::Bool(b) => Value::Bool(*b),
+        Json::Number(n) => {
+            if n.is_f64() {
+                Value::Float(n.as_f64().unwrap_or(0.0))
+            } else if let Some(i) = n.as_i64() {
+                Value::Int64(i)
+            } else {
+                Value::Float(n.as_f64().unwrap_or(0.0))
+            }
+        }
+        Json::String(s) => Value::str(s),
+        Json::Array(a) => Value::list(a.iter().map(to_template).collect()),
+        Json::Object(m) => Value::map(m.iter().map(|(k, v)| (k.clone(), to_template(v))).collect()),
+    }
+}
+
+/// Converts a values map into a template map.
+pub fn map_to_template(m: &serde_json::Map<String, Json>) -> Value {
+    Value::map(m.iter().map(|(k, v)| (k.clone(), to_template(v))).collect())
+}
+
+fn string_map(m: &BTreeMap<String, String>) -> Value {
+    Value::Map(Rc::new(MapValue {
+        ty: MapType::String,
+        entries: std::cell::RefCell::new(
+            m.iter().map(|(k, v)| (k.clone(), Value::str(v))).collect(),
+        ),
+    }))
+}
+
+fn str_list(items: &[String]) -> Value {
+    Value::list(items.iter().map(|s| Value::str(s)).collect())
+}
+
+/// `.Chart`: Helm's `structToMap(Metadata)` plus `IsRoot`.
+pub fn chart_map(md: &Metadata, is_root: bool) -> Value {
+    let mut m = Map::new();
+    let s = |x: &str| Value::str(x);
+    m.insert("Name".into(), s(&md.name));
+    m.insert("Home".into(), s(&md.home));
+    m.insert("Sources".into(), str_list(&md.sources));
+    m.insert("Version".into(), s(&md.version));
+    m.insert("Description".into(), s(&md.description));
+    m.insert("Keywords".into(), str_list(&md.keywords));
+    m.insert(
+        "Maintainers".into(),
+        Value::list(
+            md.maintainers
+                .iter()
+                .map(|mt| {
+                    let mut mm = Map::new();
+                    mm.insert("Name".into(), s(&mt.name));
+                    mm.insert("Email".into(), s(&mt.email));
+                    mm.insert("URL".into(), s(&mt.url));
+                    Value::map(mm)
+                })
+                .collect(),
+        ),
+    );
+    m.insert("Icon".into(), s(&md.icon));
+    m.insert("APIVersion".into(), s(&md.api_version));
+    m.insert("Condition".into(), s(&md.condition));
+    m.insert("Tags".into(), s(&md.tags));
+    m.insert("AppVersion".into(), s(&md.app_version));
+    m.insert("Deprecated".into(), Value::Bool(md.deprecated));
+    m.insert(
+        "Annotations".into(),
+        string_map(md.annotations.as_ref().unwrap_or(&BTreeMap::new())),
+    );
+    m.insert("KubeVersion".into(), s(&md.kube_version));
+    m.insert(
+        "Dependencies".into(),
+        Value::list(
+            md.dependencies
+                .iter()
+                .map(|d| {
+                    let mut dm = Map::new();
+                    dm.insert("Name".into(), s(&d.name));
+                    dm.insert("Version".into(), s(&d.version));
+                    dm.insert("Repository".into(), s(&d.repository));
+                    dm.insert("Condition".into(), s(&d.condition));
+                    dm.insert("Tags".into(), str_list(&d.tags));
+                    dm.insert("Enabled".into(), Value::Bool(d.enabled));
+                    dm.insert(
+                        "ImportValues".into(),
+                        Value::list(
+                            d.import_values
+                                .iter()
+                                .map(|iv| match iv {
+                                    Json::Object(o) => Value::Map(Rc::new(MapValue {
+                                        ty: MapType::String,
+                                        entries: std::cell::RefCell::new(
+                                            o.iter()
+                                                .map(|(k, v)| (k.clone(), to_template(v)))
+                                                .collect(),
+                                        ),
+                                    })),
+                                    other => to_template(other),
+                                })
+                                .collect(),
+                        ),
+                    );
+                    dm.insert("Alias".into(), s(&d.alias));
+                    Value::map(dm)
+                })
+                .collect(),
+        ),
+    );
+    m.insert("Type".into(), s(&md.chart_type));
+    m.insert("IsRoot".into(), Value::Bool(is_root));
+    Value::map(m)
+}
+
+/// `.Capabilities.KubeVersion`.
+#[derive(Clone, Debug)]
+pub struct KubeVersion {
+    /// Full version, e.g. `v1.33.4-gke.1245000`.
+    pub version: String,
+    /// Normalized (`v1.33.4`), used for constraint checks and `String()`.
+    pub normalized: String,
+    pub major: String,
+    pub minor: String,
+}
+
+impl KubeVersion {
+    /// Helm's `ParseKubeVersion` (k8s `ParseGeneric`): `v1.30`, `1.30.2`, `v1.29.3-gke.1`.
+    pub fn parse(s: &str) -> Result<KubeVersion, String> {
+        let body = s.strip_prefix('v').unwrap_or(s);
+        let bad = || format!("could not parse {s:?} as version");
+        let core_end = body
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(body.len());
+        let core = &body[..core_end];
+        let rest = &body[core_end..];
+        if !rest.is_empty() && !rest.starts_with('-') && !rest.starts_with('+') {
+            return Err(bad());
+        }
+        let parts: Vec<&str> = core.split('.').collect();
+        if parts.len() < 2 || parts.len() > 3 || parts.iter().any(|p| p.is_empty()) {
+            return Err(bad());
+        }
+        let nums: Vec<u64> = parts
+            .iter()
+            .map(|p| p.parse::<u64>())
+            .collect::<Result<_, _>>()
+            .map_err(|_| bad())?;
+        let patch = nums.get(2).copied().unwrap_or(0);
+        let version = if s.starts_with('v') {
+            s.to_string()
+        } else {
+            format!("v{s}")
+        };
+        let normalized = format!("v{}.{}.{}", nums[0], nums[1], patch);
+        Ok(KubeVersion {
+            version,
+            normalized,
+            major: nums[0].to_string(),
+            minor: nums[1].to_string(),
+        })
+    }
+
+    /// Helm v4.2.3's default (client-go v0.36 → Kubernetes v1.36.0).
+    pub fn default_version() -> KubeVersion {
+        KubeVersion {
+            version: "v1.36.0".into(),
+            normalized: "v1.36.0".into(),
+            major: "1".into(),
+            minor: "36".into(),
+        }
+    }
+
+    fn raw_format(&self) -> String {
+        format!(
+            "{{{} {} {} {}}}",
+            self.version, self.normalized, self.major, self.minor
+        )
+    }
+}
+
+impl Object for KubeVersion {
+    fn type_name(&self) -> &str {
+        "common.KubeVersion"
+    }
+    fn field(&self, name: &str) -> Option<Value> {
+        match name {
+            "Version" => Some(Value::str(&self.version)),
+            "Major" => Some(Value::str(&self.major)),
+            "Minor" => Some(Value::str(&self.minor)),
+            _ => None,
+        }
+    }
+    fn method(&self, name: &str, args: &[Value]) -> Option<Result<Value, FuncError>> {
+        if !args.is_empty() {
+            return None;
+        }
+        match name {
+            "String" => Some(Ok(Value::str(&self.normalized))),
+            "GitVersion" => Some(Ok(Value::str(&self.version))),
+            _ => None,
+        }
+    }
+    fn format(&self) -> String {
+        self.normalized.clone()
+    }
+    fn to_data(&self) -> Option<Value> {
+        let mut m = Map::new();
+        m.insert("Version".into(), Value::str(&self.version));
+        m.insert("Major".into(), Value::str(&self.major));
+        m.insert("Minor".into(), Value::str(&self.minor));
+        Some(Value::map(m))
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// Kubernetes API group/versions known to Helm v4.2.3 by default (client-go v0.36 scheme).
+pub const DEFAULT_API_VERSIONS: &[&str] = &[
+    "v1",
+    "admissionregistration.k8s.io/v1",
+    "admissionregistration.k8s.io/v1alpha1",
+    "admissionregistration.k8s.io/v1beta1",
+    "internal.apiserver.k8s.io/v1alpha1",
+    "apps/v1",
+    "apps/v1beta1",
+    "apps/v1beta2",
+    "authentication.k8s.io/v1",
+    "authentication.k8s.io/v1alpha1",
+    "authentication.k8s.io/v1beta1",
+    "authorization.k8s.io/v1",
+    "authorization.k8s.io/v1beta1",
+    "autoscaling/v1",
+    "autoscaling/v2",
+    "batch/v1",
+    "batch/v1beta1",
+    "certificates.k8s.io/v1",
+    "certificates.k8s.io/v1beta1",
+    "certificates.k8s.io/v1alpha1",
+    "coordination.k8s.io/v1alpha2",
+    "coordination.k8s.io/v1beta1",
+    "coordination.k8s.io/v1",
+    "discovery.k8s.io/v1",
+    "discovery.k8s.io/v1beta1",
+    "events.k8s.io/v1",
+    "events.k8s.io/v1beta1",
+    "extensions/v1beta1",
+    "flowcontrol.apiserver.k8s.io/v1",
+    "flowcontrol.apiserver.k8s.io/v1beta1",
+    "flowcontrol.apiserver.k8s.io/v1beta2",
+    "flowcontrol.apiserver.k8s.io/v1beta3",
+    "networking.k8s.io/v1",
+    "networking.k8s.io/v1beta1",
+    "node.k8s.io/v1",
+    "node.k8s.io/v1alpha1",
+    "node.k8s.io/v1beta1",
+    "policy/v1",
+    "policy/v1beta1",
+    "rbac.authorization.k8s.io/v1",
+    "rbac.authorization.k8s.io/v1beta1",
+    "rbac.authorization.k8s.io/v1alpha1",
+    "resource.k8s.io/v1",
+    "resource.k8s.io/v1beta2",
+    "resource.k8s.io/v1beta1",
+    "resource.k8s.io/v1alpha3",
+    "scheduling.k8s.io/v1alpha2",
+    "scheduling.k8s.io/v1beta1",
+    "scheduling.k8s.io/v1",
+    "storage.k8s.io/v1beta1",
+    "storage.k8s.io/v1",
+    "storage.k8s.io/v1alpha1",
+    "storagemigration.k8s.io/v1beta1",
+    "apiextensions.k8s.io/v1beta1",
+    "apiextensions.k8s.io/v1",
+];
+
+/// `.Capabilities.APIVersions` (`VersionSet`, a `[]string` with a `Has` method).
+#[derive(Clone, Debug)]
+pub struct VersionSet(pub Vec<String>);
+
+impl Object for VersionSet {
+    fn type_name(&self) -> &str {
+        "common.VersionSet"
+    }
+    fn kind(&self) -> &str {
+        "slice"
+    }
+    fn method(&self, name: &str, args: &[Value]) -> Option<Result<Value, FuncError>> {
+        if name != "Has" {
+            return None;
+        }
+        match args {
+            [Value::String(s)] => Some(Ok(Value::Bool(self.0.iter().any(|v| v.as_str() == &**s)))),
+            [other] => Some(Err(FuncError::raw(format!(
+                "wrong type for value; expected string; got {}",
+                other.type_name()
+            )))),
+            _ => Some(Err(FuncError::raw(format!(
+                "wrong number of args for Has: want 1 got {}",
+                args.len()
+            )))),
+        }
+    }
+    fn format(&self) -> String {
+        format!("[{}]", self.0.join(" "))
+    }
+    fn to_data(&self) -> Option<Value> {
+        Some(Value::string_list(self.0.iter()))
+    }
+    fn truthy(&self) -> bool {
+        !self.0.is_empty()
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// `.Capabilities.HelmVersion` (`version.BuildInfo`), as the Helm v4.2.3 library reports it.
+#[derive(Clone, Debug)]
+pub struct BuildInfo {
+    pub version: String,
+    pub git_commit: String,
+    pub git_tree_state: String,
+    pub go_version: String,
+    pub kube_client_version: String,
+}
+
+impl Default for BuildInfo {
+    fn default() -> Self {
+        BuildInfo {
+            version: "v4.2".into(),
+            git_commit: String::new(),
+            git_tree_state: String::new(),
+            go_version: "go1.26.6".into(),
+            kube_client_version: "v1.36".into(),
+        }
+    }
+}
+
+impl BuildInfo {
+    fn raw_format(&self) -> String {
+        format!(
+            "{{{} {} {} {} {}}}",
+            self.version,
+            self.git_commit,
+            self.git_tree_state,
+            self.go_version,
+            self.kube_client_version
+        )
+    }
+}
+
+impl Object for BuildInfo {
+    fn type_name(&self) -> &str {
+        "version.BuildInfo"
+    }
+    fn field(&self, name: &str) -> Option<Value> {
+        match name {
+            "Version" => Some(Value::str(&self.version)),
+            "GitCommit" => Some(Value::str(&self.git_commit)),
+            "GitTreeState" => Some(Value::str(&self.git_tree_state)),
+            "GoVersion" => Some(Value::str(&self.go_version)),
+            "KubeClientVersion" => Some(Value::str(&self.kube_client_version)),
+            _ => None,
+        }
+    }
+    fn format(&self) -> String {
+        self.raw_format()
+    }
+    fn to_data(&self) -> Option<Value> {
+        let mut m = Map::new();
+        m.insert("version".into(), Value::str(&self.version));
+        if !self.git_commit.is_empty() {
+            m.insert("git_commit".into(), Value::str(&self.git_commit));
+        }
+        if !self.git_tree_state.is_empty() {
+            m.insert("git_tree_state".into(), Value::str(&self.git_tree_state));
+        }
+        m.insert("go_version".into(), Value::str(&self.go_version));
+        m.insert(
+            "kube_client_version".into(),
+            Value::str(&self.kube_client_version),
+        );
+        Some(Value::map(m))
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// `.Capabilities`.
+#[derive(Clone, Debug)]
+pub struct Capabilities {
+    pub kube_version: KubeVersion,
+    pub api_versions: Vec<String>,
+    pub helm_version: BuildInfo,
+}
+
+impl Default for Capabilities {
+    fn default() -> Self {
+        Capabilities {
+            kube_version: KubeVersion::default_version(),
+            api_versions: DEFAULT_API_VERSIONS.iter().map(|s| s.to_string()).collect(),
+            helm_version: BuildInfo::default(),
+        }
+    }
+}
+
+impl Object for Capabilities {
+    fn type_name(&self) -> &str {
+        "*common.Capabilities"
+    }
+    fn kind(&self) -> &str {
+        "ptr"
+    }
+    fn field(&self, name: &str) -> Option<Value> {
+        match name {
+            "KubeVersion" => Some(Value::object(self.kube_version.clone())),
+            "APIVersions" => Some(Value::object(VersionSet(self.api_versions.clone()))),
+            "HelmVersion" => Some(Value::object(self.helm_version.clone())),
+            _ => None,
+        }
+    }
+    fn format(&self) -> String {
+        format!(
+            "{{{} [{}] {}}}",
+            self.kube_version.raw_format(),
+            self.api_versions.join(" "),
+            self.helm_version.raw_format()
+        )
+    }
+    fn to_data(&self) -> Option<Value> {
+        let mut m = Map::new();
+        m.insert(
+            "KubeVersion".into(),
+            self.kube_version.to_data().unwrap_or_default(),
+        );
+        m.insert(
+            "APIVersions".into(),
+            Value::string_list(self.api_versions.iter()),
+        );
+        m.insert(
+            "HelmVersion".into(),
+            self.helm_version.to_data().unwrap_or_default(),
+        );
+        Some(Value::map(m))
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// `.Files` (Helm's `engine.files`, a `map[string][]byte` with methods).
+#[derive(Clone, Debug, Default)]
+pub struct Files(pub Rc<BTreeMap<String, Rc<[u8]>>>);
+
+impl Files {
+    /// The `.Files` of a chart: every file that is not a template, values, Chart.yaml, ...
+    pub fn of_chart(c: &Chart) -> Files {
+        Files(Rc::new(
+            c.files
+                .iter()
+                .map(|f| (f.name.clone(), Rc::from(f.data.as_slice())))
+                .collect(),
+        ))
+    }
+
+    fn get_bytes(&self, name: &str) -> Rc<[u8]> {
+        self.0
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| Rc::from(&[][..]))
+    }
+
+    fn to_yaml(m: Map) -> String {
+        crate::yaml::to_yaml_string_map(&m)
+    }
+}
+
+fn one_string<'a>(name: &str, args: &'a [Value]) -> Result<&'a str, FuncError> {
+    match args {
+        [Value::String(s)] => Ok(s),
+        [other] => Err(FuncError::raw(format!(
+            "wrong type for value; expected string; got {}",
+            other.type_name()
+        ))),
+        _ => Err(FuncError::raw(format!(
+            "wrong number of args for {name}: want 1 got {}",
+            args.len()
+        ))),
+    }
+}
+
+impl Object for Files {
+    fn type_name(&self) -> &str {
+        "engine.files"
+    }
+    fn kind(&self) -> &str {
+        "map"
+    }
+    fn method(&self, name: &str, args: &[Value]) -> Option<Result<Value, FuncError>> {
+        let r = match name {
+            "Get" => one_string(name, args)
+                .map(|n| Value::str(&String::from_utf8_lossy(&self.get_bytes(n)))),
+            "GetBytes" => one_string(name, args).map(|n| Value::Bytes(self.get_bytes(n))),
+            "Glob" => one_string(name, args).map(|p| {
+                let re = glob_regex(p);
+                Value::object(Files(Rc::new(
+                    self.0
+                        .iter()
+                        .filter(|(k, _)| re.is_match(k))
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect(),
+                )))
+            }),
+            "AsConfig" | "AsSecrets" if !args.is_empty() => Err(FuncError::raw(format!(
+                "wrong number of args for {name}: want 0 got {}",
+                args.len()
+            ))),
+            "AsConfig" => {
+                let m: Map = self
+                    .0
+                    .iter()
+                    .map(|(k, v)| (base(k).to_string(), Value::str(&String::from_utf8_lossy(v))))
+                    .collect();
+                Ok(Value::str(&Files::to_yaml(m)))
+            }
+            "AsSecrets" => {
+                let m: Map = self
+                    .0
+                    .iter()
+                    .map(|(k, v)| (base(k).to_string(), Value::str(&base64(v))))
+                    .collect();
+                Ok(Value::str(&Files::to_yaml(m)))
+            }
+            "Lines" => one_string(name, args).map(|p| match self.0.get(p) {
+                None => Value::string_list(Vec::<String>::new()),
+                Some(d) => {
+                    let s = String::from_utf8_lossy(d).into_owned();
+                    let s = s.strip_suffix('\n').unwrap_or(&s);
+                    Value::string_list(s.split('\n'))
+                }
+            }),
+            _ => return None,
+        };
+        Some(r)
+    }
+    fn format(&self) -> String {
+        let items: Vec<String> = self
+            .0
+            .iter()
+            .map(|(k, v)| {
+                let bytes: Vec<String> = v.iter().map(|b| b.to_string()).collect();
+                format!("{k}:[{}]", bytes.join(" "))
+            })
+            .collect();
+        format!("map[{}]", items.join(" "))
+    }
+    fn to_data(&self) -> Option<Value> {
+        Some(Value::map(
+            self.0
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::str(&base64(v))))
+                .collect(),
+        ))
+    }
+    fn truthy(&self) -> bool {
+        !self.0.is_empty()
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+fn base(p: &str) -> &str {
+    let t = p.trim_end_matches('/');
+    if t.is_empty() {
+        return if p.is_empty() { "." } else { "/" };
+    }
+    t.rsplit('/').next().unwrap_or(t)
+}
+
+/// Standard base64 with padding.
+pub fn base64(data: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        out.push(A[(n >> 18) as usize & 63] as char);
+        out.push(A[(n >> 12) as usize & 63] as char);
+        out.push(if chunk.len() > 1 {
+            A[(n >> 6) as usize & 63] as char
+        } else {
+            '='
+        });
+        out.push(if chunk.len() > 2 {
+            A[n as usize & 63] as char
+        } else {
+            '='
+        });
+    }
+    out
+}
+
+/// gobwas/glob with `/` as separator, as a regex: `**` any, `*` within a segment, `?`,
+/// `[abc]`/`[!abc]`, `{a,b}`. An invalid pattern matches everything (Helm falls back to `**`).
+pub fn glob_regex(p: &str) -> regex::Regex {
+    let mut rx = String::from("^");
+    let chars: Vec<char> = p.chars().collect();
+    let mut i = 0;
+    let mut depth = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            '*' if chars.get(i + 1) == Some(&'*') => {
+                rx.push_str(".*");
+                i += 1;
+            }
+            '*' => rx.push_str("[^/]*"),
+            '?' => rx.push_str("[^/]"),
+            '[' => {
+                let Some(end) = chars[i + 1..].iter().position(|c| *c == ']') else {
+                    return regex::Regex::new(".*").expect("static regex");
+                };
+                let body: String = chars[i + 1..i + 1 + end].iter().collect();
+                let body = match body.strip_prefix('!') {
+                    Some(b) => format!("^{}", b.replace('\\', "\\\\")),
+                    None => body.replace('\\', "\\\\"),
+                };
+                rx.push_str(&format!("[{body}]"));
+                i += end + 1;
+            }
+            '{' => {
+                depth += 1;
+                rx.push_str("(?:");
+            }
+            ',' if depth > 0 => rx.push('|'),
+            '}' if depth > 0 => {
+                depth -= 1;
+                rx.push(')');
+            }
+            '\\' if i + 1 < chars.len() => {
+                i += 1;
+                rx.push_str(&regex::escape(&chars[i].to_string()));
+            }
+            c => rx.push_str(&regex::escape(&c.to_string())),
+        }
+        i += 1;
+    }
+    rx.push('$');
+    regex::Regex::new(&rx).unwrap_or_else(|_| regex::Regex::new(".*").expect("static regex"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globbing() {
+        assert!(glob_regex("files/*").is_match("files/a.txt"));
+        assert!(!glob_regex("files/*").is_match("files/x/a.txt"));
+        assert!(glob_regex("files/**").is_match("files/x/a.txt"));
+        assert!(glob_regex("*.{yaml,json}").is_match("a.json"));
+        assert!(glob_regex("[!b]*").is_match("a"));
+    }
+
+    #[test]
+    fn kube_version() {
+        let k = KubeVersion::parse("1.29.3-gke.1").unwrap();
+        assert_eq!(k.version, "v1.29.3-gke.1");
+        assert_eq!(k.normalized, "v1.29.3");
+        assert_eq!(k.minor, "29");
+        assert!(KubeVersion::parse("abc").is_err());
+        assert_eq!(KubeVersion::parse("v1.30").unwrap().normalized, "v1.30.0");
+    }
+
+    #[test]
+    fn b64() {
+        assert_eq!(base64(b"hello\nworld\n"), "aGVsbG8Kd29ybGQK");
+        assert_eq!(base64(b"k: v\n"), "azogdgo=");
+    }
+}

@@ -1,0 +1,628 @@
+//! values.schema.json validation with the error text of Helm v4 (santhosh-tekuri/jsonschema v6
+//! as Helm prints it: `- at '/path': message`, nested causes indented).
+//!
+//! Supported keywords: `type`, `const`, `enum`, `$ref` (local JSON pointers), object
+//! (`required`, `properties`, `patternProperties`, `additionalProperties`, `minProperties`,
+//! `maxProperties`, `dependentRequired`), array (`items`, `prefixItems`, `minItems`,
+//! `maxItems`, `uniqueItems`), string (`minLength`, `maxLength`, `pattern`), number
+//! (`minimum`, `maximum`, `exclusiveMinimum`, `exclusiveMaximum`, `multipleOf`), and
+//! `not`/`allOf`/`anyOf`/`oneOf`/`if`-`then`-`else`. Formats are not asserted (v6's default).
+
+use serde_json::Value;
+
+use crate::chart::Chart;
+use crate::gofmt::format_float_g;
+
+/// One validation error: instance location, message, nested causes.
+#[derive(Clone, Debug)]
+struct VErr {
+    at: String,
+    msg: String,
+    causes: Vec<VErr>,
+    /// A `$ref` wrapper with one cause is not displayed itself.
+    skip: bool,
+}
+
+impl VErr {
+    fn display(&self, out: &mut String, indent: usize) {
+        let mut indent = indent;
+        if !self.skip {
+            out.push('\n');
+            for _ in 0..indent.saturating_sub(1) {
+                out.push_str("  ");
+            }
+            out.push_str("- ");
+            out.push_str(&format!("at {}: {}", quote(&self.at), self.msg));
+            indent += 1;
+        }
+        for c in &self.causes {
+            c.display(out, indent);
+        }
+    }
+}
+
+fn quote(s: &str) -> String {
+    // Go %q, then \" → ", ' → \'.
+    let mut q = String::new();
+    for c in s.chars() {
+        match c {
+            '\\' => q.push_str("\\\\"),
+            '\n' => q.push_str("\\n"),
+            '\t' => q.push_str("\\t"),
+            '\r' => q.push_str("\\r"),
+            '\'' => q.push_str("\\'"),
+            c if (c as u32) < 0x20 => q.push_str(&format!("\\x{:02x}", c as u32)),
+            c => q.push(c),
+        }
+    }
+    format!("'{q}'")
+}
+
+fn display(v: &Value) -> String {
+    match v {
+        Value::String(s) => quote(s),
+        Value::Array(_) | Value::Object(_) => "value".into(),
+        Value::Null => "<nil>".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => num_str(n.as_f64().unwrap_or(0.0)),
+    }
+}
+
+fn num_str(f: f64) -> String {
+    format_float_g(f)
+}
+
+fn type_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+const TYPE_ORDER: &[&str] = &[
+    "null", "boolean", "number", "integer", "string", "array", "object",
+];
+
+fn json_equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_equal(p, q))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| json_equal(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
+struct Validator<'a> {
+    root: &'a Value,
+    legacy_ref: bool,
+}
+
+fn ptr_escape(s: &str) -> String {
+    s.replace('~', "~0").replace('/', "~1")
+}
+
+impl<'a> Validator<'a> {
+    fn resolve(&self, r: &str) -> Option<&'a Value> {
+        let frag = r.strip_prefix('#')?;
+        if frag.is_empty() {
+            return Some(self.root);
+        }
+        self.root.pointer(&frag.replace("%25", "%"))
+    }
+
+    /// Validates `v` at `loc` against `s`; returns the error (a group when several).
+    fn validate(&self, s: &Value, v: &Value, loc: &str, depth: usize) -> Option<VErr> {
+        let err = |msg: String| VErr {
+            at: loc.to_string(),
+            msg,
+            causes: vec![],
+            skip: false,
+        };
+        let s = match s {
+            Value::Bool(true) => return None,
+            Value::Bool(false) => return Some(err("false schema".into())),
+            Value::Object(m) => m,
+            _ => return None,
+        };
+        if depth > 200 {
+            return None;
+        }
+        let t = type_of(v);
+        if let Some(types) = s.get("type") {
+            let want: Vec<&str> = match types {
+                Value::String(x) => vec![x.as_str()],
+                Value::Array(a) => a.iter().filter_map(|x| x.as_str()).collect(),
+                _ => vec![],
+            };
+            if !want.is_empty() {
+                let is_int =
+                    matches!(v, Value::Number(n) if n.as_f64().is_some_and(|f| f.fract() == 0.0));
+                let matched =
+                    want.contains(&t) || (want.contains(&"integer") && t == "number" && is_int);
+                if !matched {
+                    let mut ordered: Vec<&str> = TYPE_ORDER
+                        .iter()
+                        .copied()
+                        .filter(|x| want.contains(x))
+                        .collect();
+                    if ordered.is_empty() {
+                        ordered = want.clone();
+                    }
+                    return Some(err(format!("got {t}, want {}", ordered.join(" or "))));
+                }
+            }
+        }
+        if let Some(c) = s.get("const") {
+            if !json_equal(v, c) {
+                return Some(err(match c {
+                    Value::Array(_) | Value::Object(_) => "const failed".into(),
+                    _ => format!("value must be {}", display(c)),
+                }));
+            }
+        }
+        if let Some(Value::Array(e)) = s.get("enum") {
+            if !e.iter().any(|x| json_equal(v, x)) {
+                let prim = e
+                    .iter()
+                    .all(|x| !matches!(x, Value::Array(_) | Value::Object(_)));
+                return Some(err(if !prim {
+                    "enum failed".into()
+                } else if e.len() == 1 {
+                    format!("value must be {}", display(&e[0]))
+                } else {
+                    format!(
+                        "value must be one of {}",
+                        e.iter().map(display).collect::<Vec<_>>().join(", ")
+                    )
+                }));
+            }
+        }
+        let mut errors: Vec<VErr> = Vec::new();
+        if let Some(Value::String(r)) = s.get("$ref") {
+            if let Some(target) = self.resolve(r) {
+                let e = self.validate(target, v, loc, depth + 1).map(|c| VErr {
+                    at: loc.to_string(),
+                    msg: "validation failed".into(),
+                    causes: vec![c],
+                    skip: true,
+                });
+                if self.legacy_ref {
+                    return e;
+                }
+                errors.extend(e);
+            }
+        }
+        match v {
+            Value::Object(obj) => self.object(s, obj, loc, depth, &mut errors),
+            Value::Array(arr) => self.array(s, arr, loc, depth, &mut errors),
+            Value::String(st) => {
+                let n = st.chars().count() as u64;
+                if let Some(m) = s.get("minLength").and_then(Value::as_f64) {
+                    if (n as f64) < m {
+                        errors.push(err(format!("minLength: got {n}, want {m}")));
+                    }
+                }
+                if let Some(m) = s.get("maxLength").and_then(Value::as_f64) {
+                    if (n as f64) > m {
+                        errors.push(err(format!("maxLength: got {n}, want {m}")));
+                    }
+                }
+                if let Some(Value::String(p)) = s.get("pattern") {
+                    if let Ok(re) = regex::Regex::new(p) {
+                        if !re.is_match(st) {
+                            errors.push(err(format!(
+                                "{} does not match pattern {}",
+                                quote(st),
+                                quote(p)
+                            )));
+                        }
+                    }
+                }
+            }
+            Value::Number(n) => {
+                let f = n.as_f64().unwrap_or(0.0);
+                let num = |k: &str| s.get(k).and_then(Value::as_f64);
+                if let Some(m) = num("minimum") {
+                    if f < m {
+                        errors.push(err(format!(
+                            "minimum: got {}, want {}",
+                            num_str(f),
+                            num_str(m)
+                        )));
+                    }
+                }
+                if let Some(m) = num("maximum") {
+                    if f > m {
+                        errors.push(err(format!(
+                            "maximum: got {}, want {}",
+                            num_str(f),
+                            num_str(m)
+                        )));
+                    }
+                }
+                if let Some(m) = num("exclusiveMinimum") {
+                    if f <= m {
+                        errors.push(err(format!(
+                            "exclusiveMinimum: got {}, want {}",
+                            num_str(f),
+                            num_str(m)
+                        )));
+                    }
+                }
+                if let Some(m) = num("exclusiveMaximum") {
+                    if f >= m {
+                        errors.push(err(format!(
+                            "exclusiveMaximum: got {}, want {}",
+                            num_str(f),
+                            num_str(m)
+                        )));
+                    }
+                }
+                if let Some(m) = num("multipleOf") {
+                    if m != 0.0 && (f / m).fract() != 0.0 {
+                        errors.push(err(format!(
+                            "multipleOf: got {}, want {}",
+                            num_str(f),
+                            num_str(m)
+                        )));
+                    }
+                }
+            }
+            _ => {}
+        }
+        self.conditions(s, v, loc, depth, &mut errors);
+        match errors.len() {
+            0 => None,
+            1 => errors.pop(),
+            _ => Some(VErr {
+                at: loc.to_string(),
+                msg: "validation failed".into(),
+                causes: errors,
+                skip: false,
+            }),
+        }
+    }
+
+    fn object(
+        &self,
+        s: &serde_json::Map<String, Value>,
+        obj: &serde_json::Map<String, Value>,
+        loc: &str,
+        depth: usize,
+        errors: &mut Vec<VErr>,
+    ) {
+        let err = |msg: String| VErr {
+            at: loc.to_string(),
+            msg,
+            causes: vec![],
+            skip: false,
+        };
+        if let Some(m) = s.get("minProperties").and_then(Value::as_u64) {
+            if (obj.len() as u64) < m {
+                errors.push(err(format!("minProperties: got {}, want {m}", obj.len())));
+            }
+        }
+        if let Some(m) = s.get("maxProperties").and_then(Value::as_u64) {
+            if (obj.len() as u64) > m {
+                errors.push(err(format!("maxProperties: got {}, want {m}", obj.len())));
+            }
+        }
+        if let Some(Value::Array(req)) = s.get("required") {
+            let missing: Vec<&str> = req
+                .iter()
+                .filter_map(Value::as_str)
+                .filter(|k| !obj.contains_key(*k))
+                .collect();
+            if missing.len() == 1 {
+                errors.push(err(format!("missing property {}", quote(missing[0]))));
+            } else if !missing.is_empty() {
+                let q: Vec<String> = missing.iter().map(|m| quote(m)).collect();
+                errors.push(err(format!("missing properties {}", q.join(", "))));
+            }
+        }
+        let props = s.get("properties").and_then(Value::as_object);
+        let pattern_props: Vec<(regex::Regex, &Value)> = s
+            .get("patternProperties")
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| regex::Regex::new(k).ok().map(|r| (r, v)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut additional = Vec::new();
+        for (pname, pvalue) in obj {
+            let child = format!("{loc}/{}", ptr_escape(pname));
+            let mut evaluated = false;
+            if let Some(sch) = props.and_then(|p| p.get(pname)) {
+                evaluated = true;
+                errors.extend(self.validate(sch, pvalue, &child, depth + 1));
+            }
+            for (re, sch) in &pattern_props {
+                if re.is_match(pname) {
+                    evaluated = true;
+                    errors.extend(self.validate(sch, pvalue, &child, depth + 1));
+                }
+            }
+            if !evaluated {
+                match s.get("additionalProperties") {
+                    Some(Value::Bool(false)) => additional.push(pname.clone()),
+                    Some(sch @ Value::Object(_)) => {
+                        errors.extend(self.validate(sch, pvalue, &child, depth + 1))
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if !additional.is_empty() {
+            let q: Vec<String> = additional.iter().map(|m| quote(m)).collect();
+            errors.push(err(format!(
+                "additional properties {} not allowed",
+                q.join(", ")
+            )));
+        }
+        if let Some(Value::Object(dr)) = s.get("dependentRequired") {
+            for (pname, reqd) in dr {
+                if obj.contains_key(pname) {
+                    let missing: Vec<String> = reqd
+                        .as_array()
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(Value::as_str)
+                                .filter(|k| !obj.contains_key(*k))
+                                .map(quote)
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    if !missing.is_empty() {
+                        errors.push(err(format!(
+                            "properties {} required, if {} exists",
+                            missing.join(", "),
+                            quote(pname)
+                        )));
+                    }
+                }
+            }
+        }
+    }
+
+    fn array(
+        &self,
+        s: &serde_json::Map<String, Value>,
+        arr: &[Value],
+        loc: &str,
+        depth: usize,
+        errors: &mut Vec<VErr>,
+    ) {
+        let err = |msg: String| VErr {
+            at: loc.to_string(),
+            msg,
+            causes: vec![],
+            skip: false,
+        };
+        if let Some(m) = s.get("minItems").and_then(Value::as_u64) {
+            if (arr.len() as u64) < m {
+                errors.push(err(format!("minItems: got {}, want {m}", arr.len())));
+            }
+        }
+        if let Some(m) = s.get("maxItems").and_then(Value::as_u64) {
+            if (arr.len() as u64) > m {
+                errors.push(err(format!("maxItems: got {}, want {m}", arr.len())));
+            }
+        }
+        if s.get("uniqueItems") == Some(&Value::Bool(true)) {
+            'outer: for i in 0..arr.len() {
+                for j in i + 1..arr.len() {
+                    if json_equal(&arr[i], &arr[j]) {
+                        errors.push(err(format!("items at {i} and {j} are equal")));
+                        break 'outer;
+                    }
+                }
+            }
+        }
+        let mut evaluated = 0;
+        if let Some(Value::Array(prefix)) = s.get("prefixItems") {
+            evaluated = prefix.len().min(arr.len());
+            for (i, item) in arr[..evaluated].iter().enumerate() {
+                errors.extend(self.validate(&prefix[i], item, &format!("{loc}/{i}"), depth + 1));
+            }
+        }
+        match s.get("items") {
+            Some(Value::Array(items)) => {
+                let n = items.len().min(arr.len());
+                for (i, item) in arr[..n].iter().enumerate() {
+                    errors.extend(self.validate(&items[i], item, &format!("{loc}/{i}"), depth + 1));
+                }
+            }
+            Some(items @ (Value::Object(_) | Value::Bool(_))) => {
+                for (i, item) in arr.iter().enumerate().skip(evaluated) {
+                    errors.extend(self.validate(items, item, &format!("{loc}/{i}"), depth + 1));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn conditions(
+        &self,
+        s: &serde_json::Map<String, Value>,
+        v: &Value,
+        loc: &str,
+        depth: usize,
+        errors: &mut Vec<VErr>,
+    ) {
+        let group = |msg: &str, causes: Vec<VErr>| VErr {
+            at: loc.to_string(),
+            msg: msg.into(),
+            causes,
+            skip: false,
+        };
+        if let Some(n) = s.get("not") {
+            if self.validate(n, v, loc, depth + 1).is_none() {
+                errors.push(group("not failed", vec![]));
+            }
+        }
+        if let Some(Value::Array(all)) = s.get("allOf") {
+            let errs: Vec<VErr> = all
+                .iter()
+                .filter_map(|x| self.validate(x, v, loc, depth + 1))
+                .collect();
+            if !errs.is_empty() {
+                errors.push(group("allOf failed", errs));
+            }
+        }
+        if let Some(Value::Array(any)) = s.get("anyOf") {
+            let mut errs = Vec::new();
+            let mut matched = false;
+            for x in any {
+                match self.validate(x, v, loc, depth + 1) {
+                    Some(e) => errs.push(e),
+                    None => {
+                        matched = true;
+                        break;
+                    }
+                }
+            }
+            if !matched {
+                errors.push(group("anyOf failed", errs));
+            }
+        }
+        if let Some(Value::Array(one)) = s.get("oneOf") {
+            let mut matched: Option<usize> = None;
+            let mut errs = Vec::new();
+            for (i, x) in one.iter().enumerate() {
+                match self.validate(x, v, loc, depth + 1) {
+                    Some(e) => {
+                        if matched.is_none() {
+                            errs.push(e)
+                        }
+                    }
+                    None => match matched {
+                        None => matched = Some(i),
+                        Some(m) => {
+                            errors.push(group(
+                                &format!("oneOf failed, subschemas {m}, {i} matched"),
+                                vec![],
+                            ));
+                            break;
+                        }
+                    },
+                }
+            }
+            if matched.is_none() {
+                errors.push(group("oneOf failed, none matched", errs));
+            }
+        }
+        if let Some(cond) = s.get("if") {
+            let branch = if self.validate(cond, v, loc, depth + 1).is_none() {
+                s.get("then")
+            } else {
+                s.get("else")
+            };
+            if let Some(b) = branch {
+                errors.extend(self.validate(b, v, loc, depth + 1));
+            }
+        }
+    }
+}
+
+/// Validates values against one schema document; the error text as Helm prints it (after
+/// its `jsonschema validation failed with …` prefix was removed), ending in `\n`.
+pub fn validate_single(values: &Value, schema_json: &[u8]) -> Result<(), String> {
+    let schema: Value = serde_json::from_slice(schema_json).map_err(|e| e.to_string())?;
+    let legacy = schema
+        .get("$schema")
+        .and_then(Value::as_str)
+        .is_some_and(|s| {
+            s.contains("draft-04") || s.contains("draft-06") || s.contains("draft-07")
+        });
+    let v = Validator {
+        root: &schema,
+        legacy_ref: legacy,
+    };
+    let Some(e) = v.validate(&schema, values, "", 0) else {
+        return Ok(());
+    };
+    // The root error: a group's causes are listed directly.
+    let causes = if e.msg == "validation failed" && !e.skip && !e.causes.is_empty() {
+        e.causes
+    } else {
+        vec![e]
+    };
+    let mut out = String::new();
+    for c in &causes {
+        c.display(&mut out, 1);
+    }
+    Ok(()).and(Err(format!("{}\n", out.trim_start_matches('\n'))))
+}
+
+/// Helm's `ValidateAgainstSchema`: the chart's schema, then each subchart's on its section.
+pub fn validate(chart: &Chart, values: &serde_json::Map<String, Value>) -> Result<(), String> {
+    let mut sb = String::new();
+    if let Some(s) = &chart.schema {
+        if let Err(e) = validate_single(&Value::Object(values.clone()), s) {
+            sb.push_str(&format!("{}:\n{e}", chart.name()));
+        }
+    }
+    for sub in &chart.dependencies {
+        match values.get(sub.name()) {
+            None | Some(Value::Null) => continue,
+            Some(Value::Object(m)) => {
+                if let Err(e) = validate(sub, m) {
+                    sb.push_str(&e);
+                }
+            }
+            Some(other) => {
+                let t = match other {
+                    Value::Bool(_) => "bool",
+                    Value::Number(n) if n.is_f64() => "float64",
+                    Value::Number(_) => "int64",
+                    Value::String(_) => "string",
+                    _ => "[]interface {}",
+                };
+                sb.push_str(&format!(
+                    "{}:\ninvalid type for values: expected object (map), got {t}\n",
+                    sub.name()
+                ));
+            }
+        }
+    }
+    if sb.is_empty() { Ok(()) } else { Err(sb) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn messages() {
+        let schema = br#"{"type":"object","required":["employmentInfo"],"properties":{"age":{"type":"integer","minimum":0},"x":{"type":"integer"}}}"#;
+        let e = validate_single(&json!({"age": -5.0}), schema).unwrap_err();
+        assert_eq!(
+            e,
+            "- at '': missing property 'employmentInfo'\n- at '/age': minimum: got -5, want 0\n"
+        );
+        let e = validate_single(&json!({"employmentInfo": 1, "x": "a"}), schema).unwrap_err();
+        assert_eq!(e, "- at '/x': got string, want integer\n");
+        assert!(validate_single(&json!({"employmentInfo": 1, "age": 3.0}), schema).is_ok());
+    }
+
+    #[test]
+    fn enums_and_refs() {
+        let schema =
+            br##"{"$defs":{"m":{"enum":["a","b"]}},"properties":{"m":{"$ref":"#/$defs/m"}}}"##;
+        let e = validate_single(&json!({"m": "c"}), schema).unwrap_err();
+        assert_eq!(e, "- at '/m': value must be one of 'a', 'b'\n");
+    }
+}

@@ -1,0 +1,300 @@
+//! Values as Helm composes them: `chartutil.CoalesceValues`/`MergeValues`, `-f` merging, and
+//! path lookups (`Values.PathValue`, `Values.Table`).
+//!
+//! Values are `serde_json` trees (thread-safe, cheap to hash) where numbers keep Go's distinction:
+//! a float number is Go `float64` (everything read from YAML or JSON), an integer is `int64`
+//! (`--set` integers). They become template data only inside a render.
+
+use serde_json::{Map, Value};
+
+use crate::chart::Chart;
+
+/// A values map (`map[string]interface{}`).
+pub type Values = Map<String, Value>;
+
+/// Converts a JSON tree as `encoding/json` decodes into `interface{}`: every number float64.
+pub fn go_json(v: Value) -> Value {
+    match v {
+        Value::Number(n) if !n.is_f64() => {
+            let f = n.as_f64().unwrap_or(0.0);
+            serde_json::Number::from_f64(f)
+                .map(Value::Number)
+                .unwrap_or(Value::Null)
+        }
+        Value::Array(a) => Value::Array(a.into_iter().map(go_json).collect()),
+        Value::Object(m) => Value::Object(m.into_iter().map(|(k, v)| (k, go_json(v))).collect()),
+        other => other,
+    }
+}
+
+/// The Helm CLI's `mergeMaps` for `-f` files and `--set-json` objects: nested maps merge,
+/// anything else replaces.
+pub fn merge_maps(mut a: Values, b: Values) -> Values {
+    for (k, v) in b {
+        match (v, a.get_mut(&k)) {
+            (Value::Object(bv), Some(Value::Object(av))) => {
+                let merged = merge_maps(std::mem::take(av), bv);
+                *av = merged;
+            }
+            (v, _) => {
+                a.insert(k, v);
+            }
+        }
+    }
+    a
+}
+
+fn concat_prefix(a: &str, b: &str) -> String {
+    if a.is_empty() {
+        b.to_string()
+    } else {
+        format!("{a}.{b}")
+    }
+}
+
+/// `chartutil.CoalesceValues(chart, vals)`: user values over chart defaults, recursively into
+/// subcharts, globals flowing down; a user `null` deletes a default.
+pub fn coalesce_values(chart: &Chart, vals: &Values) -> Values {
+    coalesce(chart, vals.clone(), "", false)
+}
+
+/// `chartutil.MergeValues`: like [`coalesce_values`] but nulls are kept.
+pub fn merge_values(chart: &Chart, vals: &Values) -> Values {
+    coalesce(chart, vals.clone(), "", true)
+}
+
+fn coalesce(chart: &Chart, mut dest: Values, prefix: &str, merge: bool) -> Values {
+    coalesce_chart_values(chart, &mut dest, prefix, merge);
+    coalesce_deps(chart, dest, prefix, merge)
+}
+
+fn coalesce_deps(chart: &Chart, mut dest: Values, prefix: &str, merge: bool) -> Values {
+    for sub in &chart.dependencies {
+        let name = sub.name().to_string();
+        match dest.get(&name) {
+            None => {
+                dest.insert(name.clone(), Value::Object(Map::new()));
+            }
+            Some(Value::Object(_)) => {}
+            Some(_) => {
+                // Helm returns "type mismatch" here and renders with what it has.
+                tracing::debug!("type mismatch on {name}");
+                return dest;
+            }
+        }
+        let Some(Value::Object(mut dv)) = dest.remove(&name) else {
+            continue;
+        };
+        let sub_prefix = concat_prefix(prefix, chart.name());
+        coalesce_globals(&mut dv, &dest);
+        let out = coalesce(sub, dv, &sub_prefix, merge);
+        dest.insert(name, Value::Object(out));
+    }
+    dest
+}
+
+fn coalesce_globals(dest: &mut Values, src: &Values) {
+    let mut dg = match dest.get("global") {
+        None => Map::new(),
+        Some(Value::Object(m)) => m.clone(),
+        Some(_) => {
+            tracing::debug!("skipping globals because destination global is not a table.");
+            return;
+        }
+    };
+    let sg = match src.get("global") {
+        None => Map::new(),
+        Some(Value::Object(m)) => m.clone(),
+        Some(_) => {
+            tracing::debug!("skipping globals because source global is not a table.");
+            return;
+        }
+    };
+    for (key, val) in sg {
+        if let Value::Object(vv) = val {
+            match dg.get(&key) {
+                None => {
+                    dg.insert(key, Value::Object(vv));
+                }
+                Some(Value::Object(destv)) => {
+                    let mut vv = vv;
+                    let mut destv = destv.clone();
+                    coalesce_tables(&mut vv, &mut destv, true);
+                    dg.insert(key, Value::Object(vv));
+                }
+                Some(_) => {
+                    tracing::debug!(
+                        "Conflict: cannot merge map onto non-map for {key:?}. Skipping."
+                    );
+                }
+            }
+        } else if matches!(dg.get(&key), Some(Value::Object(_))) {
+            tracing::debug!("key {key} is table. Skipping");
+        } else {
+            dg.insert(key, val);
+        }
+    }
+    dest.insert("global".into(), Value::Object(dg));
+}
+
+fn coalesce_chart_values(chart: &Chart, v: &mut Values, _prefix: &str, merge: bool) {
+    for (key, val) in chart.values.iter() {
+        match v.get_mut(key) {
+            Some(value) => {
+                if value.is_null() && !merge {
+                    v.remove(key);
+                } else if let Value::Object(dest) = value {
+                    match val {
+                        Value::Object(src) => {
+                            let merge = merge || chart.dependencies.iter().any(|d| d.name() == key);
+                            let mut src = src.clone();
+                            if !merge {
+                                clean_nil_values(&mut src);
+                            }
+                            coalesce_tables(dest, &mut src, merge);
+                        }
+                        Value::Null => {}
+                        _ => tracing::debug!("skipped value for {key}: Not a table."),
+                    }
+                }
+            }
+            None => {
+                if !merge {
+                    if val.is_null() {
+                        continue;
+                    }
+                    let mut val = val.clone();
+                    if let Value::Object(sub) = &mut val {
+                        clean_nil_values(sub);
+                    }
+                    v.insert(key.clone(), val);
+                } else {
+                    v.insert(key.clone(), val.clone());
+                }
+            }
+        }
+    }
+}
+
+/// `coalesceTablesFullKey(dst, src)`: fills `dst` from `src`; `dst` wins.
+fn coalesce_tables(dst: &mut Values, src: &mut Values, merge: bool) {
+    let src_non_nil: std::collections::HashSet<String> = src
+        .iter()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(k, _)| k.clone())
+        .collect();
+    for (k, v) in dst.iter() {
+        if v.is_null() {
+            src.insert(k.clone(), Value::Null);
+        }
+    }
+    for (key, val) in src.iter_mut() {
+        match dst.get_mut(key) {
+            Some(dv) if !merge && dv.is_null() && src_non_nil.contains(key) => {
+                dst.remove(key);
+            }
+            None => {
+                dst.insert(key.clone(), val.clone());
+            }
+            Some(dv) => {
+                if let Value::Object(sv) = val {
+                    if let Value::Object(dm) = dv {
+                        coalesce_tables(dm, sv, merge);
+                    } else {
+                        tracing::debug!("cannot overwrite table with non table for {key}");
+                    }
+                } else if dv.is_object() && !val.is_null() {
+                    tracing::debug!("destination for {key} is a table. Ignoring non-table value");
+                }
+            }
+        }
+    }
+}
+
+/// `CoalesceTables(dst, src)` on owned maps (used by import-values): `dst` wins.
+pub fn coalesce_tables_owned(mut dst: Values, mut src: Values, merge: bool) -> Values {
+    coalesce_tables(&mut dst, &mut src, merge);
+    dst
+}
+
+fn clean_nil_values(m: &mut Values) {
+    m.retain(|_, v| !v.is_null());
+    for v in m.values_mut() {
+        if let Value::Object(sub) = v {
+            clean_nil_values(sub);
+        }
+    }
+}
+
+/// Removes nil values recursively (`trimNilValues`).
+pub fn trim_nil_values(m: &mut Values) {
+    clean_nil_values(m)
+}
+
+/// `Values.Table("a.b.c")`: the map at a dotted path.
+pub fn table<'a>(v: &'a Values, path: &str) -> Option<&'a Values> {
+    let mut cur = v;
+    for part in path.split('.') {
+        match cur.get(part) {
+            Some(Value::Object(m)) => cur = m,
+            _ => return None,
+        }
+    }
+    Some(cur)
+}
+
+/// `Values.PathValue("a.b.c")`: a non-table value at a dotted path (tables are not returned).
+pub fn path_value<'a>(v: &'a Values, path: &str) -> Option<&'a Value> {
+    let path = path.trim_start_matches('.');
+    let (head, last) = match path.rsplit_once('.') {
+        Some((h, l)) => (Some(h), l),
+        None => (None, path),
+    };
+    let t = match head {
+        Some(h) => table(v, h)?,
+        None => v,
+    };
+    match t.get(last) {
+        Some(Value::Object(_)) | None => None,
+        Some(x) => Some(x),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn obj(v: Value) -> Values {
+        match v {
+            Value::Object(m) => m,
+            _ => panic!("not an object"),
+        }
+    }
+
+    #[test]
+    fn merge_maps_deep() {
+        let a = obj(json!({"a":{"x":1,"y":2},"l":[1]}));
+        let b = obj(json!({"a":{"y":3},"l":[2,3]}));
+        assert_eq!(
+            Value::Object(merge_maps(a, b)),
+            json!({"a":{"x":1,"y":3},"l":[2,3]})
+        );
+    }
+
+    #[test]
+    fn coalesce_tables_dst_wins_and_null_deletes() {
+        let mut dst = obj(json!({"a":1,"n":null,"t":{"x":1}}));
+        let mut src = obj(json!({"a":2,"b":3,"n":5,"t":{"x":2,"y":3}}));
+        coalesce_tables(&mut dst, &mut src, false);
+        assert_eq!(Value::Object(dst), json!({"a":1,"b":3,"t":{"x":1,"y":3}}));
+    }
+
+    #[test]
+    fn path_lookups() {
+        let v = obj(json!({"a":{"b":{"c":true}}}));
+        assert_eq!(path_value(&v, "a.b.c"), Some(&json!(true)));
+        assert_eq!(path_value(&v, "a.b"), None);
+        assert!(table(&v, "a.b").is_some());
+    }
+}
