@@ -141,13 +141,14 @@ pub fn reconcile(
             if let Some(m) = t.get_mut("metadata").and_then(Value::as_object_mut) {
                 m.remove("namespace");
             }
-        } else if object::namespace(&t).is_empty() && !tracking.destination_namespace.is_empty() {
-            if let Some(m) = t.get_mut("metadata").and_then(Value::as_object_mut) {
-                m.insert(
-                    "namespace".into(),
-                    Value::String(tracking.destination_namespace.clone()),
-                );
-            }
+        } else if object::namespace(&t).is_empty()
+            && !tracking.destination_namespace.is_empty()
+            && let Some(m) = t.get_mut("metadata").and_then(Value::as_object_mut)
+        {
+            m.insert(
+                "namespace".into(),
+                Value::String(tracking.destination_namespace.clone()),
+            );
         }
         let mut key = ResourceKey::of(&t);
         if key.name.is_empty()
