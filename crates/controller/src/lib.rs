@@ -12,6 +12,8 @@
 //! * [`valuefiles`]: Helm `valueFiles` resolution (source-relative, `/`-absolute, `$ref/…`,
 //!   URLs, helm-secrets URLs for the sops crate, globs).
 //! * [`crd`]: the `applications.argoproj.io` CRD ferry installs when absent.
+//! * [`compare`]: `status.resources`, `status.sync`, `status.health` and warnings from the
+//!   engine's reconciliation, diffs and health.
 //! * [`autosync`]: the auto-sync decision (one attempt per revision, self-heal backoff,
 //!   refusing to prune everything).
 //!
@@ -38,5 +40,6 @@
 
 pub mod application;
 pub mod autosync;
+pub mod compare;
 pub mod crd;
 pub mod valuefiles;
