@@ -160,9 +160,9 @@ fn check_input(src: &[u8]) -> Option<(usize, &'static str)> {
                 "incomplete UTF-8 octet sequence"
             } else if src[at + 1..at + w].iter().any(|&c| c & 0xC0 != 0x80) {
                 "invalid trailing UTF-8 octet"
-            } else if w == 3 && b == 0xED && src[at + 1] >= 0xA0 {
-                "invalid Unicode character"
-            } else if w == 4 && (b > 0xF4 || (b == 0xF4 && src[at + 1] >= 0x90)) {
+            } else if (w == 3 && b == 0xED && src[at + 1] >= 0xA0)
+                || (w == 4 && (b > 0xF4 || (b == 0xF4 && src[at + 1] >= 0x90)))
+            {
                 "invalid Unicode character"
             } else {
                 "invalid length of a UTF-8 sequence"
@@ -1401,9 +1401,7 @@ impl<'a> Scanner<'a> {
                     s.push(b'\'');
                     self.skip();
                     self.skip();
-                } else if single && c == b'\'' {
-                    break;
-                } else if !single && c == b'"' {
+                } else if (single && c == b'\'') || (!single && c == b'"') {
                     break;
                 } else if !single && c == b'\\' && self.is_break(1) {
                     self.skip();

@@ -1,1 +1,455 @@
+//! Unit tests with outputs checked against Helm v4.2.3 (see also `tests/golden.rs`).
 
+use std::rc::Rc;
+
+use gotmpl::{Map, Value};
+
+use crate::*;
+
+fn v(yaml: &str) -> Value {
+    from_yaml_map(yaml).unwrap_or_else(|e| panic!("{yaml:?}: {e}"))
+}
+
+fn err(yaml: &str) -> String {
+    match from_yaml_map(yaml) {
+        Ok(v) => panic!("{yaml:?} parsed: {v:?}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+fn json(yaml: &str) -> String {
+    to_json(&v(yaml)).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn yaml(text: &str) -> String {
+    to_yaml(&v(text)).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn dict(entries: &[(&str, Value)]) -> Value {
+    let mut m = Map::new();
+    for (k, val) in entries {
+        m.insert(k.to_string(), val.clone());
+    }
+    Value::map(m)
+}
+
+#[test]
+fn yaml11_resolution() {
+    assert_eq!(
+        json("a: [y, n, yes, no, on, off, True, FALSE, ~, null, '']"),
+        r#"{"a":[true,false,true,false,true,false,true,false,null,null,""]}"#
+    );
+    assert_eq!(
+        json("y: 1\nn: 2\non: 3\noff: 4\n"),
+        r#"{"false":4,"true":3}"#
+    );
+    assert_eq!(
+        json("a: [0755, 0o17, 0x1F, 0b1010, +12, 1_000, 09, -0x1F]"),
+        r#"{"a":[493,15,31,10,12,1000,9,-31]}"#
+    );
+    assert_eq!(
+        json("a: [190:20:30, 2024-01-02, 1e400, 1.5.3]"),
+        r#"{"a":["190:20:30","2024-01-02","1e400","1.5.3"]}"#
+    );
+    assert_eq!(
+        json("a: [1e3, .5, 2., 12345678901234567890]"),
+        r#"{"a":[1000,0.5,2,12345678901234567000]}"#
+    );
+    assert_eq!(
+        json("1: a\n2.5: b\n3.14159265358979: c\ntrue: d\n"),
+        r#"{"1":"a","2.5":"b","3.1415927":"c","true":"d"}"#
+    );
+}
+
+#[test]
+fn numbers_are_float64() {
+    let m = v("i: 3\nf: 1.5\n");
+    let Value::Map(m) = m else {
+        panic!("not a map")
+    };
+    let e = m.entries.borrow();
+    assert!(matches!(e.get("i"), Some(Value::Float(f)) if *f == 3.0));
+    assert!(matches!(e.get("f"), Some(Value::Float(f)) if *f == 1.5));
+}
+
+#[test]
+fn anchors_merges_duplicates() {
+    assert_eq!(
+        json("a: &x {b: 1}\nc: *x\n"),
+        r#"{"a":{"b":1},"c":{"b":1}}"#
+    );
+    assert_eq!(
+        json("b: &b {x: 1, z: 2}\nd:\n  <<: *b\n  z: 3\n"),
+        r#"{"b":{"x":1,"z":2},"d":{"x":1,"z":3}}"#
+    );
+    // goyaml v2: a merge after an explicit key overrides it
+    assert_eq!(
+        json("a: &a {x: 1}\nc:\n  x: 0\n  <<: *a\n"),
+        r#"{"a":{"x":1},"c":{"x":1}}"#
+    );
+    assert_eq!(json("a: 1\na: 2\n"), r#"{"a":2}"#);
+}
+
+#[test]
+fn parse_errors_match_goyaml() {
+    let pre = "error converting YAML to JSON: yaml: ";
+    assert_eq!(
+        err("a: [1, 2\n"),
+        format!("{pre}line 1: did not find expected ',' or ']'")
+    );
+    assert_eq!(
+        err("a:\n\tb: 1\n"),
+        format!("{pre}line 2: found character that cannot start any token")
+    );
+    assert_eq!(
+        err("a: 1\n\tb: 2\n"),
+        format!("{pre}line 2: found a tab character that violates indentation")
+    );
+    assert_eq!(
+        err("a: b: c\n"),
+        format!("{pre}mapping values are not allowed in this context")
+    );
+    assert_eq!(
+        err("a: [1, 2]]\n"),
+        format!("{pre}did not find expected key")
+    );
+    assert_eq!(
+        err("key: value\n- item\n"),
+        format!("{pre}line 1: did not find expected key")
+    );
+    assert_eq!(
+        err("a:\n b: 1\n  c: 2\n"),
+        format!("{pre}line 3: mapping values are not allowed in this context")
+    );
+    assert_eq!(
+        err("a: 'x\n"),
+        format!("{pre}line 2: found unexpected end of stream")
+    );
+    assert_eq!(
+        err("a: *nope\n"),
+        format!("{pre}unknown anchor 'nope' referenced")
+    );
+    assert_eq!(
+        err("a: &x\n  b: *x\n"),
+        format!("{pre}anchor 'x' value contains itself")
+    );
+    assert_eq!(
+        err("a: !!int abc\n"),
+        format!("{pre}cannot decode !!str `abc` as a !!int")
+    );
+    assert_eq!(
+        err("? [a, b]\n: v\n"),
+        format!("{pre}invalid map key: []interface {{}}{{\"a\", \"b\"}}")
+    );
+    assert_eq!(
+        err("%YAML 1.2\n---\na: 1\n"),
+        format!("{pre}found incompatible YAML document")
+    );
+    assert_eq!(
+        err("a: b\u{1}c\n"),
+        format!("{pre}control characters are not allowed")
+    );
+    assert_eq!(
+        err("a: .inf\n"),
+        "error converting YAML to JSON: json: unsupported value: +Inf"
+    );
+    assert_eq!(
+        err("a: [.nan]\n"),
+        "error converting YAML to JSON: json: unsupported value: NaN"
+    );
+    assert_eq!(
+        err("~: 1\n"),
+        "error converting YAML to JSON: unsupported map key of type: %!s(<nil>), key: <nil>, value: 1"
+    );
+    assert_eq!(
+        err("- 1\n"),
+        "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal array into Go value of type map[string]interface {}"
+    );
+}
+
+#[test]
+fn json_writer() {
+    let s = Value::from("<a href='x'>&\u{2028}\u{1}\u{7f}");
+    assert_eq!(
+        to_json(&s).unwrap(),
+        "\"\\u003ca href='x'\\u003e\\u0026\\u2028\\u0001\u{7f}\""
+    );
+    assert_eq!(
+        to_raw_json(&s).unwrap(),
+        "\"<a href='x'>&\\u2028\\u0001\u{7f}\""
+    );
+    let floats = Value::list(vec![
+        Value::Float(1e6),
+        Value::Float(1e20),
+        Value::Float(1e21),
+        Value::Float(0.000001),
+        Value::Float(1e-7),
+        Value::Float(100.0),
+        Value::Float(-0.0),
+        Value::Int(3),
+        Value::Int64(-4),
+    ]);
+    assert_eq!(
+        to_json(&floats).unwrap(),
+        "[1000000,100000000000000000000,1e+21,0.000001,1e-7,100,-0,3,-4]"
+    );
+    assert_eq!(
+        to_json(&Value::Float(f64::NAN)).unwrap_err().to_string(),
+        "json: unsupported value: NaN"
+    );
+    assert_eq!(
+        to_json(&Value::Float(f64::INFINITY))
+            .unwrap_err()
+            .to_string(),
+        "json: unsupported value: +Inf"
+    );
+    assert_eq!(
+        to_json(&Value::Bytes(Rc::from(&b"hi"[..]))).unwrap(),
+        "\"aGk=\""
+    );
+    let d = dict(&[
+        ("b", Value::list(vec![])),
+        ("a", dict(&[])),
+        ("c", Value::Nil),
+    ]);
+    assert_eq!(to_json(&d).unwrap(), r#"{"a":{},"b":[],"c":null}"#);
+    assert_eq!(
+        to_pretty_json(&dict(&[
+            ("a", Value::list(vec![Value::Int(1)])),
+            ("b", dict(&[]))
+        ]))
+        .unwrap(),
+        "{\n  \"a\": [\n    1\n  ],\n  \"b\": {}\n}"
+    );
+}
+
+#[test]
+fn json_reader() {
+    assert_eq!(
+        to_json(&from_json(r#"{"b":[1,2.5,"x",true,null],"a":{}}"#).unwrap()).unwrap(),
+        r#"{"a":{},"b":[1,2.5,"x",true,null]}"#
+    );
+    let e = |s: &str| from_json(s).unwrap_err().to_string();
+    assert_eq!(
+        e("x"),
+        "invalid character 'x' looking for beginning of value"
+    );
+    assert_eq!(e(""), "unexpected end of JSON input");
+    assert_eq!(e("{\"a\""), "unexpected end of JSON input");
+    assert_eq!(
+        e("tru"),
+        "invalid character ' ' in literal true (expecting 'e')"
+    );
+    assert_eq!(e("[1 2]"), "invalid character '2' after array element");
+    assert_eq!(e("{\"a\" 1}"), "invalid character '1' after object key");
+    assert_eq!(
+        e("{\"a\":1,}"),
+        "invalid character '}' looking for beginning of object key string"
+    );
+    assert_eq!(e("01"), "invalid character '1' after top-level value");
+    assert_eq!(e("\"a\tb\""), "invalid character '\\t' in string literal");
+    assert_eq!(
+        e("1e400"),
+        "json: cannot unmarshal number 1e400 into Go value of type float64"
+    );
+    assert_eq!(
+        from_json_map("[1]").unwrap_err().to_string(),
+        "json: cannot unmarshal array into Go value of type map[string]interface {}"
+    );
+    assert!(from_json_map("null").unwrap().is_nil());
+}
+
+#[test]
+fn yaml_writer_quoting() {
+    assert_eq!(
+        yaml(
+            "l: [\"yes\", \"n\", \"123\", \"1.0\", \"0755\", \"2024-01-02\", \"\", \"~\", \"190:20:30\", \"<<\"]"
+        ),
+        "l:\n- \"yes\"\n- \"n\"\n- \"123\"\n- \"1.0\"\n- \"0755\"\n- \"2024-01-02\"\n- \"\"\n- \"~\"\n- \"190:20:30\"\n- <<\n"
+    );
+    assert_eq!(
+        yaml("l: ['&x', '- x', 'a: b', 'a #b', ' x', \"it's\", 'a:b', '<b>&</b>']"),
+        "l:\n- '&x'\n- '- x'\n- 'a: b'\n- 'a #b'\n- ' x'\n- it's\n- a:b\n- <b>&</b>\n"
+    );
+    assert_eq!(
+        yaml("l: [\"a\\tb\", \"\\U0001F600\", \"\\u00e9\"]"),
+        "l:\n- \"a\\tb\"\n- \"\\U0001F600\"\n- é\n"
+    );
+    assert_eq!(
+        yaml("k: {}\nl: []\ne: ''\nn: null\n\"n\": x\n"),
+        "e: \"\"\n\"false\": null\nk: {}\nl: []\n\"n\": x\n"
+    );
+}
+
+#[test]
+fn yaml_writer_blocks_and_folding() {
+    assert_eq!(
+        yaml("a: \"x\\ny\\n\"\nb: \"x\\ny\"\nc: \"x\\n\\n\"\nd: \" x\\ny\"\n"),
+        "a: |\n  x\n  y\nb: |-\n  x\n  y\nc: |+\n  x\n\nd: |2-\n   x\n  y\n"
+    );
+    assert_eq!(yaml("q: \"a \\nb\"\n"), "q: \"a \\nb\"\n");
+    assert_eq!(
+        yaml(
+            "long: this is a very long line of text that goes beyond the eighty column limit of yaml emitters okay\n"
+        ),
+        "long: this is a very long line of text that goes beyond the eighty column limit of\n  yaml emitters okay\n"
+    );
+    let key = "k".repeat(129);
+    assert_eq!(yaml(&format!("{key}: 1\n")), format!("? {key}\n: 1\n"));
+    assert_eq!(
+        yaml("a:\n- b: 1\n  c: [x]\n- - y\n  - \"y\"\n"),
+        "a:\n- b: 1\n  c:\n  - x\n- - true\n  - \"y\"\n"
+    );
+}
+
+#[test]
+fn yaml_writer_key_order_and_numbers() {
+    assert_eq!(
+        yaml("b: 1\na10: 2\na9: 3\nA: 4\n_x: 5\n\"10\": 6\n\"9\": 7\n"),
+        "_x: 5\n\"9\": 7\n\"10\": 6\nA: 4\na9: 3\na10: 2\nb: 1\n"
+    );
+    let nums = dict(&[
+        ("a", Value::Float(1e6)),
+        ("b", Value::Float(0.00001)),
+        ("c", Value::Float(1.5)),
+        ("d", Value::Float(12345678901234567890.0)),
+        ("e", Value::Float(1e20)),
+        ("f", Value::Int(3)),
+    ]);
+    assert_eq!(
+        to_yaml(&nums).unwrap(),
+        "a: 1000000\nb: 1e-05\nc: 1.5\nd: 12345678901234567000\ne: 1e+20\nf: 3\n"
+    );
+    assert_eq!(to_yaml(&Value::Nil).unwrap(), "null\n");
+    assert_eq!(
+        to_yaml(&Value::Float(f64::NAN)).unwrap_err().to_string(),
+        "error marshaling into JSON: json: unsupported value: NaN"
+    );
+}
+
+#[test]
+fn yaml_pretty_indents_lists() {
+    let d = dict(&[
+        (
+            "a",
+            Value::list(vec![Value::Int(1), dict(&[("b", Value::from("on"))])]),
+        ),
+        ("f", Value::Float(1e6)),
+    ]);
+    assert_eq!(to_yaml_pretty(&d), "a:\n  - 1\n  - b: \"on\"\nf: 1e+06\n");
+}
+
+#[test]
+fn toml_encoder() {
+    let d = dict(&[
+        ("a", Value::Int(1)),
+        ("f", Value::Float(100.0)),
+        ("g", Value::Float(1e20)),
+        ("s", Value::from("q\"\u{7f}")),
+        (
+            "t",
+            dict(&[
+                ("x", Value::Bool(true)),
+                ("sub", dict(&[("y", Value::Int(2))])),
+            ]),
+        ),
+        ("arr", Value::list(vec![dict(&[("k", Value::Int(1))])])),
+        ("n", Value::Nil),
+    ]);
+    assert_eq!(
+        to_toml(&d).unwrap(),
+        "a = 1\nf = 100.0\ng = 1e+20\ns = \"q\\\"\\u007f\"\n\n[[arr]]\n  k = 1\n\n[t]\n  x = true\n  [t.sub]\n    y = 2\n"
+    );
+    assert_eq!(
+        to_toml(&Value::list(vec![Value::Int(1), Value::Nil]))
+            .unwrap_err()
+            .to_string(),
+        "toml: cannot encode array with nil element"
+    );
+    assert_eq!(to_toml(&Value::from("x")).unwrap(), "\"x\"");
+}
+
+#[test]
+fn values_loader() {
+    assert_eq!(
+        to_json(&load_values("a: 1\nm: {x: 1}\n---\nb: 2\nm: {z: 2}\n").unwrap()).unwrap(),
+        r#"{"a":1,"b":2,"m":{"x":1,"z":2}}"#
+    );
+    assert_eq!(
+        load_values("a: 1\n--- x\n").unwrap_err().to_string(),
+        "error reading yaml document: invalid Yaml document separator: x"
+    );
+    assert_eq!(
+        load_values("- 1\n").unwrap_err().to_string(),
+        "cannot unmarshal yaml document: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal array into Go value of type map[string]interface {}"
+    );
+    assert_eq!(
+        split_yaml_documents("---\na: 1\r\n---\n\n---\nb: 2").unwrap(),
+        vec!["a: 1\n".to_string(), "\n".to_string(), "b: 2\n".to_string()]
+    );
+}
+
+#[test]
+fn kubernetes_json_keeps_integers() {
+    let j = yaml_to_json_value(
+        "replicas: 3\nratio: 1.5\nwhole: 2.0\nbig: 18446744073709551615\non: yes\n",
+    )
+    .unwrap();
+    assert_eq!(
+        j.to_string(),
+        r#"{"big":18446744073709551615,"ratio":1.5,"replicas":3,"true":true,"whole":2}"#
+    );
+    let docs = yaml_stream_to_json_values("a: 1\n---\nb: [x]\n").unwrap();
+    assert_eq!(docs.len(), 2);
+    assert_eq!(docs[1].to_string(), r#"{"b":["x"]}"#);
+}
+
+#[test]
+fn manifest_heads() {
+    let h = parse_head(
+        "apiVersion: 1.10\nkind: 3\nmetadata:\n  name: 12\n  annotations:\n    a: 1\n    b: true\n",
+    )
+    .unwrap();
+    assert_eq!(h.api_version, "1.1");
+    assert_eq!(h.kind, "3");
+    assert_eq!(h.name.as_deref(), Some("12"));
+    assert_eq!(h.annotations.get("b").map(String::as_str), Some("true"));
+    let e = parse_head("kind: {a: 1}\n").unwrap_err();
+    assert_eq!(
+        head_error("c/templates/t.yaml", &e),
+        "YAML parse error on c/templates/t.yaml: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal object into Go struct field SimpleHead.kind of type string"
+    );
+    let e = parse_head("a: [1\n").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "error converting YAML to JSON: yaml: line 1: did not find expected ',' or ']'"
+    );
+    assert_eq!(parse_head("# only a comment\n").unwrap(), Head::default());
+}
+
+#[test]
+fn functions_registered() {
+    let f = functions();
+    for name in [
+        "toYaml",
+        "mustToYaml",
+        "toYamlPretty",
+        "fromYaml",
+        "fromYamlArray",
+        "toToml",
+        "mustToToml",
+        "fromToml",
+        "toJson",
+        "mustToJson",
+        "fromJson",
+        "fromJsonArray",
+        "mustFromJson",
+        "toPrettyJson",
+        "mustToPrettyJson",
+        "toRawJson",
+        "mustToRawJson",
+    ] {
+        assert!(f.contains_key(name), "{name}");
+    }
+    assert_eq!(f.len(), 17);
+}
