@@ -909,7 +909,7 @@ fn parse_path(s: &str) -> Result<Vec<JqStep>, String> {
                     if start == i {
                         return Err(format!(
                             "expected a field name at {:?}",
-                            &s[start.min(s.len())..]
+                            b[start..].iter().collect::<String>()
                         ));
                     }
                     steps.push(JqStep::Field(b[start..i].iter().collect()));
