@@ -2,7 +2,7 @@
 //! captured output, redacted errors.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 use crate::GitError;
@@ -50,10 +50,6 @@ impl Git {
     /// Adds environment variables for this runner's commands.
     pub fn add_env(&mut self, env: &mut Vec<(String, String)>) {
         self.env.append(env);
-    }
-
-    pub fn dir(&self) -> &Path {
-        &self.dir
     }
 
     pub fn redact(&self, s: &str) -> String {
@@ -213,7 +209,7 @@ mod tests {
 
     #[test]
     fn ls_tree_parsing() {
-        let out = b"100644 blob 0123456789012345678901234567890123456789\ta b.txt\0040000 tree 1123456789012345678901234567890123456789\tdir\0";
+        let out = b"100644 blob 0123456789012345678901234567890123456789\ta b.txt\x00040000 tree 1123456789012345678901234567890123456789\tdir\0";
         let v = parse_ls_tree(out).unwrap();
         assert_eq!(v.len(), 2);
         assert_eq!(v[0].path, "a b.txt");

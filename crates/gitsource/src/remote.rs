@@ -368,7 +368,7 @@ mod tests {
                 password: Secret::new("s3cr@t")
             }
         );
-        assert_eq!(format!("{:?}", r.auth()).contains("s3cr"), false);
+        assert!(!format!("{:?}", r.auth()).contains("s3cr"));
         let r = Remote::parse("https://user@host/p").unwrap();
         assert_eq!(r.url(), "https://user@host/p");
         assert_eq!(r.auth(), &Auth::Default);

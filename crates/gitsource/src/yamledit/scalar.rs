@@ -79,16 +79,16 @@ pub fn resolve(s: &str) -> ResolvedType {
         return Float;
     }
     let digits_ = |t: &str, f: fn(u8) -> bool| all(t, |c| f(c) || c == b'_');
-    if let Some(r) = unsigned.strip_prefix("0b") {
-        if digits_(r, |c| c == b'0' || c == b'1') {
-            return Int;
-        }
-    } else if let Some(r) = unsigned.strip_prefix("0x") {
-        if digits_(r, |c| c.is_ascii_hexdigit()) {
-            return Int;
-        }
-    } else if let Some(r) = unsigned.strip_prefix("0o") {
-        if digits_(r, |c| (b'0'..=b'7').contains(&c)) {
+    type DigitTest = fn(u8) -> bool;
+    let radix: [(&str, DigitTest); 3] = [
+        ("0b", |c| c == b'0' || c == b'1'),
+        ("0x", |c| c.is_ascii_hexdigit()),
+        ("0o", |c| (b'0'..=b'7').contains(&c)),
+    ];
+    for (prefix, ok) in radix {
+        if let Some(r) = unsigned.strip_prefix(prefix)
+            && digits_(r, ok)
+        {
             return Int;
         }
     }
