@@ -146,7 +146,7 @@ const STRINGS: &[&str] = &[
 fn gen_value(r: &mut Rng, depth: u32) -> Value {
     match r.next() % if depth > 4 { 4 } else { 7 } {
         0 => Value::Null,
-        1 => json!(r.next() % 2 == 0),
+        1 => json!(r.next().is_multiple_of(2)),
         2 => json!((r.next() % 7) as i64 - 2),
         3 => json!(r.pick(STRINGS)),
         4 | 5 => {
@@ -166,7 +166,7 @@ fn gen_value(r: &mut Rng, depth: u32) -> Value {
 
 fn gen_object(r: &mut Rng) -> Value {
     let mut v = gen_value(r, 0);
-    if r.next() % 3 != 0
+    if !r.next().is_multiple_of(3)
         && let Some(m) = v.as_object_mut()
     {
         m.insert("apiVersion".into(), json!(r.pick(STRINGS)));
