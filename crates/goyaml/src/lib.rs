@@ -35,7 +35,7 @@ use gotmpl::{Map, Value};
 use decode::{Build, Decoder, RootKind, Scalar};
 pub use funcs::functions;
 pub use gofmt::{format_float_g, format_float_json, go_quote};
-pub use toml::{from_toml, to_toml};
+pub use toml::{TomlDatetime, TomlZone, from_toml, to_toml};
 
 /// An error with the exact text Helm would show.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -53,6 +53,7 @@ fn key_path(key: &[&str]) -> String {
 /// Data with objects replaced by what they marshal to.
 fn data(v: &Value) -> Value {
     match v {
+        Value::Object(o) if o.as_any().is::<TomlDatetime>() => v.clone(),
         Value::Object(o) => o.to_data().unwrap_or_else(|| Value::map(Map::new())),
         other => other.clone(),
     }
@@ -255,8 +256,11 @@ impl Enc {
                 Ok(())
             }
             Value::Map(m) => self.map_body(&[], &m.entries.borrow(), true),
-            Value::Object(_) => {
-                self.wf("{}");
+            Value::Object(o) => {
+                match o.as_any().downcast_ref::<TomlDatetime>() {
+                    Some(t) => self.wf(&t.toml()),
+                    None => self.wf("{}"),
+                }
                 Ok(())
             }
         }
@@ -289,13 +293,149 @@ pub fn to_toml(v: &Value) -> Result<String, Error> {
     Ok(enc.out)
 }
 
+/// Where a TOML date-time is anchored, as BurntSushi/toml records it in the `time.Time`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TomlZone {
+    /// `Z`: UTC.
+    Utc,
+    /// A numeric offset, in seconds east of UTC.
+    Offset(i32),
+    /// A local date-time (no offset): zone `datetime-local`.
+    LocalDatetime,
+    /// A local date: zone `date-local`, midnight.
+    LocalDate,
+    /// A local time: zone `time-local`, on 0000-01-01.
+    LocalTime,
+}
+
+/// A TOML date-time as the Go `time.Time` BurntSushi/toml decodes it to: prints like Go's
+/// `Time.String()`, marshals to JSON as RFC 3339, and goes back to TOML in its own form.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TomlDatetime {
+    pub year: i32,
+    pub month: u8,
+    pub day: u8,
+    pub hour: u8,
+    pub minute: u8,
+    pub second: u8,
+    pub nanosecond: u32,
+    pub zone: TomlZone,
+}
+
+impl TomlDatetime {
+    fn offset_secs(&self) -> i32 {
+        match self.zone {
+            TomlZone::Offset(s) => s,
+            _ => 0,
+        }
+    }
+    fn date(&self) -> String {
+        format!("{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+    fn clock(&self) -> String {
+        let mut s = format!("{:02}:{:02}:{:02}", self.hour, self.minute, self.second);
+        if self.nanosecond != 0 {
+            let f = format!("{:09}", self.nanosecond);
+            s.push('.');
+            s.push_str(f.trim_end_matches('0'));
+        }
+        s
+    }
+    fn offset(&self, colon: bool) -> String {
+        let o = self.offset_secs();
+        let sign = if o < 0 { '-' } else { '+' };
+        let (h, m) = (o.abs() / 3600, o.abs() / 60 % 60);
+        if colon {
+            format!("{sign}{h:02}:{m:02}")
+        } else {
+            format!("{sign}{h:02}{m:02}")
+        }
+    }
+    /// RFC 3339 with nanoseconds, as `time.Time` marshals to JSON.
+    pub fn rfc3339(&self) -> String {
+        let zone = if self.offset_secs() == 0 {
+            "Z".to_string()
+        } else {
+            self.offset(true)
+        };
+        format!("{}T{}{}", self.date(), self.clock(), zone)
+    }
+    /// The value as BurntSushi/toml writes it back.
+    pub fn toml(&self) -> String {
+        match self.zone {
+            TomlZone::LocalDatetime => format!("{}T{}", self.date(), self.clock()),
+            TomlZone::LocalDate => self.date(),
+            TomlZone::LocalTime => self.clock(),
+            _ => self.rfc3339(),
+        }
+    }
+}
+
+impl gotmpl::Object for TomlDatetime {
+    fn type_name(&self) -> &str {
+        "time.Time"
+    }
+    fn format(&self) -> String {
+        let name = match self.zone {
+            TomlZone::Utc => "UTC".to_string(),
+            TomlZone::Offset(_) => self.offset(false),
+            TomlZone::LocalDatetime => "datetime-local".into(),
+            TomlZone::LocalDate => "date-local".into(),
+            TomlZone::LocalTime => "time-local".into(),
+        };
+        format!(
+            "{} {} {} {}",
+            self.date(),
+            self.clock(),
+            self.offset(false),
+            name
+        )
+    }
+    fn to_data(&self) -> Option<Value> {
+        Some(Value::from(self.rfc3339()))
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+fn datetime(d: toml::value::Datetime) -> TomlDatetime {
+    let (year, month, day) = d
+        .date
+        .map(|x| (x.year as i32, x.month, x.day))
+        .unwrap_or((0, 1, 1));
+    let (hour, minute, second, nanosecond) = d
+        .time
+        .map(|t| (t.hour, t.minute, t.second, t.nanosecond))
+        .unwrap_or((0, 0, 0, 0));
+    let zone = match (d.date.is_some(), d.time.is_some(), d.offset) {
+        (_, _, Some(toml::value::Offset::Z)) => TomlZone::Utc,
+        (_, _, Some(toml::value::Offset::Custom { minutes })) => {
+            TomlZone::Offset(minutes as i32 * 60)
+        }
+        (true, true, None) => TomlZone::LocalDatetime,
+        (true, false, None) => TomlZone::LocalDate,
+        _ => TomlZone::LocalTime,
+    };
+    TomlDatetime {
+        year,
+        month,
+        day,
+        hour,
+        minute,
+        second,
+        nanosecond,
+        zone,
+    }
+}
+
 fn from_toml_value(v: toml::Value) -> Value {
     match v {
         toml::Value::String(s) => Value::from(s),
         toml::Value::Integer(i) => Value::Int64(i),
         toml::Value::Float(f) => Value::Float(f),
         toml::Value::Boolean(b) => Value::Bool(b),
-        toml::Value::Datetime(d) => Value::from(d.to_string()),
+        toml::Value::Datetime(d) => Value::object(datetime(d)),
         toml::Value::Array(a) => Value::list(a.into_iter().map(from_toml_value).collect()),
         toml::Value::Table(t) => {
             let mut m = Map::new();
