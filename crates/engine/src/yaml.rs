@@ -141,22 +141,52 @@ fn needs_quotes(s: &str) -> bool {
     let lower = s.to_ascii_lowercase();
     if matches!(
         lower.as_str(),
-        "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | "null" | "~"
+        "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | "null" | "~" | "<<" | "="
     ) {
         return true;
     }
-    if looks_numeric(s) {
+    if looks_numeric(s) || looks_like_timestamp(s) {
         return true;
     }
-    let first = s.chars().next().unwrap_or(' ');
-    if "-?:,[]{}#&*!|>'\"%@`".contains(first) {
-        // `-x` and `?x`/`:x` are plain in YAML, but quoting them is always safe and clearer.
+    let mut chars = s.chars();
+    let first = chars.next().unwrap_or(' ');
+    if ",[]{}#&*!|>'\"%@`".contains(first) {
+        return true;
+    }
+    // `-x`, `?x`, `:x` are plain scalars (as go-yaml writes them); `- x`, `-` are not.
+    if "-?:".contains(first) && chars.next().is_none_or(char::is_whitespace) {
         return true;
     }
     if s.contains(": ") || s.contains(" #") || s.ends_with(':') {
         return true;
     }
     s.chars().any(|c| c.is_control() || c == '\u{feff}')
+}
+
+/// YAML 1.1 timestamps start with `YYYY-M-D` (go-yaml quotes such strings, so kubectl prints
+/// `creationTimestamp: "2026-11-23T01:00:00Z"`).
+fn looks_like_timestamp(s: &str) -> bool {
+    let b = s.as_bytes();
+    let digits = |from: usize, min: usize, max: usize| -> Option<usize> {
+        let n = b[from.min(b.len())..]
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .count();
+        (min..=max).contains(&n).then_some(from + n)
+    };
+    let Some(i) = digits(0, 4, 4) else {
+        return false;
+    };
+    if b.get(i) != Some(&b'-') {
+        return false;
+    }
+    let Some(j) = digits(i + 1, 1, 2) else {
+        return false;
+    };
+    if b.get(j) != Some(&b'-') {
+        return false;
+    }
+    digits(j + 1, 1, 2).is_some()
 }
 
 fn looks_numeric(s: &str) -> bool {
@@ -255,7 +285,7 @@ spec:
     spec:
       containers:
       - args:
-        - \"-c\"
+        - -c
         - \"echo: hi\"
         - \"#x\"
         env: []
@@ -288,6 +318,14 @@ spec:
         assert_eq!(to_yaml(&json!({"t": "12:30"})), "t: \"12:30\"\n");
         assert_eq!(to_yaml(&json!({"t": "1e3"})), "t: \"1e3\"\n");
         assert_eq!(to_yaml(&json!({"t": "1.2.3"})), "t: 1.2.3\n");
+        assert_eq!(
+            to_yaml(&json!({"t": "2026-11-23T01:00:00Z", "d": "2026-1-2", "v": "2026-11"})),
+            "d: \"2026-1-2\"\nt: \"2026-11-23T01:00:00Z\"\nv: 2026-11\n"
+        );
+        assert_eq!(
+            to_yaml(&json!(["-", "- x", "-x", ":", "?a"])),
+            "- \"-\"\n- \"- x\"\n- -x\n- \":\"\n- ?a\n"
+        );
         assert!(y.contains("octal: \"0o17\"\n"));
         assert_eq!(to_yaml(&json!("x")), "x\n");
         assert_eq!(to_yaml(&json!({})), "{}\n");
