@@ -11,6 +11,8 @@
 //!   ignored).
 //! * [`valuefiles`]: Helm `valueFiles` resolution (source-relative, `/`-absolute, `$ref/…`,
 //!   URLs, helm-secrets URLs for the sops crate, globs).
+//! * [`helmargs`]: what Argo CD passes to `helm template` (release name, namespace, value
+//!   files, inline values, `--set` escaping, build environment).
 //! * [`crd`]: the `applications.argoproj.io` CRD ferry installs when absent.
 //! * [`compare`]: `status.resources`, `status.sync`, `status.health` and warnings from the
 //!   engine's reconciliation, diffs and health.
@@ -42,4 +44,5 @@ pub mod application;
 pub mod autosync;
 pub mod compare;
 pub mod crd;
+pub mod helmargs;
 pub mod valuefiles;
