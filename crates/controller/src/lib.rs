@@ -14,6 +14,8 @@
 //! * [`helmargs`]: what Argo CD passes to `helm template` (release name, namespace, value
 //!   files, inline values, `--set` escaping, build environment).
 //! * [`crd`]: the `applications.argoproj.io` CRD ferry installs when absent.
+//! * [`webhook`]: GitHub/GitLab push payloads and which apps a push refreshes
+//!   (`manifest-generate-paths`).
 //! * [`compare`]: `status.resources`, `status.sync`, `status.health` and warnings from the
 //!   engine's reconciliation, diffs and health.
 //! * [`autosync`]: the auto-sync decision (one attempt per revision, self-heal backoff,
@@ -46,3 +48,4 @@ pub mod compare;
 pub mod crd;
 pub mod helmargs;
 pub mod valuefiles;
+pub mod webhook;

@@ -361,7 +361,7 @@ fn match_segments(p: &[&str], s: &[&str]) -> bool {
     }
 }
 
-fn match_one(p: &[u8], s: &[u8]) -> bool {
+pub(crate) fn match_one(p: &[u8], s: &[u8]) -> bool {
     match p.first() {
         None => s.is_empty(),
         Some(b'*') => (0..=s.len()).any(|i| match_one(&p[1..], &s[i..])),
