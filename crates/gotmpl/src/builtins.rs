@@ -61,10 +61,6 @@ impl Builtin {
     }
 }
 
-fn vals(args: &[Ev]) -> Vec<Value> {
-    args.iter().map(|e| e.v.clone()).collect()
-}
-
 pub(crate) fn call(b: Builtin, args: &[Ev], callee: &str) -> Result<Ev, String> {
     let d = |v: Value| Ok(Ev { v, iface: false });
     match b {
@@ -83,11 +79,11 @@ pub(crate) fn call(b: Builtin, args: &[Ev], callee: &str) -> Result<Ev, String> 
         Builtin::Html => d(Value::from(html_escape(&eval_args(args)))),
         Builtin::Js => d(Value::from(js_escape(&eval_args(args)))),
         Builtin::Urlquery => d(Value::from(query_escape(&eval_args(args)))),
-        Builtin::Print => d(Value::from(crate::fmt::sprint(&vals(args)))),
-        Builtin::Println => d(Value::from(crate::fmt::sprintln(&vals(args)))),
+        Builtin::Print => d(Value::from(crate::fmt::sprint_any(args))),
+        Builtin::Println => d(Value::from(crate::fmt::sprintln_any(args))),
         Builtin::Printf => {
-            let f = args[0].v.as_str().unwrap_or("").to_string();
-            d(Value::from(crate::fmt::sprintf(&f, &vals(&args[1..]))))
+            let f = args[0].v.as_str().unwrap_or("");
+            d(Value::from(crate::fmt::sprintf_any(f, &args[1..])))
         }
         Builtin::Len => {
             let a = &args[0];

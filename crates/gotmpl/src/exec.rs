@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::builtins::{self, Builtin};
 use crate::error::{Error, ErrorInfo, ErrorKind, FuncFailure};
 use crate::func::{Body, Context, FuncMap, Type};
-use crate::parse::{Arg, Branch, Command, Node, Number, Pipe, TemplateCall, Tree};
+use crate::parse::{Arg, Branch, Command, Node, Number, Pipe, Resolved, TemplateCall, Tree};
 use crate::value::{ElemType, FuncError, FuncErrorKind, List, MapType, Value};
 
 /// Go's `maxExecDepth`.
@@ -22,6 +22,12 @@ const INCLUDE_MAX: usize = 1000;
 pub(crate) struct Ev {
     pub v: Value,
     pub iface: bool,
+}
+
+impl std::borrow::Borrow<Value> for Ev {
+    fn borrow(&self) -> &Value {
+        &self.v
+    }
 }
 
 impl Ev {
@@ -77,7 +83,32 @@ type R<T> = Result<T, Error>;
 /// Render-wide state shared by nested executions (`include`, `tpl`).
 #[derive(Default)]
 pub(crate) struct Shared {
-    include_counts: HashMap<String, usize>,
+    /// Helm's per-name `include` nesting counts (few names: a vector beats hashing).
+    include_counts: Vec<(Box<str>, usize)>,
+    /// String constants already turned into values, by the address of their text.
+    literals: Vec<(usize, Value)>,
+}
+
+const LITERAL_SLOTS: usize = 512;
+
+impl Shared {
+    /// The value of a string constant, reusing one made earlier in this render.
+    fn literal(&mut self, text: &str) -> Value {
+        if self.literals.is_empty() {
+            self.literals = vec![(0, Value::Nil); LITERAL_SLOTS];
+        }
+        let key = text.as_ptr() as usize;
+        let slot = &mut self.literals[(key >> 3) % LITERAL_SLOTS];
+        if slot.0 == key
+            && let Value::String(s) = &slot.1
+            && **s == *text
+        {
+            return slot.1.clone();
+        }
+        let v = Value::str(text);
+        *slot = (key, v.clone());
+        v
+    }
 }
 
 pub(crate) struct State<'a> {
@@ -87,6 +118,8 @@ pub(crate) struct State<'a> {
     node: At<'a>,
     depth: usize,
     shared: &'a mut Shared,
+    argbuf: Vec<Value>,
+    evbuf: Vec<Ev>,
 }
 
 /// Executes `tree` with `data`, appending to `out`.
@@ -105,6 +138,8 @@ pub(crate) fn execute(
         node: At::None,
         depth: 0,
         shared,
+        argbuf: Vec::new(),
+        evbuf: Vec::new(),
     };
     s.walk_list(out, &dot, &tree.root).map(|_| ())
 }
@@ -413,16 +448,16 @@ impl<'a> State<'a> {
                 }
             }
             Value::Map(m) => {
-                let snapshot: Vec<(String, Value)> = m
+                let snapshot: Vec<(Value, Value)> = m
                     .entries
                     .borrow()
                     .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .map(|(k, v)| (Value::str(k), v.clone()))
                     .collect();
                 if !snapshot.is_empty() {
                     let iface = m.ty == MapType::Interface;
                     for (k, v) in snapshot {
-                        iterate!(Ev::direct(Value::from(k)), Ev { v, iface });
+                        iterate!(Ev::direct(k), Ev { v, iface });
                     }
                     return Ok(Flow::Normal);
                 }
@@ -467,6 +502,8 @@ impl<'a> State<'a> {
             node: self.node,
             depth: self.depth + 1,
             shared: &mut *self.shared,
+            argbuf: Vec::new(),
+            evbuf: Vec::new(),
         };
         stacker::maybe_grow(128 * 1024, 4 * 1024 * 1024, || {
             ns.walk_list(out, &newdot, &tree.root)
@@ -510,8 +547,8 @@ impl<'a> State<'a> {
                 self.eval_field_chain(dot, dot.clone(), first, idents, Some(&cmd.args), final_)
             }
             Arg::Chain { .. } => self.eval_chain_node(dot, first, Some(&cmd.args), final_),
-            Arg::Ident { name, .. } => {
-                self.eval_function(dot, first, name, At::Cmd(cmd), Some(&cmd.args), final_)
+            Arg::Ident { .. } => {
+                self.eval_function(dot, first, At::Cmd(cmd), Some(&cmd.args), final_)
             }
             Arg::Pipe(p) => {
                 self.not_a_function(&cmd.args, &final_)?;
@@ -526,7 +563,7 @@ impl<'a> State<'a> {
                     Arg::Dot(_) => Ok(dot.clone()),
                     Arg::Nil(_) => Err(self.errorf("nil is not a command".into())),
                     Arg::Number(n) => self.ideal_constant(first, n).map(Ev::direct),
-                    Arg::String { text, .. } => Ok(Ev::direct(Value::str(text))),
+                    Arg::String { text, .. } => Ok(Ev::direct(self.shared.literal(text))),
                     _ => Err(self.errorf(format!(
                         "can't evaluate command {}",
                         crate::fmt::quote(&first.to_string())
@@ -624,13 +661,15 @@ impl<'a> State<'a> {
             return Ok(Ev::direct(Value::Nil));
         }
         let has_args = args.is_some_and(|a| a.len() > 1) || final_.is_some();
-        let typ = if receiver.iface {
-            "interface {}".to_string()
-        } else {
-            receiver.v.type_name()
+        let typ = || {
+            if receiver.iface {
+                "interface {}".to_string()
+            } else {
+                receiver.v.type_name()
+            }
         };
         match &receiver.v {
-            Value::Nil => Err(self.errorf(format!("nil pointer evaluating {typ}.{name}"))),
+            Value::Nil => Err(self.errorf(format!("nil pointer evaluating {}.{name}", typ()))),
             Value::Map(m) => {
                 if has_args {
                     return Err(self.errorf(format!("{name} is not a method but has arguments")));
@@ -675,10 +714,12 @@ impl<'a> State<'a> {
                         self.at(At::Arg(node));
                         Err(self.func_error(name, e))
                     }
-                    None => Err(self.errorf(format!("can't evaluate field {name} in type {typ}"))),
+                    None => {
+                        Err(self.errorf(format!("can't evaluate field {name} in type {}", typ())))
+                    }
                 }
             }
-            _ => Err(self.errorf(format!("can't evaluate field {name} in type {typ}"))),
+            _ => Err(self.errorf(format!("can't evaluate field {name} in type {}", typ()))),
         }
     }
 
@@ -701,22 +742,20 @@ impl<'a> State<'a> {
         &mut self,
         dot: &Ev,
         ident: &'a Arg,
-        name: &'a str,
         call_node: At<'a>,
         args: Option<&'a [Arg]>,
         final_: Option<Ev>,
     ) -> R<Ev> {
         self.at(At::Arg(ident));
-        let ns = self.ns;
-        let callee = if let Some(f) = ns.funcs().get(name) {
-            Callee::User(f)
-        } else if let Some(b) = Builtin::from_name(name) {
-            Callee::Builtin(b)
-        } else {
+        let Arg::Ident { name, func, .. } = ident else {
             return Err(self.errorf(format!(
-                "{} is not a defined function",
-                crate::fmt::quote(name)
+                "can't evaluate command {}",
+                crate::fmt::quote(&ident.to_string())
             )));
+        };
+        let callee = match &func.0 {
+            Resolved::User(f) => Callee::User(f),
+            Resolved::Builtin(b) => Callee::Builtin(*b),
         };
         let arg_nodes: &'a [Arg] = match args {
             Some(a) => &a[1..],
@@ -768,15 +807,18 @@ impl<'a> State<'a> {
             arg_nodes.len()
         };
         self.check_arg_count(name, sig.params.len(), variadic, arg_nodes.len(), num_in)?;
-        let mut argv: Vec<Value> = Vec::with_capacity(num_in);
+        // Arguments go to a buffer reused by every call (nested calls push above `start`).
+        let start = self.argbuf.len();
         let mut i = 0;
         while i < num_fixed && i < arg_nodes.len() {
-            argv.push(self.eval_arg(dot, PT::T(sig.params[i]), &arg_nodes[i])?.v);
+            let v = self.eval_arg(dot, PT::T(sig.params[i]), &arg_nodes[i])?.v;
+            self.argbuf.push(v);
             i += 1;
         }
         if let Some(elem) = sig.variadic {
             while i < arg_nodes.len() {
-                argv.push(self.eval_arg(dot, PT::T(elem), &arg_nodes[i])?.v);
+                let v = self.eval_arg(dot, PT::T(elem), &arg_nodes[i])?.v;
+                self.argbuf.push(v);
                 i += 1;
             }
         }
@@ -785,13 +827,21 @@ impl<'a> State<'a> {
                 Some(elem) if num_in > sig.params.len() => elem,
                 _ => sig.params[num_in - 1],
             };
-            argv.push(self.validate_type(fin, t)?);
+            let v = self.validate_type(fin, t)?;
+            self.argbuf.push(v);
         }
         let r = match &f.body {
-            Body::Plain(b) => b(&argv),
+            Body::Plain(b) => {
+                let r = b(&self.argbuf[start..]);
+                self.argbuf.truncate(start);
+                r
+            }
             Body::WithContext(b) => {
-                let b = b.clone();
-                b(self, &argv)
+                let mut buf = std::mem::take(&mut self.argbuf);
+                let r = b(self, &buf[start..]);
+                buf.truncate(start);
+                self.argbuf = buf;
+                r
             }
         };
         match r {
@@ -855,15 +905,17 @@ impl<'a> State<'a> {
         } else {
             arg_nodes.len()
         };
-        let mut argv: Vec<Ev> = Vec::with_capacity(num_in);
+        let start = self.evbuf.len();
         let mut i = 0;
         while i < num_fixed && i < arg_nodes.len() {
-            argv.push(self.eval_arg(dot, fixed[i], &arg_nodes[i])?);
+            let v = self.eval_arg(dot, fixed[i], &arg_nodes[i])?;
+            self.evbuf.push(v);
             i += 1;
         }
         if let Some(elem) = variadic {
             while i < arg_nodes.len() {
-                argv.push(self.eval_arg(dot, elem, &arg_nodes[i])?);
+                let v = self.eval_arg(dot, elem, &arg_nodes[i])?;
+                self.evbuf.push(v);
                 i += 1;
             }
         }
@@ -872,15 +924,17 @@ impl<'a> State<'a> {
                 Some(elem) if num_in > fixed.len() => elem,
                 _ => fixed[num_in - 1],
             };
-            argv.push(match t {
+            let v = match t {
                 PT::Rv => fin,
                 PT::T(t) => Ev::direct(self.validate_type(fin, t)?),
-            });
+            };
+            self.evbuf.push(v);
         }
+
         let callee_name = if matches!(b, Builtin::Call) {
             match arg_nodes.first() {
                 Some(a) => a.to_string(),
-                None => argv
+                None => self.evbuf[start..]
                     .first()
                     .map(|e| crate::fmt::format_value(&e.v))
                     .unwrap_or_default(),
@@ -888,7 +942,9 @@ impl<'a> State<'a> {
         } else {
             String::new()
         };
-        match builtins::call(b, &argv, &callee_name) {
+        let r = builtins::call(b, &self.evbuf[start..], &callee_name);
+        self.evbuf.truncate(start);
+        match r {
             Ok(v) => Ok(v),
             Err(msg) => {
                 self.at(call_node);
@@ -902,9 +958,7 @@ impl<'a> State<'a> {
         self.at(At::Arg(node));
         match node {
             Arg::Pipe(p) => self.eval_pipeline(dot, p),
-            Arg::Ident { name, .. } => {
-                self.eval_function(dot, node, name, At::Arg(node), None, None)
-            }
+            Arg::Ident { .. } => self.eval_function(dot, node, At::Arg(node), None, None),
             _ => self.eval_arg(dot, PT::T(Type::Any), node),
         }
     }
@@ -933,9 +987,7 @@ impl<'a> State<'a> {
             }
             Arg::Variable { .. } => self.eval_variable_node(dot, node, None, None)?,
             Arg::Pipe(p) => self.eval_pipeline(dot, p)?,
-            Arg::Ident { name, .. } => {
-                self.eval_function(dot, node, name, At::Arg(node), None, None)?
-            }
+            Arg::Ident { .. } => self.eval_function(dot, node, At::Arg(node), None, None)?,
             Arg::Chain { .. } => self.eval_chain_node(dot, node, None, None)?,
             Arg::Bool(_, b) => {
                 return match typ {
@@ -957,7 +1009,7 @@ impl<'a> State<'a> {
             Arg::String { text, .. } => {
                 return match typ {
                     PT::Rv | PT::T(Type::Any) | PT::T(Type::String) => {
-                        Ok(Ev::direct(Value::str(text)))
+                        Ok(Ev::direct(self.shared.literal(text)))
                     }
                     PT::T(t) => Err(self.literal_mismatch(t, node)),
                 };
@@ -1020,21 +1072,21 @@ fn node_pos(n: &Node) -> usize {
 
 impl Context for State<'_> {
     fn include(&mut self, name: &str, data: &Value) -> Result<String, FuncError> {
-        let count = self.shared.include_counts.get(name).copied();
-        match count {
-            Some(v) if v > INCLUDE_MAX => {
+        match self
+            .shared
+            .include_counts
+            .iter_mut()
+            .find(|(n, _)| **n == *name)
+        {
+            Some((_, v)) if *v > INCLUDE_MAX => {
                 return Err(FuncError::new(format!(
                     "rendering template has a nested reference name: {name}: unable to execute template"
                 )));
             }
-            Some(v) => {
-                self.shared.include_counts.insert(name.to_string(), v + 1);
-            }
-            None => {
-                self.shared.include_counts.insert(name.to_string(), 1);
-            }
+            Some((_, v)) => *v += 1,
+            None => self.shared.include_counts.push((name.into(), 1)),
         }
-        let mut out = String::new();
+        let mut out = String::with_capacity(128);
         let r = match self.ns.lookup(name) {
             None => Err(Error::lookup(format!(
                 "no template {} associated with template {}",
@@ -1050,7 +1102,12 @@ impl Context for State<'_> {
                 })
             }
         };
-        if let Some(c) = self.shared.include_counts.get_mut(name) {
+        if let Some((_, c)) = self
+            .shared
+            .include_counts
+            .iter_mut()
+            .find(|(n, _)| **n == *name)
+        {
             *c = c.saturating_sub(1);
         }
         r.map(|_| out).map_err(|e| FuncError::new(e.to_string()))
@@ -1059,16 +1116,14 @@ impl Context for State<'_> {
     fn tpl(&mut self, text: &str, data: &Value) -> Result<String, FuncError> {
         let root = self.ns.root_name().to_string();
         let funcs = self.ns.funcs();
-        let trees = crate::parse::parse(&root, text, &|n| {
-            funcs.contains_key(n) || Builtin::from_name(n).is_some()
-        })
-        .map_err(|e| {
-            FuncError::new(format!(
-                "cannot parse template {}: {}",
-                crate::fmt::quote(text),
-                e
-            ))
-        })?;
+        let trees =
+            crate::parse::parse(&root, text, &crate::parse::resolver(funcs)).map_err(|e| {
+                FuncError::new(format!(
+                    "cannot parse template {}: {}",
+                    crate::fmt::quote(text),
+                    e
+                ))
+            })?;
         let mut overlay = Overlay {
             local: HashMap::new(),
             parent: self.ns,

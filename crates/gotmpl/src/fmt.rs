@@ -2,6 +2,8 @@
 //! `Sprintln` and `Sprintf` with Go's verbs, flags and error forms (`%!d(string=x)`,
 //! `%!s(MISSING)`, `%!(EXTRA …)`).
 
+use std::borrow::Borrow;
+
 use crate::value::{ElemType, Value};
 
 pub use crate::strconv::{format_float, quote, quote_ascii};
@@ -21,7 +23,7 @@ pub fn write_value(out: &mut String, v: &Value) {
             use std::fmt::Write;
             let _ = write!(out, "{i}");
         }
-        Value::Float(f) => out.push_str(&format_float(*f, 'g', -1)),
+        Value::Float(f) => write_float(out, *f),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Nil => out.push_str("<nil>"),
         _ => {
@@ -35,11 +37,29 @@ pub fn write_value(out: &mut String, v: &Value) {
     }
 }
 
+/// Go's `%v` of a float64 (`strconv.FormatFloat(f, 'g', -1, 64)`).
+fn write_float(out: &mut String, f: f64) {
+    use std::fmt::Write;
+    let a = f.abs();
+    // In this range Go prints plain decimal digits, and Rust's shortest round-trip
+    // `Display` prints the same digits.
+    if (1e-4..1e6).contains(&a) || f == 0.0 && f.is_sign_positive() {
+        let _ = write!(out, "{f}");
+    } else {
+        out.push_str(&format_float(f, 'g', -1));
+    }
+}
+
 /// `fmt.Sprint(args...)`: a space between two operands when neither is a string.
 pub fn sprint(args: &[Value]) -> String {
-    let mut out = String::new();
+    sprint_any(args)
+}
+
+pub(crate) fn sprint_any<A: Borrow<Value>>(args: &[A]) -> String {
+    let mut out = String::with_capacity(16);
     let mut prev_string = false;
     for (i, a) in args.iter().enumerate() {
+        let a = a.borrow();
         let is_string = matches!(a, Value::String(_));
         if i > 0 && !is_string && !prev_string {
             out.push(' ');
@@ -52,8 +72,13 @@ pub fn sprint(args: &[Value]) -> String {
 
 /// `fmt.Sprintln(args...)`: operands separated by spaces, then a newline.
 pub fn sprintln(args: &[Value]) -> String {
-    let mut out = String::new();
+    sprintln_any(args)
+}
+
+pub(crate) fn sprintln_any<A: Borrow<Value>>(args: &[A]) -> String {
+    let mut out = String::with_capacity(16);
     for (i, a) in args.iter().enumerate() {
+        let a = a.borrow();
         if i > 0 {
             out.push(' ');
         }
@@ -65,8 +90,12 @@ pub fn sprintln(args: &[Value]) -> String {
 
 /// `fmt.Sprintf(format, args...)`.
 pub fn sprintf(format: &str, args: &[Value]) -> String {
+    sprintf_any(format, args)
+}
+
+pub(crate) fn sprintf_any<A: Borrow<Value>>(format: &str, args: &[A]) -> String {
     let mut p = Printer {
-        buf: String::new(),
+        buf: String::with_capacity(format.len() + 16),
         f: Flags::default(),
     };
     p.do_printf(format, args);
@@ -290,7 +319,7 @@ impl Printer {
         };
         let fmt = match fmt {
             'F' => 'f',
-            'b' | 'x' | 'X' => 'g',
+            'b' => 'g',
             c => c,
         };
         let s = format_float(x, fmt, prec);
@@ -567,7 +596,7 @@ impl Printer {
         (arg_num, i + wid, ok)
     }
 
-    fn do_printf(&mut self, format: &str, a: &[Value]) {
+    fn do_printf<A: Borrow<Value>>(&mut self, format: &str, a: &[A]) {
         let fb = format.as_bytes();
         let end = fb.len();
         let mut arg_num = 0usize;
@@ -610,7 +639,7 @@ impl Printer {
                                 self.f.plus_v = self.f.plus;
                                 self.f.plus = false;
                             }
-                            self.print_arg(&a[arg_num], c as char);
+                            self.print_arg(a[arg_num].borrow(), c as char);
                             arg_num += 1;
                             i += 1;
                             continue 'format_loop;
@@ -708,7 +737,7 @@ impl Printer {
                     self.f.plus_v = self.f.plus;
                     self.f.plus = false;
                 }
-                self.print_arg(&a[arg_num], verb);
+                self.print_arg(a[arg_num].borrow(), verb);
                 arg_num += 1;
             }
         }
@@ -716,6 +745,7 @@ impl Printer {
             self.f = Flags::default();
             self.buf.push_str("%!(EXTRA ");
             for (i, arg) in a[arg_num..].iter().enumerate() {
+                let arg = arg.borrow();
                 if i > 0 {
                     self.buf.push_str(", ");
                 }
@@ -753,9 +783,9 @@ fn parse_arg_number(format: &[u8]) -> (i64, usize, bool) {
     (0, 1, false)
 }
 
-fn int_from_arg(a: &[Value], arg_num: usize) -> (i64, bool, usize) {
+fn int_from_arg<A: Borrow<Value>>(a: &[A], arg_num: usize) -> (i64, bool, usize) {
     if arg_num < a.len() {
-        let (mut num, mut is_int) = match &a[arg_num] {
+        let (mut num, mut is_int) = match a[arg_num].borrow() {
             Value::Int(i) | Value::Int64(i) => (*i, true),
             _ => (0, false),
         };

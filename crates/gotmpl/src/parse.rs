@@ -126,8 +126,12 @@ pub enum Arg {
         node: Box<Arg>,
         fields: Box<[Box<str>]>,
     },
-    /// A function name.
-    Ident { pos: usize, name: Box<str> },
+    /// A function name, resolved when parsed.
+    Ident {
+        pos: usize,
+        name: Box<str>,
+        func: FuncRef,
+    },
     /// A parenthesized pipeline.
     Pipe(Box<Pipe>),
     /// `$x.a.b`; `idents[0]` includes the `$`.
@@ -146,6 +150,35 @@ pub enum Arg {
         quoted: Box<str>,
         text: Box<str>,
     },
+}
+
+/// A function resolved at parse time: a registered function or a Go builtin.
+#[derive(Clone)]
+pub struct FuncRef(pub(crate) Resolved);
+
+#[derive(Clone)]
+pub(crate) enum Resolved {
+    User(crate::func::Function),
+    Builtin(crate::builtins::Builtin),
+}
+
+impl fmt::Debug for FuncRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Resolved::User(_) => f.write_str("FuncRef(user)"),
+            Resolved::Builtin(b) => write!(f, "FuncRef({b:?})"),
+        }
+    }
+}
+
+/// Resolves function names while parsing: registered functions shadow builtins.
+pub(crate) fn resolver(funcs: &crate::func::FuncMap) -> impl Fn(&str) -> Option<FuncRef> + '_ {
+    move |n: &str| {
+        if let Some(f) = funcs.get(n) {
+            return Some(FuncRef(Resolved::User(f.clone())));
+        }
+        crate::builtins::Builtin::from_name(n).map(|b| FuncRef(Resolved::Builtin(b)))
+    }
 }
 
 /// A number constant with every interpretation Go computes for it.
@@ -335,7 +368,7 @@ impl Parsed {
 pub(crate) fn parse(
     name: &str,
     text: &str,
-    has_function: &dyn Fn(&str) -> bool,
+    resolve: &dyn Fn(&str) -> Option<FuncRef>,
 ) -> Result<Vec<Tree>, Error> {
     let text_arc: Arc<str> = Arc::from(text);
     let parse_name: Arc<str> = Arc::from(name);
@@ -348,7 +381,7 @@ pub(crate) fn parse(
         range_depth: 0,
         stack_depth: 0,
         parse_name: parse_name.clone(),
-        has_function,
+        resolve,
         trees: Vec::new(),
         text: text_arc.clone(),
     };
@@ -410,7 +443,7 @@ struct Parser<'a, 'f> {
     range_depth: usize,
     stack_depth: usize,
     parse_name: Arc<str>,
-    has_function: &'f dyn Fn(&str) -> bool,
+    resolve: &'f dyn Fn(&str) -> Option<FuncRef>,
     trees: Vec<Tree>,
     text: Arc<str>,
 }
@@ -906,15 +939,16 @@ impl Parser<'_, '_> {
         let token = self.next_non_space();
         Ok(Some(match token.typ {
             ItemType::Identifier => {
-                if !(self.has_function)(&token.val) {
+                let Some(func) = (self.resolve)(&token.val) else {
                     return Err(self.errorf(format!(
                         "function {} not defined",
                         crate::fmt::quote(&token.val)
                     )));
-                }
+                };
                 Arg::Ident {
                     pos: token.pos,
                     name: token.val.into_boxed_str(),
+                    func,
                 }
             }
             ItemType::Dot => Arg::Dot(token.pos),

@@ -290,7 +290,49 @@ fn fmt_f(out: &mut String, digits: &[u8], dp: i32, prec: i32) {
     }
 }
 
-/// `strconv.FormatFloat(f, fmt, prec, 64)` for `fmt` in `e E f F g G` (`prec` −1 = shortest).
+/// `strconv.FormatFloat(f, 'x', -1, 64)`: hexadecimal mantissa and binary exponent.
+fn format_hex_float(f: f64, upper: bool) -> String {
+    let mut out = String::new();
+    if f.is_sign_negative() {
+        out.push('-');
+    }
+    let bits = f.abs().to_bits();
+    let (mut mant, mut exp) = ((bits & ((1u64 << 52) - 1)), ((bits >> 52) & 0x7ff) as i32);
+    if f == 0.0 {
+        exp = 0;
+    } else if exp == 0 {
+        // Subnormal: normalize.
+        exp = -1022;
+        while mant & (1u64 << 52) == 0 {
+            mant <<= 1;
+            exp -= 1;
+        }
+        mant &= (1u64 << 52) - 1;
+    } else {
+        exp -= 1023;
+    }
+    out.push_str(if upper { "0X" } else { "0x" });
+    out.push(if f == 0.0 { '0' } else { '1' });
+    let mut frac = format!("{mant:013x}");
+    while frac.ends_with('0') {
+        frac.pop();
+    }
+    if !frac.is_empty() {
+        out.push('.');
+        out.push_str(&if upper { frac.to_uppercase() } else { frac });
+    }
+    out.push(if upper { 'P' } else { 'p' });
+    out.push(if exp < 0 { '-' } else { '+' });
+    let e = exp.abs();
+    if e < 10 {
+        out.push('0');
+    }
+    out.push_str(&e.to_string());
+    out
+}
+
+/// `strconv.FormatFloat(f, fmt, prec, 64)` for `fmt` in `e E f F g G x X` (`prec` −1 = shortest;
+/// `x` only shortest).
 pub fn format_float(f: f64, fmt: char, prec: i32) -> String {
     if f.is_nan() {
         return "NaN".into();
@@ -301,6 +343,9 @@ pub fn format_float(f: f64, fmt: char, prec: i32) -> String {
         } else {
             "-Inf".into()
         };
+    }
+    if fmt == 'x' || fmt == 'X' {
+        return format_hex_float(f, fmt == 'X');
     }
     let mut out = String::new();
     if f.is_sign_negative() {

@@ -67,9 +67,7 @@ impl Set {
     /// is added.
     pub fn parse(&mut self, name: &str, text: &str) -> Result<(), Error> {
         let funcs = self.funcs.clone();
-        let trees = crate::parse::parse(name, text, &|n| {
-            funcs.contains_key(n) || Builtin::from_name(n).is_some()
-        })?;
+        let trees = crate::parse::parse(name, text, &crate::parse::resolver(&funcs))?;
         for t in trees {
             associate(&mut self.templates, t, None);
         }
