@@ -13,6 +13,7 @@
 //!   URLs, helm-secrets URLs for the sops crate, globs).
 //! * [`helmargs`]: what Argo CD passes to `helm template` (release name, namespace, value
 //!   files, inline values, `--set` escaping, build environment).
+//! * [`directory`]: which files of a Directory source are read (recurse, include/exclude).
 //! * [`crd`]: the `applications.argoproj.io` CRD ferry installs when absent.
 //! * [`webhook`]: GitHub/GitLab push payloads and which apps a push refreshes
 //!   (`manifest-generate-paths`).
@@ -46,6 +47,7 @@ pub mod application;
 pub mod autosync;
 pub mod compare;
 pub mod crd;
+pub mod directory;
 pub mod helmargs;
 pub mod valuefiles;
 pub mod webhook;
