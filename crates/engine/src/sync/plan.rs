@@ -293,6 +293,17 @@ impl SyncTask {
         k
     }
 
+    /// Whether a finished hook must be deleted: `HookSucceeded` after success, `HookFailed`
+    /// after failure (gitops-engine `deleteOnPhaseCompletion`).
+    pub fn delete_on_completion(&self, succeeded: bool) -> bool {
+        let wanted = if succeeded {
+            HookDeletePolicy::HookSucceeded
+        } else {
+            HookDeletePolicy::HookFailed
+        };
+        self.hook_type.is_some() && self.delete_policies.contains(&wanted)
+    }
+
     /// Whether a live hook must be deleted before the hook is created again.
     pub fn delete_before_creation(&self) -> bool {
         self.live.is_some()

@@ -472,6 +472,11 @@ fn hooks_get_generated_names_and_live_objects() {
     assert!(smoke.live.is_some());
     assert!(!smoke.delete_before_creation());
     assert_eq!(smoke.delete_policies, vec![HookDeletePolicy::HookSucceeded]);
+    assert!(smoke.delete_on_completion(true) && !smoke.delete_on_completion(false));
+    assert!(
+        !plan.tasks[0].delete_on_completion(true),
+        "default policy is BeforeHookCreation"
+    );
     assert_eq!(plan.prune_tasks().count(), 0);
 }
 
