@@ -12,7 +12,8 @@
 //! * [`sync`]: resource tracking ([`sync::tracking`]), reconciliation, prune candidates and
 //!   the ordered task plan ([`sync::plan`]), phases, waves and hooks ([`sync::hooks`]), sync
 //!   options ([`sync::options`]), resource/app sync status ([`sync::status`]), hook and wave
-//!   progress ([`sync::progress`]) and the retry/self-heal backoff ([`sync::retry`]).
+//!   progress ([`sync::progress`]), cascading deletion ([`sync::deletion`]) and the
+//!   retry/self-heal backoff ([`sync::retry`]).
 //! * [`yaml`]: a small deterministic YAML writer for JSON values (sorted keys, kubectl style).
 //!
 //! Start with [`sync::plan::reconcile`] (pair desired and live objects), then
