@@ -1,6 +1,7 @@
 //! goyaml v2's decoder into `interface{}` followed by sigs.k8s.io/yaml's conversion to JSON-able
 //! values: node tree, YAML 1.1 resolution, anchors, aliases and merge keys.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use crate::Error;
@@ -221,13 +222,27 @@ pub(crate) fn parse_stream(input: &[u8], first_only: bool) -> Result<Vec<Doc>, E
 
 /// What a resolved scalar is in Go terms.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Scalar {
+pub(crate) enum Scalar<'a> {
     Null,
     Bool(bool),
     Int(i64),
     Uint(u64),
     Float(f64),
-    Str(String),
+    Str(Cow<'a, str>),
+}
+
+impl Scalar<'_> {
+    /// The same scalar owning its text.
+    pub(crate) fn into_static(self) -> Scalar<'static> {
+        match self {
+            Scalar::Null => Scalar::Null,
+            Scalar::Bool(b) => Scalar::Bool(b),
+            Scalar::Int(i) => Scalar::Int(i),
+            Scalar::Uint(u) => Scalar::Uint(u),
+            Scalar::Float(f) => Scalar::Float(f),
+            Scalar::Str(s) => Scalar::Str(Cow::Owned(s.into_owned())),
+        }
+    }
 }
 
 fn resolve_table(c: u8) -> u8 {
@@ -240,7 +255,7 @@ fn resolve_table(c: u8) -> u8 {
     }
 }
 
-fn resolve_map(s: &str) -> Option<(&'static str, Scalar)> {
+fn resolve_map(s: &str) -> Option<(&'static str, Scalar<'static>)> {
     Some(match s {
         "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
             (BOOL_TAG, Scalar::Bool(true))
@@ -254,7 +269,7 @@ fn resolve_map(s: &str) -> Option<(&'static str, Scalar)> {
             (FLOAT_TAG, Scalar::Float(f64::INFINITY))
         }
         "-.inf" | "-.Inf" | "-.INF" => (FLOAT_TAG, Scalar::Float(f64::NEG_INFINITY)),
-        "<<" => (MERGE_TAG, Scalar::Str("<<".into())),
+        "<<" => (MERGE_TAG, Scalar::Str(Cow::Borrowed("<<"))),
         _ => return None,
     })
 }
@@ -479,21 +494,21 @@ fn short_tag(tag: &str) -> String {
 }
 
 /// goyaml v2's `resolve(tag, in)`: the resolved tag and value.
-pub(crate) fn resolve(tag: &str, input: &str) -> Result<(String, Scalar), Error> {
+pub(crate) fn resolve<'a>(tag: &'a str, input: &'a str) -> Result<(&'a str, Scalar<'a>), Error> {
     let resolvable = matches!(
         tag,
         "" | STR_TAG | BOOL_TAG | INT_TAG | FLOAT_TAG | NULL_TAG | TIMESTAMP_TAG
     );
     if !resolvable {
-        return Ok((tag.to_string(), Scalar::Str(input.to_string())));
+        return Ok((tag, Scalar::Str(Cow::Borrowed(input))));
     }
     let (rtag, out) = resolve_plain(tag, input);
     match tag {
-        "" | STR_TAG => return Ok((rtag.to_string(), out)),
-        t if t == rtag => return Ok((rtag.to_string(), out)),
+        "" | STR_TAG => return Ok((rtag, out)),
+        t if t == rtag => return Ok((rtag, out)),
         FLOAT_TAG if rtag == INT_TAG => {
             if let Scalar::Int(i) = out {
-                return Ok((FLOAT_TAG.to_string(), Scalar::Float(i as f64)));
+                return Ok((FLOAT_TAG, Scalar::Float(i as f64)));
             }
         }
         _ => {}
@@ -506,7 +521,7 @@ pub(crate) fn resolve(tag: &str, input: &str) -> Result<(String, Scalar), Error>
     )))
 }
 
-fn resolve_plain(tag: &str, input: &str) -> (&'static str, Scalar) {
+fn resolve_plain<'a>(tag: &str, input: &'a str) -> (&'static str, Scalar<'a>) {
     let hint = match input.as_bytes().first() {
         None => b'N',
         Some(&c) => resolve_table(c),
@@ -523,7 +538,7 @@ fn resolve_plain(tag: &str, input: &str) -> (&'static str, Scalar) {
             }
             b'D' | b'S' => {
                 if (tag.is_empty() || tag == TIMESTAMP_TAG) && looks_like_timestamp(input) {
-                    return (TIMESTAMP_TAG, Scalar::Str(input.to_string()));
+                    return (TIMESTAMP_TAG, Scalar::Str(Cow::Borrowed(input)));
                 }
                 let plain: std::borrow::Cow<str> = if input.contains('_') {
                     input.replace('_', "").into()
@@ -550,13 +565,13 @@ fn resolve_plain(tag: &str, input: &str) -> (&'static str, Scalar) {
             _ => {}
         }
     }
-    (STR_TAG, Scalar::Str(input.to_string()))
+    (STR_TAG, Scalar::Str(Cow::Borrowed(input)))
 }
 
 /// Builds target values (Go `interface{}` after the JSON round trip).
 pub(crate) trait Build: Sized {
     type Map: Default;
-    fn scalar(s: Scalar) -> Self;
+    fn scalar(s: Scalar<'_>) -> Self;
     fn seq(items: Vec<Self>) -> Self;
     fn map(m: Self::Map) -> Self;
     fn insert(m: &mut Self::Map, k: String, v: Self);
@@ -576,6 +591,8 @@ pub(crate) struct Decoder<'d> {
     alias_depth: usize,
     /// sigs.k8s.io/yaml's conversion error (reported only if goyaml itself succeeded).
     conv_error: Option<(String, String)>,
+    /// The first NaN or infinity decoded (in document order).
+    pub(crate) nonfinite: Option<f64>,
 }
 
 fn allowed_alias_ratio(decode_count: usize) -> f64 {
@@ -628,6 +645,7 @@ impl<'d> Decoder<'d> {
             alias_count: 0,
             alias_depth: 0,
             conv_error: None,
+            nonfinite: None,
         }
     }
 
@@ -659,15 +677,16 @@ impl<'d> Decoder<'d> {
         Ok(())
     }
 
-    fn scalar_of(&self, id: usize) -> Result<Scalar, Error> {
-        match &self.doc.nodes[id].kind {
+    fn scalar_of(&self, id: usize) -> Result<Scalar<'d>, Error> {
+        let doc: &'d Doc = self.doc;
+        match &doc.nodes[id].kind {
             NodeKind::Scalar {
                 value,
                 tag,
                 implicit,
             } => {
                 if tag.is_empty() && !implicit {
-                    return Ok(Scalar::Str(value.clone()));
+                    return Ok(Scalar::Str(Cow::Borrowed(value)));
                 }
                 let (rtag, resolved) = resolve(tag, value)?;
                 if rtag == BINARY_TAG {
@@ -675,10 +694,12 @@ impl<'d> Decoder<'d> {
                     let data = base64::engine::general_purpose::STANDARD
                         .decode(value.as_bytes())
                         .map_err(|_| failf("!!binary value contains invalid base64 data".into()))?;
-                    return Ok(Scalar::Str(String::from_utf8_lossy(&data).into_owned()));
+                    return Ok(Scalar::Str(Cow::Owned(
+                        String::from_utf8_lossy(&data).into_owned(),
+                    )));
                 }
                 if rtag == TIMESTAMP_TAG {
-                    return Ok(Scalar::Str(value.clone()));
+                    return Ok(Scalar::Str(Cow::Borrowed(value)));
                 }
                 Ok(resolved)
             }
@@ -712,7 +733,16 @@ impl<'d> Decoder<'d> {
                 self.leave_alias();
                 r
             }
-            NodeKind::Scalar { .. } => Ok(B::scalar(self.scalar_of(id)?)),
+            NodeKind::Scalar { .. } => {
+                let sc = self.scalar_of(id)?;
+                if let Scalar::Float(f) = sc
+                    && !f.is_finite()
+                    && self.nonfinite.is_none()
+                {
+                    self.nonfinite = Some(f);
+                }
+                Ok(B::scalar(sc))
+            }
             NodeKind::Seq(children) => {
                 let mut items = Vec::with_capacity(children.len());
                 for &c in children {
@@ -774,7 +804,7 @@ impl<'d> Decoder<'d> {
             NodeKind::Scalar { .. } => {
                 let s = self.scalar_of(target)?;
                 Ok(match s {
-                    Scalar::Str(s) => Key::Str(s),
+                    Scalar::Str(s) => Key::Str(s.into_owned()),
                     Scalar::Int(i) => Key::Str(i.to_string()),
                     Scalar::Float(f) => {
                         let s = format_float32_g(f);

@@ -483,7 +483,8 @@ impl Emitter {
 
     fn string(&mut self, s: &str) {
         let can_use_plain = {
-            let plain_ok = matches!(crate::decode::resolve("", s), Ok((ref t, _)) if t == "tag:yaml.org,2002:str");
+            let plain_ok =
+                matches!(crate::decode::resolve("", s), Ok((t, _)) if t == "tag:yaml.org,2002:str");
             plain_ok
                 && !is_base60_float(s)
                 && !(self.flavor == Flavor::V3

@@ -70,14 +70,14 @@ pub enum Error {
 
 impl Build for Value {
     type Map = Map;
-    fn scalar(s: Scalar) -> Self {
+    fn scalar(s: Scalar<'_>) -> Self {
         match s {
             Scalar::Null => Value::Nil,
             Scalar::Bool(b) => Value::Bool(b),
             Scalar::Int(i) => Value::Float(i as f64),
             Scalar::Uint(u) => Value::Float(u as f64),
             Scalar::Float(f) => Value::Float(f),
-            Scalar::Str(s) => Value::String(Rc::from(s)),
+            Scalar::Str(s) => Value::String(Rc::from(&*s)),
         }
     }
     fn seq(items: Vec<Self>) -> Self {
@@ -93,7 +93,7 @@ impl Build for Value {
 
 impl Build for serde_json::Value {
     type Map = serde_json::Map<String, serde_json::Value>;
-    fn scalar(s: Scalar) -> Self {
+    fn scalar(s: Scalar<'_>) -> Self {
         use serde_json::Value as J;
         match s {
             Scalar::Null => J::Null,
@@ -111,7 +111,7 @@ impl Build for serde_json::Value {
                         .unwrap_or(J::Null)
                 }
             }
-            Scalar::Str(s) => J::String(s),
+            Scalar::Str(s) => J::String(s.into_owned()),
         }
     }
     fn seq(items: Vec<Self>) -> Self {
@@ -128,15 +128,15 @@ impl Build for serde_json::Value {
 /// goyaml's view before the JSON round trip, for struct-like targets (manifest heads).
 #[derive(Debug)]
 enum Raw {
-    Scalar(Scalar),
+    Scalar(Scalar<'static>),
     Seq,
     Map(std::collections::BTreeMap<String, Raw>),
 }
 
 impl Build for Raw {
     type Map = std::collections::BTreeMap<String, Raw>;
-    fn scalar(s: Scalar) -> Self {
-        Raw::Scalar(s)
+    fn scalar(s: Scalar<'_>) -> Self {
+        Raw::Scalar(s.into_static())
     }
     fn seq(_items: Vec<Self>) -> Self {
         Raw::Seq
@@ -304,13 +304,16 @@ fn merge_maps(a: &mut Map, b: Map) {
 /// sigs.k8s.io/yaml's `YAMLToJSON` as Kubernetes decodes manifests into unstructured
 /// objects: integers stay integers (int64/uint64), other numbers are floats.
 pub fn yaml_to_json_value(text: &str) -> Result<serde_json::Value, Error> {
-    let (v, _) = decode_yaml::<serde_json::Value>(text)?;
-    // NaN/Inf cannot be represented; goyaml-to-JSON reports them like json.Marshal.
-    let doc = decode::parse_first(text.as_bytes()).map_err(|e| Error::YamlToJson(Box::new(e)))?;
+    let wrap = |e: Error| Error::YamlToJson(Box::new(e));
+    let doc = decode::parse_first(text.as_bytes()).map_err(wrap)?;
     let mut d = Decoder::new(&doc);
-    let check: Option<Value> = d.root().map_err(|e| Error::YamlToJson(Box::new(e)))?;
-    if let Some(f) = check.as_ref().and_then(first_nonfinite) {
-        return Err(Error::YamlToJson(Box::new(unsupported(f))));
+    let v: Option<serde_json::Value> = d.root().map_err(wrap)?;
+    if let Some(msg) = d.take_conv_error() {
+        return Err(wrap(Error::Json(msg)));
+    }
+    // NaN/Inf cannot be represented; json.Marshal rejects them.
+    if let Some(f) = d.nonfinite {
+        return Err(wrap(unsupported(f)));
     }
     Ok(v.unwrap_or(serde_json::Value::Null))
 }
@@ -326,6 +329,9 @@ pub fn yaml_stream_to_json_values(text: &str) -> Result<Vec<serde_json::Value>, 
         let v: Option<serde_json::Value> = d.root().map_err(|e| Error::YamlToJson(Box::new(e)))?;
         if let Some(msg) = d.take_conv_error() {
             return Err(Error::YamlToJson(Box::new(Error::Json(msg))));
+        }
+        if let Some(f) = d.nonfinite {
+            return Err(Error::YamlToJson(Box::new(unsupported(f))));
         }
         out.push(v.unwrap_or(serde_json::Value::Null));
     }
@@ -352,7 +358,7 @@ pub struct Head {
 fn coerce_string(r: &Raw, field: &str, err: &mut Option<Error>) -> Option<String> {
     match r {
         Raw::Scalar(Scalar::Null) => None,
-        Raw::Scalar(Scalar::Str(s)) => Some(s.clone()),
+        Raw::Scalar(Scalar::Str(s)) => Some(s.to_string()),
         Raw::Scalar(Scalar::Bool(b)) => Some(b.to_string()),
         Raw::Scalar(Scalar::Int(i)) => Some(i.to_string()),
         Raw::Scalar(Scalar::Uint(u)) => Some(u.to_string()),

@@ -124,9 +124,26 @@ impl<'a> Parser<'a> {
         self.scanner.peek()
     }
 
+    /// The next token's kind and marks. A scalar's text is left in the queue (the kind holds
+    /// an empty string) and taken with [`Parser::take_scalar`], to avoid copying it.
     fn peek_kind(&mut self) -> R<(TokenKind, Mark, Mark)> {
         let t = self.scanner.peek()?;
-        Ok((t.kind.clone(), t.start, t.end))
+        let kind = match &t.kind {
+            TokenKind::Scalar(_, style) => TokenKind::Scalar(String::new(), *style),
+            other => other.clone(),
+        };
+        Ok((kind, t.start, t.end))
+    }
+
+    /// Consumes the peeked scalar token and returns its text.
+    fn take_scalar(&mut self) -> String {
+        match self.scanner.skip_token() {
+            Some(Token {
+                kind: TokenKind::Scalar(v, _),
+                ..
+            }) => v,
+            _ => String::new(),
+        }
     }
 
     fn skip(&mut self) {
@@ -370,10 +387,10 @@ impl<'a> Parser<'a> {
             });
         }
         match k {
-            TokenKind::Scalar(value, style) => {
+            TokenKind::Scalar(_, style) => {
                 let implicit = (tag.is_empty() && style == ScalarStyle::Plain) || tag == "!";
                 self.pop_state();
-                self.skip();
+                let value = self.take_scalar();
                 Ok(Event {
                     kind: EventKind::Scalar {
                         anchor,
