@@ -281,6 +281,8 @@ fn set_changes_only_that_value_lastmodified_and_mac() {
     let mut dec = parsed.decrypt(&keyring(true, false)).unwrap();
     let path = sops::parse_tree_path(r#"["app"]["image"]["tag"]"#).unwrap();
     dec.set(&path, sops::Value::str("v9.9.9")).unwrap();
+    // `lastmodified` has one-second resolution: make sure it moves.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
     let out = dec.encrypt().unwrap();
     let diff = changed_lines(&enc, &out);
     // One value line, then `lastmodified` and `mac` in the metadata of each of the two documents.
