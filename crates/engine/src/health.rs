@@ -550,7 +550,10 @@ fn pvc(obj: &Value) -> Rule {
 fn pod(obj: &Value) -> Rule {
     let t = Typed::new(obj, "Pod", &["v1"])?;
     let mut restart_policy = t.string("/spec/restartPolicy")?;
-    if object::annotation(obj, ANNOTATION_IGNORE_RESTART_POLICY) == Some("true") {
+    // Long-running treatment on request, but never for hooks (they must be able to finish).
+    if object::annotation(obj, ANNOTATION_IGNORE_RESTART_POLICY) == Some("true")
+        && !hooks::is_hook(obj)
+    {
         restart_policy = "Always";
     }
     let message = t.string("/status/message")?;

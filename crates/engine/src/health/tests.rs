@@ -386,6 +386,24 @@ fn pods() {
             )),
         ),
         (
+            "ignore restart policy ready",
+            {
+                let mut p = pod("Never", running_ready.clone());
+                p["metadata"]["annotations"] = json!({ANNOTATION_IGNORE_RESTART_POLICY: "true"});
+                p
+            },
+            Some((Healthy, "")),
+        ),
+        (
+            "ignore restart policy hook",
+            {
+                let mut p = pod("Never", running_ready.clone());
+                p["metadata"]["annotations"] = json!({ANNOTATION_IGNORE_RESTART_POLICY: "true", "argocd.argoproj.io/hook": "PostSync"});
+                p
+            },
+            Some((Progressing, "")),
+        ),
+        (
             "not ready restarted",
             pod(
                 "Always",
