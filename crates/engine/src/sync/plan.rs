@@ -11,6 +11,7 @@ use crate::sync::hooks::{self, HookDeletePolicy, HookType, SyncPhase};
 use crate::sync::options::{RemovalPolicy, SyncOptions};
 use crate::sync::tracking::Tracking;
 use serde_json::{Map, Value, json};
+use std::collections::HashMap;
 
 /// Finalizer put on hooks so they are deleted only after their phase (gitops-engine).
 pub const HOOK_FINALIZER: &str = "argocd.argoproj.io/hook-finalizer";
@@ -127,6 +128,7 @@ pub fn reconcile(
     // position of the first), as Argo CD's `DeduplicateTargetObjects`.
     let mut targets: Vec<Value> = Vec::new();
     let mut counts: Vec<(ResourceKey, usize)> = Vec::new();
+    let mut index: HashMap<ResourceKey, usize> = HashMap::new();
     for (i, obj) in rendered.objects().iter().enumerate() {
         if obj.is_null() || hooks::is_ignored(obj) {
             continue;
@@ -156,12 +158,13 @@ pub fn reconcile(
         {
             key.name = format!("{g}{i}");
         }
-        match counts.iter().position(|(k, _)| *k == key) {
-            Some(at) => {
+        match index.get(&key) {
+            Some(&at) => {
                 counts[at].1 += 1;
                 targets[at] = t;
             }
             None => {
+                index.insert(key.clone(), counts.len());
                 counts.push((key, 1));
                 targets.push(t);
             }
@@ -169,7 +172,12 @@ pub fn reconcile(
     }
     let duplicates: Vec<(ResourceKey, usize)> =
         counts.into_iter().filter(|(_, n)| *n > 1).collect();
+    // Live objects by key (the first of duplicates wins), consumed as they are paired.
     let mut remaining: Vec<Option<&Value>> = live.iter().map(Some).collect();
+    let mut live_index: HashMap<ResourceKey, usize> = HashMap::new();
+    for (i, l) in live.iter().enumerate() {
+        live_index.entry(ResourceKey::of(l)).or_insert(i);
+    }
     let mut resources = Vec::new();
     let mut shared = Vec::new();
     for t in targets {
@@ -196,15 +204,13 @@ pub fn reconcile(
             ));
         }
         let mut found = None;
-        'keys: for key in &keys {
-            for slot in remaining.iter_mut() {
-                if let Some(l) = *slot
-                    && ResourceKey::of(l) == *key
-                {
-                    found = Some(l.clone());
-                    *slot = None;
-                    break 'keys;
-                }
+        for key in &keys {
+            if let Some(&i) = live_index.get(key)
+                && let Some(l) = remaining[i].take()
+            {
+                found = Some(l.clone());
+                live_index.remove(key);
+                break;
             }
         }
         if let Some(l) = &found
@@ -529,8 +535,9 @@ pub fn plan_sync(rec: &Reconciliation, opts: &PlanOptions<'_>) -> SyncPlan {
     }
 
     // Find live objects of tasks created from desired objects only (hooks).
+    // (Resources were paired by `reconcile`; only hooks and the namespace need a lookup.)
     for t in tasks.iter_mut() {
-        if t.live.is_some() {
+        if t.live.is_some() || (t.hook_type.is_none() && t.phase != SyncPhase::PreSync) {
             continue;
         }
         let Some(target) = &t.target else { continue };
@@ -644,13 +651,15 @@ fn namespace_task(rec: &Reconciliation, opts: &PlanOptions<'_>) -> Option<Value>
 }
 
 fn sort_tasks(tasks: &mut [SyncTask]) {
-    tasks.sort_by(|a, b| {
-        a.phase
-            .cmp(&b.phase)
-            .then(a.wave.cmp(&b.wave))
-            .then(kind_rank(object::kind(a.obj())).cmp(&kind_rank(object::kind(b.obj()))))
-            .then(object::name(a.obj()).cmp(object::name(b.obj())))
-            .then(object::namespace(a.obj()).cmp(object::namespace(b.obj())))
+    tasks.sort_by_cached_key(|t| {
+        let o = t.obj();
+        (
+            t.phase,
+            t.wave,
+            kind_rank(object::kind(o)),
+            object::name(o).to_string(),
+            object::namespace(o).to_string(),
+        )
     });
     // Namespaces before the resources in them.
     adjust_deps(
