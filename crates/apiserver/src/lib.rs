@@ -1,14 +1,42 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! ferry's embedded Kubernetes-API-compatible cluster.
+//!
+//! A single-process API server speaking the Kubernetes REST API over HTTPS (generated CA,
+//! bearer token) with durable SQLite storage, a global monotonic `resourceVersion`, watches
+//! with resumption, discovery, OpenAPI v3 generated from `k8s-openapi`'s types, patches
+//! (JSON, merge, strategic, server-side apply), CRDs, garbage collection and simulated
+//! workload controllers (in the spirit of kwok) so that real clients — `kubectl`, Helm, kube-rs —
+//! can be tested against it on a machine with nothing else installed.
+//!
+//! It is not a production Kubernetes: there is no scheduler, kubelet or container runtime;
+//! Pods are simulated, and authorization is a single admin token.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), apiserver::Error> {
+//! let handle = apiserver::Server::start(apiserver::Config::new("/tmp/ferry-cluster")).await?;
+//! handle.write_kubeconfig(std::path::Path::new("/tmp/ferry-cluster/kubeconfig"))?;
+//! println!("listening on {}", handle.addr());
+//! handle.shutdown().await;
+//! # Ok(()) }
+//! ```
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+pub mod api;
+mod controllers;
+mod defaults;
+pub mod discovery;
+pub mod error;
+pub mod openapi;
+pub mod patch;
+mod protobuf;
+pub mod registry;
+pub mod schema;
+pub mod selector;
+mod server;
+pub mod ssa;
+pub mod store;
+mod table;
+pub mod tls;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+pub use server::{Config, Error, Server, ServerHandle};
+
+/// The Kubernetes version this server reports (and whose schemas it serves).
+pub const VERSION: &str = "v1.37.0+ferry";

@@ -1,0 +1,826 @@
+//! Per-kind admission: API defaults, immutable fields, CRD schema validation / pruning /
+//! defaulting, CRD registration, and server-owned status of Namespaces and CRDs.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+
+use crate::api::{State, Validation, WriteOpts};
+use crate::error::ApiError;
+use crate::registry::{CrdInfo, CrdVersion, Registry, ResourceType, ScalePaths};
+
+fn set_default(obj: &mut Value, key: &str, v: Value) {
+    if let Some(m) = obj.as_object_mut()
+        && !m.contains_key(key)
+    {
+        m.insert(key.to_string(), v);
+    }
+}
+
+/// Pod spec defaults (as the upstream defaulting functions set them).
+pub fn pod_spec_defaults(spec: &mut Value) {
+    if !spec.is_object() {
+        return;
+    }
+    set_default(spec, "restartPolicy", json!("Always"));
+    set_default(spec, "dnsPolicy", json!("ClusterFirst"));
+    set_default(spec, "schedulerName", json!("default-scheduler"));
+    set_default(spec, "securityContext", json!({}));
+    set_default(spec, "terminationGracePeriodSeconds", json!(30));
+    for list in ["containers", "initContainers"] {
+        if let Some(Value::Array(cs)) = spec.get_mut(list) {
+            for c in cs {
+                let image = c
+                    .get("image")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string();
+                let tag = image.rsplit('/').next().unwrap_or("");
+                let latest = !tag.contains(':') && !image.contains('@') || tag.ends_with(":latest");
+                set_default(
+                    c,
+                    "imagePullPolicy",
+                    json!(if latest { "Always" } else { "IfNotPresent" }),
+                );
+                set_default(c, "terminationMessagePath", json!("/dev/termination-log"));
+                set_default(c, "terminationMessagePolicy", json!("File"));
+                set_default(c, "resources", json!({}));
+                if let Some(Value::Array(ports)) = c.get_mut("ports") {
+                    for p in ports {
+                        set_default(p, "protocol", json!("TCP"));
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn template_defaults(obj: &mut Value) {
+    if let Some(spec) = obj.pointer_mut("/spec/template/spec") {
+        pod_spec_defaults(spec);
+    }
+}
+
+fn immutable(t: &ResourceType, name: &str, field: &str) -> ApiError {
+    ApiError::invalid(
+        &t.kind,
+        &t.group,
+        &t.plural,
+        name,
+        &[(
+            field.to_string(),
+            "FieldValueInvalid",
+            "field is immutable".into(),
+        )],
+    )
+}
+
+/// Admission for one write: `old` is the stored object (None on create); `obj` is mutated in place.
+pub fn prepare(
+    state: &State,
+    t: &ResourceType,
+    version: &str,
+    old: Option<&Value>,
+    obj: &mut Value,
+    opts: &WriteOpts,
+) -> Result<(), ApiError> {
+    let name = obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    match (t.group.as_str(), t.kind.as_str()) {
+        ("", "Namespace") => {
+            obj["metadata"]["labels"]["kubernetes.io/metadata.name"] = json!(name);
+            if old.is_none() {
+                obj["spec"]["finalizers"] = json!(["kubernetes"]);
+            } else if obj.pointer("/spec/finalizers").is_none()
+                && let Some(f) = old.and_then(|o| o.pointer("/spec/finalizers"))
+            {
+                obj["spec"]["finalizers"] = f.clone();
+            }
+            let phase = if obj.pointer("/metadata/deletionTimestamp").is_some() {
+                "Terminating"
+            } else {
+                "Active"
+            };
+            if obj.pointer("/status/phase").is_none() || phase == "Terminating" {
+                obj["status"]["phase"] = json!(phase);
+            }
+        }
+        ("", "Pod") => {
+            if let Some(spec) = obj.get_mut("spec") {
+                pod_spec_defaults(spec);
+                set_default(spec, "serviceAccountName", json!("default"));
+            }
+            if old.is_none() && obj.pointer("/status/phase").is_none() {
+                obj["status"] = json!({"phase": "Pending", "qosClass": "BestEffort"});
+            }
+        }
+        ("", "Service") => service_defaults(state, old, obj)?,
+        ("", "ConfigMap") | ("", "Secret") => {
+            if let Some(o) = old
+                && o.get("immutable").and_then(Value::as_bool) == Some(true)
+            {
+                for f in ["data", "binaryData", "stringData"] {
+                    if o.get(f) != obj.get(f) && !(f == "stringData" && obj.get(f).is_none()) {
+                        return Err(immutable(t, &name, f));
+                    }
+                }
+            }
+            if t.kind == "Secret" {
+                set_default(obj, "type", json!("Opaque"));
+                if let Some(Value::Object(sd)) =
+                    obj.as_object_mut().and_then(|m| m.remove("stringData"))
+                {
+                    use base64::Engine;
+                    for (k, v) in sd {
+                        let s = v.as_str().unwrap_or_default().to_string();
+                        obj["data"][k] = json!(base64::engine::general_purpose::STANDARD.encode(s));
+                    }
+                }
+            }
+        }
+        ("apps", "Deployment") => {
+            let spec = &mut obj["spec"];
+            set_default(spec, "replicas", json!(1));
+            set_default(spec, "revisionHistoryLimit", json!(10));
+            set_default(spec, "progressDeadlineSeconds", json!(600));
+            set_default(
+                spec,
+                "strategy",
+                json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}}),
+            );
+            if spec.pointer("/strategy/type") == Some(&json!("RollingUpdate")) {
+                set_default(
+                    &mut spec["strategy"],
+                    "rollingUpdate",
+                    json!({"maxUnavailable": "25%", "maxSurge": "25%"}),
+                );
+            }
+            template_defaults(obj);
+            check_selector(t, &name, old, obj)?;
+        }
+        ("apps", "ReplicaSet") => {
+            set_default(&mut obj["spec"], "replicas", json!(1));
+            template_defaults(obj);
+            check_selector(t, &name, old, obj)?;
+        }
+        ("apps", "StatefulSet") => {
+            let spec = &mut obj["spec"];
+            set_default(spec, "replicas", json!(1));
+            set_default(spec, "revisionHistoryLimit", json!(10));
+            set_default(spec, "podManagementPolicy", json!("OrderedReady"));
+            set_default(
+                spec,
+                "updateStrategy",
+                json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}),
+            );
+            set_default(
+                spec,
+                "persistentVolumeClaimRetentionPolicy",
+                json!({"whenDeleted": "Retain", "whenScaled": "Retain"}),
+            );
+            template_defaults(obj);
+            check_selector(t, &name, old, obj)?;
+        }
+        ("apps", "DaemonSet") => {
+            let spec = &mut obj["spec"];
+            set_default(spec, "revisionHistoryLimit", json!(10));
+            set_default(
+                spec,
+                "updateStrategy",
+                json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}}),
+            );
+            template_defaults(obj);
+            check_selector(t, &name, old, obj)?;
+        }
+        ("batch", "Job") => {
+            let uid = obj.pointer("/metadata/uid").cloned().unwrap_or(Value::Null);
+            let spec = &mut obj["spec"];
+            set_default(spec, "completions", json!(1));
+            set_default(spec, "parallelism", json!(1));
+            set_default(spec, "backoffLimit", json!(6));
+            set_default(spec, "completionMode", json!("NonIndexed"));
+            set_default(spec, "suspend", json!(false));
+            set_default(spec, "podReplacementPolicy", json!("TerminatingOrFailed"));
+            if old.is_none()
+                && spec.get("selector").is_none()
+                && spec.get("manualSelector") != Some(&json!(true))
+            {
+                spec["selector"] =
+                    json!({"matchLabels": {"batch.kubernetes.io/controller-uid": uid}});
+                spec["template"]["metadata"]["labels"]["batch.kubernetes.io/controller-uid"] =
+                    uid.clone();
+                spec["template"]["metadata"]["labels"]["controller-uid"] = uid.clone();
+                spec["template"]["metadata"]["labels"]["batch.kubernetes.io/job-name"] =
+                    json!(name);
+                spec["template"]["metadata"]["labels"]["job-name"] = json!(name);
+            }
+            template_defaults(obj);
+            if let Some(o) = old
+                && o.pointer("/spec/template") != obj.pointer("/spec/template")
+            {
+                return Err(immutable(t, &name, "spec.template"));
+            }
+        }
+        ("batch", "CronJob") => {
+            let spec = &mut obj["spec"];
+            set_default(spec, "concurrencyPolicy", json!("Allow"));
+            set_default(spec, "suspend", json!(false));
+            set_default(spec, "successfulJobsHistoryLimit", json!(3));
+            set_default(spec, "failedJobsHistoryLimit", json!(1));
+            if let Some(ps) = obj.pointer_mut("/spec/jobTemplate/spec/template/spec") {
+                pod_spec_defaults(ps);
+            }
+        }
+        ("apiextensions.k8s.io", "CustomResourceDefinition") => crd_admission(t, &name, old, obj)?,
+        _ => {}
+    }
+    if let Some(v) = t.crd_version(version) {
+        if let Some(schema) = &v.schema {
+            let mut errors = Vec::new();
+            let mut unknown = Vec::new();
+            for (k, sub) in obj.as_object_mut().into_iter().flat_map(|m| m.iter_mut()) {
+                if k == "metadata" || k == "apiVersion" || k == "kind" {
+                    continue;
+                }
+                let _ = sub;
+            }
+            validate(obj, schema, "", &mut errors, &mut unknown, true);
+            if opts.validation == Validation::Strict && !unknown.is_empty() {
+                return Err(ApiError::bad_request(format!(
+                    ".{}: field not declared in schema",
+                    unknown.join(", .")
+                )));
+            }
+            if !errors.is_empty() {
+                let causes: Vec<(String, &str, String)> =
+                    errors.into_iter().map(|(f, r, m)| (f, r, m)).collect();
+                return Err(ApiError::invalid(
+                    &t.kind, &t.group, &t.plural, &name, &causes,
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_selector(
+    t: &ResourceType,
+    name: &str,
+    old: Option<&Value>,
+    obj: &Value,
+) -> Result<(), ApiError> {
+    if let Some(o) = old
+        && o.pointer("/spec/selector") != obj.pointer("/spec/selector")
+    {
+        return Err(immutable(t, name, "spec.selector"));
+    }
+    let sel = obj.pointer("/spec/selector");
+    if sel.is_none() {
+        return Err(ApiError::invalid(
+            &t.kind,
+            &t.group,
+            &t.plural,
+            name,
+            &[(
+                "spec.selector".into(),
+                "FieldValueRequired",
+                "Required value".into(),
+            )],
+        ));
+    }
+    let labels = obj.pointer("/spec/template/metadata/labels");
+    if let Some(sel) = sel
+        && !crate::selector::LabelSelector::from_object(sel).matches(labels)
+    {
+        return Err(ApiError::invalid(
+            &t.kind,
+            &t.group,
+            &t.plural,
+            name,
+            &[(
+                "spec.template.metadata.labels".into(),
+                "FieldValueInvalid",
+                "Invalid value: `selector` does not match template `labels`".into(),
+            )],
+        ));
+    }
+    Ok(())
+}
+
+fn service_defaults(state: &State, old: Option<&Value>, obj: &mut Value) -> Result<(), ApiError> {
+    let spec = &mut obj["spec"];
+    set_default(spec, "type", json!("ClusterIP"));
+    set_default(spec, "sessionAffinity", json!("None"));
+    let ty = spec["type"].as_str().unwrap_or("ClusterIP").to_string();
+    if ty != "ExternalName" {
+        set_default(spec, "internalTrafficPolicy", json!("Cluster"));
+        let old_ip = old.and_then(|o| o.pointer("/spec/clusterIP")).cloned();
+        if spec
+            .get("clusterIP")
+            .is_none_or(|v| v.as_str().is_none_or(str::is_empty))
+        {
+            let ip = old_ip
+                .unwrap_or_else(|| json!(alloc_ip(state, "10.96", "/services", "/spec/clusterIP")));
+            spec["clusterIP"] = ip;
+        }
+        let ip = spec["clusterIP"].clone();
+        spec["clusterIPs"] = json!([ip]);
+        set_default(spec, "ipFamilies", json!(["IPv4"]));
+        set_default(spec, "ipFamilyPolicy", json!("SingleStack"));
+    }
+    if let Some(Value::Array(ports)) = spec.get_mut("ports") {
+        for (i, p) in ports.iter_mut().enumerate() {
+            set_default(p, "protocol", json!("TCP"));
+            let port = p.get("port").cloned().unwrap_or(Value::Null);
+            set_default(p, "targetPort", port);
+            if (ty == "NodePort" || ty == "LoadBalancer") && p.get("nodePort").is_none() {
+                p["nodePort"] = json!(30000 + (rand::random::<u16>() % 2000) + i as u16);
+            }
+        }
+    }
+    if ty == "LoadBalancer" {
+        set_default(spec, "externalTrafficPolicy", json!("Cluster"));
+        set_default(spec, "allocateLoadBalancerNodePorts", json!(true));
+    }
+    Ok(())
+}
+
+/// Allocates an unused IPv4 address in `prefix.x.y` among objects of `resource` at `pointer`.
+pub fn alloc_ip(state: &State, prefix: &str, resource: &str, pointer: &str) -> String {
+    let used: std::collections::HashSet<String> = state
+        .store
+        .txn()
+        .list(resource, None)
+        .iter()
+        .filter_map(|o| o.pointer(pointer).and_then(Value::as_str).map(String::from))
+        .collect();
+    for _ in 0..1000 {
+        let a = rand::random::<u8>();
+        let b = rand::random::<u8>().max(2);
+        let ip = format!("{prefix}.{a}.{b}");
+        if !used.contains(&ip) {
+            return ip;
+        }
+    }
+    format!("{prefix}.255.254")
+}
+
+fn crd_admission(
+    t: &ResourceType,
+    name: &str,
+    old: Option<&Value>,
+    obj: &mut Value,
+) -> Result<(), ApiError> {
+    let spec = obj.get("spec").cloned().unwrap_or(Value::Null);
+    let group = spec.get("group").and_then(Value::as_str).unwrap_or("");
+    let plural = spec
+        .pointer("/names/plural")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let mut causes: Vec<(String, &str, String)> = Vec::new();
+    if name != format!("{plural}.{group}") {
+        causes.push((
+            "metadata.name".into(),
+            "FieldValueInvalid",
+            format!("Invalid value: \"{name}\": must be spec.names.plural+\".\"+spec.group"),
+        ));
+    }
+    let kind = spec
+        .pointer("/names/kind")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if kind.is_empty() {
+        causes.push((
+            "spec.names.kind".into(),
+            "FieldValueRequired",
+            "Required value".into(),
+        ));
+    }
+    let versions = spec
+        .get("versions")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let storage: Vec<&Value> = versions
+        .iter()
+        .filter(|v| v.get("storage").and_then(Value::as_bool) == Some(true))
+        .collect();
+    if storage.len() != 1 {
+        causes.push((
+            "spec.versions".into(),
+            "FieldValueInvalid",
+            "Invalid value: must have exactly one version marked as storage version".into(),
+        ));
+    }
+    if let Some(s) = spec.get("scope").and_then(Value::as_str)
+        && s != "Namespaced"
+        && s != "Cluster"
+    {
+        causes.push((
+            "spec.scope".into(),
+            "FieldValueNotSupported",
+            format!("Unsupported value: \"{s}\""),
+        ));
+    }
+    if let Some(o) = old {
+        if o.pointer("/spec/group") != obj.pointer("/spec/group") {
+            causes.push((
+                "spec.group".into(),
+                "FieldValueInvalid",
+                "field is immutable".into(),
+            ));
+        }
+        if o.pointer("/spec/scope") != obj.pointer("/spec/scope") {
+            causes.push((
+                "spec.scope".into(),
+                "FieldValueInvalid",
+                "field is immutable".into(),
+            ));
+        }
+    }
+    if !causes.is_empty() {
+        return Err(ApiError::invalid(
+            &t.kind, &t.group, &t.plural, name, &causes,
+        ));
+    }
+    let mut names = spec.get("names").cloned().unwrap_or(json!({}));
+    set_default(&mut names, "singular", json!(kind.to_lowercase()));
+    set_default(&mut names, "listKind", json!(format!("{kind}List")));
+    obj["spec"]["names"] = names.clone();
+    set_default(&mut obj["spec"], "conversion", json!({"strategy": "None"}));
+    let storage_name = storage
+        .first()
+        .and_then(|v| v.get("name"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    let mut stored = old
+        .and_then(|o| o.pointer("/status/storedVersions"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if !stored.contains(&storage_name) {
+        stored.push(storage_name);
+    }
+    let now = crate::api::now();
+    let mut conds = vec![
+        json!({"type": "NamesAccepted", "status": "True", "reason": "NoConflicts", "message": "no conflicts found", "lastTransitionTime": now}),
+        json!({"type": "Established", "status": "True", "reason": "InitialNamesAccepted", "message": "the initial names have been accepted", "lastTransitionTime": now}),
+    ];
+    if obj.pointer("/metadata/deletionTimestamp").is_some() {
+        conds.push(json!({"type": "Terminating", "status": "True", "reason": "InstanceDeletionPending", "message": "CustomResourceDefinition marked for deletion; CustomResource deletion will begin soon", "lastTransitionTime": now}));
+    }
+    if let Some(o) = old
+        .and_then(|o| o.pointer("/status/conditions"))
+        .and_then(Value::as_array)
+    {
+        for c in conds.iter_mut() {
+            if let Some(prev) = o
+                .iter()
+                .find(|p| p["type"] == c["type"] && p["status"] == c["status"])
+            {
+                c["lastTransitionTime"] = prev["lastTransitionTime"].clone();
+            }
+        }
+    }
+    obj["status"] = json!({"acceptedNames": names, "storedVersions": stored, "conditions": conds});
+    Ok(())
+}
+
+fn version_priority(v: &str) -> (u8, u32, u32) {
+    let Some(rest) = v.strip_prefix('v') else {
+        return (0, 0, 0);
+    };
+    let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+    let major: u32 = digits.parse().unwrap_or(0);
+    let tail = &rest[digits.len()..];
+    if tail.is_empty() {
+        return (3, major, 0);
+    }
+    let (stage, n) = if let Some(n) = tail.strip_prefix("beta") {
+        (2, n)
+    } else if let Some(n) = tail.strip_prefix("alpha") {
+        (1, n)
+    } else {
+        return (0, 0, 0);
+    };
+    (stage, major, n.parse().unwrap_or(0))
+}
+
+/// Registers (or re-registers) the types served by a stored CRD.
+pub fn register_crd(registry: &Registry, crd: &Value) {
+    let spec = &crd["spec"];
+    let group = spec["group"].as_str().unwrap_or("").to_string();
+    let names = &spec["names"];
+    let plural = names["plural"].as_str().unwrap_or("").to_string();
+    if group.is_empty() || plural.is_empty() {
+        return;
+    }
+    let mut versions: Vec<CrdVersion> = Vec::new();
+    let mut storage_version = String::new();
+    for v in spec["versions"].as_array().into_iter().flatten() {
+        let name = v["name"].as_str().unwrap_or("").to_string();
+        if v["storage"].as_bool() == Some(true) {
+            storage_version = name.clone();
+        }
+        if v["served"].as_bool() == Some(false) {
+            continue;
+        }
+        let scale = v.pointer("/subresources/scale").map(|s| ScalePaths {
+            spec_replicas: s["specReplicasPath"]
+                .as_str()
+                .unwrap_or(".spec.replicas")
+                .to_string(),
+            status_replicas: s["statusReplicasPath"]
+                .as_str()
+                .unwrap_or(".status.replicas")
+                .to_string(),
+            label_selector: s["labelSelectorPath"].as_str().map(String::from),
+        });
+        versions.push(CrdVersion {
+            name,
+            schema: v.pointer("/schema/openAPIV3Schema").cloned(),
+            printer_columns: v["additionalPrinterColumns"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default(),
+            status: v.pointer("/subresources/status").is_some(),
+            scale,
+        });
+    }
+    if versions.is_empty() {
+        registry.remove_crd(&group, &plural);
+        return;
+    }
+    versions.sort_by(|a, b| version_priority(&b.name).cmp(&version_priority(&a.name)));
+    let strs = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let kind = names["kind"].as_str().unwrap_or("").to_string();
+    registry.upsert_crd(ResourceType {
+        group,
+        versions: versions.iter().map(|v| v.name.clone()).collect(),
+        singular: names["singular"]
+            .as_str()
+            .map(String::from)
+            .unwrap_or_else(|| kind.to_lowercase()),
+        kind,
+        plural,
+        namespaced: spec["scope"].as_str() != Some("Cluster"),
+        short_names: strs(&names["shortNames"]),
+        categories: strs(&names["categories"]),
+        status: false,
+        scale: None,
+        crd: Some(Arc::new(CrdInfo {
+            versions,
+            storage_version,
+        })),
+    });
+}
+
+/// Hooks after a successful write.
+pub fn after_write(state: &State, t: &ResourceType, obj: &Value) {
+    if t.group == "apiextensions.k8s.io" && t.kind == "CustomResourceDefinition" {
+        register_crd(&state.registry, obj);
+    }
+}
+
+/// Validates, prunes and defaults `v` against a structural schema. `errors` collects
+/// (field, reason, message); `unknown` collects pruned field paths.
+pub fn validate(
+    v: &mut Value,
+    schema: &Value,
+    path: &str,
+    errors: &mut Vec<(String, &'static str, String)>,
+    unknown: &mut Vec<String>,
+    root: bool,
+) {
+    let field = if path.is_empty() {
+        "<root>".to_string()
+    } else {
+        path.to_string()
+    };
+    if v.is_null() {
+        if schema.get("nullable").and_then(Value::as_bool) != Some(true) && !root {
+            // upstream prunes nulls for non-nullable fields
+        }
+        return;
+    }
+    let int_or_string = schema
+        .get("x-kubernetes-int-or-string")
+        .and_then(Value::as_bool)
+        == Some(true);
+    let ty = schema.get("type").and_then(Value::as_str).unwrap_or("");
+    let type_ok = match ty {
+        "" => true,
+        _ if int_or_string => v.is_string() || v.is_i64() || v.is_u64(),
+        "object" => v.is_object(),
+        "array" => v.is_array(),
+        "string" => v.is_string(),
+        "integer" => v.is_i64() || v.is_u64() || v.as_f64().is_some_and(|f| f.fract() == 0.0),
+        "number" => v.is_number(),
+        "boolean" => v.is_boolean(),
+        _ => true,
+    };
+    if !type_ok {
+        let got = match v {
+            Value::Object(_) => "object",
+            Value::Array(_) => "array",
+            Value::String(_) => "string",
+            Value::Number(_) => "number",
+            Value::Bool(_) => "boolean",
+            Value::Null => "null",
+        };
+        errors.push((
+            field,
+            "FieldValueTypeInvalid",
+            format!(
+                "Invalid value: \"{got}\": {field_path} in body must be of type {ty}: \"{got}\"",
+                field_path = path.trim_start_matches('.')
+            ),
+        ));
+        return;
+    }
+    if let Some(Value::Array(allowed)) = schema.get("enum")
+        && !allowed.contains(v)
+    {
+        let list = allowed
+            .iter()
+            .map(|a| a.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        errors.push((
+            field.clone(),
+            "FieldValueNotSupported",
+            format!("Unsupported value: {v}: supported values: {list}"),
+        ));
+    }
+    if let Some(n) = v.as_f64() {
+        if let Some(min) = schema.get("minimum").and_then(Value::as_f64)
+            && n < min
+        {
+            errors.push((
+                field.clone(),
+                "FieldValueInvalid",
+                format!("Invalid value: {v}: should be greater than or equal to {min}"),
+            ));
+        }
+        if let Some(max) = schema.get("maximum").and_then(Value::as_f64)
+            && n > max
+        {
+            errors.push((
+                field.clone(),
+                "FieldValueInvalid",
+                format!("Invalid value: {v}: should be less than or equal to {max}"),
+            ));
+        }
+    }
+    if let Some(s) = v.as_str() {
+        let len = s.chars().count() as u64;
+        if let Some(min) = schema.get("minLength").and_then(Value::as_u64)
+            && len < min
+        {
+            errors.push((
+                field.clone(),
+                "FieldValueInvalid",
+                format!("Invalid value: \"{s}\": should be at least {min} chars long"),
+            ));
+        }
+        if let Some(max) = schema.get("maxLength").and_then(Value::as_u64)
+            && len > max
+        {
+            errors.push((
+                field.clone(),
+                "FieldValueTooLong",
+                format!("Too long: may not be more than {max} bytes"),
+            ));
+        }
+    }
+    match v {
+        Value::Object(m) => {
+            if root || path == ".metadata" {
+                // metadata is validated by the server itself
+            }
+            let props = schema.get("properties").and_then(Value::as_object);
+            let preserve = schema
+                .get("x-kubernetes-preserve-unknown-fields")
+                .and_then(Value::as_bool)
+                == Some(true);
+            let additional = schema.get("additionalProperties").filter(|a| a.is_object());
+            if let Some(props) = props {
+                for (k, ps) in props {
+                    if !m.contains_key(k)
+                        && let Some(d) = ps.get("default")
+                    {
+                        m.insert(k.clone(), d.clone());
+                    }
+                }
+            }
+            let keys: Vec<String> = m.keys().cloned().collect();
+            for k in keys {
+                if root && (k == "metadata" || k == "apiVersion" || k == "kind") {
+                    continue;
+                }
+                let child_path = format!("{path}.{k}");
+                let child_schema = props.and_then(|p| p.get(&k)).or(additional);
+                match child_schema {
+                    Some(cs) => {
+                        if let Some(cv) = m.get_mut(&k) {
+                            validate(cv, cs, &child_path, errors, unknown, false);
+                        }
+                    }
+                    None if preserve || (props.is_none() && schema.get("type").is_none()) => {}
+                    None => {
+                        m.remove(&k);
+                        unknown.push(child_path.trim_start_matches('.').to_string());
+                    }
+                }
+            }
+            if let Some(Value::Array(req)) = schema.get("required") {
+                for r in req.iter().filter_map(Value::as_str) {
+                    if !m.contains_key(r) {
+                        errors.push((
+                            format!("{}.{r}", path).trim_start_matches('.').to_string(),
+                            "FieldValueRequired",
+                            "Required value".into(),
+                        ));
+                    }
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(max) = schema.get("maxItems").and_then(Value::as_u64)
+                && items.len() as u64 > max
+            {
+                errors.push((
+                    field.clone(),
+                    "FieldValueTooMany",
+                    format!("Too many: {}: must have at most {max} items", items.len()),
+                ));
+            }
+            if let Some(min) = schema.get("minItems").and_then(Value::as_u64)
+                && (items.len() as u64) < min
+            {
+                errors.push((
+                    field.clone(),
+                    "FieldValueInvalid",
+                    format!(
+                        "Invalid value: {}: should have at least {min} items",
+                        items.len()
+                    ),
+                ));
+            }
+            if let Some(is) = schema.get("items") {
+                for (i, it) in items.iter_mut().enumerate() {
+                    validate(it, is, &format!("{path}[{i}]"), errors, unknown, false);
+                }
+            }
+        }
+        _ => {}
+    }
+    let _: Option<&Map<String, Value>> = None;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crd_schema_prunes_defaults_validates() {
+        let schema = json!({"type": "object", "properties": {
+            "spec": {"type": "object", "required": ["size"], "properties": {
+                "size": {"type": "integer", "minimum": 1},
+                "color": {"type": "string", "enum": ["red", "blue"], "default": "red"},
+                "free": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}}});
+        let mut obj = json!({"apiVersion": "x/v1", "kind": "K", "metadata": {"name": "a"}, "spec": {"size": 2, "junk": 1, "free": {"any": {"thing": 1}}}});
+        let (mut e, mut u) = (Vec::new(), Vec::new());
+        validate(&mut obj, &schema, "", &mut e, &mut u, true);
+        assert!(e.is_empty(), "{e:?}");
+        assert_eq!(u, vec!["spec.junk".to_string()]);
+        assert_eq!(obj["spec"]["color"], "red");
+        assert_eq!(obj["spec"]["free"]["any"]["thing"], 1);
+        let mut bad = json!({"spec": {"size": 0, "color": "green"}});
+        let (mut e, mut u) = (Vec::new(), Vec::new());
+        validate(&mut bad, &schema, "", &mut e, &mut u, true);
+        assert_eq!(e.len(), 2, "{e:?}");
+        let mut missing = json!({"spec": {}});
+        let (mut e, mut u) = (Vec::new(), Vec::new());
+        validate(&mut missing, &schema, "", &mut e, &mut u, true);
+        assert_eq!(e[0].0, "spec.size");
+    }
+
+    #[test]
+    fn version_ordering() {
+        let mut v = vec!["v1beta1", "v2", "v1", "v1alpha1", "v2beta2"];
+        v.sort_by(|a, b| version_priority(b).cmp(&version_priority(a)));
+        assert_eq!(v, vec!["v2", "v1", "v2beta2", "v1beta1", "v1alpha1"]);
+    }
+}
