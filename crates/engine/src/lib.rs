@@ -12,14 +12,15 @@
 //! * [`sync`]: resource tracking ([`sync::tracking`]), reconciliation, prune candidates and
 //!   the ordered task plan ([`sync::plan`]), phases, waves and hooks ([`sync::hooks`]), sync
 //!   options ([`sync::options`]), resource/app sync status ([`sync::status`]), hook and wave
-//!   progress ([`sync::progress`]), cascading deletion ([`sync::deletion`]) and the
+//!   progress ([`sync::progress`]), the wave-by-wave operation driver ([`sync::run`]),
+//!   cascading deletion ([`sync::deletion`]) and the
 //!   retry/self-heal backoff ([`sync::retry`]).
 //! * [`yaml`]: a small deterministic YAML writer for JSON values (sorted keys, kubectl style).
 //!
 //! Start with [`sync::plan::reconcile`] (pair desired and live objects), then
 //! [`diff::diff_server_side`] or [`diff::diff_desired_fields`] per pair, [`sync::status`] for
 //! the sync status, [`sync::plan::plan_sync`] for what to apply and prune, and
-//! [`health::app_health`] while the sync runs.
+//! [`sync::run::SyncRun`] to drive the operation, and [`health::app_health`] for the app.
 //!
 //! Not here: applying, watching, rendering, git. Those live in the controller and its IO
 //! crates.

@@ -7,5 +7,6 @@ pub mod options;
 pub mod plan;
 pub mod progress;
 pub mod retry;
+pub mod run;
 pub mod status;
 pub mod tracking;
