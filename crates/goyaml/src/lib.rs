@@ -604,8 +604,10 @@ pub fn from_json_list(text: &str) -> Result<Value, Error> {
 
 // ------------------------------------------------------------------ YAML writing
 
-/// A template value after `json.Marshal` and goyaml v2's re-reading of that JSON.
-fn to_json_node(v: &Value) -> Result<emit::Node<'static>, Error> {
+/// A template value after `json.Marshal` and goyaml v2's re-reading of that JSON. `lines`
+/// counts the line breaks (raw NEL characters) of the JSON text read so far, for the line
+/// numbers of goyaml's errors.
+fn to_json_node(v: &Value, lines: &mut usize) -> Result<emit::Node<'static>, Error> {
     use emit::Node;
     Ok(match v {
         Value::Nil => Node::Null,
@@ -622,31 +624,56 @@ fn to_json_node(v: &Value) -> Result<emit::Node<'static>, Error> {
                 _ => Node::Float(*f),
             }
         }
-        Value::String(s) => Node::Str(Cow::Owned(reread_json_string(s)?.into_owned())),
+        Value::String(s) => Node::Str(Cow::Owned(reread_json_string(s, lines)?.into_owned())),
         Value::Bytes(b) => {
             use base64::Engine;
             Node::Str(Cow::Owned(
                 base64::engine::general_purpose::STANDARD.encode(b),
             ))
         }
-        Value::List(l) => Node::Seq(l.items.iter().map(to_json_node).collect::<Result<_, _>>()?),
+        Value::List(l) => Node::Seq(
+            l.items
+                .iter()
+                .map(|i| to_json_node(i, lines))
+                .collect::<Result<_, _>>()?,
+        ),
         Value::Map(m) => {
             let entries = m.entries.borrow();
             let mut out = Vec::with_capacity(entries.len());
             for (k, v) in entries.iter() {
-                out.push((
-                    Cow::Owned(reread_json_string(k)?.into_owned()),
-                    to_json_node(v)?,
-                ));
+                if k.contains('\u{85}') {
+                    // A line break inside a flow mapping key: the key is no longer a simple
+                    // key and goyaml fails at the `:` that follows it.
+                    *lines += k.matches('\u{85}').count();
+                    return Err(Error::Yaml(format!(
+                        "line {lines}: did not find expected ',' or '}}'"
+                    )));
+                }
+                out.push((Cow::Owned(k.clone()), to_json_node(v, lines)?));
             }
             out.sort_by(|a, b| natural_cmp(&a.0, &b.0, false));
             Node::Map(out)
         }
         Value::Object(o) => match o.to_data() {
-            Some(d) => to_json_node(&d)?,
+            Some(d) => to_json_node(&d, lines)?,
             None => Node::Map(Vec::new()),
         },
     })
+}
+
+/// The first string (or key) goyaml's reader would reject, in JSON order.
+fn first_reader_error(v: &Value) -> Option<Error> {
+    match v {
+        Value::String(s) => check_reader(s).err(),
+        Value::List(l) => l.items.iter().find_map(first_reader_error),
+        Value::Map(m) => m
+            .entries
+            .borrow()
+            .iter()
+            .find_map(|(k, v)| check_reader(k).err().or_else(|| first_reader_error(v))),
+        Value::Object(o) => o.to_data().as_ref().and_then(first_reader_error),
+        _ => None,
+    }
 }
 
 /// goyaml's reader rejects characters encoding/json leaves raw (DEL, C1 controls, U+FFFE/F).
@@ -663,15 +690,13 @@ fn check_reader(s: &str) -> Result<(), Error> {
 /// A string as goyaml reads it back from the JSON text json.Marshal wrote: the reader's
 /// character checks, and line folding at raw NEL (U+0085) characters, which encoding/json
 /// leaves unescaped but YAML treats as line breaks inside double-quoted scalars.
-fn reread_json_string(s: &str) -> Result<Cow<'_, str>, Error> {
-    check_reader(s)?;
+fn reread_json_string<'a>(s: &'a str, lines: &mut usize) -> Result<Cow<'a, str>, Error> {
     if !s.contains('\u{85}') {
         return Ok(Cow::Borrowed(s));
     }
     let chars: Vec<char> = s.chars().collect();
     let mut out = String::with_capacity(s.len());
     let mut i = 0;
-    let mut line = 1;
     let mut column0 = false;
     loop {
         if column0 {
@@ -679,7 +704,8 @@ fn reread_json_string(s: &str) -> Result<Cow<'_, str>, Error> {
             let after = chars.get(i + 3);
             if (ind == "---" || ind == "...") && matches!(after, Some(' ') | Some('\u{85}')) {
                 return Err(Error::Yaml(format!(
-                    "line {line}: found unexpected document indicator"
+                    "line {}: found unexpected document indicator",
+                    *lines + 1
                 )));
             }
         }
@@ -701,7 +727,7 @@ fn reread_json_string(s: &str) -> Result<Cow<'_, str>, Error> {
                 }
                 column0 = false;
             } else {
-                line += 1;
+                *lines += 1;
                 column0 = true;
                 if !leading_blanks {
                     whitespaces.clear();
@@ -738,11 +764,26 @@ fn natural_cmp(a: &str, b: &str, v3: bool) -> std::cmp::Ordering {
 /// sigs.k8s.io/yaml `Marshal(v)`: JSON, then goyaml v2's emitter. The text ends in a newline
 /// (Helm's `toYaml` trims one).
 pub fn to_yaml(v: &Value) -> Result<String, Error> {
-    let node = to_json_node(v).map_err(|e| match e {
-        Error::Json(_) => Error::Marshal(Box::new(e)),
-        other => other,
-    })?;
+    // json.Marshal fails first, then goyaml's reader, then its scanner and parser.
+    if let Some(f) = first_nonfinite_data(v) {
+        return Err(Error::Marshal(Box::new(unsupported(f))));
+    }
+    if let Some(e) = first_reader_error(v) {
+        return Err(e);
+    }
+    let node = to_json_node(v, &mut 0)?;
     Ok(emit::Emitter::new(emit::Flavor::V2).document(&node))
+}
+
+/// Like [`first_nonfinite`], looking into objects as json.Marshal does.
+fn first_nonfinite_data(v: &Value) -> Option<f64> {
+    match v {
+        Value::Float(f) if !f.is_finite() => Some(*f),
+        Value::List(l) => l.items.iter().find_map(first_nonfinite_data),
+        Value::Map(m) => m.entries.borrow().values().find_map(first_nonfinite_data),
+        Value::Object(o) => o.to_data().as_ref().and_then(first_nonfinite_data),
+        _ => None,
+    }
 }
 
 /// The Go value as goyaml v3 marshals it directly (no JSON round trip).
