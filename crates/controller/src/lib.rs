@@ -19,6 +19,7 @@
 //!   (`manifest-generate-paths`).
 //! * [`compare`]: `status.resources`, `status.sync`, `status.health` and warnings from the
 //!   engine's reconciliation, diffs and health.
+//! * [`operation`]: `status.operationState` / `syncResult` from the engine's sync run.
 //! * [`autosync`]: the auto-sync decision (one attempt per revision, self-heal backoff,
 //!   refusing to prune everything).
 //!
@@ -49,5 +50,6 @@ pub mod compare;
 pub mod crd;
 pub mod directory;
 pub mod helmargs;
+pub mod operation;
 pub mod valuefiles;
 pub mod webhook;
