@@ -1134,6 +1134,36 @@ fn normalize_secret_in(v: &mut Value) {
     }
 }
 
+/// The whole `ferry app diff` text for compared resources (`DiffResult`s, e.g. from
+/// [`diff_server_side`]): for each modified one, the `=====` header and a unified YAML diff of
+/// normalised live vs predicted live, Secret values masked. Empty when nothing differs.
+pub fn render_app_diff(results: &[DiffResult]) -> String {
+    let mut out = String::new();
+    for r in results.iter().filter(|r| r.modified) {
+        let live = Some(&r.normalized_live).filter(|v| !v.is_null());
+        let predicted = Some(&r.predicted_live).filter(|v| !v.is_null());
+        let Some(obj) = predicted.or(live) else {
+            continue;
+        };
+        let (predicted, live) = hide_secret_data(predicted, live);
+        let label = format!(
+            "{}/{} {}/{}",
+            object::group(obj),
+            object::kind(obj),
+            object::namespace(obj),
+            object::name(obj)
+        );
+        out.push_str(&resource_diff_header(obj));
+        out.push('\n');
+        out.push_str(&unified_yaml_diff(
+            live.as_ref(),
+            predicted.as_ref(),
+            &label,
+        ));
+    }
+    out
+}
+
 /// The header line `argocd app diff` prints before each resource:
 /// `===== group/Kind namespace/name ======`.
 pub fn resource_diff_header(obj: &Value) -> String {

@@ -396,3 +396,33 @@ fn webhook_mutations_are_reverted() {
         plain
     );
 }
+
+#[test]
+fn whole_app_diff_text() {
+    let mut d = desired_deploy();
+    d["spec"]["replicas"] = json!(3);
+    let changed = diff_desired_fields(&d, &live_deploy(), &IgnoreDifferences::none());
+    let same = diff_desired_fields(
+        &desired_deploy(),
+        &live_deploy(),
+        &IgnoreDifferences::none(),
+    );
+    let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "web"},
+        "stringData": {"token": "t0p-s3cret"}});
+    let created = diff_create_or_delete(Some(&secret), None, &IgnoreDifferences::none());
+    let text = render_app_diff(&[changed, same, created]);
+    assert!(
+        text.starts_with(
+            "===== apps/Deployment web/web ======\n--- live/apps/Deployment web/web\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("-  replicas: 2\n+  replicas: 3\n"), "{text}");
+    assert!(text.contains("===== /Secret web/s ======\n"), "{text}");
+    assert!(text.contains("+  token: ++++++++\n"), "{text}");
+    assert!(
+        !text.contains("dDBwLXMzY3JldA") && !text.contains("t0p"),
+        "{text}"
+    );
+    assert_eq!(render_app_diff(&[]), "");
+}
