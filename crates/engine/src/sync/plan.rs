@@ -310,6 +310,33 @@ impl SyncTask {
         self.hook_type.is_some() && self.delete_policies.contains(&wanted)
     }
 
+    /// How to write the target (`dry_run`: a validation pass, never server-side apply).
+    pub fn apply_method(&self, dry_run: bool) -> ApplyMethod {
+        let o = &self.options;
+        let force = o.force.unwrap_or(false);
+        if o.replace() {
+            let obj = self.obj();
+            return match &self.live {
+                None => ApplyMethod::Create,
+                Some(_)
+                    if (object::group(obj) == "apiextensions.k8s.io"
+                        && object::kind(obj) == "CustomResourceDefinition")
+                        || object::kind(obj) == "Namespace" =>
+                {
+                    ApplyMethod::Update
+                }
+                Some(_) => ApplyMethod::Replace { force },
+            };
+        }
+        if o.server_side_apply() && !dry_run {
+            return ApplyMethod::ServerSideApply;
+        }
+        ApplyMethod::ClientSideApply {
+            force,
+            validate: o.validate(),
+        }
+    }
+
     /// Whether a live hook must be deleted before the hook is created again.
     pub fn delete_before_creation(&self) -> bool {
         self.live.is_some()
@@ -317,6 +344,31 @@ impl SyncTask {
                 .delete_policies
                 .contains(&HookDeletePolicy::BeforeHookCreation)
     }
+}
+
+/// How a task's target is written to the cluster (gitops-engine `applyObject`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApplyMethod {
+    /// Server-side apply with conflicts forced (`--server-side --force-conflicts`).
+    ServerSideApply,
+    /// Client-side apply (`kubectl apply`, three-way merge with the last-applied annotation);
+    /// `force` = delete and re-create on conflict.
+    ClientSideApply {
+        /// `Force=true`.
+        force: bool,
+        /// Schema validation (`Validate=false` turns it off).
+        validate: bool,
+    },
+    /// `Replace=true` on an existing object: PUT (or delete + create with `force`).
+    Replace {
+        /// `Force=true`.
+        force: bool,
+    },
+    /// `Replace=true` on an existing CRD or Namespace: PUT with the live `resourceVersion`
+    /// (never re-created, which would delete their contents).
+    Update,
+    /// `Replace=true` and the object does not exist: POST.
+    Create,
 }
 
 /// Inputs of [`plan_sync`] besides the reconciliation.

@@ -573,3 +573,78 @@ fn duplicates_shared_and_namespaces() {
         ]
     );
 }
+
+#[test]
+fn apply_methods() {
+    let t = Tracking::annotation("web", "web");
+    let desired = vec![
+        obj("v1", "ConfigMap", "", "plain", json!({})),
+        obj(
+            "v1",
+            "ConfigMap",
+            "",
+            "ssa-off",
+            json!({"argocd.argoproj.io/sync-options": "ServerSideApply=false,Validate=false"}),
+        ),
+        obj(
+            "v1",
+            "ConfigMap",
+            "",
+            "replace",
+            json!({"argocd.argoproj.io/sync-options": "Replace=true,Force=true"}),
+        ),
+        obj(
+            "v1",
+            "Namespace",
+            "",
+            "ns",
+            json!({"argocd.argoproj.io/sync-options": "Replace=true"}),
+        ),
+        obj(
+            "v1",
+            "ConfigMap",
+            "",
+            "new",
+            json!({"argocd.argoproj.io/sync-options": "Replace=true"}),
+        ),
+    ];
+    let live = vec![
+        obj("v1", "ConfigMap", "web", "replace", json!({})),
+        obj("v1", "Namespace", "", "ns", json!({})),
+    ];
+    let rec = reconcile(
+        &Rendered::from_render::<()>(Ok(desired)).unwrap(),
+        &live,
+        &t,
+        &scope,
+    );
+    let so = SyncOptions::parse(["ServerSideApply=true"]);
+    let plan = plan_sync(&rec, &opts(&so, false));
+    let method = |name: &str, dry: bool| {
+        plan.tasks
+            .iter()
+            .find(|t| object::name(t.obj()) == name)
+            .map(|t| t.apply_method(dry))
+    };
+    assert_eq!(method("plain", false), Some(ApplyMethod::ServerSideApply));
+    assert_eq!(
+        method("plain", true),
+        Some(ApplyMethod::ClientSideApply {
+            force: false,
+            validate: true
+        })
+    );
+    assert_eq!(
+        method("ssa-off", false),
+        Some(ApplyMethod::ClientSideApply {
+            force: false,
+            validate: false
+        })
+    );
+    assert_eq!(
+        method("replace", false),
+        Some(ApplyMethod::Replace { force: true })
+    );
+    assert_eq!(method("ns", false), Some(ApplyMethod::Update));
+    assert_eq!(method("new", false), Some(ApplyMethod::Create));
+}
