@@ -119,6 +119,9 @@ fn unquote_char(s: &str, quote: u8) -> Option<(u32, bool, &str)> {
         return None;
     }
     let c = b[1];
+    if !c.is_ascii() {
+        return None;
+    }
     let rest = &s[2..];
     let simple = |v: u32| Some((v, false, rest));
     match c {
@@ -149,14 +152,11 @@ fn unquote_char(s: &str, quote: u8) -> Option<(u32, bool, &str)> {
             Some((v, false, &rest[n..]))
         }
         b'0'..=b'7' => {
-            if s.len() < 4 {
+            if b.len() < 4 || !b[1..4].iter().all(|x| (b'0'..=b'7').contains(x)) {
                 return None;
             }
-            let digits = &s[1..4];
-            if !digits.bytes().all(|x| (b'0'..=b'7').contains(&x)) {
-                return None;
-            }
-            let v = u32::from_str_radix(digits, 8).ok()?;
+            // All three are ASCII octal digits, so these are character boundaries.
+            let v = u32::from_str_radix(&s[1..4], 8).ok()?;
             if v > 255 {
                 return None;
             }
@@ -638,6 +638,9 @@ mod tests {
         );
         assert_eq!(unquote("`a\\n`").as_deref(), Some("a\\n"));
         assert_eq!(unquote("\"a\\'\""), None);
+        assert_eq!(unquote("\"\\1é\""), None);
+        assert_eq!(unquote("\"\\xé\""), None);
+        assert_eq!(unquote("\"\\ޢ\""), None);
     }
 
     #[test]
