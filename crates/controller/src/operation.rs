@@ -93,6 +93,7 @@ mod tests {
                 is_namespaced: &scope,
                 live_namespace: None,
                 managed_namespace_metadata: None,
+                ignore: None,
             },
         );
         let mut run = SyncRun::new(plan, HealthOptions::default());

@@ -205,6 +205,7 @@ fn upgrade_flow() {
             is_namespaced: &scope,
             live_namespace: None,
             managed_namespace_metadata: None,
+            ignore: None,
         },
     );
     let steps: Vec<(SyncPhase, i64, Vec<String>)> = plan

@@ -239,6 +239,7 @@ fn arbitrary_objects_never_panic() {
                 is_namespaced: &scope,
                 live_namespace: None,
                 managed_namespace_metadata: Some(&a),
+                ignore: None,
             },
         );
     }
@@ -308,6 +309,7 @@ fn large_apps_plan_quickly() {
             is_namespaced: &scope,
             live_namespace: None,
             managed_namespace_metadata: None,
+            ignore: None,
         },
     );
     assert_eq!(plan.tasks.len(), 6000);

@@ -396,6 +396,9 @@ pub struct PlanOptions<'a> {
     pub live_namespace: Option<&'a Value>,
     /// `syncPolicy.managedNamespaceMetadata` (`{labels, annotations}`), if any.
     pub managed_namespace_metadata: Option<&'a Value>,
+    /// The app's `ignoreDifferences`; with `RespectIgnoreDifferences=true` the targets keep
+    /// the live values of ignored fields.
+    pub ignore: Option<&'a crate::diff::IgnoreDifferences>,
 }
 
 /// The ordered tasks of one sync operation.
@@ -605,6 +608,16 @@ pub fn plan_sync(rec: &Reconciliation, opts: &PlanOptions<'_>) -> SyncPlan {
                     && object::name(l) == object::name(target)
             })
             .cloned();
+    }
+
+    if opts.sync_options.respect_ignore_differences == Some(true)
+        && let Some(ignore) = opts.ignore
+    {
+        for t in tasks.iter_mut() {
+            if let (Some(target), Some(live)) = (t.target.as_mut(), t.live.as_ref()) {
+                *target = crate::diff::respect_ignore_differences(target, live, ignore);
+            }
+        }
     }
 
     // Prune in reverse wave order: symmetric swap of the distinct prune waves.

@@ -52,6 +52,7 @@ fn opts<'a>(so: &'a SyncOptions, prune: bool) -> PlanOptions<'a> {
         is_namespaced: &scope,
         live_namespace: None,
         managed_namespace_metadata: None,
+        ignore: None,
     }
 }
 
@@ -647,4 +648,40 @@ fn apply_methods() {
     );
     assert_eq!(method("ns", false), Some(ApplyMethod::Update));
     assert_eq!(method("new", false), Some(ApplyMethod::Create));
+}
+
+#[test]
+fn respect_ignore_differences_adjusts_targets() {
+    let t = Tracking::annotation("web", "web");
+    let mut desired = obj("apps/v1", "Deployment", "", "web", json!({}));
+    desired["spec"] = json!({"replicas": 2});
+    let mut live = obj("apps/v1", "Deployment", "web", "web", json!({}));
+    live["spec"] = json!({"replicas": 7});
+    let rec = reconcile(
+        &Rendered::from_render::<()>(Ok(vec![desired])).unwrap(),
+        &[live],
+        &t,
+        &scope,
+    );
+    let ignore = crate::diff::IgnoreDifferences::new(&[crate::diff::IgnoreDifference {
+        group: "apps".into(),
+        kind: "Deployment".into(),
+        json_pointers: vec!["/spec/replicas".into()],
+        ..Default::default()
+    }])
+    .unwrap();
+    let so = SyncOptions::parse(["RespectIgnoreDifferences=true"]);
+    let mut o = opts(&so, false);
+    o.ignore = Some(&ignore);
+    assert_eq!(
+        plan_sync(&rec, &o).tasks[0].obj()["spec"]["replicas"],
+        json!(7)
+    );
+    let plain = SyncOptions::default();
+    let mut o = opts(&plain, false);
+    o.ignore = Some(&ignore);
+    assert_eq!(
+        plan_sync(&rec, &o).tasks[0].obj()["spec"]["replicas"],
+        json!(2)
+    );
 }

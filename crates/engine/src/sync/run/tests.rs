@@ -38,6 +38,7 @@ fn run_for(desired: Vec<Value>, live: Vec<Value>, prune: bool) -> SyncRun {
             is_namespaced: &scope,
             live_namespace: None,
             managed_namespace_metadata: None,
+            ignore: None,
         },
     );
     SyncRun::new(plan, HealthOptions::default())
