@@ -50,6 +50,7 @@ CASES = HERE / "cases"
 CHARTS = HERE / "charts"
 
 CHART_YAML = "apiVersion: v2\nname: c\nversion: 0.1.0\n"
+FERRY_TIMEOUT = int(os.environ.get("FERRY_DIFFTEST_TIMEOUT", "300"))
 RENDER_ERROR_SUFFIX = "\n\nUse --debug flag to render out invalid YAML"
 
 
@@ -157,11 +158,29 @@ def merge_maps(a: dict, b: dict) -> dict:
     return out
 
 
-def chart_crds(chart_dir: Path) -> list[tuple[str, bytes]]:
-    """CRD files of a chart and its enabled... (all loaded) subcharts, as Helm's CRDObjects."""
+def chart_crds(chart_dir: Path, files: dict[str, str]) -> list[tuple[str, bytes]]:
+    """CRD files as Helm's CRDObjects() lists them after dependency processing: the root's,
+    then each enabled subchart's in Chart.yaml order (under its alias). A subchart counts as
+    enabled when the engine rendered a file under it (one level of subcharts)."""
     ch = helm.Chart.load(str(chart_dir))
-    return [(c["name"], c["data"].encode("utf-8", "surrogateescape") if isinstance(c["data"], str)
-             else bytes(c["data"])) for c in ch.crds]
+    root = ch.name
+    by_chart: dict[str, list[tuple[str, bytes]]] = {}
+    for c in ch.crds:
+        data = c["data"].encode("utf-8", "surrogateescape") if isinstance(c["data"], str) else bytes(c["data"])
+        parts = c["filename"].split("/")
+        owner = parts[-3] if len(parts) >= 4 and parts[-4] == "charts" else root
+        by_chart.setdefault(owner, []).append((c["name"], data))
+    out = [(f"{root}/{n}", d) for n, d in by_chart.get(root, [])]
+    declared = ch.metadata.get("dependencies") or []
+    names = {d["name"] for d in declared}
+    for d in ch.dependencies:
+        if d["name"] not in names:
+            out += [(f"{root}/charts/{d['name']}/{n}", data) for n, data in by_chart.get(d["name"], [])]
+    for d in declared:
+        alias = d.get("alias") or d["name"]
+        if any(k.startswith(f"{root}/charts/{alias}/") for k in files):
+            out += [(f"{root}/charts/{alias}/{n}", data) for n, data in by_chart.get(d["name"], [])]
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -186,8 +205,11 @@ def oracle_files(chart_dir: Path, values: dict | None = None, name: str = "relea
 
 
 def ferry_files(ferry: str, chart_dir: Path) -> Result:
-    proc = subprocess.run([ferry, "template", "--debug-render-files", str(chart_dir)],
-                          capture_output=True, timeout=120)
+    try:
+        proc = subprocess.run([ferry, "template", "--debug-render-files", str(chart_dir)],
+                              capture_output=True, timeout=FERRY_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return Result(error=f"<ferry timed out after {FERRY_TIMEOUT}s>")
     if proc.returncode != 0:
         return Result(error=proc.stderr.decode("utf-8", "replace").rstrip("\n"))
     try:
@@ -197,8 +219,11 @@ def ferry_files(ferry: str, chart_dir: Path) -> Result:
 
 
 def ferry_stream(ferry: str, args: list[str]) -> Result:
-    proc = subprocess.run([ferry, "template", *args], capture_output=True, timeout=300,
-                          env={**os.environ, "TZ": "UTC"})
+    try:
+        proc = subprocess.run([ferry, "template", *args], capture_output=True, timeout=FERRY_TIMEOUT,
+                              env={**os.environ, "TZ": "UTC"})
+    except subprocess.TimeoutExpired:
+        return Result(error=f"<ferry timed out after {FERRY_TIMEOUT}s>")
     if proc.returncode != 0:
         return Result(error=proc.stderr.decode("utf-8", "replace").rstrip("\n"))
     return Result(proc.stdout.decode("utf-8", "surrogateescape"))
@@ -361,6 +386,18 @@ def expected_stream(chart_dir: Path, values_files: list[Path], *, release: str, 
         values = merge_maps(values, helm.values_from_yaml(f.read_text()))
     try:
         ch = helm.Chart.load(str(chart_dir))
+        # `helm template`'s own checks before installing (pkg/cmd/install.go).
+        ctype = ch.metadata.get("type") or ""
+        if ctype not in ("", "application"):
+            return Result(error=f"Error: {ctype} charts are not installable")
+        declared = [d["name"] for d in ch.metadata.get("dependencies") or []]
+        present = {d["name"] for d in ch.dependencies}
+        missing = [n for n in declared if n not in present]
+        if missing:
+            return Result(error="Error: an error occurred while checking for chart dependencies. "
+                                "You may need to run 'helm dependency build' to fetch missing "
+                                "dependencies: found in Chart.yaml, but missing in charts/ "
+                                f"directory: {', '.join(missing)}")
         files = ch.render(values, name=release, namespace=namespace)
     except helm.HelmRenderError as exc:
         return Result(error=f"Error: {str(exc).rstrip(chr(10))}{RENDER_ERROR_SUFFIX}")
@@ -373,7 +410,7 @@ def expected_stream(chart_dir: Path, values_files: list[Path], *, release: str, 
             str(chart_dir), release, values, namespace=namespace, dry_run="client")
     except helm.HelmError as exc:
         return Result(error=f"Error: {str(exc).rstrip(chr(10))}{RENDER_ERROR_SUFFIX}")
-    stream = assemble(files, chart_crds(chart_dir), include_crds=include_crds,
+    stream = assemble(files, chart_crds(chart_dir, files), include_crds=include_crds,
                       no_hooks=no_hooks, skip_tests=skip_tests)
     if self_check:
         # The Python assembly must agree with Helm's own non-hook manifest.

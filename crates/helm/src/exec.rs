@@ -1,11 +1,123 @@
-//! Execution of the template set with the `gotmpl` executor.
+//! Execution of the template set with the `gotmpl` executor: Helm's function map, the parsed
+//! template cache, and per-file execution with Helm's error formats.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, LazyLock, Mutex};
 
-use crate::engine::Entry;
+use gotmpl::{
+    ErrorKind, FuncError, FuncMap, Function, Map, RenderState, Set, Signature, Type, Value,
+};
+use sha2::{Digest, Sha256};
 
-/// Parses every entry into one template set and executes the non-`_` ones.
+use crate::engine::{Entry, cleanup_parse_error, reformat_exec_error, warn_wrap};
+
+/// Helm's function map: Sprig (with Helm's replacements), the YAML/JSON/TOML functions,
+/// `include`, `tpl`, and Helm's `fail`/`required` (whose messages Helm recognises in errors).
+fn build_funcs() -> FuncMap {
+    let mut m = sprig::functions();
+    m.extend(goyaml::functions());
+    m.insert(
+        "include".into(),
+        Function::with_context(Signature::fixed(&[Type::String, Type::Any]), |ctx, a| {
+            let name = a[0].as_str().unwrap_or("");
+            ctx.include(name, &a[1]).map(Value::from)
+        }),
+    );
+    m.insert(
+        "tpl".into(),
+        Function::with_context(Signature::fixed(&[Type::String, Type::Any]), |ctx, a| {
+            let text = a[0].as_str().unwrap_or("");
+            ctx.tpl(text, &a[1]).map(Value::from)
+        }),
+    );
+    m.insert(
+        "fail".into(),
+        Function::plain(Signature::fixed(&[Type::String]), |a| {
+            Err(FuncError::fail(warn_wrap(a[0].as_str().unwrap_or(""))))
+        }),
+    );
+    m.insert(
+        "required".into(),
+        Function::plain(Signature::fixed(&[Type::String, Type::Any]), |a| {
+            let warn = a[0].as_str().unwrap_or("");
+            match &a[1] {
+                Value::Nil => Err(FuncError::fail(warn_wrap(warn))),
+                Value::String(s) if s.is_empty() => Err(FuncError::fail(warn_wrap(warn))),
+                v => Ok(v.clone()),
+            }
+        }),
+    );
+    m
+}
+
+static FUNCS: LazyLock<Arc<FuncMap>> = LazyLock::new(|| Arc::new(build_funcs()));
+
+/// Parsed template sets by content hash (names and sources, in parse order).
+static CACHE: LazyLock<Mutex<HashMap<String, Arc<Set>>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+const CACHE_MAX: usize = 128;
+
+fn set_key(entries: &[Entry]) -> String {
+    let mut h = Sha256::new();
+    for e in entries {
+        h.update(e.name.as_bytes());
+        h.update([0]);
+        h.update((e.source.len() as u64).to_le_bytes());
+        h.update(e.source.as_bytes());
+    }
+    crate::render::hex(&h.finalize())
+}
+
+/// Parses the entries into one set (or takes it from the cache).
+fn parsed_set(entries: &[Entry]) -> Result<Arc<Set>, String> {
+    let key = set_key(entries);
+    if let Ok(c) = CACHE.lock() {
+        if let Some(s) = c.get(&key) {
+            return Ok(s.clone());
+        }
+    }
+    let mut set = Set::with_funcs("gotpl", FUNCS.clone());
+    for e in entries {
+        set.parse(&e.name, &e.source)
+            .map_err(|err| cleanup_parse_error(&e.name, &err.to_string()))?;
+    }
+    let set = Arc::new(set);
+    if let Ok(mut c) = CACHE.lock() {
+        if c.len() >= CACHE_MAX {
+            c.clear();
+        }
+        c.insert(key, set.clone());
+    }
+    Ok(set)
+}
+
+/// Parses every entry into one template set and executes the non-`_` ones, in order.
 pub(crate) fn execute(entries: &[Entry]) -> Result<BTreeMap<String, String>, String> {
-    let _ = entries;
-    Err("template executor unavailable".into())
+    let set = parsed_set(entries)?;
+    let mut state = RenderState::default();
+    let mut rendered = BTreeMap::new();
+    for e in entries {
+        let base = e.name.rsplit('/').next().unwrap_or(&e.name);
+        if base.starts_with('_') {
+            continue;
+        }
+        if let Value::Map(m) = &e.data {
+            let mut t = Map::new();
+            t.insert("Name".into(), Value::str(&e.name));
+            t.insert("BasePath".into(), Value::str(&e.base_path));
+            m.entries
+                .borrow_mut()
+                .insert("Template".into(), Value::map(t));
+        }
+        let mut out = String::new();
+        if let Err(err) = set.execute_with(&e.name, &e.data, &mut out, &mut state) {
+            let text = err.to_string();
+            return Err(match err.kind {
+                ErrorKind::Exec => reformat_exec_error(&e.name, &text),
+                _ => text,
+            });
+        }
+        rendered.insert(e.name.clone(), out.replace("<no value>", ""));
+    }
+    Ok(rendered)
 }

@@ -68,8 +68,39 @@ fn display(v: &Value) -> String {
     }
 }
 
+/// A number as golang.org/x/text's English printer formats `%v`/`%d`: digit grouping.
 fn num_str(f: f64) -> String {
-    format_float_g(f)
+    let s = format_float_g(f);
+    if s.contains('e') {
+        return s;
+    }
+    group(&s)
+}
+
+fn group(s: &str) -> String {
+    let (sign, rest) = match s.strip_prefix('-') {
+        Some(r) => ("-", r),
+        None => ("", s),
+    };
+    let (int, frac) = match rest.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (rest, None),
+    };
+    let mut out = String::new();
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    match frac {
+        Some(f) => format!("{sign}{out}.{f}"),
+        None => format!("{sign}{out}"),
+    }
+}
+
+fn int_str(n: impl std::fmt::Display) -> String {
+    group(&n.to_string())
 }
 
 fn type_of(v: &Value) -> &'static str {
@@ -209,12 +240,20 @@ impl<'a> Validator<'a> {
                 let n = st.chars().count() as u64;
                 if let Some(m) = s.get("minLength").and_then(Value::as_f64) {
                     if (n as f64) < m {
-                        errors.push(err(format!("minLength: got {n}, want {m}")));
+                        errors.push(err(format!(
+                            "minLength: got {}, want {}",
+                            int_str(n),
+                            num_str(m)
+                        )));
                     }
                 }
                 if let Some(m) = s.get("maxLength").and_then(Value::as_f64) {
                     if (n as f64) > m {
-                        errors.push(err(format!("maxLength: got {n}, want {m}")));
+                        errors.push(err(format!(
+                            "maxLength: got {}, want {}",
+                            int_str(n),
+                            num_str(m)
+                        )));
                     }
                 }
                 if let Some(Value::String(p)) = s.get("pattern") {
@@ -309,12 +348,20 @@ impl<'a> Validator<'a> {
         };
         if let Some(m) = s.get("minProperties").and_then(Value::as_u64) {
             if (obj.len() as u64) < m {
-                errors.push(err(format!("minProperties: got {}, want {m}", obj.len())));
+                errors.push(err(format!(
+                    "minProperties: got {}, want {}",
+                    int_str(obj.len()),
+                    int_str(m)
+                )));
             }
         }
         if let Some(m) = s.get("maxProperties").and_then(Value::as_u64) {
             if (obj.len() as u64) > m {
-                errors.push(err(format!("maxProperties: got {}, want {m}", obj.len())));
+                errors.push(err(format!(
+                    "maxProperties: got {}, want {}",
+                    int_str(obj.len()),
+                    int_str(m)
+                )));
             }
         }
         if let Some(Value::Array(req)) = s.get("required") {
@@ -412,19 +459,31 @@ impl<'a> Validator<'a> {
         };
         if let Some(m) = s.get("minItems").and_then(Value::as_u64) {
             if (arr.len() as u64) < m {
-                errors.push(err(format!("minItems: got {}, want {m}", arr.len())));
+                errors.push(err(format!(
+                    "minItems: got {}, want {}",
+                    int_str(arr.len()),
+                    int_str(m)
+                )));
             }
         }
         if let Some(m) = s.get("maxItems").and_then(Value::as_u64) {
             if (arr.len() as u64) > m {
-                errors.push(err(format!("maxItems: got {}, want {m}", arr.len())));
+                errors.push(err(format!(
+                    "maxItems: got {}, want {}",
+                    int_str(arr.len()),
+                    int_str(m)
+                )));
             }
         }
         if s.get("uniqueItems") == Some(&Value::Bool(true)) {
             'outer: for i in 0..arr.len() {
                 for j in i + 1..arr.len() {
                     if json_equal(&arr[i], &arr[j]) {
-                        errors.push(err(format!("items at {i} and {j} are equal")));
+                        errors.push(err(format!(
+                            "items at {} and {} are equal",
+                            int_str(i),
+                            int_str(j)
+                        )));
                         break 'outer;
                     }
                 }
@@ -563,7 +622,7 @@ pub fn validate_single(values: &Value, schema_json: &[u8]) -> Result<(), String>
     for c in &causes {
         c.display(&mut out, 1);
     }
-    Ok(()).and(Err(format!("{}\n", out.trim_start_matches('\n'))))
+    Err(format!("{}\n", out.trim_start_matches('\n')))
 }
 
 /// Helm's `ValidateAgainstSchema`: the chart's schema, then each subchart's on its section.

@@ -95,24 +95,27 @@ fn merge_values(a: &Args) -> anyhow::Result<Values> {
     let mut base = Values::new();
     for f in &a.values {
         let raw = read_file(f)?;
-        let cur = helm::yaml::load_values_file(&raw).map_err(|e| anyhow!("failed to parse {f}: {e}"))?;
+        let cur =
+            helm::yaml::load_values_file(&raw).map_err(|e| anyhow!("failed to parse {f}: {e}"))?;
         base = helm::values::merge_maps(base, cur);
     }
     for v in &a.set_json {
         let t = v.trim();
         if t.starts_with('{') {
-            let m: serde_json::Value =
-                serde_json::from_str(t).map_err(|_| anyhow!("failed parsing --set-json data JSON: {v}"))?;
+            let m: serde_json::Value = serde_json::from_str(t)
+                .map_err(|_| anyhow!("failed parsing --set-json data JSON: {v}"))?;
             match helm::values::go_json(m) {
                 serde_json::Value::Object(m) => base = helm::values::merge_maps(base, m),
                 _ => return Err(anyhow!("failed parsing --set-json data JSON: {v}")),
             }
         } else {
-            strvals::parse_into(v, &mut base, Reader::Json).map_err(|_| anyhow!("failed parsing --set-json data {v}"))?;
+            strvals::parse_into(v, &mut base, Reader::Json)
+                .map_err(|_| anyhow!("failed parsing --set-json data {v}"))?;
         }
     }
     for v in &a.set {
-        strvals::parse_into(v, &mut base, Reader::Typed).map_err(|e| anyhow!("failed parsing --set data: {e}"))?;
+        strvals::parse_into(v, &mut base, Reader::Typed)
+            .map_err(|e| anyhow!("failed parsing --set data: {e}"))?;
     }
     for v in &a.set_string {
         strvals::parse_into(v, &mut base, Reader::String)
@@ -120,14 +123,18 @@ fn merge_values(a: &Args) -> anyhow::Result<Values> {
     }
     for v in &a.set_file {
         let reader = |p: &str| -> Result<String, String> {
-            read_file(p).map(|b| String::from_utf8_lossy(&b).into_owned()).map_err(|e| e.to_string())
+            read_file(p)
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .map_err(|e| e.to_string())
         };
         strvals::parse_into(v, &mut base, Reader::File(&reader))
             .map_err(|e| anyhow!("failed parsing --set-file data: {e}"))?;
     }
     for v in &a.set_literal {
         // `key=value`: the whole rest is the string value; the key is parsed like --set.
-        let (k, val) = v.split_once('=').ok_or_else(|| anyhow!("failed parsing --set-literal data: key {v:?} has no value"))?;
+        let (k, val) = v
+            .split_once('=')
+            .ok_or_else(|| anyhow!("failed parsing --set-literal data: key {v:?} has no value"))?;
         let reader = |_: &str| -> Result<String, String> { Ok(val.to_string()) };
         let expr = format!("{k}=x");
         strvals::parse_into(&expr, &mut base, Reader::File(&reader))
@@ -143,7 +150,9 @@ fn valid_release_name(name: &str) -> Result<(), String> {
     let ok = name.len() <= 53
         && name.split('.').all(|seg| {
             !seg.is_empty()
-                && seg.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && seg
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
                 && !seg.starts_with('-')
                 && !seg.ends_with('-')
         });
@@ -157,20 +166,27 @@ fn valid_release_name(name: &str) -> Result<(), String> {
 /// Runs `ferry template`.
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     if a.args.len() > 2 {
-        return Err(anyhow!("expected at most two arguments, unexpected arguments: {}", a.args[2..].join(", ")));
+        return Err(anyhow!(
+            "expected at most two arguments, unexpected arguments: {}",
+            a.args[2..].join(", ")
+        ));
     }
     let (mut name, chart_ref) = match a.args.as_slice() {
         [chart] => ("release-name".to_string(), chart.clone()),
         [n, chart] => {
             if a.generate_name {
-                return Err(anyhow!("cannot set --generate-name and also specify a name"));
+                return Err(anyhow!(
+                    "cannot set --generate-name and also specify a name"
+                ));
             }
             (n.clone(), chart.clone())
         }
         _ => return Err(anyhow!("requires at least 1 arg(s), only received 0")),
     };
     let kube_version = match &a.kube_version {
-        Some(k) => Some(KubeVersion::parse(k).map_err(|e| anyhow!("invalid kube version '{k}': {e}"))?),
+        Some(k) => {
+            Some(KubeVersion::parse(k).map_err(|e| anyhow!("invalid kube version '{k}': {e}"))?)
+        }
         None => None,
     };
     let path = Path::new(&chart_ref);
@@ -185,11 +201,15 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let vals = merge_values(&a)?;
     let chart = Chart::load(path).map_err(|e| anyhow!("{e}"))?;
     if a.generate_name {
-        let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
         name = format!("{}-{secs}", chart.name());
     }
     helm::check_installable(&chart).map_err(|e| anyhow!("{}", e.cli_message()))?;
-    valid_release_name(&name).map_err(|e| anyhow!("release name check failed: release name {name:?}: {e}"))?;
+    valid_release_name(&name)
+        .map_err(|e| anyhow!("release name check failed: release name {name:?}: {e}"))?;
     let opts = RenderOptions {
         release_name: name.clone(),
         namespace: a.namespace.clone(),
@@ -199,13 +219,30 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         api_versions: a.api_versions.clone(),
         skip_schema_validation: a.skip_schema_validation,
     };
-    let rendered = helm::render(&chart, &vals, &opts).map_err(|e| anyhow!("{}", e.cli_message()))?;
-    let sopts = StreamOptions { include_crds: a.include_crds, no_hooks: a.no_hooks, skip_tests: a.skip_tests };
+    let rendered =
+        helm::render(&chart, &vals, &opts).map_err(|e| anyhow!("{}", e.cli_message()))?;
+    let sopts = StreamOptions {
+        include_crds: a.include_crds,
+        no_hooks: a.no_hooks,
+        skip_tests: a.skip_tests,
+    };
 
     let mut out = std::io::stdout().lock();
     if let Some(dir) = &a.output_dir {
-        let base = if a.use_release_name { dir.join(&name) } else { dir.clone() };
-        write_output_dir(&rendered, &sopts, &base, dir, &name, a.use_release_name, &mut out)?;
+        let base = if a.use_release_name {
+            dir.join(&name)
+        } else {
+            dir.clone()
+        };
+        write_output_dir(
+            &rendered,
+            &sopts,
+            &base,
+            dir,
+            &name,
+            a.use_release_name,
+            &mut out,
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
     let stream = rendered.stream(&sopts);
@@ -245,14 +282,15 @@ fn write_output_dir(
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     let mut written: BTreeMap<String, bool> = BTreeMap::new();
-    let mut emit = |root: &Path, name: &str, data: &str, out: &mut dyn Write| -> anyhow::Result<()> {
-        let p = PathBuf::from(format!("{}/{name}", root.display()));
-        let append = *written.get(name).unwrap_or(&false);
-        write_file(&p, name, data, append)?;
-        written.insert(name.to_string(), true);
-        writeln!(out, "wrote {}", p.display())?;
-        Ok(())
-    };
+    let mut emit =
+        |root: &Path, name: &str, data: &str, out: &mut dyn Write| -> anyhow::Result<()> {
+            let p = PathBuf::from(format!("{}/{name}", root.display()));
+            let append = *written.get(name).unwrap_or(&false);
+            write_file(&p, name, data, append)?;
+            written.insert(name.to_string(), true);
+            writeln!(out, "wrote {}", p.display())?;
+            Ok(())
+        };
     if sopts.include_crds {
         for (n, d) in &rendered.crds {
             emit(dir, n, &String::from_utf8_lossy(d), out)?;
@@ -284,7 +322,10 @@ fn debug_render_files(a: &Args, path: &Path) -> anyhow::Result<ExitCode> {
     let result = (|| -> Result<BTreeMap<String, String>, String> {
         let vals = merge_values(a).map_err(|e| e.to_string())?;
         let chart = Chart::load(path).map_err(|e| e.to_string())?;
-        let opts = RenderOptions { namespace: a.namespace.clone(), ..RenderOptions::default() };
+        let opts = RenderOptions {
+            namespace: a.namespace.clone(),
+            ..RenderOptions::default()
+        };
         helm::render_files(&chart, &vals, &opts).map_err(|e| e.message().to_string())
     })();
     match result {
