@@ -291,7 +291,7 @@ impl State {
         if record_update {
             meta.remove("managedFields");
         }
-        crate::defaults::prepare(self, t, version, None, &mut obj, opts)?;
+        crate::defaults::prepare(txn, t, version, None, &mut obj, opts)?;
         if record_update {
             crate::ssa::record_update(t, None, &mut obj, &opts.manager, "Update", None);
         }
@@ -431,7 +431,7 @@ impl State {
                 ));
             }
         }
-        crate::defaults::prepare(self, t, version, Some(&old_storage), &mut new, opts)?;
+        crate::defaults::prepare(txn, t, version, Some(&old_storage), &mut new, opts)?;
         if t.has_generation() && sub != Some("status") {
             let status_sub = t.status || t.crd_version(version).is_some_and(|v| v.status);
             if spec_changed(&old_storage, &new, status_sub) {

@@ -1021,7 +1021,7 @@ impl Controllers {
             .is_some_and(|a| !a.is_empty());
         if lb && !has {
             let ip = crate::defaults::alloc_ip(
-                &self.state,
+                &self.state.store.txn(),
                 "172.18.255",
                 "/services",
                 "/status/loadBalancer/ingress/0/ip",

@@ -8,6 +8,7 @@ use serde_json::{Map, Value, json};
 use crate::api::{State, Validation, WriteOpts};
 use crate::error::ApiError;
 use crate::registry::{CrdInfo, CrdVersion, Registry, ResourceType, ScalePaths};
+use crate::store::Txn;
 
 fn set_default(obj: &mut Value, key: &str, v: Value) {
     if let Some(m) = obj.as_object_mut()
@@ -77,7 +78,7 @@ fn immutable(t: &ResourceType, name: &str, field: &str) -> ApiError {
 
 /// Admission for one write: `old` is the stored object (None on create); `obj` is mutated in place.
 pub fn prepare(
-    state: &State,
+    txn: &Txn,
     t: &ResourceType,
     version: &str,
     old: Option<&Value>,
@@ -117,7 +118,7 @@ pub fn prepare(
                 obj["status"] = json!({"phase": "Pending", "qosClass": "BestEffort"});
             }
         }
-        ("", "Service") => service_defaults(state, old, obj)?,
+        ("", "Service") => service_defaults(txn, old, obj)?,
         ("", "ConfigMap") | ("", "Secret") => {
             if let Some(o) = old
                 && o.get("immutable").and_then(Value::as_bool) == Some(true)
@@ -310,7 +311,7 @@ fn check_selector(
     Ok(())
 }
 
-fn service_defaults(state: &State, old: Option<&Value>, obj: &mut Value) -> Result<(), ApiError> {
+fn service_defaults(txn: &Txn, old: Option<&Value>, obj: &mut Value) -> Result<(), ApiError> {
     let spec = &mut obj["spec"];
     set_default(spec, "type", json!("ClusterIP"));
     set_default(spec, "sessionAffinity", json!("None"));
@@ -323,7 +324,7 @@ fn service_defaults(state: &State, old: Option<&Value>, obj: &mut Value) -> Resu
             .is_none_or(|v| v.as_str().is_none_or(str::is_empty))
         {
             let ip = old_ip
-                .unwrap_or_else(|| json!(alloc_ip(state, "10.96", "/services", "/spec/clusterIP")));
+                .unwrap_or_else(|| json!(alloc_ip(txn, "10.96", "/services", "/spec/clusterIP")));
             spec["clusterIP"] = ip;
         }
         let ip = spec["clusterIP"].clone();
@@ -349,10 +350,8 @@ fn service_defaults(state: &State, old: Option<&Value>, obj: &mut Value) -> Resu
 }
 
 /// Allocates an unused IPv4 address in `prefix.x.y` among objects of `resource` at `pointer`.
-pub fn alloc_ip(state: &State, prefix: &str, resource: &str, pointer: &str) -> String {
-    let used: std::collections::HashSet<String> = state
-        .store
-        .txn()
+pub fn alloc_ip(txn: &Txn, prefix: &str, resource: &str, pointer: &str) -> String {
+    let used: std::collections::HashSet<String> = txn
         .list(resource, None)
         .iter()
         .filter_map(|o| o.pointer(pointer).and_then(Value::as_str).map(String::from))
