@@ -207,7 +207,10 @@ mod tests {
             json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"}, "spec": {"ports": [{"port": 80}]}}),
             child.clone(),
         ];
-        let live = vec![deploy, old, hook, child];
+        let mut live = vec![deploy, old, hook, child];
+        for l in live.iter_mut() {
+            t.mark(l);
+        }
         let rec = reconcile(
             &Rendered::from_render::<()>(Ok(desired)).expect("ok"),
             &live,

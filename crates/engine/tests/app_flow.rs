@@ -98,19 +98,8 @@ fn live(t: &Tracking) -> Vec<Value> {
 fn upgrade_flow() {
     let tracking = Tracking::annotation("podinfo", "demo");
     let live = live(&tracking);
-    // The desired objects get the tracking id the controller will apply.
-    let mut desired = rendered();
-    for d in desired.iter_mut() {
-        let mut with_ns = d.clone();
-        if object::namespace(&with_ns).is_empty() {
-            with_ns["metadata"]["namespace"] = json!("demo");
-        }
-        let id = engine::sync::tracking::TrackingId::for_object("podinfo", &with_ns, "demo");
-        object::annotations_mut(d).expect("object").insert(
-            "argocd.argoproj.io/tracking-id".into(),
-            json!(id.to_string()),
-        );
-    }
+    // `reconcile` puts the tracking id on the desired objects itself.
+    let desired = rendered();
     let rendered = Rendered::from_render::<std::convert::Infallible>(Ok(desired)).expect("ok");
     let rec = reconcile(&rendered, &live, &tracking, &scope);
     assert_eq!(

@@ -108,6 +108,8 @@ impl Reconciliation {
 ///
 /// * Desired objects that are ignored (hooks with no phase, e.g. Helm `test`) are dropped;
 ///   hooks go to [`Reconciliation::hooks`].
+/// * Desired objects (and hooks) get the app's tracking metadata ([`Tracking::mark`]), as
+///   Argo CD's repo server sets it on every generated manifest, so diffs and applies agree.
 /// * Desired objects get their namespace normalised (namespaced or unknown scope without one →
 ///   the destination namespace; cluster-scoped → none) and are deduplicated by key, the last
 ///   one winning ([`Reconciliation::duplicates`]); when the scope is unknown both the
@@ -134,7 +136,9 @@ pub fn reconcile(
             continue;
         }
         if hooks::is_hook(obj) {
-            hooks_out.push(obj.clone());
+            let mut h = obj.clone();
+            tracking.mark(&mut h);
+            hooks_out.push(h);
             continue;
         }
         let mut t = obj.clone();
@@ -152,6 +156,7 @@ pub fn reconcile(
                 Value::String(tracking.destination_namespace.clone()),
             );
         }
+        tracking.mark(&mut t);
         let mut key = ResourceKey::of(&t);
         if key.name.is_empty()
             && let Some(g) = object::str_at(&t, "/metadata/generateName")
