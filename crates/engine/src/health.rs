@@ -224,7 +224,11 @@ impl<'a> Typed<'a> {
     fn int_opt(&self, ptr: &str) -> Result<Option<i64>, String> {
         match self.obj.pointer(ptr) {
             None | Some(Value::Null) => Ok(None),
-            Some(v) => match v.as_i64() {
+            // Whole floats (`3.0`) are accepted as the unstructured converter does.
+            Some(v) => match v
+                .as_i64()
+                .or_else(|| v.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
+            {
                 Some(i) => Ok(Some(i)),
                 None => Err(self.err(ptr, "integer", v)),
             },
