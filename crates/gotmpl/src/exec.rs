@@ -114,7 +114,9 @@ impl Shared {
 pub(crate) struct State<'a> {
     ns: &'a dyn Namespace,
     tmpl: &'a Tree,
+    /// Declared variables, innermost last (`$` itself is `dollar`, below them all).
     vars: Vec<(&'a str, Ev)>,
+    dollar: Ev,
     node: At<'a>,
     depth: usize,
     shared: &'a mut Shared,
@@ -134,7 +136,8 @@ pub(crate) fn execute(
     let mut s = State {
         ns,
         tmpl: tree,
-        vars: vec![("$", dot.clone())],
+        vars: Vec::new(),
+        dollar: dot.clone(),
         node: At::None,
         depth: 0,
         shared,
@@ -339,6 +342,10 @@ impl<'a> State<'a> {
                 return Ok(());
             }
         }
+        if name == "$" {
+            self.dollar = v;
+            return Ok(());
+        }
         Err(self.errorf(format!("undefined variable: {name}")))
     }
 
@@ -354,6 +361,9 @@ impl<'a> State<'a> {
             if slot.0 == name {
                 return Ok(slot.1.clone());
             }
+        }
+        if name == "$" {
+            return Ok(self.dollar.clone());
         }
         Err(self.errorf(format!("undefined variable: {name}")))
     }
@@ -448,11 +458,18 @@ impl<'a> State<'a> {
                 }
             }
             Value::Map(m) => {
+                // The key is only observable through a second range variable.
+                let with_keys = b.pipe.decl.len() > 1;
                 let snapshot: Vec<(Value, Value)> = m
                     .entries
                     .borrow()
                     .iter()
-                    .map(|(k, v)| (Value::str(k), v.clone()))
+                    .map(|(k, v)| {
+                        (
+                            if with_keys { Value::str(k) } else { Value::Nil },
+                            v.clone(),
+                        )
+                    })
                     .collect();
                 if !snapshot.is_empty() {
                     let iface = m.ty == MapType::Interface;
@@ -498,7 +515,8 @@ impl<'a> State<'a> {
         let mut ns = State {
             ns: self.ns,
             tmpl: tree,
-            vars: vec![("$", newdot.clone())],
+            vars: Vec::new(),
+            dollar: newdot.clone(),
             node: self.node,
             depth: self.depth + 1,
             shared: &mut *self.shared,

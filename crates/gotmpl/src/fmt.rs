@@ -19,10 +19,7 @@ pub fn format_value(v: &Value) -> String {
 pub fn write_value(out: &mut String, v: &Value) {
     match v {
         Value::String(s) => out.push_str(s),
-        Value::Int(i) | Value::Int64(i) => {
-            use std::fmt::Write;
-            let _ = write!(out, "{i}");
-        }
+        Value::Int(i) | Value::Int64(i) => write_int(out, *i),
         Value::Float(f) => write_float(out, *f),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Nil => out.push_str("<nil>"),
@@ -37,13 +34,35 @@ pub fn write_value(out: &mut String, v: &Value) {
     }
 }
 
+/// Decimal digits of an integer, without going through `core::fmt`.
+fn write_int(out: &mut String, i: i64) {
+    let mut buf = [0u8; 20];
+    let mut n = i.unsigned_abs();
+    let mut p = buf.len();
+    loop {
+        p -= 1;
+        buf[p] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if i < 0 {
+        out.push('-');
+    }
+    // The buffer holds ASCII digits only.
+    out.push_str(std::str::from_utf8(&buf[p..]).unwrap_or("0"));
+}
+
 /// Go's `%v` of a float64 (`strconv.FormatFloat(f, 'g', -1, 64)`).
 fn write_float(out: &mut String, f: f64) {
     use std::fmt::Write;
     let a = f.abs();
     // In this range Go prints plain decimal digits, and Rust's shortest round-trip
     // `Display` prints the same digits.
-    if (1e-4..1e6).contains(&a) || f == 0.0 && f.is_sign_positive() {
+    if a < 1e6 && f.fract() == 0.0 && !(f == 0.0 && f.is_sign_negative()) {
+        write_int(out, f as i64);
+    } else if (1e-4..1e6).contains(&a) {
         let _ = write!(out, "{f}");
     } else {
         out.push_str(&format_float(f, 'g', -1));
@@ -364,14 +383,7 @@ impl Printer {
     }
 
     fn truncate<'s>(&self, s: &'s str) -> &'s str {
-        if self.f.prec_present {
-            match s.char_indices().nth(self.f.prec) {
-                Some((i, _)) => &s[..i],
-                None => s,
-            }
-        } else {
-            s
-        }
+        truncate(s, self.f)
     }
 
     fn fmt_sx(&mut self, b: &[u8], upper: bool) {
@@ -418,13 +430,13 @@ impl Printer {
                 if self.f.sharp_v {
                     self.fmt_q(s)
                 } else {
-                    let t = self.truncate(s).to_string();
-                    self.pad(&t)
+                    let t = truncate(s, self.f);
+                    self.pad(t)
                 }
             }
             's' => {
-                let t = self.truncate(s).to_string();
-                self.pad(&t)
+                let t = truncate(s, self.f);
+                self.pad(t)
             }
             'x' => self.fmt_sx(s.as_bytes(), false),
             'X' => self.fmt_sx(s.as_bytes(), true),
@@ -492,8 +504,8 @@ impl Printer {
                 }
                 's' => {
                     let s = String::from_utf8_lossy(b).into_owned();
-                    let t = self.truncate(&s).to_string();
-                    self.pad(&t);
+                    let t = truncate(&s, self.f);
+                    self.pad(t);
                 }
                 'x' => self.fmt_sx(b, false),
                 'X' => self.fmt_sx(b, true),
@@ -759,6 +771,18 @@ impl Printer {
             }
             self.buf.push(')');
         }
+    }
+}
+
+/// A string cut to the precision (in runes), as `%.Ns` does.
+fn truncate(s: &str, f: Flags) -> &str {
+    if f.prec_present {
+        match s.char_indices().nth(f.prec) {
+            Some((i, _)) => &s[..i],
+            None => s,
+        }
+    } else {
+        s
     }
 }
 

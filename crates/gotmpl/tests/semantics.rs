@@ -48,21 +48,32 @@ fn funcs() -> FuncMap {
     f.insert(
         "strs".into(),
         Function::plain(Signature::variadic(&[Type::String], Type::String), |a| {
-            Ok(Value::from(a.iter().map(|v| s(v).to_string()).collect::<Vec<_>>().join("+")))
+            Ok(Value::from(
+                a.iter()
+                    .map(|v| s(v).to_string())
+                    .collect::<Vec<_>>()
+                    .join("+"),
+            ))
         }),
     );
     f.insert(
         "fail".into(),
-        Function::plain(Signature::fixed(&[Type::String]), |a| Err(FuncError::fail(s(&a[0])))),
+        Function::plain(Signature::fixed(&[Type::String]), |a| {
+            Err(FuncError::fail(s(&a[0])))
+        }),
     );
     f.insert(
         "raw".into(),
-        Function::plain(Signature::fixed(&[]), |_| Err(FuncError::raw("raw message"))),
+        Function::plain(Signature::fixed(&[]), |_| {
+            Err(FuncError::raw("raw message"))
+        }),
     );
     // Shadows Go's builtin `slice`, as Sprig's does.
     f.insert(
         "slice".into(),
-        Function::plain(Signature::variadic(&[Type::Any], Type::Any), |_| Ok(Value::from("sprig"))),
+        Function::plain(Signature::variadic(&[Type::Any], Type::Any), |_| {
+            Ok(Value::from("sprig"))
+        }),
     );
     f
 }
@@ -71,7 +82,10 @@ fn data() -> Value {
     let mut v = Map::new();
     v.insert("i".into(), Value::Float(3.0));
     v.insert("s".into(), Value::from("hello"));
-    v.insert("l".into(), Value::list(vec![Value::Float(1.0), Value::from("a"), Value::Nil]));
+    v.insert(
+        "l".into(),
+        Value::list(vec![Value::Float(1.0), Value::from("a"), Value::Nil]),
+    );
     let mut m = Map::new();
     m.insert("b".into(), Value::Float(2.0));
     m.insert("a".into(), Value::Float(1.0));
@@ -114,8 +128,14 @@ fn trim_markers_and_comments() {
         err("{{ /* c */ }}"),
         r#"template: c/templates/t.yaml:1: unexpected "/" in command"#
     );
-    assert_eq!(err("{{/* c */ }}"), "template: c/templates/t.yaml:1: comment ends before closing delimiter");
-    assert_eq!(err("{{/* c"), "template: c/templates/t.yaml:1: unclosed comment");
+    assert_eq!(
+        err("{{/* c */ }}"),
+        "template: c/templates/t.yaml:1: comment ends before closing delimiter"
+    );
+    assert_eq!(
+        err("{{/* c"),
+        "template: c/templates/t.yaml:1: unclosed comment"
+    );
     // Newlines inside a comment still count for later line numbers.
     assert_eq!(
         err("{{/* a\nb */}}\n{{ nope }}"),
@@ -147,7 +167,10 @@ fn missing_values_and_nil() {
 fn and_or_short_circuit() {
     assert_eq!(ok("{{ and 1 0 2 }}"), "0");
     assert_eq!(ok(r#"{{ or 0 "" "x" }}"#), "x");
-    assert_eq!(ok("[{{ and .Values.nope .Values.nope.deeper }}]"), "[<no value>]");
+    assert_eq!(
+        ok("[{{ and .Values.nope .Values.nope.deeper }}]"),
+        "[<no value>]"
+    );
     assert_eq!(ok("{{ or true .Values.nope.deeper }}"), "true");
     assert_eq!(ok("{{ 0 | or 5 }}"), "5");
     assert_eq!(
@@ -158,8 +181,14 @@ fn and_or_short_circuit() {
 
 #[test]
 fn printing() {
-    assert_eq!(ok("{{ 1e6 }} {{ 1234567.0 }} {{ 123456.0 }} {{ 0.0001 }} {{ 0.00001 }} {{ 1.5 }}"), "1e+06 1.234567e+06 123456 0.0001 1e-05 1.5");
-    assert_eq!(ok("{{ .Values.m }} {{ .Values.l }}"), "map[10:x a:1 b:2] [1 a <nil>]");
+    assert_eq!(
+        ok("{{ 1e6 }} {{ 1234567.0 }} {{ 123456.0 }} {{ 0.0001 }} {{ 0.00001 }} {{ 1.5 }}"),
+        "1e+06 1.234567e+06 123456 0.0001 1e-05 1.5"
+    );
+    assert_eq!(
+        ok("{{ .Values.m }} {{ .Values.l }}"),
+        "map[10:x a:1 b:2] [1 a <nil>]"
+    );
     assert_eq!(ok(r#"{{ print "a" 1 2 "b" 3.5 }}"#), "a1 2b3.5");
     assert_eq!(ok(r#"{{ println "a" 1 }}"#), "a 1\n");
     assert_eq!(ok(r#"{{ printf "%d" .Values.i }}"#), "%!d(float64=3)");
@@ -167,31 +196,69 @@ fn printing() {
     assert_eq!(ok(r#"{{ printf "%s" "a" "b" }}"#), "a%!(EXTRA string=b)");
     assert_eq!(ok(r#"{{ printf "%s" nil }}"#), "%!s(<nil>)");
     assert_eq!(ok(r#"{{ printf "%T" .Values.i }}"#), "float64");
-    assert_eq!(ok(r#"{{ html "<a&b>" }} {{ js "it's <x>" }} {{ urlquery "a b&c" }}"#), r"&lt;a&amp;b&gt; it\'s \u003Cx\u003E a+b%26c");
+    assert_eq!(
+        ok(r#"{{ html "<a&b>" }} {{ js "it's <x>" }} {{ urlquery "a b&c" }}"#),
+        r"&lt;a&amp;b&gt; it\'s \u003Cx\u003E a+b%26c"
+    );
 }
 
 #[test]
 fn control_flow() {
-    assert_eq!(ok("{{ range $k, $v := .Values.m }}{{ $k }}={{ $v }};{{ end }}"), "10=x;a=1;b=2;");
+    assert_eq!(
+        ok("{{ range $k, $v := .Values.m }}{{ $k }}={{ $v }};{{ end }}"),
+        "10=x;a=1;b=2;"
+    );
     assert_eq!(ok("{{ range 3 }}{{ . }}{{ end }}"), "012");
-    assert_eq!(ok("{{ range $i, $v := .Values.l }}{{ if eq $i 1 }}{{ continue }}{{ end }}{{ $v }},{{ end }}"), "1,<no value>,");
-    assert_eq!(ok("{{ range .Values.l }}{{ if not . }}{{ break }}{{ end }}{{ . }}{{ end }}"), "1a");
-    assert_eq!(ok("{{ range .Values.nope }}x{{ else }}none{{ end }}"), "none");
-    assert_eq!(ok("{{ with .Values.nope }}x{{ else with .Values.s }}{{ . }}{{ end }}"), "hello");
-    assert_eq!(ok("{{ if .Values.nope }}a{{ else if .Values.i }}b{{ else }}c{{ end }}"), "b");
+    assert_eq!(
+        ok(
+            "{{ range $i, $v := .Values.l }}{{ if eq $i 1 }}{{ continue }}{{ end }}{{ $v }},{{ end }}"
+        ),
+        "1,<no value>,"
+    );
+    assert_eq!(
+        ok("{{ range .Values.l }}{{ if not . }}{{ break }}{{ end }}{{ . }}{{ end }}"),
+        "1a"
+    );
+    assert_eq!(
+        ok("{{ range .Values.nope }}x{{ else }}none{{ end }}"),
+        "none"
+    );
+    assert_eq!(
+        ok("{{ with .Values.nope }}x{{ else with .Values.s }}{{ . }}{{ end }}"),
+        "hello"
+    );
+    assert_eq!(
+        ok("{{ if .Values.nope }}a{{ else if .Values.i }}b{{ else }}c{{ end }}"),
+        "b"
+    );
     assert_eq!(
         err(r#"{{ range "ab" }}x{{ end }}"#),
         r#"template: c/templates/t.yaml:1:9: executing "c/templates/t.yaml" at <"ab">: range can't iterate over ab"#
     );
-    assert_eq!(err("{{ break }}"), "template: c/templates/t.yaml:1: {{break}} outside {{range}}");
-    assert_eq!(err("{{ if }}{{ end }}"), "template: c/templates/t.yaml:1: missing value for if");
-    assert_eq!(err("{{ if 1 }}"), "template: c/templates/t.yaml:1: unexpected EOF");
+    assert_eq!(
+        err("{{ break }}"),
+        "template: c/templates/t.yaml:1: {{break}} outside {{range}}"
+    );
+    assert_eq!(
+        err("{{ if }}{{ end }}"),
+        "template: c/templates/t.yaml:1: missing value for if"
+    );
+    assert_eq!(
+        err("{{ if 1 }}"),
+        "template: c/templates/t.yaml:1: unexpected EOF"
+    );
 }
 
 #[test]
 fn variables() {
-    assert_eq!(ok("{{ $x := 1 }}{{ if true }}{{ $x = 2 }}{{ end }}{{ $x }}"), "2");
-    assert_eq!(err("{{ $x }}"), r#"template: c/templates/t.yaml:1: undefined variable "$x""#);
+    assert_eq!(
+        ok("{{ $x := 1 }}{{ if true }}{{ $x = 2 }}{{ end }}{{ $x }}"),
+        "2"
+    );
+    assert_eq!(
+        err("{{ $x }}"),
+        r#"template: c/templates/t.yaml:1: undefined variable "$x""#
+    );
     assert_eq!(
         err("{{ $y = 1 }}"),
         r#"template: c/templates/t.yaml:1:8: executing "c/templates/t.yaml" at <1>: undefined variable: $y"#
@@ -200,7 +267,10 @@ fn variables() {
 
 #[test]
 fn comparisons() {
-    assert_eq!(ok(r#"{{ eq "a" "b" "a" }} {{ eq .Values.i 3.0 }} {{ eq .Values.nope nil }}"#), "true true true");
+    assert_eq!(
+        ok(r#"{{ eq "a" "b" "a" }} {{ eq .Values.i 3.0 }} {{ eq .Values.nope nil }}"#),
+        "true true true"
+    );
     assert_eq!(
         err("{{ eq .Values.i 3 }}"),
         r#"template: c/templates/t.yaml:1:3: executing "c/templates/t.yaml" at <eq .Values.i 3>: error calling eq: incompatible types for comparison: float64 and int"#
@@ -254,11 +324,19 @@ fn argument_conversion() {
 #[test]
 fn error_values() {
     let mut set = Set::new("gotpl", funcs());
-    set.parse("c/templates/_h.tpl", "{{ define \"h\" }}\n  {{ fail \"boom\" }}{{ end }}").unwrap();
-    set.parse("c/templates/t.yaml", "x: {{ include \"h\" . }}").unwrap();
+    set.parse(
+        "c/templates/_h.tpl",
+        "{{ define \"h\" }}\n  {{ fail \"boom\" }}{{ end }}",
+    )
+    .unwrap();
+    set.parse("c/templates/t.yaml", "x: {{ include \"h\" . }}")
+        .unwrap();
     let e = set.execute("c/templates/t.yaml", &data()).unwrap_err();
     assert_eq!(e.kind, ErrorKind::Exec);
-    assert_eq!((e.file.as_str(), e.line, e.col), ("c/templates/t.yaml", 1, Some(6)));
+    assert_eq!(
+        (e.file.as_str(), e.line, e.col),
+        ("c/templates/t.yaml", 1, Some(6))
+    );
     assert_eq!(e.node.as_deref(), Some(r#"include "h" ."#));
     let f = e.func.as_ref().unwrap();
     assert_eq!((f.name.as_str(), f.kind), ("include", FuncErrorKind::Call));
@@ -281,17 +359,26 @@ fn error_values() {
     let e = run("\n\n{{ if }}").unwrap_err();
     assert_eq!((e.kind, e.line, e.col), (ErrorKind::Parse, 3, None));
     let e = set.execute("nope", &data()).unwrap_err();
-    assert_eq!(e.to_string(), r#"template: no template "nope" associated with template "gotpl""#);
+    assert_eq!(
+        e.to_string(),
+        r#"template: no template "nope" associated with template "gotpl""#
+    );
 }
 
 #[test]
 fn templates_include_tpl() {
     let mut set = Set::new("gotpl", funcs());
     // Helm parses `_b.tpl` before `_a.tpl`: the later definition wins.
-    set.parse("c/templates/_b.tpl", r#"{{ define "x" }}from-b{{ end }}"#).unwrap();
-    set.parse("c/templates/_a.tpl", r#"{{ define "x" }}from-a{{ end }}{{ define "e" }} {{ end }}"#).unwrap();
+    set.parse("c/templates/_b.tpl", r#"{{ define "x" }}from-b{{ end }}"#)
+        .unwrap();
+    set.parse(
+        "c/templates/_a.tpl",
+        r#"{{ define "x" }}from-a{{ end }}{{ define "e" }} {{ end }}"#,
+    )
+    .unwrap();
     // An empty definition does not replace a non-empty one.
-    set.parse("c/templates/_c.tpl", r#"{{ define "x" }}  {{ end }}"#).unwrap();
+    set.parse("c/templates/_c.tpl", r#"{{ define "x" }}  {{ end }}"#)
+        .unwrap();
     set.parse(
         "c/templates/t.yaml",
         concat!(
@@ -310,12 +397,22 @@ fn templates_include_tpl() {
     let mut s2 = Set::new("gotpl", funcs());
     s2.parse("t", r#"{{ tpl "{{ .x.y }}" .Values }}"#).unwrap();
     assert_eq!(
-        s2.execute("t", &data()).unwrap_err().func.clone().unwrap().message,
+        s2.execute("t", &data())
+            .unwrap_err()
+            .func
+            .clone()
+            .unwrap()
+            .message,
         r#"error during tpl function execution for "{{ .x.y }}": template: gotpl:1:5: executing "gotpl" at <.x.y>: nil pointer evaluating interface {}.y"#
     );
     s2.parse("u", r#"{{ tpl "{{ nope }}" . }}"#).unwrap();
     assert_eq!(
-        s2.execute("u", &data()).unwrap_err().func.clone().unwrap().message,
+        s2.execute("u", &data())
+            .unwrap_err()
+            .func
+            .clone()
+            .unwrap()
+            .message,
         r#"cannot parse template "{{ nope }}": template: gotpl:1: function "nope" not defined"#
     );
 }
@@ -323,20 +420,32 @@ fn templates_include_tpl() {
 #[test]
 fn recursion_limits() {
     let mut set = Set::new("gotpl", funcs());
-    set.parse("t", r#"{{ define "r" }}{{ include "r" . }}{{ end }}{{ include "r" . }}"#).unwrap();
+    set.parse(
+        "t",
+        r#"{{ define "r" }}{{ include "r" . }}{{ end }}{{ include "r" . }}"#,
+    )
+    .unwrap();
     let e = set.execute("t", &data()).unwrap_err().to_string();
     assert!(e.ends_with("error calling include: rendering template has a nested reference name: r: unable to execute template"), "{}", &e[e.len() - 200..]);
     assert_eq!(e.matches("error calling include").count(), 1002);
 
     let mut set = Set::new("gotpl", funcs());
-    set.parse("t", r#"{{ define "r" }}{{ template "r" . }}{{ end }}{{ template "r" . }}"#).unwrap();
+    set.parse(
+        "t",
+        r#"{{ define "r" }}{{ template "r" . }}{{ end }}{{ template "r" . }}"#,
+    )
+    .unwrap();
     let e = set.execute("t", &data()).unwrap_err().to_string();
     assert_eq!(
         e,
         r#"template: t:1:28: executing "r" at <{{template "r" .}}>: exceeded maximum template depth (100000)"#
     );
     assert_eq!(
-        err(&format!("{{{{{}1{}}}}}", "(".repeat(10001), ")".repeat(10001))),
+        err(&format!(
+            "{{{{{}1{}}}}}",
+            "(".repeat(10001),
+            ")".repeat(10001)
+        )),
         "template: c/templates/t.yaml:1: max expression depth exceeded"
     );
 }
