@@ -97,6 +97,10 @@ pub struct RenderedObject {
     pub source: String,
     /// The document text as printed by `helm template`.
     pub text: String,
+
+    /// The parsed document (as Kubernetes decodes it: integers stay integers); `Null` for a
+    /// comment-only document.
+    pub object: serde_json::Value,
     /// Hook events (empty for ordinary objects).
     pub hook_events: Vec<String>,
     /// `helm.sh/hook-weight`.
@@ -129,15 +133,23 @@ impl Rendered {
         manifest::assemble_stream(&self.hooks, &self.manifests, &crds, opts)
     }
 
-    /// Every object in apply order: CRDs (if asked), ordinary documents, then hooks.
-    pub fn objects(&self, include_crds: bool) -> Vec<RenderedObject> {
+    /// Every object in apply order: CRDs (if asked), ordinary documents, then hooks. Each
+    /// document is parsed as YAML (Kubernetes' decoding: integers stay integers, a
+    /// comment-only document is `Null`); one that does not parse is an error naming its source.
+    pub fn objects(&self, include_crds: bool) -> Result<Vec<RenderedObject>, RenderError> {
+        let parse = |source: &str, text: &str| {
+            goyaml::yaml_to_json_value(text)
+                .map_err(|e| RenderError::Render(format!("YAML parse error on {source}: {e}")))
+        };
         let mut out = Vec::new();
         if include_crds {
             for (name, data) in &self.crds {
                 for piece in manifest::split_manifests(&String::from_utf8_lossy(data)) {
+                    let object = parse(name, &piece)?;
                     out.push(RenderedObject {
                         source: name.clone(),
                         text: piece,
+                        object,
                         hook_events: vec![],
                         hook_weight: 0,
                     });
@@ -147,12 +159,13 @@ impl Rendered {
         for d in self.manifests.iter().chain(self.hooks.iter()) {
             out.push(RenderedObject {
                 source: d.path.clone(),
+                object: parse(&d.path, &d.content)?,
                 text: d.content.clone(),
                 hook_events: d.hook_events.clone(),
                 hook_weight: d.hook_weight,
             });
         }
-        out
+        Ok(out)
     }
 }
 
