@@ -83,8 +83,10 @@ type R<T> = Result<T, Error>;
 /// Render-wide state shared by nested executions (`include`, `tpl`).
 #[derive(Default)]
 pub(crate) struct Shared {
-    /// Helm's per-name `include` nesting counts (few names: a vector beats hashing).
-    include_counts: Vec<(Box<str>, usize)>,
+    /// Helm's per-name `include` nesting counts.
+    include_counts: HashMap<Box<str>, usize>,
+    /// The template the render is executing (the file), for [`Context::template_name`].
+    pub(crate) top: String,
     /// String constants already turned into values, by the address of their text.
     literals: Vec<(usize, Value)>,
 }
@@ -1090,19 +1092,16 @@ fn node_pos(n: &Node) -> usize {
 
 impl Context for State<'_> {
     fn include(&mut self, name: &str, data: &Value) -> Result<String, FuncError> {
-        match self
-            .shared
-            .include_counts
-            .iter_mut()
-            .find(|(n, _)| **n == *name)
-        {
-            Some((_, v)) if *v > INCLUDE_MAX => {
+        match self.shared.include_counts.get_mut(name) {
+            Some(v) if *v > INCLUDE_MAX => {
                 return Err(FuncError::new(format!(
                     "rendering template has a nested reference name: {name}: unable to execute template"
                 )));
             }
-            Some((_, v)) => *v += 1,
-            None => self.shared.include_counts.push((name.into(), 1)),
+            Some(v) => *v += 1,
+            None => {
+                self.shared.include_counts.insert(name.into(), 1);
+            }
         }
         let mut out = String::with_capacity(128);
         let r = match self.ns.lookup(name) {
@@ -1120,12 +1119,7 @@ impl Context for State<'_> {
                 })
             }
         };
-        if let Some((_, c)) = self
-            .shared
-            .include_counts
-            .iter_mut()
-            .find(|(n, _)| **n == *name)
-        {
+        if let Some(c) = self.shared.include_counts.get_mut(name) {
             *c = c.saturating_sub(1);
         }
         r.map(|_| out).map_err(|e| FuncError::new(e.to_string()))
@@ -1167,7 +1161,13 @@ impl Context for State<'_> {
         Ok(out.replace("<no value>", ""))
     }
 
+    /// The template being rendered: the one [`crate::Set::execute`] was called with (not
+    /// the `define` an `include` runs).
     fn template_name(&self) -> &str {
-        &self.tmpl.name
+        if self.shared.top.is_empty() {
+            &self.tmpl.name
+        } else {
+            &self.shared.top
+        }
     }
 }

@@ -113,6 +113,8 @@ impl Set {
             )));
         };
         let tree = tree.clone();
+        state.shared.top.clear();
+        state.shared.top.push_str(name);
         stacker::maybe_grow(256 * 1024, 8 * 1024 * 1024, || {
             exec::execute(self, &tree, data, out, &mut state.shared)
         })

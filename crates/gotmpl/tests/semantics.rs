@@ -384,13 +384,14 @@ fn templates_include_tpl() {
         concat!(
             r#"{{ template "x" }} {{ include "x" . | printf "%q" }} {{ name }}"#,
             r#" {{ tpl "{{ define \"y\" }}Y{{ end }}{{ template \"y\" }}{{ .nope }}!" . }}"#,
-            r#" {{ block "blk" . }}B{{ end }}"#
+            r#" {{ block "blk" . }}B{{ end }}"#,
+            r#" {{ define "n" }}{{ name }}{{ end }}{{ include "n" . }}"#
         ),
     )
     .unwrap();
     assert_eq!(
         set.execute("c/templates/t.yaml", &data()).unwrap(),
-        r#"from-a "from-a" c/templates/t.yaml Y! B"#
+        r#"from-a "from-a" c/templates/t.yaml Y! B c/templates/t.yaml"#
     );
     // `tpl` text is parsed under the root name; its defines do not leak out.
     assert!(!set.contains("y"));
