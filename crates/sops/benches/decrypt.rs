@@ -19,11 +19,16 @@ fn main() {
     for g in 0..50 {
         plain.push_str(&format!("# group {g}\ngroup{g}:\n"));
         for i in 0..20 {
-            plain.push_str(&format!("  key{i}: value-{g}-{i}-abcdefghijklmnopqrstuvwxyz\n"));
+            plain.push_str(&format!(
+                "  key{i}: value-{g}-{i}-abcdefghijklmnopqrstuvwxyz\n"
+            ));
         }
     }
     let opts = EncryptOptions {
-        key_groups: vec![KeyGroupSpec { age: vec![recipient], pgp: vec![] }],
+        key_groups: vec![KeyGroupSpec {
+            age: vec![recipient],
+            pgp: vec![],
+        }],
         ..Default::default()
     };
     let enc = sops::encrypt_plaintext("bench.yaml", plain.as_bytes(), Format::Yaml, &opts, &keys)

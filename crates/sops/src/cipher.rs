@@ -99,12 +99,11 @@ pub enum DecryptFail {
     Auth,
 }
 
-/// Decrypts an `ENC[...]` string; returns (plaintext, type).
-pub fn decrypt(
-    key: &DataKey,
-    s: &str,
-    aad: &str,
-) -> Result<(Zeroizing<Vec<u8>>, String, [u8; 32]), DecryptFail> {
+/// A decrypted value: (plaintext, sops type, IV).
+pub type Decrypted = (Zeroizing<Vec<u8>>, String, [u8; 32]);
+
+/// Decrypts an `ENC[...]` string; returns (plaintext, type, IV).
+pub fn decrypt(key: &DataKey, s: &str, aad: &str) -> Result<Decrypted, DecryptFail> {
     let v = parse(s).map_err(DecryptFail::Format)?;
     if v.iv.len() != 32 {
         return Err(DecryptFail::Format(format!(
@@ -138,7 +137,8 @@ pub fn encrypt(key: &DataKey, plaintext: &[u8], aad: &str, typ: &str, iv: &[u8; 
     };
     let nonce = aes_gcm::Nonce::<U32>::from(*iv);
     let mut buf = Zeroizing::new(plaintext.to_vec());
-    let tag = match cipher.encrypt_inout_detached(&nonce, aad.as_bytes(), buf.as_mut_slice().into()) {
+    let tag = match cipher.encrypt_inout_detached(&nonce, aad.as_bytes(), buf.as_mut_slice().into())
+    {
         Ok(t) => t,
         Err(_) => unreachable!("AES-GCM encryption of in-memory data cannot fail"),
     };
@@ -204,7 +204,10 @@ mod tests {
         assert_eq!(&p[..], b"v1.2.3");
         assert_eq!(t, "str");
         assert_eq!(got_iv, iv);
-        assert!(matches!(decrypt(&k, &e, "app:image:"), Err(DecryptFail::Auth)));
+        assert!(matches!(
+            decrypt(&k, &e, "app:image:"),
+            Err(DecryptFail::Auth)
+        ));
         // One-byte plaintext gives one byte of data.
         let e = encrypt(&k, b"3", "x:", "int", &iv);
         let v = parse(&e).unwrap();

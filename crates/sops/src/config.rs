@@ -86,7 +86,14 @@ fn group_of(v: &Value, ctx: &str, unsupported: &mut Vec<String>) -> Result<KeyGr
         age: keys_field(v.get("age"), &format!("{ctx}age"))?,
         pgp: keys_field(v.get("pgp"), &format!("{ctx}pgp"))?,
     };
-    for f in ["kms", "gcp_kms", "hckms", "azure_keyvault", "hc_vault", "hc_vault_transit_uri"] {
+    for f in [
+        "kms",
+        "gcp_kms",
+        "hckms",
+        "azure_keyvault",
+        "hc_vault",
+        "hc_vault_transit_uri",
+    ] {
         if let Some(x) = v.get(f)
             && !matches!(x, Value::Scalar(Scalar::Null))
             && !matches!(x, Value::Seq(s) if s.is_empty())
@@ -118,7 +125,11 @@ impl Config {
         let Some(root) = docs.first() else {
             return Ok(cfg);
         };
-        cfg.yaml_indent = match root.get("stores").and_then(|s| s.get("yaml")).and_then(|y| y.get("indent")) {
+        cfg.yaml_indent = match root
+            .get("stores")
+            .and_then(|s| s.get("yaml"))
+            .and_then(|y| y.get("indent"))
+        {
             Some(Value::Scalar(Scalar::Int(i))) if *i > 0 => Some(*i as usize),
             _ => None,
         };
@@ -163,7 +174,9 @@ impl Config {
                 }
             }
             if n > 1 {
-                return Err(format!("{ctx}Cannot use more than one of encrypted_suffix, unencrypted_suffix, encrypted_regex, unencrypted_regex, encrypted_comment_regex, or unencrypted_comment_regex in the same file"));
+                return Err(format!(
+                    "{ctx}Cannot use more than one of encrypted_suffix, unencrypted_suffix, encrypted_regex, unencrypted_regex, encrypted_comment_regex, or unencrypted_comment_regex in the same file"
+                ));
             }
             let shamir_threshold = match r.get("shamir_threshold") {
                 Some(Value::Scalar(Scalar::Int(t))) if *t > 0 => Some(*t as usize),
@@ -174,7 +187,10 @@ impl Config {
                 key_groups,
                 shamir_threshold,
                 rule,
-                mac_only_encrypted: matches!(r.get("mac_only_encrypted"), Some(Value::Scalar(Scalar::Bool(true)))),
+                mac_only_encrypted: matches!(
+                    r.get("mac_only_encrypted"),
+                    Some(Value::Scalar(Scalar::Bool(true)))
+                ),
                 unsupported,
             });
         }
@@ -198,10 +214,14 @@ impl Config {
         let abs = if file.is_absolute() {
             file.to_path_buf()
         } else {
-            std::env::current_dir().map(|c| c.join(file)).unwrap_or_else(|_| file.to_path_buf())
+            std::env::current_dir()
+                .map(|c| c.join(file))
+                .unwrap_or_else(|_| file.to_path_buf())
         };
         let abs = match (abs.parent(), abs.file_name()) {
-            (Some(p), Some(n)) => std::fs::canonicalize(p).map(|p| p.join(n)).unwrap_or(abs.clone()),
+            (Some(p), Some(n)) => std::fs::canonicalize(p)
+                .map(|p| p.join(n))
+                .unwrap_or(abs.clone()),
             _ => abs,
         };
         let rel = abs
@@ -212,8 +232,13 @@ impl Config {
             if r.path_regex.is_empty() {
                 return Ok(r);
             }
-            let re = Regex::new(&r.path_regex)
-                .map_err(|e| format!("{}: invalid path_regex {:?}: {e}", self.path.display(), r.path_regex))?;
+            let re = Regex::new(&r.path_regex).map_err(|e| {
+                format!(
+                    "{}: invalid path_regex {:?}: {e}",
+                    self.path.display(),
+                    r.path_regex
+                )
+            })?;
             if re.is_match(&rel) {
                 return Ok(r);
             }
@@ -251,9 +276,15 @@ mod tests {
         let r = &c.creation_rules[0];
         assert_eq!(r.key_groups.len(), 2);
         assert_eq!(r.shamir_threshold, Some(2));
-        assert_eq!(r.rule, Some(Rule::EncryptedRegex("^(data|stringData)$".into())));
+        assert_eq!(
+            r.rule,
+            Some(Rule::EncryptedRegex("^(data|stringData)$".into()))
+        );
         let r2 = c.rule_for(Path::new("/nonexistent/dev/a.yaml")).unwrap();
-        assert_eq!(r2.key_groups[0].age, vec!["age1x".to_string(), "age1y".to_string()]);
+        assert_eq!(
+            r2.key_groups[0].age,
+            vec!["age1x".to_string(), "age1y".to_string()]
+        );
         assert!(r2.mac_only_encrypted);
         let r1 = c.rule_for(Path::new("/nonexistent/prod/a.yaml")).unwrap();
         assert_eq!(r1.shamir_threshold, Some(2));

@@ -32,7 +32,9 @@ pub enum ErrorKind {
     #[error("could not decrypt the data key with any available key:\n{0}")]
     NoKey(String),
     /// A value did not authenticate (tampered value, or a data key that does not match).
-    #[error("value at `{0}` failed to decrypt: authentication failed (the value or its key path was tampered with, or the data key is wrong)")]
+    #[error(
+        "value at `{0}` failed to decrypt: authentication failed (the value or its key path was tampered with, or the data key is wrong)"
+    )]
     Tampered(String),
     /// A value has an invalid `ENC[...]` form or type.
     #[error("value at `{path}` is invalid: {reason}")]
@@ -43,7 +45,9 @@ pub enum ErrorKind {
         reason: String,
     },
     /// The MAC does not match the content.
-    #[error("MAC mismatch: the file content does not match its message authentication code (it was modified outside sops, or is corrupt)")]
+    #[error(
+        "MAC mismatch: the file content does not match its message authentication code (it was modified outside sops, or is corrupt)"
+    )]
     MacMismatch,
     /// Encryption failed.
     #[error("encryption failed: {0}")]

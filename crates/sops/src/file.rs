@@ -6,7 +6,9 @@ use zeroize::{Zeroize, Zeroizing};
 use crate::cipher::{self, DataKey, DecryptFail, IvStash};
 use crate::error::{Error, ErrorKind};
 use crate::keys::{self, Keyring};
-use crate::metadata::{AgeKey, CompiledRule, KeyGroup, Metadata, PgpKey, Rule, SOPS_FORMAT_VERSION};
+use crate::metadata::{
+    AgeKey, CompiledRule, KeyGroup, Metadata, PgpKey, Rule, SOPS_FORMAT_VERSION,
+};
 use crate::tree::{MapItem, Scalar, SeqItem, Value};
 use crate::{json, shamir, yaml};
 
@@ -42,7 +44,8 @@ impl Format {
 /// Parses plaintext into documents.
 pub fn parse_documents(name: &str, data: &[u8], format: Format) -> Result<Vec<Value>, Error> {
     let err = |k: ErrorKind| Error::new(name, k);
-    let text = std::str::from_utf8(data).map_err(|_| err(ErrorKind::Invalid("file is not UTF-8".into())))?;
+    let text = std::str::from_utf8(data)
+        .map_err(|_| err(ErrorKind::Invalid("file is not UTF-8".into())))?;
     let docs = match format {
         Format::Yaml => yaml::parse(text).map_err(|e| err(e.into()))?,
         Format::Json => vec![json::parse(text).map_err(|e| err(e.into()))?],
@@ -64,7 +67,9 @@ pub fn emit_documents(docs: &[Value], format: Format, yaml_indent: usize) -> Str
         Format::Yaml => yaml::emit(docs, yaml_indent),
         Format::Json => match docs {
             [one] => json::emit(one),
-            many => json::emit(&Value::Seq(many.iter().cloned().map(SeqItem::Value).collect())),
+            many => json::emit(&Value::Seq(
+                many.iter().cloned().map(SeqItem::Value).collect(),
+            )),
         },
     }
 }
@@ -134,7 +139,8 @@ impl EncryptedFile {
 
     /// Recovers the data key with the keyring.
     pub fn data_key(&self, keys: &Keyring) -> Result<DataKey, Error> {
-        unwrap_data_key(&self.metadata, keys).map_err(|m| Error::new(&self.name, ErrorKind::NoKey(m)))
+        unwrap_data_key(&self.metadata, keys)
+            .map_err(|m| Error::new(&self.name, ErrorKind::NoKey(m)))
     }
 
     /// Decrypts and verifies the MAC.
@@ -163,7 +169,16 @@ impl EncryptedFile {
             let mut path = Vec::new();
             let mut stack = Vec::new();
             walk(d, &mut path, &mut stack, &mut |leaf, path, stack| {
-                decrypt_leaf(leaf, path, stack, &rule, &key, &mut stash, &mut hasher, self.metadata.mac_only_encrypted)
+                decrypt_leaf(
+                    leaf,
+                    path,
+                    stack,
+                    &rule,
+                    &key,
+                    &mut stash,
+                    &mut hasher,
+                    self.metadata.mac_only_encrypted,
+                )
             })
             .map_err(err)?;
         }
@@ -186,6 +201,12 @@ impl EncryptedFile {
             }
             return Err(err(ErrorKind::MacMismatch));
         }
+        tracing::debug!(
+            file = %self.name,
+            documents = docs.len(),
+            mac_ok = ok,
+            "decrypted sops file"
+        );
         Ok(Decrypted {
             name: self.name.clone(),
             format: self.format,
@@ -295,7 +316,9 @@ pub fn parse_tree_path(s: &str) -> Result<Vec<PathStep>, String> {
             out.push(PathStep::Key(key));
             rest = r3;
         } else {
-            let close = r.find(']').ok_or_else(|| format!("invalid path {s:?}: expected `]`"))?;
+            let close = r
+                .find(']')
+                .ok_or_else(|| format!("invalid path {s:?}: expected `]`"))?;
             let idx: usize = r[..close]
                 .trim()
                 .parse()
@@ -390,19 +413,27 @@ impl Decrypted {
                             return Err(err(format!("cannot set key {k:?}: parent is not a map")));
                         }
                     }
-                    let Value::Map(items) = cur else { unreachable!() };
-                    let pos = items
-                        .iter()
-                        .position(|i| matches!(i, MapItem::Entry(key, _) if key.key_string() == *k));
+                    let Value::Map(items) = cur else {
+                        unreachable!()
+                    };
+                    let pos = items.iter().position(
+                        |i| matches!(i, MapItem::Entry(key, _) if key.key_string() == *k),
+                    );
                     let pos = match pos {
                         Some(p) => p,
                         None => {
-                            let init = if last { Value::Scalar(Scalar::Null) } else { empty_for(&path[n + 1]) };
+                            let init = if last {
+                                Value::Scalar(Scalar::Null)
+                            } else {
+                                empty_for(&path[n + 1])
+                            };
                             items.push(MapItem::Entry(Scalar::Str(k.clone()), init));
                             items.len() - 1
                         }
                     };
-                    let MapItem::Entry(_, v) = &mut items[pos] else { unreachable!() };
+                    let MapItem::Entry(_, v) = &mut items[pos] else {
+                        unreachable!()
+                    };
                     if last {
                         wipe(v);
                         *v = value;
@@ -426,13 +457,22 @@ impl Decrypted {
                     let pos = if *i < positions.len() {
                         positions[*i]
                     } else if *i == positions.len() {
-                        let init = if last { Value::Scalar(Scalar::Null) } else { empty_for(&path[n + 1]) };
+                        let init = if last {
+                            Value::Scalar(Scalar::Null)
+                        } else {
+                            empty_for(&path[n + 1])
+                        };
                         items.push(SeqItem::Value(init));
                         items.len() - 1
                     } else {
-                        return Err(err(format!("index {i} is out of range (list has {} items)", positions.len())));
+                        return Err(err(format!(
+                            "index {i} is out of range (list has {} items)",
+                            positions.len()
+                        )));
                     };
-                    let SeqItem::Value(v) = &mut items[pos] else { unreachable!() };
+                    let SeqItem::Value(v) = &mut items[pos] else {
+                        unreachable!()
+                    };
                     if last {
                         wipe(v);
                         *v = value;
@@ -535,7 +575,12 @@ impl Decrypted {
         )
     }
 
-    fn rewrap(&mut self, keys: &Keyring, groups: &[KeyGroupSpec], threshold: Option<usize>) -> Result<(), Error> {
+    fn rewrap(
+        &mut self,
+        keys: &Keyring,
+        groups: &[KeyGroupSpec],
+        threshold: Option<usize>,
+    ) -> Result<(), Error> {
         let (kg, uses) = wrap_data_key(&self.key, groups, threshold, keys)
             .map_err(|m| Error::new(&self.name, ErrorKind::Encrypt(m)))?;
         // Cloud keys cannot be re-wrapped by ferry; keep them only when the key is unchanged.
@@ -621,6 +666,11 @@ pub fn encrypt_documents(
     keys: &Keyring,
 ) -> Result<String, Error> {
     let err = |k| Error::new(name, k);
+    if docs.is_empty() {
+        return Err(err(ErrorKind::Invalid(
+            "the file is empty; there is nothing to encrypt".into(),
+        )));
+    }
     for d in &docs {
         if d.get("sops").is_some() {
             return Err(err(ErrorKind::Invalid(
@@ -669,7 +719,10 @@ fn encrypt_tree(
     lastmodified: String,
 ) -> Result<String, Error> {
     let err = |k| Error::new(name, k);
-    let rule = metadata.rule.compile().map_err(|m| err(ErrorKind::Metadata(m)))?;
+    let rule = metadata
+        .rule
+        .compile()
+        .map_err(|m| err(ErrorKind::Metadata(m)))?;
     let unenc_comment = match &metadata.rule {
         Rule::UnencryptedCommentRegex(r) => regex::Regex::new(r).ok(),
         _ => None,
@@ -678,7 +731,9 @@ fn encrypt_tree(
     let mut out_docs = docs.to_vec();
     for d in out_docs.iter_mut() {
         if d.get("sops").is_some() {
-            return Err(err(ErrorKind::Invalid("a data key named `sops` is not allowed".into())));
+            return Err(err(ErrorKind::Invalid(
+                "a data key named `sops` is not allowed".into(),
+            )));
         }
         let mut path = Vec::new();
         let mut stack = Vec::new();
@@ -752,7 +807,12 @@ pub(crate) enum Leaf<'a> {
 type Visit<'f> = dyn FnMut(Leaf<'_>, &[String], &[Vec<String>]) -> Result<(), ErrorKind> + 'f;
 
 /// sops' tree walk: depth first, file order, skipping nulls, with the comment stack.
-fn walk(v: &mut Value, path: &mut Vec<String>, stack: &mut Vec<Vec<String>>, f: &mut Visit<'_>) -> Result<(), ErrorKind> {
+fn walk(
+    v: &mut Value,
+    path: &mut Vec<String>,
+    stack: &mut Vec<Vec<String>>,
+    f: &mut Visit<'_>,
+) -> Result<(), ErrorKind> {
     match v {
         Value::Scalar(Scalar::Null) => Ok(()),
         Value::Scalar(s) => f(Leaf::Scalar(s), path, stack),
@@ -830,7 +890,11 @@ fn decrypt_leaf(
 ) -> Result<(), ErrorKind> {
     let encrypted = rule.should_encrypt(path, stack, matches!(leaf, Leaf::Comment(_)));
     let aad = aad_of(path);
-    let shown = if path.is_empty() { "(top level)".to_string() } else { path.join(".") };
+    let shown = if path.is_empty() {
+        "(top level)".to_string()
+    } else {
+        path.join(".")
+    };
     match leaf {
         Leaf::Comment(c) => {
             if encrypted
@@ -984,16 +1048,28 @@ pub fn format_unix(secs: i64) -> String {
 fn unwrap_data_key(m: &Metadata, keys: &Keyring) -> Result<DataKey, String> {
     let mut failures = Vec::new();
     let mut unwrap_group = |g: &KeyGroup, gi: usize| -> Option<Zeroizing<Vec<u8>>> {
-        let label = |s: String| if m.key_groups.len() > 1 { format!("group {}: {s}", gi + 1) } else { s };
+        let label = |s: String| {
+            if m.key_groups.len() > 1 {
+                format!("group {}: {s}", gi + 1)
+            } else {
+                s
+            }
+        };
         for a in &g.age {
             match keys.decrypt_age(&a.enc) {
-                Ok(k) => return Some(k),
+                Ok(k) => {
+                    tracing::debug!(recipient = %a.recipient, group = gi, "data key unwrapped with age");
+                    return Some(k);
+                }
                 Err(e) => failures.push(label(format!("age {}: {e}", a.recipient))),
             }
         }
         for p in &g.pgp {
             match keys.decrypt_pgp(&p.enc, &p.fp) {
-                Ok(k) => return Some(k),
+                Ok(k) => {
+                    tracing::debug!(fingerprint = %p.fp, group = gi, "data key unwrapped with OpenPGP");
+                    return Some(k);
+                }
                 Err(e) => failures.push(label(format!("pgp {}: {e}", p.fp))),
             }
         }
@@ -1017,7 +1093,8 @@ fn unwrap_data_key(m: &Metadata, keys: &Keyring) -> Result<DataKey, String> {
         let Some(k) = unwrap_group(&m.key_groups[0], 0) else {
             return Err(notes(failures));
         };
-        return DataKey::from_slice(&k).ok_or_else(|| format!("data key has {} bytes, expected 32", k.len()));
+        return DataKey::from_slice(&k)
+            .ok_or_else(|| format!("data key has {} bytes, expected 32", k.len()));
     }
     let threshold = m.shamir_threshold.unwrap_or(m.key_groups.len());
     let mut shares = Vec::new();
@@ -1032,7 +1109,10 @@ fn unwrap_data_key(m: &Metadata, keys: &Keyring) -> Result<DataKey, String> {
     if shares.len() < threshold {
         failures.insert(
             0,
-            format!("only {} of the {threshold} key group shares needed could be decrypted", shares.len()),
+            format!(
+                "only {} of the {threshold} key group shares needed could be decrypted",
+                shares.len()
+            ),
         );
         return Err(notes(failures));
     }
@@ -1047,7 +1127,10 @@ fn wrap_data_key(
     threshold: Option<usize>,
     keys: &Keyring,
 ) -> Result<(Vec<KeyGroup>, bool), String> {
-    let groups: Vec<&KeyGroupSpec> = groups.iter().filter(|g| !g.age.is_empty() || !g.pgp.is_empty()).collect();
+    let groups: Vec<&KeyGroupSpec> = groups
+        .iter()
+        .filter(|g| !g.age.is_empty() || !g.pgp.is_empty())
+        .collect();
     if groups.is_empty() {
         return Err("no master keys given (age recipients or PGP fingerprints)".into());
     }
@@ -1089,15 +1172,25 @@ mod tests {
     fn time_helpers() {
         assert_eq!(format_unix(0), "1970-01-01T00:00:00Z");
         assert_eq!(format_unix(1_795_000_000), "2026-11-18T11:06:40Z");
-        assert_eq!(normalize_rfc3339("2026-11-22T20:46:19+00:00"), "2026-11-22T20:46:19Z");
-        assert_eq!(normalize_rfc3339("2026-11-22T20:46:19.123Z"), "2026-11-22T20:46:19Z");
+        assert_eq!(
+            normalize_rfc3339("2026-11-22T20:46:19+00:00"),
+            "2026-11-22T20:46:19Z"
+        );
+        assert_eq!(
+            normalize_rfc3339("2026-11-22T20:46:19.123Z"),
+            "2026-11-22T20:46:19Z"
+        );
     }
 
     #[test]
     fn tree_paths() {
         assert_eq!(
             parse_tree_path(r#"["a"]["b c"][2]"#).unwrap(),
-            vec![PathStep::Key("a".into()), PathStep::Key("b c".into()), PathStep::Index(2)]
+            vec![
+                PathStep::Key("a".into()),
+                PathStep::Key("b c".into()),
+                PathStep::Index(2)
+            ]
         );
         assert!(parse_tree_path("a.b").is_err());
     }

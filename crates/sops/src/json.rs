@@ -200,7 +200,10 @@ impl P<'_> {
                 }
                 Some(b'\\') => {
                     self.pos += 1;
-                    let e = *self.b.get(self.pos).ok_or_else(|| self.err("unterminated string"))?;
+                    let e = *self
+                        .b
+                        .get(self.pos)
+                        .ok_or_else(|| self.err("unterminated string"))?;
                     self.pos += 1;
                     match e {
                         b'"' => out.push('"'),
@@ -218,7 +221,9 @@ impl P<'_> {
                                     self.pos += 2;
                                     let lo = self.hex4()?;
                                     if (0xDC00..0xE000).contains(&lo) {
-                                        char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))
+                                        char::from_u32(
+                                            0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00),
+                                        )
                                     } else {
                                         None
                                     }
@@ -395,7 +400,10 @@ mod tests {
         assert_eq!(go_json_float(1e21), "1e+21");
         assert_eq!(go_json_float(1e-7), "1e-7");
         assert_eq!(go_json_float(1.5), "1.5");
-        assert_eq!(go_json_float(12345678901234567890.0), "12345678901234567000");
+        assert_eq!(
+            go_json_float(12345678901234567890.0),
+            "12345678901234567000"
+        );
     }
 
     #[test]

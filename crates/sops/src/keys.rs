@@ -76,7 +76,12 @@ impl Keyring {
             k.notes.push("SOPS_AGE_KEY_FILE is not set".into());
         }
         if let Ok(cmd) = std::env::var("SOPS_AGE_KEY_CMD") {
-            match Command::new("sh").arg("-c").arg(&cmd).stderr(Stdio::inherit()).output() {
+            match Command::new("sh")
+                .arg("-c")
+                .arg(&cmd)
+                .stderr(Stdio::inherit())
+                .output()
+            {
                 Ok(out) if out.status.success() => {
                     let text = Zeroizing::new(String::from_utf8_lossy(&out.stdout).into_owned());
                     if let Err(e) = k.add_age_identities(&text, "SOPS_AGE_KEY_CMD") {
@@ -151,7 +156,11 @@ impl Keyring {
     }
 
     /// Like [`Keyring::add_age_identities`], allowing several keys per line (`SOPS_AGE_KEY`).
-    pub fn add_age_identities_multi(&mut self, text: &str, location: &str) -> Result<usize, String> {
+    pub fn add_age_identities_multi(
+        &mut self,
+        text: &str,
+        location: &str,
+    ) -> Result<usize, String> {
         self.add_age_lines(text, true, location)
     }
 
@@ -175,7 +184,10 @@ impl Keyring {
                     ));
                 }
                 let id = age::x25519::Identity::from_str(w).map_err(|_| {
-                    format!("{location} line {}: not an age identity (AGE-SECRET-KEY-1…)", i + 1)
+                    format!(
+                        "{location} line {}: not an age identity (AGE-SECRET-KEY-1…)",
+                        i + 1
+                    )
                 })?;
                 self.age.push(id);
                 n += 1;
@@ -202,7 +214,8 @@ impl Keyring {
 
     /// Adds age identities from a file.
     pub fn add_age_key_file(&mut self, path: &Path) -> Result<usize, String> {
-        let data = Zeroizing::new(std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?);
+        let data =
+            Zeroizing::new(std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?);
         let text = Zeroizing::new(String::from_utf8_lossy(&data).into_owned());
         self.add_age_identities(&text, &path.display().to_string())
     }
@@ -231,7 +244,8 @@ impl Keyring {
 
     /// Adds OpenPGP secret keys from a file.
     pub fn add_pgp_key_file(&mut self, path: &Path) -> Result<usize, String> {
-        let data = Zeroizing::new(std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?);
+        let data =
+            Zeroizing::new(std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?);
         self.add_pgp_secret_keys(&data, &path.display().to_string())
     }
 
@@ -263,7 +277,8 @@ impl Keyring {
         if self.age.is_empty() {
             return Err("no age identity available".into());
         }
-        let ids: Vec<&dyn age::Identity> = self.age.iter().map(|i| i as &dyn age::Identity).collect();
+        let ids: Vec<&dyn age::Identity> =
+            self.age.iter().map(|i| i as &dyn age::Identity).collect();
         age_decrypt_bytes(enc.as_bytes(), &ids)
     }
 
@@ -338,7 +353,10 @@ pub fn default_age_keys_file() -> Option<PathBuf> {
     Some(base.join("sops").join("age").join("keys.txt"))
 }
 
-fn age_decrypt_bytes(data: &[u8], ids: &[&dyn age::Identity]) -> Result<Zeroizing<Vec<u8>>, String> {
+fn age_decrypt_bytes(
+    data: &[u8],
+    ids: &[&dyn age::Identity],
+) -> Result<Zeroizing<Vec<u8>>, String> {
     let reader = age::armor::ArmoredReader::new(data);
     let dec = age::Decryptor::new(reader).map_err(|e| e.to_string())?;
     let mut r = dec
@@ -384,7 +402,8 @@ fn pgp_decrypt(enc: &str, keys: &[SignedSecretKey]) -> Result<Zeroizing<Vec<u8>>
     let pw = Password::empty();
     let mut last = String::from("no key matched");
     for k in keys {
-        let (msg, _) = Message::from_string(enc).map_err(|e| format!("invalid PGP message: {e}"))?;
+        let (msg, _) =
+            Message::from_string(enc).map_err(|e| format!("invalid PGP message: {e}"))?;
         match msg.decrypt(&pw, k) {
             Ok(m) => {
                 let mut m = if m.is_compressed() {
@@ -420,7 +439,7 @@ fn pgp_encrypt(key: &SignedPublicKey, data: &[u8]) -> Result<String, String> {
             .map_err(|e| format!("encrypting to primary key: {e}"))?,
     };
     let s = builder
-        .to_armored_string(&mut rng, ArmorOptions::default())
+        .to_armored_string(rng, ArmorOptions::default())
         .map_err(|e| e.to_string())?;
     Ok(s.trim_end_matches('\n').to_string())
 }
@@ -465,8 +484,8 @@ impl Gnupg {
         if !out.status.success() || out.stdout.is_empty() {
             return Err(format!("public key {fp} not found in the GnuPG keyring"));
         }
-        let mut keys = SignedPublicKey::from_bytes_many(&out.stdout[..])
-            .map_err(|e| e.to_string())?;
+        let mut keys =
+            SignedPublicKey::from_bytes_many(&out.stdout[..]).map_err(|e| e.to_string())?;
         match keys.next() {
             Some(Ok(k)) => Ok(k),
             Some(Err(e)) => Err(e.to_string()),
@@ -478,18 +497,32 @@ impl Gnupg {
 /// Exports the secret keys of a GnuPG home (`gpg --export-secret-keys`) into a keyring, for
 /// use without gpg-agent (e.g. to load a cluster-mounted keyring once). Keys protected by a
 /// passphrase cannot be used in-process.
-pub fn export_gnupg_secret_keys(home: Option<&Path>, keyring: &mut Keyring) -> Result<usize, String> {
+pub fn export_gnupg_secret_keys(
+    home: Option<&Path>,
+    keyring: &mut Keyring,
+) -> Result<usize, String> {
     let exec = std::env::var("SOPS_GPG_EXEC").unwrap_or_else(|_| "gpg".into());
     let mut c = Command::new(&exec);
     if let Some(h) = home {
         c.env("GNUPGHOME", h);
     }
     let out = c
-        .args(["--batch", "--no-tty", "--pinentry-mode", "loopback", "--passphrase", "", "--export-secret-keys"])
+        .args([
+            "--batch",
+            "--no-tty",
+            "--pinentry-mode",
+            "loopback",
+            "--passphrase",
+            "",
+            "--export-secret-keys",
+        ])
         .output()
         .map_err(|e| format!("cannot run {exec}: {e}"))?;
     if !out.status.success() {
-        return Err(format!("{exec} --export-secret-keys failed with {}", out.status));
+        return Err(format!(
+            "{exec} --export-secret-keys failed with {}",
+            out.status
+        ));
     }
     let data = Zeroizing::new(out.stdout);
     if data.is_empty() {

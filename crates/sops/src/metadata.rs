@@ -101,7 +101,12 @@ pub(crate) enum CompiledRule {
 
 impl CompiledRule {
     /// sops' `shouldBeEncrypted`.
-    pub(crate) fn should_encrypt(&self, path: &[String], comments: &[Vec<String>], is_comment: bool) -> bool {
+    pub(crate) fn should_encrypt(
+        &self,
+        path: &[String],
+        comments: &[Vec<String>],
+        is_comment: bool,
+    ) -> bool {
         match self {
             CompiledRule::UnencSuffix(s) => !path.iter().any(|p| p.ends_with(s.as_str())),
             CompiledRule::EncSuffix(s) => path.iter().any(|p| p.ends_with(s.as_str())),
@@ -250,8 +255,15 @@ fn parse_group(v: &Value, ctx: &str) -> Result<KeyGroup, String> {
                         .get("enc")
                         .and_then(scalar_text)
                         .ok_or_else(|| format!("{ctx}pgp entry {fp:?} has no `enc`"))?;
-                    let created_at = e.get("created_at").and_then(scalar_text).unwrap_or_default();
-                    g.pgp.push(PgpKey { fp, created_at, enc });
+                    let created_at = e
+                        .get("created_at")
+                        .and_then(scalar_text)
+                        .unwrap_or_default();
+                    g.pgp.push(PgpKey {
+                        fp,
+                        created_at,
+                        enc,
+                    });
                 }
             }
             f if CLOUD_FIELDS.contains(&f) => {
@@ -289,7 +301,9 @@ impl Metadata {
         let shamir_threshold = match v.get("shamir_threshold") {
             None | Some(Value::Scalar(Scalar::Null)) => None,
             Some(Value::Scalar(Scalar::Int(i))) if *i >= 0 => Some(*i as usize),
-            Some(Value::Scalar(Scalar::Float(f))) if *f >= 0.0 && f.fract() == 0.0 => Some(*f as usize),
+            Some(Value::Scalar(Scalar::Float(f))) if *f >= 0.0 && f.fract() == 0.0 => {
+                Some(*f as usize)
+            }
             Some(_) => return Err("`shamir_threshold` must be a non-negative integer".into()),
         };
         let shamir_threshold = shamir_threshold.filter(|t| *t > 0);
@@ -311,7 +325,10 @@ impl Metadata {
         if set.len() > 1 {
             return Err("Cannot use more than one of encrypted_suffix, unencrypted_suffix, encrypted_regex, unencrypted_regex, encrypted_comment_regex, or unencrypted_comment_regex in the same file".into());
         }
-        let mac_only_encrypted = matches!(v.get("mac_only_encrypted"), Some(Value::Scalar(Scalar::Bool(true))));
+        let mac_only_encrypted = matches!(
+            v.get("mac_only_encrypted"),
+            Some(Value::Scalar(Scalar::Bool(true)))
+        );
         let version = v.get("version").and_then(scalar_text).unwrap_or_default();
         Ok(Metadata {
             key_groups,
@@ -376,7 +393,8 @@ impl Metadata {
                 .iter()
                 .map(|g| {
                     let mut gi = Vec::new();
-                    let mut gp = |k: &str, v: Value| gi.push(MapItem::Entry(Scalar::Str(k.into()), v));
+                    let mut gp =
+                        |k: &str, v: Value| gi.push(MapItem::Entry(Scalar::Str(k.into()), v));
                     if !g.pgp.is_empty() {
                         gp("pgp", pgp_list(g));
                     }
@@ -385,7 +403,10 @@ impl Metadata {
                             gp(f, v);
                         }
                     }
-                    gp("hc_vault", other(g, "hc_vault").unwrap_or(Value::Seq(Vec::new())));
+                    gp(
+                        "hc_vault",
+                        other(g, "hc_vault").unwrap_or(Value::Seq(Vec::new())),
+                    );
                     gp("age", age_list(g));
                     SeqItem::Value(Value::Map(gi))
                 })
@@ -429,7 +450,9 @@ mod tests {
 
     #[test]
     fn comment_rules() {
-        let r = Rule::EncryptedCommentRegex("^ sops:enc".into()).compile().unwrap();
+        let r = Rule::EncryptedCommentRegex("^ sops:enc".into())
+            .compile()
+            .unwrap();
         let stack = vec![vec![" sops:enc".to_string()]];
         assert!(r.should_encrypt(&["a".into()], &stack, false));
         assert!(!r.should_encrypt(&[], &stack, true));

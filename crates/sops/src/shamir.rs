@@ -36,7 +36,11 @@ fn gf_inv(a: u8) -> u8 {
 }
 
 /// Splits `secret` into `parts` shares, any `threshold` of which recover it.
-pub fn split(secret: &[u8], parts: usize, threshold: usize) -> Result<Vec<Zeroizing<Vec<u8>>>, String> {
+pub fn split(
+    secret: &[u8],
+    parts: usize,
+    threshold: usize,
+) -> Result<Vec<Zeroizing<Vec<u8>>>, String> {
     if parts < threshold || threshold < 2 || parts > 255 {
         return Err(format!(
             "invalid Shamir parameters: {parts} parts, threshold {threshold}"

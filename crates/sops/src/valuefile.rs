@@ -121,14 +121,24 @@ pub struct ValueFileRef {
 /// plugs in its kube client; the CLI can use a kubeconfig-based implementation.
 pub trait SecretFetcher {
     /// Returns `data[key]` of Secret `namespace/name` (namespace `None` = default namespace).
-    fn fetch(&self, namespace: Option<&str>, name: &str, key: &str) -> Result<Zeroizing<Vec<u8>>, String>;
+    fn fetch(
+        &self,
+        namespace: Option<&str>,
+        name: &str,
+        key: &str,
+    ) -> Result<Zeroizing<Vec<u8>>, String>;
 }
 
 /// A [`SecretFetcher`] for contexts without cluster access: always fails.
 pub struct NoKubernetes;
 
 impl SecretFetcher for NoKubernetes {
-    fn fetch(&self, namespace: Option<&str>, name: &str, key: &str) -> Result<Zeroizing<Vec<u8>>, String> {
+    fn fetch(
+        &self,
+        namespace: Option<&str>,
+        name: &str,
+        key: &str,
+    ) -> Result<Zeroizing<Vec<u8>>, String> {
         let ns = namespace.map(|n| format!("{n}/")).unwrap_or_default();
         Err(format!(
             "no Kubernetes access configured to read Secret {ns}{name} key {key}"
@@ -160,11 +170,16 @@ fn parse_secret_ref(url: &str, loc: &str) -> Result<SecretKeyRef, ValueFileError
         .split_once('#')
         .ok_or_else(|| syntax("the Kubernetes key location must be NAMESPACE/NAME#KEY"))?;
     let (namespace, name) = match obj.split_once('/') {
-        Some((ns, name)) => (Some(ns.to_string()).filter(|n| !n.is_empty()), name.to_string()),
+        Some((ns, name)) => (
+            Some(ns.to_string()).filter(|n| !n.is_empty()),
+            name.to_string(),
+        ),
         None => (None, obj.to_string()),
     };
     if name.is_empty() || key.is_empty() {
-        return Err(syntax("the Kubernetes key location must be NAMESPACE/NAME#KEY"));
+        return Err(syntax(
+            "the Kubernetes key location must be NAMESPACE/NAME#KEY",
+        ));
     }
     Ok(SecretKeyRef {
         namespace,
@@ -195,7 +210,9 @@ impl ValueFileRef {
             }
             _ => {
                 let (loc, path) = rest.split_once('?').ok_or_else(|| {
-                    syntax(&format!("expected {scheme}://[path to key]?[path secrets.yaml]"))
+                    syntax(&format!(
+                        "expected {scheme}://[path to key]?[path secrets.yaml]"
+                    ))
                 })?;
                 if loc.is_empty() {
                     return Err(syntax("empty key location"));
@@ -203,7 +220,9 @@ impl ValueFileRef {
                 let key = match scheme {
                     "secrets+gpg-import" => KeySource::GpgFile(loc.to_string()),
                     "secrets+age-import" => KeySource::AgeFile(loc.to_string()),
-                    "secrets+gpg-import-kubernetes" => KeySource::GpgKubernetes(parse_secret_ref(s, loc)?),
+                    "secrets+gpg-import-kubernetes" => {
+                        KeySource::GpgKubernetes(parse_secret_ref(s, loc)?)
+                    }
                     _ => KeySource::AgeKubernetes(parse_secret_ref(s, loc)?),
                 };
                 (key, path.to_string())
@@ -216,7 +235,11 @@ impl ValueFileRef {
         // Backend override (`sops!PATH`); only sops is supported.
         let path = match path.split_once('!') {
             Some(("sops", p)) => p.to_string(),
-            Some((b, _)) if !b.contains('/') && !b.is_empty() && b.chars().all(|c| c.is_ascii_alphanumeric()) => {
+            Some((b, _))
+                if !b.contains('/')
+                    && !b.is_empty()
+                    && b.chars().all(|c| c.is_ascii_alphanumeric()) =>
+            {
                 return Err(ValueFileError::Unsupported(format!(
                     "{s:?}: secrets backend {b:?} is not supported (only sops)"
                 )));
@@ -336,12 +359,18 @@ pub fn decrypt_value_file(
 ) -> Result<Zeroizing<Vec<u8>>, ValueFileError> {
     let path = opts.resolve(&r.path, false)?;
     let shown = r.path.clone();
+    tracing::debug!(scheme = %r.scheme, path = %path.display(), "resolving secrets value file");
     let data = match std::fs::read(&path) {
         Ok(d) => d,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && r.ignore_missing => {
             return Ok(Zeroizing::new(Vec::new()));
         }
-        Err(e) => return Err(ValueFileError::Io { path: shown, source: e }),
+        Err(e) => {
+            return Err(ValueFileError::Io {
+                path: shown,
+                source: e,
+            });
+        }
     };
     let mut own = Keyring::new();
     let keys: &Keyring = match &r.key {
@@ -365,7 +394,10 @@ pub fn decrypt_value_file(
         KeySource::AgeKubernetes(s) | KeySource::GpgKubernetes(s) => {
             let location = format!(
                 "Secret {}{}#{}",
-                s.namespace.as_deref().map(|n| format!("{n}/")).unwrap_or_default(),
+                s.namespace
+                    .as_deref()
+                    .map(|n| format!("{n}/"))
+                    .unwrap_or_default(),
                 s.name,
                 s.key
             );
@@ -381,7 +413,10 @@ pub fn decrypt_value_file(
             } else {
                 own.add_pgp_secret_keys(&bytes, &location)
             };
-            res.map_err(|e| ValueFileError::Key { location, reason: e })?;
+            res.map_err(|e| ValueFileError::Key {
+                location,
+                reason: e,
+            })?;
             &own
         }
     };
@@ -390,11 +425,15 @@ pub fn decrypt_value_file(
 
 /// Decrypts a values file's bytes the way helm-secrets does: a file without a sops MAC line
 /// (`mac: …,type:str]`) is returned unchanged; YAML when a line is exactly `sops:`, else JSON.
-pub fn decrypt_bytes(name: &str, data: &[u8], keys: &Keyring) -> Result<Zeroizing<Vec<u8>>, ValueFileError> {
+pub fn decrypt_bytes(
+    name: &str,
+    data: &[u8],
+    keys: &Keyring,
+) -> Result<Zeroizing<Vec<u8>>, ValueFileError> {
     let text = String::from_utf8_lossy(data);
-    let encrypted = text.lines().any(|l| {
-        l.find("mac").is_some_and(|i| l[i..].contains(",type:str]"))
-    });
+    let encrypted = text
+        .lines()
+        .any(|l| l.find("mac").is_some_and(|i| l[i..].contains(",type:str]")));
     if !encrypted {
         return Ok(Zeroizing::new(data.to_vec()));
     }
@@ -417,20 +456,29 @@ mod tests {
     fn parses_forms() {
         assert_eq!(ValueFileRef::parse("values.yaml").unwrap(), None);
         assert_eq!(ValueFileRef::parse("https://x/values.yaml").unwrap(), None);
-        let r = ValueFileRef::parse("secrets://secrets.yaml").unwrap().unwrap();
-        assert_eq!(r.key, KeySource::Environment);
-        assert_eq!(r.path, "secrets.yaml");
-        let r = ValueFileRef::parse("secrets://?sops!../s.yaml").unwrap().unwrap();
-        assert!(r.ignore_missing);
-        assert_eq!(r.path, "../s.yaml");
-        let r = ValueFileRef::parse("secrets+age-import:///keys/key.txt?secrets.yaml").unwrap().unwrap();
-        assert_eq!(r.key, KeySource::AgeFile("/keys/key.txt".into()));
-        let r = ValueFileRef::parse("secrets+gpg-import://k.asc?a/b.yaml?x=1").unwrap().unwrap();
-        assert_eq!(r.key, KeySource::GpgFile("k.asc".into()));
-        assert_eq!(r.path, "a/b.yaml?x=1");
-        let r = ValueFileRef::parse("secrets+age-import-kubernetes://argocd/sops-age#key.txt?s.yaml")
+        let r = ValueFileRef::parse("secrets://secrets.yaml")
             .unwrap()
             .unwrap();
+        assert_eq!(r.key, KeySource::Environment);
+        assert_eq!(r.path, "secrets.yaml");
+        let r = ValueFileRef::parse("secrets://?sops!../s.yaml")
+            .unwrap()
+            .unwrap();
+        assert!(r.ignore_missing);
+        assert_eq!(r.path, "../s.yaml");
+        let r = ValueFileRef::parse("secrets+age-import:///keys/key.txt?secrets.yaml")
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.key, KeySource::AgeFile("/keys/key.txt".into()));
+        let r = ValueFileRef::parse("secrets+gpg-import://k.asc?a/b.yaml?x=1")
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.key, KeySource::GpgFile("k.asc".into()));
+        assert_eq!(r.path, "a/b.yaml?x=1");
+        let r =
+            ValueFileRef::parse("secrets+age-import-kubernetes://argocd/sops-age#key.txt?s.yaml")
+                .unwrap()
+                .unwrap();
         assert_eq!(
             r.key,
             KeySource::AgeKubernetes(SecretKeyRef {
@@ -439,8 +487,16 @@ mod tests {
                 key: "key.txt".into()
             })
         );
-        let r = ValueFileRef::parse("secrets+gpg-import-kubernetes://gpg#k?s.yaml").unwrap().unwrap();
-        assert!(matches!(r.key, KeySource::GpgKubernetes(SecretKeyRef { namespace: None, .. })));
+        let r = ValueFileRef::parse("secrets+gpg-import-kubernetes://gpg#k?s.yaml")
+            .unwrap()
+            .unwrap();
+        assert!(matches!(
+            r.key,
+            KeySource::GpgKubernetes(SecretKeyRef {
+                namespace: None,
+                ..
+            })
+        ));
         assert!(ValueFileRef::parse("secrets+age-import://key.txt").is_err());
         assert!(ValueFileRef::parse("secrets+age-import-kubernetes://ns/name?s.yaml").is_err());
         assert!(ValueFileRef::parse("secrets+literal://x").is_err());
@@ -455,7 +511,10 @@ mod tests {
         assert!(o.resolve("../x.yaml", false).is_err());
         assert!(o.resolve("/keys/key.txt", true).is_ok());
         let o = ResolveOptions::new("/repo/chart");
-        assert_eq!(o.resolve("../x.yaml", false).unwrap(), PathBuf::from("/repo/chart/../x.yaml"));
+        assert_eq!(
+            o.resolve("../x.yaml", false).unwrap(),
+            PathBuf::from("/repo/chart/../x.yaml")
+        );
         assert!(o.resolve("https://example.com/x.yaml", false).is_err());
     }
 }

@@ -66,8 +66,16 @@ const JSON: &str = r#"{
 /// "write a creation rule".
 fn rules() -> Vec<(&'static str, Vec<&'static str>, Rule)> {
     vec![
-        ("default", vec![], Rule::UnencryptedSuffix("_unencrypted".into())),
-        ("encrypted_suffix", vec!["--encrypted-suffix", "_enc"], Rule::EncryptedSuffix("_enc".into())),
+        (
+            "default",
+            vec![],
+            Rule::UnencryptedSuffix("_unencrypted".into()),
+        ),
+        (
+            "encrypted_suffix",
+            vec!["--encrypted-suffix", "_enc"],
+            Rule::EncryptedSuffix("_enc".into()),
+        ),
         (
             "unencrypted_regex",
             vec!["--unencrypted-regex", "^(repository|user)$"],
@@ -78,8 +86,16 @@ fn rules() -> Vec<(&'static str, Vec<&'static str>, Rule)> {
             vec!["--encrypted-regex", "^(data|password)$"],
             Rule::EncryptedRegex("^(data|password)$".into()),
         ),
-        ("encrypted_comment_regex", vec![], Rule::EncryptedCommentRegex("^ sops:enc".into())),
-        ("unencrypted_comment_regex", vec![], Rule::UnencryptedCommentRegex("^ plain".into())),
+        (
+            "encrypted_comment_regex",
+            vec![],
+            Rule::EncryptedCommentRegex("^ sops:enc".into()),
+        ),
+        (
+            "unencrypted_comment_regex",
+            vec![],
+            Rule::UnencryptedCommentRegex("^ plain".into()),
+        ),
     ]
 }
 
@@ -111,7 +127,13 @@ fn ferry_groups(m: Master) -> Vec<KeyGroupSpec> {
     }
 }
 
-fn sops_encrypt(dir: &std::path::Path, file: &str, content: &str, flags: &[&str], m: Master) -> String {
+fn sops_encrypt(
+    dir: &std::path::Path,
+    file: &str,
+    content: &str,
+    flags: &[&str],
+    m: Master,
+) -> String {
     std::fs::write(dir.join(file), content).unwrap();
     let mut args: Vec<String> = vec!["encrypt".into()];
     args.extend(sops_key_flags(m));
@@ -146,7 +168,11 @@ fn run_matrix(format: Format, plain: &str, ext: &str) {
             let cfg = dir.path().join(".sops.yaml");
             let _ = std::fs::remove_file(&cfg);
             if flags.is_empty() && name != "default" {
-                std::fs::write(&cfg, format!("creation_rules:\n  - {}: '{}'\n", rule.field(), rule.text())).unwrap();
+                std::fs::write(
+                    &cfg,
+                    format!("creation_rules:\n  - {}: '{}'\n", rule.field(), rule.text()),
+                )
+                .unwrap();
             }
             let enc = sops_encrypt(dir.path(), &file, plain, &flags, m);
             let _ = std::fs::remove_file(&cfg);
@@ -154,12 +180,20 @@ fn run_matrix(format: Format, plain: &str, ext: &str) {
             let parsed = EncryptedFile::parse(&file, enc.as_bytes(), format)
                 .unwrap_or_else(|e| panic!("{case}: parse: {e}"));
             assert_eq!(parsed.metadata().rule, rule, "{case}");
-            let dec = parsed.decrypt(&kr).unwrap_or_else(|e| panic!("{case}: decrypt: {e}"));
-            assert_eq!(dec.to_plaintext().as_str(), sops_plain, "{case}: plaintext differs from sops");
+            let dec = parsed
+                .decrypt(&kr)
+                .unwrap_or_else(|e| panic!("{case}: decrypt: {e}"));
+            assert_eq!(
+                dec.to_plaintext().as_str(),
+                sops_plain,
+                "{case}: plaintext differs from sops"
+            );
 
             // Re-encrypting unchanged content reproduces sops' file except lastmodified and mac.
             let mut dec = dec;
-            let again = dec.encrypt().unwrap_or_else(|e| panic!("{case}: re-encrypt: {e}"));
+            let again = dec
+                .encrypt()
+                .unwrap_or_else(|e| panic!("{case}: re-encrypt: {e}"));
             let diff = changed_lines(&enc, &again);
             for (old, _) in &diff {
                 let t = old.trim_start().trim_start_matches('"');
@@ -169,7 +203,11 @@ fn run_matrix(format: Format, plain: &str, ext: &str) {
                 );
             }
             // ...and sops accepts ferry's rewrite.
-            assert_eq!(sops_decrypt(dir.path(), &file, &again, m), sops_plain, "{case}: sops on ferry rewrite");
+            assert_eq!(
+                sops_decrypt(dir.path(), &file, &again, m),
+                sops_plain,
+                "{case}: sops on ferry rewrite"
+            );
 
             // ferry → sops: a fresh ferry encryption decrypts in sops to the same plaintext.
             let opts = EncryptOptions {
@@ -179,7 +217,11 @@ fn run_matrix(format: Format, plain: &str, ext: &str) {
             };
             let fenc = sops::encrypt_plaintext(&file, plain.as_bytes(), format, &opts, &kr)
                 .unwrap_or_else(|e| panic!("{case}: ferry encrypt: {e}"));
-            assert_eq!(sops_decrypt(dir.path(), &file, &fenc, m), sops_plain, "{case}: sops decrypt of ferry file");
+            assert_eq!(
+                sops_decrypt(dir.path(), &file, &fenc, m),
+                sops_plain,
+                "{case}: sops decrypt of ferry file"
+            );
             // Same values encrypted in the same places as sops did.
             let enc_lines: Vec<bool> = enc.lines().map(|l| l.contains("ENC[")).collect();
             let fenc_lines: Vec<bool> = fenc.lines().map(|l| l.contains("ENC[")).collect();
@@ -190,7 +232,11 @@ fn run_matrix(format: Format, plain: &str, ext: &str) {
                     .unwrap_or(v.len());
                 v[..end].to_vec()
             };
-            assert_eq!(body(&enc_lines, &enc), body(&fenc_lines, &fenc), "{case}: encrypted positions differ\n{enc}\n---\n{fenc}");
+            assert_eq!(
+                body(&enc_lines, &enc),
+                body(&fenc_lines, &fenc),
+                "{case}: encrypted positions differ\n{enc}\n---\n{fenc}"
+            );
         }
     }
 }
@@ -219,7 +265,10 @@ fn mac_only_encrypted_and_key_groups_via_sops_yaml() {
     let config = sops::config::Config::load(&dir.path().join(".sops.yaml")).unwrap();
 
     // mac_only_encrypted, both directions, YAML and JSON.
-    for (file, plain, format) in [("maconly.yaml", YAML, Format::Yaml), ("maconly.json", JSON, Format::Json)] {
+    for (file, plain, format) in [
+        ("maconly.yaml", YAML, Format::Yaml),
+        ("maconly.json", JSON, Format::Json),
+    ] {
         std::fs::write(dir.path().join(file), plain).unwrap();
         let enc = sops_ok(dir.path(), &["encrypt", file], None, false);
         assert!(enc.contains("mac_only_encrypted"), "{file}");
@@ -229,10 +278,19 @@ fn mac_only_encrypted_and_key_groups_via_sops_yaml() {
             .decrypt(&keyring(true, false))
             .unwrap();
         assert_eq!(dec.to_plaintext().as_str(), sops_plain, "{file}");
-        let opts = config.rule_for(&dir.path().join(file)).unwrap().to_options(None);
+        let opts = config
+            .rule_for(&dir.path().join(file))
+            .unwrap()
+            .to_options(None);
         assert!(opts.mac_only_encrypted);
-        let fenc = sops::encrypt_plaintext(file, plain.as_bytes(), format, &opts, &keyring(true, false)).unwrap();
-        assert_eq!(sops_decrypt(dir.path(), file, &fenc, Master::Age), sops_plain, "{file}");
+        let fenc =
+            sops::encrypt_plaintext(file, plain.as_bytes(), format, &opts, &keyring(true, false))
+                .unwrap();
+        assert_eq!(
+            sops_decrypt(dir.path(), file, &fenc, Master::Age),
+            sops_plain,
+            "{file}"
+        );
     }
 
     // Key groups with a Shamir threshold: sops → ferry needs both groups.
@@ -242,17 +300,31 @@ fn mac_only_encrypted_and_key_groups_via_sops_yaml() {
     let parsed = EncryptedFile::parse("groups.yaml", enc.as_bytes(), Format::Yaml).unwrap();
     assert_eq!(parsed.metadata().key_groups.len(), 2);
     let only_first = parsed.decrypt(&keyring(true, false)).unwrap_err();
-    assert!(only_first.to_string().contains("only 1 of the 2 key group shares"), "{only_first}");
+    assert!(
+        only_first
+            .to_string()
+            .contains("only 1 of the 2 key group shares"),
+        "{only_first}"
+    );
     let mut both = keyring(true, true);
     let dec = parsed.decrypt(&both).unwrap();
     std::fs::write(dir.path().join("groups.yaml"), &enc).unwrap();
-    let sops_env = sops_ok(dir.path(), &["decrypt", "groups.yaml"], Some(&k.age_key_file), true);
+    let sops_env = sops_ok(
+        dir.path(),
+        &["decrypt", "groups.yaml"],
+        Some(&k.age_key_file),
+        true,
+    );
     assert_eq!(dec.to_plaintext().as_str(), sops_env);
 
     // ferry → sops with key groups: the second group decrypts with the second age key.
-    let opts = config.rule_for(&dir.path().join("groups.yaml")).unwrap().to_options(None);
+    let opts = config
+        .rule_for(&dir.path().join("groups.yaml"))
+        .unwrap()
+        .to_options(None);
     assert_eq!(opts.key_groups.len(), 2);
-    let fenc = sops::encrypt_plaintext("groups.yaml", YAML.as_bytes(), Format::Yaml, &opts, &both).unwrap();
+    let fenc = sops::encrypt_plaintext("groups.yaml", YAML.as_bytes(), Format::Yaml, &opts, &both)
+        .unwrap();
     assert!(fenc.contains("key_groups:") && fenc.contains("hc_vault: []"));
     std::fs::write(dir.path().join("groups.yaml"), &fenc).unwrap();
     let combined = format!(
@@ -262,7 +334,12 @@ fn mac_only_encrypted_and_key_groups_via_sops_yaml() {
     );
     let both_age = dir.path().join("both.txt");
     std::fs::write(&both_age, combined).unwrap();
-    let from_sops = sops_ok(dir.path(), &["decrypt", "groups.yaml"], Some(&both_age), false);
+    let from_sops = sops_ok(
+        dir.path(),
+        &["decrypt", "groups.yaml"],
+        Some(&both_age),
+        false,
+    );
     assert_eq!(from_sops, sops_env);
     // And ferry decrypts its own key-group file with the second age key + first group.
     both.add_age_key_file(&k.age_key_file2).unwrap();
@@ -289,7 +366,10 @@ fn set_changes_only_that_value_lastmodified_and_mac() {
     assert_eq!(diff.len(), 5, "{diff:#?}\n{enc}\n---\n{out}");
     assert!(diff[0].0.trim_start().starts_with("tag: ENC["));
     for pair in diff[1..].chunks(2) {
-        assert!(pair[0].0.trim_start().starts_with("lastmodified:"), "{diff:#?}");
+        assert!(
+            pair[0].0.trim_start().starts_with("lastmodified:"),
+            "{diff:#?}"
+        );
         assert!(pair[1].0.trim_start().starts_with("mac: ENC["), "{diff:#?}");
     }
     let plain = sops_decrypt(dir.path(), "s.yaml", &out, Master::Age);
@@ -309,28 +389,41 @@ fn gnupg_keyring_through_gpg_binary_and_export() {
     let mut none = sops::Keyring::new();
     none.disable_gnupg();
     let e = parsed.decrypt(&none).unwrap_err().to_string();
-    assert!(e.starts_with("p.yaml: could not decrypt the data key"), "{e}");
+    assert!(
+        e.starts_with("p.yaml: could not decrypt the data key"),
+        "{e}"
+    );
     assert!(e.contains(&k.pgp_fp), "{e}");
 
     // GNUPGHOME through the gpg binary (like sops' fallback).
     let mut via_gpg = sops::Keyring::new();
     via_gpg.use_gnupg(Some(k.gnupghome.clone()));
-    assert_eq!(parsed.decrypt(&via_gpg).unwrap().to_plaintext().as_str(), sops_plain);
+    assert_eq!(
+        parsed.decrypt(&via_gpg).unwrap().to_plaintext().as_str(),
+        sops_plain
+    );
 
     // GNUPGHOME secret keys exported into the in-process keyring.
     let mut exported = sops::Keyring::new();
     exported.disable_gnupg();
     let n = sops::keys::export_gnupg_secret_keys(Some(&k.gnupghome), &mut exported).unwrap();
     assert!(n >= 1);
-    assert_eq!(parsed.decrypt(&exported).unwrap().to_plaintext().as_str(), sops_plain);
+    assert_eq!(
+        parsed.decrypt(&exported).unwrap().to_plaintext().as_str(),
+        sops_plain
+    );
 
     // Encrypting to a fingerprint whose public key is only in GNUPGHOME.
     let opts = EncryptOptions {
         key_groups: ferry_groups(Master::Pgp),
         ..Default::default()
     };
-    let fenc = sops::encrypt_plaintext("p.yaml", YAML.as_bytes(), Format::Yaml, &opts, &via_gpg).unwrap();
-    assert_eq!(sops_decrypt(dir.path(), "p.yaml", &fenc, Master::Pgp), sops_plain);
+    let fenc =
+        sops::encrypt_plaintext("p.yaml", YAML.as_bytes(), Format::Yaml, &opts, &via_gpg).unwrap();
+    assert_eq!(
+        sops_decrypt(dir.path(), "p.yaml", &fenc, Master::Pgp),
+        sops_plain
+    );
 }
 
 #[test]
@@ -340,30 +433,49 @@ fn failures_name_the_file_and_reason() {
     let enc = sops_encrypt(dir.path(), "f.yaml", YAML, &[], Master::Age);
     let kr = keyring(true, false);
     let decrypt = |text: &str| {
-        EncryptedFile::parse("secrets/f.yaml", text.as_bytes(), Format::Yaml).and_then(|f| f.decrypt(&kr))
+        EncryptedFile::parse("secrets/f.yaml", text.as_bytes(), Format::Yaml)
+            .and_then(|f| f.decrypt(&kr))
     };
     assert!(decrypt(&enc).is_ok());
 
     // Tampered value: swap one ciphertext byte of app.image.tag.
-    let line = enc.lines().find(|l| l.trim_start().starts_with("tag: ENC[")).unwrap();
+    let line = enc
+        .lines()
+        .find(|l| l.trim_start().starts_with("tag: ENC["))
+        .unwrap();
     let start = line.find("data:").unwrap() + 5;
     let mut bad = line.to_string();
     let c = bad.as_bytes()[start];
     bad.replace_range(start..start + 1, if c == b'A' { "B" } else { "A" });
     let e = decrypt(&enc.replace(line, &bad)).unwrap_err().to_string();
     assert!(e.starts_with("secrets/f.yaml: "), "{e}");
-    assert!(e.contains("app.image.tag") && e.contains("authentication failed"), "{e}");
+    assert!(
+        e.contains("app.image.tag") && e.contains("authentication failed"),
+        "{e}"
+    );
 
     // A value moved to another key fails too (the key path is authenticated).
-    let pass = enc.lines().find(|l| l.trim_start().starts_with("password: ENC[")).unwrap();
-    let moved = enc.replace(line, &line.replace(line.trim_start().split_once(' ').unwrap().1, pass.trim_start().split_once(' ').unwrap().1));
+    let pass = enc
+        .lines()
+        .find(|l| l.trim_start().starts_with("password: ENC["))
+        .unwrap();
+    let moved = enc.replace(
+        line,
+        &line.replace(
+            line.trim_start().split_once(' ').unwrap().1,
+            pass.trim_start().split_once(' ').unwrap().1,
+        ),
+    );
     let e = decrypt(&moved).unwrap_err().to_string();
     assert!(e.contains("app.image.tag"), "{e}");
 
     // Bad MAC: a plaintext (unencrypted) value edited outside sops.
-    let e = decrypt(&enc.replace("password_unencrypted: visible", "password_unencrypted: changed"))
-        .unwrap_err()
-        .to_string();
+    let e = decrypt(&enc.replace(
+        "password_unencrypted: visible",
+        "password_unencrypted: changed",
+    ))
+    .unwrap_err()
+    .to_string();
     assert!(e.starts_with("secrets/f.yaml: MAC mismatch"), "{e}");
 
     // Wrong key.
@@ -375,7 +487,10 @@ fn failures_name_the_file_and_reason() {
         .decrypt(&wrong)
         .unwrap_err()
         .to_string();
-    assert!(e.starts_with("secrets/f.yaml: could not decrypt the data key"), "{e}");
+    assert!(
+        e.starts_with("secrets/f.yaml: could not decrypt the data key"),
+        "{e}"
+    );
     assert!(e.contains(&k.age_recipient), "{e}");
 
     // Missing key: no identities at all.
@@ -389,9 +504,16 @@ fn failures_name_the_file_and_reason() {
     assert!(e.contains("no age identity available"), "{e}");
 
     // Not a sops file.
-    let e = EncryptedFile::parse("plain.yaml", b"a: 1\n", Format::Yaml).unwrap_err().to_string();
-    assert_eq!(e, "plain.yaml: not a sops-encrypted file: no top-level `sops` metadata key");
-    let e = EncryptedFile::parse("x.json", b"{oops", Format::Json).unwrap_err().to_string();
+    let e = EncryptedFile::parse("plain.yaml", b"a: 1\n", Format::Yaml)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        "plain.yaml: not a sops-encrypted file: no top-level `sops` metadata key"
+    );
+    let e = EncryptedFile::parse("x.json", b"{oops", Format::Json)
+        .unwrap_err()
+        .to_string();
     assert!(e.starts_with("x.json: invalid JSON: line 1"), "{e}");
 
     // No error text contains a secret.
@@ -412,18 +534,27 @@ fn passphrase_protected_age_identity_file() {
     let enc = sops_encrypt(dir.path(), "pp.yaml", YAML, &[], Master::Age);
     // `age -p -a keys.txt`, made with the age library.
     let identity = std::fs::read(&k.age_key_file).unwrap();
-    let encryptor = age::Encryptor::with_user_passphrase(age::secrecy::SecretString::from("correct horse".to_string()));
+    let encryptor = age::Encryptor::with_user_passphrase(age::secrecy::SecretString::from(
+        "correct horse".to_string(),
+    ));
     let mut out = Vec::new();
-    let armored = age::armor::ArmoredWriter::wrap_output(&mut out, age::armor::Format::AsciiArmor).unwrap();
+    let armored =
+        age::armor::ArmoredWriter::wrap_output(&mut out, age::armor::Format::AsciiArmor).unwrap();
     let mut w = encryptor.wrap_output(armored).unwrap();
     w.write_all(&identity).unwrap();
     w.finish().unwrap().finish().unwrap();
     let mut kr = sops::Keyring::new();
     kr.disable_gnupg();
-    kr.add_age_identities_with_passphrase(&out, "correct horse", "keys.txt.age").unwrap();
-    let dec = EncryptedFile::parse("pp.yaml", enc.as_bytes(), Format::Yaml).unwrap().decrypt(&kr).unwrap();
+    kr.add_age_identities_with_passphrase(&out, "correct horse", "keys.txt.age")
+        .unwrap();
+    let dec = EncryptedFile::parse("pp.yaml", enc.as_bytes(), Format::Yaml)
+        .unwrap()
+        .decrypt(&kr)
+        .unwrap();
     assert!(dec.to_plaintext().contains("hunter2"));
     let mut kr2 = sops::Keyring::new();
-    let e = kr2.add_age_identities_with_passphrase(&out, "wrong", "keys.txt.age").unwrap_err();
+    let e = kr2
+        .add_age_identities_with_passphrase(&out, "wrong", "keys.txt.age")
+        .unwrap_err();
     assert!(e.contains("keys.txt.age"), "{e}");
 }

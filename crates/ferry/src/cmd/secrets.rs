@@ -211,7 +211,8 @@ pub fn run(command: Command) -> Result<ExitCode> {
             let out_format = output_format(&io, plain.format())?;
             let text = match extract {
                 Some(p) => {
-                    let steps = parse_tree_path(&p).map_err(|e| anyhow!("{}: {e}", file.display()))?;
+                    let steps =
+                        parse_tree_path(&p).map_err(|e| anyhow!("{}: {e}", file.display()))?;
                     let v = plain
                         .get(&steps)
                         .ok_or_else(|| anyhow!("{}: path {p} not found", file.display()))?;
@@ -289,7 +290,8 @@ pub fn run(command: Command) -> Result<ExitCode> {
                     v
                 }
             });
-            let new_value = sops::json::parse(&json).map_err(|e| anyhow!("value is not valid JSON: {e}"))?;
+            let new_value =
+                sops::json::parse(&json).map_err(|e| anyhow!("value is not valid JSON: {e}"))?;
             let (enc, _) = load_encrypted(&file, &io)?;
             let mut plain = enc.decrypt(&keyring(&keys)?)?;
             if idempotent && plain.get(&steps) == Some(&new_value) {
@@ -301,7 +303,12 @@ pub fn run(command: Command) -> Result<ExitCode> {
             tracing::debug!(file = %file.display(), path = %path, "value set");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Unset { file, path, io, keys } => {
+        Command::Unset {
+            file,
+            path,
+            io,
+            keys,
+        } => {
             let steps = parse_tree_path(&path).map_err(|e| anyhow!("{}: {e}", file.display()))?;
             let (enc, _) = load_encrypted(&file, &io)?;
             let mut plain = enc.decrypt(&keyring(&keys)?)?;
@@ -327,15 +334,25 @@ pub fn run(command: Command) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Updatekeys { file, io, yes, keys } => {
+        Command::Updatekeys {
+            file,
+            io,
+            yes,
+            keys,
+        } => {
             let (enc, _) = load_encrypted(&file, &io)?;
-            let cfg = load_config(&io)?
-                .ok_or_else(|| anyhow!("{}: no .sops.yaml found (updatekeys needs creation rules)", file.display()))?;
+            let cfg = load_config(&io)?.ok_or_else(|| {
+                anyhow!(
+                    "{}: no .sops.yaml found (updatekeys needs creation rules)",
+                    file.display()
+                )
+            })?;
             let rule = cfg.rule_for(&file).map_err(|e| anyhow!(e))?;
             let kr = keyring(&keys)?;
             let current = groups_of(enc.metadata());
             if current == rule.key_groups
-                && enc.metadata().shamir_threshold == rule.shamir_threshold.filter(|_| rule.key_groups.len() > 1)
+                && enc.metadata().shamir_threshold
+                    == rule.shamir_threshold.filter(|_| rule.key_groups.len() > 1)
             {
                 eprintln!("{}: already up to date", file.display());
                 return Ok(ExitCode::SUCCESS);
@@ -344,7 +361,10 @@ pub fn run(command: Command) -> Result<ExitCode> {
             describe_change(&current, &rule.key_groups);
             if !yes {
                 if !std::io::stdin().is_terminal() {
-                    bail!("{}: refusing to update keys without confirmation (use --yes)", file.display());
+                    bail!(
+                        "{}: refusing to update keys without confirmation (use --yes)",
+                        file.display()
+                    );
                 }
                 eprint!("Is this okay? (y/n): ");
                 let mut answer = String::new();
@@ -395,14 +415,17 @@ fn describe_change(old: &[KeyGroupSpec], new: &[KeyGroupSpec]) {
 
 fn input_format(io: &IoArgs, file: &Path) -> Result<Format> {
     match &io.input_type {
-        Some(t) => Format::from_name(t).ok_or_else(|| anyhow!("unsupported input type {t:?} (yaml, json)")),
+        Some(t) => {
+            Format::from_name(t).ok_or_else(|| anyhow!("unsupported input type {t:?} (yaml, json)"))
+        }
         None => Ok(Format::from_path(&file.to_string_lossy())),
     }
 }
 
 fn output_format(io: &IoArgs, default: Format) -> Result<Format> {
     match &io.output_type {
-        Some(t) => Format::from_name(t).ok_or_else(|| anyhow!("unsupported output type {t:?} (yaml, json)")),
+        Some(t) => Format::from_name(t)
+            .ok_or_else(|| anyhow!("unsupported output type {t:?} (yaml, json)")),
         None => Ok(default),
     }
 }
@@ -484,18 +507,29 @@ fn encrypt_options(file: &Path, io: &IoArgs, rules: &RuleArgs) -> Result<Encrypt
         );
     }
     let given: Vec<Rule> = [
-        rules.unencrypted_suffix.clone().map(Rule::UnencryptedSuffix),
+        rules
+            .unencrypted_suffix
+            .clone()
+            .map(Rule::UnencryptedSuffix),
         rules.encrypted_suffix.clone().map(Rule::EncryptedSuffix),
         rules.unencrypted_regex.clone().map(Rule::UnencryptedRegex),
         rules.encrypted_regex.clone().map(Rule::EncryptedRegex),
-        rules.unencrypted_comment_regex.clone().map(Rule::UnencryptedCommentRegex),
-        rules.encrypted_comment_regex.clone().map(Rule::EncryptedCommentRegex),
+        rules
+            .unencrypted_comment_regex
+            .clone()
+            .map(Rule::UnencryptedCommentRegex),
+        rules
+            .encrypted_comment_regex
+            .clone()
+            .map(Rule::EncryptedCommentRegex),
     ]
     .into_iter()
     .flatten()
     .collect();
     if given.len() > 1 {
-        bail!("Cannot use more than one of encrypted_suffix, unencrypted_suffix, encrypted_regex, unencrypted_regex, encrypted_comment_regex, or unencrypted_comment_regex in the same file");
+        bail!(
+            "Cannot use more than one of encrypted_suffix, unencrypted_suffix, encrypted_regex, unencrypted_regex, encrypted_comment_regex, or unencrypted_comment_regex in the same file"
+        );
     }
     if let Some(r) = given.into_iter().next() {
         opts.rule = r;
@@ -513,10 +547,12 @@ fn extract_text(v: &Value, format: Format) -> String {
     match v {
         Value::Scalar(sops::Scalar::Str(s)) => s.clone(),
         Value::Scalar(s) => match format {
-            Format::Json => sops::emit_documents(&[v.clone()], Format::Json, 4).trim_end().to_string(),
+            Format::Json => sops::emit_documents(std::slice::from_ref(v), Format::Json, 4)
+                .trim_end()
+                .to_string(),
             Format::Yaml => s.key_string(),
         },
-        other => sops::emit_documents(&[other.clone()], format, 4),
+        other => sops::emit_documents(std::slice::from_ref(other), format, 4),
     }
 }
 
@@ -535,7 +571,10 @@ fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
     let tmp = dir.join(format!(".{name}.ferry-{}", std::process::id()));
     let perms = std::fs::metadata(path).ok().map(|m| m.permissions());
     let res = (|| -> std::io::Result<()> {
-        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
         if let Some(p) = perms {
             f.set_permissions(p)?;
         }
@@ -616,7 +655,10 @@ fn shm_dir(ext: &str) -> Result<ShmDir> {
         .create(&dir)
         .with_context(|| format!("{}", dir.display()))?;
     let file = dir.join(format!("plaintext.{ext}"));
-    let guard = ShmDir { dir, file: file.clone() };
+    let guard = ShmDir {
+        dir,
+        file: file.clone(),
+    };
     std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -626,11 +668,23 @@ fn shm_dir(ext: &str) -> Result<ShmDir> {
     Ok(guard)
 }
 
-fn edit(file: &Path, io: &IoArgs, rules: &RuleArgs, ignore_mac: bool, keys: &KeyArgs) -> Result<ExitCode> {
+fn edit(
+    file: &Path,
+    io: &IoArgs,
+    rules: &RuleArgs,
+    ignore_mac: bool,
+    keys: &KeyArgs,
+) -> Result<ExitCode> {
     let format = input_format(io, file)?;
     let kr = keyring(keys)?;
     let name = file.display().to_string();
     let mut existing: Option<Decrypted> = None;
+    // For a new file, resolve keys and rules before opening the editor so no edit is lost.
+    let new_opts = if file.exists() {
+        None
+    } else {
+        Some(encrypt_options(file, io, rules)?)
+    };
     let original = if file.exists() {
         let (enc, _) = load_encrypted(file, io)?;
         let plain = enc.decrypt_with(&kr, ignore_mac)?;
@@ -645,7 +699,8 @@ fn edit(file: &Path, io: &IoArgs, rules: &RuleArgs, ignore_mac: bool, keys: &Key
         Format::Yaml => "yaml",
     };
     let shm = shm_dir(ext)?;
-    std::fs::write(&shm.file, original.as_bytes()).with_context(|| format!("{}", shm.file.display()))?;
+    std::fs::write(&shm.file, original.as_bytes())
+        .with_context(|| format!("{}", shm.file.display()))?;
     let editor = std::env::var("SOPS_EDITOR")
         .or_else(|_| std::env::var("EDITOR"))
         .unwrap_or_else(|_| "vi".into());
@@ -659,13 +714,16 @@ fn edit(file: &Path, io: &IoArgs, rules: &RuleArgs, ignore_mac: bool, keys: &Key
     if !status.success() {
         bail!("{name}: editor exited with {status}; file not changed");
     }
-    let edited = zeroize::Zeroizing::new(std::fs::read(&shm.file).with_context(|| format!("{}", shm.file.display()))?);
+    let edited = zeroize::Zeroizing::new(
+        std::fs::read(&shm.file).with_context(|| format!("{}", shm.file.display()))?,
+    );
     drop(shm);
     if edited.as_slice() == original.as_bytes() {
         eprintln!("{name}: file has not changed, not writing");
         return Ok(ExitCode::SUCCESS);
     }
-    let docs = parse_documents(&name, &edited, format).context("the edited file is invalid; nothing was written")?;
+    let docs = parse_documents(&name, &edited, format)
+        .context("the edited file is invalid; nothing was written")?;
     let text = match existing.as_mut() {
         Some(plain) => {
             let old = std::mem::replace(plain.documents_mut(), docs);
@@ -675,7 +733,7 @@ fn edit(file: &Path, io: &IoArgs, rules: &RuleArgs, ignore_mac: bool, keys: &Key
             plain.encrypt()?
         }
         None => {
-            let opts = encrypt_options(file, io, rules)?;
+            let opts = new_opts.ok_or_else(|| anyhow!("{name}: no encryption options"))?;
             encrypt_documents(&name, docs, format, &opts, &kr)?
         }
     };

@@ -194,7 +194,11 @@ impl Emitter {
                 if f.is_nan() {
                     ".nan".into()
                 } else if f.is_infinite() {
-                    if *f > 0.0 { ".inf".into() } else { "-.inf".into() }
+                    if *f > 0.0 {
+                        ".inf".into()
+                    } else {
+                        "-.inf".into()
+                    }
                 } else {
                     go_format_g(*f)
                 }
@@ -386,8 +390,15 @@ enum Style {
 
 /// Formats a string scalar as go-yaml v3 would. `indent` is the column of block scalar content.
 /// `literal_ok` is `None` for keys.
-fn quote_string(s: &str, is_key: bool, indent: usize, best: usize, literal_ok: Option<()>) -> String {
-    let needs_double = !matches!(resolve_plain(s), Scalar::Str(_)) || is_base60_float(s) || is_old_bool(s);
+fn quote_string(
+    s: &str,
+    is_key: bool,
+    indent: usize,
+    best: usize,
+    literal_ok: Option<()>,
+) -> String {
+    let needs_double =
+        !matches!(resolve_plain(s), Scalar::Str(_)) || is_base60_float(s) || is_old_bool(s);
     let mut style = if s.contains('\n') {
         Style::Literal
     } else if needs_double {
@@ -403,7 +414,9 @@ fn quote_string(s: &str, is_key: bool, indent: usize, best: usize, literal_ok: O
     if style == Style::Single && !a.single {
         style = Style::Double;
     }
-    if style == Style::Literal && (!a.block || simple_key || literal_ok.is_none() || a.multiline && is_key) {
+    if style == Style::Literal
+        && (!a.block || simple_key || literal_ok.is_none() || a.multiline && is_key)
+    {
         style = Style::Double;
     }
     match style {
@@ -513,6 +526,9 @@ mod tests {
         assert_eq!(q("line1\n\nline2\n"), "|\n    line1\n\n    line2\n");
         assert_eq!(q("x\n\n"), "|+\n    x\n\n");
         assert_eq!(q("a \nb"), "\"a \\nb\"");
-        assert_eq!(q("ENC[AES256_GCM,data:yA==,iv:x,tag:y,type:int]"), "ENC[AES256_GCM,data:yA==,iv:x,tag:y,type:int]");
+        assert_eq!(
+            q("ENC[AES256_GCM,data:yA==,iv:x,tag:y,type:int]"),
+            "ENC[AES256_GCM,data:yA==,iv:x,tag:y,type:int]"
+        );
     }
 }

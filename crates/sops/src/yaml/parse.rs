@@ -198,7 +198,8 @@ impl<'a> Parser<'a> {
                         if !explicit {
                             // Comments before a marker close the previous document.
                             if let Some(Value::Map(items)) = docs.last_mut() {
-                                items.extend(self.take_comments().into_iter().map(MapItem::Comment));
+                                items
+                                    .extend(self.take_comments().into_iter().map(MapItem::Comment));
                             }
                         }
                         if self.b[self.pos..].starts_with(b"...") {
@@ -400,7 +401,8 @@ impl<'a> Parser<'a> {
             match self.next_content() {
                 Some(c) if c == indent => continue,
                 Some(c) if c > indent => {
-                    return self.err("unexpected indentation (mapping values are not allowed here?)");
+                    return self
+                        .err("unexpected indentation (mapping values are not allowed here?)");
                 }
                 _ => break,
             }
@@ -481,15 +483,21 @@ impl<'a> Parser<'a> {
                 let v = self.block_node(col, indent as isize)?;
                 // A node_inline scalar leaves its inline comment in `comments` with column `col`.
                 let n = self.comments.len();
-                if n > 0 && self.comments[n - 1].0 == col && !matches!(v, Value::Map(_) | Value::Seq(_)) {
-                    if let Some((_, c)) = self.comments.pop() {
-                        items.push(SeqItem::Comment(c));
-                    }
+                if n > 0
+                    && self.comments[n - 1].0 == col
+                    && !matches!(v, Value::Map(_) | Value::Seq(_))
+                    && let Some((_, c)) = self.comments.pop()
+                {
+                    items.push(SeqItem::Comment(c));
                 }
                 items.push(SeqItem::Value(v));
             }
             match self.next_content() {
-                Some(c) if c == indent && self.peek() == Some(b'-') && self.is_blank_at(self.pos + 1) => {
+                Some(c)
+                    if c == indent
+                        && self.peek() == Some(b'-')
+                        && self.is_blank_at(self.pos + 1) =>
+                {
                     continue;
                 }
                 Some(c) if c > indent => return self.err("unexpected indentation in sequence"),
@@ -511,7 +519,9 @@ impl<'a> Parser<'a> {
                 Some(b'&') => {
                     let st = self.pos + 1;
                     self.pos = st;
-                    while !self.is_blank_at(self.pos) && !matches!(self.peek(), Some(b',' | b']' | b'}')) {
+                    while !self.is_blank_at(self.pos)
+                        && !matches!(self.peek(), Some(b',' | b']' | b'}'))
+                    {
                         self.pos += 1;
                     }
                     if self.pos == st {
@@ -569,7 +579,8 @@ impl<'a> Parser<'a> {
             }
             let col = self.column();
             if self.peek() == Some(b'-') && self.is_blank_at(self.pos + 1) {
-                return self.err("a block sequence cannot start on the same line as its properties");
+                return self
+                    .err("a block sequence cannot start on the same line as its properties");
             }
             if self.looks_like_key()? {
                 let v = self.block_map(col)?;
@@ -629,7 +640,9 @@ impl<'a> Parser<'a> {
                     Some(b':') if self.is_blank_at(self.pos + 1) => {
                         return self.err("mapping values are not allowed here");
                     }
-                    Some(b'#') if self.pos > st && matches!(self.b[self.pos - 1], b' ' | b'\t') => break,
+                    Some(b'#') if self.pos > st && matches!(self.b[self.pos - 1], b' ' | b'\t') => {
+                        break;
+                    }
                     _ => self.pos += 1,
                 }
             }
@@ -762,7 +775,10 @@ impl<'a> Parser<'a> {
             self.pos = if le < self.b.len() { le + 1 } else { le };
         }
         // Trailing empty lines.
-        let content_end = lines.iter().rposition(|l| !l.is_empty()).map_or(0, |i| i + 1);
+        let content_end = lines
+            .iter()
+            .rposition(|l| !l.is_empty())
+            .map_or(0, |i| i + 1);
         let trailing = lines.len() - content_end;
         let body = &lines[..content_end];
         let mut out = String::new();
@@ -946,7 +962,9 @@ impl<'a> Parser<'a> {
         loop {
             match self.peek() {
                 Some(b' ' | b'\t' | b'\n') => self.pos += 1,
-                Some(b'#') if self.pos == 0 || matches!(self.b[self.pos - 1], b' ' | b'\t' | b'\n') => {
+                Some(b'#')
+                    if self.pos == 0 || matches!(self.b[self.pos - 1], b' ' | b'\t' | b'\n') =>
+                {
                     while !self.at_eol() {
                         self.pos += 1;
                     }
@@ -1020,7 +1038,10 @@ impl<'a> Parser<'a> {
                         Value::Scalar(k) => k,
                         _ => return self.err("complex mapping keys are not supported"),
                     };
-                    if items.iter().any(|i| matches!(i, MapItem::Entry(x, _) if *x == k)) {
+                    if items
+                        .iter()
+                        .any(|i| matches!(i, MapItem::Entry(x, _) if *x == k))
+                    {
                         return Err(self.error_at(
                             key_pos,
                             format!("duplicate mapping key {:?}", k.key_string()),
@@ -1052,7 +1073,9 @@ impl<'a> Parser<'a> {
             Some(b'*') => {
                 let st = self.pos + 1;
                 self.pos = st;
-                while !self.is_blank_at(self.pos) && !matches!(self.peek(), Some(b',' | b']' | b'}')) {
+                while !self.is_blank_at(self.pos)
+                    && !matches!(self.peek(), Some(b',' | b']' | b'}'))
+                {
                     self.pos += 1;
                 }
                 let name = &self.s[st..self.pos];
@@ -1085,11 +1108,18 @@ impl<'a> Parser<'a> {
                 Some(b',' | b'[' | b']' | b'{' | b'}') => break,
                 Some(b':')
                     if self.is_blank_at(self.pos + 1)
-                        || matches!(self.peek_at(self.pos + 1), Some(b',' | b']' | b'}' | b'[' | b'{')) =>
+                        || matches!(
+                            self.peek_at(self.pos + 1),
+                            Some(b',' | b']' | b'}' | b'[' | b'{')
+                        ) =>
                 {
                     break;
                 }
-                Some(b'#') if self.pos > st0 && matches!(self.b[self.pos - 1], b' ' | b'\t' | b'\n') => break,
+                Some(b'#')
+                    if self.pos > st0 && matches!(self.b[self.pos - 1], b' ' | b'\t' | b'\n') =>
+                {
+                    break;
+                }
                 Some(b' ' | b'\t' | b'\n') => {
                     // Fold whitespace runs; a run containing breaks folds like block plain.
                     let mut breaks = 0;
@@ -1107,7 +1137,10 @@ impl<'a> Parser<'a> {
                         }
                         Some(b':')
                             if self.is_blank_at(self.pos + 1)
-                                || matches!(self.peek_at(self.pos + 1), Some(b',' | b']' | b'}')) =>
+                                || matches!(
+                                    self.peek_at(self.pos + 1),
+                                    Some(b',' | b']' | b'}')
+                                ) =>
                         {
                             self.pos = save;
                             break;

@@ -49,7 +49,11 @@ fn age_keygen(path: &Path) -> String {
         .arg(path)
         .output()
         .expect("run age-keygen");
-    assert!(out.status.success(), "age-keygen failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "age-keygen failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = std::fs::read_to_string(path).unwrap();
     text.lines()
         .find_map(|l| l.strip_prefix("# public key: "))
@@ -79,14 +83,27 @@ pub fn keys() -> &'static Keys {
                 .args(args)
                 .output()
                 .expect("run gpg");
-            assert!(out.status.success(), "gpg {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "gpg {args:?} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             out
         };
-        gpg(&["--quick-gen-key", "ferry test <ferry@example.com>", "default", "default", "never"]);
+        gpg(&[
+            "--quick-gen-key",
+            "ferry test <ferry@example.com>",
+            "default",
+            "default",
+            "never",
+        ]);
         let listing = gpg(&["--list-secret-keys", "--with-colons"]);
         let pgp_fp = String::from_utf8_lossy(&listing.stdout)
             .lines()
-            .find_map(|l| l.strip_prefix("fpr:").map(|r| r.trim_matches(':').to_string()))
+            .find_map(|l| {
+                l.strip_prefix("fpr:")
+                    .map(|r| r.trim_matches(':').to_string())
+            })
             .expect("fingerprint");
         let export = gpg(&["--armor", "--export-secret-keys", &pgp_fp]);
         let pgp_secret_file = dir.path().join("pgp.asc");
@@ -115,11 +132,8 @@ pub fn sops(cwd: &Path, args: &[&str], age_key_file: Option<&Path>, gnupg: bool)
         .env("XDG_CONFIG_HOME", k.dir.path().join("no-config"))
         .env("HOME", k.dir.path())
         .stdin(Stdio::null());
-    match age_key_file {
-        Some(f) => {
-            c.env("SOPS_AGE_KEY_FILE", f);
-        }
-        None => {}
+    if let Some(f) = age_key_file {
+        c.env("SOPS_AGE_KEY_FILE", f);
     }
     if gnupg {
         c.env("GNUPGHOME", &k.gnupghome);
