@@ -22,29 +22,31 @@ pub fn root_schema<'a>(t: &'a ResourceType, version: &str) -> Option<SchemaNode<
     SchemaNode::definition(&b.all, def)
 }
 
+/// The value of list-map key `k` in `item`, with the API default for `protocol`.
+fn key_value(item: &Value, k: &str) -> Option<Value> {
+    match item.get(k) {
+        Some(v) => Some(v.clone()),
+        None if k == "protocol" => Some(json!("TCP")),
+        None => None,
+    }
+}
+
 fn key_str(item: &Value, keys: &[String]) -> Option<String> {
     let mut m = Map::new();
     for k in keys {
-        m.insert(k.clone(), item.get(k)?.clone());
+        if let Some(v) = key_value(item, k) {
+            m.insert(k.clone(), v);
+        }
+    }
+    if m.is_empty() {
+        return None;
     }
     Some(format!("k:{}", Value::Object(m)))
 }
 
-fn list_keys(schema: Option<SchemaNode>, items: &[Value]) -> Option<Vec<String>> {
+fn list_keys(schema: Option<SchemaNode>, _items: &[Value]) -> Option<Vec<String>> {
     let (lt, keys) = schema.map(|s| s.list_type()).unwrap_or_default();
-    if lt == "map" && !keys.is_empty() {
-        // Only keys present in the items (e.g. `protocol` may be defaulted later).
-        let present: Vec<String> = keys
-            .iter()
-            .filter(|k| items.iter().all(|i| i.get(k.as_str()).is_some()))
-            .cloned()
-            .collect();
-        if !present.is_empty() {
-            return Some(present);
-        }
-        return Some(keys);
-    }
-    None
+    (lt == "map" && !keys.is_empty()).then_some(keys)
 }
 
 /// The field set of `v` (a value at a position with `schema`).
@@ -212,7 +214,8 @@ fn item_matches(item: &Value, key: &str) -> bool {
     let Ok(Value::Object(k)) = serde_json::from_str::<Value>(json) else {
         return false;
     };
-    k.iter().all(|(f, v)| item.get(f) == Some(v))
+    k.iter()
+        .all(|(f, v)| key_value(item, f).as_ref() == Some(v))
 }
 
 fn value_at<'a>(obj: &'a Value, path: &[String]) -> Option<&'a Value> {
@@ -411,6 +414,12 @@ pub fn apply(
         return Ok(obj);
     };
     let mut entries = managed(live);
+    // Upgrade path from client-side apply (as upstream's last-applied manager): fields the
+    // client-side applier set through its last-applied configuration are not conflicts.
+    let last_applied: Option<Value> = live
+        .pointer("/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration")
+        .and_then(Value::as_str)
+        .and_then(|s| serde_json::from_str(s).ok());
     // Conflicts with other managers.
     let mut conflicts: Vec<(String, String)> = Vec::new();
     for e in &entries {
@@ -425,7 +434,13 @@ pub fn apply(
         let set = entry_set(e);
         for p in &new_leaves {
             if contains(&set, p) && value_at(live, p) != value_at(applied, p) {
-                conflicts.push((other.clone(), path_str(p)));
+                let from_csa = other == "kubectl-client-side-apply"
+                    && last_applied
+                        .as_ref()
+                        .is_some_and(|la| value_at(la, p).is_some());
+                if !from_csa {
+                    conflicts.push((other.clone(), path_str(p)));
+                }
             }
         }
     }
