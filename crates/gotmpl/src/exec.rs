@@ -564,7 +564,7 @@ impl<'a> State<'a> {
         match first {
             Arg::Field { idents, .. } => {
                 self.at(At::Arg(first));
-                self.eval_field_chain(dot, dot.clone(), first, idents, Some(&cmd.args), final_)
+                self.eval_field_chain(dot, dot, first, idents, Some(&cmd.args), final_)
             }
             Arg::Chain { .. } => self.eval_chain_node(dot, first, Some(&cmd.args), final_),
             Arg::Ident { .. } => {
@@ -626,7 +626,7 @@ impl<'a> State<'a> {
             return Err(self.errorf(format!("indirection through explicit nil in {chain}")));
         }
         let pipe = self.eval_arg_untyped(dot, node)?;
-        self.eval_field_chain(dot, pipe, chain, fields, args, final_)
+        self.eval_field_chain(dot, &pipe, chain, fields, args, final_)
     }
 
     fn eval_variable_node(
@@ -649,23 +649,39 @@ impl<'a> State<'a> {
             }
             return Ok(value);
         }
-        self.eval_field_chain(dot, value, var, &idents[1..], args, final_)
+        self.eval_field_chain(dot, &value, var, &idents[1..], args, final_)
     }
 
     fn eval_field_chain(
         &mut self,
         dot: &Ev,
-        mut receiver: Ev,
+        receiver: &Ev,
         node: &'a Arg,
         idents: &'a [Box<str>],
         args: Option<&'a [Arg]>,
         final_: Option<Ev>,
     ) -> R<Ev> {
         let n = idents.len();
+        let mut owned: Option<Ev> = None;
         for id in &idents[..n - 1] {
-            receiver = self.eval_field(dot, id, node, None, None, receiver)?;
+            let next = self.eval_field(
+                dot,
+                id,
+                node,
+                None,
+                None,
+                owned.as_ref().unwrap_or(receiver),
+            )?;
+            owned = Some(next);
         }
-        self.eval_field(dot, &idents[n - 1], node, args, final_, receiver)
+        self.eval_field(
+            dot,
+            &idents[n - 1],
+            node,
+            args,
+            final_,
+            owned.as_ref().unwrap_or(receiver),
+        )
     }
 
     fn eval_field(
@@ -675,7 +691,7 @@ impl<'a> State<'a> {
         node: &'a Arg,
         args: Option<&'a [Arg]>,
         final_: Option<Ev>,
-        receiver: Ev,
+        receiver: &Ev,
     ) -> R<Ev> {
         if receiver.v.is_nil() && !receiver.iface {
             return Ok(Ev::direct(Value::Nil));
@@ -998,7 +1014,7 @@ impl<'a> State<'a> {
                 self.at(At::Arg(node));
                 self.eval_field_chain(
                     dot,
-                    dot.clone(),
+                    dot,
                     node,
                     idents,
                     Some(std::slice::from_ref(node)),
