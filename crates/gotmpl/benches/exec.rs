@@ -1,9 +1,13 @@
 //! Benchmark: executing a typical chart template (a Deployment with helpers, `include`,
 //! `range`, `with`, `printf`) against a value tree, without re-parsing.
 //!
-//! Run: `cargo bench -p gotmpl --bench exec` (prints ns per execution and per document).
-//! The same files, rendered by Helm's Go engine, are in `benches/data` (see the crate README
-//! section in the report for the comparison method).
+//! Run: `cargo bench -p gotmpl --bench exec [COPIES]` (prints ns per execution and per
+//! document; `GOTMPL_BENCH_OUT=file` writes the output).
+//!
+//! Comparison with Go: the same three files under `benches/data`, put in a chart `c`
+//! (`values.json` as `values.yaml` with `copies` a list of N numbers) and rendered with
+//! helm-python-sdk's `Chart.render` (Helm v4.2.3), measuring process CPU time for N = 100 and
+//! N = 1000: (t1000 − t100) / 900 is Go's cost per document. The outputs are identical.
 
 use std::time::Instant;
 

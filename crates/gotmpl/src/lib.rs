@@ -13,7 +13,22 @@
 //! those names call [`Context::include`] / [`Context::tpl`].
 //!
 //! Parsed trees hold no [`Value`]s and are `Send + Sync`: a [`Set`] can be built once and
-//! shared by threads; values ([`Value`]) live on one thread.
+//! shared by threads; values ([`Value`]) live on one thread. Functions are resolved when a
+//! template is parsed (an unknown name is Go's parse error `function "x" not defined`).
+//!
+//! Helm specifics implemented here, on [`Context`]:
+//! * [`Context::include`] executes a template by name and returns its text; nesting per name is
+//!   limited as Helm does (`rendering template has a nested reference name: NAME: unable to
+//!   execute template`), the counts being shared by the whole render ([`RenderState`]).
+//! * [`Context::tpl`] parses the text under the set's root name (`gotpl`, as Helm does), in an
+//!   overlay of the set (its `define`s stay local), executes it, removes `<no value>`, and
+//!   reports errors as Helm's `tpl` does (`cannot parse template "…": …`,
+//!   `error during tpl function execution for "…": …`).
+//! * `template` nesting stops at Go's `exceeded maximum template depth (100000)`.
+//!
+//! Errors ([`Error`]) display exactly as Go's; their parts (kind, file, line, column, node,
+//! message, and for function errors the function and its [`FuncErrorKind`]) are fields, so a
+//! caller can re-format them as Helm does.
 //!
 //! ```
 //! use gotmpl::{FuncMap, Function, Set, Signature, Type, Value};
