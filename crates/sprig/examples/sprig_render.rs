@@ -27,7 +27,9 @@ fn main() {
     let mut stdout = std::io::stdout();
     for line in stdin.lock().lines() {
         let Ok(line) = line else { break };
-        let Ok(req) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
+        let Ok(req) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
         let t = req["t"].as_str().unwrap_or("");
         let mut set = Set::new("gotpl", funcs.clone());
         let name = "c/templates/t.yaml";

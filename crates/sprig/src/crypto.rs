@@ -361,10 +361,19 @@ impl PrivKey {
                 .to_pkcs1_der()
                 .map(|d| pem_encode("RSA PRIVATE KEY", d.as_bytes()))
                 .map_err(|e| e.to_string()),
-            PrivKey::Ec(k) => k
-                .to_sec1_der()
-                .map(|d| pem_encode("EC PRIVATE KEY", &d))
-                .map_err(|e| e.to_string()),
+            PrivKey::Ec(k) => {
+                // Go's MarshalECPrivateKey: version 1, the scalar, the named curve and the
+                // uncompressed public point.
+                use p256::elliptic_curve::sec1::ToEncodedPoint;
+                let point = k.public_key().to_encoded_point(false);
+                let der = seq(&[
+                    der_uint(&[1]),
+                    tlv(0x04, &k.to_bytes()),
+                    tlv(0xa0, &oid("1.2.840.10045.3.1.7")),
+                    tlv(0xa1, &bitstring(point.as_bytes(), 0)),
+                ]);
+                Ok(pem_encode("EC PRIVATE KEY", &der))
+            }
             PrivKey::Ed(k) => {
                 use ed25519_dalek::pkcs8::EncodePrivateKey;
                 let kp = ed25519_dalek::pkcs8::KeypairBytes {

@@ -27,7 +27,7 @@ mod crypto;
 mod data;
 mod date;
 mod encoding;
-pub mod gofmt;
+mod gofmt;
 mod numeric;
 mod paths;
 mod regex;

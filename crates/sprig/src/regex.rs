@@ -460,10 +460,10 @@ pub fn compile(pat: &str) -> Result<regex::Regex, String> {
 /// `regexp.MustCompile`'s panic text.
 fn must_compile(pat: &str) -> Result<regex::Regex, FuncError> {
     compile(pat).map_err(|e| {
-        let q = if pat.contains('`') || pat.chars().any(|c| c.is_control() && c != '\t') {
-            crate::gofmt::quote(pat)
-        } else {
+        let q = if gotmpl::strconv::can_backquote(pat) {
             format!("`{pat}`")
+        } else {
+            crate::gofmt::quote(pat)
         };
         FuncError::new(format!("regexp: Compile({q}): {e}"))
     })
