@@ -498,3 +498,47 @@ fn new_file_paths_and_new_components() {
         "deployment/kubernetes/.envs/latest.yaml"
     );
 }
+
+/// The CI templates are valid YAML and call `ferry bump` only with flags it has.
+#[test]
+fn ci_templates_use_real_flags() {
+    let help = run(ferry().args(["bump", "--help"]));
+    assert!(help.status.success());
+    let help = String::from_utf8_lossy(&help.stdout).to_string();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/ci");
+    let mut checked = 0;
+    for name in ["gitlab-ci.yml", "github-actions.yml"] {
+        let src = std::fs::read_to_string(dir.join(name)).unwrap();
+        gitsource::yamledit::validate(&src).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let lines: Vec<&str> = src.lines().collect();
+        let indent = |l: &str| l.len() - l.trim_start().len();
+        for (i, line) in lines.iter().enumerate() {
+            let Some(pos) = line.find("ferry bump ") else {
+                continue;
+            };
+            if line.trim_start().starts_with('#') {
+                continue;
+            }
+            let mut region = line[pos..].to_string();
+            for next in &lines[i + 1..] {
+                if !next.trim().is_empty() && indent(next) < indent(line) {
+                    break;
+                }
+                region.push(' ');
+                region.push_str(next);
+            }
+            for token in region.split_whitespace().filter(|t| t.starts_with("--")) {
+                let flag: String = token
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                    .collect();
+                assert!(
+                    help.contains(&format!("{flag} ")) || help.contains(&format!("{flag}\n")),
+                    "{name}: `ferry bump` has no flag {flag}"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 10, "only {checked} flags found");
+}
