@@ -193,9 +193,7 @@ fn agrees_with_pyyaml() {
     // Check the edited files in one PyYAML run: the document equals the original with only
     // the edited leaf replaced.
     let edited = pyyaml(&edited_files);
-    let expect_py = format!(
-        "import sys, json\nchecks = json.loads(sys.stdin.read())\nbad = []\nfor doc, path, new, got in checks:\n    d = json.loads(doc)\n    t = d\n    for k in path[:-1]:\n        t = t[k]\n    t[path[-1]] = new\n    if json.dumps(d, sort_keys=True, default=str) != got:\n        bad.append([path, new])\nprint(json.dumps(bad))\n"
-    );
+    let expect_py = "import sys, json\nchecks = json.loads(sys.stdin.read())\nbad = []\nfor doc, path, new, got in checks:\n    d = json.loads(doc)\n    t = d\n    for k in path[:-1]:\n        t = t[k]\n    t[path[-1]] = new\n    if json.dumps(d, sort_keys=True, default=str) != got:\n        bad.append([path, new])\nprint(json.dumps(bad))\n";
     let mut checks = String::from("[");
     for (i, ((doc, path, new), e)) in expected_docs.iter().zip(&edited).enumerate() {
         assert!(
@@ -207,16 +205,17 @@ fn agrees_with_pyyaml() {
         if i > 0 {
             checks.push(',');
         }
+        let path_json = format!(
+            "[{}]",
+            path.iter()
+                .map(|s| json_str(s))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
         checks.push_str(&format!(
             "[{},{},{},{}]",
             json_str(doc),
-            format!(
-                "[{}]",
-                path.iter()
-                    .map(|s| json_str(s))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            ),
+            path_json,
             json_str(new),
             json_str(&e.doc)
         ));
