@@ -1,7 +1,7 @@
 //! Prints, for each file given, what Helm's `fromYaml | toJson`, `fromYaml | toYaml` and
 //! `fromYamlArray | toJson` produce (separated by `<<<SEP>>>` lines): a tool to compare the
 //! crate with the real engine on large corpora. With `--toml` first, prints
-//! `fromYaml | toToml` and `fromToml | toJson` instead.
+//! `fromYaml | toToml` and `fromToml | toJson` instead; with `--pretty`, `fromYaml | toYamlPretty`.
 
 use gotmpl::{Body, Value};
 
@@ -16,7 +16,8 @@ fn main() {
     let f = goyaml::functions();
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let toml = args.first().is_some_and(|a| a == "--toml");
-    if toml {
+    let pretty = args.first().is_some_and(|a| a == "--pretty");
+    if toml || pretty {
         args.remove(0);
     }
     for path in args {
@@ -44,6 +45,11 @@ fn main() {
             continue;
         }
         let m = call(&f, "fromYaml", Value::from(text.as_str()));
+        if pretty {
+            let p = call(&f, "toYamlPretty", m);
+            print!("{}\n<<<SEP>>>\n", p.as_str().unwrap_or(""));
+            continue;
+        }
         let j = call(&f, "toJson", m.clone());
         let y = call(&f, "toYaml", m);
         let a = call(

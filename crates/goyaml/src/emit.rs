@@ -346,12 +346,18 @@ impl Emitter {
         self.column = 0;
     }
     fn write(&mut self, v: &[u8], i: &mut usize) {
-        let w = width(v[*i]);
-        // SAFETY-free: values are valid UTF-8 and `w` spans one character.
-        self.out
-            .push_str(std::str::from_utf8(&v[*i..*i + w]).unwrap_or("\u{FFFD}"));
+        let b = v[*i];
+        if b < 0x80 {
+            self.out.push(b as char);
+            *i += 1;
+        } else {
+            let w = width(b).min(v.len() - *i);
+            // Values are valid UTF-8 and `w` spans one character.
+            self.out
+                .push_str(std::str::from_utf8(&v[*i..*i + w]).unwrap_or("\u{FFFD}"));
+            *i += w;
+        }
         self.column += 1;
-        *i += w;
     }
     fn write_break(&mut self, v: &[u8], i: &mut usize) {
         if v[*i] == b'\n' {
@@ -774,9 +780,7 @@ impl Emitter {
 }
 
 /// goyaml's key order (`keyList.Less`) for string keys; `v3` adds its digit-run rule.
-pub(crate) fn natural_less(a: &str, b: &str, v3: bool) -> bool {
-    let ar: Vec<char> = a.chars().collect();
-    let br: Vec<char> = b.chars().collect();
+pub(crate) fn natural_less(ar: &[char], br: &[char], v3: bool) -> bool {
     let mut i = 0;
     let mut digits = false;
     while i < ar.len() && i < br.len() {

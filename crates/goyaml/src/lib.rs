@@ -651,8 +651,7 @@ fn to_json_node(v: &Value, lines: &mut usize) -> Result<emit::Node<'static>, Err
                 }
                 out.push((Cow::Owned(k.clone()), to_json_node(v, lines)?));
             }
-            out.sort_by(|a, b| natural_cmp(&a.0, &b.0, false));
-            Node::Map(out)
+            Node::Map(sort_entries(out, false))
         }
         Value::Object(o) => match o.to_data() {
             Some(d) => to_json_node(&d, lines)?,
@@ -751,7 +750,7 @@ fn reread_json_string<'a>(s: &'a str, lines: &mut usize) -> Result<Cow<'a, str>,
     Ok(Cow::Owned(out))
 }
 
-fn natural_cmp(a: &str, b: &str, v3: bool) -> std::cmp::Ordering {
+fn natural_cmp(a: &[char], b: &[char], v3: bool) -> std::cmp::Ordering {
     if emit::natural_less(a, b, v3) {
         std::cmp::Ordering::Less
     } else if emit::natural_less(b, a, v3) {
@@ -759,6 +758,19 @@ fn natural_cmp(a: &str, b: &str, v3: bool) -> std::cmp::Ordering {
     } else {
         std::cmp::Ordering::Equal
     }
+}
+
+/// Sorts map entries in goyaml's key order; each key is decoded to characters once.
+fn sort_entries<T>(entries: Vec<(Cow<'static, str>, T)>, v3: bool) -> Vec<(Cow<'static, str>, T)> {
+    if entries.len() < 2 {
+        return entries;
+    }
+    let mut keyed: Vec<(Vec<char>, (Cow<'static, str>, T))> = entries
+        .into_iter()
+        .map(|e| (e.0.chars().collect(), e))
+        .collect();
+    keyed.sort_by(|a, b| natural_cmp(&a.0, &b.0, v3));
+    keyed.into_iter().map(|(_, e)| e).collect()
 }
 
 /// sigs.k8s.io/yaml `Marshal(v)`: JSON, then goyaml v2's emitter. The text ends in a newline
@@ -799,12 +811,11 @@ fn to_v3_node(v: &Value) -> emit::Node<'static> {
         Value::List(l) => Node::Seq(l.items.iter().map(to_v3_node).collect()),
         Value::Map(m) => {
             let entries = m.entries.borrow();
-            let mut out: Vec<_> = entries
+            let out: Vec<_> = entries
                 .iter()
                 .map(|(k, v)| (Cow::Owned(k.clone()), to_v3_node(v)))
                 .collect();
-            out.sort_by(|a, b| natural_cmp(&a.0, &b.0, true));
-            Node::Map(out)
+            Node::Map(sort_entries(out, true))
         }
         Value::Object(o) => match o.to_data() {
             Some(d) => to_v3_node(&d),

@@ -178,7 +178,12 @@ fn check_input(src: &[u8]) -> Option<(usize, &'static str)> {
 }
 
 fn check_chars(s: &str) -> Option<(usize, &'static str)> {
-    for (i, c) in s.char_indices() {
+    let b = s.as_bytes();
+    // ASCII fast path: printable, tab, CR, LF.
+    let first = b
+        .iter()
+        .position(|&c| !((0x20..0x7F).contains(&c) || c == b'\n' || c == b'\t' || c == b'\r'))?;
+    for (i, c) in s[first..].char_indices().map(|(i, c)| (i + first, c)) {
         let v = c as u32;
         let ok = v == 0x09
             || v == 0x0A
@@ -298,6 +303,48 @@ impl<'a> Scanner<'a> {
         self.mark.index += 1;
         self.mark.column += 1;
         self.pos += width(self.ch(0)).max(1);
+    }
+
+    /// Skips characters up to the next line break or the end (a comment's text).
+    fn skip_to_break(&mut self) {
+        loop {
+            let b = self.ch(0);
+            if b == b'\n' || b == b'\r' || b == 0 {
+                return;
+            }
+            if b >= 0x80 && self.is_break(0) {
+                return;
+            }
+            self.skip();
+        }
+    }
+
+    /// Appends the run of plain-scalar bytes that need no individual checks (ASCII, not
+    /// blank, not an indicator) and advances over them.
+    #[inline]
+    fn read_plain_run(&mut self, s: &mut Vec<u8>) -> bool {
+        let start = self.pos;
+        let flow = self.flow_level > 0;
+        let mut end = start;
+        while let Some(&b) = self.buf.get(end) {
+            let plain = b > b' '
+                && b < 0x7F
+                && b != b':'
+                && !(flow && matches!(b, b',' | b'?' | b'[' | b']' | b'{' | b'}'));
+            if !plain {
+                break;
+            }
+            end += 1;
+        }
+        if end == start {
+            return false;
+        }
+        s.extend_from_slice(&self.buf[start..end]);
+        let n = end - start;
+        self.pos = end;
+        self.mark.index += n;
+        self.mark.column += n;
+        true
     }
 
     fn skip_line(&mut self) {
@@ -888,9 +935,7 @@ impl<'a> Scanner<'a> {
                 self.skip();
             }
             if self.ch(0) == b'#' {
-                while !self.is_breakz(0) {
-                    self.skip();
-                }
+                self.skip_to_break();
             }
             if self.is_break(0) {
                 self.skip_line();
@@ -976,9 +1021,7 @@ impl<'a> Scanner<'a> {
             self.skip();
         }
         if self.ch(0) == b'#' {
-            while !self.is_breakz(0) {
-                self.skip();
-            }
+            self.skip_to_break();
         }
         if !self.is_breakz(0) {
             return Err(self.err(
@@ -1251,9 +1294,7 @@ impl<'a> Scanner<'a> {
             self.skip();
         }
         if self.ch(0) == b'#' {
-            while !self.is_breakz(0) {
-                self.skip();
-            }
+            self.skip_to_break();
         }
         if !self.is_breakz(0) {
             return Err(self.err(
@@ -1570,7 +1611,9 @@ impl<'a> Scanner<'a> {
                         whitespaces.clear();
                     }
                 }
-                self.read(&mut s);
+                if !self.read_plain_run(&mut s) {
+                    self.read(&mut s);
+                }
                 end = self.mark;
             }
             if !(self.is_blank(0) || self.is_break(0)) {

@@ -3,7 +3,26 @@
 //! output reading back to the same JSON.
 #![no_main]
 
+use gotmpl::Value;
 use libfuzzer_sys::fuzz_target;
+
+/// Structural equality with numeric float comparison (`-0` reads back as `0`, as in Go).
+fn same(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Float(x), Value::Float(y)) => x == y,
+        (Value::List(x), Value::List(y)) => {
+            x.items.len() == y.items.len() && x.items.iter().zip(&y.items).all(|(a, b)| same(a, b))
+        }
+        (Value::Map(x), Value::Map(y)) => {
+            let (x, y) = (x.entries.borrow(), y.entries.borrow());
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
+        }
+        (Value::String(x), Value::String(y)) => x == y,
+        (Value::Bool(x), Value::Bool(y)) => x == y,
+        (Value::Nil, Value::Nil) => true,
+        _ => false,
+    }
+}
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
@@ -18,7 +37,7 @@ fuzz_target!(|data: &[u8]| {
         {
             let y = y.to_string();
             let back = goyaml::from_yaml(&y).expect("toYaml output reads back");
-            assert_eq!(goyaml::to_json(&back).expect("json"), json, "round trip of {text:?} via {y:?}");
+            assert!(same(&back, &v), "round trip of {text:?} via {y:?}");
         }
         let _ = goyaml::to_yaml_pretty(&v);
         let _ = goyaml::to_toml(&v);
