@@ -524,7 +524,13 @@ def run_corpus(args: argparse.Namespace) -> int:
     entries = manifest.get("charts", manifest) if isinstance(manifest, dict) else manifest
     values_dir = Path(args.values_dir) if args.values_dir else Path(args.corpus).parent / "dev-values"
     identical = differs = errors = 0
-    lines = []
+
+    class Lines(list):
+        def append(self, line: str) -> None:  # print as we go
+            print(line, flush=True)
+            super().append(line)
+
+    lines = Lines()
     for entry in entries:
         name = entry["name"] if isinstance(entry, dict) else str(entry)
         if args.filter and args.filter not in name:
@@ -566,8 +572,6 @@ def run_corpus(args: argparse.Namespace) -> int:
                 differs += 1
                 first = first_difference(exp1, actual, mask)
                 lines.append(f"differs   {cid}: {first}")
-    for line in lines:
-        print(line)
     total = identical + differs + errors
     print(f"\ntotal {total}: identical {identical}, differs {differs}, error {errors}")
     return 0 if identical == total else 1

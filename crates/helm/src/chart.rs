@@ -8,7 +8,7 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use crate::ignore::Rules;
-use crate::values::{Values, merge_maps};
+use crate::values::Values;
 use crate::yaml;
 
 /// Largest file Helm loads from a chart (5 MiB).
@@ -669,12 +669,7 @@ fn validate(md: &mut Metadata) -> Result<(), LoadError> {
 
 /// Reads values.yaml the way Helm's `LoadValues` does: every YAML document merged in order.
 pub fn load_values(data: &[u8]) -> Result<Values, String> {
-    let mut values = Values::new();
-    for doc in yaml::split_documents(data)? {
-        let v = yaml::parse_values_document(&doc)?;
-        values = merge_maps(values, v);
-    }
-    Ok(values)
+    yaml::load_values_file(data)
 }
 
 /// Helm's `LoadFiles`: builds a chart (and its subcharts) from its files.

@@ -163,23 +163,23 @@ fn parse_exec_error_string(s: &str) -> Option<Traceable> {
         });
     }
     if let Some((name, after)) = remainder.split_once(": executing ") {
-        if let Some(rest) = after.strip_prefix('"') {
-            if let Some(end) = rest.find('"') {
-                let func = &rest[..end];
-                let after_func = &rest[end + 1..];
-                if let Some(after_at) = after_func.strip_prefix(" at <") {
-                    if let Some((loc, msg)) = after_at.split_once(">: ") {
-                        let msg = match msg.find(" template:") {
-                            Some(i) => &msg[..i],
-                            None => msg,
-                        };
-                        return Some(Traceable {
-                            location: name.to_string(),
-                            message: msg.to_string(),
-                            executed: format!("executing \"{func}\" at <{loc}>:"),
-                        });
-                    }
-                }
+        if let Some(rest) = after.strip_prefix('"')
+            && let Some(end) = rest.find('"')
+        {
+            let func = &rest[..end];
+            let after_func = &rest[end + 1..];
+            if let Some(after_at) = after_func.strip_prefix(" at <")
+                && let Some((loc, msg)) = after_at.split_once(">: ")
+            {
+                let msg = match msg.find(" template:") {
+                    Some(i) => &msg[..i],
+                    None => msg,
+                };
+                return Some(Traceable {
+                    location: name.to_string(),
+                    message: msg.to_string(),
+                    executed: format!("executing \"{func}\" at <{loc}>:"),
+                });
             }
         }
         return None;

@@ -71,10 +71,10 @@ fn set_key(entries: &[Entry]) -> String {
 /// Parses the entries into one set (or takes it from the cache).
 fn parsed_set(entries: &[Entry]) -> Result<Arc<Set>, String> {
     let key = set_key(entries);
-    if let Ok(c) = CACHE.lock() {
-        if let Some(s) = c.get(&key) {
-            return Ok(s.clone());
-        }
+    if let Ok(c) = CACHE.lock()
+        && let Some(s) = c.get(&key)
+    {
+        return Ok(s.clone());
     }
     let mut set = Set::with_funcs("gotpl", FUNCS.clone());
     for e in entries {

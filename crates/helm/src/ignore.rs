@@ -111,15 +111,20 @@ impl Rules {
     }
 }
 
+/// Go's `filepath.ErrBadPattern`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("syntax error in pattern")]
+pub struct BadPattern;
+
 /// Go's `path/filepath.Match` (Unix): `*` (not `/`), `?`, `[...]` classes with ranges and `^`,
 /// `\` escapes. Errors on a malformed pattern (`ErrBadPattern`).
-pub fn go_match(pattern: &str, name: &str) -> Result<bool, ()> {
+pub fn go_match(pattern: &str, name: &str) -> Result<bool, BadPattern> {
     let p: Vec<char> = pattern.chars().collect();
     let n: Vec<char> = name.chars().collect();
     match_from(&p, &n)
 }
 
-fn match_from(p: &[char], n: &[char]) -> Result<bool, ()> {
+fn match_from(p: &[char], n: &[char]) -> Result<bool, BadPattern> {
     // Go's algorithm: split into chunks at stars.
     let mut pat = p;
     let mut name = n;
@@ -172,10 +177,8 @@ fn scan_chunk(p: &[char]) -> (bool, &[char], &[char]) {
     let mut i = 0;
     while i < p.len() {
         match p[i] {
-            '\\' => {
-                if i + 1 < p.len() {
-                    i += 1;
-                }
+            '\\' if i + 1 < p.len() => {
+                i += 1;
             }
             '[' => in_range = true,
             ']' => in_range = false,
@@ -187,7 +190,7 @@ fn scan_chunk(p: &[char]) -> (bool, &[char], &[char]) {
     (star, &p[..i], &p[i..])
 }
 
-fn match_chunk<'a>(chunk: &[char], s: &'a [char]) -> Result<(&'a [char], bool), ()> {
+fn match_chunk<'a>(chunk: &[char], s: &'a [char]) -> Result<(&'a [char], bool), BadPattern> {
     let mut chunk = chunk;
     let mut s = s;
     let mut failed = false;
@@ -243,7 +246,7 @@ fn match_chunk<'a>(chunk: &[char], s: &'a [char]) -> Result<(&'a [char], bool), 
             '\\' => {
                 chunk = &chunk[1..];
                 if chunk.is_empty() {
-                    return Err(());
+                    return Err(BadPattern);
                 }
                 if !failed {
                     if chunk[0] != s[0] {
@@ -271,21 +274,21 @@ fn match_chunk<'a>(chunk: &[char], s: &'a [char]) -> Result<(&'a [char], bool), 
     }
 }
 
-fn get_esc(chunk: &[char]) -> Result<(char, &[char]), ()> {
+fn get_esc(chunk: &[char]) -> Result<(char, &[char]), BadPattern> {
     if chunk.is_empty() || chunk[0] == '-' || chunk[0] == ']' {
-        return Err(());
+        return Err(BadPattern);
     }
     let mut chunk = chunk;
     if chunk[0] == '\\' {
         chunk = &chunk[1..];
         if chunk.is_empty() {
-            return Err(());
+            return Err(BadPattern);
         }
     }
     let r = chunk[0];
     chunk = &chunk[1..];
     if chunk.is_empty() {
-        return Err(());
+        return Err(BadPattern);
     }
     Ok((r, chunk))
 }
@@ -303,7 +306,7 @@ mod tests {
         assert_eq!(go_match("[a-c]x", "bx"), Ok(true));
         assert_eq!(go_match("[^a-c]x", "bx"), Ok(false));
         assert_eq!(go_match("a\\*", "a*"), Ok(true));
-        assert_eq!(go_match("[", "a"), Err(()));
+        assert_eq!(go_match("[", "a"), Err(BadPattern));
         assert_eq!(go_match("*", "templates/x"), Ok(false));
         assert_eq!(go_match("templates/*", "templates/x.yaml"), Ok(true));
     }

@@ -621,6 +621,9 @@ pub fn base64(data: &[u8]) -> String {
     out
 }
 
+static ANY: std::sync::LazyLock<regex::Regex> =
+    std::sync::LazyLock::new(|| regex::Regex::new(".*").expect("static regex"));
+
 /// gobwas/glob with `/` as separator, as a regex: `**` any, `*` within a segment, `?`,
 /// `[abc]`/`[!abc]`, `{a,b}`. An invalid pattern matches everything (Helm falls back to `**`).
 pub fn glob_regex(p: &str) -> regex::Regex {
@@ -639,7 +642,7 @@ pub fn glob_regex(p: &str) -> regex::Regex {
             '?' => rx.push_str("[^/]"),
             '[' => {
                 let Some(end) = chars[i + 1..].iter().position(|c| *c == ']') else {
-                    return regex::Regex::new(".*").expect("static regex");
+                    return ANY.clone();
                 };
                 let body: String = chars[i + 1..i + 1 + end].iter().collect();
                 let body = match body.strip_prefix('!') {
@@ -667,7 +670,7 @@ pub fn glob_regex(p: &str) -> regex::Regex {
         i += 1;
     }
     rx.push('$');
-    regex::Regex::new(&rx).unwrap_or_else(|_| regex::Regex::new(".*").expect("static regex"))
+    regex::Regex::new(&rx).unwrap_or_else(|_| ANY.clone())
 }
 
 #[cfg(test)]

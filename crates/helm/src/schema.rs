@@ -193,128 +193,128 @@ impl<'a> Validator<'a> {
                 }
             }
         }
-        if let Some(c) = s.get("const") {
-            if !json_equal(v, c) {
-                return Some(err(match c {
-                    Value::Array(_) | Value::Object(_) => "const failed".into(),
-                    _ => format!("value must be {}", display(c)),
-                }));
-            }
+        if let Some(c) = s.get("const")
+            && !json_equal(v, c)
+        {
+            return Some(err(match c {
+                Value::Array(_) | Value::Object(_) => "const failed".into(),
+                _ => format!("value must be {}", display(c)),
+            }));
         }
-        if let Some(Value::Array(e)) = s.get("enum") {
-            if !e.iter().any(|x| json_equal(v, x)) {
-                let prim = e
-                    .iter()
-                    .all(|x| !matches!(x, Value::Array(_) | Value::Object(_)));
-                return Some(err(if !prim {
-                    "enum failed".into()
-                } else if e.len() == 1 {
-                    format!("value must be {}", display(&e[0]))
-                } else {
-                    format!(
-                        "value must be one of {}",
-                        e.iter().map(display).collect::<Vec<_>>().join(", ")
-                    )
-                }));
-            }
+        if let Some(Value::Array(e)) = s.get("enum")
+            && !e.iter().any(|x| json_equal(v, x))
+        {
+            let prim = e
+                .iter()
+                .all(|x| !matches!(x, Value::Array(_) | Value::Object(_)));
+            return Some(err(if !prim {
+                "enum failed".into()
+            } else if e.len() == 1 {
+                format!("value must be {}", display(&e[0]))
+            } else {
+                format!(
+                    "value must be one of {}",
+                    e.iter().map(display).collect::<Vec<_>>().join(", ")
+                )
+            }));
         }
         let mut errors: Vec<VErr> = Vec::new();
-        if let Some(Value::String(r)) = s.get("$ref") {
-            if let Some(target) = self.resolve(r) {
-                let e = self.validate(target, v, loc, depth + 1).map(|c| VErr {
-                    at: loc.to_string(),
-                    msg: "validation failed".into(),
-                    causes: vec![c],
-                    skip: true,
-                });
-                if self.legacy_ref {
-                    return e;
-                }
-                errors.extend(e);
+        if let Some(Value::String(r)) = s.get("$ref")
+            && let Some(target) = self.resolve(r)
+        {
+            let e = self.validate(target, v, loc, depth + 1).map(|c| VErr {
+                at: loc.to_string(),
+                msg: "validation failed".into(),
+                causes: vec![c],
+                skip: true,
+            });
+            if self.legacy_ref {
+                return e;
             }
+            errors.extend(e);
         }
         match v {
             Value::Object(obj) => self.object(s, obj, loc, depth, &mut errors),
             Value::Array(arr) => self.array(s, arr, loc, depth, &mut errors),
             Value::String(st) => {
                 let n = st.chars().count() as u64;
-                if let Some(m) = s.get("minLength").and_then(Value::as_f64) {
-                    if (n as f64) < m {
-                        errors.push(err(format!(
-                            "minLength: got {}, want {}",
-                            int_str(n),
-                            num_str(m)
-                        )));
-                    }
+                if let Some(m) = s.get("minLength").and_then(Value::as_f64)
+                    && (n as f64) < m
+                {
+                    errors.push(err(format!(
+                        "minLength: got {}, want {}",
+                        int_str(n),
+                        num_str(m)
+                    )));
                 }
-                if let Some(m) = s.get("maxLength").and_then(Value::as_f64) {
-                    if (n as f64) > m {
-                        errors.push(err(format!(
-                            "maxLength: got {}, want {}",
-                            int_str(n),
-                            num_str(m)
-                        )));
-                    }
+                if let Some(m) = s.get("maxLength").and_then(Value::as_f64)
+                    && (n as f64) > m
+                {
+                    errors.push(err(format!(
+                        "maxLength: got {}, want {}",
+                        int_str(n),
+                        num_str(m)
+                    )));
                 }
-                if let Some(Value::String(p)) = s.get("pattern") {
-                    if let Ok(re) = regex::Regex::new(p) {
-                        if !re.is_match(st) {
-                            errors.push(err(format!(
-                                "{} does not match pattern {}",
-                                quote(st),
-                                quote(p)
-                            )));
-                        }
-                    }
+                if let Some(Value::String(p)) = s.get("pattern")
+                    && let Ok(re) = regex::Regex::new(p)
+                    && !re.is_match(st)
+                {
+                    errors.push(err(format!(
+                        "{} does not match pattern {}",
+                        quote(st),
+                        quote(p)
+                    )));
                 }
             }
             Value::Number(n) => {
                 let f = n.as_f64().unwrap_or(0.0);
                 let num = |k: &str| s.get(k).and_then(Value::as_f64);
-                if let Some(m) = num("minimum") {
-                    if f < m {
-                        errors.push(err(format!(
-                            "minimum: got {}, want {}",
-                            num_str(f),
-                            num_str(m)
-                        )));
-                    }
+                if let Some(m) = num("minimum")
+                    && f < m
+                {
+                    errors.push(err(format!(
+                        "minimum: got {}, want {}",
+                        num_str(f),
+                        num_str(m)
+                    )));
                 }
-                if let Some(m) = num("maximum") {
-                    if f > m {
-                        errors.push(err(format!(
-                            "maximum: got {}, want {}",
-                            num_str(f),
-                            num_str(m)
-                        )));
-                    }
+                if let Some(m) = num("maximum")
+                    && f > m
+                {
+                    errors.push(err(format!(
+                        "maximum: got {}, want {}",
+                        num_str(f),
+                        num_str(m)
+                    )));
                 }
-                if let Some(m) = num("exclusiveMinimum") {
-                    if f <= m {
-                        errors.push(err(format!(
-                            "exclusiveMinimum: got {}, want {}",
-                            num_str(f),
-                            num_str(m)
-                        )));
-                    }
+                if let Some(m) = num("exclusiveMinimum")
+                    && f <= m
+                {
+                    errors.push(err(format!(
+                        "exclusiveMinimum: got {}, want {}",
+                        num_str(f),
+                        num_str(m)
+                    )));
                 }
-                if let Some(m) = num("exclusiveMaximum") {
-                    if f >= m {
-                        errors.push(err(format!(
-                            "exclusiveMaximum: got {}, want {}",
-                            num_str(f),
-                            num_str(m)
-                        )));
-                    }
+                if let Some(m) = num("exclusiveMaximum")
+                    && f >= m
+                {
+                    errors.push(err(format!(
+                        "exclusiveMaximum: got {}, want {}",
+                        num_str(f),
+                        num_str(m)
+                    )));
                 }
-                if let Some(m) = num("multipleOf") {
-                    if m != 0.0 && (f / m).fract() != 0.0 {
-                        errors.push(err(format!(
-                            "multipleOf: got {}, want {}",
-                            num_str(f),
-                            num_str(m)
-                        )));
-                    }
+                if let Some(m) = num("multipleOf")
+                    && m != 0.0
+                    && (f / m).fract() != 0.0
+                {
+                    errors.push(err(format!(
+                        "multipleOf: got {}, want {}",
+                        num_str(f),
+                        num_str(m)
+                    )));
                 }
             }
             _ => {}
@@ -346,23 +346,23 @@ impl<'a> Validator<'a> {
             causes: vec![],
             skip: false,
         };
-        if let Some(m) = s.get("minProperties").and_then(Value::as_u64) {
-            if (obj.len() as u64) < m {
-                errors.push(err(format!(
-                    "minProperties: got {}, want {}",
-                    int_str(obj.len()),
-                    int_str(m)
-                )));
-            }
+        if let Some(m) = s.get("minProperties").and_then(Value::as_u64)
+            && (obj.len() as u64) < m
+        {
+            errors.push(err(format!(
+                "minProperties: got {}, want {}",
+                int_str(obj.len()),
+                int_str(m)
+            )));
         }
-        if let Some(m) = s.get("maxProperties").and_then(Value::as_u64) {
-            if (obj.len() as u64) > m {
-                errors.push(err(format!(
-                    "maxProperties: got {}, want {}",
-                    int_str(obj.len()),
-                    int_str(m)
-                )));
-            }
+        if let Some(m) = s.get("maxProperties").and_then(Value::as_u64)
+            && (obj.len() as u64) > m
+        {
+            errors.push(err(format!(
+                "maxProperties: got {}, want {}",
+                int_str(obj.len()),
+                int_str(m)
+            )));
         }
         if let Some(Value::Array(req)) = s.get("required") {
             let missing: Vec<&str> = req
@@ -457,23 +457,23 @@ impl<'a> Validator<'a> {
             causes: vec![],
             skip: false,
         };
-        if let Some(m) = s.get("minItems").and_then(Value::as_u64) {
-            if (arr.len() as u64) < m {
-                errors.push(err(format!(
-                    "minItems: got {}, want {}",
-                    int_str(arr.len()),
-                    int_str(m)
-                )));
-            }
+        if let Some(m) = s.get("minItems").and_then(Value::as_u64)
+            && (arr.len() as u64) < m
+        {
+            errors.push(err(format!(
+                "minItems: got {}, want {}",
+                int_str(arr.len()),
+                int_str(m)
+            )));
         }
-        if let Some(m) = s.get("maxItems").and_then(Value::as_u64) {
-            if (arr.len() as u64) > m {
-                errors.push(err(format!(
-                    "maxItems: got {}, want {}",
-                    int_str(arr.len()),
-                    int_str(m)
-                )));
-            }
+        if let Some(m) = s.get("maxItems").and_then(Value::as_u64)
+            && (arr.len() as u64) > m
+        {
+            errors.push(err(format!(
+                "maxItems: got {}, want {}",
+                int_str(arr.len()),
+                int_str(m)
+            )));
         }
         if s.get("uniqueItems") == Some(&Value::Bool(true)) {
             'outer: for i in 0..arr.len() {
@@ -526,10 +526,10 @@ impl<'a> Validator<'a> {
             causes,
             skip: false,
         };
-        if let Some(n) = s.get("not") {
-            if self.validate(n, v, loc, depth + 1).is_none() {
-                errors.push(group("not failed", vec![]));
-            }
+        if let Some(n) = s.get("not")
+            && self.validate(n, v, loc, depth + 1).is_none()
+        {
+            errors.push(group("not failed", vec![]));
         }
         if let Some(Value::Array(all)) = s.get("allOf") {
             let errs: Vec<VErr> = all
@@ -628,10 +628,10 @@ pub fn validate_single(values: &Value, schema_json: &[u8]) -> Result<(), String>
 /// Helm's `ValidateAgainstSchema`: the chart's schema, then each subchart's on its section.
 pub fn validate(chart: &Chart, values: &serde_json::Map<String, Value>) -> Result<(), String> {
     let mut sb = String::new();
-    if let Some(s) = &chart.schema {
-        if let Err(e) = validate_single(&Value::Object(values.clone()), s) {
-            sb.push_str(&format!("{}:\n{e}", chart.name()));
-        }
+    if let Some(s) = &chart.schema
+        && let Err(e) = validate_single(&Value::Object(values.clone()), s)
+    {
+        sb.push_str(&format!("{}:\n{e}", chart.name()));
     }
     for sub in &chart.dependencies {
         match values.get(sub.name()) {

@@ -68,10 +68,11 @@ pub fn typed_val(v: &str, as_string: bool) -> Value {
     if v == "0" {
         return Value::from(0i64);
     }
-    if !v.is_empty() && !v.starts_with('0') {
-        if let Some(i) = parse_go_int(v) {
-            return Value::from(i);
-        }
+    if !v.is_empty()
+        && !v.starts_with('0')
+        && let Some(i) = parse_go_int(v)
+    {
+        return Value::from(i);
     }
     Value::String(v.to_string())
 }
