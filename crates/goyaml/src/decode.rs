@@ -8,6 +8,15 @@ use crate::Error;
 use crate::parser::{EventKind, Parser};
 use crate::scanner::{RawError, ScalarStyle};
 
+/// How deep collections may nest (after alias expansion). goyaml has no such limit (Go's
+/// stacks grow); Rust's threads have fixed stacks, so deeper documents are rejected with an
+/// error instead of overflowing the stack. Real charts stay far below it.
+pub(crate) const MAX_DEPTH: usize = 256;
+
+pub(crate) fn too_deep() -> Error {
+    Error::Yaml(format!("exceeded max depth of {MAX_DEPTH}"))
+}
+
 const STR_TAG: &str = "tag:yaml.org,2002:str";
 const BOOL_TAG: &str = "tag:yaml.org,2002:bool";
 const INT_TAG: &str = "tag:yaml.org,2002:int";
@@ -92,7 +101,10 @@ impl<'a> TreeBuilder<'a> {
         Ok(())
     }
 
-    fn node(&mut self) -> Result<usize, Error> {
+    fn node(&mut self, depth: usize) -> Result<usize, Error> {
+        if depth > MAX_DEPTH {
+            return Err(too_deep());
+        }
         let ev = self.next()?;
         let line = ev.start.line;
         match ev.kind {
@@ -140,7 +152,7 @@ impl<'a> TreeBuilder<'a> {
                 }
                 let mut children = Vec::new();
                 while *self.peek()? != EventKind::SequenceEnd {
-                    children.push(self.node()?);
+                    children.push(self.node(depth + 1)?);
                 }
                 self.next()?;
                 self.nodes[id].kind = NodeKind::Seq(children);
@@ -157,8 +169,8 @@ impl<'a> TreeBuilder<'a> {
                 }
                 let mut children = Vec::new();
                 while *self.peek()? != EventKind::MappingEnd {
-                    children.push(self.node()?);
-                    children.push(self.node()?);
+                    children.push(self.node(depth + 1)?);
+                    children.push(self.node(depth + 1)?);
                 }
                 self.next()?;
                 self.nodes[id].kind = NodeKind::Map(children);
@@ -204,7 +216,7 @@ pub(crate) fn parse_stream(input: &[u8], first_only: bool) -> Result<Vec<Doc>, E
                 b.next()?;
                 b.nodes = Vec::new();
                 b.anchors.clear();
-                let root = b.node()?;
+                let root = b.node(0)?;
                 b.expect_end("doc-end")?;
                 docs.push(Doc {
                     nodes: std::mem::take(&mut b.nodes),
@@ -593,6 +605,8 @@ pub(crate) struct Decoder<'d> {
     conv_error: Option<(String, String)>,
     /// The first NaN or infinity decoded (in document order).
     pub(crate) nonfinite: Option<f64>,
+    /// Current nesting depth, aliases expanded.
+    depth: usize,
 }
 
 fn allowed_alias_ratio(decode_count: usize) -> f64 {
@@ -646,6 +660,7 @@ impl<'d> Decoder<'d> {
             alias_depth: 0,
             conv_error: None,
             nonfinite: None,
+            depth: 0,
         }
     }
 
@@ -726,6 +741,16 @@ impl<'d> Decoder<'d> {
 
     fn value<B: Build>(&mut self, id: usize) -> Result<B, Error> {
         self.count()?;
+        self.depth += 1;
+        let r = self.value_inner(id);
+        self.depth -= 1;
+        r
+    }
+
+    fn value_inner<B: Build>(&mut self, id: usize) -> Result<B, Error> {
+        if self.depth > MAX_DEPTH {
+            return Err(too_deep());
+        }
         match &self.doc.nodes[id].kind {
             NodeKind::Alias { .. } => {
                 let target = self.enter_alias(id)?;

@@ -760,12 +760,15 @@ fn natural_cmp(a: &[char], b: &[char], v3: bool) -> std::cmp::Ordering {
     }
 }
 
+/// A map entry with its key decoded to characters (for sorting).
+type KeyedEntry<T> = (Vec<char>, (Cow<'static, str>, T));
+
 /// Sorts map entries in goyaml's key order; each key is decoded to characters once.
 fn sort_entries<T>(entries: Vec<(Cow<'static, str>, T)>, v3: bool) -> Vec<(Cow<'static, str>, T)> {
     if entries.len() < 2 {
         return entries;
     }
-    let mut keyed: Vec<(Vec<char>, (Cow<'static, str>, T))> = entries
+    let mut keyed: Vec<KeyedEntry<T>> = entries
         .into_iter()
         .map(|e| (e.0.chars().collect(), e))
         .collect();

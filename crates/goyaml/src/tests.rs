@@ -453,3 +453,29 @@ fn functions_registered() {
     }
     assert_eq!(f.len(), 17);
 }
+
+#[test]
+fn deep_nesting_is_bounded() {
+    // Depth up to the limit works on an ordinary 2 MiB thread stack (debug build included);
+    // deeper documents fail with an error instead of overflowing the stack.
+    let handle = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(|| {
+            let ok = format!("a: {}1{}\n", "[".repeat(250), "]".repeat(250));
+            let v = from_yaml_map(&ok).expect("250 levels parse");
+            assert!(to_json(&v).is_ok());
+            assert!(to_yaml(&v).is_ok());
+            assert!(!to_yaml_pretty(&v).is_empty());
+            let maps = format!("a: {}1{}\n", "{a: ".repeat(250), "}".repeat(250));
+            let v = from_yaml_map(&maps).expect("250 map levels parse");
+            assert!(to_yaml(&v).is_ok());
+            drop(v);
+            let deep = format!("a: {}{}\n", "[".repeat(20000), "]".repeat(20000));
+            assert_eq!(
+                from_yaml_map(&deep).unwrap_err().to_string(),
+                "error converting YAML to JSON: yaml: exceeded max depth of 256"
+            );
+        })
+        .expect("thread");
+    handle.join().expect("no stack overflow");
+}
