@@ -149,6 +149,77 @@ impl Build for Raw {
     }
 }
 
+/// A document as goyaml v2 decodes it into `interface{}` and sigs.k8s.io/yaml converts it,
+/// before the JSON round trip: integers stay integers. For decoding into Go structs, whose
+/// string fields take numbers and booleans as text (see [`TypedValue::as_go_string`]), e.g.
+/// `Chart.yaml` (`appVersion: 1.10` is the string `1.1`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum TypedValue {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Uint(u64),
+    Float(f64),
+    String(String),
+    List(Vec<TypedValue>),
+    Map(std::collections::BTreeMap<String, TypedValue>),
+}
+
+impl TypedValue {
+    /// What a Go `string` struct field receives: strings as they are, numbers and booleans
+    /// formatted by sigs.k8s.io/yaml (`FormatFloat(f, 'g', -1, 32)` for floats); `None` for
+    /// null (field left empty) and for lists and maps (a type error in Go).
+    pub fn as_go_string(&self) -> Option<String> {
+        match self {
+            TypedValue::String(s) => Some(s.clone()),
+            TypedValue::Bool(b) => Some(b.to_string()),
+            TypedValue::Int(i) => Some(i.to_string()),
+            TypedValue::Uint(u) => Some(u.to_string()),
+            TypedValue::Float(f) => Some(decode::format_float32_g(*f)),
+            TypedValue::Null | TypedValue::List(_) | TypedValue::Map(_) => None,
+        }
+    }
+}
+
+impl Build for TypedValue {
+    type Map = std::collections::BTreeMap<String, TypedValue>;
+    fn scalar(s: Scalar<'_>) -> Self {
+        match s {
+            Scalar::Null => TypedValue::Null,
+            Scalar::Bool(b) => TypedValue::Bool(b),
+            Scalar::Int(i) => TypedValue::Int(i),
+            Scalar::Uint(u) => TypedValue::Uint(u),
+            Scalar::Float(f) => TypedValue::Float(f),
+            Scalar::Str(s) => TypedValue::String(s.into_owned()),
+        }
+    }
+    fn seq(items: Vec<Self>) -> Self {
+        TypedValue::List(items)
+    }
+    fn map(m: <TypedValue as Build>::Map) -> Self {
+        TypedValue::Map(m)
+    }
+    fn insert(m: &mut <TypedValue as Build>::Map, k: String, v: Self) {
+        m.insert(k, v);
+    }
+}
+
+/// The first document with goyaml v2 types kept ([`TypedValue`]); errors as
+/// [`from_yaml`] reports them (an empty document is `Null`).
+pub fn from_yaml_typed(text: &str) -> Result<TypedValue, Error> {
+    let wrap = |e: Error| Error::YamlToJson(Box::new(e));
+    let doc = decode::parse_first(text.as_bytes()).map_err(wrap)?;
+    let mut d = Decoder::new(&doc);
+    let v: Option<TypedValue> = d.root().map_err(wrap)?;
+    if let Some(msg) = d.take_conv_error() {
+        return Err(wrap(Error::Json(msg)));
+    }
+    if let Some(f) = d.nonfinite {
+        return Err(wrap(unsupported(f)));
+    }
+    Ok(v.unwrap_or(TypedValue::Null))
+}
+
 fn first_nonfinite(v: &Value) -> Option<f64> {
     match v {
         Value::Float(f) if !f.is_finite() => Some(*f),

@@ -479,3 +479,21 @@ fn deep_nesting_is_bounded() {
         .expect("thread");
     handle.join().expect("no stack overflow");
 }
+
+#[test]
+fn typed_values_for_structs() {
+    let v = from_yaml_typed(
+        "appVersion: 1.10\nversion: 0.1.0\nbig: 12345678901\nf: 3.14159265358979\ne: 1e7\nb: yes\n",
+    )
+    .unwrap();
+    let TypedValue::Map(m) = v else {
+        panic!("not a map")
+    };
+    let s = |k: &str| m.get(k).and_then(TypedValue::as_go_string);
+    assert_eq!(s("appVersion").as_deref(), Some("1.1"));
+    assert_eq!(s("version").as_deref(), Some("0.1.0"));
+    assert_eq!(s("big").as_deref(), Some("12345678901"));
+    assert_eq!(s("f").as_deref(), Some("3.1415927"));
+    assert_eq!(s("e").as_deref(), Some("1e+07"));
+    assert_eq!(s("b").as_deref(), Some("true"));
+}
