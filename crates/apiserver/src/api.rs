@@ -392,10 +392,11 @@ impl State {
                         }
                     }
                 }
-                if operation != "Apply" && n.pointer("/metadata/managedFields").is_none() {
-                    if let Some(mf) = old_storage.pointer("/metadata/managedFields") {
-                        n["metadata"]["managedFields"] = mf.clone();
-                    }
+                if operation != "Apply"
+                    && n.pointer("/metadata/managedFields").is_none()
+                    && let Some(mf) = old_storage.pointer("/metadata/managedFields")
+                {
+                    n["metadata"]["managedFields"] = mf.clone();
                 }
                 if t.namespaced {
                     n["metadata"]["namespace"] = json!(ns);

@@ -126,12 +126,11 @@ fn cond(ty: &str, status: &str, reason: &str, message: &str, prev: Option<&Value
     if let Some(p) = prev
         .and_then(Value::as_array)
         .and_then(|cs| cs.iter().find(|c| c["type"] == ty))
+        && p["status"] == status
     {
-        if p["status"] == status {
-            c["lastTransitionTime"] = p["lastTransitionTime"].clone();
-            if p["reason"] == reason {
-                c["lastUpdateTime"] = p["lastUpdateTime"].clone();
-            }
+        c["lastTransitionTime"] = p["lastTransitionTime"].clone();
+        if p["reason"] == reason {
+            c["lastUpdateTime"] = p["lastUpdateTime"].clone();
         }
     }
     c
@@ -970,8 +969,7 @@ impl Controllers {
         if status.get("startTime").is_none() {
             status["startTime"] = json!(now);
         }
-        let fail_now = failed > backoff
-            || pods.iter().any(|p| pod_failure(p) == Some("Failed")) && failed > backoff;
+        let fail_now = failed > backoff;
         if succeeded >= completions {
             status["completionTime"] = json!(now);
             status["conditions"] = json!([
@@ -1294,17 +1292,16 @@ impl Controllers {
             let owners = owner_uids(&o);
             if owners.iter().all(|u| !uids.contains(u))
                 && o.pointer("/metadata/deletionTimestamp").is_none()
+                && let Some(t) = self.state.registry.by_key(&res)
             {
-                if let Some(t) = self.state.registry.by_key(&res) {
-                    let ns = meta_str(&o, "namespace");
-                    let _ = self.state.delete(
-                        &t,
-                        (!ns.is_empty()).then_some(ns),
-                        meta_str(&o, "name"),
-                        &json!({"propagationPolicy": "Background"}),
-                        false,
-                    );
-                }
+                let ns = meta_str(&o, "namespace");
+                let _ = self.state.delete(
+                    &t,
+                    (!ns.is_empty()).then_some(ns),
+                    meta_str(&o, "name"),
+                    &json!({"propagationPolicy": "Background"}),
+                    false,
+                );
             }
         }
     }

@@ -238,16 +238,12 @@ pub fn prepare(
         ("apiextensions.k8s.io", "CustomResourceDefinition") => crd_admission(t, &name, old, obj)?,
         _ => {}
     }
-    if let Some(v) = t.crd_version(version) {
-        if let Some(schema) = &v.schema {
+    if let Some(v) = t.crd_version(version)
+        && let Some(schema) = &v.schema
+    {
+        {
             let mut errors = Vec::new();
             let mut unknown = Vec::new();
-            for (k, sub) in obj.as_object_mut().into_iter().flat_map(|m| m.iter_mut()) {
-                if k == "metadata" || k == "apiVersion" || k == "kind" {
-                    continue;
-                }
-                let _ = sub;
-            }
             validate(obj, schema, "", &mut errors, &mut unknown, true);
             if opts.validation == Validation::Strict && !unknown.is_empty() {
                 return Err(ApiError::bad_request(format!(
@@ -256,10 +252,8 @@ pub fn prepare(
                 )));
             }
             if !errors.is_empty() {
-                let causes: Vec<(String, &str, String)> =
-                    errors.into_iter().map(|(f, r, m)| (f, r, m)).collect();
                 return Err(ApiError::invalid(
-                    &t.kind, &t.group, &t.plural, &name, &causes,
+                    &t.kind, &t.group, &t.plural, &name, &errors,
                 ));
             }
         }
@@ -553,7 +547,7 @@ pub fn register_crd(registry: &Registry, crd: &Value) {
         registry.remove_crd(&group, &plural);
         return;
     }
-    versions.sort_by(|a, b| version_priority(&b.name).cmp(&version_priority(&a.name)));
+    versions.sort_by_key(|v| std::cmp::Reverse(version_priority(&v.name)));
     let strs = |v: &Value| -> Vec<String> {
         v.as_array()
             .map(|a| {
@@ -819,7 +813,7 @@ mod tests {
     #[test]
     fn version_ordering() {
         let mut v = vec!["v1beta1", "v2", "v1", "v1alpha1", "v2beta2"];
-        v.sort_by(|a, b| version_priority(b).cmp(&version_priority(a)));
+        v.sort_by_key(|x| std::cmp::Reverse(version_priority(x)));
         assert_eq!(v, vec!["v2", "v1", "v2beta2", "v1beta1", "v1alpha1"]);
     }
 }

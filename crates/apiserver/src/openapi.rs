@@ -101,7 +101,8 @@ fn capitalize(s: &str) -> String {
 /// The per-GV documents keyed by `api/v1` / `apis/<g>/<v>`.
 pub fn documents(registry: &Registry) -> BTreeMap<String, Value> {
     let b = builtins();
-    let mut docs: BTreeMap<String, (Map<String, Value>, Map<String, Value>)> = BTreeMap::new();
+    type PathsAndSchemas = (Map<String, Value>, Map<String, Value>);
+    let mut docs: BTreeMap<String, PathsAndSchemas> = BTreeMap::new();
     for t in registry.all() {
         for version in &t.versions {
             let key = if t.group.is_empty() {

@@ -36,7 +36,8 @@ fn generate() -> Builtins {
     let mut per_gv = BTreeMap::new();
     let mut all = Map::new();
     let mut kinds = BTreeMap::new();
-    let gvs: Vec<(&str, &str, fn(&mut SchemaGenerator, &mut KindList))> = vec![
+    type AddKinds = fn(&mut SchemaGenerator, &mut KindList);
+    let gvs: Vec<(&str, &str, AddKinds)> = vec![
         ("", "v1", |g, o| {
             kinds!(g, o, "", "v1", [
                 "Namespace" => api::core::v1::Namespace, "Pod" => api::core::v1::Pod,

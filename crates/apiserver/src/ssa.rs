@@ -52,14 +52,11 @@ fn list_keys(schema: Option<SchemaNode>, _items: &[Value]) -> Option<Vec<String>
 /// The field set of `v` (a value at a position with `schema`).
 fn field_set(v: &Value, schema: Option<SchemaNode>) -> Set {
     let mut out = Set::new();
-    match v {
-        Value::Object(m) => {
-            for (k, child) in m {
-                let cs = schema.and_then(|s| s.field(k));
-                out.insert(format!("f:{k}"), Value::Object(child_set(child, cs)));
-            }
+    if let Value::Object(m) = v {
+        for (k, child) in m {
+            let cs = schema.and_then(|s| s.field(k));
+            out.insert(format!("f:{k}"), Value::Object(child_set(child, cs)));
         }
-        _ => {}
     }
     out
 }
