@@ -720,6 +720,18 @@ fn to_json_node(v: &Value, lines: &mut usize) -> Result<emit::Node<'static>, Err
                         "line {lines}: did not find expected ',' or '}}'"
                     )));
                 }
+                // goyaml gives up on a simple key longer than 1024 characters: a JSON key
+                // that long (escapes and quotes included) makes the re-read fail.
+                if json_key_len(k) + 2 > 1024 {
+                    let at = if *lines > 0 {
+                        format!("line {lines}: ")
+                    } else {
+                        String::new()
+                    };
+                    return Err(Error::Yaml(format!(
+                        "{at}did not find expected ',' or '}}'"
+                    )));
+                }
                 out.push((Cow::Owned(k.clone()), to_json_node(v, lines)?));
             }
             Node::Map(sort_entries(out, false))
@@ -729,6 +741,21 @@ fn to_json_node(v: &Value, lines: &mut usize) -> Result<emit::Node<'static>, Err
             None => Node::Map(Vec::new()),
         },
     })
+}
+
+/// The length in characters of `k` as json.Marshal writes it inside quotes (HTML-escaped).
+fn json_key_len(k: &str) -> usize {
+    if k.len() + 2 <= 1024 / 6 {
+        return k.len(); // cannot reach the limit even if every byte were escaped
+    }
+    k.chars()
+        .map(|c| match c {
+            '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => 6,
+            c if (c as u32) < 0x20 => 6,
+            _ => 1,
+        })
+        .sum()
 }
 
 /// The first string (or key) goyaml's reader would reject, in JSON order.

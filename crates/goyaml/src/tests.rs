@@ -497,3 +497,17 @@ fn typed_values_for_structs() {
     assert_eq!(s("e").as_deref(), Some("1e+07"));
     assert_eq!(s("b").as_deref(), Some("true"));
 }
+
+#[test]
+fn long_json_keys_fail_the_yaml_round_trip() {
+    // goyaml's 1024-character limit on simple keys applies to the JSON text toYaml re-reads.
+    let ok = dict(&[(&"k".repeat(1022), Value::from("v"))]);
+    assert!(to_yaml(&ok).is_ok());
+    let long = dict(&[(&"k".repeat(1023), Value::from("v"))]);
+    assert_eq!(
+        to_yaml(&long).unwrap_err().to_string(),
+        "yaml: did not find expected ',' or '}'"
+    );
+    let escaped = dict(&[(&"<".repeat(200), Value::from("v"))]);
+    assert!(to_yaml(&escaped).is_err());
+}
