@@ -283,7 +283,8 @@ fn bad_input_fails_clearly_and_changes_nothing() {
     let url = server.url("r.git");
     let path = bare.display().to_string();
     let before = tip(&bare);
-    let cases: Vec<(Vec<String>, Vec<(&str, &str)>, &str)> = vec![
+    type Case<'a> = (Vec<String>, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: Vec<Case> = vec![
         (
             vec![
                 "web/server".into(),
