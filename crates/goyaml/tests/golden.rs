@@ -226,3 +226,42 @@ fn manifest_heads_match_helm() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn toml_matches_helm() {
+    let f = goyaml::functions();
+    let g = golden();
+    let mut failures = Vec::new();
+    for case in g["yaml"].as_array().expect("yaml cases") {
+        let input = case["input"].as_str().unwrap_or_default();
+        let m = call(&f, "fromYaml", Value::from(input));
+        let got = text(call(&f, "toToml", m));
+        let want = case["toml"].as_str().unwrap_or_default();
+        if got != want {
+            failures.push(format!(
+                "toToml of {input:?}\n  want {want:?}\n   got {got:?}"
+            ));
+        }
+    }
+    for case in g["toml"].as_array().expect("toml cases") {
+        let input = case["input"].as_str().unwrap_or_default();
+        let m = call(&f, "fromToml", Value::from(input));
+        for (key, got) in [
+            ("json", text(call(&f, "toJson", m.clone()))),
+            ("toml", text(call(&f, "toToml", m))),
+        ] {
+            let want = case[key].as_str().unwrap_or_default();
+            if got != want {
+                failures.push(format!(
+                    "fromToml {input:?} | {key}\n  want {want:?}\n   got {got:?}"
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}

@@ -9,7 +9,7 @@ import json, os, sys, tempfile
 import helm_python as h
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from inputs import YAML_INPUTS, JSON_INPUTS, VALUES_FILES, HEAD_DOCS
+from inputs import YAML_INPUTS, JSON_INPUTS, VALUES_FILES, HEAD_DOCS, TOML_DOCS
 
 SEP = "\n<<<SEP>>>\n"
 
@@ -42,6 +42,7 @@ def run_yaml():
         "{{ toPrettyJson $m }}" + SEP +
         "{{ toYamlPretty $m }}" + SEP +
         "{{ fromYamlArray $t | toJson }}" + SEP +
+        "{{ toToml $m }}" + SEP +
         "{{ end }}"
     ) % len(YAML_INPUTS)
     files["templates/t.yaml"] = tpl
@@ -49,9 +50,9 @@ def run_yaml():
     parts = out.split(SEP)
     cases = []
     for i, y in enumerate(YAML_INPUTS):
-        p = parts[i * 5:(i + 1) * 5]
+        p = parts[i * 6:(i + 1) * 6]
         cases.append({"input": y, "json": p[0], "yaml": p[1], "pretty_json": p[2],
-                      "yaml_pretty": p[3], "array_json": p[4]})
+                      "yaml_pretty": p[3], "array_json": p[4], "toml": p[5]})
     return cases
 
 def run_json():
@@ -84,6 +85,17 @@ def run_values_files():
             out.append({"input": y, "error": str(ex)})
     return out
 
+def run_toml():
+    """Valid TOML documents through fromToml | toJson and back through toToml."""
+    files = {f"in/{i:04d}.toml": t for i, t in enumerate(TOML_DOCS)}
+    files["templates/t.yaml"] = (
+        "{{- range $i, $_ := until %d }}"
+        "{{- $m := fromToml ($.Files.Get (printf \"in/%%04d.toml\" $i)) }}"
+        "{{ toJson $m }}" + SEP + "{{ toToml $m }}" + SEP + "{{ end }}"
+    ) % len(TOML_DOCS)
+    parts = render(files)["c/templates/t.yaml"].split(SEP)
+    return [{"input": t, "json": parts[i * 2], "toml": parts[i * 2 + 1]} for i, t in enumerate(TOML_DOCS)]
+
 def run_heads():
     """Rendered documents through Helm's manifest sorter (SimpleHead parsing)."""
     out = []
@@ -107,7 +119,7 @@ def run_values():
     return out
 
 if __name__ == "__main__":
-    res = {"yaml": run_yaml(), "json": run_json(), "values": run_values(), "values_files": run_values_files(), "heads": run_heads()}
+    res = {"yaml": run_yaml(), "json": run_json(), "values": run_values(), "values_files": run_values_files(), "heads": run_heads(), "toml": run_toml()}
     with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden.json"), "w") as f:
         json.dump(res, f, indent=1, ensure_ascii=False)
         f.write("\n")

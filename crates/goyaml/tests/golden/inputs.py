@@ -195,3 +195,16 @@ HEAD_DOCS = [
     "~: 1\n", "kind: Pod\n---\nkind: [\n", "metadata:\n  annotations: 5\n", "metadata:\n  annotations:\n    a: [1]\n",
     "kind: [1]\napiVersion: {a: 1}\n", "Kind: [1]\nkind: Pod\n", "# only a comment\n", "metadata:\n  name: x\n  annotations:\n    helm.sh/hook: pre-install\n",
 ]
+
+TOML_DOCS = [
+    "a = 1\nb = \"x\"\n[t]\nc = 1.5\nd = [1, 2]\n[[arr]]\ne = true\n[[arr]]\nf = 'lit'\n",
+    "a = {b = 1, c = [1, 2], d = {e = 'x'}}\n",
+    "a = 0x1F\nb = 1_000\nc = 0o17\nd = 0b101\ne = +1e3\nf = -0.5\ng = 5e-324\nh = 1.0\n",
+    "a = 'lit'\nb = \"\"\"\nml\nline\"\"\"\nc = \"esc\\tx\\u00e9\"\nd = '''raw\nlines'''\n",
+    "a = 1979-05-27T07:32:00Z\nb = 1979-05-27\nc = 07:32:00\nd = 1979-05-27T07:32:00.999999\ne = 1979-05-27T00:32:00-07:00\nf = 1979-05-27 07:32:00+01:30\n",
+    "[a.b.c]\nd = 1\n[a]\ne = 2\n",
+    "\"quoted key\" = 1\n'lit key' = 2\nbare-key_1 = 3\na.b = 4\n",
+    "x = [[1, 2], ['a', 'b'], [{c = 1}]]\n",
+    "",
+    "# comment only\n"
+]
