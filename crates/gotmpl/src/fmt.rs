@@ -180,9 +180,8 @@ impl Printer {
 
     fn write_padding(&mut self, n: usize) {
         let pad = if self.f.zero { '0' } else { ' ' };
-        for _ in 0..n {
-            self.buf.push(pad);
-        }
+        self.buf.reserve(n);
+        self.buf.extend(std::iter::repeat_n(pad, n));
     }
 
     fn pad(&mut self, s: &str) {
