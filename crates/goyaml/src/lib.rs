@@ -26,6 +26,7 @@ mod json;
 mod parser;
 mod scanner;
 mod toml;
+mod toml_parse;
 
 use std::borrow::Cow;
 use std::rc::Rc;

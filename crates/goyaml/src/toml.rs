@@ -399,62 +399,34 @@ impl gotmpl::Object for TomlDatetime {
     }
 }
 
-fn datetime(d: toml::value::Datetime) -> TomlDatetime {
-    let (year, month, day) = d
-        .date
-        .map(|x| (x.year as i32, x.month, x.day))
-        .unwrap_or((0, 1, 1));
-    let (hour, minute, second, nanosecond) = d
-        .time
-        .map(|t| (t.hour, t.minute, t.second, t.nanosecond))
-        .unwrap_or((0, 0, 0, 0));
-    let zone = match (d.date.is_some(), d.time.is_some(), d.offset) {
-        (_, _, Some(toml::value::Offset::Z)) => TomlZone::Utc,
-        (_, _, Some(toml::value::Offset::Custom { minutes })) => {
-            TomlZone::Offset(minutes as i32 * 60)
-        }
-        (true, true, None) => TomlZone::LocalDatetime,
-        (true, false, None) => TomlZone::LocalDate,
-        _ => TomlZone::LocalTime,
-    };
-    TomlDatetime {
-        year,
-        month,
-        day,
-        hour,
-        minute,
-        second,
-        nanosecond,
-        zone,
-    }
-}
-
-fn from_toml_value(v: toml::Value) -> Value {
+fn from_tv(v: crate::toml_parse::Tv) -> Value {
+    use crate::toml_parse::Tv;
     match v {
-        toml::Value::String(s) => Value::from(s),
-        toml::Value::Integer(i) => Value::Int64(i),
-        toml::Value::Float(f) => Value::Float(f),
-        toml::Value::Boolean(b) => Value::Bool(b),
-        toml::Value::Datetime(d) => Value::object(datetime(d)),
-        toml::Value::Array(a) => Value::list(a.into_iter().map(from_toml_value).collect()),
-        toml::Value::Table(t) => {
-            let mut m = Map::new();
-            for (k, v) in t {
-                m.insert(k, from_toml_value(v));
+        Tv::Str(s) => Value::from(s),
+        Tv::Int(i) => Value::Int64(i),
+        Tv::Float(f) => Value::Float(f),
+        Tv::Bool(b) => Value::Bool(b),
+        Tv::Datetime(d) => Value::object(d),
+        Tv::Array(a) => Value::list(a.into_iter().map(from_tv).collect()),
+        Tv::Tables(t) => Value::list(t.into_iter().map(|m| from_tv(Tv::Map(m))).collect()),
+        Tv::Map(m) => {
+            let mut out = Map::new();
+            for (k, v) in m {
+                out.insert(k, from_tv(v));
             }
-            Value::map(m)
+            Value::map(out)
         }
     }
 }
 
-/// Decodes a TOML document into `map[string]interface{}`.
+/// Decodes a TOML document into `map[string]interface{}` as BurntSushi/toml does
+/// (integers int64, floats float64, date-times [`TomlDatetime`]), with its error texts
+/// (`toml: line 1: expected '.' or '=', but got ':' instead`).
 pub fn from_toml(text: &str) -> Result<Value, Error> {
-    let t: toml::Table = text
-        .parse()
-        .map_err(|e: toml::de::Error| Error::Toml(format!("toml: {}", e.message())))?;
-    let mut m = Map::new();
-    for (k, v) in t {
-        m.insert(k, from_toml_value(v));
+    let m = crate::toml_parse::parse(text)?;
+    let mut out = Map::new();
+    for (k, v) in m {
+        out.insert(k, from_tv(v));
     }
-    Ok(Value::map(m))
+    Ok(Value::map(out))
 }
