@@ -129,6 +129,10 @@ impl State {
                     })?;
             }
         }
+        state.store.sync_blocking().map_err(|e| crate::Error::Io {
+            path: "bootstrap".into(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
         Ok(state)
     }
 
@@ -1123,10 +1127,17 @@ pub async fn handle(state: Arc<State>, req: hyper::Request<Incoming>) -> Respons
         user_agent: header(http::header::USER_AGENT),
     };
     tracing::debug!(method = %ctx.method, %path, "request");
-    match route(&state, &path, &ctx).await {
+    let response = match route(&state, &path, &ctx).await {
         Ok(r) => r,
         Err(e) => error_response(&e),
+    };
+    // Acknowledge writes only once they are durable (group commit).
+    if ctx.method != Method::GET
+        && let Err(e) = state.store.sync().await
+    {
+        return error_response(&ApiError::internal(format!("committing: {e}")));
     }
+    response
 }
 
 async fn route(state: &Arc<State>, path: &str, ctx: &Ctx) -> Result<Response<Body>, ApiError> {

@@ -147,6 +147,7 @@ impl Controllers {
         self.ensure_nodes();
         self.resync(&qtx);
         let mut tick = tokio::time::interval(Duration::from_secs(2));
+        let mut flush = tokio::time::interval(Duration::from_millis(20));
         loop {
             tokio::select! {
                 _ = stop.changed() => return,
@@ -160,6 +161,15 @@ impl Controllers {
                     batch.insert(key);
                     while let Ok(k) = qrx.try_recv() { batch.insert(k); }
                     for k in batch { self.reconcile(&k, &qtx); }
+                    if let Err(e) = self.state.store.sync().await {
+                        tracing::error!(error = %e, "committing controller writes");
+                    }
+                }
+                _ = flush.tick() => {
+                    let dirty = self.state.store.txn().dirty();
+                    if dirty && let Err(e) = self.state.store.sync().await {
+                        tracing::error!(error = %e, "committing");
+                    }
                 }
                 _ = tick.tick() => self.resync(&qtx),
             }

@@ -84,6 +84,10 @@ struct Inner {
     recent: VecDeque<Arc<Event>>,
     history_start: u64,
     writes_since_compact: u64,
+    /// An SQLite transaction is open (group commit): writes since the last flush.
+    in_txn: bool,
+    /// Events of the open transaction, broadcast when it commits.
+    pending: Vec<Arc<Event>>,
 }
 
 /// The store. Cheap to share behind an `Arc`.
@@ -91,6 +95,10 @@ pub struct Store {
     inner: Mutex<Inner>,
     tx: broadcast::Sender<Arc<Event>>,
     history: usize,
+    /// Highest revision known to be on disk.
+    durable: std::sync::atomic::AtomicU64,
+    /// Serializes flushes so concurrent writers share one fsync (group commit).
+    flusher: tokio::sync::Mutex<()>,
 }
 
 /// Number of events kept for watch resumption.
@@ -191,9 +199,13 @@ impl Store {
                 recent,
                 history_start,
                 writes_since_compact: 0,
+                in_txn: false,
+                pending: Vec::new(),
             }),
             tx,
             history,
+            durable: std::sync::atomic::AtomicU64::new(rv),
+            flusher: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -213,6 +225,27 @@ impl Store {
     /// The current revision.
     pub fn revision(&self) -> u64 {
         self.txn().revision()
+    }
+
+    /// Waits until every write up to the current revision is durable, flushing (one fsync for
+    /// all writers that queued meanwhile) when needed. Call before acknowledging a write.
+    pub async fn sync(&self) -> Result<(), StoreError> {
+        let target = self.revision();
+        loop {
+            if self.durable.load(std::sync::atomic::Ordering::SeqCst) >= target {
+                return Ok(());
+            }
+            let _turn = self.flusher.lock().await;
+            if self.durable.load(std::sync::atomic::Ordering::SeqCst) >= target {
+                return Ok(());
+            }
+            self.txn().flush()?;
+        }
+    }
+
+    /// Flushes synchronously (for non-async callers and shutdown).
+    pub fn sync_blocking(&self) -> Result<(), StoreError> {
+        self.txn().flush()
     }
 }
 
@@ -289,7 +322,8 @@ impl Txn<'_> {
         };
         let data = object.to_string();
         {
-            let tx = self.g.conn.unchecked_transaction()?;
+            self.begin()?;
+            let tx = &self.g.conn;
             tx.execute(
                 "INSERT INTO objects (resource, namespace, name, rv, data) VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (resource, namespace, name) DO UPDATE SET rv = excluded.rv, data = excluded.data",
@@ -299,7 +333,6 @@ impl Txn<'_> {
                 "INSERT INTO events (rv, type, resource, namespace, name, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![rv, kind.as_str(), resource, ns, name, data],
             )?;
-            tx.commit()?;
         }
         let object = Arc::new(object);
         self.g
@@ -328,7 +361,8 @@ impl Txn<'_> {
         }
         let data = object.to_string();
         {
-            let tx = self.g.conn.unchecked_transaction()?;
+            self.begin()?;
+            let tx = &self.g.conn;
             tx.execute(
                 "DELETE FROM objects WHERE resource = ?1 AND namespace = ?2 AND name = ?3",
                 params![resource, ns, name],
@@ -337,7 +371,6 @@ impl Txn<'_> {
                 "INSERT INTO events (rv, type, resource, namespace, name, data) VALUES (?1, 'DELETED', ?2, ?3, ?4, ?5)",
                 params![rv, resource, ns, name, data],
             )?;
-            tx.commit()?;
         }
         if let Some(m) = self.g.objects.get_mut(resource) {
             m.remove(&(ns.to_string(), name.to_string()));
@@ -396,9 +429,38 @@ impl Txn<'_> {
                 params![rv],
             )?;
         }
-        // No receivers is fine.
-        let _ = self.store.tx.send(ev);
+        self.g.pending.push(ev);
         Ok(())
+    }
+
+    fn begin(&mut self) -> Result<(), StoreError> {
+        if !self.g.in_txn {
+            self.g.conn.execute_batch("BEGIN")?;
+            self.g.in_txn = true;
+        }
+        Ok(())
+    }
+
+    /// Commits the open transaction (fsync) and publishes its events to watchers.
+    pub fn flush(&mut self) -> Result<(), StoreError> {
+        if self.g.in_txn {
+            self.g.conn.execute_batch("COMMIT")?;
+            self.g.in_txn = false;
+        }
+        let rv = self.g.rv;
+        for ev in std::mem::take(&mut self.g.pending) {
+            // No receivers is fine.
+            let _ = self.store.tx.send(ev);
+        }
+        self.store
+            .durable
+            .fetch_max(rv, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Whether writes await a flush.
+    pub fn dirty(&self) -> bool {
+        self.g.in_txn || !self.g.pending.is_empty()
     }
 
     /// Subscribes to live events (everything after the current revision).
@@ -461,6 +523,7 @@ mod tests {
             let d = t.delete("/configmaps", "default", "a").unwrap().unwrap();
             assert_eq!(d["metadata"]["resourceVersion"], "4");
             assert_eq!(t.events_since(2).unwrap().len(), 2);
+            t.flush().unwrap();
         }
         let s = Store::open(&path).unwrap();
         let t = s.txn();
