@@ -12,6 +12,15 @@
 //!
 //! It is not a general YAML library: there is no serde integration and no YAML 1.2 mode.
 //!
+//! Main entry points: [`load_values`] / [`read_values`] (values files), [`from_yaml_map`]
+//! (`fromYaml`), [`from_yaml_typed`] (struct-like files such as `Chart.yaml`),
+//! [`yaml_to_json_value`] (Kubernetes manifests), [`parse_head`] (Helm's manifest sorter),
+//! [`to_yaml`], [`to_json`], [`to_toml`], [`from_toml`], and [`functions`].
+//!
+//! One deliberate difference: collections nested deeper than 256 levels (aliases expanded)
+//! are rejected with `yaml: exceeded max depth of 256`, where Go's growable stacks would
+//! carry on; Rust threads have fixed stacks.
+//!
 //! ```
 //! let v = goyaml::from_yaml_map("replicas: 3\nenabled: yes\n").unwrap();
 //! assert_eq!(goyaml::to_json(&v).unwrap(), r#"{"enabled":true,"replicas":3}"#);
