@@ -193,3 +193,31 @@ fn filtered_fetch_over_authenticated_http_reads_blobs_on_demand() {
     let config = std::fs::read_to_string(mirror.path().join("config")).unwrap();
     assert!(!config.contains("tok-12345"), "{config}");
 }
+
+#[test]
+fn concurrent_fetches_into_one_mirror() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = bare_repo(tmp.path(), "deploy.git", &files());
+    let store = MirrorStore::new(tmp.path().join("mirrors")).unwrap();
+    let remote = Remote::parse(bare.to_str().unwrap()).unwrap();
+    let expected = git(&bare, &["rev-parse", "main"]);
+    let handles: Vec<_> = (0..6)
+        .map(|i| {
+            let store = store.clone();
+            let remote = remote.clone();
+            std::thread::spawn(move || {
+                // Each worker opens its own handle, as separate processes would.
+                let m = store.open(&remote).unwrap();
+                let rev = if i % 2 == 0 { "main" } else { "HEAD" };
+                let c = m.fetch(rev, &FetchOptions::default()).unwrap();
+                let content = m.read_file(&c, "README.md").unwrap();
+                (c, content)
+            })
+        })
+        .collect();
+    for h in handles {
+        let (c, content) = h.join().unwrap();
+        assert_eq!(c.as_str(), expected);
+        assert_eq!(content, b"hello\n");
+    }
+}
