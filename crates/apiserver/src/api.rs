@@ -32,6 +32,8 @@ pub struct State {
     /// Served types.
     pub registry: Registry,
     token: String,
+    /// PEM of the cluster CA (published as `kube-root-ca.crt` in every namespace).
+    pub ca_pem: String,
     addr: SocketAddr,
     /// Configuration.
     pub config: crate::Config,
@@ -97,6 +99,7 @@ impl State {
     pub fn new(
         store: Store,
         token: String,
+        ca_pem: String,
         addr: SocketAddr,
         config: crate::Config,
     ) -> Result<Arc<State>, crate::Error> {
@@ -104,6 +107,7 @@ impl State {
             store,
             registry: Registry::new(),
             token,
+            ca_pem,
             addr,
             config,
             openapi: Mutex::new(None),
@@ -1281,6 +1285,7 @@ async fn resource(
                 t.scale.is_some() || t.crd_version(version).is_some_and(|v| v.scale.is_some())
             }
             "finalize" => t.key() == "/namespaces",
+            "log" => t.key() == "/pods",
             _ => false,
         };
         if !allowed {
@@ -1337,6 +1342,13 @@ async fn resource(
             drop(txn);
             if sub == Some("scale") {
                 return Ok(json_response(200, &state.scale_of(&t, &obj)?));
+            }
+            if sub == Some("log") {
+                return Ok(respond(
+                    200,
+                    "text/plain",
+                    simulated_log(&obj, ctx.q("container")),
+                ));
             }
             Ok(object_response(200, &t, version, (*obj).clone(), ctx))
         }
@@ -1435,6 +1447,47 @@ async fn resource(
         }
         _ => Err(ApiError::method_not_allowed()),
     }
+}
+
+/// The log of a simulated container: what the fake kubelet did.
+fn simulated_log(pod: &Value, container: Option<&str>) -> String {
+    let containers = pod
+        .pointer("/spec/containers")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let statuses = pod
+        .pointer("/status/containerStatuses")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut out = String::new();
+    for c in containers
+        .iter()
+        .filter(|c| container.is_none_or(|n| c["name"] == n))
+    {
+        let name = c["name"].as_str().unwrap_or_default();
+        let image = c["image"].as_str().unwrap_or_default();
+        out.push_str(&format!(
+            "ferry: simulated container {name} (image {image})\n"
+        ));
+        if let Some(st) = statuses.iter().find(|s| s["name"] == name) {
+            if let Some(w) = st.pointer("/state/waiting/reason").and_then(Value::as_str) {
+                out.push_str(&format!("ferry: container is waiting: {w}\n"));
+            } else if let Some(t) = st
+                .pointer("/state/running/startedAt")
+                .and_then(Value::as_str)
+            {
+                out.push_str(&format!("ferry: container running since {t}\n"));
+            } else if let Some(r) = st
+                .pointer("/state/terminated/reason")
+                .and_then(Value::as_str)
+            {
+                out.push_str(&format!("ferry: container terminated: {r}\n"));
+            }
+        }
+    }
+    out
 }
 
 fn delete_options(ctx: &Ctx) -> Result<Value, ApiError> {

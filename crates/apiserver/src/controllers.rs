@@ -286,6 +286,7 @@ impl Controllers {
             "/pods" => self.pod(&obj, key, q),
             "/services" => self.service(&obj),
             "/persistentvolumeclaims" => self.pvc(&obj),
+            "/namespaces" => self.namespace(&obj),
             _ => Ok(()),
         };
         if let Err(e) = r {
@@ -695,11 +696,21 @@ impl Controllers {
             .and_then(|cs| cs.iter().find(|c| c["type"] == "Progressing"))
             .and_then(|c| c["lastUpdateTime"].as_str())
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
-        let stuck = !complete
-            && progressing_since.is_some_and(|t| {
-                (chrono::Utc::now() - t.with_timezone(&chrono::Utc)).num_seconds() > deadline
-            });
         let rs_name = meta_str(&new_rs, "name");
+        let prev_progressing = prev
+            .and_then(Value::as_array)
+            .and_then(|cs| cs.iter().find(|c| c["type"] == "Progressing"));
+        let already_stuck = prev_progressing.is_some_and(|c| {
+            c["reason"] == "ProgressDeadlineExceeded"
+                && c["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains(&format!("\"{rs_name}\"")))
+        });
+        let stuck = !complete
+            && (already_stuck
+                || progressing_since.is_some_and(|t| {
+                    (chrono::Utc::now() - t.with_timezone(&chrono::Utc)).num_seconds() > deadline
+                }));
         let progressing = if paused {
             cond(
                 "Progressing",
@@ -1106,6 +1117,40 @@ impl Controllers {
             pvc,
             json!({"phase": "Bound", "accessModes": modes, "capacity": {"storage": size}}),
         )
+    }
+
+    /// Every namespace gets a `default` ServiceAccount and the `kube-root-ca.crt` ConfigMap.
+    fn namespace(&self, ns_obj: &Value) -> Result<(), crate::error::ApiError> {
+        let ns = meta_str(ns_obj, "name").to_string();
+        let (Some(sa), Some(cm)) = (self.t("", "ServiceAccount"), self.t("", "ConfigMap")) else {
+            return Ok(());
+        };
+        let (has_sa, has_cm) = {
+            let txn = self.state.store.txn();
+            (
+                txn.get("/serviceaccounts", &ns, "default").is_some(),
+                txn.get("/configmaps", &ns, "kube-root-ca.crt").is_some(),
+            )
+        };
+        if !has_sa {
+            let obj = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": ns}});
+            match self.state.create(&sa, "v1", Some(&ns), obj, &self.opts()) {
+                Ok(_) => {}
+                Err(e) if e.code == 409 || e.code == 403 => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if !has_cm {
+            let obj = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kube-root-ca.crt", "namespace": ns,
+                "annotations": {"kubernetes.io/description": "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters."}},
+                "data": {"ca.crt": self.state.ca_pem}});
+            match self.state.create(&cm, "v1", Some(&ns), obj, &self.opts()) {
+                Ok(_) => {}
+                Err(e) if e.code == 409 || e.code == 403 => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 
     // ---------------------------------------------------------------- deletion, GC

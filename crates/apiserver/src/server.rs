@@ -103,7 +103,13 @@ impl Server {
             addr: config.listen,
             source,
         })?;
-        let state = State::new(store, creds.token.clone(), addr, config.clone())?;
+        let state = State::new(
+            store,
+            creds.token.clone(),
+            creds.ca_pem.clone(),
+            addr,
+            config.clone(),
+        )?;
         let (stop, stop_rx) = watch::channel(false);
         crate::controllers::spawn(state.clone(), stop_rx.clone());
         let task = tokio::spawn(accept_loop(

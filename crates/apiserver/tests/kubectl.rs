@@ -672,3 +672,144 @@ async fn unauthenticated_requests_are_refused() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_pods_and_namespace_defaults() {
+    let c = start().await;
+    kubectl(&c, &["create", "namespace", "fail"]);
+    // Every namespace gets a default ServiceAccount and the kube-root-ca.crt ConfigMap.
+    let sa = eventually(Duration::from_secs(10), || {
+        let out = kubectl(
+            &c,
+            &[
+                "-n",
+                "fail",
+                "get",
+                "serviceaccounts,configmaps",
+                "-o",
+                "name",
+            ],
+        );
+        (out.contains("serviceaccount/default") && out.contains("configmap/kube-root-ca.crt"))
+            .then_some(out)
+    })
+    .await;
+    assert!(sa.contains("serviceaccount/default"), "{sa}");
+
+    let bad = r#"apiVersion: apps/v1
+kind: Deployment
+metadata: {name: crashy, namespace: fail}
+spec:
+  progressDeadlineSeconds: 2
+  selector: {matchLabels: {app: crashy}}
+  template:
+    metadata: {labels: {app: crashy}}
+    spec:
+      containers: [{name: app, image: "example.org/crashloop:1"}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: nopull, namespace: fail}
+spec:
+  selector: {matchLabels: {app: nopull}}
+  template:
+    metadata:
+      labels: {app: nopull}
+      annotations: {sim.ferry.dev/fail: ImagePullBackOff}
+    spec:
+      containers: [{name: app, image: "nginx:1.27"}]
+"#;
+    kubectl_in(&c, &["apply", "-f", "-"], Some(bad));
+    let pods = eventually(Duration::from_secs(10), || {
+        let out = kubectl(&c, &["-n", "fail", "get", "pods"]);
+        (out.contains("CrashLoopBackOff") && out.contains("ImagePullBackOff")).then_some(out)
+    })
+    .await;
+    assert!(
+        pods.lines()
+            .filter(|l| l.starts_with("crashy"))
+            .all(|l| l.contains("0/1")),
+        "{pods}"
+    );
+    // rollout status fails once the progress deadline passes.
+    let raw = kubectl_raw(
+        &c,
+        &[
+            "-n",
+            "fail",
+            "rollout",
+            "status",
+            "deployment/crashy",
+            "--timeout=30s",
+        ],
+        None,
+    );
+    let err = String::from_utf8_lossy(&raw.stderr);
+    assert!(
+        !raw.status.success() && err.contains("exceeded its progress deadline"),
+        "{err}"
+    );
+    let d = json(&kubectl(
+        &c,
+        &["-n", "fail", "get", "deploy", "crashy", "-o", "json"],
+    ));
+    let conds = d["status"]["conditions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        conds
+            .iter()
+            .any(|c| c["type"] == "Available" && c["status"] == "False"),
+        "{conds:?}"
+    );
+    assert!(
+        conds
+            .iter()
+            .any(|c| c["type"] == "Progressing" && c["reason"] == "ProgressDeadlineExceeded"),
+        "{conds:?}"
+    );
+    // Simulated logs.
+    let pod = kubectl(
+        &c,
+        &[
+            "-n",
+            "fail",
+            "get",
+            "pods",
+            "-l",
+            "app=nopull",
+            "-o",
+            "jsonpath={.items[0].metadata.name}",
+        ],
+    );
+    let logs = kubectl(&c, &["-n", "fail", "logs", pod.trim()]);
+    assert!(
+        logs.contains("simulated container app") && logs.contains("ImagePullBackOff"),
+        "{logs}"
+    );
+
+    // Jobs complete; kubectl wait sees it.
+    let job = r#"apiVersion: batch/v1
+kind: Job
+metadata: {name: once, namespace: fail}
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: c, image: busybox}]
+"#;
+    kubectl_in(&c, &["apply", "-f", "-"], Some(job));
+    let out = kubectl(
+        &c,
+        &[
+            "-n",
+            "fail",
+            "wait",
+            "--for=condition=complete",
+            "job/once",
+            "--timeout=30s",
+        ],
+    );
+    assert_eq!(out.trim(), "job.batch/once condition met");
+}
