@@ -380,7 +380,8 @@ def run_template_file(path: Path, ferry: str, flt: str | None) -> tuple[int, int
 
 def expected_stream(chart_dir: Path, values_files: list[Path], *, release: str, namespace: str,
                     include_crds: bool, no_hooks: bool, skip_tests: bool,
-                    show_only: list[str] | None = None, self_check: bool = True) -> Result:
+                    show_only: list[str] | None = None, self_check: bool = True,
+                    kube_version: str | None = None, api_versions: list[str] | None = None) -> Result:
     values: dict = {}
     for f in values_files:
         values = merge_maps(values, helm.values_from_yaml(f.read_text()))
@@ -398,18 +399,31 @@ def expected_stream(chart_dir: Path, values_files: list[Path], *, release: str, 
                                 "You may need to run 'helm dependency build' to fetch missing "
                                 "dependencies: found in Chart.yaml, but missing in charts/ "
                                 f"directory: {', '.join(missing)}")
-        files = ch.render(values, name=release, namespace=namespace)
+        if kube_version or api_versions:
+            # The binding's render takes these options through its native call.
+            opts = {"name": release, "namespace": namespace}
+            if kube_version:
+                opts["kube_version"] = kube_version
+            if api_versions:
+                opts["api_versions"] = list(api_versions)
+            files = json.loads(helm._native.call_string(
+                "helm_render", ch._raw(), json.dumps(values), json.dumps(opts)))
+        else:
+            files = ch.render(values, name=release, namespace=namespace)
     except helm.HelmRenderError as exc:
         return Result(error=f"Error: {str(exc).rstrip(chr(10))}{RENDER_ERROR_SUFFIX}")
     except helm.HelmError as exc:
         return Result(error=f"Error: {exc}".rstrip("\n"))
-    try:
-        # Helm's own install (client dry-run): the exact non-hook manifest, and Helm's error
-        # text when a rendered document is not valid YAML.
-        rel = helm.Config(storage_driver="memory").install(
-            str(chart_dir), release, values, namespace=namespace, dry_run="client")
-    except helm.HelmError as exc:
-        return Result(error=f"Error: {str(exc).rstrip(chr(10))}{RENDER_ERROR_SUFFIX}")
+    if kube_version or api_versions:
+        self_check = False  # install() cannot take these options
+    else:
+        try:
+            # Helm's own install (client dry-run): the exact non-hook manifest, and Helm's
+            # error text when a rendered document is not valid YAML.
+            rel = helm.Config(storage_driver="memory").install(
+                str(chart_dir), release, values, namespace=namespace, dry_run="client")
+        except helm.HelmError as exc:
+            return Result(error=f"Error: {str(exc).rstrip(chr(10))}{RENDER_ERROR_SUFFIX}")
     stream = assemble(files, chart_crds(chart_dir, files), include_crds=include_crds,
                       no_hooks=no_hooks, skip_tests=skip_tests)
     if self_check:
@@ -477,7 +491,8 @@ def run_chart_file(path: Path, ferry: str, flt: str | None) -> tuple[int, int, l
             expected = expected_stream(
                 chart, vfiles, release=release, namespace=namespace,
                 include_crds=bool(case.get("include_crds")), no_hooks=bool(case.get("no_hooks")),
-                skip_tests=bool(case.get("skip_tests")), show_only=case.get("show_only"))
+                skip_tests=bool(case.get("skip_tests")), show_only=case.get("show_only"),
+                kube_version=case.get("kube_version"), api_versions=case.get("api_versions"))
             args = [release, str(chart), "-n", namespace]
             for v in vfiles:
                 args += ["-f", str(v)]
@@ -486,6 +501,12 @@ def run_chart_file(path: Path, ferry: str, flt: str | None) -> tuple[int, int, l
                     args.append("--" + flag.replace("_", "-"))
             for pat in case.get("show_only") or []:
                 args += ["--show-only", pat]
+            if case.get("kube_version"):
+                args += ["--kube-version", case["kube_version"]]
+            for av in case.get("api_versions") or []:
+                args += ["--api-versions", av]
+            if case.get("is_upgrade"):
+                raise SystemExit(f"{cid}: is_upgrade is not supported by the oracle")
             actual = ferry_stream(ferry, args)
         problem = compare_stream(expected, actual)
         if problem is None:
