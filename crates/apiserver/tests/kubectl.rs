@@ -813,3 +813,90 @@ spec:
     );
     assert_eq!(out.trim(), "job.batch/once condition met");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statefulsets_daemonsets_pvcs_and_gc() {
+    let c = start_with(|cfg| cfg.nodes = 2).await;
+    let manifests = r#"apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db, namespace: default}
+spec:
+  serviceName: db
+  replicas: 3
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      containers: [{name: db, image: "postgres:17"}]
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent, namespace: default}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec:
+      containers: [{name: agent, image: "fluent-bit:3"}]
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: data, namespace: default}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 2Gi}}
+"#;
+    kubectl_in(&c, &["apply", "-f", "-"], Some(manifests));
+    let out = kubectl(
+        &c,
+        &["rollout", "status", "statefulset/db", "--timeout=30s"],
+    );
+    assert!(
+        out.contains("partitioned roll out complete") || out.contains("roll out complete"),
+        "{out}"
+    );
+    let pods = kubectl(&c, &["get", "pods", "-l", "app=db", "-o", "name"]);
+    assert_eq!(
+        pods.lines().collect::<Vec<_>>(),
+        vec!["pod/db-0", "pod/db-1", "pod/db-2"]
+    );
+    let out = kubectl(
+        &c,
+        &["rollout", "status", "daemonset/agent", "--timeout=30s"],
+    );
+    assert!(
+        out.contains("daemon set \"agent\" successfully rolled out"),
+        "{out}"
+    );
+    let ds = json(&kubectl(&c, &["get", "ds", "agent", "-o", "json"]));
+    assert_eq!(
+        ds["status"]["desiredNumberScheduled"], 2,
+        "one pod per simulated node: {ds}"
+    );
+    let out = kubectl(
+        &c,
+        &[
+            "wait",
+            "--for=jsonpath={.status.phase}=Bound",
+            "pvc/data",
+            "--timeout=30s",
+        ],
+    );
+    assert!(out.contains("condition met"), "{out}");
+    let pvs = kubectl(&c, &["get", "pv", "-o", "name"]);
+    assert_eq!(pvs.lines().count(), 1, "{pvs}");
+    // Scale the StatefulSet down through the scale subresource; the highest ordinal goes.
+    kubectl(&c, &["scale", "statefulset", "db", "--replicas=1"]);
+    eventually(Duration::from_secs(10), || {
+        let out = kubectl(&c, &["get", "pods", "-l", "app=db", "-o", "name"]);
+        (out.trim() == "pod/db-0").then_some(())
+    })
+    .await;
+    // Background cascade: deleting the DaemonSet garbage-collects its pods.
+    kubectl(&c, &["delete", "daemonset", "agent"]);
+    eventually(Duration::from_secs(10), || {
+        let out = kubectl(&c, &["get", "pods", "-l", "app=agent", "-o", "name"]);
+        out.trim().is_empty().then_some(())
+    })
+    .await;
+}
