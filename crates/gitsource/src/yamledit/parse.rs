@@ -775,7 +775,9 @@ impl<'a> Parser<'a> {
                 i += 1;
             }
         }
-        if breaks == 1 {
+        if breaks == 0 {
+            return Err(self.err(i, "a carriage return without a line feed"));
+        } else if breaks == 1 {
             value.push(' ');
         } else {
             value.extend(std::iter::repeat_n('\n', breaks - 1));

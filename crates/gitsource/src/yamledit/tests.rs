@@ -372,3 +372,80 @@ fn values_that_need_escapes() {
     assert_eq!(set(src, "a", "#x").unwrap(), "a: \"#x\"\n");
     assert_eq!(set(src, "a", "ünï").unwrap(), "a: ünï\n");
 }
+
+/// Random mutations of valid documents never make the reader or the editor panic, and every
+/// successful edit reads back.
+#[test]
+fn mutated_documents_never_panic() {
+    let seeds = [
+        LATEST,
+        "a:\n  b: 'x'\n  c: \"y\"\n  d: [1, {e: f}]\n  g: |\n    lit\n",
+        "- a: 1\n  b: 2\n- - x\n  - y\n",
+        "k: v # c\r\nl: \"é\\u00e9\"\r\n",
+    ];
+    let alphabet: &[&str] = &[
+        " ", ":", "-", "#", "'", "\"", "\n", "\t", "[", "]", "{", "}", "|", ">", "&", "*", "!",
+        "é", "\\", ",", "?", "%", "---", "...", "\r\n", "a", "1",
+    ];
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let path = KeyPath::parse(".latest.web.server.tag").unwrap();
+    let mut edited = 0;
+    for seed in seeds {
+        for _ in 0..400 {
+            let mut doc: String = seed.to_string();
+            for _ in 0..(1 + next() % 3) {
+                let boundaries: Vec<usize> = (0..=doc.len())
+                    .filter(|&i| doc.is_char_boundary(i))
+                    .collect();
+                let at = boundaries[(next() % boundaries.len() as u64) as usize];
+                match next() % 3 {
+                    0 => doc.insert_str(at, alphabet[(next() % alphabet.len() as u64) as usize]),
+                    1 => {
+                        if let Some(c) = doc[at..].chars().next() {
+                            doc.replace_range(at..at + c.len_utf8(), "");
+                        }
+                    }
+                    _ => {
+                        if let Some(c) = doc[at..].chars().next() {
+                            let with = alphabet[(next() % alphabet.len() as u64) as usize];
+                            doc.replace_range(at..at + c.len_utf8(), with);
+                        }
+                    }
+                }
+            }
+            let r = std::panic::catch_unwind(|| {
+                let _ = validate(&doc);
+                let _ = get_value(&doc, &path);
+                set_values(
+                    &doc,
+                    &[ScalarEdit {
+                        path: path.clone(),
+                        value: "1.10".into(),
+                    }],
+                )
+            });
+            match r {
+                Err(_) => panic!("panicked on {doc:?}"),
+                Ok(Ok(out)) => {
+                    assert_eq!(
+                        get_value(&out.text, &path).unwrap().as_deref(),
+                        Some("1.10"),
+                        "{doc:?}"
+                    );
+                    edited += 1;
+                }
+                Ok(Err(_)) => {}
+            }
+        }
+    }
+    assert!(
+        edited > 100,
+        "only {edited} mutated documents could be edited"
+    );
+}
