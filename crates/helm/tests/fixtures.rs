@@ -156,29 +156,30 @@ fn template_errors_carry_helm_texts() {
 
 #[test]
 fn in_memory_and_archive_loading() {
-    let root = fixture("v1chart");
+    let root = fixture("errors");
     let mut files = BTreeMap::new();
     for rel in [
         "Chart.yaml",
-        "requirements.yaml",
         "values.yaml",
-        "templates/cm.yaml",
-        "charts/child/Chart.yaml",
-        "charts/child/values.yaml",
-        "charts/child/templates/cm.yaml",
+        "templates/_helpers.tpl",
+        "templates/t.yaml",
     ] {
         files.insert(rel.to_string(), std::fs::read(root.join(rel)).unwrap());
     }
+    files.insert("values.yaml.bak".into(), b"ignored".to_vec());
+    files.insert(".helmignore".into(), b"*.bak\n".to_vec());
     let from_mem = Chart::from_files(files).expect("in-memory chart");
+    assert!(from_mem.files.iter().all(|f| f.name != "values.yaml.bak"));
     let from_dir = Chart::load(&root).unwrap();
     let opts = RenderOptions::default();
     let a = helm::render_files(&from_mem, &Values::new(), &opts).unwrap();
     let b = helm::render_files(&from_dir, &Values::new(), &opts).unwrap();
     assert_eq!(a, b);
-    assert_eq!(
-        from_dir.metadata.app_version, "1",
-        "appVersion: 1.0 is a float"
-    );
+    // apiVersion v1 with requirements.yaml; `appVersion: 1.0` is a float, printed `1`.
+    let v1 = Chart::load(&fixture("v1chart")).unwrap();
+    assert_eq!(v1.metadata.app_version, "1");
+    assert_eq!(v1.metadata.dependencies[0].name, "child");
+    assert!(v1.files.iter().any(|f| f.name == "requirements.yaml"));
     // The .tgz subchart of the umbrella loads like a directory one.
     let u = Chart::load(&fixture("umbrella")).unwrap();
     assert!(
