@@ -299,8 +299,6 @@ fn write_output_dir(
     for m in &rendered.manifests {
         emit(base, &m.path, &m.content, out)?;
     }
-    // The (empty) manifest stream is printed as Helm prints it: one newline.
-    writeln!(out)?;
     if !sopts.no_hooks {
         for h in &rendered.hooks {
             if sopts.skip_tests && h.is_test() {
@@ -313,6 +311,8 @@ fn write_output_dir(
             writeln!(out, "wrote {}", p.display())?;
         }
     }
+    // Then the (empty) manifest stream, as Helm prints it: one newline.
+    writeln!(out)?;
     Ok(())
 }
 
