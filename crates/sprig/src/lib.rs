@@ -1,11 +1,15 @@
 //! The Sprig v3.3.0 template function library as Helm v4 registers it, for the `gotmpl`
 //! executor, byte-compatible with Go.
 //!
-//! [`functions`] returns every Sprig function Helm keeps (all 209 names except `env`,
-//! `expandenv` and the JSON functions, which the `goyaml` crate provides, and with Helm's
-//! replacements of `fail` and `getHostByName`) plus Helm's plain functions `required` and
-//! `lookup` (offline: an empty map). `include`, `tpl` and the YAML/TOML/JSON functions are
-//! not here.
+//! [`functions`] returns the 209 Sprig names Helm v4.2.3 keeps (Sprig's 211 minus `env` and
+//! `expandenv`) except the 8 JSON functions, which the `goyaml` crate provides, with Helm's
+//! replacements of `fail` (a [`gotmpl::FuncErrorKind::Fail`] error) and `getHostByName`
+//! (always `""`), plus Helm's plain functions `required` and `lookup` (offline: an empty
+//! map): 203 functions. `include`, `tpl` and the YAML/TOML/JSON functions are not here.
+//!
+//! Objects returned by functions: [`GoTime`] (`time.Time`), [`SemverVersion`]
+//! (`*semver.Version`) and [`Certificate`] (`sprig.certificate`); other crates may build or
+//! downcast them (`Object::as_any`).
 //!
 //! Every function is registered with its Go signature, so the executor converts and checks
 //! arguments as Go's `text/template` does; bodies port Sprig's Go code (cast conversions,
@@ -38,7 +42,8 @@ mod url;
 
 use gotmpl::{FuncError, FuncMap, Function, Signature, Type, Value};
 
-pub use date::GoTime;
+pub use crypto::Certificate;
+pub use date::{GoTime, Loc};
 pub use semver::SemverVersion;
 
 pub(crate) type R = Result<Value, FuncError>;
