@@ -186,6 +186,7 @@ impl Controllers {
                     | "apps/statefulsets"
                     | "apps/daemonsets"
                     | "batch/jobs"
+                    | "batch/cronjobs"
                     | "/pods"
                     | "/services"
                     | "/persistentvolumeclaims"
@@ -283,6 +284,7 @@ impl Controllers {
             "apps/statefulsets" => self.statefulset(&obj),
             "apps/daemonsets" => self.daemonset(&obj),
             "batch/jobs" => self.job(&obj),
+            "batch/cronjobs" => self.cronjob(&obj),
             "/pods" => self.pod(&obj, key, q),
             "/services" => self.service(&obj),
             "/persistentvolumeclaims" => self.pvc(&obj),
@@ -1027,6 +1029,102 @@ impl Controllers {
         self.update_status(&jt, job, status)
     }
 
+    // ---------------------------------------------------------------- CronJobs
+
+    fn cronjob(&self, cj: &Value) -> Result<(), crate::error::ApiError> {
+        let (Some(ct), Some(jt)) = (self.t("batch", "CronJob"), self.t("batch", "Job")) else {
+            return Ok(());
+        };
+        let ns = meta_str(cj, "namespace").to_string();
+        let name = meta_str(cj, "name").to_string();
+        let jobs = self.owned("batch/jobs", &ns, cj);
+        let has_cond = |j: &Value, ty: &str| {
+            j.pointer("/status/conditions")
+                .and_then(Value::as_array)
+                .is_some_and(|cs| cs.iter().any(|c| c["type"] == ty && c["status"] == "True"))
+        };
+        let mut status = cj.get("status").cloned().unwrap_or(json!({}));
+        let active: Vec<Value> = jobs
+            .iter()
+            .filter(|j| !has_cond(j, "Complete") && !has_cond(j, "Failed"))
+            .map(|j| json!({"kind": "Job", "namespace": ns, "name": j["metadata"]["name"], "uid": j["metadata"]["uid"], "apiVersion": "batch/v1", "resourceVersion": j["metadata"]["resourceVersion"]}))
+            .collect();
+        if active.is_empty() {
+            status.as_object_mut().map(|m| m.remove("active"));
+        } else {
+            status["active"] = json!(active);
+        }
+        let suspended = cj.pointer("/spec/suspend").and_then(Value::as_bool) == Some(true);
+        let schedule = cj
+            .pointer("/spec/schedule")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let since = status
+            .get("lastScheduleTime")
+            .or(cj.pointer("/metadata/creationTimestamp"))
+            .and_then(Value::as_str)
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&chrono::Utc));
+        if let (false, Some(since), Some(cron)) = (suspended, since, Cron::parse(schedule))
+            && let Some(due) = cron.latest_between(since, chrono::Utc::now())
+        {
+            let forbid = cj
+                .pointer("/spec/concurrencyPolicy")
+                .and_then(Value::as_str)
+                == Some("Forbid");
+            if !(forbid && !active.is_empty()) {
+                let tpl = cj
+                    .pointer("/spec/jobTemplate")
+                    .cloned()
+                    .unwrap_or(json!({}));
+                let mut meta = tpl.get("metadata").cloned().unwrap_or(json!({}));
+                meta["name"] = json!(format!("{name}-{}", due.timestamp() / 60));
+                meta["ownerReferences"] = json!([controller_ref(cj)]);
+                meta["annotations"]["batch.kubernetes.io/cronjob-scheduled-timestamp"] =
+                    json!(due.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+                let job = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": meta, "spec": tpl.get("spec").cloned().unwrap_or(json!({}))});
+                match self.state.create(&jt, "v1", Some(&ns), job, &self.opts()) {
+                    Ok(_) => {}
+                    Err(e) if e.code == 409 => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            status["lastScheduleTime"] = json!(due.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+        }
+        // History limits.
+        for (cond, ptr, default) in [
+            ("Complete", "/spec/successfulJobsHistoryLimit", 3),
+            ("Failed", "/spec/failedJobsHistoryLimit", 1),
+        ] {
+            let limit = cj
+                .pointer(ptr)
+                .and_then(Value::as_i64)
+                .unwrap_or(default)
+                .max(0) as usize;
+            let mut done: Vec<&Value> = jobs.iter().filter(|j| has_cond(j, cond)).collect();
+            done.sort_by_key(|j| meta_str(j, "creationTimestamp").to_string());
+            if cond == "Complete"
+                && let Some(t) = done
+                    .last()
+                    .and_then(|j| j.pointer("/status/completionTime"))
+            {
+                status["lastSuccessfulTime"] = t.clone();
+            }
+            if done.len() > limit {
+                for j in &done[..done.len() - limit] {
+                    let _ = self.state.delete(
+                        &jt,
+                        Some(&ns),
+                        meta_str(j, "name"),
+                        &json!({"propagationPolicy": "Background"}),
+                        false,
+                    );
+                }
+            }
+        }
+        self.update_status(&ct, cj, status)
+    }
+
     // ---------------------------------------------------------------- Services, PVCs
 
     fn service(&self, svc: &Value) -> Result<(), crate::error::ApiError> {
@@ -1365,4 +1463,112 @@ impl Controllers {
 #[allow(dead_code)]
 fn selector_matches(sel: &Value, labels: Option<&Value>) -> bool {
     LabelSelector::from_object(sel).matches(labels)
+}
+
+/// A five-field cron schedule (minute hour day-of-month month day-of-week), minute resolution.
+struct Cron {
+    fields: [Vec<u32>; 5],
+}
+
+impl Cron {
+    fn parse(s: &str) -> Option<Cron> {
+        let s = match s.trim() {
+            "@yearly" | "@annually" => "0 0 1 1 *",
+            "@monthly" => "0 0 1 * *",
+            "@weekly" => "0 0 * * 0",
+            "@daily" | "@midnight" => "0 0 * * *",
+            "@hourly" => "0 * * * *",
+            other => other,
+        };
+        let parts: Vec<&str> = s.split_whitespace().collect();
+        if parts.len() != 5 {
+            return None;
+        }
+        let ranges = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 6)];
+        let mut fields: [Vec<u32>; 5] = Default::default();
+        for (i, (p, (lo, hi))) in parts.iter().zip(ranges).enumerate() {
+            for item in p.split(',') {
+                let (range, step) = match item.split_once('/') {
+                    Some((r, st)) => (r, st.parse::<u32>().ok().filter(|s| *s > 0)?),
+                    None => (item, 1),
+                };
+                let (a, b) = if range == "*" || range == "?" {
+                    (lo, hi)
+                } else if let Some((a, b)) = range.split_once('-') {
+                    (a.parse().ok()?, b.parse().ok()?)
+                } else {
+                    let v: u32 = range.parse().ok()?;
+                    (v, if step > 1 { hi } else { v })
+                };
+                let b = if i == 4 && b == 7 { 6 } else { b };
+                if a < lo || b > hi || a > b {
+                    return None;
+                }
+                fields[i].extend((a..=b).step_by(step as usize));
+            }
+        }
+        Some(Cron { fields })
+    }
+
+    fn matches(&self, t: chrono::DateTime<chrono::Utc>) -> bool {
+        use chrono::{Datelike, Timelike};
+        let v = [
+            t.minute(),
+            t.hour(),
+            t.day(),
+            t.month(),
+            t.weekday().num_days_from_sunday(),
+        ];
+        self.fields.iter().zip(v).all(|(f, x)| f.contains(&x))
+    }
+
+    /// The latest scheduled minute in (after, now], looking back at most a day.
+    fn latest_between(
+        &self,
+        after: chrono::DateTime<chrono::Utc>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Option<chrono::DateTime<chrono::Utc>> {
+        use chrono::Timelike;
+        let mut t = now.with_second(0)?.with_nanosecond(0)?;
+        for _ in 0..1440 {
+            if t <= after {
+                return None;
+            }
+            if self.matches(t) {
+                return Some(t);
+            }
+            t -= chrono::Duration::minutes(1);
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cron_schedules() {
+        let c = Cron::parse("*/15 2-3 * * 1-5").unwrap();
+        let t = |s: &str| {
+            chrono::DateTime::parse_from_rfc3339(s)
+                .unwrap()
+                .with_timezone(&chrono::Utc)
+        };
+        assert!(c.matches(t("2026-11-23T02:30:00Z"))); // a Monday
+        assert!(!c.matches(t("2026-11-23T02:31:00Z")));
+        assert!(!c.matches(t("2026-11-22T02:30:00Z"))); // a Sunday
+        let every = Cron::parse("* * * * *").unwrap();
+        assert_eq!(
+            every.latest_between(t("2026-11-23T02:30:10Z"), t("2026-11-23T02:32:05Z")),
+            Some(t("2026-11-23T02:32:00Z"))
+        );
+        assert_eq!(
+            every.latest_between(t("2026-11-23T02:32:01Z"), t("2026-11-23T02:32:05Z")),
+            None
+        );
+        assert!(Cron::parse("@hourly").is_some());
+        assert!(Cron::parse("61 * * * *").is_none());
+        assert!(Cron::parse("* * *").is_none());
+    }
 }
