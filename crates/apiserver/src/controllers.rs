@@ -1072,7 +1072,7 @@ impl Controllers {
                 .pointer("/spec/concurrencyPolicy")
                 .and_then(Value::as_str)
                 == Some("Forbid");
-            if !(forbid && !active.is_empty()) {
+            if !forbid || active.is_empty() {
                 let tpl = cj
                     .pointer("/spec/jobTemplate")
                     .cloned()
