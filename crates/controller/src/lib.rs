@@ -23,6 +23,16 @@
 //! * [`autosync`]: the auto-sync decision (one attempt per revision, self-heal backoff,
 //!   refusing to prune everything).
 //!
+//! On top of the model, the IO part:
+//!
+//! * [`source`]: manifest generation from repository files read at a commit (Helm charts with
+//!   `file://` dependencies, value files, helm-secrets decryption in memory; directories).
+//! * [`kube_io`]: cluster access (kind discovery, list, server-side apply with field manager
+//!   `ferry`, delete) and a Kubernetes [`sops::valuefile::SecretFetcher`].
+//! * [`reconciler`]: [`run`] watches Applications (installing the CRD when absent), queues
+//!   refreshes (periodic with jitter, immediate on change or `argocd.argoproj.io/refresh`),
+//!   and reconciles: git → render → compare → (auto-)sync → `status`.
+//!
 //! Health, diff and sync planning live in the `engine` crate.
 //!
 //! ```
@@ -53,3 +63,11 @@ pub mod helmargs;
 pub mod operation;
 pub mod valuefiles;
 pub mod webhook;
+
+pub mod bootstrap;
+pub mod http;
+pub mod kube_io;
+pub mod reconciler;
+pub mod source;
+
+pub use reconciler::{Options, Refresher, run};
