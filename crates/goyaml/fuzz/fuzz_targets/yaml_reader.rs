@@ -43,4 +43,8 @@ fuzz_target!(|data: &[u8]| {
         let _ = goyaml::to_toml(&v);
     }
     let _ = goyaml::from_json(text);
+    if let Ok(t) = goyaml::from_toml(text) {
+        let _ = goyaml::to_toml(&t);
+        let _ = goyaml::to_json(&t);
+    }
 });
