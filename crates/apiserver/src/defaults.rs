@@ -238,6 +238,22 @@ pub fn prepare(
         ("apiextensions.k8s.io", "CustomResourceDefinition") => crd_admission(t, &name, old, obj)?,
         _ => {}
     }
+    if t.crd.is_none()
+        && let Some(root) = crate::ssa::root_schema(t, version)
+    {
+        let mut unknown = Vec::new();
+        prune_builtin(obj, root, "", &mut unknown);
+        if opts.validation == Validation::Strict && !unknown.is_empty() {
+            let list = unknown
+                .iter()
+                .map(|u| format!("unknown field \"{u}\""))
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(ApiError::bad_request(format!(
+                "strict decoding error: {list}"
+            )));
+        }
+    }
     if let Some(v) = t.crd_version(version)
         && let Some(schema) = &v.schema
     {
@@ -577,6 +593,57 @@ pub fn register_crd(registry: &Registry, crd: &Value) {
             storage_version,
         })),
     });
+}
+
+/// Drops (and reports) fields a built-in schema does not declare.
+fn prune_builtin(
+    v: &mut Value,
+    node: crate::schema::SchemaNode,
+    path: &str,
+    unknown: &mut Vec<String>,
+) {
+    if node.preserves_unknown() {
+        return;
+    }
+    match v {
+        Value::Object(m) => {
+            let resolved = node.resolved();
+            let has_props = resolved.get("properties").is_some_and(Value::is_object);
+            let has_additional = resolved
+                .get("additionalProperties")
+                .is_some_and(Value::is_object);
+            if !has_props && !has_additional {
+                return;
+            }
+            let keys: Vec<String> = m.keys().cloned().collect();
+            for k in keys {
+                let child_path = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                match node.field(&k) {
+                    Some(child) => {
+                        if let Some(cv) = m.get_mut(&k) {
+                            prune_builtin(cv, child, &child_path, unknown);
+                        }
+                    }
+                    None => {
+                        m.remove(&k);
+                        unknown.push(child_path);
+                    }
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(is) = node.items() {
+                for (i, it) in items.iter_mut().enumerate() {
+                    prune_builtin(it, is, &format!("{path}[{i}]"), unknown);
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Hooks after a successful write.

@@ -696,6 +696,22 @@ async fn failing_pods_and_namespace_defaults() {
     .await;
     assert!(sa.contains("serviceaccount/default"), "{sa}");
 
+    // fieldValidation=Strict (kubectl's default) rejects fields the schema does not declare.
+    let typo = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: typo, namespace: fail}\ndata: {a: b}\ndatta: {x: y}\n";
+    let raw = kubectl_raw(&c, &["apply", "-f", "-"], Some(typo));
+    let err = String::from_utf8_lossy(&raw.stderr);
+    assert!(
+        !raw.status.success() && err.contains("unknown field \"datta\""),
+        "{err}"
+    );
+    let typo_deploy = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: typo, namespace: fail}\nspec:\n  selector: {matchLabels: {a: b}}\n  template:\n    metadata: {labels: {a: b}}\n    spec:\n      containers: [{name: c, image: x, imagePolicy: Always}]\n";
+    let raw = kubectl_raw(&c, &["apply", "-f", "-"], Some(typo_deploy));
+    let err = String::from_utf8_lossy(&raw.stderr);
+    assert!(
+        !raw.status.success() && err.contains("spec.template.spec.containers[0].imagePolicy"),
+        "{err}"
+    );
+
     let bad = r#"apiVersion: apps/v1
 kind: Deployment
 metadata: {name: crashy, namespace: fail}
