@@ -86,7 +86,17 @@ pub(crate) fn call(b: Builtin, args: &[Ev], callee: &str) -> Result<Ev, String> 
             d(Value::from(crate::fmt::sprintf_any(f, &args[1..])))
         }
         Builtin::Len => {
-            let a = &args[0];
+            let coll;
+            let a = match &args[0].v {
+                Value::Object(o) => match o.collection() {
+                    Some(c) => {
+                        coll = Ev { v: c, iface: false };
+                        &coll
+                    }
+                    None => &args[0],
+                },
+                _ => &args[0],
+            };
             if a.v.is_nil() {
                 if a.iface {
                     return Err("len of nil pointer".into());
@@ -231,6 +241,11 @@ fn index(item: &Ev, indexes: &[Ev]) -> Result<Ev, String> {
         v: item.v.clone(),
         iface: false,
     };
+    if let Value::Object(o) = &item.v
+        && let Some(c) = o.collection()
+    {
+        item.v = c;
+    }
     if item.v.is_nil() {
         return Err("index of untyped nil".into());
     }

@@ -410,7 +410,12 @@ impl<'a> State<'a> {
     }
 
     fn walk_range_inner(&mut self, out: &mut String, dot: &Ev, b: &'a Branch) -> R<Flow> {
-        let val = self.eval_pipeline(dot, &b.pipe)?;
+        let mut val = self.eval_pipeline(dot, &b.pipe)?;
+        if let Value::Object(o) = &val.v
+            && let Some(c) = o.collection()
+        {
+            val = Ev::direct(c);
+        }
         let mark = self.vars.len();
         macro_rules! iterate {
             ($idx:expr, $elem:expr) => {

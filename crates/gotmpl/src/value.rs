@@ -110,6 +110,13 @@ pub trait Object: Any {
     fn to_data(&self) -> Option<Value> {
         None
     }
+    /// For objects that are Go named map or slice types (Helm's `Files` is a
+    /// `map[string][]byte` with methods): the entries as a `Value::Map` or `Value::List`, so
+    /// that `range`, `len` and `index` work on the object as in Go. `None` (the default): a
+    /// struct, which cannot be ranged over or indexed.
+    fn collection(&self) -> Option<Value> {
+        None
+    }
     /// Go truthiness of a struct is always true; a nil pointer would be false.
     fn truthy(&self) -> bool {
         true

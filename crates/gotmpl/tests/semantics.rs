@@ -471,3 +471,46 @@ fn sets_are_shareable() {
     let outs: Vec<String> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     assert_eq!(outs, ["0", "1", "2", "3"]);
 }
+
+/// A Go named map type with methods, like Helm's `Files` (`map[string][]byte`).
+struct NamedMap;
+
+impl gotmpl::Object for NamedMap {
+    fn type_name(&self) -> &str {
+        "engine.files"
+    }
+    fn kind(&self) -> &str {
+        "map"
+    }
+    fn method(&self, name: &str, _args: &[Value]) -> Option<Result<Value, FuncError>> {
+        (name == "Get").then(|| Ok(Value::from("got")))
+    }
+    fn format(&self) -> String {
+        "map[a:[104] b:[105]]".into()
+    }
+    fn collection(&self) -> Option<Value> {
+        let mut m = Map::new();
+        m.insert("b".into(), Value::Bytes(std::rc::Rc::from(&b"i"[..])));
+        m.insert("a".into(), Value::Bytes(std::rc::Rc::from(&b"h"[..])));
+        Some(Value::map(m))
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+#[test]
+fn objects_that_are_maps() {
+    let mut set = Set::new("gotpl", funcs());
+    set.parse(
+        "t",
+        r#"{{ range $k, $v := .f }}{{ $k }}={{ printf "%s" $v }};{{ end }} {{ len .f }} {{ index .f "a" }} {{ .f.Get "x" }} {{ .f }}"#,
+    )
+    .unwrap();
+    let mut top = Map::new();
+    top.insert("f".into(), Value::object(NamedMap));
+    assert_eq!(
+        set.execute("t", &Value::map(top)).unwrap(),
+        "a=h;b=i; 2 [104] got map[a:[104] b:[105]]"
+    );
+}
