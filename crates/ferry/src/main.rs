@@ -25,6 +25,12 @@ enum Command {
     /// The embedded Kubernetes-API-compatible cluster.
     #[command(subcommand)]
     Cluster(cmd::cluster::Command),
+    /// The embedded cluster, the Application controller and its HTTP endpoint in one process.
+    Up(cmd::up::Args),
+    /// The Application controller against any cluster (kubeconfig).
+    Controller(cmd::controller::Args),
+    /// Inspect and operate Applications.
+    App(cmd::app::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -41,6 +47,9 @@ fn main() -> std::process::ExitCode {
         Command::Secrets(c) => cmd::secrets::run(c),
         Command::Bump(args) => cmd::bump::run(args),
         Command::Cluster(c) => cmd::cluster::run(c),
+        Command::Up(args) => cmd::up::run(args),
+        Command::Controller(args) => cmd::controller::run(args),
+        Command::App(args) => cmd::app::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,79 @@
+//! `ferry controller`: the Application controller against any cluster (kubeconfig).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::anyhow;
+
+/// Arguments of `ferry controller`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Kubeconfig of the cluster (default: KUBECONFIG, ~/.kube/config, in-cluster).
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+    /// Directory for git mirrors.
+    #[arg(long, default_value = ".ferry")]
+    pub data_dir: PathBuf,
+    /// Control-plane namespace (where Applications live).
+    #[arg(long, default_value = "argocd")]
+    pub namespace: String,
+    /// Address of the HTTP endpoint (/healthz, /readyz, /api/webhook).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub http_listen: SocketAddr,
+    /// Refresh period in seconds (a random jitter of up to 10 s is added).
+    #[arg(long, default_value_t = 60)]
+    pub refresh_seconds: u64,
+    /// GitHub webhook secret (default: `webhook.github.secret` of the `argocd-secret` Secret).
+    #[arg(long, env = "FERRY_WEBHOOK_GITHUB_SECRET")]
+    pub webhook_github_secret: Option<String>,
+    /// GitLab webhook token (default: `webhook.gitlab.secret` of the `argocd-secret` Secret).
+    #[arg(long, env = "FERRY_WEBHOOK_GITLAB_SECRET")]
+    pub webhook_gitlab_secret: Option<String>,
+}
+
+/// Runs `ferry controller`.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async move {
+        let client = controller::kube_io::client_from_kubeconfig(args.kubeconfig.as_deref())
+            .await
+            .map_err(|e| anyhow!("kubeconfig: {e}"))?;
+        let mut opts = controller::Options::new(&args.data_dir);
+        opts.namespace = args.namespace.clone();
+        opts.refresh_interval = Duration::from_secs(args.refresh_seconds.max(1));
+        let secrets = controller::http::WebhookSecrets {
+            github: args.webhook_github_secret.clone(),
+            gitlab: args.webhook_gitlab_secret.clone(),
+        };
+        serve(client, opts, args.http_listen, secrets).await
+    })
+}
+
+/// Runs the controller and its HTTP endpoint until interrupted (shared with `ferry up`).
+pub async fn serve(
+    client: kube::Client,
+    opts: controller::Options,
+    http_listen: SocketAddr,
+    secrets: controller::http::WebhookSecrets,
+) -> anyhow::Result<ExitCode> {
+    let state = controller::http::State::new(client.clone(), &opts.namespace, secrets);
+    let st = state.clone();
+    let http = tokio::spawn(async move {
+        controller::http::serve(http_listen, st, |a| eprintln!("HTTP endpoint on http://{a}")).await
+    });
+    let st = state.clone();
+    let ctrl = tokio::spawn(async move {
+        controller::run(client, opts, move |_| {
+            st.ready.store(true, std::sync::atomic::Ordering::Relaxed)
+        })
+        .await
+    });
+    tokio::select! {
+        r = ctrl => r.map_err(|e| anyhow!("{e}"))?.map_err(|e| anyhow!("{e}"))?,
+        r = http => r.map_err(|e| anyhow!("{e}"))?.map_err(|e| anyhow!("HTTP endpoint: {e}"))?,
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    Ok(ExitCode::SUCCESS)
+}
