@@ -3,7 +3,6 @@
 //! byte-identical on re-encryption.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
 
 use aes_gcm::aead::consts::U32;
 use aes_gcm::aes::Aes256;
@@ -11,7 +10,6 @@ use aes_gcm::{AeadInOut, AesGcm, KeyInit};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use rand::RngCore;
-use regex::Regex;
 use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, Zeroizing};
 
@@ -59,34 +57,48 @@ pub struct EncValue {
     pub typ: String,
 }
 
-fn enc_regex() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r"^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]")
-            .unwrap_or_else(|e| panic!("static regex: {e}"))
-    })
+/// Splits `ENC[AES256_GCM,data:…,iv:…,tag:…,type:…]` like sops' regex
+/// `^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]` (greedy groups, `.` excludes
+/// line breaks), without a regex engine (this runs once per value).
+fn split_enc(s: &str) -> Option<[&str; 4]> {
+    let rest = s.strip_prefix("ENC[AES256_GCM,data:")?;
+    let line = rest.split('\n').next().unwrap_or(rest);
+    let close = line.rfind(']')?;
+    let body = &line[..close];
+    let t = body.rfind(",type:")?;
+    let typ = &body[t + 6..];
+    let before = &body[..t];
+    let g = before.rfind(",tag:")?;
+    let tag = &before[g + 5..];
+    let before = &before[..g];
+    let i = before.rfind(",iv:")?;
+    let iv = &before[i + 4..];
+    let data = &before[..i];
+    if [data, iv, tag, typ].iter().any(|x| x.is_empty()) {
+        return None;
+    }
+    Some([data, iv, tag, typ])
 }
 
 /// Whether a string looks like an encrypted value.
 pub fn is_encrypted(s: &str) -> bool {
-    enc_regex().is_match(s)
+    split_enc(s).is_some()
 }
 
 /// Parses an `ENC[...]` string.
 pub fn parse(s: &str) -> Result<EncValue, String> {
-    let c = enc_regex()
-        .captures(s)
-        .ok_or_else(|| "not in sops' ENC[AES256_GCM,...] format".to_string())?;
-    let dec = |i: usize, what: &str| {
+    let [data, iv, tag, typ] =
+        split_enc(s).ok_or_else(|| "not in sops' ENC[AES256_GCM,...] format".to_string())?;
+    let dec = |x: &str, what: &str| {
         STANDARD
-            .decode(&c[i])
+            .decode(x)
             .map_err(|e| format!("invalid base64 in {what}: {e}"))
     };
     Ok(EncValue {
-        data: dec(1, "data")?,
-        iv: dec(2, "iv")?,
-        tag: dec(3, "tag")?,
-        typ: c[4].to_string(),
+        data: dec(data, "data")?,
+        iv: dec(iv, "iv")?,
+        tag: dec(tag, "tag")?,
+        typ: typ.to_string(),
     })
 }
 

@@ -1227,3 +1227,107 @@ fn apply_tag(props: &Props, v: Value) -> Result<Value, String> {
     };
     Ok(Value::Scalar(out))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::yaml::emit;
+
+    fn one(src: &str) -> Value {
+        let mut d = parse(src).unwrap_or_else(|e| panic!("{e}\n{src}"));
+        assert_eq!(d.len(), 1, "{src}");
+        d.remove(0)
+    }
+
+    fn s(v: &Value, path: &[&str]) -> String {
+        let mut cur = v;
+        for p in path {
+            cur = cur.get(p).unwrap_or_else(|| panic!("no {p}"));
+        }
+        match cur {
+            Value::Scalar(x) => x.key_string(),
+            other => format!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn scalars_and_block_styles() {
+        let v = one(
+            "a: 'it''s'\nb: \"x\\ty\\u00e9\"\nc: |\n  l1\n   l2\n\n  l3\nd: >-\n  folded\n  text\n\n  para\ne: plain\n  continued\nf: |+\n  keep\n\ng: ~\nh: 0x1F\n",
+        );
+        assert_eq!(s(&v, &["a"]), "it's");
+        assert_eq!(s(&v, &["b"]), "x\tyé");
+        assert_eq!(s(&v, &["c"]), "l1\n l2\n\nl3\n");
+        assert_eq!(s(&v, &["d"]), "folded text\npara");
+        assert_eq!(s(&v, &["e"]), "plain continued");
+        assert_eq!(s(&v, &["f"]), "keep\n\n");
+        assert_eq!(v.get("g"), Some(&Value::Scalar(Scalar::Null)));
+        assert_eq!(v.get("h"), Some(&Value::Scalar(Scalar::Int(31))));
+    }
+
+    #[test]
+    fn collections_flow_anchors_tags() {
+        let v = one(
+            "base: &b {x: 1, y: [a, b]}\ncopy: *b\nlist:\n- a\n- - n1\n  - n2\n- k: v\n  k2: v2\ntagged: !!str 123\nempty_map: {}\nempty_seq: []\nnull_item:\n  -\n",
+        );
+        assert_eq!(v.get("copy"), v.get("base"));
+        assert_eq!(s(&v, &["tagged"]), "123");
+        assert!(matches!(
+            v.get("tagged"),
+            Some(Value::Scalar(Scalar::Str(_)))
+        ));
+        let Some(Value::Seq(items)) = v.get("list") else {
+            panic!()
+        };
+        assert_eq!(items.len(), 3);
+        assert_eq!(v.get("empty_map"), Some(&Value::Map(vec![])));
+        assert_eq!(v.get("empty_seq"), Some(&Value::Seq(vec![])));
+        let Some(Value::Seq(n)) = v.get("null_item") else {
+            panic!()
+        };
+        assert_eq!(n, &vec![SeqItem::Value(Value::Scalar(Scalar::Null))]);
+    }
+
+    #[test]
+    fn comments_are_placed_like_sops() {
+        let src = "# head\na:\n  b: 1 # inline\n  # foot of a\nc: 2\n# end\n";
+        let v = one(src);
+        let Value::Map(items) = &v else { panic!() };
+        assert_eq!(items[0], MapItem::Comment(" head".into()));
+        let Some(Value::Map(a)) = v.get("a") else {
+            panic!()
+        };
+        assert_eq!(a[0], MapItem::Comment(" inline".into()));
+        assert_eq!(a[2], MapItem::Comment(" foot of a".into()));
+        assert_eq!(items.last(), Some(&MapItem::Comment(" end".into())));
+        assert_eq!(
+            emit(&[v], 4),
+            "# head\na:\n    # inline\n    b: 1\n    # foot of a\nc: 2\n# end\n"
+        );
+    }
+
+    #[test]
+    fn documents_and_errors() {
+        let d = parse("---\na: 1\n...\n---\nb: 2\n").unwrap();
+        assert_eq!(d.len(), 2);
+        assert_eq!(emit(&d, 4), "a: 1\n---\nb: 2\n");
+        for (src, line) in [
+            ("a: 1\na: 2\n", 2),
+            ("a: [1, 2\n", 2),
+            ("a:\n  b: 1\n c: 2\n", 3),
+            ("a: \"x\n", 1),
+            ("a: *nope\n", 1),
+            ("? x\n: y\n", 1),
+        ] {
+            let e = parse(src).unwrap_err();
+            assert_eq!(e.line, line, "{src:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn emit_parse_round_trip() {
+        let src = "a:\n    b: \"yes\"\n    c:\n        - 1\n        - x: \"1.5\"\n          \"y\": |-\n            two\n            lines\n    d: 'a: b'\n    e: \"\\t\"\n    f: 2024-01-01T00:00:00Z\n";
+        let d = parse(src).unwrap();
+        assert_eq!(emit(&d, 4), src);
+    }
+}
