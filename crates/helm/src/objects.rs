@@ -321,6 +321,9 @@ impl Object for VersionSet {
     fn to_data(&self) -> Option<Value> {
         Some(Value::string_list(self.0.iter()))
     }
+    fn collection(&self) -> Option<Value> {
+        self.to_data()
+    }
     fn truthy(&self) -> bool {
         !self.0.is_empty()
     }
@@ -571,12 +574,16 @@ impl Object for Files {
         format!("map[{}]", items.join(" "))
     }
     fn to_data(&self) -> Option<Value> {
+        // `map[string][]byte`: JSON encodes the bytes as base64.
         Some(Value::map(
             self.0
                 .iter()
-                .map(|(k, v)| (k.clone(), Value::str(&base64(v))))
+                .map(|(k, v)| (k.clone(), Value::Bytes(v.clone())))
                 .collect(),
         ))
+    }
+    fn collection(&self) -> Option<Value> {
+        self.to_data()
     }
     fn truthy(&self) -> bool {
         !self.0.is_empty()
