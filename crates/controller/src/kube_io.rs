@@ -194,12 +194,14 @@ impl Kube {
             return Ok(());
         };
         let api = self.api(&k, object::namespace(obj));
-        let mut dp = DeleteParams::default();
-        dp.propagation_policy = policy.map(|p| match p {
-            engine::sync::options::PropagationPolicy::Foreground => KubePropagation::Foreground,
-            engine::sync::options::PropagationPolicy::Background => KubePropagation::Background,
-            engine::sync::options::PropagationPolicy::Orphan => KubePropagation::Orphan,
-        });
+        let dp = DeleteParams {
+            propagation_policy: policy.map(|p| match p {
+                engine::sync::options::PropagationPolicy::Foreground => KubePropagation::Foreground,
+                engine::sync::options::PropagationPolicy::Background => KubePropagation::Background,
+                engine::sync::options::PropagationPolicy::Orphan => KubePropagation::Orphan,
+            }),
+            ..Default::default()
+        };
         match api.delete(object::name(obj), &dp).await {
             Ok(_) => Ok(()),
             Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),

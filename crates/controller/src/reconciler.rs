@@ -619,6 +619,20 @@ async fn reconcile_app(ctx: &Arc<Ctx>, ns: &str, name: &str) -> Result<Option<Du
             .and_then(|s| s.revision.clone())
             .filter(|r| revisions.contains(r) || r.is_empty())
             .unwrap_or_else(|| revisions.first().cloned().unwrap_or_default());
+        // Show the running operation while waves are applied and awaited.
+        let mut running = raw.clone();
+        let mut st = app.status.clone();
+        st.operation_state = Some(OperationState {
+            operation: op.clone(),
+            phase: OperationPhase::Running.as_str().into(),
+            message: Some("one or more tasks are running".into()),
+            started_at: started.clone(),
+            ..Default::default()
+        });
+        running["status"] = serde_json::to_value(&st).unwrap_or(Value::Null);
+        if let Err(e) = write_app(ctx, &running, false).await {
+            tracing::debug!(app = %name, error = %e, "writing running operation state");
+        }
         let op_state = run_sync(ctx, &app, &op, &state.rec, &scopes, &revision, &started).await;
         let succeeded = op_state.phase == "Succeeded";
         if succeeded && !op.sync.as_ref().is_some_and(|s| s.dry_run) {
@@ -732,18 +746,45 @@ async fn write_app(ctx: &Ctx, raw: &Value, clear_operation: bool) -> Result<(), 
         object::namespace(raw),
         &app_resource(),
     );
-    let body: DynamicObject = serde_json::from_value(out).map_err(|e| e.to_string())?;
+    let body: DynamicObject = serde_json::from_value(out.clone()).map_err(|e| e.to_string())?;
     match api
         .replace(object::name(raw), &PostParams::default(), &body)
         .await
     {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(s)) if s.code == 409 => {
-            // Changed meanwhile: the watch brings it back.
-            let _ = ctx
-                .tx
-                .send((object::namespace(raw).into(), object::name(raw).into()));
-            Ok(())
+            // Changed meanwhile (spec edit, refresh request): write the status onto the fresh
+            // object, clearing `operation` only if it is still the one that ran; the change
+            // itself comes back through the watch.
+            let Some(fresh) = api
+                .get_opt(object::name(raw))
+                .await
+                .map_err(|e| error_message(&e))?
+            else {
+                return Ok(());
+            };
+            let mut fresh = serde_json::to_value(fresh).map_err(|e| e.to_string())?;
+            fresh["status"] = out["status"].clone();
+            if clear_operation
+                && fresh.get("operation") == raw.get("operation")
+                && let Some(m) = fresh.as_object_mut()
+            {
+                m.remove("operation");
+            }
+            let body: DynamicObject = serde_json::from_value(fresh).map_err(|e| e.to_string())?;
+            match api
+                .replace(object::name(raw), &PostParams::default(), &body)
+                .await
+            {
+                Ok(_) => Ok(()),
+                Err(kube::Error::Api(s)) if s.code == 409 => {
+                    let _ = ctx
+                        .tx
+                        .send((object::namespace(raw).into(), object::name(raw).into()));
+                    Ok(())
+                }
+                Err(e) => Err(error_message(&e)),
+            }
         }
         Err(e) => Err(error_message(&e)),
     }
@@ -825,14 +866,13 @@ async fn run_sync(
     loop {
         let d = run.step();
         for &i in &d.remove_finalizer {
-            if let Some(live) = run.states[i].live.clone() {
-                if let Err(e) = ctx
+            if let Some(live) = run.states[i].live.clone()
+                && let Err(e) = ctx
                     .kube
                     .remove_finalizer(&live, engine::sync::plan::HOOK_FINALIZER)
                     .await
-                {
-                    tracing::warn!(error = %e, "removing hook finalizer");
-                }
+            {
+                tracing::warn!(error = %e, "removing hook finalizer");
             }
         }
         for &i in &d.delete {
