@@ -105,7 +105,11 @@ pub struct Args {
 }
 
 fn api(client: &kube::Client, ns: &str) -> Api<DynamicObject> {
-    Api::namespaced_with(client.clone(), ns, &controller::reconciler::app_api_resource())
+    Api::namespaced_with(
+        client.clone(),
+        ns,
+        &controller::reconciler::app_api_resource(),
+    )
 }
 
 fn s<'a>(v: &'a Value, p: &str) -> &'a str {
@@ -153,7 +157,12 @@ async fn list(client: &kube::Client, ns: &str) -> anyhow::Result<Vec<Value>> {
     let l = api(client, ns)
         .list(&Default::default())
         .await
-        .map_err(|e| anyhow!("listing Applications: {}", controller::kube_io::error_message(&e)))?;
+        .map_err(|e| {
+            anyhow!(
+                "listing Applications: {}",
+                controller::kube_io::error_message(&e)
+            )
+        })?;
     Ok(l.items
         .into_iter()
         .filter_map(|o| serde_json::to_value(o).ok())
@@ -218,7 +227,11 @@ fn describe(a: &Value) -> String {
         .into_iter()
         .flatten()
     {
-        out.push_str(&format!("Condition:   {}: {}\n", s(c, "/type"), s(c, "/message")));
+        out.push_str(&format!(
+            "Condition:   {}: {}\n",
+            s(c, "/type"),
+            s(c, "/message")
+        ));
     }
     let rows: Vec<Vec<String>> = a
         .pointer("/status/resources")
@@ -299,11 +312,13 @@ async fn app(args: Args) -> anyhow::Result<ExitCode> {
             print(c.output, &Value::Array(diffs.clone()), || {
                 render_table(&["KIND", "NAMESPACE", "NAME", "STATUS", ""], &rows)
             })?;
-            Ok(if diffs.is_empty() && s(&a, "/status/sync/status") == "Synced" {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
+            Ok(
+                if diffs.is_empty() && s(&a, "/status/sync/status") == "Synced" {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                },
+            )
         }
         Command::Sync {
             name,
@@ -337,7 +352,11 @@ async fn app(args: Args) -> anyhow::Result<ExitCode> {
                 if done {
                     print(c.output, &a, || describe(&a))?;
                     let ok = s(&a, "/status/operationState/phase") == "Succeeded";
-                    return Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) });
+                    return Ok(if ok {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::from(1)
+                    });
                 }
                 if Instant::now() > deadline {
                     eprintln!("timed out waiting for the sync of {name}");

@@ -61,7 +61,10 @@ pub async fn serve(
     let state = controller::http::State::new(client.clone(), &opts.namespace, secrets);
     let st = state.clone();
     let http = tokio::spawn(async move {
-        controller::http::serve(http_listen, st, |a| eprintln!("HTTP endpoint on http://{a}")).await
+        controller::http::serve(http_listen, st, |a| {
+            eprintln!("HTTP endpoint on http://{a}")
+        })
+        .await
     });
     let st = state.clone();
     let ctrl = tokio::spawn(async move {

@@ -139,7 +139,10 @@ async fn up(args: Args) -> anyhow::Result<ExitCode> {
         controller::bootstrap::apply_all(&kube, &objs)
             .await
             .map_err(|e| anyhow!("{e}"))?;
-        eprintln!("demo repository: {} (commit there; ferry follows HEAD)", repo.display());
+        eprintln!(
+            "demo repository: {} (commit there; ferry follows HEAD)",
+            repo.display()
+        );
     }
     for f in &args.apps {
         let text =
