@@ -49,7 +49,7 @@ cargo build --workspace --bins -q
 export FERRY_BIN="$CARGO_TARGET_DIR/debug/ferry"
 
 step "cargo test"
-cargo test --workspace -q
+cargo test --workspace --no-fail-fast -q
 
 step "differential template suite (ferry vs Helm v4 engine)"
 "$FERRY_VENV/bin/python" tests/difftest/run.py --ferry "$FERRY_BIN"
