@@ -56,7 +56,23 @@ pub fn pod_spec_defaults(spec: &mut Value) {
     }
 }
 
+/// Removes `null` members (e.g. `creationTimestamp: null` that Go clients serialize into
+/// pod templates) so equal templates compare and hash equal.
+fn strip_nulls(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            m.retain(|_, x| !x.is_null());
+            m.values_mut().for_each(strip_nulls);
+        }
+        Value::Array(a) => a.iter_mut().for_each(strip_nulls),
+        _ => {}
+    }
+}
+
 fn template_defaults(obj: &mut Value) {
+    if let Some(t) = obj.pointer_mut("/spec/template") {
+        strip_nulls(t);
+    }
     if let Some(spec) = obj.pointer_mut("/spec/template/spec") {
         pod_spec_defaults(spec);
     }

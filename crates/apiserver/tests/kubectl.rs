@@ -916,3 +916,110 @@ spec:
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollout_history_undo_and_restart() {
+    let c = start().await;
+    kubectl(&c, &["create", "namespace", "team-a"]);
+    kubectl_in(&c, &["apply", "-f", "-"], Some(APP));
+    kubectl(
+        &c,
+        &[
+            "-n",
+            "team-a",
+            "rollout",
+            "status",
+            "deployment/web",
+            "--timeout=30s",
+        ],
+    );
+    let out = kubectl(
+        &c,
+        &[
+            "-n",
+            "team-a",
+            "set",
+            "image",
+            "deployment/web",
+            "nginx=nginx:1.29",
+        ],
+    );
+    assert_eq!(out.trim(), "deployment.apps/web image updated");
+    kubectl(
+        &c,
+        &[
+            "-n",
+            "team-a",
+            "rollout",
+            "status",
+            "deployment/web",
+            "--timeout=30s",
+        ],
+    );
+    let out = kubectl(&c, &["-n", "team-a", "rollout", "undo", "deployment/web"]);
+    assert_eq!(out.trim(), "deployment.apps/web rolled back");
+    kubectl(
+        &c,
+        &[
+            "-n",
+            "team-a",
+            "rollout",
+            "status",
+            "deployment/web",
+            "--timeout=30s",
+        ],
+    );
+    let image = kubectl(
+        &c,
+        &[
+            "-n",
+            "team-a",
+            "get",
+            "deploy",
+            "web",
+            "-o",
+            "jsonpath={.spec.template.spec.containers[0].image}",
+        ],
+    );
+    assert_eq!(image, "nginx:1.27");
+    // The original ReplicaSet is reused (revision 3), no third one is created.
+    let rs = json(&kubectl(&c, &["-n", "team-a", "get", "rs", "-o", "json"]));
+    let items = rs["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{rs}");
+    let history = kubectl(
+        &c,
+        &["-n", "team-a", "rollout", "history", "deployment/web"],
+    );
+    assert!(
+        history.contains('2')
+            && history.contains('3')
+            && !history.lines().any(|l| l.starts_with("1 ")),
+        "{history}"
+    );
+    let out = kubectl(
+        &c,
+        &["-n", "team-a", "rollout", "restart", "deployment/web"],
+    );
+    assert_eq!(out.trim(), "deployment.apps/web restarted");
+    let out = kubectl(
+        &c,
+        &[
+            "-n",
+            "team-a",
+            "rollout",
+            "status",
+            "deployment/web",
+            "--timeout=30s",
+        ],
+    );
+    assert!(out.contains("successfully rolled out"), "{out}");
+    let d = json(&kubectl(
+        &c,
+        &["-n", "team-a", "get", "deploy", "web", "-o", "json"],
+    ));
+    assert!(
+        d.pointer("/spec/template/metadata/annotations/kubectl.kubernetes.io~1restartedAt")
+            .is_some(),
+        "{d}"
+    );
+}
