@@ -25,6 +25,8 @@ use crate::store::EventType;
 type Key = (String, String, String);
 
 const MANAGER: &str = "ferry-controller";
+/// The address the simulated ingress controller publishes on every Ingress.
+const INGRESS_IP: &str = "172.18.254.1";
 
 /// Starts the controllers.
 pub fn spawn(state: Arc<State>, stop: watch::Receiver<bool>) {
@@ -189,6 +191,7 @@ impl Controllers {
                     | "batch/cronjobs"
                     | "/pods"
                     | "/services"
+                    | "networking.k8s.io/ingresses"
                     | "/persistentvolumeclaims"
                     | "/namespaces"
                     | "apiextensions.k8s.io/customresourcedefinitions"
@@ -287,6 +290,7 @@ impl Controllers {
             "batch/cronjobs" => self.cronjob(&obj),
             "/pods" => self.pod(&obj, key, q),
             "/services" => self.service(&obj),
+            "networking.k8s.io/ingresses" => self.ingress(&obj),
             "/persistentvolumeclaims" => self.pvc(&obj),
             "/namespaces" => self.namespace(&obj),
             _ => Ok(()),
@@ -1125,7 +1129,7 @@ impl Controllers {
         self.update_status(&ct, cj, status)
     }
 
-    // ---------------------------------------------------------------- Services, PVCs
+    // ---------------------------------------------------------------- Services, Ingresses, PVCs
 
     fn service(&self, svc: &Value) -> Result<(), crate::error::ApiError> {
         let Some(t) = self.t("", "Service") else {
@@ -1157,6 +1161,26 @@ impl Controllers {
             self.update_status(&t, svc, json!({"loadBalancer": {}}))?;
         }
         Ok(())
+    }
+
+    /// The simulated ingress controller publishes one load-balancer address on every Ingress,
+    /// as ingress-nginx publishes its Service's address, so Ingress health is meaningful.
+    fn ingress(&self, ing: &Value) -> Result<(), crate::error::ApiError> {
+        let Some(t) = self.t("networking.k8s.io", "Ingress") else {
+            return Ok(());
+        };
+        let has = ing
+            .pointer("/status/loadBalancer/ingress")
+            .and_then(Value::as_array)
+            .is_some_and(|a| !a.is_empty());
+        if has {
+            return Ok(());
+        }
+        self.update_status(
+            &t,
+            ing,
+            json!({"loadBalancer": {"ingress": [{"ip": INGRESS_IP}]}}),
+        )
     }
 
     fn pvc(&self, pvc: &Value) -> Result<(), crate::error::ApiError> {

@@ -1023,3 +1023,39 @@ async fn rollout_history_undo_and_restart() {
         "{d}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingresses_get_a_load_balancer_address() {
+    let c = start().await;
+    kubectl(&c, &["create", "namespace", "web"]);
+    let ing = r#"apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: site
+  namespace: web
+spec:
+  rules:
+  - host: site.example.org
+    http:
+      paths:
+      - path: /
+        pathType: Prefix
+        backend:
+          service:
+            name: site
+            port: {number: 80}
+"#;
+    let out = kubectl_in(&c, &["apply", "-f", "-"], Some(ing));
+    assert_eq!(out.trim(), "ingress.networking.k8s.io/site created");
+    let ip = eventually(Duration::from_secs(10), || {
+        let s = json(&kubectl(
+            &c,
+            &["-n", "web", "get", "ingress", "site", "-o", "json"],
+        ));
+        s["status"]["loadBalancer"]["ingress"][0]["ip"]
+            .as_str()
+            .map(str::to_string)
+    })
+    .await;
+    assert_eq!(ip, "172.18.254.1");
+}
