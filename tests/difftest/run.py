@@ -368,7 +368,16 @@ def run_template_file(path: Path, ferry: str, flt: str | None) -> tuple[int, int
             expected = oracle_files(chart)
             actual = ferry_files(ferry, chart)
         problem = compare_files(case, expected, actual)
-        if problem is None:
+        known = case.get("known_difference")
+        if known:
+            # A recorded gap: it must still differ (so the record stays true); it counts as
+            # passed and is listed, and an unexpected match fails until the record is removed.
+            if problem is None:
+                failures.append(f"FAIL {cid}\n  now identical: remove its known_difference")
+            else:
+                passed += 1
+                print(f"known difference {cid}: {known}")
+        elif problem is None:
             passed += 1
         else:
             failures.append(f"FAIL {cid}\n{problem}")
