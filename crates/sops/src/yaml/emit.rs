@@ -41,7 +41,7 @@ impl Emitter {
             Value::Map(_) => self.out.push_str("{}\n"),
             Value::Seq(_) => self.out.push_str("[]\n"),
             Value::Scalar(s) => {
-                self.scalar(s, 0, Ctx::Map, false);
+                self.scalar(s, 0, self.best, false);
                 self.out.push('\n');
             }
         }
@@ -167,7 +167,7 @@ impl Emitter {
             }
             Value::Scalar(s) => {
                 self.out.push(' ');
-                self.scalar(s, ci, ctx, false);
+                self.scalar(s, ci, ci - indent, false);
                 if !self.out.ends_with('\n') {
                     self.out.push('\n');
                 }
@@ -181,11 +181,11 @@ impl Emitter {
                 let text = quote_string(s, true, 0, self.best, None);
                 self.out.push_str(&text);
             }
-            other => self.scalar(other, 0, Ctx::Map, true),
+            other => self.scalar(other, 0, self.best, true),
         }
     }
 
-    fn scalar(&mut self, s: &Scalar, child_indent: usize, _ctx: Ctx, is_key: bool) {
+    fn scalar(&mut self, s: &Scalar, child_indent: usize, step: usize, is_key: bool) {
         let text = match s {
             Scalar::Null => "null".to_string(),
             Scalar::Bool(b) => b.to_string(),
@@ -204,7 +204,7 @@ impl Emitter {
                 }
             }
             Scalar::Time(t) => t.clone(),
-            Scalar::Str(st) => quote_string(st, is_key, child_indent, self.best, Some(())),
+            Scalar::Str(st) => quote_string(st, is_key, child_indent, step, Some(())),
         };
         self.out.push_str(&text);
     }
@@ -474,9 +474,8 @@ fn literal(s: &str, indent: usize, best: usize) -> String {
     let mut out = String::from("|");
     let _ = best;
     if s.starts_with(' ') || s.starts_with('\n') {
-        // Indentation indicator: the content's offset (go-yaml writes its indent width).
-        let step = indent % 10;
-        out.push_str(&(if step == 0 { best } else { step.min(9) }).to_string());
+        // Indentation indicator: the content's offset from its parent node.
+        out.push_str(&best.clamp(1, 9).to_string());
     }
     if !s.ends_with('\n') {
         out.push('-');
@@ -500,6 +499,14 @@ fn literal(s: &str, indent: usize, best: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn literal_indicator_is_relative_to_parent() {
+        let d = crate::yaml::parse("list:\n  - \"\\n\\nlin2: v2\"\n").unwrap();
+        let out = emit(&d, 4);
+        assert_eq!(out, "list:\n    - |2-\n\n\n      lin2: v2\n");
+        assert_eq!(crate::yaml::parse(&out).unwrap(), d);
+    }
 
     fn q(s: &str) -> String {
         quote_string(s, false, 4, 4, Some(()))
