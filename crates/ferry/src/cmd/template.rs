@@ -94,9 +94,26 @@ fn read_file(path: &str) -> anyhow::Result<Vec<u8>> {
 fn merge_values(a: &Args) -> anyhow::Result<Values> {
     let mut base = Values::new();
     for f in &a.values {
-        let raw = read_file(f)?;
-        let cur =
-            helm::yaml::load_values_file(&raw).map_err(|e| anyhow!("failed to parse {f}: {e}"))?;
+        let cur = match sops::valuefile::ValueFileRef::parse(f)? {
+            // helm-secrets URLs (`secrets://`, `secrets+age-import://KEY?PATH`, …): decrypted
+            // in memory only; the plaintext buffer is wiped when dropped.
+            Some(r) => {
+                let opts = sops::valuefile::ResolveOptions::new(std::env::current_dir()?);
+                let plain = sops::valuefile::decrypt_value_file(
+                    &r,
+                    &opts,
+                    &sops::Keyring::from_environment(),
+                    &sops::valuefile::NoKubernetes,
+                )?;
+                helm::yaml::load_values_file(&plain)
+                    .map_err(|e| anyhow!("failed to parse {}: {e}", r.path))?
+            }
+            None => {
+                let raw = read_file(f)?;
+                helm::yaml::load_values_file(&raw)
+                    .map_err(|e| anyhow!("failed to parse {f}: {e}"))?
+            }
+        };
         base = helm::values::merge_maps(base, cur);
     }
     for v in &a.set_json {
