@@ -22,6 +22,10 @@ need=()
 command -v age-keygen >/dev/null || need+=(age)
 command -v gpg >/dev/null || need+=(gnupg)
 command -v git >/dev/null || need+=(git)
+if ! command -v kubectl >/dev/null; then
+  echo "kubectl (v1.32) is required by the embedded-cluster tests and is not on PATH" >&2
+  exit 1
+fi
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
