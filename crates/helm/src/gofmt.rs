@@ -1,70 +1,20 @@
 //! Go number formatting needed outside templates (Chart.yaml scalars decoded into strings,
-//! `%v` of import-values paths).
-
-/// Lays out shortest digits (`d.ddd`, exponent) as Go's `strconv.FormatFloat(f, 'g', -1, _)`.
-fn layout_g(sci: &str) -> String {
-    // `sci` is Rust's `{:e}`: "-1.2345e6", "5e-7", "0e0".
-    let (neg, sci) = match sci.strip_prefix('-') {
-        Some(s) => (true, s),
-        None => (false, sci),
-    };
-    let (mant, exp) = sci.split_once('e').unwrap_or((sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let digits: String = mant.chars().filter(|c| *c != '.').collect();
-    let sign = if neg { "-" } else { "" };
-    if digits == "0" {
-        return format!("{sign}0");
-    }
-    if !(-4..6).contains(&exp) {
-        let mut m = digits[..1].to_string();
-        if digits.len() > 1 {
-            m.push('.');
-            m.push_str(&digits[1..]);
-        }
-        let es = if exp < 0 { '-' } else { '+' };
-        return format!("{sign}{m}e{es}{:02}", exp.abs());
-    }
-    let nd = digits.len() as i32;
-    let dp = exp + 1; // digits before the decimal point
-    let s = if dp <= 0 {
-        format!("0.{}{}", "0".repeat((-dp) as usize), digits)
-    } else if dp >= nd {
-        format!("{}{}", digits, "0".repeat((dp - nd) as usize))
-    } else {
-        format!("{}.{}", &digits[..dp as usize], &digits[dp as usize..])
-    };
-    format!("{sign}{s}")
-}
+//! `%v` of import-values paths). The float64 form is `goyaml`'s; this adds the float32 one.
 
 /// Go's `strconv.FormatFloat(f, 'g', -1, 64)` (also `%v` of a float64).
-pub fn format_float_g(f: f64) -> String {
-    if f.is_nan() {
-        return "NaN".into();
-    }
-    if f.is_infinite() {
-        return if f > 0.0 {
-            "+Inf".into()
-        } else {
-            "-Inf".into()
-        };
-    }
-    layout_g(&format!("{f:e}"))
-}
+pub use goyaml::format_float_g;
 
-/// Go's `strconv.FormatFloat(f, 'g', -1, 32)`.
+/// Go's `strconv.FormatFloat(f, 'g', -1, 32)`: the shortest digits that identify the float32,
+/// laid out as Go's `%g`.
 pub fn format_float32_g(f: f64) -> String {
     let g = f as f32;
-    if g.is_nan() {
-        return "NaN".into();
+    if !g.is_finite() {
+        return format_float_g(f64::from(g));
     }
-    if g.is_infinite() {
-        return if g > 0.0 {
-            "+Inf".into()
-        } else {
-            "-Inf".into()
-        };
-    }
-    layout_g(&format!("{g:e}"))
+    // The f32's shortest digits (at most 9 significant) read back as an f64 keep exactly those
+    // digits as the f64's shortest form, so the float64 layout prints them.
+    let shortest: f64 = format!("{g:e}").parse().unwrap_or(f64::from(g));
+    format_float_g(shortest)
 }
 
 #[cfg(test)]
@@ -83,5 +33,14 @@ mod tests {
         assert_eq!(format_float_g(-2.5), "-2.5");
         assert_eq!(format_float32_g(1.1), "1.1");
         assert_eq!(format_float32_g(1.0), "1");
+    }
+
+    #[test]
+    fn g32_format() {
+        assert_eq!(format_float32_g(1.1), "1.1");
+        assert_eq!(format_float32_g(1e7), "1e+07");
+        assert_eq!(format_float32_g(0.1), "0.1");
+        assert_eq!(format_float32_g(16777217.0), "1.6777216e+07");
+        assert_eq!(format_float32_g(-0.0), "-0");
     }
 }
