@@ -30,9 +30,39 @@ pub fn tool(name: &str) -> PathBuf {
     );
 }
 
+/// The directory holding one test binary's keys: under cargo's `CARGO_TARGET_TMPDIR` (not
+/// `/tmp`) and named after the test binary, so that a static (never dropped) leaves no
+/// directory behind per run: the next run of the same binary stops the previous run's
+/// gpg-agent and replaces the directory.
+pub struct KeyDir(PathBuf);
+
+impl KeyDir {
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    fn fresh() -> KeyDir {
+        let exe = std::env::current_exe()
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "sops-tests".into());
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("keys-{exe}"));
+        if dir.exists() {
+            // Stop the gpg-agent a previous run started for this keyring, then start over.
+            let _ = Command::new(tool("gpgconf"))
+                .env("GNUPGHOME", dir.join("gnupg"))
+                .args(["--kill", "gpg-agent"])
+                .output();
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+        std::fs::create_dir_all(&dir).unwrap();
+        KeyDir(dir)
+    }
+}
+
 /// Keys generated once per test binary.
 pub struct Keys {
-    pub dir: tempfile::TempDir,
+    pub dir: KeyDir,
     pub age_key_file: PathBuf,
     pub age_recipient: String,
     pub age_key_file2: PathBuf,
@@ -64,7 +94,7 @@ fn age_keygen(path: &Path) -> String {
 pub fn keys() -> &'static Keys {
     static K: OnceLock<Keys> = OnceLock::new();
     K.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = KeyDir::fresh();
         let age_key_file = dir.path().join("age.txt");
         let age_recipient = age_keygen(&age_key_file);
         let age_key_file2 = dir.path().join("age2.txt");
