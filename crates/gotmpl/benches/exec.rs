@@ -47,8 +47,7 @@ fn main() {
     funcs.insert(
         "include".into(),
         Function::with_context(Signature::fixed(&[Type::String, Type::Any]), |ctx, a| {
-            ctx.include(a[0].as_str().unwrap_or(""), &a[1])
-                .map(Value::from)
+            ctx.include_value(a[0].as_str().unwrap_or(""), &a[1])
         }),
     );
     let mut set = Set::new("gotpl", funcs);

@@ -79,11 +79,10 @@ pub(crate) fn call(b: Builtin, args: &[Ev], callee: &str) -> Result<Ev, String> 
         Builtin::Html => d(Value::from(html_escape(&eval_args(args)))),
         Builtin::Js => d(Value::from(js_escape(&eval_args(args)))),
         Builtin::Urlquery => d(Value::from(query_escape(&eval_args(args)))),
-        Builtin::Print => d(Value::from(crate::fmt::sprint_any(args))),
-        Builtin::Println => d(Value::from(crate::fmt::sprintln_any(args))),
-        Builtin::Printf => {
-            let f = args[0].v.as_str().unwrap_or("");
-            d(Value::from(crate::fmt::sprintf_any(f, &args[1..])))
+        Builtin::Print | Builtin::Println | Builtin::Printf => {
+            let mut out = String::new();
+            print_into(b, args, &mut out);
+            d(Value::from(out))
         }
         Builtin::Len => {
             let coll;
@@ -121,6 +120,25 @@ pub(crate) fn call(b: Builtin, args: &[Ev], callee: &str) -> Result<Ev, String> 
         Builtin::Gt => le(&args[0].v, &args[1].v).and_then(|b| d(Value::Bool(!b))),
         Builtin::Ge => lt(&args[0].v, &args[1].v).and_then(|b| d(Value::Bool(!b))),
     }
+}
+
+/// `print`, `println` and `printf`, appended to `out` (the executor writes them straight into
+/// the output or into a reused buffer). Other builtins append nothing.
+pub(crate) fn print_into(b: Builtin, args: &[Ev], out: &mut String) {
+    match b {
+        Builtin::Print => crate::fmt::sprint_into(out, args),
+        Builtin::Println => crate::fmt::sprintln_into(out, args),
+        Builtin::Printf => {
+            let f = args[0].v.as_str().unwrap_or("");
+            crate::fmt::sprintf_into(out, f, &args[1..])
+        }
+        _ => {}
+    }
+}
+
+/// True for the builtins [`print_into`] handles.
+pub(crate) fn is_print(b: Builtin) -> bool {
+    matches!(b, Builtin::Print | Builtin::Println | Builtin::Printf)
 }
 
 fn unreachable_and_or(args: &[Ev]) -> Result<Ev, String> {

@@ -80,11 +80,42 @@ enum Flow {
 
 type R<T> = Result<T, Error>;
 
+/// FxHash (rustc's hasher): a fast hash for short template names.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mut h = self.0;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            h = (h.rotate_left(5) ^ b as u64).wrapping_mul(K);
+        }
+        self.0 = h;
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.0 = (self.0.rotate_left(5) ^ i as u64).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
+
 /// Render-wide state shared by nested executions (`include`, `tpl`).
 #[derive(Default)]
 pub(crate) struct Shared {
     /// Helm's per-name `include` nesting counts.
-    include_counts: HashMap<Box<str>, usize>,
+    include_counts: HashMap<Box<str>, usize, FxBuild>,
+    /// Output buffers reused by `include` and the printing builtins (one per nesting level).
+    bufs: Vec<String>,
     /// The template the render is executing (the file), for [`Context::template_name`].
     pub(crate) top: String,
     /// String constants already turned into values, by the address of their text.
@@ -94,6 +125,20 @@ pub(crate) struct Shared {
 const LITERAL_SLOTS: usize = 512;
 
 impl Shared {
+    /// An empty buffer, reused from an earlier call when possible.
+    fn take_buf(&mut self) -> String {
+        let mut b = self.bufs.pop().unwrap_or_default();
+        b.clear();
+        b
+    }
+
+    /// Gives a buffer back for reuse.
+    fn put_buf(&mut self, b: String) {
+        if b.capacity() <= 1 << 16 {
+            self.bufs.push(b);
+        }
+    }
+
     /// The value of a string constant, reusing one made earlier in this render.
     fn literal(&mut self, text: &str) -> Value {
         if self.literals.is_empty() {
@@ -103,7 +148,7 @@ impl Shared {
         let slot = &mut self.literals[(key >> 3) % LITERAL_SLOTS];
         if slot.0 == key
             && let Value::String(s) = &slot.1
-            && **s == *text
+            && eq_bytes(s.as_bytes(), text.as_bytes())
         {
             return slot.1.clone();
         }
@@ -279,13 +324,10 @@ impl<'a> State<'a> {
             }
             Node::Action(a) => {
                 self.at(At::Node(node));
-                let val = self.eval_pipeline(dot, &a.pipe)?;
                 if a.pipe.decl.is_empty() {
-                    self.at(At::Node(node));
-                    match &val.v {
-                        Value::Nil => out.push_str("<no value>"),
-                        v => crate::fmt::write_value(out, v),
-                    }
+                    self.eval_pipeline_print(dot, &a.pipe, out)?;
+                } else {
+                    self.eval_pipeline(dot, &a.pipe)?;
                 }
                 Ok(Flow::Normal)
             }
@@ -359,15 +401,25 @@ impl<'a> State<'a> {
     }
 
     fn var_value(&self, name: &str) -> R<Ev> {
+        match self.var_ref(name) {
+            Some(v) => Ok(v.clone()),
+            None => Err(self.errorf(format!("undefined variable: {name}"))),
+        }
+    }
+
+    /// The variable's value, innermost declaration first; `$` unless redeclared.
+    #[inline]
+    fn var_ref(&self, name: &str) -> Option<&Ev> {
+        let nb = name.as_bytes();
         for slot in self.vars.iter().rev() {
-            if slot.0 == name {
-                return Ok(slot.1.clone());
+            if eq_bytes(slot.0.as_bytes(), nb) {
+                return Some(&slot.1);
             }
         }
         if name == "$" {
-            return Ok(self.dollar.clone());
+            return Some(&self.dollar);
         }
-        Err(self.errorf(format!("undefined variable: {name}")))
+        None
     }
 
     fn one_iteration(
@@ -557,6 +609,49 @@ impl<'a> State<'a> {
         Ok(value)
     }
 
+    /// An action's pipeline, printed to `out`. A final `print`/`printf`/`println` writes
+    /// straight into `out` (Go would build the string and print it: the same bytes).
+    fn eval_pipeline_print(&mut self, dot: &Ev, pipe: &'a Pipe, out: &mut String) -> R<()> {
+        self.at(At::Pipe(pipe));
+        let Some((last, init)) = pipe.cmds.split_last() else {
+            out.push_str("<no value>");
+            return Ok(());
+        };
+        let mut value: Option<Ev> = None;
+        for cmd in init {
+            let mut v = self.eval_command(dot, cmd, value)?;
+            v.iface = false;
+            value = Some(v);
+        }
+        if let Some(
+            first @ Arg::Ident {
+                name,
+                func: crate::parse::FuncRef(Resolved::Builtin(b)),
+                ..
+            },
+        ) = last.args.first()
+            && builtins::is_print(*b)
+        {
+            self.at(At::Arg(first));
+            self.call_builtin(
+                dot,
+                *b,
+                name,
+                At::Cmd(last),
+                &last.args[1..],
+                value,
+                Some(out),
+            )?;
+            return Ok(());
+        }
+        let v = self.eval_command(dot, last, value)?;
+        match &v.v {
+            Value::Nil => out.push_str("<no value>"),
+            v => crate::fmt::write_value(out, v),
+        }
+        Ok(())
+    }
+
     fn not_a_function(&self, args: &[Arg], final_: &Option<Ev>) -> R<()> {
         if args.len() > 1 || final_.is_some() {
             return Err(self.errorf(format!("can't give argument to non-function {}", args[0])));
@@ -645,6 +740,14 @@ impl<'a> State<'a> {
         let Arg::Variable { idents, .. } = var else {
             return Err(self.errorf("internal error: not a variable".into()));
         };
+        if idents.len() > 1
+            && final_.is_none()
+            && args.is_none_or(|a| a.len() <= 1)
+            && let Some(v) = self.var_ref(&idents[0])
+            && let Some(r) = fast_chain(&v.v, &idents[1..])
+        {
+            return Ok(r);
+        }
         let value = self.var_value(&idents[0])?;
         if idents.len() == 1 {
             if let Some(a) = args {
@@ -666,6 +769,12 @@ impl<'a> State<'a> {
         args: Option<&'a [Arg]>,
         final_: Option<Ev>,
     ) -> R<Ev> {
+        if final_.is_none()
+            && args.is_none_or(|a| a.len() <= 1)
+            && let Some(r) = fast_chain(&receiver.v, idents)
+        {
+            return Ok(r);
+        }
         let n = idents.len();
         let mut owned: Option<Ev> = None;
         for id in &idents[..n - 1] {
@@ -716,7 +825,7 @@ impl<'a> State<'a> {
                     return Err(self.errorf(format!("{name} is not a method but has arguments")));
                 }
                 let entries = m.entries.borrow();
-                match entries.get(name) {
+                match map_get(&entries, name) {
                     Some(v) => Ok(Ev {
                         v: v.clone(),
                         iface: m.ty == MapType::Interface,
@@ -804,7 +913,9 @@ impl<'a> State<'a> {
         };
         match callee {
             Callee::User(f) => self.call_user(dot, f, name, call_node, arg_nodes, final_),
-            Callee::Builtin(b) => self.call_builtin(dot, b, name, call_node, arg_nodes, final_),
+            Callee::Builtin(b) => {
+                self.call_builtin(dot, b, name, call_node, arg_nodes, final_, None)
+            }
         }
     }
 
@@ -894,6 +1005,9 @@ impl<'a> State<'a> {
         }
     }
 
+    /// Calls a builtin. With `sink`, a printing builtin appends its text there and returns
+    /// nil; without, its text becomes a string value.
+    #[allow(clippy::too_many_arguments)]
     fn call_builtin(
         &mut self,
         dot: &Ev,
@@ -902,6 +1016,7 @@ impl<'a> State<'a> {
         call_node: At<'a>,
         arg_nodes: &'a [Arg],
         final_: Option<Ev>,
+        sink: Option<&mut String>,
     ) -> R<Ev> {
         let (fixed, variadic): (&[PT], Option<PT>) = match b {
             Builtin::And
@@ -972,6 +1087,24 @@ impl<'a> State<'a> {
             self.evbuf.push(v);
         }
 
+        if builtins::is_print(b) {
+            let args = &self.evbuf[start..];
+            let v = match sink {
+                Some(out) => {
+                    builtins::print_into(b, args, out);
+                    Value::Nil
+                }
+                None => {
+                    let mut buf = self.shared.take_buf();
+                    builtins::print_into(b, args, &mut buf);
+                    let v = Value::str(&buf);
+                    self.shared.put_buf(buf);
+                    v
+                }
+            };
+            self.evbuf.truncate(start);
+            return Ok(Ev::direct(v));
+        }
         let callee_name = if matches!(b, Builtin::Call) {
             match arg_nodes.first() {
                 Some(a) => a.to_string(),
@@ -1101,6 +1234,64 @@ impl<'a> State<'a> {
     }
 }
 
+/// Byte equality without a call to `memcmp` (keys and names are short).
+#[inline]
+fn eq_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i + 8 <= a.len() {
+        let mut x = [0u8; 8];
+        let mut y = [0u8; 8];
+        x.copy_from_slice(&a[i..i + 8]);
+        y.copy_from_slice(&b[i..i + 8]);
+        if x != y {
+            return false;
+        }
+        i += 8;
+    }
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// `.a.b.c` through maps only, borrowing each level instead of copying it: `None` when a
+/// step is not a map hit (the general path then reports Go's error or nil), except that a
+/// missing last key is the map's zero value (`missingkey=zero`).
+fn fast_chain(recv: &Value, idents: &[Box<str>]) -> Option<Ev> {
+    let Value::Map(m) = recv else {
+        return None;
+    };
+    let entries = m.entries.borrow();
+    let (first, rest) = idents.split_first()?;
+    match map_get(&entries, first) {
+        Some(v) if rest.is_empty() => Some(Ev {
+            v: v.clone(),
+            iface: m.ty == MapType::Interface,
+        }),
+        Some(v) => fast_chain(v, rest),
+        None if rest.is_empty() => Some(match m.ty {
+            MapType::String => Ev::direct(Value::str("")),
+            MapType::Interface => Ev {
+                v: Value::Nil,
+                iface: true,
+            },
+        }),
+        None => None,
+    }
+}
+
+/// `m.get(key)` (the B-tree's own search beats a scan even for small maps).
+#[inline]
+fn map_get<'m>(m: &'m crate::value::Map, key: &str) -> Option<&'m Value> {
+    m.get(key)
+}
+
 fn node_pos(n: &Node) -> usize {
     match n {
         Node::Text(_) => 0,
@@ -1111,8 +1302,14 @@ fn node_pos(n: &Node) -> usize {
     }
 }
 
-impl Context for State<'_> {
-    fn include(&mut self, name: &str, data: &Value) -> Result<String, FuncError> {
+impl State<'_> {
+    /// Helm's `include` into `out`.
+    fn include_into(
+        &mut self,
+        name: &str,
+        data: &Value,
+        out: &mut String,
+    ) -> Result<(), FuncError> {
         match self.shared.include_counts.get_mut(name) {
             Some(v) if *v > INCLUDE_MAX => {
                 return Err(FuncError::new(format!(
@@ -1124,7 +1321,6 @@ impl Context for State<'_> {
                 self.shared.include_counts.insert(name.into(), 1);
             }
         }
-        let mut out = String::with_capacity(128);
         let r = match self.ns.lookup(name) {
             None => Err(Error::lookup(format!(
                 "no template {} associated with template {}",
@@ -1136,14 +1332,30 @@ impl Context for State<'_> {
                 let ns = self.ns;
                 let shared = &mut *self.shared;
                 stacker::maybe_grow(128 * 1024, 4 * 1024 * 1024, || {
-                    execute(ns, &tree, data, &mut out, shared)
+                    execute(ns, &tree, data, out, shared)
                 })
             }
         };
         if let Some(c) = self.shared.include_counts.get_mut(name) {
             *c = c.saturating_sub(1);
         }
-        r.map(|_| out).map_err(|e| FuncError::new(e.to_string()))
+        r.map_err(|e| FuncError::new(e.to_string()))
+    }
+}
+
+impl Context for State<'_> {
+    fn include(&mut self, name: &str, data: &Value) -> Result<String, FuncError> {
+        let mut out = String::with_capacity(128);
+        self.include_into(name, data, &mut out)?;
+        Ok(out)
+    }
+
+    fn include_value(&mut self, name: &str, data: &Value) -> Result<Value, FuncError> {
+        let mut buf = self.shared.take_buf();
+        let r = self.include_into(name, data, &mut buf);
+        let v = r.map(|_| Value::str(&buf));
+        self.shared.put_buf(buf);
+        v
     }
 
     fn tpl(&mut self, text: &str, data: &Value) -> Result<String, FuncError> {

@@ -76,6 +76,12 @@ pub fn sprint(args: &[Value]) -> String {
 
 pub(crate) fn sprint_any<A: Borrow<Value>>(args: &[A]) -> String {
     let mut out = String::with_capacity(16);
+    sprint_into(&mut out, args);
+    out
+}
+
+/// `fmt.Sprint` appended to `out`.
+pub(crate) fn sprint_into<A: Borrow<Value>>(out: &mut String, args: &[A]) {
     let mut prev_string = false;
     for (i, a) in args.iter().enumerate() {
         let a = a.borrow();
@@ -83,10 +89,9 @@ pub(crate) fn sprint_any<A: Borrow<Value>>(args: &[A]) -> String {
         if i > 0 && !is_string && !prev_string {
             out.push(' ');
         }
-        write_value(&mut out, a);
+        write_value(out, a);
         prev_string = is_string;
     }
-    out
 }
 
 /// `fmt.Sprintln(args...)`: operands separated by spaces, then a newline.
@@ -96,15 +101,20 @@ pub fn sprintln(args: &[Value]) -> String {
 
 pub(crate) fn sprintln_any<A: Borrow<Value>>(args: &[A]) -> String {
     let mut out = String::with_capacity(16);
+    sprintln_into(&mut out, args);
+    out
+}
+
+/// `fmt.Sprintln` appended to `out`.
+pub(crate) fn sprintln_into<A: Borrow<Value>>(out: &mut String, args: &[A]) {
     for (i, a) in args.iter().enumerate() {
         let a = a.borrow();
         if i > 0 {
             out.push(' ');
         }
-        write_value(&mut out, a);
+        write_value(out, a);
     }
     out.push('\n');
-    out
 }
 
 /// `fmt.Sprintf(format, args...)`.
@@ -113,12 +123,19 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
 }
 
 pub(crate) fn sprintf_any<A: Borrow<Value>>(format: &str, args: &[A]) -> String {
+    let mut out = String::with_capacity(format.len() + 16);
+    sprintf_into(&mut out, format, args);
+    out
+}
+
+/// `fmt.Sprintf` appended to `out`.
+pub(crate) fn sprintf_into<A: Borrow<Value>>(out: &mut String, format: &str, args: &[A]) {
     let mut p = Printer {
-        buf: String::with_capacity(format.len() + 16),
+        buf: std::mem::take(out),
         f: Flags::default(),
     };
     p.do_printf(format, args);
-    p.buf
+    *out = p.buf;
 }
 
 /// `%#U` of a rune: `U+0041 'A'`.
@@ -324,6 +341,17 @@ impl Printer {
     }
 
     fn fmt_float(&mut self, x: f64, verb: char, v: &Value) {
+        if verb == 'v'
+            && !(self.f.plus
+                || self.f.space
+                || self.f.sharp
+                || self.f.wid_present
+                || self.f.prec_present)
+        {
+            // Plain `%v`: Go's shortest `%g`, as `{{ x }}` prints it.
+            write_float(&mut self.buf, x);
+            return;
+        }
         let (fmt, prec) = match verb {
             'v' => ('g', -1),
             'b' | 'g' | 'G' | 'x' | 'X' => (verb, -1),
@@ -412,6 +440,10 @@ impl Printer {
     }
 
     fn fmt_q(&mut self, s: &str) {
+        if !self.f.sharp && !self.f.wid_present && !self.f.prec_present {
+            crate::strconv::quote_into(&mut self.buf, s, '"', self.f.plus);
+            return;
+        }
         let s = self.truncate(s);
         let q = if self.f.sharp && crate::strconv::can_backquote(s) {
             format!("`{s}`")

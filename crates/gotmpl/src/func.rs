@@ -65,6 +65,11 @@ impl Signature {
 pub trait Context {
     /// Execute the named template with `data` and return its output (Helm's `include`).
     fn include(&mut self, name: &str, data: &Value) -> Result<String, FuncError>;
+    /// [`Context::include`] as a string value (Helm's `include` function body): the
+    /// executor renders into a reused buffer, saving a copy.
+    fn include_value(&mut self, name: &str, data: &Value) -> Result<Value, FuncError> {
+        self.include(name, data).map(Value::from)
+    }
     /// Parse `text` as a template in a clone of the current template set, under the name of
     /// the calling template, execute it with `data` and return its output (Helm's `tpl`).
     fn tpl(&mut self, text: &str, data: &Value) -> Result<String, FuncError>;

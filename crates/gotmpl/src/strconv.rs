@@ -80,12 +80,29 @@ pub fn quote_ascii(s: &str) -> String {
 
 fn quote_with(s: &str, q: char, ascii_only: bool) -> String {
     let mut buf = String::with_capacity(s.len() + 2);
+    quote_into(&mut buf, s, q, ascii_only);
+    buf
+}
+
+/// `strconv.Quote` (with `q` as the quote character) appended to `buf`.
+pub(crate) fn quote_into(buf: &mut String, s: &str, q: char, ascii_only: bool) {
     buf.push(q);
-    for c in s.chars() {
-        append_escaped_rune(&mut buf, c, q, ascii_only);
+    let mut rest = s;
+    while !rest.is_empty() {
+        // A run of printable ASCII that needs no escape is copied as is.
+        let run = rest
+            .bytes()
+            .position(|b| !(0x20..0x7f).contains(&b) || b == b'\\' || b as char == q)
+            .unwrap_or(rest.len());
+        buf.push_str(&rest[..run]);
+        rest = &rest[run..];
+        let mut chars = rest.chars();
+        if let Some(c) = chars.next() {
+            append_escaped_rune(buf, c, q, ascii_only);
+            rest = chars.as_str();
+        }
     }
     buf.push(q);
-    buf
 }
 
 /// `strconv.QuoteRune` (and `QuoteRuneToASCII` with `ascii_only`).
