@@ -283,6 +283,7 @@ impl State {
     ) -> Result<Value, ApiError> {
         obj["apiVersion"] = json!(crate::registry::gv(&t.group, version));
         obj["kind"] = json!(t.kind);
+        let (mut obj, version) = builtin_to_storage(t, version, obj);
         let meta = obj["metadata"]
             .as_object_mut()
             .ok_or_else(|| ApiError::bad_request("metadata must be an object"))?;
@@ -354,6 +355,10 @@ impl State {
             ));
         }
         normalize_meta(&mut obj);
+        if crate::convert::needed(t, version) {
+            obj["apiVersion"] = json!(crate::registry::gv(&t.group, version));
+        }
+        let (mut obj, version) = builtin_to_storage(t, version, obj);
         match obj.pointer("/metadata/name").and_then(Value::as_str) {
             Some(n) if !n.is_empty() && n != name => {
                 return Err(ApiError::bad_request(format!(
@@ -916,8 +921,21 @@ fn to_storage_version(t: &ResourceType, mut obj: Value) -> Value {
 fn with_version(t: &ResourceType, version: &str, mut obj: Value) -> Value {
     if t.crd.is_some() {
         obj["apiVersion"] = json!(crate::registry::gv(&t.group, version));
+    } else if crate::convert::needed(t, version) {
+        return crate::convert::from_storage(t, version, obj);
     }
     obj
+}
+
+/// A built-in object written through a non-storage version, converted to storage first
+/// (defaulting, pruning and SSA work on the storage schema).
+fn builtin_to_storage<'a>(t: &'a ResourceType, version: &'a str, obj: Value) -> (Value, &'a str) {
+    if crate::convert::needed(t, version) {
+        let storage = t.versions.first().map_or(version, String::as_str);
+        (crate::convert::to_storage(t, version, obj), storage)
+    } else {
+        (obj, version)
+    }
 }
 
 /// Reads a `.a.b` path.
@@ -1213,6 +1231,30 @@ async fn route(state: &Arc<State>, path: &str, ctx: &Ctx) -> Result<Response<Bod
     }
 }
 
+/// Content negotiation: responses are JSON, so the `Accept` list must admit JSON. Clients
+/// preferring protobuf (`application/vnd.kubernetes.protobuf,application/json`) get JSON;
+/// a client accepting protobuf (or YAML) only gets 406, as from a server without that codec.
+fn negotiate(accept: &str) -> Result<(), ApiError> {
+    let ok = accept.trim().is_empty()
+        || accept.split(',').any(|entry| {
+            let mut parts = entry.split(';').map(str::trim);
+            let media = parts.next().unwrap_or("").to_ascii_lowercase();
+            let q_zero = parts.any(|p| p.replace(' ', "") == "q=0");
+            !q_zero && matches!(media.as_str(), "application/json" | "application/*" | "*/*")
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            406,
+            "NotAcceptable",
+            format!(
+                "only the following media types are accepted: application/json, application/json;stream=watch (requested {accept:?})"
+            ),
+        ))
+    }
+}
+
 fn not_found_path() -> ApiError {
     ApiError::new(
         404,
@@ -1268,6 +1310,9 @@ async fn resource(
         [p, n, s] => (*p, Some(*n), Some(*s)),
         _ => return Err(not_found_path()),
     };
+    if sub != Some("log") {
+        negotiate(&ctx.accept)?;
+    }
     let t = state
         .registry
         .lookup(group, version, plural)
@@ -1791,4 +1836,20 @@ fn watch(
         r.headers_mut().insert(http::header::CONTENT_TYPE, v);
     }
     Ok(r)
+}
+
+#[cfg(test)]
+mod negotiation_tests {
+    use super::negotiate;
+
+    #[test]
+    fn json_is_negotiated_for_protobuf_preferring_clients() {
+        assert!(negotiate("application/vnd.kubernetes.protobuf,application/json").is_ok());
+        assert!(negotiate("application/json;as=Table;v=v1;g=meta.k8s.io,application/json").is_ok());
+        assert!(negotiate("application/json, */*").is_ok());
+        assert!(negotiate("").is_ok());
+        let e = negotiate("application/vnd.kubernetes.protobuf").unwrap_err();
+        assert_eq!((e.code, e.reason), (406, "NotAcceptable"));
+        assert!(negotiate("application/json;q=0").is_err());
+    }
 }

@@ -163,11 +163,8 @@ pub fn prepare(
             set_default(spec, "replicas", json!(1));
             set_default(spec, "revisionHistoryLimit", json!(10));
             set_default(spec, "progressDeadlineSeconds", json!(600));
-            set_default(
-                spec,
-                "strategy",
-                json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}}),
-            );
+            set_default(spec, "strategy", json!({}));
+            set_default(&mut spec["strategy"], "type", json!("RollingUpdate"));
             if spec.pointer("/strategy/type") == Some(&json!("RollingUpdate")) {
                 set_default(
                     &mut spec["strategy"],
@@ -188,11 +185,16 @@ pub fn prepare(
             set_default(spec, "replicas", json!(1));
             set_default(spec, "revisionHistoryLimit", json!(10));
             set_default(spec, "podManagementPolicy", json!("OrderedReady"));
-            set_default(
-                spec,
-                "updateStrategy",
-                json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}),
-            );
+            set_default(spec, "updateStrategy", json!({}));
+            set_default(&mut spec["updateStrategy"], "type", json!("RollingUpdate"));
+            if spec.pointer("/updateStrategy/type") == Some(&json!("RollingUpdate")) {
+                set_default(&mut spec["updateStrategy"], "rollingUpdate", json!({}));
+                set_default(
+                    &mut spec["updateStrategy"]["rollingUpdate"],
+                    "partition",
+                    json!(0),
+                );
+            }
             set_default(
                 spec,
                 "persistentVolumeClaimRetentionPolicy",
@@ -204,11 +206,15 @@ pub fn prepare(
         ("apps", "DaemonSet") => {
             let spec = &mut obj["spec"];
             set_default(spec, "revisionHistoryLimit", json!(10));
-            set_default(
-                spec,
-                "updateStrategy",
-                json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}}),
-            );
+            set_default(spec, "updateStrategy", json!({}));
+            set_default(&mut spec["updateStrategy"], "type", json!("RollingUpdate"));
+            if spec.pointer("/updateStrategy/type") == Some(&json!("RollingUpdate")) {
+                set_default(
+                    &mut spec["updateStrategy"],
+                    "rollingUpdate",
+                    json!({"maxUnavailable": 1, "maxSurge": 0}),
+                );
+            }
             template_defaults(obj);
             check_selector(t, &name, old, obj)?;
         }

@@ -21,6 +21,7 @@
 
 pub mod api;
 mod controllers;
+mod convert;
 mod defaults;
 pub mod discovery;
 pub mod error;

@@ -562,7 +562,13 @@ impl Registry {
                 |&(group, version, kind, plural, namespaced, short, all, status, scale)| {
                     Arc::new(ResourceType {
                         group: group.into(),
-                        versions: vec![version.into()],
+                        versions: match (group, kind) {
+                            // Stored as v2; v1 is converted (`kubectl autoscale` posts v1).
+                            ("autoscaling", "HorizontalPodAutoscaler") => {
+                                vec![version.into(), "v1".into()]
+                            }
+                            _ => vec![version.into()],
+                        },
                         kind: kind.into(),
                         plural: plural.into(),
                         singular: kind.to_lowercase(),

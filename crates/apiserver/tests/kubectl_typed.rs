@@ -1,0 +1,408 @@
+//! kubectl's typed sub-commands (`create <kind>`, `expose`, `autoscale`, `run`, `set`,
+//! `rollout`) send protobuf bodies: each step asserts on what kubectl printed and on the
+//! object the server stored.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use serde_json::{Value, json};
+
+fn get(c: &Cluster, args: &[&str]) -> Value {
+    let mut a = vec!["-n", "t", "get"];
+    a.extend_from_slice(args);
+    a.extend_from_slice(&["-o", "json"]);
+    let out = kubectl(c, &a);
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("invalid JSON ({e}):\n{out}"))
+}
+
+fn run(c: &Cluster, args: &[&str]) -> String {
+    let mut a = vec!["-n", "t"];
+    a.extend_from_slice(args);
+    kubectl(c, &a).trim().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typed_create_commands() {
+    let c = start().await;
+    assert_eq!(
+        kubectl(&c, &["create", "namespace", "t"]).trim(),
+        "namespace/t created"
+    );
+
+    let out = run(
+        &c,
+        &[
+            "create",
+            "deployment",
+            "web",
+            "--image=nginx:1.27",
+            "--replicas=2",
+            "--port=80",
+        ],
+    );
+    assert_eq!(out, "deployment.apps/web created");
+    let d = get(&c, &["deployment", "web"]);
+    assert_eq!(d["spec"]["replicas"], 2);
+    assert_eq!(
+        d["spec"]["selector"],
+        json!({"matchLabels": {"app": "web"}})
+    );
+    assert_eq!(d["metadata"]["labels"], json!({"app": "web"}));
+    let ctr = &d["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(ctr["name"], "nginx");
+    assert_eq!(ctr["image"], "nginx:1.27");
+    assert_eq!(
+        ctr["ports"],
+        json!([{"containerPort": 80, "protocol": "TCP"}])
+    );
+    assert!(d["metadata"]["uid"].is_string());
+    run(
+        &c,
+        &["rollout", "status", "deployment/web", "--timeout=30s"],
+    );
+
+    let out = run(
+        &c,
+        &[
+            "create",
+            "deployment",
+            "idle",
+            "--image=busybox",
+            "--replicas=0",
+        ],
+    );
+    assert_eq!(out, "deployment.apps/idle created");
+    assert_eq!(get(&c, &["deployment", "idle"])["spec"]["replicas"], 0);
+
+    let out = run(
+        &c,
+        &["create", "service", "clusterip", "api", "--tcp=80:8080"],
+    );
+    assert_eq!(out, "service/api created");
+    let s = get(&c, &["service", "api"]);
+    assert_eq!(
+        s["spec"]["ports"],
+        json!([{"name": "80-8080", "port": 80, "protocol": "TCP", "targetPort": 8080}])
+    );
+    assert_eq!(s["spec"]["selector"], json!({"app": "api"}));
+    assert!(
+        s["spec"]["clusterIP"]
+            .as_str()
+            .is_some_and(|ip| ip.contains('.'))
+    );
+
+    let out = run(
+        &c,
+        &[
+            "expose",
+            "deployment",
+            "web",
+            "--name=web-svc",
+            "--port=8080",
+            "--target-port=80",
+        ],
+    );
+    assert_eq!(out, "service/web-svc exposed");
+    let s = get(&c, &["service", "web-svc"]);
+    assert_eq!(s["spec"]["selector"], json!({"app": "web"}));
+    assert_eq!(s["spec"]["ports"][0]["port"], 8080);
+    assert_eq!(s["spec"]["ports"][0]["targetPort"], 80);
+
+    let out = run(
+        &c,
+        &[
+            "create",
+            "job",
+            "once",
+            "--image=busybox",
+            "--",
+            "echo",
+            "hi",
+        ],
+    );
+    assert_eq!(out, "job.batch/once created");
+    let j = get(&c, &["job", "once"]);
+    assert_eq!(
+        j["spec"]["template"]["spec"]["containers"][0]["command"],
+        json!(["echo", "hi"])
+    );
+    assert_eq!(j["spec"]["template"]["spec"]["restartPolicy"], "Never");
+    run(
+        &c,
+        &[
+            "wait",
+            "--for=condition=complete",
+            "job/once",
+            "--timeout=30s",
+        ],
+    );
+
+    let out = run(
+        &c,
+        &[
+            "create",
+            "cronjob",
+            "tick",
+            "--image=busybox",
+            "--schedule=*/5 * * * *",
+            "--",
+            "date",
+        ],
+    );
+    assert_eq!(out, "cronjob.batch/tick created");
+    let cj = get(&c, &["cronjob", "tick"]);
+    assert_eq!(cj["spec"]["schedule"], "*/5 * * * *");
+    assert_eq!(
+        cj["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["command"],
+        json!(["date"])
+    );
+    let out = run(&c, &["create", "job", "manual", "--from=cronjob/tick"]);
+    assert_eq!(out, "job.batch/manual created");
+    let j = get(&c, &["job", "manual"]);
+    assert_eq!(
+        j["metadata"]["annotations"]["cronjob.kubernetes.io/instantiate"],
+        "manual"
+    );
+    assert_eq!(j["metadata"]["ownerReferences"][0]["kind"], "CronJob");
+    assert_eq!(j["metadata"]["ownerReferences"][0]["name"], "tick");
+
+    let out = run(
+        &c,
+        &[
+            "create",
+            "role",
+            "pod-reader",
+            "--verb=get,list,watch",
+            "--resource=pods,deployments.apps",
+        ],
+    );
+    assert_eq!(out, "role.rbac.authorization.k8s.io/pod-reader created");
+    let r = get(&c, &["role", "pod-reader"]);
+    assert_eq!(
+        r["rules"],
+        json!([
+            {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]},
+            {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "list", "watch"]}
+        ])
+    );
+    let out = run(
+        &c,
+        &[
+            "create",
+            "rolebinding",
+            "read-pods",
+            "--role=pod-reader",
+            "--user=alice",
+            "--serviceaccount=t:default",
+        ],
+    );
+    assert_eq!(
+        out,
+        "rolebinding.rbac.authorization.k8s.io/read-pods created"
+    );
+    let rb = get(&c, &["rolebinding", "read-pods"]);
+    assert_eq!(
+        rb["roleRef"],
+        json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "pod-reader"})
+    );
+    assert_eq!(
+        rb["subjects"],
+        json!([
+            {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "alice"},
+            {"kind": "ServiceAccount", "name": "default", "namespace": "t"}
+        ])
+    );
+    let out = kubectl(
+        &c,
+        &[
+            "create",
+            "clusterrole",
+            "node-viewer",
+            "--verb=get",
+            "--resource=nodes",
+        ],
+    );
+    assert_eq!(
+        out.trim(),
+        "clusterrole.rbac.authorization.k8s.io/node-viewer created"
+    );
+    let out = kubectl(
+        &c,
+        &[
+            "create",
+            "clusterrolebinding",
+            "view-nodes",
+            "--clusterrole=node-viewer",
+            "--group=ops",
+        ],
+    );
+    assert_eq!(
+        out.trim(),
+        "clusterrolebinding.rbac.authorization.k8s.io/view-nodes created"
+    );
+
+    let out = run(
+        &c,
+        &[
+            "create",
+            "pdb",
+            "web",
+            "--selector=app=web",
+            "--min-available=50%",
+        ],
+    );
+    assert_eq!(out, "poddisruptionbudget.policy/web created");
+    let p = get(&c, &["pdb", "web"]);
+    assert_eq!(p["spec"]["minAvailable"], "50%");
+    assert_eq!(
+        p["spec"]["selector"],
+        json!({"matchLabels": {"app": "web"}})
+    );
+
+    let out = run(
+        &c,
+        &[
+            "create",
+            "ingress",
+            "site",
+            "--class=nginx",
+            "--rule=site.example.org/api*=api:8080",
+        ],
+    );
+    assert_eq!(out, "ingress.networking.k8s.io/site created");
+    let i = get(&c, &["ingress", "site"]);
+    assert_eq!(i["spec"]["ingressClassName"], "nginx");
+    assert_eq!(
+        i["spec"]["rules"][0],
+        json!({"host": "site.example.org", "http": {"paths": [{"path": "/api", "pathType": "Prefix",
+            "backend": {"service": {"name": "api", "port": {"number": 8080}}}}]}})
+    );
+
+    let out = kubectl(
+        &c,
+        &[
+            "create",
+            "priorityclass",
+            "high",
+            "--value=1000",
+            "--description=important",
+        ],
+    );
+    assert_eq!(out.trim(), "priorityclass.scheduling.k8s.io/high created");
+    let pc: Value = serde_json::from_str(&kubectl(
+        &c,
+        &["get", "priorityclass", "high", "-o", "json"],
+    ))
+    .expect("json");
+    assert_eq!(pc["value"], 1000);
+    assert_eq!(pc["description"], "important");
+
+    let out = run(&c, &["create", "quota", "small", "--hard=cpu=2,pods=5"]);
+    assert_eq!(out, "resourcequota/small created");
+    assert_eq!(
+        get(&c, &["quota", "small"])["spec"]["hard"],
+        json!({"cpu": "2", "pods": "5"})
+    );
+
+    let out = run(&c, &["create", "serviceaccount", "robot"]);
+    assert_eq!(out, "serviceaccount/robot created");
+
+    let out = run(
+        &c,
+        &[
+            "autoscale",
+            "deployment",
+            "web",
+            "--min=2",
+            "--max=5",
+            "--cpu-percent=80",
+        ],
+    );
+    assert_eq!(out, "horizontalpodautoscaler.autoscaling/web autoscaled");
+    let h = get(&c, &["hpa", "web"]);
+    assert_eq!(h["spec"]["minReplicas"], 2);
+    assert_eq!(h["spec"]["maxReplicas"], 5);
+    assert_eq!(
+        h["spec"]["scaleTargetRef"],
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"})
+    );
+
+    let out = run(
+        &c,
+        &["run", "solo", "--image=nginx:1.27", "--labels=app=solo"],
+    );
+    assert_eq!(out, "pod/solo created");
+    assert_eq!(
+        get(&c, &["pod", "solo"])["spec"]["containers"][0]["image"],
+        "nginx:1.27"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn set_and_rollout_on_a_typed_deployment() {
+    let c = start().await;
+    kubectl(&c, &["create", "namespace", "t"]);
+    run(&c, &["create", "deployment", "web", "--image=nginx:1.27"]);
+    run(
+        &c,
+        &["rollout", "status", "deployment/web", "--timeout=30s"],
+    );
+    let out = run(&c, &["set", "image", "deployment/web", "nginx=nginx:1.28"]);
+    assert_eq!(out, "deployment.apps/web image updated");
+    let out = run(&c, &["set", "env", "deployment/web", "MODE=prod"]);
+    assert_eq!(out, "deployment.apps/web env updated");
+    let out = run(
+        &c,
+        &[
+            "set",
+            "resources",
+            "deployment/web",
+            "--limits=cpu=200m,memory=64Mi",
+        ],
+    );
+    assert_eq!(out, "deployment.apps/web resource requirements updated");
+    let d = get(&c, &["deployment", "web"]);
+    let ctr = &d["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(ctr["image"], "nginx:1.28");
+    assert_eq!(ctr["env"], json!([{"name": "MODE", "value": "prod"}]));
+    assert_eq!(
+        ctr["resources"]["limits"],
+        json!({"cpu": "200m", "memory": "64Mi"})
+    );
+    let out = run(
+        &c,
+        &["rollout", "status", "deployment/web", "--timeout=30s"],
+    );
+    assert!(out.contains("successfully rolled out"), "{out}");
+    let out = run(&c, &["rollout", "undo", "deployment/web"]);
+    assert_eq!(out, "deployment.apps/web rolled back");
+    run(
+        &c,
+        &["rollout", "status", "deployment/web", "--timeout=30s"],
+    );
+    let d = get(&c, &["deployment", "web"]);
+    let ctr = &d["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(ctr["env"], json!([{"name": "MODE", "value": "prod"}]));
+    assert_eq!(
+        ctr["resources"],
+        json!({}),
+        "undo restores the previous template: {d}"
+    );
+    assert_eq!(
+        d["spec"]["strategy"],
+        json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}})
+    );
+    let out = run(&c, &["rollout", "restart", "deployment/web"]);
+    assert_eq!(out, "deployment.apps/web restarted");
+    let out = run(
+        &c,
+        &["rollout", "status", "deployment/web", "--timeout=30s"],
+    );
+    assert!(out.contains("successfully rolled out"), "{out}");
+    let out = run(&c, &["scale", "deployment/web", "--replicas=3"]);
+    assert_eq!(out, "deployment.apps/web scaled");
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    assert_eq!(get(&c, &["deployment", "web"])["spec"]["replicas"], 3);
+}
