@@ -85,6 +85,17 @@ impl Kube {
     /// Every object of a kind, in all namespaces.
     pub async fn list(&self, k: &Kind) -> Result<Vec<Value>, kube::Error> {
         let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &k.resource);
+        Self::list_with(&api, k).await
+    }
+
+    /// Every object of a namespaced kind in one namespace.
+    pub async fn list_in(&self, k: &Kind, namespace: &str) -> Result<Vec<Value>, kube::Error> {
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(self.client.clone(), namespace, &k.resource);
+        Self::list_with(&api, k).await
+    }
+
+    async fn list_with(api: &Api<DynamicObject>, k: &Kind) -> Result<Vec<Value>, kube::Error> {
         let list = api.list(&ListParams::default()).await?;
         let mut out = Vec::with_capacity(list.items.len());
         for item in list.items {

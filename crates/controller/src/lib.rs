@@ -22,6 +22,10 @@
 //! * [`operation`]: `status.operationState` / `syncResult` from the engine's sync run.
 //! * [`autosync`]: the auto-sync decision (one attempt per revision, self-heal backoff,
 //!   refusing to prune everything).
+//! * [`project`]: AppProjects (source repos, destinations, resource white/blacklists) with
+//!   Argo CD's matching and condition texts; the implicit `default` project.
+//! * [`resume`]: the render key and live fingerprint that let a restarted controller trust an
+//!   app's recorded comparison without rendering or syncing it again.
 //!
 //! On top of the model, the IO part:
 //!
@@ -29,9 +33,13 @@
 //!   `file://` dependencies, value files, helm-secrets decryption in memory; directories).
 //! * [`kube_io`]: cluster access (kind discovery, list, server-side apply with field manager
 //!   `ferry`, delete) and a Kubernetes [`sops::valuefile::SecretFetcher`].
-//! * [`reconciler`]: [`run`] watches Applications (installing the CRD when absent), queues
+//! * [`reconciler`]: [`run`] watches Applications (installing the CRDs when absent), queues
 //!   refreshes (periodic with jitter, immediate on change or `argocd.argoproj.io/refresh`),
-//!   and reconciles: git → render → compare → (auto-)sync → `status`.
+//!   and reconciles: git → render → compare → (auto-)sync (rollbacks, retries) → `status`.
+//! * [`watch`]: watches on the managed kinds; an event on a tracked object queues a quick
+//!   comparison of its app (self-heal within seconds), ferry's own writes excepted.
+//! * [`leader`]: leader election with a `coordination.k8s.io/v1` Lease.
+//! * [`clusters`]: destination clusters from Argo CD cluster Secrets.
 //!
 //! Health, diff and sync planning live in the `engine` crate.
 //!
@@ -64,10 +72,16 @@ pub mod operation;
 pub mod valuefiles;
 pub mod webhook;
 
+pub mod project;
+pub mod resume;
+
 pub mod bootstrap;
+pub mod clusters;
 pub mod http;
 pub mod kube_io;
+pub mod leader;
 pub mod reconciler;
 pub mod source;
+pub mod watch;
 
-pub use reconciler::{Options, Refresher, run};
+pub use reconciler::{Options, Refresher, Stats, run};

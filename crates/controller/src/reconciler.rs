@@ -1,17 +1,29 @@
-//! The reconciler: watches Applications, keeps a work queue (one reconcile per app at a time,
-//! a global concurrency limit, periodic jittered refresh, immediate refresh on changes), and
-//! for each app fetches git, renders, compares with the live objects, syncs (server-side apply
-//! in sync-wave order, prune only after a successful render) and writes `status`.
+//! The reconciler: watches Applications and the kinds they manage, keeps a work queue (one
+//! reconcile per app at a time, a global concurrency limit, periodic jittered refresh, immediate
+//! refresh on changes, quick comparisons on managed-resource events), and for each app resolves
+//! git, renders (cached by [`crate::resume::render_key`]), compares with the live objects, syncs
+//! (server-side apply in sync-wave order, prune only after a successful render, retries with
+//! backoff) and writes `status`.
+//!
+//! With [`Options::leader_election`] only the replica holding the `ferry-controller` Lease
+//! reconciles; [`run`] returns [`Error::Leadership`] when the Lease is lost.
 
 use crate::application::{
     AppHealthStatus, Application, ApplicationCondition, ApplicationSummary, ComparedTo, Operation,
     OperationState, RevisionHistory, SyncStatus,
 };
 use crate::autosync::{AutoSync, AutoSyncInput};
+use crate::clusters::Clusters;
 use crate::compare::{Comparison, compare};
 use crate::helmargs::ClusterInfo;
 use crate::kube_io::{Kube, KubeSecrets, error_message};
+use crate::leader::{Elector, LeaderElection};
+use crate::project::AppProject;
+use crate::resume::{
+    ANNOTATION_COMPARED, Compared as RecordedCompare, live_fingerprint, render_key,
+};
 use crate::source::{self, RepoFiles, SourceSnapshot};
+use crate::watch::ResourceWatches;
 use engine::diff::{DiffResult, IgnoreDifferences};
 use engine::health::HealthOptions;
 use engine::object::{self, ResourceKey};
@@ -31,8 +43,10 @@ use serde_json::{Value, json};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::{Mutex, Semaphore, mpsc};
+use tokio_util::sync::CancellationToken;
 
 /// Annotation requesting an immediate refresh (`normal` / `hard`); removed after the refresh.
 pub const ANNOTATION_REFRESH: &str = "argocd.argoproj.io/refresh";
@@ -42,6 +56,8 @@ pub const ANNOTATION_SKIP_RECONCILE: &str = "argocd.argoproj.io/skip-reconcile";
 pub const CONDITION_COMPARISON_ERROR: &str = "ComparisonError";
 /// Condition type of deletion failures.
 pub const CONDITION_DELETION_ERROR: &str = "DeletionError";
+/// `operationState.message` of a rollback while auto-sync is on (Argo CD's text).
+pub const ROLLBACK_REFUSED: &str = "rollback cannot be initiated when auto-sync is enabled";
 
 /// Controller settings.
 #[derive(Debug, Clone)]
@@ -58,6 +74,13 @@ pub struct Options {
     pub workers: usize,
     /// Longest a sync operation may wait for waves to become healthy.
     pub sync_timeout: Duration,
+    /// Watch the kinds the apps manage and compare an app as soon as one of its objects
+    /// changes (default on).
+    pub watch_resources: bool,
+    /// Delay coalescing bursts of managed-resource events into one comparison (default 250 ms).
+    pub watch_debounce: Duration,
+    /// Leader election; `None` (the default) = this process always reconciles.
+    pub leader_election: Option<LeaderElection>,
 }
 
 impl Options {
@@ -70,6 +93,9 @@ impl Options {
             refresh_jitter: Duration::from_secs(10),
             workers: 4,
             sync_timeout: Duration::from_secs(300),
+            watch_resources: true,
+            watch_debounce: Duration::from_millis(250),
+            leader_election: None,
         }
     }
 }
@@ -83,31 +109,93 @@ pub enum Error {
     /// The data directory is unusable.
     #[error("data directory: {0}")]
     Data(String),
+    /// Leadership was lost: another replica reconciles now; this one must stop.
+    #[error("leader election: {0}")]
+    Leadership(String),
+}
+
+/// Counters of what the controller did (for tests, benchmarks and logs).
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Reconciles started.
+    pub reconciles: AtomicU64,
+    /// Manifest generations (renders) performed.
+    pub renders: AtomicU64,
+    /// Objects applied, created or replaced in a cluster.
+    pub applies: AtomicU64,
+    /// Objects deleted (prune, hooks, cascade).
+    pub deletes: AtomicU64,
+    /// Sync operations run.
+    pub syncs: AtomicU64,
+    /// Comparisons queued by managed-resource events.
+    pub watch_events: AtomicU64,
+    /// Reconciles that trusted the recorded comparison ([`crate::resume`]) instead of rendering.
+    pub resumed: AtomicU64,
+}
+
+impl Stats {
+    fn inc(c: &AtomicU64) {
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Reads one counter.
+    pub fn get(c: &AtomicU64) -> u64 {
+        c.load(Ordering::Relaxed)
+    }
 }
 
 type Key = (String, String);
 
+/// How much a queued reconcile must redo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Level {
+    /// Compare with the last resolved revisions and cached manifests (a managed object changed).
+    Quick,
+    /// Resolve git again (periodic refresh, spec change, refresh request).
+    Normal,
+}
+
 /// A handle to ask the running controller for refreshes.
 #[derive(Clone)]
 pub struct Refresher {
-    tx: mpsc::UnboundedSender<Key>,
+    tx: mpsc::UnboundedSender<(Key, Level)>,
+    stats: Arc<Stats>,
 }
 
 impl Refresher {
     /// Queues a refresh of `namespace/name`.
     pub fn refresh(&self, namespace: &str, name: &str) {
-        let _ = self.tx.send((namespace.to_string(), name.to_string()));
+        let _ = self
+            .tx
+            .send(((namespace.to_string(), name.to_string()), Level::Normal));
+    }
+
+    /// The controller's counters.
+    pub fn stats(&self) -> Arc<Stats> {
+        self.stats.clone()
     }
 }
 
 struct Ctx {
-    kube: Kube,
+    kube: Arc<Kube>,
     opts: Options,
     mirrors: gitsource::mirror::MirrorStore,
     repo_cache: Mutex<HashMap<String, Arc<RepoFiles>>>,
-    tx: mpsc::UnboundedSender<Key>,
+    renders: std::sync::Mutex<HashMap<Key, (String, Arc<Vec<Value>>, String)>>,
+    projects: std::sync::Mutex<HashMap<String, (Instant, Result<AppProject, String>)>>,
+    tx: mpsc::UnboundedSender<(Key, Level)>,
     timers: std::sync::Mutex<HashMap<Key, u64>>,
     cluster: ClusterInfo,
+    clusters: Clusters,
+    watches: Arc<ResourceWatches>,
+    stats: Arc<Stats>,
+    cancel: CancellationToken,
+}
+
+impl Ctx {
+    fn spawn(&self, f: impl std::future::Future<Output = ()> + Send + 'static) {
+        tokio::spawn(self.cancel.clone().run_until_cancelled_owned(f));
+    }
 }
 
 fn now() -> String {
@@ -130,62 +218,153 @@ fn app_resource() -> ApiResource {
     )
 }
 
-/// Installs the `applications.argoproj.io` CRD when absent and waits until it is served.
-pub async fn ensure_crd(client: &kube::Client) -> Result<(), Error> {
+fn project_resource() -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk(
+            crate::application::GROUP,
+            crate::application::VERSION,
+            crate::project::KIND,
+        ),
+        crate::project::PLURAL,
+    )
+}
+
+async fn install_crd(
+    client: &kube::Client,
+    name: &str,
+    crd: Value,
+    resource: &ApiResource,
+) -> Result<(), Error> {
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     let present = crds
-        .get_opt(crate::crd::CRD_NAME)
+        .get_opt(name)
         .await
         .map_err(|e| Error::Kube(error_message(&e)))?;
     if present.is_none() {
-        let crd: CustomResourceDefinition = serde_json::from_value(crate::crd::application_crd())
-            .map_err(|e| Error::Kube(format!("CRD: {e}")))?;
+        let crd: CustomResourceDefinition =
+            serde_json::from_value(crd).map_err(|e| Error::Kube(format!("CRD {name}: {e}")))?;
         match crds.create(&PostParams::default(), &crd).await {
-            Ok(_) => tracing::info!("installed CRD {}", crate::crd::CRD_NAME),
+            Ok(_) => tracing::info!("installed CRD {name}"),
             Err(kube::Error::Api(s)) if s.code == 409 => {}
             Err(e) => return Err(Error::Kube(error_message(&e))),
         }
     }
-    let apps: Api<DynamicObject> = Api::all_with(client.clone(), &app_resource());
+    let api: Api<DynamicObject> = Api::all_with(client.clone(), resource);
     for _ in 0..100 {
-        if apps.list(&Default::default()).await.is_ok() {
+        if api.list(&Default::default()).await.is_ok() {
             return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    Err(Error::Kube("Application CRD not served after 10 s".into()))
+    Err(Error::Kube(format!("{name} CRD not served after 10 s")))
+}
+
+/// Installs the `applications.argoproj.io` and `appprojects.argoproj.io` CRDs when absent and
+/// waits until they are served.
+pub async fn ensure_crd(client: &kube::Client) -> Result<(), Error> {
+    install_crd(
+        client,
+        crate::crd::CRD_NAME,
+        crate::crd::application_crd(),
+        &app_resource(),
+    )
+    .await?;
+    install_crd(
+        client,
+        crate::project::CRD_NAME,
+        crate::project::appproject_crd(),
+        &project_resource(),
+    )
+    .await
 }
 
 fn watch_fingerprint(v: &Value) -> String {
+    let mut annotations = v
+        .pointer("/metadata/annotations")
+        .cloned()
+        .unwrap_or(Value::Null);
+    if let Some(m) = annotations.as_object_mut() {
+        m.remove(ANNOTATION_COMPARED);
+    }
     json!([
         v.get("spec"),
         v.get("operation"),
-        v.pointer("/metadata/annotations"),
+        annotations,
         v.pointer("/metadata/deletionTimestamp"),
         v.pointer("/metadata/finalizers"),
     ])
     .to_string()
 }
 
-/// Runs the controller until the watch ends; returns a [`Refresher`] through `on_start`.
+/// Runs the controller until the Application watch ends or, with leader election, until the
+/// Lease is lost ([`Error::Leadership`]); returns a [`Refresher`] through `on_start` once this
+/// replica reconciles. Dropping the future stops every task the controller started.
 pub async fn run(
     client: kube::Client,
     opts: Options,
     on_start: impl FnOnce(Refresher),
 ) -> Result<(), Error> {
     ensure_crd(&client).await?;
+    let Some(le) = opts.leader_election.clone() else {
+        return run_leading(client, opts, on_start).await;
+    };
+    let mut elector = Elector::new(client.clone(), le);
+    elector.acquire().await;
+    let result = {
+        let leading = run_leading(client, opts, on_start);
+        tokio::pin!(leading);
+        tokio::select! {
+            r = &mut leading => r,
+            lost = elector.hold() => Err(Error::Leadership(lost.to_string())),
+        }
+    };
+    if result.is_ok() {
+        elector.release().await;
+    }
+    result
+}
+
+async fn run_leading(
+    client: kube::Client,
+    opts: Options,
+    on_start: impl FnOnce(Refresher),
+) -> Result<(), Error> {
     let mirrors = gitsource::mirror::MirrorStore::new(opts.data_dir.join("repos"))
         .map_err(|e| Error::Data(e.to_string()))?;
-    let (tx, mut rx) = mpsc::unbounded_channel::<Key>();
-    on_start(Refresher { tx: tx.clone() });
+    let cancel = CancellationToken::new();
+    let _stop_all = cancel.clone().drop_guard();
+    let (tx, mut rx) = mpsc::unbounded_channel::<(Key, Level)>();
+    let stats = Arc::new(Stats::default());
+    on_start(Refresher {
+        tx: tx.clone(),
+        stats: stats.clone(),
+    });
+    let wtx = tx.clone();
+    let wstats = stats.clone();
+    let watches = Arc::new(ResourceWatches::new(
+        client.clone(),
+        &opts.namespace,
+        opts.watch_debounce,
+        cancel.clone(),
+        move |k| {
+            Stats::inc(&wstats.watch_events);
+            let _ = wtx.send((k, Level::Quick));
+        },
+    ));
     let ctx = Arc::new(Ctx {
-        kube: Kube::new(client.clone()),
+        kube: Arc::new(Kube::new(client.clone())),
         mirrors,
         repo_cache: Mutex::new(HashMap::new()),
+        renders: std::sync::Mutex::new(HashMap::new()),
+        projects: std::sync::Mutex::new(HashMap::new()),
         tx: tx.clone(),
         timers: std::sync::Mutex::new(HashMap::new()),
         cluster: ClusterInfo::default(),
+        clusters: Clusters::new(client.clone(), &opts.namespace),
+        watches,
+        stats,
+        cancel: cancel.clone(),
         opts,
     });
 
@@ -193,7 +372,8 @@ pub async fn run(
     let apps: Api<DynamicObject> =
         Api::namespaced_with(client.clone(), &ctx.opts.namespace, &app_resource());
     let wtx = tx.clone();
-    let watch = tokio::spawn(async move {
+    let wctx = ctx.clone();
+    let watch = tokio::spawn(cancel.clone().run_until_cancelled_owned(async move {
         let mut seen: HashMap<Key, String> = HashMap::new();
         let mut stream = watcher(apps, watcher::Config::default()).boxed();
         while let Some(ev) = stream.next().await {
@@ -207,15 +387,19 @@ pub async fn run(
                     let fp = watch_fingerprint(&v);
                     if seen.get(&key) != Some(&fp) {
                         seen.insert(key.clone(), fp);
-                        let _ = wtx.send(key);
+                        let _ = wtx.send((key, Level::Normal));
                     }
                 }
                 Ok(watcher::Event::Delete(o)) => {
                     let v = serde_json::to_value(&o).unwrap_or(Value::Null);
-                    seen.remove(&(
+                    let key = (
                         object::namespace(&v).to_string(),
                         object::name(&v).to_string(),
-                    ));
+                    );
+                    seen.remove(&key);
+                    if let Ok(mut r) = wctx.renders.lock() {
+                        r.remove(&key);
+                    }
                 }
                 Ok(_) => {}
                 Err(e) => {
@@ -224,37 +408,41 @@ pub async fn run(
                 }
             }
         }
-    });
+    }));
 
     // The queue: one reconcile per key at a time, `workers` at once.
     let sem = Arc::new(Semaphore::new(ctx.opts.workers.max(1)));
     let running: Arc<std::sync::Mutex<HashSet<Key>>> = Default::default();
-    let dirty: Arc<std::sync::Mutex<HashSet<Key>>> = Default::default();
+    let dirty: Arc<std::sync::Mutex<HashMap<Key, Level>>> = Default::default();
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Key>();
     loop {
         tokio::select! {
-            key = rx.recv() => {
-                let Some(key) = key else { break };
+            item = rx.recv() => {
+                let Some((key, level)) = item else { break };
                 let busy = running.lock().map(|r| r.contains(&key)).unwrap_or(false);
                 if busy {
-                    if let Ok(mut d) = dirty.lock() { d.insert(key); }
+                    if let Ok(mut d) = dirty.lock() {
+                        let e = d.entry(key).or_insert(level);
+                        *e = (*e).max(level);
+                    }
                     continue;
                 }
                 if let Ok(mut r) = running.lock() { r.insert(key.clone()); }
-                let ctx = ctx.clone();
+                let ctx2 = ctx.clone();
                 let sem = sem.clone();
                 let done = done_tx.clone();
-                tokio::spawn(async move {
+                ctx.spawn(async move {
+                    let ctx = ctx2;
                     let _permit = sem.acquire_owned().await;
                     let started = Instant::now();
-                    let requeue = match reconcile_app(&ctx, &key.0, &key.1).await {
+                    let requeue = match reconcile_app(&ctx, &key.0, &key.1, level).await {
                         Ok(r) => r,
                         Err(e) => {
                             tracing::warn!(app = %key.1, error = %e, "reconcile failed");
                             Some(Duration::from_secs(5))
                         }
                     };
-                    tracing::debug!(app = %key.1, took = ?started.elapsed(), "reconciled");
+                    tracing::debug!(app = %key.1, took = ?started.elapsed(), ?level, "reconciled");
                     if let Some(after) = requeue {
                         schedule(&ctx, key.clone(), after);
                     }
@@ -264,8 +452,8 @@ pub async fn run(
             key = done_rx.recv() => {
                 let Some(key) = key else { break };
                 if let Ok(mut r) = running.lock() { r.remove(&key); }
-                let again = dirty.lock().map(|mut d| d.remove(&key)).unwrap_or(false);
-                if again { let _ = tx.send(key); }
+                let again = dirty.lock().ok().and_then(|mut d| d.remove(&key));
+                if let Some(level) = again { let _ = tx.send((key, level)); }
             }
         }
         if watch.is_finished() {
@@ -283,12 +471,12 @@ fn schedule(ctx: &Arc<Ctx>, key: Key, after: Duration) {
         *g += 1;
         *g
     };
-    let ctx = ctx.clone();
-    tokio::spawn(async move {
+    let ctx2 = ctx.clone();
+    ctx.spawn(async move {
         tokio::time::sleep(after).await;
-        let current = ctx.timers.lock().ok().and_then(|t| t.get(&key).copied());
+        let current = ctx2.timers.lock().ok().and_then(|t| t.get(&key).copied());
         if current == Some(generation) {
-            let _ = ctx.tx.send(key);
+            let _ = ctx2.tx.send((key, Level::Normal));
         }
     });
 }
@@ -303,29 +491,66 @@ fn periodic(opts: &Options) -> Duration {
     opts.refresh_interval + Duration::from_millis(extra)
 }
 
-/// Fetches (or reuses) the repository of every source.
-async fn fetch_sources(
+fn is_oid(s: &str) -> bool {
+    s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The commits of every source of `app`: with [`Level::Quick`] and an unchanged spec, the ones
+/// of the last comparison (no git at all); else resolved in the mirrors (a commit id already
+/// present needs no fetch; anything else is fetched).
+async fn resolve_revisions(
     ctx: &Arc<Ctx>,
     app: &Application,
-    hard: bool,
-) -> Result<Vec<SourceSnapshot>, String> {
+    level: Level,
+) -> Result<Vec<String>, String> {
+    let sources = app.sources();
+    if level == Level::Quick
+        && let Some(sync) = &app.status.sync
+        && sync.compared_to.as_ref() == Some(&compared_to(app))
+    {
+        let recorded: Vec<String> = if app.is_multi_source() {
+            sync.revisions.clone()
+        } else {
+            sync.revision.iter().cloned().collect()
+        };
+        if recorded.len() == sources.len() && recorded.iter().all(|r| is_oid(r)) {
+            return Ok(recorded);
+        }
+    }
     let mut out = Vec::new();
-    for src in app.sources() {
+    for src in sources {
         let url = src.repo_url.clone();
         let rev = src.revision().to_string();
         let store = ctx.mirrors.clone();
         let commit = tokio::task::spawn_blocking(move || {
             let remote = gitsource::Remote::parse(&url).map_err(|e| e.to_string())?;
             let mirror = store.open(&remote).map_err(|e| e.to_string())?;
-            let commit = mirror
+            if is_oid(&rev)
+                && let Ok(c) = mirror.resolve(&rev)
+            {
+                return Ok::<_, String>(c);
+            }
+            mirror
                 .fetch(&rev, &gitsource::mirror::FetchOptions::default())
-                .map_err(|e| e.to_string())?;
-            Ok::<_, String>((mirror, commit))
+                .map_err(|e| e.to_string())
         })
         .await
-        .map_err(|e| e.to_string())?;
-        let (mirror, commit) = commit?;
-        let cache_key = format!("{}@{}", src.repo_url, commit.as_str());
+        .map_err(|e| e.to_string())??;
+        out.push(commit.as_str().to_string());
+    }
+    Ok(out)
+}
+
+/// Reads the repository of every source at its resolved commit (cached per commit).
+async fn read_sources(
+    ctx: &Arc<Ctx>,
+    app: &Application,
+    revisions: &[String],
+    hard: bool,
+) -> Result<Vec<SourceSnapshot>, String> {
+    let mut out = Vec::new();
+    for (src, rev) in app.sources().into_iter().zip(revisions) {
+        let cache_key = format!("{}@{rev}", src.repo_url);
         let cached = if hard {
             None
         } else {
@@ -334,11 +559,22 @@ async fn fetch_sources(
         let files = match cached {
             Some(f) => f,
             None => {
-                let c = commit.clone();
-                let files = tokio::task::spawn_blocking(move || mirror.read_files(&c, ""))
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .map_err(|e| e.to_string())?;
+                let url = src.repo_url.clone();
+                let store = ctx.mirrors.clone();
+                let rev2 = rev.clone();
+                let files = tokio::task::spawn_blocking(move || {
+                    let remote = gitsource::Remote::parse(&url).map_err(|e| e.to_string())?;
+                    let mirror = store.open(&remote).map_err(|e| e.to_string())?;
+                    let commit = match mirror.resolve(&rev2) {
+                        Ok(c) => c,
+                        Err(_) => mirror
+                            .fetch(&rev2, &gitsource::mirror::FetchOptions::default())
+                            .map_err(|e| e.to_string())?,
+                    };
+                    mirror.read_files(&commit, "").map_err(|e| e.to_string())
+                })
+                .await
+                .map_err(|e| e.to_string())??;
                 let files = Arc::new(files);
                 let mut cache = ctx.repo_cache.lock().await;
                 if cache.len() > 64 {
@@ -349,27 +585,89 @@ async fn fetch_sources(
             }
         };
         out.push(SourceSnapshot {
-            revision: commit.as_str().to_string(),
+            revision: rev.clone(),
             files,
         });
     }
     Ok(out)
 }
 
-/// Live objects relevant to the app: every object of the rendered kinds and of the kinds in
-/// `status.resources` that is tracked by the app or has the key of a desired object.
+/// Manifests of `app` at `revisions`, from the render cache when `cache` names the app and
+/// its render key is unchanged; returns the objects and the source type.
+async fn render(
+    ctx: &Arc<Ctx>,
+    app: &Application,
+    revisions: &[String],
+    cache: Option<(&Key, &str)>,
+    hard: bool,
+) -> Result<(Arc<Vec<Value>>, String), String> {
+    if let Some((key, rkey)) = cache
+        && !hard
+        && let Ok(r) = ctx.renders.lock()
+        && let Some((k, objs, st)) = r.get(key)
+        && k == rkey
+    {
+        return Ok((objs.clone(), st.clone()));
+    }
+    let snaps = read_sources(ctx, app, revisions, hard).await?;
+    let source_type = match snaps.first().map(|s| source::source_type(app, 0, &s.files)) {
+        Some(crate::application::SourceType::Helm) => "Helm",
+        _ => "Directory",
+    }
+    .to_string();
+    let app2 = app.clone();
+    let cluster = ctx.cluster.clone();
+    let fetcher = KubeSecrets {
+        client: ctx.kube.client.clone(),
+        default_namespace: ctx.opts.namespace.clone(),
+        handle: tokio::runtime::Handle::current(),
+    };
+    Stats::inc(&ctx.stats.renders);
+    let objs =
+        tokio::task::spawn_blocking(move || source::generate(&app2, &snaps, &cluster, &fetcher))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.0)?;
+    let objs = Arc::new(objs);
+    if let Some((key, rkey)) = cache
+        && let Ok(mut r) = ctx.renders.lock()
+    {
+        r.insert(
+            key.clone(),
+            (rkey.to_string(), objs.clone(), source_type.clone()),
+        );
+    }
+    Ok((objs, source_type))
+}
+
+/// Live objects relevant to the app: the objects of the rendered kinds and of the kinds in
+/// `status.resources`, in the namespaces concerned (those of the desired objects and of
+/// `status.resources`, and the destination namespace), that are tracked by the app or have the
+/// key of a desired object. Also returns the scope of every kind and the resolved kinds.
 async fn gather_live(
-    ctx: &Ctx,
+    kube: &Kube,
     desired: &[Value],
     app: &Application,
     tracking: &Tracking,
-) -> (Vec<Value>, HashMap<(String, String), bool>) {
+) -> (
+    Vec<Value>,
+    HashMap<(String, String), bool>,
+    Vec<crate::kube_io::Kind>,
+) {
     let mut kinds: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut namespaces: BTreeSet<String> = BTreeSet::new();
+    let dest_ns = app.spec.destination.namespace();
+    if !dest_ns.is_empty() {
+        namespaces.insert(dest_ns.to_string());
+    }
     for d in desired {
         kinds.insert((
             object::api_version(d).to_string(),
             object::kind(d).to_string(),
         ));
+        if !object::namespace(d).is_empty() {
+            namespaces.insert(object::namespace(d).to_string());
+        }
     }
     for r in &app.status.resources {
         let av = if r.group.is_empty() {
@@ -378,6 +676,9 @@ async fn gather_live(
             format!("{}/{}", r.group, r.version)
         };
         kinds.insert((av, r.kind.clone()));
+        if !r.namespace.is_empty() {
+            namespaces.insert(r.namespace.clone());
+        }
     }
     let desired_keys: HashSet<(String, String, String)> = desired
         .iter()
@@ -391,31 +692,47 @@ async fn gather_live(
         .collect();
     let mut live = Vec::new();
     let mut scopes = HashMap::new();
+    let mut resolved = Vec::new();
     for (av, kind) in kinds {
-        let Some(k) = ctx.kube.kind(&av, &kind).await else {
+        let Some(k) = kube.kind(&av, &kind).await else {
             continue;
         };
         scopes.insert(
             (object::split_api_version(&av).0.to_string(), kind.clone()),
             k.namespaced,
         );
-        match ctx.kube.list(&k).await {
-            Ok(items) => live.extend(items.into_iter().filter(|o| {
-                tracking.is_managed(o)
-                    || desired_keys.contains(&(
-                        object::kind(o).to_string(),
-                        object::group(o).to_string(),
-                        object::name(o).to_string(),
-                    ))
-            })),
-            Err(e) => tracing::warn!(kind = %kind, error = %e, "list failed"),
+        // A desired object without a namespace lands in the destination namespace; with no
+        // destination namespace either, look everywhere.
+        let everywhere = !k.namespaced || dest_ns.is_empty();
+        let lists = if everywhere {
+            vec![kube.list(&k).await]
+        } else {
+            let mut v = Vec::new();
+            for ns in &namespaces {
+                v.push(kube.list_in(&k, ns).await);
+            }
+            v
+        };
+        for l in lists {
+            match l {
+                Ok(items) => live.extend(items.into_iter().filter(|o| {
+                    tracking.is_managed(o)
+                        || desired_keys.contains(&(
+                            object::kind(o).to_string(),
+                            object::group(o).to_string(),
+                            object::name(o).to_string(),
+                        ))
+                })),
+                Err(e) => tracing::warn!(kind = %kind, error = %e, "list failed"),
+            }
         }
+        resolved.push(k);
     }
     // Namespace for CreateNamespace.
-    if let Some(k) = ctx.kube.kind("v1", "Namespace").await {
+    if let Some(k) = kube.kind("v1", "Namespace").await {
         scopes.insert((String::new(), "Namespace".into()), k.namespaced);
     }
-    (live, scopes)
+    (live, scopes, resolved)
 }
 
 fn tracking_for(ctx: &Ctx, app: &Application) -> Tracking {
@@ -463,8 +780,186 @@ fn compare_state(
     Ok(Compared { rec, cmp })
 }
 
+/// The AppProject named `name` (cached for a few seconds); the implicit `default` project
+/// when none named `default` exists; `Err` with Argo CD's condition text when it is missing.
+async fn load_project(ctx: &Ctx, name: &str) -> Result<AppProject, String> {
+    if let Ok(p) = ctx.projects.lock()
+        && let Some((at, r)) = p.get(name)
+        && at.elapsed() < Duration::from_secs(3)
+    {
+        return r.clone();
+    }
+    let api: Api<DynamicObject> = Api::namespaced_with(
+        ctx.kube.client.clone(),
+        &ctx.opts.namespace,
+        &project_resource(),
+    );
+    let r = match api.get_opt(name).await {
+        Ok(Some(o)) => {
+            let v = serde_json::to_value(o).unwrap_or(Value::Null);
+            AppProject::from_value(&v).map_err(|e| e.to_string())
+        }
+        Ok(None) if name == crate::project::DEFAULT_PROJECT => Ok(AppProject::default_project()),
+        Ok(None) => Err(format!(
+            "Application referencing project {name} which does not exist"
+        )),
+        // The AppProject kind not being served must not stop the default project.
+        Err(_) if name == crate::project::DEFAULT_PROJECT => Ok(AppProject::default_project()),
+        Err(e) => Err(format!("getting project {name}: {}", error_message(&e))),
+    };
+    if let Ok(mut p) = ctx.projects.lock() {
+        p.insert(name.to_string(), (Instant::now(), r.clone()));
+    }
+    r
+}
+
+/// Why a requested (non-automated) operation is refused while auto-sync is on, as Argo CD's
+/// API server refuses it: a rollback (a `source`/`sources` override), or a sync to another
+/// revision than the target. `None` = allowed.
+pub fn refused_operation(app: &Application, op: &Operation) -> Option<String> {
+    let sync = op.sync.as_ref()?;
+    if op.initiated_by.as_ref().is_some_and(|i| i.automated) || sync.dry_run {
+        return None;
+    }
+    app.auto_sync()?;
+    if sync.source.is_some() || !sync.sources.is_empty() {
+        return Some(ROLLBACK_REFUSED.to_string());
+    }
+    if app.is_multi_source() {
+        return None;
+    }
+    let rev = sync.revision.as_deref().filter(|r| !r.is_empty())?;
+    let target = app
+        .spec
+        .source
+        .as_ref()
+        .and_then(|s| s.target_revision.clone())
+        .unwrap_or_default();
+    let current = app.status.sync.as_ref().and_then(|s| s.revision.as_deref());
+    if rev == target || Some(rev) == current || (target.is_empty() && rev == "HEAD") {
+        return None;
+    }
+    let shown = if target.is_empty() { "HEAD" } else { &target };
+    Some(format!(
+        "Cannot sync to {rev}: auto-sync currently set to {shown}"
+    ))
+}
+
+/// The app as the operation wants it rendered, when the operation overrides what the spec
+/// says (a rollback's `source`/`sources`, or a `revision`/`revisions` other than the targets);
+/// `None` = the spec's target.
+pub fn operation_target(app: &Application, op: &Operation) -> Option<Application> {
+    let sync = op.sync.as_ref()?;
+    let mut out = app.clone();
+    let mut changed = false;
+    if !sync.sources.is_empty() {
+        out.spec.sources = sync.sources.clone();
+        out.spec.source = None;
+        changed = true;
+    } else if let Some(src) = &sync.source {
+        if out.is_multi_source() {
+            out.spec.sources = vec![src.clone()];
+        } else {
+            out.spec.source = Some(src.clone());
+        }
+        changed = true;
+    }
+    if out.is_multi_source() {
+        if !sync.revisions.is_empty() {
+            for (s, r) in out.spec.sources.iter_mut().zip(&sync.revisions) {
+                if !r.is_empty() && s.target_revision.as_deref() != Some(r.as_str()) {
+                    s.target_revision = Some(r.clone());
+                    changed = true;
+                }
+            }
+        }
+    } else if let Some(r) = sync.revision.as_deref().filter(|r| !r.is_empty())
+        && let Some(s) = out.spec.source.as_mut()
+    {
+        let current = app.status.sync.as_ref().and_then(|s| s.revision.as_deref());
+        let is_current = Some(r) == current && sync.source.is_none();
+        if s.target_revision.as_deref() != Some(r) && !is_current {
+            s.target_revision = Some(r.to_string());
+            changed = true;
+        }
+    }
+    changed.then_some(out)
+}
+
+fn invalid(conditions: &[ApplicationCondition]) -> bool {
+    conditions
+        .iter()
+        .any(|c| c.type_ == crate::application::CONDITION_INVALID_SPEC)
+}
+
+/// Writes the status of an app whose target state could not be generated: nothing is applied
+/// or pruned; the last known resources stay, the error is a condition.
+async fn report_generation_error(
+    ctx: &Arc<Ctx>,
+    raw: &Value,
+    app: &Application,
+    mut conditions: Vec<ApplicationCondition>,
+    msg: &str,
+) -> Result<Option<Duration>, String> {
+    if !invalid(&conditions) {
+        conditions.push(ApplicationCondition::new(
+            CONDITION_COMPARISON_ERROR,
+            format!("Failed to load target state: {msg}"),
+        ));
+    }
+    let mut status = app.status.clone();
+    status.sync = Some(SyncStatus {
+        status: SyncStatusCode::Unknown.as_str().into(),
+        compared_to: Some(compared_to(app)),
+        revision: status.sync.as_ref().and_then(|s| s.revision.clone()),
+        ..Default::default()
+    });
+    status.conditions = stamp_conditions(&app.status.conditions, conditions);
+    status.reconciled_at = Some(now());
+    let mut out = raw.clone();
+    out["status"] = serde_json::to_value(&status).unwrap_or(Value::Null);
+    set_compared(&mut out, None);
+    write_app(ctx, &out, false).await?;
+    Ok(Some(Duration::from_secs(10).min(periodic(&ctx.opts))))
+}
+
+fn set_compared(out: &mut Value, compared: Option<&RecordedCompare>) {
+    match compared {
+        Some(c) => {
+            if !out["metadata"]["annotations"].is_object() {
+                out["metadata"]["annotations"] = json!({});
+            }
+            out["metadata"]["annotations"][ANNOTATION_COMPARED] = json!(c.to_annotation());
+        }
+        None => {
+            if let Some(a) = out
+                .pointer_mut("/metadata/annotations")
+                .and_then(Value::as_object_mut)
+            {
+                a.remove(ANNOTATION_COMPARED);
+            }
+        }
+    }
+}
+
+fn start_watches(ctx: &Ctx, kinds: &[crate::kube_io::Kind]) {
+    if !ctx.opts.watch_resources {
+        return;
+    }
+    for k in kinds {
+        ctx.watches.ensure(&k.resource);
+    }
+}
+
 /// Reconciles one app; returns when to look again.
-async fn reconcile_app(ctx: &Arc<Ctx>, ns: &str, name: &str) -> Result<Option<Duration>, String> {
+async fn reconcile_app(
+    ctx: &Arc<Ctx>,
+    ns: &str,
+    name: &str,
+    level: Level,
+) -> Result<Option<Duration>, String> {
+    Stats::inc(&ctx.stats.reconciles);
+    let key: Key = (ns.to_string(), name.to_string());
     let api: Api<DynamicObject> =
         Api::namespaced_with(ctx.kube.client.clone(), ns, &app_resource());
     let Some(obj) = api.get_opt(name).await.map_err(|e| error_message(&e))? else {
@@ -481,8 +976,33 @@ async fn reconcile_app(ctx: &Arc<Ctx>, ns: &str, name: &str) -> Result<Option<Du
             return Ok(Some(periodic(&ctx.opts)));
         }
     };
+    let refresh = app.metadata.annotations.get(ANNOTATION_REFRESH).cloned();
+    let hard = refresh.as_deref() == Some("hard");
+    let level = if refresh.is_some() || app.operation.is_some() {
+        Level::Normal
+    } else {
+        level
+    };
+    let mut conditions: Vec<ApplicationCondition> = app.spec_conditions();
+
+    // Destination cluster and project.
+    let mut dest_kube = ctx.kube.clone();
+    let mut in_cluster = true;
+    if !invalid(&conditions) {
+        match ctx.clusters.kube_for(&app.spec.destination).await {
+            Ok(Some(k)) => {
+                dest_kube = k;
+                in_cluster = false;
+            }
+            Ok(None) => {}
+            Err(msg) => conditions.push(ApplicationCondition::new(
+                crate::application::CONDITION_INVALID_SPEC,
+                msg,
+            )),
+        }
+    }
     if app.metadata.deletion_timestamp.is_some() {
-        return finalize_deletion(ctx, &app, &raw).await;
+        return finalize_deletion(ctx, &dest_kube, &app, &raw, &conditions).await;
     }
     if app
         .metadata
@@ -493,79 +1013,122 @@ async fn reconcile_app(ctx: &Arc<Ctx>, ns: &str, name: &str) -> Result<Option<Du
     {
         return Ok(None);
     }
-    let hard = app
-        .metadata
-        .annotations
-        .get(ANNOTATION_REFRESH)
-        .map(String::as_str)
-        == Some("hard");
-    let tracking = tracking_for(ctx, &app);
-    let mut conditions: Vec<ApplicationCondition> = app.spec_conditions();
-
-    // git + render
-    let generated: Result<(Vec<SourceSnapshot>, Vec<Value>), String> = async {
-        if conditions
-            .iter()
-            .any(|c| c.type_ == crate::application::CONDITION_INVALID_SPEC)
-        {
-            return Err("invalid spec".to_string());
-        }
-        let snaps = fetch_sources(ctx, &app, hard).await?;
-        let app2 = app.clone();
-        let snaps2 = snaps.clone();
-        let cluster = ctx.cluster.clone();
-        let fetcher = KubeSecrets {
-            client: ctx.kube.client.clone(),
-            default_namespace: ctx.opts.namespace.clone(),
-            handle: tokio::runtime::Handle::current(),
-        };
-        let objs = tokio::task::spawn_blocking(move || {
-            source::generate(&app2, &snaps2, &cluster, &fetcher)
-        })
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.0)?;
-        Ok((snaps, objs))
-    }
-    .await;
-
-    let (snaps, desired) = match generated {
-        Ok(x) => x,
-        Err(msg) => {
-            // Nothing is applied or pruned: keep the last known resources, report the error.
-            if !conditions
-                .iter()
-                .any(|c| c.type_ == crate::application::CONDITION_INVALID_SPEC)
-            {
-                conditions.push(ApplicationCondition::new(
-                    CONDITION_COMPARISON_ERROR,
-                    format!("Failed to load target state: {msg}"),
-                ));
+    let project = if app.spec.project.is_empty() {
+        None
+    } else {
+        match load_project(ctx, &app.spec.project).await {
+            Ok(p) => {
+                conditions.extend(p.spec_violations(&app).into_iter().map(|m| {
+                    ApplicationCondition::new(crate::application::CONDITION_INVALID_SPEC, m)
+                }));
+                Some(p)
             }
-            let mut status = app.status.clone();
-            status.sync = Some(SyncStatus {
-                status: SyncStatusCode::Unknown.as_str().into(),
-                compared_to: Some(compared_to(&app)),
-                revision: status.sync.as_ref().and_then(|s| s.revision.clone()),
-                ..Default::default()
-            });
-            status.conditions = stamp_conditions(&app.status.conditions, conditions);
-            status.reconciled_at = Some(now());
-            app.status = status;
-            let mut out = raw.clone();
-            out["status"] = serde_json::to_value(&app.status).unwrap_or(Value::Null);
-            write_app(ctx, &out, false).await?;
-            return Ok(Some(Duration::from_secs(10).min(periodic(&ctx.opts))));
+            Err(m) => {
+                conditions.push(ApplicationCondition::new(
+                    crate::application::CONDITION_INVALID_SPEC,
+                    m,
+                ));
+                None
+            }
         }
     };
-    let revisions: Vec<String> = snaps.iter().map(|s| s.revision.clone()).collect();
-    let rendered = Rendered::from_render::<()>(Ok(desired)).map_err(|_| "render".to_string())?;
-    let (live, scopes) = gather_live(ctx, rendered.objects(), &app, &tracking).await;
-    let mut state = compare_state(&app, &rendered, &live, &tracking, &scopes, &revisions)?;
+    let tracking = tracking_for(ctx, &app);
 
-    // Operation: explicit (spec.operation) or automated.
+    // A requested operation waiting for its retry, or refused.
+    if let Some(op) = &app.operation {
+        if let Some(state) = &app.status.operation_state
+            && let Some(wait) =
+                crate::operation::retry_wait(state, op.retry.as_ref(), chrono::Utc::now())
+        {
+            return Ok(Some(wait + Duration::from_millis(100)));
+        }
+        if let Some(msg) = refused_operation(&app, op) {
+            let mut out = raw.clone();
+            let mut st = app.status.clone();
+            let t = now();
+            st.operation_state = Some(OperationState {
+                operation: op.clone(),
+                phase: OperationPhase::Error.as_str().into(),
+                message: Some(msg),
+                started_at: t.clone(),
+                finished_at: Some(t),
+                ..Default::default()
+            });
+            out["status"] = serde_json::to_value(&st).unwrap_or(Value::Null);
+            write_app(ctx, &out, true).await?;
+            return Ok(Some(periodic(&ctx.opts)));
+        }
+    }
+
+    if invalid(&conditions) {
+        return report_generation_error(ctx, &raw, &app, conditions, "invalid spec").await;
+    }
+
+    // git
+    let revisions = match resolve_revisions(ctx, &app, level).await {
+        Ok(r) => r,
+        Err(msg) => return report_generation_error(ctx, &raw, &app, conditions, &msg).await,
+    };
+    let rkey = render_key(&app, &app.sources(), &revisions);
+
+    // Resume: the recorded Synced comparison still holds when neither the render inputs nor
+    // any tracked live object changed since.
+    let cached = ctx
+        .renders
+        .lock()
+        .map(|r| r.get(&key).is_some_and(|(k, _, _)| *k == rkey))
+        .unwrap_or(false);
+    if app.operation.is_none()
+        && !hard
+        && !cached
+        && conditions.is_empty()
+        && app.status.conditions.iter().all(|c| !c.is_error())
+        && app.status.sync.as_ref().is_some_and(|s| {
+            s.status == "Synced" && s.compared_to.as_ref() == Some(&compared_to(&app))
+        })
+        && let Some(recorded) = RecordedCompare::of(&app)
+        && recorded.render == rkey
+    {
+        let (live, _, kinds) = gather_live(&dest_kube, &[], &app, &tracking).await;
+        let tracked: Vec<Value> = live
+            .into_iter()
+            .filter(|o| tracking.is_managed(o))
+            .collect();
+        if live_fingerprint(&tracked) == recorded.live {
+            Stats::inc(&ctx.stats.resumed);
+            if in_cluster {
+                start_watches(ctx, &kinds);
+            }
+            if level == Level::Normal {
+                let mut out = raw.clone();
+                let mut status = app.status.clone();
+                status.reconciled_at = Some(now());
+                out["status"] = serde_json::to_value(&status).unwrap_or(Value::Null);
+                write_app(ctx, &out, false).await?;
+            }
+            return Ok(Some(periodic(&ctx.opts)));
+        }
+    }
+
+    // render
+    let (desired, source_type) =
+        match render(ctx, &app, &revisions, Some((&key, &rkey)), hard).await {
+            Ok(x) => x,
+            Err(msg) => return report_generation_error(ctx, &raw, &app, conditions, &msg).await,
+        };
+    let rendered =
+        Rendered::from_render::<()>(Ok((*desired).clone())).map_err(|_| "render".to_string())?;
+    let (live, scopes, kinds) = gather_live(&dest_kube, rendered.objects(), &app, &tracking).await;
+    if in_cluster {
+        start_watches(ctx, &kinds);
+    }
+    let mut state = compare_state(&app, &rendered, &live, &tracking, &scopes, &revisions)?;
+    let mut last_live = live;
+
+    // Operation: explicit (`operation`) or automated.
     let mut requeue = periodic(&ctx.opts);
     let mut completed_op = false;
+    let mut keep_operation: Option<Operation> = None;
     let op: Option<Operation> = match &app.operation {
         Some(op) => Some(op.clone()),
         None => {
@@ -612,13 +1175,14 @@ async fn reconcile_app(ctx: &Arc<Ctx>, ns: &str, name: &str) -> Result<Option<Du
         }
     };
     if let Some(op) = op {
+        Stats::inc(&ctx.stats.syncs);
         let started = now();
-        let revision = op
-            .sync
+        let retry_count = app
+            .status
+            .operation_state
             .as_ref()
-            .and_then(|s| s.revision.clone())
-            .filter(|r| revisions.contains(r) || r.is_empty())
-            .unwrap_or_else(|| revisions.first().cloned().unwrap_or_default());
+            .filter(|s| app.operation.is_some() && s.operation == op)
+            .and_then(|s| s.retry_count);
         // Show the running operation while waves are applied and awaited.
         let mut running = raw.clone();
         let mut st = app.status.clone();
@@ -627,34 +1191,134 @@ async fn reconcile_app(ctx: &Arc<Ctx>, ns: &str, name: &str) -> Result<Option<Du
             phase: OperationPhase::Running.as_str().into(),
             message: Some("one or more tasks are running".into()),
             started_at: started.clone(),
+            retry_count,
             ..Default::default()
         });
         running["status"] = serde_json::to_value(&st).unwrap_or(Value::Null);
         if let Err(e) = write_app(ctx, &running, false).await {
             tracing::debug!(app = %name, error = %e, "writing running operation state");
         }
-        let op_state = run_sync(ctx, &app, &op, &state.rec, &scopes, &revision, &started).await;
-        let succeeded = op_state.phase == "Succeeded";
-        if succeeded && !op.sync.as_ref().is_some_and(|s| s.dry_run) {
-            let limit = app.revision_history_limit();
-            app.status.push_history(
-                RevisionHistory {
-                    revision: Some(revision.clone()),
-                    deployed_at: now(),
-                    deploy_started_at: Some(started.clone()),
-                    source: app.spec.source.clone(),
-                    sources: app.spec.sources.clone(),
-                    initiated_by: op.initiated_by.clone(),
-                    ..Default::default()
-                },
-                limit,
-            );
+        // What the operation deploys: the spec's target, or a rollback / other revision.
+        let target_app = operation_target(&app, &op);
+        let prepared: Result<
+            (
+                Reconciliation,
+                HashMap<(String, String), bool>,
+                Vec<String>,
+                Application,
+            ),
+            String,
+        > = match &target_app {
+            None => Ok((
+                state.rec.clone(),
+                scopes.clone(),
+                revisions.clone(),
+                app.clone(),
+            )),
+            Some(t) => {
+                async {
+                    let revs = resolve_revisions(ctx, t, Level::Normal).await?;
+                    let (objs, _) = render(ctx, t, &revs, None, true).await?;
+                    let r = Rendered::from_render::<()>(Ok((*objs).clone()))
+                        .map_err(|_| "render".to_string())?;
+                    let (live, scopes, _) =
+                        gather_live(&dest_kube, r.objects(), &app, &tracking).await;
+                    let c = compare_state(t, &r, &live, &tracking, &scopes, &revs)?;
+                    Ok((c.rec, scopes, revs, t.clone()))
+                }
+                .await
+            }
+        };
+        let mut op_state = match prepared {
+            Err(msg) => OperationState {
+                operation: op.clone(),
+                phase: OperationPhase::Error.as_str().into(),
+                message: Some(format!(
+                    "{CONDITION_COMPARISON_ERROR}: Failed to load target state: {msg}"
+                )),
+                started_at: started.clone(),
+                finished_at: Some(now()),
+                ..Default::default()
+            },
+            Ok((rec, op_scopes, op_revs, target)) => {
+                let revision = op_revs.first().cloned().unwrap_or_default();
+                let mut s = match project
+                    .as_ref()
+                    .map(|p| permission_failures(p, &rec, &op_scopes, &app))
+                    .filter(|f| !f.is_empty())
+                {
+                    Some(failures) => OperationState {
+                        operation: op.clone(),
+                        phase: OperationPhase::Failed.as_str().into(),
+                        message: Some("one or more synchronization tasks are not valid".into()),
+                        sync_result: Some(crate::application::SyncOperationResult {
+                            revision: revision.clone(),
+                            resources: failures,
+                            ..Default::default()
+                        }),
+                        started_at: started.clone(),
+                        finished_at: Some(now()),
+                        ..Default::default()
+                    },
+                    None => {
+                        let watches = in_cluster.then(|| ctx.watches.as_ref());
+                        run_sync(
+                            ctx, &dest_kube, watches, &app, &op, &rec, &op_scopes, &revision,
+                            &started,
+                        )
+                        .await
+                    }
+                };
+                let result = s
+                    .sync_result
+                    .get_or_insert_with(crate::application::SyncOperationResult::default);
+                if target.is_multi_source() {
+                    result.revisions = op_revs.clone();
+                    result.sources = target.spec.sources.clone();
+                    result.revision = String::new();
+                } else {
+                    result.source = target.spec.source.clone();
+                }
+                s.retry_count = retry_count;
+                let succeeded = s.phase == "Succeeded";
+                if succeeded && !op.sync.as_ref().is_some_and(|s| s.dry_run) {
+                    let limit = app.revision_history_limit();
+                    let multi = target.is_multi_source();
+                    app.status.push_history(
+                        RevisionHistory {
+                            revision: (!multi).then(|| revision.clone()),
+                            revisions: if multi { op_revs.clone() } else { Vec::new() },
+                            deployed_at: now(),
+                            deploy_started_at: Some(started.clone()),
+                            source: target.spec.source.clone(),
+                            sources: target.spec.sources.clone(),
+                            initiated_by: op.initiated_by.clone(),
+                            ..Default::default()
+                        },
+                        limit,
+                    );
+                }
+                s
+            }
+        };
+        let dry_run = op.sync.as_ref().is_some_and(|s| s.dry_run);
+        if let Some(delay) = crate::operation::after_attempt(
+            &mut op_state,
+            op.retry.as_ref(),
+            dry_run,
+            chrono::Utc::now(),
+        ) {
+            keep_operation = Some(op.clone());
+            requeue = requeue.min(delay + Duration::from_millis(100));
+        } else {
+            completed_op = true;
         }
+        let succeeded = op_state.phase == "Succeeded";
         app.status.operation_state = Some(op_state);
-        completed_op = true;
         // Compare again after the sync.
-        let (live, scopes) = gather_live(ctx, rendered.objects(), &app, &tracking).await;
+        let (live, scopes, _) = gather_live(&dest_kube, rendered.objects(), &app, &tracking).await;
         state = compare_state(&app, &rendered, &live, &tracking, &scopes, &revisions)?;
+        last_live = live;
         if state.cmp.sync.status != "Synced" || !succeeded {
             requeue = requeue.min(Duration::from_secs(3));
         }
@@ -677,18 +1341,11 @@ async fn reconcile_app(ctx: &Arc<Ctx>, ns: &str, name: &str) -> Result<Option<Du
     };
     status.health = Some(health);
     status.resources = state.cmp.resources.clone();
-    status.conditions = stamp_conditions(&app.status.conditions, conditions);
-    status.reconciled_at = Some(now());
-    status.source_type = Some(
-        match snaps
-            .first()
-            .map(|s| source::source_type(&app, 0, &s.files))
-        {
-            Some(crate::application::SourceType::Helm) => "Helm",
-            _ => "Directory",
-        }
-        .to_string(),
-    );
+    status.conditions = stamp_conditions(&app.status.conditions, conditions.clone());
+    if level == Level::Normal || completed_op {
+        status.reconciled_at = Some(now());
+    }
+    status.source_type = Some(source_type);
     status.controller_namespace = Some(ctx.opts.namespace.clone());
     status.summary = Some(ApplicationSummary {
         images: state.cmp.images.clone(),
@@ -697,8 +1354,74 @@ async fn reconcile_app(ctx: &Arc<Ctx>, ns: &str, name: &str) -> Result<Option<Du
     });
     let mut out = raw.clone();
     out["status"] = serde_json::to_value(&status).unwrap_or(Value::Null);
-    write_app(ctx, &out, completed_op).await?;
+    let settled = state.cmp.sync.status == "Synced"
+        && keep_operation.is_none()
+        && conditions.iter().all(|c| !c.is_error());
+    let record = settled.then(|| {
+        let tracked: Vec<Value> = last_live
+            .into_iter()
+            .filter(|o| tracking.is_managed(o))
+            .collect();
+        RecordedCompare {
+            render: rkey.clone(),
+            live: live_fingerprint(&tracked),
+        }
+    });
+    set_compared(&mut out, record.as_ref());
+    if let Some(op) = &keep_operation {
+        out["operation"] = serde_json::to_value(op).unwrap_or(Value::Null);
+    }
+    // A quick comparison that changed nothing needs no write.
+    let unchanged = level == Level::Quick
+        && !completed_op
+        && keep_operation.is_none()
+        && out.get("status") == raw.get("status")
+        && out.pointer("/metadata/annotations") == raw.pointer("/metadata/annotations");
+    if !unchanged {
+        write_app(ctx, &out, completed_op).await?;
+    }
     Ok(Some(requeue))
+}
+
+/// Argo CD's sync permission validator: resources the project does not permit, as failed
+/// `syncResult.resources` (the sync then runs no task).
+fn permission_failures(
+    project: &AppProject,
+    rec: &Reconciliation,
+    scopes: &HashMap<(String, String), bool>,
+    app: &Application,
+) -> Vec<crate::application::ResourceResult> {
+    let mut out = Vec::new();
+    let targets = rec
+        .resources
+        .iter()
+        .filter_map(|p| p.target.as_ref())
+        .chain(rec.hooks.iter());
+    for t in targets {
+        let namespaced = scopes
+            .get(&(object::group(t).to_string(), object::kind(t).to_string()))
+            .copied()
+            .unwrap_or(!object::namespace(t).is_empty());
+        if let Some(msg) = project.resource_violation(t, namespaced, &app.spec.destination) {
+            let ns = object::namespace(t);
+            out.push(crate::application::ResourceResult {
+                group: object::group(t).to_string(),
+                version: object::version(t).to_string(),
+                kind: object::kind(t).to_string(),
+                namespace: if ns.is_empty() && namespaced {
+                    app.spec.destination.namespace().to_string()
+                } else {
+                    ns.to_string()
+                },
+                name: object::name(t).to_string(),
+                status: Some("SyncFailed".into()),
+                message: Some(msg),
+                sync_phase: Some("Sync".into()),
+                ..Default::default()
+            });
+        }
+    }
+    out
 }
 
 fn compared_to(app: &Application) -> ComparedTo {
@@ -778,9 +1501,10 @@ async fn write_app(ctx: &Ctx, raw: &Value, clear_operation: bool) -> Result<(), 
             {
                 Ok(_) => Ok(()),
                 Err(kube::Error::Api(s)) if s.code == 409 => {
-                    let _ = ctx
-                        .tx
-                        .send((object::namespace(raw).into(), object::name(raw).into()));
+                    let _ = ctx.tx.send((
+                        (object::namespace(raw).into(), object::name(raw).into()),
+                        Level::Normal,
+                    ));
                     Ok(())
                 }
                 Err(e) => Err(error_message(&e)),
@@ -791,8 +1515,11 @@ async fn write_app(ctx: &Ctx, raw: &Value, clear_operation: bool) -> Result<(), 
 }
 
 /// Runs one sync operation to completion (or timeout) and returns its final state.
+#[allow(clippy::too_many_arguments)]
 async fn run_sync(
     ctx: &Ctx,
+    kube: &Kube,
+    watches: Option<&ResourceWatches>,
     app: &Application,
     op: &Operation,
     rec: &Reconciliation,
@@ -808,8 +1535,7 @@ async fn run_sync(
     let live_ns = if dest_ns.is_empty() {
         None
     } else {
-        ctx.kube
-            .get(&json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": dest_ns}}))
+        kube.get(&json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": dest_ns}}))
             .await
             .ok()
             .flatten()
@@ -867,8 +1593,7 @@ async fn run_sync(
         let d = run.step();
         for &i in &d.remove_finalizer {
             if let Some(live) = run.states[i].live.clone()
-                && let Err(e) = ctx
-                    .kube
+                && let Err(e) = kube
                     .remove_finalizer(&live, engine::sync::plan::HOOK_FINALIZER)
                     .await
             {
@@ -883,7 +1608,8 @@ async fn run_sync(
             let r = if dry_run {
                 Ok(())
             } else {
-                ctx.kube.delete(&obj, None).await
+                Stats::inc(&ctx.stats.deletes);
+                kube.delete(&obj, None).await
             };
             run.record_deleted(i, r);
         }
@@ -897,7 +1623,8 @@ async fn run_sync(
             let r = if dry_run {
                 Ok(())
             } else {
-                ctx.kube.delete(&obj, policy).await
+                Stats::inc(&ctx.stats.deletes);
+                kube.delete(&obj, policy).await
             };
             run.record_prune(i, r);
         }
@@ -912,24 +1639,28 @@ async fn run_sync(
                 verb = "configured (dry run)";
                 Ok(Value::Null)
             } else {
+                Stats::inc(&ctx.stats.applies);
                 match task.apply_method(false) {
                     ApplyMethod::ServerSideApply | ApplyMethod::ClientSideApply { .. } => {
                         verb = "serverside-applied";
-                        ctx.kube.apply(&target).await
+                        kube.apply(&target).await
                     }
                     ApplyMethod::Create => {
                         verb = "created";
-                        ctx.kube.create(&target).await
+                        kube.create(&target).await
                     }
                     ApplyMethod::Replace { .. } | ApplyMethod::Update => {
                         verb = "replaced";
                         match &task.live {
-                            Some(l) => ctx.kube.replace(&target, l).await,
-                            None => ctx.kube.create(&target).await,
+                            Some(l) => kube.replace(&target, l).await,
+                            None => kube.create(&target).await,
                         }
                     }
                 }
             };
+            if let (Ok(written), Some(w)) = (&r, watches) {
+                w.own_write(written);
+            }
             let msg = r.map(|_| {
                 let g = object::group(&target);
                 let kind = object::kind(&target).to_lowercase();
@@ -965,7 +1696,7 @@ async fn run_sync(
                 .clone()
                 .or_else(|| t.live.clone())
                 .unwrap_or(Value::Null);
-            let live = ctx.kube.get(&probe).await.ok().flatten();
+            let live = kube.get(&probe).await.ok().flatten();
             run.observe(i, live);
         }
     }
@@ -976,14 +1707,34 @@ async fn run_sync(
 /// Cascading deletion: deletes the tracked resources wave by wave, then removes the finalizer.
 async fn finalize_deletion(
     ctx: &Arc<Ctx>,
+    kube: &Kube,
     app: &Application,
     raw: &Value,
+    conditions: &[ApplicationCondition],
 ) -> Result<Option<Duration>, String> {
     let Some(policy) = deletion::cascade_policy(&app.metadata.finalizers) else {
         return Ok(None);
     };
+    if let Some(c) = conditions
+        .iter()
+        .find(|c| c.type_ == crate::application::CONDITION_INVALID_SPEC)
+    {
+        // The destination is unknown: nothing can be deleted there.
+        let mut out = raw.clone();
+        let mut status = app.status.clone();
+        status.conditions = stamp_conditions(
+            &app.status.conditions,
+            vec![ApplicationCondition::new(
+                CONDITION_DELETION_ERROR,
+                c.message.clone(),
+            )],
+        );
+        out["status"] = serde_json::to_value(&status).unwrap_or(Value::Null);
+        write_app(ctx, &out, false).await?;
+        return Ok(Some(Duration::from_secs(10)));
+    }
     let tracking = tracking_for(ctx, app);
-    let (live, _) = gather_live(ctx, &[], app, &tracking).await;
+    let (live, _, _) = gather_live(kube, &[], app, &tracking).await;
     let live: Vec<Value> = live
         .into_iter()
         .filter(|o| tracking.is_managed(o))
@@ -1003,7 +1754,8 @@ async fn finalize_deletion(
         DeletionStep::Delete(objs) => {
             let mut errors = Vec::new();
             for o in objs {
-                if let Err(e) = ctx.kube.delete(o, Some(policy)).await {
+                Stats::inc(&ctx.stats.deletes);
+                if let Err(e) = kube.delete(o, Some(policy)).await {
                     errors.push(format!("{}: {e}", ResourceKey::of(o)));
                 }
             }

@@ -31,6 +31,13 @@ pub struct Args {
     /// GitLab webhook token (default: `webhook.gitlab.secret` of the `argocd-secret` Secret).
     #[arg(long, env = "FERRY_WEBHOOK_GITLAB_SECRET")]
     pub webhook_gitlab_secret: Option<String>,
+    /// Leader election through the Lease `ferry-controller` in the control-plane namespace, so
+    /// that several replicas are safe (only the leader reconciles).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub leader_elect: bool,
+    /// Identity of this replica in the Lease (default: host name, process id, random suffix).
+    #[arg(long)]
+    pub leader_identity: Option<String>,
 }
 
 /// Runs `ferry controller`.
@@ -43,6 +50,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let mut opts = controller::Options::new(&args.data_dir);
         opts.namespace = args.namespace.clone();
         opts.refresh_interval = Duration::from_secs(args.refresh_seconds.max(1));
+        if args.leader_elect {
+            let identity = args
+                .leader_identity
+                .clone()
+                .unwrap_or_else(controller::leader::LeaderElection::default_identity);
+            opts.leader_election = Some(controller::leader::LeaderElection::new(
+                &args.namespace,
+                &identity,
+            ));
+        }
         let secrets = controller::http::WebhookSecrets {
             github: args.webhook_github_secret.clone(),
             gitlab: args.webhook_gitlab_secret.clone(),

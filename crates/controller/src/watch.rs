@@ -1,0 +1,286 @@
+//! Watches on the kinds the apps manage, so drift is noticed as it happens rather than at the
+//! next periodic refresh.
+//!
+//! Every kind an app renders or tracks gets one cluster-wide watch ([`ResourceWatches::ensure`]).
+//! An event on an object carrying `argocd.argoproj.io/tracking-id` is mapped back to its
+//! Application ([`event_target`]) and, after a short debounce that coalesces bursts, queues a
+//! *quick* comparison of that app (no git fetch, cached manifests). With `selfHeal` the
+//! comparison finds the drift and auto-sync reverts it.
+//!
+//! ferry's own writes must not trigger comparisons in a loop: every object ferry applies is
+//! recorded with the `resourceVersion` the API server returned ([`ResourceWatches::own_write`]),
+//! and the event carrying exactly that version is dropped.
+//!
+//! ```
+//! use controller::watch::event_target;
+//! use serde_json::json;
+//!
+//! let obj = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+//!     "metadata": {"name": "web", "namespace": "web",
+//!         "annotations": {"argocd.argoproj.io/tracking-id": "web:apps/Deployment:web/web"}}});
+//! assert_eq!(event_target(&obj, "argocd"), Some(("argocd".to_string(), "web".to_string())));
+//! ```
+
+use engine::object;
+use engine::sync::tracking::{ANNOTATION_TRACKING_ID, TrackingId};
+use futures_util::StreamExt;
+use kube::api::{Api, ApiResource, DynamicObject};
+use kube::runtime::watcher;
+use serde_json::Value;
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// `(namespace, name)` of an Application.
+pub type AppKey = (String, String);
+
+/// The Application an event on `obj` concerns: the app named by its tracking annotation when the
+/// annotation refers to the object itself (a copied annotation is ignored, as in Argo CD). The
+/// instance name `<namespace>_<name>` designates an app outside the control-plane namespace.
+pub fn event_target(obj: &Value, control_plane_ns: &str) -> Option<AppKey> {
+    let id = object::annotation(obj, ANNOTATION_TRACKING_ID).and_then(TrackingId::parse)?;
+    if !id.refers_to(obj) || id.app.is_empty() {
+        return None;
+    }
+    Some(match id.app.split_once('_') {
+        Some((ns, name)) if !ns.is_empty() && !name.is_empty() => {
+            (ns.to_string(), name.to_string())
+        }
+        _ => (control_plane_ns.to_string(), id.app),
+    })
+}
+
+type ObjKey = (String, String, String, String);
+
+fn obj_key(obj: &Value) -> ObjKey {
+    (
+        object::group(obj).to_string(),
+        object::kind(obj).to_string(),
+        object::namespace(obj).to_string(),
+        object::name(obj).to_string(),
+    )
+}
+
+fn resource_version(obj: &Value) -> Option<&str> {
+    obj.pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+}
+
+/// The set of watched kinds, the record of ferry's own writes and the debounce state.
+pub struct ResourceWatches {
+    client: kube::Client,
+    control_plane_ns: String,
+    debounce: Duration,
+    watched: Mutex<HashSet<(String, String)>>,
+    own: Mutex<HashMap<ObjKey, String>>,
+    pending: Mutex<HashSet<AppKey>>,
+    cancel: CancellationToken,
+    notify: Box<dyn Fn(AppKey) + Send + Sync>,
+}
+
+impl ResourceWatches {
+    /// Watches through `client`; `notify` is called (after `debounce`) with the app to compare.
+    /// Every watch stops when `cancel` is cancelled.
+    pub fn new(
+        client: kube::Client,
+        control_plane_ns: &str,
+        debounce: Duration,
+        cancel: CancellationToken,
+        notify: impl Fn(AppKey) + Send + Sync + 'static,
+    ) -> Self {
+        ResourceWatches {
+            client,
+            control_plane_ns: control_plane_ns.to_string(),
+            debounce,
+            watched: Mutex::new(HashSet::new()),
+            own: Mutex::new(HashMap::new()),
+            pending: Mutex::new(HashSet::new()),
+            cancel,
+            notify: Box::new(notify),
+        }
+    }
+
+    /// Kinds watched so far, as `(apiVersion, kind)`.
+    pub fn kinds(&self) -> Vec<(String, String)> {
+        let mut v: Vec<_> = self
+            .watched
+            .lock()
+            .map(|w| w.iter().cloned().collect())
+            .unwrap_or_default();
+        v.sort();
+        v
+    }
+
+    /// Records an object ferry just wrote (the API server's answer): the event carrying this
+    /// `resourceVersion` will be ignored.
+    pub fn own_write(&self, written: &Value) {
+        let Some(rv) = resource_version(written) else {
+            return;
+        };
+        if let Ok(mut own) = self.own.lock() {
+            if own.len() > 100_000 {
+                own.clear();
+            }
+            own.insert(obj_key(written), rv.to_string());
+        }
+    }
+
+    /// Whether an event object is the echo of ferry's own write (consumes the record).
+    fn is_own_echo(&self, obj: &Value) -> bool {
+        let Some(rv) = resource_version(obj) else {
+            return false;
+        };
+        let Ok(mut own) = self.own.lock() else {
+            return false;
+        };
+        let key = obj_key(obj);
+        match own.get(&key) {
+            Some(r) if r == rv => {
+                own.remove(&key);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Handles one watch event object: queues a debounced quick compare of its app unless it is
+    /// an echo of ferry's own write. Returns the app, if one was (or already is) queued.
+    pub fn on_event(self: &std::sync::Arc<Self>, obj: &Value, deleted: bool) -> Option<AppKey> {
+        let key = event_target(obj, &self.control_plane_ns)?;
+        if !deleted && self.is_own_echo(obj) {
+            return None;
+        }
+        let first = self
+            .pending
+            .lock()
+            .map(|mut p| p.insert(key.clone()))
+            .unwrap_or(false);
+        if first {
+            let this = self.clone();
+            let k = key.clone();
+            tokio::spawn(self.cancel.clone().run_until_cancelled_owned(async move {
+                tokio::time::sleep(this.debounce).await;
+                if let Ok(mut p) = this.pending.lock() {
+                    p.remove(&k);
+                }
+                (this.notify)(k);
+            }));
+        }
+        Some(key)
+    }
+
+    /// Starts a cluster-wide watch of `resource` unless one runs already.
+    pub fn ensure(self: &std::sync::Arc<Self>, resource: &ApiResource) {
+        let id = (resource.api_version.clone(), resource.kind.clone());
+        let new = self
+            .watched
+            .lock()
+            .map(|mut w| w.insert(id))
+            .unwrap_or(false);
+        if !new {
+            return;
+        }
+        let api: Api<DynamicObject> = Api::all_with(self.client.clone(), resource);
+        let this = self.clone();
+        let av = resource.api_version.clone();
+        let kind = resource.kind.clone();
+        tracing::debug!(api_version = %av, %kind, "watching managed kind");
+        tokio::spawn(self.cancel.clone().run_until_cancelled_owned(async move {
+            let mut stream = watcher(api, watcher::Config::default()).boxed();
+            while let Some(ev) = stream.next().await {
+                let (o, deleted) = match ev {
+                    // The initial listing is not drift: every app is compared at start anyway.
+                    Ok(watcher::Event::Apply(o)) => (o, false),
+                    Ok(watcher::Event::Delete(o)) => (o, true),
+                    Ok(_) => continue,
+                    Err(e) => {
+                        tracing::debug!(%kind, error = %e, "managed kind watch error");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        continue;
+                    }
+                };
+                let mut v = serde_json::to_value(&o).unwrap_or(Value::Null);
+                if let Some(m) = v.as_object_mut() {
+                    m.insert("apiVersion".into(), Value::String(av.clone()));
+                    m.insert("kind".into(), Value::String(kind.clone()));
+                }
+                this.on_event(&v, deleted);
+            }
+        }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::sync::Arc;
+
+    fn obj(annotation: &str, ns: &str, rv: &str) -> Value {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": ns, "resourceVersion": rv,
+                "annotations": {"argocd.argoproj.io/tracking-id": annotation}}})
+    }
+
+    #[test]
+    fn maps_tracking_ids_to_apps() {
+        assert_eq!(
+            event_target(&obj("web:apps/Deployment:web/web", "web", "1"), "argocd"),
+            Some(("argocd".into(), "web".into()))
+        );
+        assert_eq!(
+            event_target(
+                &obj("team_web:apps/Deployment:web/web", "web", "1"),
+                "argocd"
+            ),
+            Some(("team".into(), "web".into()))
+        );
+        // copied annotation (refers to another object) and garbage are ignored
+        assert_eq!(
+            event_target(&obj("web:apps/Deployment:web/other", "web", "1"), "argocd"),
+            None
+        );
+        assert_eq!(event_target(&obj("nonsense", "web", "1"), "argocd"), None);
+        assert_eq!(
+            event_target(&json!({"kind": "Pod", "metadata": {"name": "x"}}), "argocd"),
+            None
+        );
+    }
+
+    async fn client() -> kube::Client {
+        // A client that is never used to connect (events are fed by hand).
+        let cfg = kube::Config::new("http://127.0.0.1:9".parse().expect("uri"));
+        kube::Client::try_from(cfg).expect("client")
+    }
+
+    #[tokio::test]
+    async fn debounces_and_ignores_own_writes() {
+        let seen: Arc<Mutex<Vec<AppKey>>> = Arc::default();
+        let s2 = seen.clone();
+        let w = Arc::new(ResourceWatches::new(
+            client().await,
+            "argocd",
+            Duration::from_millis(50),
+            CancellationToken::new(),
+            move |k| s2.lock().expect("lock").push(k),
+        ));
+        let id = "web:apps/Deployment:web/web";
+        // ferry wrote rv 5: its echo is dropped
+        w.own_write(&obj(id, "web", "5"));
+        assert_eq!(w.on_event(&obj(id, "web", "5"), false), None);
+        // a burst of foreign changes is one compare
+        for rv in ["6", "7", "8"] {
+            assert!(w.on_event(&obj(id, "web", rv), false).is_some());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(
+            *seen.lock().expect("lock"),
+            vec![("argocd".to_string(), "web".to_string())]
+        );
+        // after the debounce window a new change queues again; the own-write record was consumed
+        assert!(w.on_event(&obj(id, "web", "5"), false).is_some());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(seen.lock().expect("lock").len(), 2);
+    }
+}
