@@ -113,6 +113,107 @@ pub fn pod_status(o: &Value) -> String {
 
 type Col = (&'static str, &'static str, i64);
 
+fn arr(v: Option<&Value>) -> Vec<Value> {
+    v.and_then(Value::as_array).cloned().unwrap_or_default()
+}
+
+fn or_unset(s: String) -> String {
+    if s.is_empty() { "<unset>".into() } else { s }
+}
+
+/// Upstream's list formatting: at most three entries, then `+ N more...`.
+fn list_more(items: &[String]) -> String {
+    if items.len() > 3 {
+        format!("{} + {} more...", items[..3].join(","), items.len() - 3)
+    } else {
+        items.join(",")
+    }
+}
+
+fn load_balancer(ingress: Option<&Value>) -> String {
+    let addrs: Vec<String> = arr(ingress)
+        .iter()
+        .filter_map(|i| {
+            i.get("ip")
+                .or(i.get("hostname"))
+                .and_then(Value::as_str)
+                .map(String::from)
+        })
+        .collect();
+    addrs.join(",")
+}
+
+fn access_modes(v: Option<&Value>) -> String {
+    arr(v)
+        .iter()
+        .map(|m| match m.as_str() {
+            Some("ReadWriteOnce") => "RWO",
+            Some("ReadOnlyMany") => "ROX",
+            Some("ReadWriteMany") => "RWX",
+            _ => "RWOP",
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// HPA TARGETS: `cpu: 42%/80%` (`<unknown>` before the first measurement).
+fn hpa_targets(o: &Value) -> String {
+    let current = arr(o.pointer("/status/currentMetrics"));
+    let mut out = Vec::new();
+    for m in arr(o.pointer("/spec/metrics")) {
+        let ty = m["type"].as_str().unwrap_or("");
+        let key = match ty {
+            "Resource" => "resource",
+            "ContainerResource" => "containerResource",
+            "Pods" => "pods",
+            "Object" => "object",
+            "External" => "external",
+            _ => continue,
+        };
+        let spec = &m[key];
+        let target = &spec["target"];
+        let name = spec
+            .pointer("/name")
+            .or(spec.pointer("/metric/name"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let cur = current
+            .iter()
+            .find(|c| {
+                c["type"] == ty
+                    && c[key].pointer("/name").or(c[key].pointer("/metric/name"))
+                        == Some(&json!(name))
+            })
+            .map(|c| &c[key]["current"]);
+        let (cur, tgt) = match target["type"].as_str() {
+            Some("Utilization") => (
+                cur.and_then(|c| c.get("averageUtilization"))
+                    .map(|v| format!("{v}%")),
+                format!("{}%", s(target.get("averageUtilization"))),
+            ),
+            Some("AverageValue") => (
+                cur.and_then(|c| c.get("averageValue")).map(|v| s(Some(v))),
+                s(target.get("averageValue")),
+            ),
+            _ => (
+                cur.and_then(|c| c.get("value")).map(|v| s(Some(v))),
+                s(target.get("value")),
+            ),
+        };
+        let cur = cur.unwrap_or_else(|| "<unknown>".into());
+        if ty == "Resource" || ty == "ContainerResource" {
+            out.push(format!("{name}: {cur}/{tgt}"));
+        } else {
+            out.push(format!("{cur}/{tgt}"));
+        }
+    }
+    if out.is_empty() {
+        "<none>".into()
+    } else {
+        list_more(&out)
+    }
+}
+
 fn columns(t: &ResourceType) -> Vec<Col> {
     let c = |n, ty, p| (n, ty, p);
     match (t.group.as_str(), t.kind.as_str()) {
@@ -198,10 +299,100 @@ fn columns(t: &ResourceType) -> Vec<Col> {
         ],
         ("batch", "CronJob") => vec![
             c("Schedule", "string", 0),
+            c("Timezone", "string", 0),
             c("Suspend", "boolean", 0),
             c("Active", "integer", 0),
             c("Last Schedule", "string", 0),
             c("Age", "string", 0),
+            c("Containers", "string", 1),
+            c("Images", "string", 1),
+            c("Selector", "string", 1),
+        ],
+        ("networking.k8s.io", "Ingress") => vec![
+            c("Class", "string", 0),
+            c("Hosts", "string", 0),
+            c("Address", "string", 0),
+            c("Ports", "string", 0),
+            c("Age", "string", 0),
+        ],
+        ("networking.k8s.io", "IngressClass") => vec![
+            c("Controller", "string", 0),
+            c("Parameters", "string", 0),
+            c("Age", "string", 0),
+        ],
+        ("autoscaling", "HorizontalPodAutoscaler") => vec![
+            c("Reference", "string", 0),
+            c("Targets", "string", 0),
+            c("MinPods", "string", 0),
+            c("MaxPods", "integer", 0),
+            c("Replicas", "integer", 0),
+            c("Age", "string", 0),
+        ],
+        ("policy", "PodDisruptionBudget") => vec![
+            c("Min Available", "string", 0),
+            c("Max Unavailable", "string", 0),
+            c("Allowed Disruptions", "integer", 0),
+            c("Age", "string", 0),
+        ],
+        ("", "Endpoints") => vec![c("Endpoints", "string", 0), c("Age", "string", 0)],
+        ("discovery.k8s.io", "EndpointSlice") => vec![
+            c("AddressType", "string", 0),
+            c("Ports", "string", 0),
+            c("Endpoints", "string", 0),
+            c("Age", "string", 0),
+        ],
+        ("coordination.k8s.io", "Lease") => vec![c("Holder", "string", 0), c("Age", "string", 0)],
+        ("", "PersistentVolume") => vec![
+            c("Capacity", "string", 0),
+            c("Access Modes", "string", 0),
+            c("Reclaim Policy", "string", 0),
+            c("Status", "string", 0),
+            c("Claim", "string", 0),
+            c("StorageClass", "string", 0),
+            c("VolumeAttributesClass", "string", 0),
+            c("Reason", "string", 0),
+            c("Age", "string", 0),
+            c("VolumeMode", "string", 1),
+        ],
+        ("storage.k8s.io", "StorageClass") => vec![
+            c("Provisioner", "string", 0),
+            c("ReclaimPolicy", "string", 0),
+            c("VolumeBindingMode", "string", 0),
+            c("AllowVolumeExpansion", "string", 0),
+            c("Age", "string", 0),
+        ],
+        ("rbac.authorization.k8s.io", "Role" | "ClusterRole") => {
+            vec![c("Created At", "date", 0)]
+        }
+        ("rbac.authorization.k8s.io", "RoleBinding" | "ClusterRoleBinding") => vec![
+            c("Role", "string", 0),
+            c("Age", "string", 0),
+            c("Users", "string", 1),
+            c("Groups", "string", 1),
+            c("ServiceAccounts", "string", 1),
+        ],
+        ("scheduling.k8s.io", "PriorityClass") => vec![
+            c("Value", "integer", 0),
+            c("Global-Default", "boolean", 0),
+            c("Age", "string", 0),
+            c("PreemptionPolicy", "string", 0),
+        ],
+        ("", "ResourceQuota") => vec![
+            c("Age", "string", 0),
+            c("Request", "string", 0),
+            c("Limit", "string", 0),
+        ],
+        ("", "Event") => vec![
+            c("Last Seen", "string", 0),
+            c("Type", "string", 0),
+            c("Reason", "string", 0),
+            c("Object", "string", 0),
+            c("Subobject", "string", 1),
+            c("Source", "string", 1),
+            c("Message", "string", 0),
+            c("First Seen", "string", 1),
+            c("Count", "string", 1),
+            c("Name", "string", 1),
         ],
         ("apiextensions.k8s.io", "CustomResourceDefinition") => vec![c("Created At", "date", 0)],
         _ => vec![c("Age", "string", 0)],
@@ -448,18 +639,288 @@ fn cells(t: &ResourceType, o: &Value) -> Vec<Value> {
                 json!(age),
             ]
         }
-        ("batch", "CronJob") => vec![
-            json!(s(st("/spec/schedule"))),
-            json!(st("/spec/suspend").cloned().unwrap_or(json!(false))),
+        ("batch", "CronJob") => {
+            let (names, images) = containers(o, "/spec/jobTemplate/spec/template/spec/containers");
+            let last = s(st("/status/lastScheduleTime"));
+            vec![
+                json!(s(st("/spec/schedule"))),
+                json!(or_none(s(st("/spec/timeZone")))),
+                json!(if st("/spec/suspend") == Some(&json!(true)) {
+                    "True"
+                } else {
+                    "False"
+                }),
+                json!(
+                    st("/status/active")
+                        .and_then(Value::as_array)
+                        .map(Vec::len)
+                        .unwrap_or(0)
+                ),
+                json!(if last.is_empty() {
+                    "<none>".to_string()
+                } else {
+                    human_age(&last)
+                }),
+                json!(age),
+                json!(names),
+                json!(images),
+                json!(or_none(
+                    st("/spec/jobTemplate/spec/selector")
+                        .map(|sel| crate::selector::LabelSelector::from_object(sel).render())
+                        .unwrap_or_default()
+                )),
+            ]
+        }
+        ("networking.k8s.io", "Ingress") => {
+            let hosts: Vec<String> = arr(st("/spec/rules"))
+                .iter()
+                .filter_map(|r| r.get("host").and_then(Value::as_str).map(String::from))
+                .collect();
+            let ports = if arr(st("/spec/tls")).is_empty() {
+                "80"
+            } else {
+                "80, 443"
+            };
+            vec![
+                json!(or_none(s(st("/spec/ingressClassName")))),
+                json!(if hosts.is_empty() {
+                    "*".to_string()
+                } else {
+                    list_more(&hosts)
+                }),
+                json!(load_balancer(st("/status/loadBalancer/ingress"))),
+                json!(ports),
+                json!(age),
+            ]
+        }
+        ("networking.k8s.io", "IngressClass") => {
+            let params = st("/spec/parameters")
+                .map(|p| {
+                    let group = p.get("apiGroup").and_then(Value::as_str).unwrap_or("");
+                    let kind = s(p.get("kind"));
+                    let kind = if group.is_empty() {
+                        kind
+                    } else {
+                        format!("{kind}.{group}")
+                    };
+                    format!("{kind}/{}", s(p.get("name")))
+                })
+                .unwrap_or_else(|| "<none>".into());
+            vec![json!(s(st("/spec/controller"))), json!(params), json!(age)]
+        }
+        ("autoscaling", "HorizontalPodAutoscaler") => {
+            let r = st("/spec/scaleTargetRef");
+            let reference = format!(
+                "{}/{}",
+                s(r.and_then(|r| r.get("kind"))),
+                s(r.and_then(|r| r.get("name")))
+            );
+            let min = st("/spec/minReplicas").map_or("<unset>".to_string(), |v| v.to_string());
+            vec![
+                json!(reference),
+                json!(hpa_targets(o)),
+                json!(min),
+                json!(n(st("/spec/maxReplicas"))),
+                json!(n(st("/status/currentReplicas"))),
+                json!(age),
+            ]
+        }
+        ("policy", "PodDisruptionBudget") => {
+            let na = |p| st(p).map_or("N/A".to_string(), |v| s(Some(v)));
+            vec![
+                json!(na("/spec/minAvailable")),
+                json!(na("/spec/maxUnavailable")),
+                json!(n(st("/status/disruptionsAllowed"))),
+                json!(age),
+            ]
+        }
+        ("", "Endpoints") => {
+            let mut eps = Vec::new();
+            for subset in arr(st("/subsets")) {
+                let ports = arr(subset.get("ports"));
+                for a in arr(subset.get("addresses")) {
+                    let ip = s(a.get("ip"));
+                    if ports.is_empty() {
+                        eps.push(ip.clone());
+                    }
+                    for p in &ports {
+                        eps.push(format!("{ip}:{}", n(p.get("port"))));
+                    }
+                }
+            }
+            vec![json!(or_none(list_more(&eps))), json!(age)]
+        }
+        ("discovery.k8s.io", "EndpointSlice") => {
+            let ports: Vec<String> = arr(st("/ports"))
+                .iter()
+                .map(|p| n(p.get("port")).to_string())
+                .collect();
+            let addrs: Vec<String> = arr(st("/endpoints"))
+                .iter()
+                .flat_map(|e| arr(e.get("addresses")))
+                .map(|a| s(Some(&a)))
+                .collect();
+            vec![
+                json!(s(st("/addressType"))),
+                json!(if ports.is_empty() {
+                    "<unset>".to_string()
+                } else {
+                    ports.join(",")
+                }),
+                json!(if addrs.is_empty() {
+                    "<unset>".to_string()
+                } else {
+                    list_more(&addrs)
+                }),
+                json!(age),
+            ]
+        }
+        ("coordination.k8s.io", "Lease") => {
+            vec![json!(s(st("/spec/holderIdentity"))), json!(age)]
+        }
+        ("", "PersistentVolume") => {
+            let claim = st("/spec/claimRef")
+                .map(|c| format!("{}/{}", s(c.get("namespace")), s(c.get("name"))))
+                .unwrap_or_default();
+            vec![
+                json!(s(st("/spec/capacity/storage"))),
+                json!(access_modes(st("/spec/accessModes"))),
+                json!(s(st("/spec/persistentVolumeReclaimPolicy"))),
+                json!(s(st("/status/phase"))),
+                json!(claim),
+                json!(s(st("/spec/storageClassName"))),
+                json!(or_unset(s(st("/spec/volumeAttributesClassName")))),
+                json!(s(st("/status/reason"))),
+                json!(age),
+                json!(or_unset(s(st("/spec/volumeMode")))),
+            ]
+        }
+        ("storage.k8s.io", "StorageClass") => vec![
+            json!(s(st("/provisioner"))),
             json!(
-                st("/status/active")
-                    .and_then(Value::as_array)
-                    .map(Vec::len)
-                    .unwrap_or(0)
+                st("/reclaimPolicy")
+                    .and_then(Value::as_str)
+                    .unwrap_or("Delete")
             ),
-            json!(or_none(s(st("/status/lastScheduleTime")))),
+            json!(
+                st("/volumeBindingMode")
+                    .and_then(Value::as_str)
+                    .unwrap_or("Immediate")
+            ),
+            json!(
+                st("/allowVolumeExpansion")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false)
+                    .to_string()
+            ),
             json!(age),
         ],
+        ("rbac.authorization.k8s.io", "Role" | "ClusterRole") => {
+            vec![json!(s(st("/metadata/creationTimestamp")))]
+        }
+        ("rbac.authorization.k8s.io", "RoleBinding" | "ClusterRoleBinding") => {
+            let subjects = arr(st("/subjects"));
+            let of = |kind: &str| {
+                subjects
+                    .iter()
+                    .filter(|x| x["kind"] == kind)
+                    .map(|x| {
+                        if kind == "ServiceAccount" {
+                            format!("{}/{}", s(x.get("namespace")), s(x.get("name")))
+                        } else {
+                            s(x.get("name"))
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            vec![
+                json!(format!(
+                    "{}/{}",
+                    s(st("/roleRef/kind")),
+                    s(st("/roleRef/name"))
+                )),
+                json!(age),
+                json!(of("User")),
+                json!(of("Group")),
+                json!(of("ServiceAccount")),
+            ]
+        }
+        ("scheduling.k8s.io", "PriorityClass") => vec![
+            json!(n(st("/value"))),
+            json!(
+                st("/globalDefault")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false)
+            ),
+            json!(age),
+            json!(
+                st("/preemptionPolicy")
+                    .and_then(Value::as_str)
+                    .unwrap_or("PreemptLowerPriority")
+            ),
+        ],
+        ("", "ResourceQuota") => {
+            let (mut req, mut lim) = (Vec::new(), Vec::new());
+            if let Some(hard) = st("/status/hard")
+                .or(st("/spec/hard"))
+                .and_then(Value::as_object)
+            {
+                for (k, v) in hard {
+                    let used = st(&format!("/status/used/{}", k.replace('/', "~1")))
+                        .map_or("0".to_string(), |u| s(Some(u)));
+                    let cell = format!("{k}: {used}/{}", s(Some(v)));
+                    if k.starts_with("limits.") {
+                        lim.push(cell);
+                    } else {
+                        req.push(cell);
+                    }
+                }
+            }
+            vec![json!(age), json!(req.join(", ")), json!(lim.join(", "))]
+        }
+        ("", "Event") => {
+            let last = [
+                "/series/lastObservedTime",
+                "/lastTimestamp",
+                "/eventTime",
+                "/firstTimestamp",
+                "/metadata/creationTimestamp",
+            ]
+            .iter()
+            .find_map(|p| st(p).and_then(Value::as_str).filter(|v| !v.is_empty()))
+            .unwrap_or("");
+            let first = st("/firstTimestamp")
+                .and_then(Value::as_str)
+                .or(st("/eventTime").and_then(Value::as_str))
+                .unwrap_or("");
+            let io = st("/involvedObject");
+            let object = format!(
+                "{}/{}",
+                s(io.and_then(|i| i.get("kind"))).to_lowercase(),
+                s(io.and_then(|i| i.get("name")))
+            );
+            let source = st("/source/component")
+                .and_then(Value::as_str)
+                .or(st("/reportingComponent").and_then(Value::as_str))
+                .unwrap_or("");
+            let source = match st("/source/host").and_then(Value::as_str) {
+                Some(h) if !h.is_empty() => format!("{source}, {h}"),
+                _ => source.to_string(),
+            };
+            vec![
+                json!(human_age(last)),
+                json!(s(st("/type"))),
+                json!(s(st("/reason"))),
+                json!(object),
+                json!(s(io.and_then(|i| i.get("fieldPath")))),
+                json!(source),
+                json!(s(st("/message")).trim()),
+                json!(human_age(first)),
+                json!(n(st("/count")).max(1).to_string()),
+                json!(s(st("/metadata/name"))),
+            ]
+        }
         ("apiextensions.k8s.io", "CustomResourceDefinition") => {
             vec![json!(s(st("/metadata/creationTimestamp")))]
         }
@@ -515,7 +976,22 @@ pub fn table(t: &ResourceType, version: &str, objs: &[Arc<Value>], rv: &str) -> 
         rows = objs
             .iter()
             .map(|o| {
-                let mut c = vec![json!(s(o.pointer("/metadata/name")))];
+                let mut name = s(o.pointer("/metadata/name"));
+                let default_annotation = match (t.group.as_str(), t.kind.as_str()) {
+                    ("storage.k8s.io", "StorageClass") => {
+                        Some("storageclass.kubernetes.io~1is-default-class")
+                    }
+                    ("networking.k8s.io", "IngressClass") => {
+                        Some("ingressclass.kubernetes.io~1is-default-class")
+                    }
+                    _ => None,
+                };
+                if let Some(a) = default_annotation
+                    && o.pointer(&format!("/metadata/annotations/{a}")) == Some(&json!("true"))
+                {
+                    name.push_str(" (default)");
+                }
+                let mut c = vec![json!(name)];
                 c.extend(cells(t, o));
                 row(o, c)
             })

@@ -329,6 +329,88 @@ async fn typed_create_commands() {
         json!({"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"})
     );
 
+    // Table columns as kube-apiserver prints them.
+    let rows = |args: &[&str]| -> Vec<Vec<String>> {
+        let mut a = vec!["get"];
+        a.extend_from_slice(args);
+        run(&c, &a)
+            .lines()
+            .map(|l| {
+                l.split("  ")
+                    .map(str::trim)
+                    .filter(|x| !x.is_empty())
+                    .map(String::from)
+                    .collect()
+            })
+            .collect()
+    };
+    let t = rows(&["ingress"]);
+    assert_eq!(t[0], ["NAME", "CLASS", "HOSTS", "ADDRESS", "PORTS", "AGE"]);
+    assert_eq!(t[1][..3], ["site", "nginx", "site.example.org"]);
+    assert_eq!(t[1][t[1].len() - 2], "80");
+    let t = rows(&["hpa"]);
+    assert_eq!(
+        t[0],
+        [
+            "NAME",
+            "REFERENCE",
+            "TARGETS",
+            "MINPODS",
+            "MAXPODS",
+            "REPLICAS",
+            "AGE"
+        ]
+    );
+    assert_eq!(
+        t[1][..5],
+        ["web", "Deployment/web", "cpu: <unknown>/80%", "2", "5"]
+    );
+    let t = rows(&["pdb"]);
+    assert_eq!(
+        t[0],
+        [
+            "NAME",
+            "MIN AVAILABLE",
+            "MAX UNAVAILABLE",
+            "ALLOWED DISRUPTIONS",
+            "AGE"
+        ]
+    );
+    assert_eq!(t[1][..3], ["web", "50%", "N/A"]);
+    let t = rows(&["rolebinding", "-o", "wide"]);
+    assert_eq!(
+        t[0],
+        ["NAME", "ROLE", "AGE", "USERS", "GROUPS", "SERVICEACCOUNTS"]
+    );
+    assert_eq!(t[1][..2], ["read-pods", "Role/pod-reader"]);
+    assert_eq!(t[1][3..], ["alice", "t/default"]);
+    let t = rows(&["role"]);
+    assert_eq!(t[0], ["NAME", "CREATED AT"]);
+    let t = rows(&["cronjob"]);
+    assert_eq!(
+        t[0],
+        [
+            "NAME",
+            "SCHEDULE",
+            "TIMEZONE",
+            "SUSPEND",
+            "ACTIVE",
+            "LAST SCHEDULE",
+            "AGE"
+        ]
+    );
+    assert_eq!(t[1][..4], ["tick", "*/5 * * * *", "<none>", "False"]);
+    let t = rows(&["priorityclass", "high"]);
+    assert_eq!(
+        t[0],
+        ["NAME", "VALUE", "GLOBAL-DEFAULT", "AGE", "PREEMPTIONPOLICY"]
+    );
+    assert_eq!(t[1][..3], ["high", "1000", "false"]);
+    assert_eq!(t[1][4], "PreemptLowerPriority");
+    let t = rows(&["quota"]);
+    assert_eq!(t[0], ["NAME", "AGE", "REQUEST", "LIMIT"]);
+    assert_eq!(t[1][2], "cpu: 0/2, pods: 0/5");
+
     let out = run(
         &c,
         &["run", "solo", "--image=nginx:1.27", "--labels=app=solo"],
