@@ -1,315 +1,521 @@
-//! End to end on the embedded cluster: the demo repository bootstrapped through its
-//! app-of-apps entrypoint, then git changes (values, disabling an app, a broken template).
+//! End to end on the embedded cluster with the demo repository (`examples/demo`) served by a
+//! real git smart-HTTP server (`git http-backend`) on loopback: bootstrap through the
+//! app-of-apps entrypoint, push webhooks (the poll period is 10 minutes, so only a webhook
+//! explains a change reaching the cluster), pruning a disabled app, cascading deletion,
+//! broken commits, a failing pod.
 
-use controller::kube_io::{Kube, client_from_kubeconfig};
-use kube::api::{Api, DynamicObject, GroupVersionKind, Patch, PatchParams};
-use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod support;
+
+use serde_json::json;
 use std::time::{Duration, Instant};
+use support::{Demo, DemoOptions, GITHUB_SECRET, GITLAB_TOKEN, app, condition, health};
 
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "test")
-        .env("GIT_AUTHOR_EMAIL", "test@example.org")
-        .env("GIT_COMMITTER_NAME", "test")
-        .env("GIT_COMMITTER_EMAIL", "test@example.org")
-        .output()
-        .expect("git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+const DEV: &str = "deployment/kubernetes/.envs/dev.yaml";
+/// A decrypted value of `dev-secrets.yaml`: must never appear in an Application.
+const PLAINTEXT: &str = "dev-db-password-not-secret";
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("read_dir").flatten() {
-        let p = e.path();
-        let t = to.join(e.file_name());
-        if p.is_dir() {
-            copy_dir(&p, &t);
-        } else {
-            std::fs::copy(&p, &t).expect("copy");
-        }
-    }
-}
-
-fn demo_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/demo")
-}
-
-fn app_api(client: &kube::Client) -> Api<DynamicObject> {
-    let ar = kube::api::ApiResource::from_gvk_with_plural(
-        &GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Application"),
-        "applications",
-    );
-    Api::namespaced_with(client.clone(), "argocd", &ar)
-}
-
-async fn apps(client: &kube::Client) -> Vec<Value> {
-    app_api(client)
-        .list(&Default::default())
-        .await
-        .map(|l| {
-            l.items
-                .into_iter()
-                .map(|o| serde_json::to_value(o).unwrap_or(Value::Null))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn summary(apps: &[Value]) -> String {
-    apps.iter()
-        .map(|a| {
-            format!(
-                "{} sync={} health={} conditions={}",
-                a["metadata"]["name"].as_str().unwrap_or("?"),
-                a["status"]["sync"]["status"].as_str().unwrap_or("-"),
-                a["status"]["health"]["status"].as_str().unwrap_or("-"),
-                a["status"]["conditions"]
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-async fn wait_for<F: Fn(&[Value]) -> bool>(client: &kube::Client, what: &str, f: F) {
-    let deadline = Instant::now() + Duration::from_secs(180);
-    loop {
-        let a = apps(client).await;
-        if f(&a) {
-            return;
-        }
-        if Instant::now() > deadline {
-            panic!("timed out waiting for {what}; apps:\n{}", summary(&a));
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
-
-fn app<'a>(apps: &'a [Value], name: &str) -> Option<&'a Value> {
-    apps.iter().find(|a| a["metadata"]["name"] == name)
-}
-
-fn synced_healthy(apps: &[Value], name: &str) -> bool {
-    app(apps, name).is_some_and(|a| {
-        a["status"]["sync"]["status"] == "Synced" && a["status"]["health"]["status"] == "Healthy"
-    })
-}
-
-async fn refresh_all(client: &kube::Client) {
-    let api = app_api(client);
-    for a in apps(client).await {
-        let name = a["metadata"]["name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let patch = json!({"metadata": {"annotations": {"argocd.argoproj.io/refresh": "normal"}}});
-        let _ = api
-            .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
-            .await;
-    }
-}
-
-async fn deployment(kube: &Kube, ns: &str, name: &str) -> Option<Value> {
-    kube.get(&json!({"apiVersion": "apps/v1", "kind": "Deployment",
-        "metadata": {"name": name, "namespace": ns}}))
-        .await
-        .expect("get deployment")
-}
-
+/// Bootstrap; everything Synced and Healthy; a values commit applied after a GitHub push
+/// webhook; an app disabled in the env file pruned after a GitLab push webhook; deleting the
+/// entrypoint cascades through every child Application and its resources.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn demo_end_to_end() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("FERRY_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+async fn bootstrap_webhook_prune_cascade() {
+    let demo = Demo::start(DemoOptions::default()).await;
+
+    // 1. Everything Synced and Healthy, the entrypoint is an app of apps.
+    demo.wait_all_synced_healthy(120).await;
+    let a = demo.apps().await;
+    let entry = app(&a, "entrypoint-dev").expect("entrypoint");
+    assert_eq!(entry["status"]["summary"]["isAppOfApps"], true);
+    assert_eq!(
+        entry["status"]["sync"]["revision"],
+        json!(demo.head()),
+        "synced to the pushed commit"
+    );
+    let web = demo.deployment("dev-web", "web").await.expect("web");
+    assert_eq!(web["spec"]["replicas"], 1);
+    assert_eq!(
+        web["spec"]["template"]["spec"]["containers"][0]["image"]
+            .as_str()
+            .map(|i| i.ends_with(":1.4.2")),
+        Some(true),
+        "the tag of latest.yaml: {}",
+        web["spec"]["template"]["spec"]["containers"][0]["image"]
+    );
+    // The decrypted secret reached the cluster (and only there).
+    let secret = demo
+        .get("v1", "Secret", "dev-api", "api")
+        .await
+        .expect("api secret applied");
+    assert!(secret["data"]["DB_PASSWORD"].is_string(), "{secret}");
+    assert!(!a.iter().any(|x| x.to_string().contains(PLAINTEXT)));
+    // The Ingress is Healthy because the embedded cluster publishes a load-balancer address
+    // itself (no stand-in ingress controller in this test).
+    let ing = demo
+        .get("networking.k8s.io/v1", "Ingress", "dev-web", "web")
+        .await
+        .expect("web ingress");
+    assert!(
+        ing["status"]["loadBalancer"]["ingress"][0]["ip"].is_string(),
+        "{}",
+        ing["status"]
+    );
+
+    // 2. A values commit, pushed: nothing happens until the webhook (poll = 10 min).
+    demo.edit(DEV, |t| {
+        t.replacen(
+            "      replicas: 1\n      host:",
+            "      replicas: 2\n      host:",
+            1,
         )
-        .with_test_writer()
-        .try_init();
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let mut cfg = apiserver::Config::new(tmp.path().join("cluster"));
-    cfg.sim_delay = Duration::from_millis(100);
-    let handle = apiserver::Server::start(cfg).await.expect("start cluster");
-    let kubeconfig = tmp.path().join("kubeconfig");
-    handle.write_kubeconfig(&kubeconfig).expect("kubeconfig");
-    let client = client_from_kubeconfig(Some(&kubeconfig))
-        .await
-        .expect("client");
-
-    // The demo repository as a local git repo.
-    let repo = tmp.path().join("repo");
-    copy_dir(&demo_dir(), &repo);
-    git(&repo, &["init", "-q", "-b", "main"]);
-    git(&repo, &["add", "."]);
-    git(&repo, &["commit", "-q", "-m", "demo"]);
-    let repo_url = format!("file://{}", repo.display());
-
-    let kube = Kube::new(client.clone());
-    controller::bootstrap::ensure_namespace(&kube, "argocd")
-        .await
-        .expect("ns");
-    let key = std::fs::read(demo_dir().join("age-test-key.txt")).expect("key");
-    controller::bootstrap::ensure_secret(&kube, "argocd", "sops-age", "key.txt", &key)
-        .await
-        .expect("secret");
-
-    let mut opts = controller::Options::new(tmp.path().join("data"));
-    opts.refresh_interval = Duration::from_secs(3);
-    opts.refresh_jitter = Duration::from_millis(500);
-    // The embedded cluster has no ingress controller: play one (publish a load balancer
-    // address on every Ingress), as a real cluster's ingress controller would.
-    let c3 = client.clone();
-    let ingress_ctrl = tokio::spawn(async move {
-        let api: Api<k8s_openapi::api::networking::v1::Ingress> = Api::all(c3.clone());
-        loop {
-            if let Ok(list) = api.list(&Default::default()).await {
-                for ing in list.items {
-                    let has = ing
-                        .status
-                        .as_ref()
-                        .and_then(|s| s.load_balancer.as_ref())
-                        .and_then(|l| l.ingress.as_ref())
-                        .is_some_and(|i| !i.is_empty());
-                    if has {
-                        continue;
-                    }
-                    let (Some(ns), Some(name)) = (ing.metadata.namespace, ing.metadata.name) else {
-                        continue;
-                    };
-                    let nsapi: Api<k8s_openapi::api::networking::v1::Ingress> =
-                        Api::namespaced(c3.clone(), &ns);
-                    let patch =
-                        json!({"status": {"loadBalancer": {"ingress": [{"ip": "172.18.0.10"}]}}});
-                    let _ = nsapi
-                        .patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
-                        .await;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(300)).await;
-        }
     });
-    let c2 = client.clone();
-    let ctrl = tokio::spawn(async move { controller::run(c2, opts, |_| {}).await });
-    // The CRD is installed by the controller.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let entry = std::fs::read_to_string(repo.join("deployment/kubernetes/entrypoint.yaml"))
-        .expect("entrypoint");
-    let objs = controller::bootstrap::entrypoint_application(&entry, "dev", &repo_url, "HEAD")
-        .expect("parse entrypoint");
-    loop {
-        match controller::bootstrap::apply_all(&kube, &objs).await {
-            Ok(()) => break,
-            Err(e) if Instant::now() < deadline => {
-                let _ = e;
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            Err(e) => panic!("bootstrap: {e}"),
-        }
-    }
-
-    // 1. Everything Synced and Healthy.
-    let names = ["entrypoint-dev", "web-dev", "api-dev", "worker-dev"];
-    wait_for(&client, "all apps Synced and Healthy", |a| {
-        names.iter().all(|n| synced_healthy(a, n))
+    let push = demo.commit_and_push("web: 2 replicas");
+    assert!(push.files.contains(&DEV.to_string()), "{push:?}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let web = demo.deployment("dev-web", "web").await.expect("web");
+    assert_eq!(web["spec"]["replicas"], 1, "applied without a webhook?");
+    // A wrongly signed event is refused and changes nothing.
+    let (code, body) = demo.github_webhook(&push, "not-the-secret").await;
+    assert_eq!((code, body.as_str()), (400, "Webhook processing failed"));
+    let (code, body) = demo.gitlab_webhook(&push, "not-the-token").await;
+    assert_eq!((code, body.as_str()), (400, "Webhook processing failed"));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let web = demo.deployment("dev-web", "web").await.expect("web");
+    assert_eq!(
+        web["spec"]["replicas"], 1,
+        "applied after a refused webhook?"
+    );
+    // The signed GitHub push event.
+    let sent = Instant::now();
+    let (code, body) = demo.github_webhook(&push, GITHUB_SECRET).await;
+    assert_eq!(code, 200, "{body}");
+    demo.wait_deployment("dev-web", "web", "web scaled to 2", 30, |d| {
+        d.is_some_and(|d| d["spec"]["replicas"] == 2)
     })
     .await;
-    let web = deployment(&kube, "dev-web", "web")
-        .await
-        .expect("web deployment");
-    assert_eq!(web["spec"]["replicas"], 1);
-    let a = apps(&client).await;
-    assert_eq!(
-        app(&a, "entrypoint-dev").expect("entry")["status"]["summary"]["isAppOfApps"],
-        true
+    let took = sent.elapsed();
+    assert!(
+        took < Duration::from_secs(30),
+        "webhook to applied: {took:?}"
     );
-    // the decrypted secret reached the cluster, not the status
-    let secret = kube
-        .get(&json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "api", "namespace": "dev-api"}}))
-        .await
-        .expect("get secret");
-    assert!(secret.is_some(), "api secret applied");
+    eprintln!("webhook to applied: {took:?}");
+    demo.wait_apps("web-dev Synced and Healthy at the pushed commit", 60, |a| {
+        support::synced_healthy(a, "web-dev")
+            && app(a, "web-dev")
+                .is_some_and(|x| x["status"]["sync"]["revision"] == json!(push.after))
+    })
+    .await;
 
-    // 2. A values change is applied after a refresh.
-    let dev = repo.join("deployment/kubernetes/.envs/dev.yaml");
-    let text = std::fs::read_to_string(&dev).expect("dev.yaml");
-    let changed = text.replacen(
-        "      replicas: 1\n      host:",
-        "      replicas: 2\n      host:",
-        1,
-    );
-    assert_ne!(text, changed, "dev.yaml layout changed; adjust the test");
-    std::fs::write(&dev, &changed).expect("write");
-    git(&repo, &["commit", "-qam", "web: 2 replicas"]);
-    refresh_all(&client).await;
-    let deadline = Instant::now() + Duration::from_secs(120);
+    // 3. Disabling an app in the env file prunes it and its resources (GitLab event).
+    demo.edit(DEV, |t| {
+        let start = t.find("  worker:\n").expect("worker block");
+        t[..start].to_string()
+    });
+    let push = demo.commit_and_push("disable worker");
+    let (code, body) = demo.gitlab_webhook(&push, GITLAB_TOKEN).await;
+    assert_eq!(code, 200, "{body}");
+    demo.wait_apps("worker-dev pruned", 60, |a| app(a, "worker-dev").is_none())
+        .await;
+    demo.wait_deployment(
+        "dev-worker",
+        "worker",
+        "worker deployment deleted",
+        60,
+        |d| d.is_none(),
+    )
+    .await;
+    demo.wait_apps("the remaining apps Synced and Healthy", 60, |a| {
+        ["entrypoint-dev", "web-dev", "api-dev"]
+            .iter()
+            .all(|n| support::synced_healthy(a, n))
+    })
+    .await;
+    // The entrypoint's status follows the deletion it started (a watched managed resource).
+    demo.wait_apps("entrypoint-dev no longer lists worker-dev", 30, |a| {
+        app(a, "entrypoint-dev").is_some_and(|e| {
+            !e["status"]["resources"].to_string().contains("worker-dev")
+                && support::synced_healthy(a, "entrypoint-dev")
+        })
+    })
+    .await;
+
+    // 4. Deleting the entrypoint cascades: every child app and every resource is gone.
+    let managed = demo.managed_snapshot().await;
+    assert!(managed.keys().any(|k| k.starts_with("Deployment dev-api/")));
+    support::app_api(&demo.client)
+        .delete("entrypoint-dev", &Default::default())
+        .await
+        .expect("delete entrypoint");
+    let deadline = Instant::now() + Duration::from_secs(90);
     loop {
-        let web = deployment(&kube, "dev-web", "web")
-            .await
-            .expect("web deployment");
-        if web["spec"]["replicas"] == 2 {
+        let left = demo.managed_snapshot().await;
+        let apps = demo.apps().await;
+        // Namespaces created by CreateNamespace are not tracked; everything else must go.
+        if left.is_empty() && apps.is_empty() {
             break;
         }
         assert!(
             Instant::now() < deadline,
-            "web never scaled to 2: {}",
-            web["spec"]
+            "left after deleting the entrypoint: {:?}\napps:\n{}",
+            left.keys().collect::<Vec<_>>(),
+            support::summary(&apps)
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-
-    // 3. Disabling an app in the env file prunes it (and its resources, via the finalizer).
-    let text = std::fs::read_to_string(&dev).expect("dev.yaml");
-    let start = text.find("  worker:\n").expect("worker block");
-    let without = format!("{}{}", &text[..start], "");
-    std::fs::write(&dev, &without).expect("write");
-    git(&repo, &["commit", "-qam", "disable worker"]);
-    refresh_all(&client).await;
-    wait_for(&client, "worker-dev pruned", |a| {
-        app(a, "worker-dev").is_none()
-    })
-    .await;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while deployment(&kube, "dev-worker", "worker").await.is_some() {
-        assert!(Instant::now() < deadline, "worker deployment not deleted");
-        tokio::time::sleep(Duration::from_millis(500)).await;
+    for (ns, name) in [("dev-web", "web"), ("dev-api", "api")] {
+        assert!(demo.deployment(ns, name).await.is_none(), "{ns}/{name}");
     }
+    demo.shutdown().await;
+}
 
-    // 4. A broken template leaves live objects untouched and reports the error.
-    let before = deployment(&kube, "dev-api", "api")
-        .await
-        .expect("api deployment");
-    let tpl = repo.join("deployment/kubernetes/charts/api/templates/deployment.yaml");
-    let mut t = std::fs::read_to_string(&tpl).expect("template");
-    t.push_str("\n{{ .Values.broken | nosuchfunction }}\n");
-    std::fs::write(&tpl, t).expect("write");
-    git(&repo, &["commit", "-qam", "break api"]);
-    refresh_all(&client).await;
-    wait_for(&client, "api-dev ComparisonError", |a| {
-        app(a, "api-dev").is_some_and(|x| {
-            x["status"]["conditions"]
-                .as_array()
-                .is_some_and(|c| c.iter().any(|c| c["type"] == "ComparisonError"))
+/// A commit that breaks a template, and separately one that breaks the secrets file: no live
+/// object changes, the error is reported in `status.conditions`; fixing it recovers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn broken_commits_leave_live_objects_untouched() {
+    let demo = Demo::start(DemoOptions::default()).await;
+    demo.wait_all_synced_healthy(120).await;
+    let before = demo.managed_snapshot().await;
+    assert!(
+        before.len() >= 10,
+        "{:?}",
+        before.keys().collect::<Vec<_>>()
+    );
+
+    // 1. A broken template in the api chart, together with a values change that would
+    //    otherwise be applied.
+    let tpl = "deployment/kubernetes/charts/api/templates/deployment.yaml";
+    demo.edit(tpl, |t| {
+        format!("{t}\n{{{{ .Values.broken | nosuchfunction }}}}\n")
+    });
+    demo.edit(DEV, |t| {
+        t.replacen("LOG_LEVEL: debug", "LOG_LEVEL: info", 1)
+    });
+    let push = demo.commit_and_push("break api");
+    let (code, body) = demo.github_webhook(&push, GITHUB_SECRET).await;
+    assert_eq!(code, 200, "{body}");
+    demo.wait_apps("api-dev ComparisonError", 60, |a| {
+        condition(a, "api-dev", "ComparisonError").is_some_and(|c| {
+            c["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("nosuchfunction")
         })
     })
     .await;
-    let a = apps(&client).await;
-    let api_app = app(&a, "api-dev").expect("api-dev");
-    let msg = api_app["status"]["conditions"].to_string();
-    assert!(msg.contains("nosuchfunction"), "{msg}");
-    assert!(!msg.contains("DB_PASSWORD"), "{msg}");
-    let after = deployment(&kube, "dev-api", "api")
-        .await
-        .expect("api deployment still there");
-    assert_eq!(before["metadata"]["uid"], after["metadata"]["uid"]);
-    assert_eq!(before["spec"], after["spec"]);
+    // The other apps did sync the new commit (their charts are fine).
+    demo.wait_apps("web-dev at the new commit", 60, |a| {
+        app(a, "web-dev").is_some_and(|x| x["status"]["sync"]["revision"] == json!(push.after))
+    })
+    .await;
+    let a = demo.apps().await;
+    let msg = condition(&a, "api-dev", "ComparisonError").expect("condition")["message"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(msg.contains("deployment.yaml"), "names the file: {msg}");
+    assert!(!a.iter().any(|x| x.to_string().contains(PLAINTEXT)));
+    assert_ne!(
+        app(&a, "api-dev").expect("api-dev")["status"]["sync"]["status"],
+        "Synced"
+    );
+    let after = demo.managed_snapshot().await;
+    assert_eq!(
+        before, after,
+        "live objects changed after a broken template"
+    );
 
-    ctrl.abort();
-    ingress_ctrl.abort();
-    handle.shutdown().await;
+    // 2. Fixed: the held-back values change goes through.
+    demo.edit(tpl, |t| {
+        t.replace("\n{{ .Values.broken | nosuchfunction }}\n", "")
+    });
+    let push = demo.commit_and_push("fix api");
+    let (code, body) = demo.github_webhook(&push, GITHUB_SECRET).await;
+    assert_eq!(code, 200, "{body}");
+    demo.wait_deployment("dev-api", "api", "LOG_LEVEL=info applied", 60, |d| {
+        d.is_some_and(|d| d.to_string().contains("\"value\":\"info\""))
+    })
+    .await;
+    demo.wait_all_synced_healthy(60).await;
+    demo.wait_apps("api-dev without ComparisonError", 30, |a| {
+        condition(a, "api-dev", "ComparisonError").is_none()
+    })
+    .await;
+    let before = demo.managed_snapshot().await;
+
+    // 3. A corrupted secrets file (an encrypted value altered: the MAC no longer matches),
+    //    together with a values change.
+    let secrets = "deployment/kubernetes/.envs/dev-secrets.yaml";
+    demo.edit(secrets, |t| {
+        let i = t
+            .find("DB_PASSWORD: ENC[AES256_GCM,data:")
+            .expect("encrypted value")
+            + "DB_PASSWORD: ENC[AES256_GCM,data:".len();
+        let c = &t[i..i + 1];
+        let swapped = if c == "A" { "B" } else { "A" };
+        format!("{}{swapped}{}", &t[..i], &t[i + 1..])
+    });
+    demo.edit(DEV, |t| t.replacen("replicas: 1", "replicas: 3", 1));
+    let push = demo.commit_and_push("corrupt secrets");
+    let (code, body) = demo.gitlab_webhook(&push, GITLAB_TOKEN).await;
+    assert_eq!(code, 200, "{body}");
+    // Every app reads the secrets file: all report the error, none applies anything.
+    let names = demo.app_names();
+    let all_failed = |a: &[serde_json::Value]| {
+        names
+            .iter()
+            .all(|n| condition(a, n, "ComparisonError").is_some())
+    };
+    let a = demo
+        .wait_apps("ComparisonError on every app", 60, all_failed)
+        .await;
+    for n in &names {
+        let msg = condition(&a, n, "ComparisonError").expect("condition")["message"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        assert!(
+            msg.contains("dev-secrets.yaml"),
+            "{n}: names the secrets file: {msg}"
+        );
+    }
+    assert!(!a.iter().any(|x| x.to_string().contains(PLAINTEXT)));
+    // And it stays so (no reconcile in between applies or clears anything).
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let a = demo.apps().await;
+    assert!(all_failed(&a), "{}", support::summary(&a));
+    let after = demo.managed_snapshot().await;
+    assert_eq!(
+        before, after,
+        "live objects changed after a broken secrets file"
+    );
+    demo.shutdown().await;
+}
+
+/// A commit that makes the api pods crash turns the app Degraded; a fixing commit makes it
+/// Healthy again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn failing_pod_degrades_and_recovers() {
+    let demo = Demo::start(DemoOptions::default()).await;
+    demo.wait_all_synced_healthy(120).await;
+
+    // The embedded cluster's convention: an image containing `crashloop` never gets ready.
+    // A short progress deadline makes the stuck rollout Degraded quickly.
+    demo.edit(DEV, |t| {
+        t.replacen(
+            "  api:\n    server:\n      tag: latest\n",
+            "  api:\n    server:\n      tag: 2.0.2-crashloop\n      progressDeadlineSeconds: 3\n",
+            1,
+        )
+    });
+    let push = demo.commit_and_push("api 2.0.2");
+    let (code, body) = demo.github_webhook(&push, GITHUB_SECRET).await;
+    assert_eq!(code, 200, "{body}");
+    demo.wait_apps("api-dev Degraded", 90, |a| {
+        health(a, "api-dev") == "Degraded"
+    })
+    .await;
+    let a = demo.apps().await;
+    let api = app(&a, "api-dev").expect("api-dev");
+    let dep = api["status"]["resources"]
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["kind"] == "Deployment"))
+        .expect("deployment resource");
+    assert_eq!(dep["health"]["status"], "Degraded", "{dep}");
+    assert!(
+        dep["health"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("progress"),
+        "{dep}"
+    );
+    // The other apps are unaffected.
+    assert_eq!(health(&a, "web-dev"), "Healthy");
+
+    // Fixed by a commit.
+    demo.edit(DEV, |t| {
+        t.replacen("      tag: 2.0.2-crashloop\n", "      tag: latest\n", 1)
+    });
+    let push = demo.commit_and_push("api: back to latest");
+    let (code, body) = demo.github_webhook(&push, GITHUB_SECRET).await;
+    assert_eq!(code, 200, "{body}");
+    demo.wait_apps("api-dev Healthy again", 90, |a| {
+        support::synced_healthy(a, "api-dev")
+    })
+    .await;
+    demo.wait_all_synced_healthy(30).await;
+    demo.shutdown().await;
+}
+
+/// A manual edit of a managed Deployment (as `kubectl edit` / `kubectl scale` would do) is
+/// reverted by self-heal well before the poll period.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn self_heal_reverts_manual_edit() {
+    let demo = Demo::start(DemoOptions::default()).await;
+    demo.wait_all_synced_healthy(120).await;
+    let deployments: kube::Api<k8s_openapi::api::apps::v1::Deployment> =
+        kube::Api::namespaced(demo.client.clone(), "dev-web");
+    let patch = json!({"spec": {"replicas": 4, "template": {"metadata": {"labels": {"edited": "by-hand"}}}}});
+    let edited = Instant::now();
+    deployments
+        .patch(
+            "web",
+            &kube::api::PatchParams {
+                field_manager: Some("kubectl-edit".into()),
+                ..Default::default()
+            },
+            &kube::api::Patch::Merge(&patch),
+        )
+        .await
+        .expect("manual edit");
+    let d = demo
+        .wait_deployment("dev-web", "web", "the manual edit reverted", 30, |d| {
+            d.is_some_and(|d| d["spec"]["replicas"] == 1)
+        })
+        .await
+        .expect("web");
+    eprintln!("edit to reverted: {:?}", edited.elapsed());
+    // Server-side apply reverts the fields ferry manages; the extra label is another
+    // manager's field and stays, as with Argo CD's server-side apply.
+    assert_eq!(d["spec"]["replicas"], 1);
+    demo.wait_all_synced_healthy(60).await;
+    let a = demo.apps().await;
+    let web = app(&a, "web-dev").expect("web-dev");
+    let ops = web["status"]["operationState"]["operation"]["initiatedBy"].clone();
+    assert_eq!(ops["automated"], true, "{ops}");
+    demo.shutdown().await;
+}
+
+/// Rollback to an earlier `status.history` entry, written as `argocd app rollback` writes
+/// it, on an Application without automated sync; refused on an automated one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rollback_to_earlier_history_entry() {
+    let demo = Demo::start(DemoOptions::default()).await;
+    // A manually synced Application of the web chart (no syncPolicy.automated).
+    let manual = json!({
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+        "metadata": {"name": "web-manual", "namespace": "argocd",
+                     "finalizers": ["resources-finalizer.argocd.argoproj.io"]},
+        "spec": {
+            "project": "default",
+            "source": {
+                "repoURL": demo.repo_url, "targetRevision": "HEAD",
+                "path": "deployment/kubernetes/charts/web",
+                "helm": {"releaseName": "web", "valueFiles": [
+                    "/deployment/kubernetes/.envs/latest.yaml",
+                    "/deployment/kubernetes/.envs/dev.yaml",
+                    "secrets+age-import-kubernetes://argocd/sops-age#key.txt?/deployment/kubernetes/.envs/dev-secrets.yaml"
+                ]}
+            },
+            "destination": {"server": "https://kubernetes.default.svc", "namespace": "manual-web"},
+            "syncPolicy": {"syncOptions": ["CreateNamespace=true"]}
+        }
+    });
+    demo.kube.apply(&manual).await.expect("create web-manual");
+    demo.wait_apps("web-manual OutOfSync (never synced)", 60, |a| {
+        app(a, "web-manual").is_some_and(|x| x["status"]["sync"]["status"] == "OutOfSync")
+    })
+    .await;
+    assert!(demo.deployment("manual-web", "web").await.is_none());
+
+    let sync = |who: &str| json!({"operation": {"initiatedBy": {"username": who}, "sync": {"prune": true}}});
+    let history_len = |a: &[serde_json::Value]| {
+        app(a, "web-manual")
+            .and_then(|x| x["status"]["history"].as_array().map(Vec::len))
+            .unwrap_or(0)
+    };
+    // First sync: history entry 0 at the first commit.
+    let first = demo.head();
+    demo.merge_app("web-manual", sync("alice")).await;
+    demo.wait_apps("web-manual synced once", 60, |a| {
+        history_len(a) == 1 && support::synced_healthy(a, "web-manual")
+    })
+    .await;
+    // A commit, then the second sync: entry 1.
+    demo.edit(DEV, |t| {
+        t.replacen(
+            "      replicas: 1\n      host:",
+            "      replicas: 3\n      host:",
+            1,
+        )
+    });
+    let push = demo.commit_and_push("web: 3 replicas");
+    demo.github_webhook(&push, GITHUB_SECRET).await;
+    demo.wait_apps("web-manual OutOfSync at the new commit", 60, |a| {
+        app(a, "web-manual").is_some_and(|x| {
+            x["status"]["sync"]["status"] == "OutOfSync"
+                && x["status"]["sync"]["revision"] == json!(push.after)
+        })
+    })
+    .await;
+    demo.merge_app("web-manual", sync("bob")).await;
+    demo.wait_apps("web-manual synced twice", 60, |a| {
+        history_len(a) == 2 && support::synced_healthy(a, "web-manual")
+    })
+    .await;
+    assert_eq!(
+        demo.deployment("manual-web", "web").await.expect("web")["spec"]["replicas"],
+        3
+    );
+    let a = demo.apps().await;
+    let history = app(&a, "web-manual").expect("app")["status"]["history"].clone();
+    assert_eq!(history[0]["revision"], json!(first), "{history}");
+    assert_eq!(history[1]["revision"], json!(push.after), "{history}");
+    assert_ne!(history[0]["id"], history[1]["id"], "{history}");
+
+    // Rollback to entry 0, as `argocd app rollback web-manual <id>` writes it.
+    let h0 = history[0].clone();
+    demo.merge_app(
+        "web-manual",
+        json!({"operation": {
+            "initiatedBy": {"username": "carol"},
+            "sync": {"revision": h0["revision"], "source": h0["source"], "prune": false,
+                     "dryRun": false, "syncStrategy": {"apply": {}}}
+        }}),
+    )
+    .await;
+    demo.wait_deployment("manual-web", "web", "rolled back to 1 replica", 60, |d| {
+        d.is_some_and(|d| d["spec"]["replicas"] == 1)
+    })
+    .await;
+    demo.wait_apps("rollback recorded in history", 60, |a| history_len(a) == 3)
+        .await;
+    let a = demo.apps().await;
+    let x = app(&a, "web-manual").expect("app");
+    assert_eq!(x["status"]["history"][2]["revision"], json!(first));
+    assert_eq!(x["status"]["operationState"]["phase"], "Succeeded");
+    assert_eq!(
+        x["status"]["operationState"]["syncResult"]["revision"],
+        json!(first)
+    );
+    // Git still says 3 replicas: the app is OutOfSync, as in Argo CD.
+    assert_eq!(
+        x["status"]["sync"]["status"], "OutOfSync",
+        "{}",
+        x["status"]["sync"]
+    );
+
+    // The same on an app with automated sync is refused; nothing changes.
+    demo.wait_all_synced_healthy(120).await;
+    let before = demo.deployment("dev-web", "web").await.expect("web");
+    let a = demo.apps().await;
+    let h = app(&a, "web-dev").expect("web-dev")["status"]["history"][0].clone();
+    demo.merge_app(
+        "web-dev",
+        json!({"operation": {
+            "initiatedBy": {"username": "carol"},
+            "sync": {"revision": first, "source": h["source"], "syncStrategy": {"apply": {}}}
+        }}),
+    )
+    .await;
+    demo.wait_apps("rollback refused on web-dev", 60, |a| {
+        app(a, "web-dev").is_some_and(|x| {
+            x["status"]["operationState"]["phase"] == "Error" && x["operation"].is_null()
+        })
+    })
+    .await;
+    let after = demo.deployment("dev-web", "web").await.expect("web");
+    assert_eq!(
+        before["metadata"]["generation"],
+        after["metadata"]["generation"]
+    );
+    demo.shutdown().await;
 }

@@ -48,6 +48,9 @@ metadata:
     {{- include "common.labels" . | nindent 4 }}
 spec:
   replicas: {{ $server.replicas | default 1 }}
+  {{- with $server.progressDeadlineSeconds }}
+  progressDeadlineSeconds: {{ . }}
+  {{- end }}
   selector:
     matchLabels:
       {{- include "common.selectorLabels" . | nindent 6 }}
