@@ -25,6 +25,40 @@ use crate::store::EventType;
 type Key = (String, String, String);
 
 const MANAGER: &str = "ferry-controller";
+
+/// Who reports an Event (`source.component`, `source.host`) and about which part.
+#[derive(Clone, Copy)]
+struct EventSource<'a> {
+    component: &'a str,
+    host: Option<&'a str>,
+    field_path: Option<&'a str>,
+}
+
+const DEPLOYMENT_CONTROLLER: EventSource<'static> = EventSource {
+    component: "deployment-controller",
+    host: None,
+    field_path: None,
+};
+const REPLICASET_CONTROLLER: EventSource<'static> = EventSource {
+    component: "replicaset-controller",
+    host: None,
+    field_path: None,
+};
+const JOB_CONTROLLER: EventSource<'static> = EventSource {
+    component: "job-controller",
+    host: None,
+    field_path: None,
+};
+const CRONJOB_CONTROLLER: EventSource<'static> = EventSource {
+    component: "cronjob-controller",
+    host: None,
+    field_path: None,
+};
+const SCHEDULER: EventSource<'static> = EventSource {
+    component: "default-scheduler",
+    host: None,
+    field_path: None,
+};
 /// The address the simulated ingress controller publishes on every Ingress.
 const INGRESS_IP: &str = "172.18.254.1";
 
@@ -34,6 +68,7 @@ pub fn spawn(state: Arc<State>, stop: watch::Receiver<bool>) {
         let mut c = Controllers {
             state,
             seen: HashMap::new(),
+            last_event_sweep: Instant::now(),
         };
         c.run(stop).await;
     });
@@ -43,6 +78,8 @@ struct Controllers {
     state: Arc<State>,
     /// When a Pod (by uid) was first seen in its current phase; drives the simulated delays.
     seen: HashMap<String, Instant>,
+    /// Last sweep of expired Events.
+    last_event_sweep: Instant,
 }
 
 fn meta_str<'a>(o: &'a Value, f: &str) -> &'a str {
@@ -173,7 +210,10 @@ impl Controllers {
                         tracing::error!(error = %e, "committing");
                     }
                 }
-                _ = tick.tick() => self.resync(&qtx),
+                _ = tick.tick() => {
+                    self.resync(&qtx);
+                    self.expire_events();
+                }
             }
         }
     }
@@ -305,6 +345,196 @@ impl Controllers {
 
     fn opts(&self) -> WriteOpts {
         WriteOpts::internal(MANAGER)
+    }
+
+    /// Records a core/v1 Event about `obj`, as the upstream controllers and kubelet do;
+    /// a repeat (same object, reason, message) bumps `count` and `lastTimestamp`.
+    fn event(&self, obj: &Value, ty: &str, reason: &str, message: &str, source: EventSource<'_>) {
+        let Some(et) = self.t("", "Event") else {
+            return;
+        };
+        let ns = match meta_str(obj, "namespace") {
+            "" => "default",
+            ns => ns,
+        };
+        let uid = meta_str(obj, "uid");
+        let name = format!(
+            "{}.{}",
+            meta_str(obj, "name"),
+            template_hash(&json!([uid, reason, message, source.field_path]))
+        );
+        let now = now();
+        let existing = self.state.store.txn().get(&et.key(), ns, &name);
+        let r = match existing {
+            Some(old) => {
+                let mut n = (*old).clone();
+                n["count"] = json!(i(&old, "/count").max(1) + 1);
+                n["lastTimestamp"] = json!(now);
+                self.state
+                    .update(&et, "v1", Some(ns), &name, None, n, &self.opts())
+            }
+            None => {
+                let mut involved = json!({"kind": obj["kind"], "namespace": meta_str(obj, "namespace"),
+                    "name": meta_str(obj, "name"), "uid": uid, "apiVersion": obj["apiVersion"],
+                    "resourceVersion": meta_str(obj, "resourceVersion")});
+                if let Some(fp) = source.field_path {
+                    involved["fieldPath"] = json!(fp);
+                }
+                let mut src = json!({"component": source.component});
+                if let Some(h) = source.host {
+                    src["host"] = json!(h);
+                }
+                let ev = json!({"apiVersion": "v1", "kind": "Event",
+                    "metadata": {"name": name, "namespace": ns},
+                    "involvedObject": involved, "reason": reason, "message": message,
+                    "source": src, "firstTimestamp": now, "lastTimestamp": now, "count": 1,
+                    "type": ty, "eventTime": null, "reportingComponent": source.component,
+                    "reportingInstance": source.host.unwrap_or("")});
+                self.state.create(&et, "v1", Some(ns), ev, &self.opts())
+            }
+        };
+        if let Err(e) = r {
+            tracing::debug!(%reason, error = %e, "recording event");
+        }
+    }
+
+    /// The kubelet's Events for a Pod starting its containers (or failing to).
+    fn kubelet_events(&self, pod: &Value, containers: &[Value], failure: Option<&str>) {
+        let host = pod
+            .pointer("/spec/nodeName")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        for c in containers {
+            let name = c["name"].as_str().unwrap_or("");
+            let image = c["image"].as_str().unwrap_or("");
+            let fp = format!("spec.containers{{{name}}}");
+            let src = EventSource {
+                component: "kubelet",
+                host: Some(host),
+                field_path: Some(&fp),
+            };
+            let pod_src = EventSource {
+                field_path: None,
+                ..src
+            };
+            match failure {
+                None | Some("CrashLoopBackOff") | Some("Failed") => {
+                    self.event(
+                        pod,
+                        "Normal",
+                        "Pulled",
+                        &format!("Container image \"{image}\" already present on machine"),
+                        src,
+                    );
+                    self.event(
+                        pod,
+                        "Normal",
+                        "Created",
+                        &format!("Created container: {name}"),
+                        src,
+                    );
+                    self.event(
+                        pod,
+                        "Normal",
+                        "Started",
+                        &format!("Started container {name}"),
+                        src,
+                    );
+                    if failure == Some("CrashLoopBackOff") {
+                        self.event(
+                            pod,
+                            "Warning",
+                            "BackOff",
+                            &format!(
+                                "Back-off restarting failed container {name} in pod {}_{}({})",
+                                meta_str(pod, "name"),
+                                meta_str(pod, "namespace"),
+                                meta_str(pod, "uid")
+                            ),
+                            src,
+                        );
+                    }
+                    if failure == Some("Failed") {
+                        self.event(
+                            pod,
+                            "Warning",
+                            "Failed",
+                            &format!("Container {name} exited with code 1"),
+                            pod_src,
+                        );
+                    }
+                }
+                Some(_) => {
+                    self.event(
+                        pod,
+                        "Normal",
+                        "Pulling",
+                        &format!("Pulling image \"{image}\""),
+                        src,
+                    );
+                    self.event(
+                        pod,
+                        "Warning",
+                        "Failed",
+                        &format!(
+                            "Failed to pull image \"{image}\": simulated pull failure (ferry)"
+                        ),
+                        src,
+                    );
+                    self.event(pod, "Warning", "Failed", "Error: ErrImagePull", src);
+                    self.event(
+                        pod,
+                        "Normal",
+                        "BackOff",
+                        &format!("Back-off pulling image \"{image}\""),
+                        src,
+                    );
+                    self.event(pod, "Warning", "Failed", "Error: ImagePullBackOff", src);
+                }
+            }
+        }
+    }
+
+    /// Deletes Events whose last occurrence is older than the configured TTL.
+    fn expire_events(&mut self) {
+        let every = self.state.config.event_ttl.min(Duration::from_secs(10));
+        if self.last_event_sweep.elapsed() < every {
+            return;
+        }
+        self.last_event_sweep = Instant::now();
+        let Some(et) = self.t("", "Event") else {
+            return;
+        };
+        let ttl = chrono::Duration::from_std(self.state.config.event_ttl)
+            .unwrap_or(chrono::Duration::hours(1));
+        let cutoff = chrono::Utc::now() - ttl;
+        let expired: Vec<(String, String)> = self
+            .state
+            .store
+            .txn()
+            .list(&et.key(), None)
+            .into_iter()
+            .filter(|e| {
+                [
+                    "/lastTimestamp",
+                    "/eventTime",
+                    "/metadata/creationTimestamp",
+                ]
+                .iter()
+                .find_map(|p| e.pointer(p).and_then(Value::as_str))
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .is_some_and(|t| t.with_timezone(&chrono::Utc) < cutoff)
+            })
+            .map(|e| {
+                (
+                    meta_str(&e, "namespace").to_string(),
+                    meta_str(&e, "name").to_string(),
+                )
+            })
+            .collect();
+        for (ns, name) in expired {
+            let _ = self.state.delete(&et, Some(&ns), &name, &json!({}), false);
+        }
     }
 
     fn update_status(
@@ -511,6 +741,21 @@ impl Controllers {
                     return Ok(());
                 }
                 self.update_status(&t, pod, status)?;
+                self.event(
+                    pod,
+                    "Normal",
+                    "Scheduled",
+                    &format!(
+                        "Successfully assigned {}/{} to {}",
+                        meta_str(pod, "namespace"),
+                        meta_str(pod, "name"),
+                        pod.pointer("/spec/nodeName")
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                    ),
+                    SCHEDULER,
+                );
+                self.kubelet_events(pod, &containers, failure);
             }
             "Running" if restart != "Always" && failure.is_none() => {
                 if elapsed < delay {
@@ -581,6 +826,18 @@ impl Controllers {
                     return Ok(());
                 }
                 if !paused && i(&rs, "/spec/replicas") != replicas {
+                    let from = i(&rs, "/spec/replicas");
+                    self.event(
+                        d,
+                        "Normal",
+                        "ScalingReplicaSet",
+                        &format!(
+                            "Scaled {} replica set {} from {from} to {replicas}",
+                            if replicas > from { "up" } else { "down" },
+                            meta_str(&rs, "name")
+                        ),
+                        DEPLOYMENT_CONTROLLER,
+                    );
                     let mut n = rs.clone();
                     n["spec"]["replicas"] = json!(replicas);
                     n["metadata"]["annotations"]["deployment.kubernetes.io/desired-replicas"] =
@@ -614,7 +871,17 @@ impl Controllers {
                     "metadata": {"name": format!("{name}-{hash}"), "namespace": ns, "labels": labels, "ownerReferences": [controller_ref(d)],
                         "annotations": {"deployment.kubernetes.io/revision": rev.to_string(), "deployment.kubernetes.io/desired-replicas": replicas.to_string(), "deployment.kubernetes.io/max-replicas": (replicas + 1).to_string()}},
                     "spec": {"replicas": replicas, "selector": sel, "template": tpl}});
-                self.state.create(&rst, "v1", Some(&ns), rs, &self.opts())?;
+                let created = self.state.create(&rst, "v1", Some(&ns), rs, &self.opts())?;
+                self.event(
+                    d,
+                    "Normal",
+                    "ScalingReplicaSet",
+                    &format!(
+                        "Scaled up replica set {} from 0 to {replicas}",
+                        meta_str(&created, "name")
+                    ),
+                    DEPLOYMENT_CONTROLLER,
+                );
                 return Ok(());
             }
         };
@@ -640,6 +907,17 @@ impl Controllers {
         if new_ready_all && !paused {
             for rs in &old {
                 if i(rs, "/spec/replicas") != 0 {
+                    self.event(
+                        d,
+                        "Normal",
+                        "ScalingReplicaSet",
+                        &format!(
+                            "Scaled down replica set {} from {} to 0",
+                            meta_str(rs, "name"),
+                            i(rs, "/spec/replicas")
+                        ),
+                        DEPLOYMENT_CONTROLLER,
+                    );
                     let mut n = (*rs).clone();
                     n["spec"]["replicas"] = json!(0);
                     self.state.update(
@@ -811,16 +1089,33 @@ impl Controllers {
         if pods.len() < want {
             for _ in pods.len()..want {
                 let pod = self.new_pod(rs, &template, None, json!({}), None);
-                self.state.create(&pt, "v1", Some(&ns), pod, &self.opts())?;
+                let created = self.state.create(&pt, "v1", Some(&ns), pod, &self.opts())?;
+                self.event(
+                    rs,
+                    "Normal",
+                    "SuccessfulCreate",
+                    &format!("Created pod: {}", meta_str(&created, "name")),
+                    REPLICASET_CONTROLLER,
+                );
             }
             return Ok(());
         }
         if pods.len() > want {
             pods.sort_by_key(|p| (pod_ready(p), meta_str(p, "creationTimestamp").to_string()));
             for p in &pods[..pods.len() - want] {
-                let _ = self
+                if self
                     .state
-                    .delete(&pt, Some(&ns), meta_str(p, "name"), &json!({}), false);
+                    .delete(&pt, Some(&ns), meta_str(p, "name"), &json!({}), false)
+                    .is_ok()
+                {
+                    self.event(
+                        rs,
+                        "Normal",
+                        "SuccessfulDelete",
+                        &format!("Deleted pod: {}", meta_str(p, "name")),
+                        REPLICASET_CONTROLLER,
+                    );
+                }
             }
             return Ok(());
         }
@@ -998,11 +1293,19 @@ impl Controllers {
         }
         let fail_now = failed > backoff;
         if succeeded >= completions {
+            self.event(job, "Normal", "Completed", "Job completed", JOB_CONTROLLER);
             status["completionTime"] = json!(now);
             status["conditions"] = json!([
                 {"type": "SuccessCriteriaMet", "status": "True", "reason": "CompletionsReached", "message": "Reached expected number of succeeded pods", "lastProbeTime": now, "lastTransitionTime": now},
                 {"type": "Complete", "status": "True", "reason": "CompletionsReached", "message": "Reached expected number of succeeded pods", "lastProbeTime": now, "lastTransitionTime": now}]);
         } else if fail_now {
+            self.event(
+                job,
+                "Warning",
+                "BackoffLimitExceeded",
+                "Job has reached the specified backoff limit",
+                JOB_CONTROLLER,
+            );
             status["conditions"] = json!([
                 {"type": "FailureTarget", "status": "True", "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit", "lastProbeTime": now, "lastTransitionTime": now},
                 {"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit", "lastProbeTime": now, "lastTransitionTime": now}]);
@@ -1012,7 +1315,14 @@ impl Controllers {
             let template = job.pointer("/spec/template").cloned().unwrap_or(json!({}));
             for _ in 0..want.max(0) {
                 let pod = self.new_pod(job, &template, None, json!({}), None);
-                self.state.create(&pt, "v1", Some(&ns), pod, &self.opts())?;
+                let created = self.state.create(&pt, "v1", Some(&ns), pod, &self.opts())?;
+                self.event(
+                    job,
+                    "Normal",
+                    "SuccessfulCreate",
+                    &format!("Created pod: {}", meta_str(&created, "name")),
+                    JOB_CONTROLLER,
+                );
             }
         }
         status["active"] = json!(if succeeded >= completions || fail_now {
@@ -1088,7 +1398,13 @@ impl Controllers {
                     json!(due.format("%Y-%m-%dT%H:%M:%SZ").to_string());
                 let job = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": meta, "spec": tpl.get("spec").cloned().unwrap_or(json!({}))});
                 match self.state.create(&jt, "v1", Some(&ns), job, &self.opts()) {
-                    Ok(_) => {}
+                    Ok(created) => self.event(
+                        cj,
+                        "Normal",
+                        "SuccessfulCreate",
+                        &format!("Created job {}", meta_str(&created, "name")),
+                        CRONJOB_CONTROLLER,
+                    ),
                     Err(e) if e.code == 409 => {}
                     Err(e) => return Err(e),
                 }

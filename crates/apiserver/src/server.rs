@@ -53,6 +53,9 @@ pub struct Config {
     pub nodes: usize,
     /// Events kept for watch resumption.
     pub history: usize,
+    /// How long core/v1 Events live after their last occurrence (kube-apiserver's
+    /// `--event-ttl`, default one hour).
+    pub event_ttl: Duration,
 }
 
 impl Config {
@@ -64,6 +67,7 @@ impl Config {
             sim_delay: Duration::from_millis(300),
             nodes: 1,
             history: crate::store::DEFAULT_HISTORY,
+            event_ttl: Duration::from_secs(3600),
         }
     }
 }

@@ -488,3 +488,100 @@ async fn set_and_rollout_on_a_typed_deployment() {
     tokio::time::sleep(Duration::from_millis(10)).await;
     assert_eq!(get(&c, &["deployment", "web"])["spec"]["replicas"], 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn controllers_record_events_for_describe_and_get_events() {
+    let c = start().await;
+    kubectl(&c, &["create", "namespace", "t"]);
+    run(
+        &c,
+        &[
+            "create",
+            "deployment",
+            "web",
+            "--image=nginx:1.27",
+            "--replicas=2",
+        ],
+    );
+    run(
+        &c,
+        &["rollout", "status", "deployment/web", "--timeout=30s"],
+    );
+    let out = run(&c, &["describe", "deployment", "web"]);
+    let events = out.split("Events:").nth(1).unwrap_or_default();
+    assert!(
+        events.contains("ScalingReplicaSet")
+            && events.contains("deployment-controller")
+            && events.contains("Scaled up replica set web-")
+            && events.contains("from 0 to 2"),
+        "{out}"
+    );
+    let pods = run(&c, &["get", "pods", "-o", "name"]);
+    let pod = pods
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("pod/");
+    let out = run(&c, &["describe", "pod", pod]);
+    let events = out.split("Events:").nth(1).unwrap_or_default();
+    for needle in [
+        "Scheduled",
+        "default-scheduler",
+        "Successfully assigned t/",
+        "Pulled",
+        "Created container: nginx",
+        "Started container nginx",
+    ] {
+        assert!(events.contains(needle), "{needle} missing:\n{out}");
+    }
+    let out = run(&c, &["get", "events"]);
+    let header = out.lines().next().unwrap_or_default();
+    for col in ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"] {
+        assert!(header.contains(col), "{out}");
+    }
+    assert!(
+        out.lines().any(|l| l.contains("SuccessfulCreate")
+            && l.contains("replicaset/web-")
+            && l.contains("Created pod: web-")),
+        "{out}"
+    );
+
+    // A pod whose image cannot be pulled reports the kubelet's warnings.
+    run(&c, &["run", "bad", "--image=invalid.ferry/nope:1"]);
+    let out = eventually(Duration::from_secs(15), || {
+        let out = run(
+            &c,
+            &[
+                "get",
+                "events",
+                "--field-selector",
+                "involvedObject.name=bad,type=Warning",
+            ],
+        );
+        out.contains("Error: ImagePullBackOff").then_some(out)
+    })
+    .await;
+    assert!(
+        out.contains("Failed") && out.contains("pod/bad") && out.contains("Warning"),
+        "{out}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_expire_after_their_ttl() {
+    let c = start_with(|cfg| cfg.event_ttl = Duration::from_secs(2)).await;
+    kubectl(&c, &["create", "namespace", "t"]);
+    run(&c, &["create", "deployment", "web", "--image=nginx:1.27"]);
+    eventually(Duration::from_secs(10), || {
+        run(&c, &["get", "events", "-o", "name"])
+            .contains("event/web.")
+            .then_some(())
+    })
+    .await;
+    eventually(Duration::from_secs(20), || {
+        let out = kubectl_raw(&c, &["-n", "t", "get", "events", "-o", "name"], None);
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        (out.status.success() && !stdout.contains("event/web.")).then_some(())
+    })
+    .await;
+}
