@@ -627,7 +627,7 @@ fn validate(md: &mut Metadata) -> Result<(), LoadError> {
     if md.version.is_empty() {
         return v("chart.metadata.version is required");
     }
-    if !crate::semver::is_valid_version(&md.version) {
+    if sprig::semver::SemverVersion::parse(&md.version).is_err() {
         return v(&format!(
             "chart.metadata.version {:?} is invalid",
             md.version

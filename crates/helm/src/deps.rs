@@ -5,10 +5,10 @@
 use serde_json::{Map, Value};
 
 use crate::chart::{Chart, Dependency};
-use crate::semver::is_compatible_range;
 use crate::values::{
     Values, coalesce_tables_owned, coalesce_values, merge_values, path_value, table,
 };
+use sprig::semver::is_compatible_range;
 
 /// Helm's `CheckDependencies`: every declared dependency must be present in `charts/`.
 pub fn check_dependencies(chart: &Chart) -> Result<(), String> {

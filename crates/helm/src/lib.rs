@@ -23,7 +23,6 @@ pub mod manifest;
 pub mod objects;
 pub mod render;
 pub mod schema;
-pub mod semver;
 pub mod strvals;
 pub mod values;
 pub mod yaml;

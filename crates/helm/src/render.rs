@@ -268,7 +268,7 @@ pub fn render(chart: &Chart, user: &Values, opts: &RenderOptions) -> Result<Rend
     let (chart, vals) = prepare(chart, user, opts)?;
     let caps = opts.capabilities();
     if !chart.metadata.kube_version.is_empty()
-        && !crate::semver::is_compatible_range(
+        && !sprig::semver::is_compatible_range(
             &chart.metadata.kube_version,
             &caps.kube_version.normalized,
         )

@@ -35,7 +35,7 @@ mod gofmt;
 mod numeric;
 mod paths;
 mod regex;
-mod semver;
+pub mod semver;
 mod strings;
 mod unicode;
 mod url;

@@ -1,5 +1,19 @@
 //! Masterminds/semver v3 (as Helm v4 vendors it): lenient version parsing, ordering and
 //! constraints (`^ ~ x ranges`, `||`, `,`, hyphen ranges, prerelease rules).
+//!
+//! Used by the `semver`/`semverCompare` template functions and by Helm's own checks
+//! (Chart.yaml `version` validity, `dependencies[].version` and `kubeVersion` ranges). Public
+//! API: [`SemverVersion::parse`] (`semver.NewVersion`), [`SemverVersion::compare`]
+//! (`Version.Compare`), [`constraint_check`] (`NewConstraint` + `Check`, with the parse
+//! error) and [`is_compatible_range`] (Helm's `chartutil.IsCompatibleRange`).
+//!
+//! ```
+//! use sprig::semver::{SemverVersion, constraint_check, is_compatible_range};
+//! let v = SemverVersion::parse("v1.29.3").unwrap();
+//! assert!(constraint_check(">= 1.20.0-0, < 2", &v).unwrap());
+//! assert!(!is_compatible_range(">=1.30.0", "v1.29.3"));
+//! assert!(constraint_check("foo", &v).is_err());
+//! ```
 
 use std::cmp::Ordering;
 use std::sync::OnceLock;
@@ -40,11 +54,17 @@ fn res() -> &'static Res {
 /// A parsed `*semver.Version`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SemverVersion {
+    /// Major version.
     pub major: u64,
+    /// Minor version (0 when absent).
     pub minor: u64,
+    /// Patch version (0 when absent).
     pub patch: u64,
+    /// Prerelease, without the `-`.
     pub pre: String,
+    /// Build metadata, without the `+`.
     pub metadata: String,
+    /// The text as given.
     pub original: String,
 }
 
@@ -326,7 +346,8 @@ impl Constraint {
     }
 }
 
-/// `semver.NewConstraint(c)` then `Check(v)`.
+/// `semver.NewConstraint(constraint)` then `Check(version)`; the error is Masterminds' parse
+/// error of the constraint (`improper constraint: "…"`).
 pub fn constraint_check(constraint: &str, version: &SemverVersion) -> Result<bool, String> {
     let r = res();
     // rewriteRange: "a - b" → ">= a, <= b "
@@ -377,6 +398,15 @@ pub fn constraint_check(constraint: &str, version: &SemverVersion) -> Result<boo
     Ok(ors
         .iter()
         .any(|(list, pre)| list.iter().all(|c| c.check(version, *pre))))
+}
+
+/// Helm's `chartutil.IsCompatibleRange(constraint, version)`: whether `version` satisfies
+/// `constraint`; false when either does not parse.
+pub fn is_compatible_range(constraint: &str, version: &str) -> bool {
+    match SemverVersion::parse(version) {
+        Ok(v) => constraint_check(constraint, &v).unwrap_or(false),
+        Err(_) => false,
+    }
 }
 
 impl Object for SemverVersion {
@@ -470,7 +500,7 @@ impl Object for SemverVersion {
     }
 }
 
-pub fn register(m: &mut FuncMap) {
+pub(crate) fn register(m: &mut FuncMap) {
     reg(m, "semver", fixed(&[T::String]), |a| {
         SemverVersion::parse(&arg_s(&a[0]))
             .map(Value::object)
@@ -515,5 +545,25 @@ mod tests {
             "invalid semantic version"
         );
         assert!(constraint_check("foo", &SemverVersion::parse("1.0.0").unwrap()).is_err());
+    }
+
+    #[test]
+    fn helm_ranges() {
+        for v in ["1.2.3", "v1.2", "1.0.0-rc.1+build.5"] {
+            assert!(SemverVersion::parse(v).is_ok(), "{v}");
+        }
+        for v in ["1.2.3.4", "abc", "1.0.0-01"] {
+            assert!(SemverVersion::parse(v).is_err(), "{v}");
+        }
+        assert!(is_compatible_range(">=1.20.0-0", "v1.36.0"));
+        assert!(!is_compatible_range(">=1.20.0", "1.21.0-gke.1"));
+        assert!(is_compatible_range(">= 1.2, < 2", "1.5.0"));
+        assert!(is_compatible_range("1.2 - 1.4.5", "1.4.0"));
+        assert!(is_compatible_range("<1.0.0 || >=2.0.0", "2.1.0"));
+        assert!(!is_compatible_range(">=1.30.0", "v1.29.3"));
+        assert!(is_compatible_range("2.x.x", "2.3.4"));
+        assert!(is_compatible_range("~> 12.1", "12.1.7"));
+        assert!(!is_compatible_range("foo", "1.0.0"));
+        assert!(!is_compatible_range("*", "abc"));
     }
 }
