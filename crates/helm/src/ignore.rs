@@ -12,6 +12,37 @@ struct Pattern {
     negate: bool,
     must_dir: bool,
     kind: MatchKind,
+    fast: Fast,
+}
+
+/// How a pattern is matched: most `.helmignore` rules are literals or `*.ext`.
+#[derive(Clone, Debug)]
+enum Fast {
+    /// No metacharacter: the name must equal the rule.
+    Literal,
+    /// `*` then a literal: the name ends with it, with no `/` before it.
+    StarSuffix(String),
+    /// Anything else: Go's `filepath.Match` on the pattern's characters.
+    General(Vec<char>),
+}
+
+fn is_meta(c: char) -> bool {
+    matches!(c, '*' | '?' | '[' | '\\')
+}
+
+impl Pattern {
+    fn matches(&self, name: &str) -> bool {
+        match &self.fast {
+            Fast::Literal => self.rule == name,
+            Fast::StarSuffix(suffix) => name
+                .strip_suffix(suffix.as_str())
+                .is_some_and(|prefix| !prefix.contains('/')),
+            Fast::General(p) => {
+                let n: Vec<char> = name.chars().collect();
+                match_from(p, &n).unwrap_or(false)
+            }
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -69,11 +100,21 @@ impl Rules {
         } else {
             (MatchKind::Base, rule)
         };
+        let fast = if !rule.contains(is_meta) {
+            Fast::Literal
+        } else if let Some(suffix) = rule.strip_prefix('*')
+            && !suffix.contains(is_meta)
+        {
+            Fast::StarSuffix(suffix.to_string())
+        } else {
+            Fast::General(rule.chars().collect())
+        };
         self.patterns.push(Pattern {
             rule: rule.to_string(),
             negate,
             must_dir,
             kind,
+            fast,
         });
         Ok(())
     }
@@ -89,7 +130,7 @@ impl Rules {
                     MatchKind::Rooted | MatchKind::Path => n,
                     MatchKind::Base => n.rsplit('/').next().unwrap_or(n),
                 };
-                go_match(&p.rule, target).unwrap_or(false)
+                p.matches(target)
             };
             if p.negate {
                 if p.must_dir && !is_dir {
@@ -324,5 +365,27 @@ mod tests {
         assert!(r.ignore("templates/.x", false));
         assert!(!r.ignore("templates/x.yaml", false));
         assert!(Rules::parse("a/**/b").is_err());
+    }
+
+    #[test]
+    fn fast_paths_agree_with_go_match() {
+        let rules = [
+            "*.bak", "*", "*~", ".git", "a/b.txt", "*.tgz", "x*y", "[ab]c", "a\\*",
+        ];
+        let names = [
+            "a.bak", "d/a.bak", ".bak", "", "~", "x~", "a/x~", ".git", ".gitx", "a/b.txt", "xzy",
+            "x/y", "ac", "a*", "ab", "b.tgz",
+        ];
+        for rule in rules {
+            let mut r = Rules::default();
+            r.parse_rule(rule).unwrap();
+            for name in names {
+                assert_eq!(
+                    r.patterns[0].matches(name),
+                    go_match(rule, name).unwrap(),
+                    "{rule} {name}"
+                );
+            }
+        }
     }
 }
