@@ -158,28 +158,16 @@ def merge_maps(a: dict, b: dict) -> dict:
     return out
 
 
-def chart_crds(chart_dir: Path, files: dict[str, str]) -> list[tuple[str, bytes]]:
-    """CRD files as Helm's CRDObjects() lists them after dependency processing: the root's,
-    then each enabled subchart's in Chart.yaml order (under its alias). A subchart counts as
-    enabled when the engine rendered a file under it (one level of subcharts)."""
-    ch = helm.Chart.load(str(chart_dir))
-    root = ch.name
-    by_chart: dict[str, list[tuple[str, bytes]]] = {}
+def processed_crds(ch: Any) -> list[tuple[str, bytes]]:
+    """CRD files exactly as `helm template --include-crds` prints them: Helm's
+    `chart.CRDObjects()` on the processed chart. The binding's render processes the loaded
+    chart's dependencies in place (disabled subcharts removed at every level, aliases applied,
+    undeclared subcharts first), so `crds` read after rendering is Helm's own recursion, nested
+    subcharts included."""
+    out = []
     for c in ch.crds:
         data = c["data"].encode("utf-8", "surrogateescape") if isinstance(c["data"], str) else bytes(c["data"])
-        parts = c["filename"].split("/")
-        owner = parts[-3] if len(parts) >= 4 and parts[-4] == "charts" else root
-        by_chart.setdefault(owner, []).append((c["name"], data))
-    out = [(f"{root}/{n}", d) for n, d in by_chart.get(root, [])]
-    declared = ch.metadata.get("dependencies") or []
-    names = {d["name"] for d in declared}
-    for d in ch.dependencies:
-        if d["name"] not in names:
-            out += [(f"{root}/charts/{d['name']}/{n}", data) for n, data in by_chart.get(d["name"], [])]
-    for d in declared:
-        alias = d.get("alias") or d["name"]
-        if any(k.startswith(f"{root}/charts/{alias}/") for k in files):
-            out += [(f"{root}/charts/{alias}/{n}", data) for n, data in by_chart.get(d["name"], [])]
+        out.append((c["filename"], data))
     return out
 
 
@@ -433,7 +421,7 @@ def expected_stream(chart_dir: Path, values_files: list[Path], *, release: str, 
                 str(chart_dir), release, values, namespace=namespace, dry_run="client")
         except helm.HelmError as exc:
             return Result(error=f"Error: {str(exc).rstrip(chr(10))}{RENDER_ERROR_SUFFIX}")
-    stream = assemble(files, chart_crds(chart_dir, files), include_crds=include_crds,
+    stream = assemble(files, processed_crds(ch), include_crds=include_crds,
                       no_hooks=no_hooks, skip_tests=skip_tests)
     if self_check:
         # The Python assembly must agree with Helm's own non-hook manifest.
