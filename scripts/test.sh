@@ -22,6 +22,7 @@ need=()
 command -v age-keygen >/dev/null || need+=(age)
 command -v gpg >/dev/null || need+=(gnupg)
 command -v git >/dev/null || need+=(git)
+command -v envsubst >/dev/null || need+=(gettext-base)
 if ! command -v kubectl >/dev/null; then
   echo "kubectl (v1.32) is required by the embedded-cluster tests and is not on PATH" >&2
   exit 1
