@@ -1,6 +1,7 @@
 //! Conversion between the served versions of built-in kinds stored in another version:
 //! `autoscaling/v1` HorizontalPodAutoscalers (what `kubectl autoscale` creates) are stored as
-//! `autoscaling/v2`, like upstream does.
+//! `autoscaling/v2`, and `events.k8s.io/v1` Events are views of the stored core/v1 Events,
+//! like upstream does.
 
 use serde_json::{Map, Value, json};
 
@@ -8,13 +9,15 @@ use crate::registry::ResourceType;
 
 /// True when objects of `t` served as `version` need converting to/from storage.
 pub fn needed(t: &ResourceType, version: &str) -> bool {
-    t.crd.is_none() && t.versions.first().is_some_and(|v| v != version)
+    t.crd.is_none()
+        && (t.versions.first().is_some_and(|v| v != version) || t.group == "events.k8s.io")
 }
 
 /// Converts a request object of `version` to the storage version of `t`.
 pub fn to_storage(t: &ResourceType, version: &str, obj: Value) -> Value {
     match (t.group.as_str(), t.kind.as_str(), version) {
         ("autoscaling", "HorizontalPodAutoscaler", "v1") => hpa_v1_to_v2(obj),
+        ("events.k8s.io", "Event", _) => rename_event(obj, "v1", true),
         _ => obj,
     }
 }
@@ -23,8 +26,42 @@ pub fn to_storage(t: &ResourceType, version: &str, obj: Value) -> Value {
 pub fn from_storage(t: &ResourceType, version: &str, obj: Value) -> Value {
     match (t.group.as_str(), t.kind.as_str(), version) {
         ("autoscaling", "HorizontalPodAutoscaler", "v1") => hpa_v2_to_v1(obj),
+        ("events.k8s.io", "Event", v) => rename_event(obj, &format!("events.k8s.io/{v}"), false),
         _ => obj,
     }
+}
+
+/// core/v1 Event field ↔ events.k8s.io/v1 Event field (the two are one stored object).
+const EVENT_FIELDS: &[(&str, &str)] = &[
+    ("involvedObject", "regarding"),
+    ("message", "note"),
+    ("reportingComponent", "reportingController"),
+    ("source", "deprecatedSource"),
+    ("firstTimestamp", "deprecatedFirstTimestamp"),
+    ("lastTimestamp", "deprecatedLastTimestamp"),
+    ("count", "deprecatedCount"),
+];
+
+fn rename_event(mut obj: Value, api_version: &str, to_core: bool) -> Value {
+    if let Some(m) = obj.as_object_mut() {
+        for (core, events) in EVENT_FIELDS {
+            let (from, to) = if to_core {
+                (events, core)
+            } else {
+                (core, events)
+            };
+            match m.remove(*from) {
+                Some(v) => {
+                    m.insert((*to).to_string(), v);
+                }
+                None => {
+                    m.remove(*to);
+                }
+            }
+        }
+        m.insert("apiVersion".into(), json!(api_version));
+    }
+    obj
 }
 
 fn copy(from: &Value, to: &mut Map<String, Value>, keys: &[&str]) {
@@ -136,5 +173,19 @@ mod tests {
             json!({"type": "Utilization", "averageUtilization": 80})
         );
         assert_eq!(hpa_v2_to_v1(v2), v1);
+    }
+
+    #[test]
+    fn events_k8s_io_is_a_view_of_core_events() {
+        let core = json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": "e"},
+            "involvedObject": {"kind": "Pod", "name": "p"}, "message": "hi", "reason": "Started",
+            "count": 2, "source": {"component": "kubelet"}});
+        let ev = rename_event(core.clone(), "events.k8s.io/v1", false);
+        assert_eq!(ev["apiVersion"], "events.k8s.io/v1");
+        assert_eq!(ev["regarding"]["name"], "p");
+        assert_eq!(ev["note"], "hi");
+        assert_eq!(ev["deprecatedCount"], 2);
+        assert!(ev.get("message").is_none());
+        assert_eq!(rename_event(ev, "v1", true), core);
     }
 }

@@ -69,6 +69,10 @@ pub struct ResourceType {
 impl ResourceType {
     /// Storage key (`group/plural`).
     pub fn key(&self) -> String {
+        if self.group == "events.k8s.io" {
+            // events.k8s.io/v1 Events are another view of the core/v1 Events.
+            return "/events".into();
+        }
         format!("{}/{}", self.group, self.plural)
     }
     /// `group/version` (or `v1` for core) of the preferred version.
@@ -199,6 +203,17 @@ const BUILTINS: &[Builtin] = &[
         "events",
         true,
         &["ev"],
+        false,
+        false,
+        false,
+    ),
+    (
+        "events.k8s.io",
+        "v1",
+        "Event",
+        "events",
+        true,
+        &[],
         false,
         false,
         false,
@@ -534,6 +549,7 @@ pub const GROUP_ORDER: &[&str] = &[
     "rbac.authorization.k8s.io",
     "policy",
     "coordination.k8s.io",
+    "events.k8s.io",
     "apiextensions.k8s.io",
     "storage.k8s.io",
     "scheduling.k8s.io",

@@ -546,6 +546,23 @@ async fn controllers_record_events_for_describe_and_get_events() {
         "{out}"
     );
 
+    // The same Events through events.k8s.io/v1.
+    let list = get(&c, &["events.v1.events.k8s.io"]);
+    let items = list["items"].as_array().expect("items");
+    let scaled = items
+        .iter()
+        .find(|e| e["reason"] == "ScalingReplicaSet")
+        .unwrap_or_else(|| panic!("{list}"));
+    assert_eq!(scaled["apiVersion"], "events.k8s.io/v1");
+    assert_eq!(scaled["regarding"]["kind"], "Deployment");
+    assert_eq!(scaled["reportingController"], "deployment-controller");
+    assert!(
+        scaled["note"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("Scaled up"))
+    );
+    assert!(scaled.get("message").is_none());
+
     // A pod whose image cannot be pulled reports the kubelet's warnings.
     run(&c, &["run", "bad", "--image=invalid.ferry/nope:1"]);
     let out = eventually(Duration::from_secs(15), || {
