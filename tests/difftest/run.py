@@ -378,10 +378,12 @@ def run_template_file(path: Path, ferry: str, flt: str | None) -> tuple[int, int
 def expected_stream(chart_dir: Path, values_files: list[Path], *, release: str, namespace: str,
                     include_crds: bool, no_hooks: bool, skip_tests: bool,
                     show_only: list[str] | None = None, self_check: bool = True,
-                    kube_version: str | None = None, api_versions: list[str] | None = None) -> Result:
+                    kube_version: str | None = None, api_versions: list[str] | None = None,
+                    dependency_update: bool = False) -> Result:
     values: dict = {}
     for f in values_files:
         values = merge_maps(values, helm.values_from_yaml(f.read_text()))
+    prelude = ""
     try:
         ch = helm.Chart.load(str(chart_dir))
         # `helm template`'s own checks before installing (pkg/cmd/install.go).
@@ -391,7 +393,14 @@ def expected_stream(chart_dir: Path, values_files: list[Path], *, release: str, 
         declared = [d["name"] for d in ch.metadata.get("dependencies") or []]
         present = {d["name"] for d in ch.dependencies}
         missing = [n for n in declared if n not in present]
-        if missing:
+        if missing and dependency_update:
+            # `helm template --dependency-update`: Manager.Update writes the packaged
+            # dependencies into charts/ (of this temporary copy) and prints its progress on
+            # stdout before the manifests; the chart is then reloaded.
+            helm.dependency_update(str(chart_dir))
+            prelude = f"Saving {len(declared)} charts\nDeleting outdated charts\n"
+            ch = helm.Chart.load(str(chart_dir))
+        elif missing:
             return Result(error="Error: an error occurred while checking for chart dependencies. "
                                 "You may need to run 'helm dependency build' to fetch missing "
                                 "dependencies: found in Chart.yaml, but missing in charts/ "
@@ -432,7 +441,7 @@ def expected_stream(chart_dir: Path, values_files: list[Path], *, release: str, 
                              f"for {chart_dir}:\n{short_diff(theirs, ours)}")
     if show_only:
         stream = apply_show_only(stream, show_only)
-    return Result(stream)
+    return Result(prelude + stream)
 
 
 def go_match(pattern: str, name: str) -> bool:
@@ -479,17 +488,14 @@ def run_chart_file(path: Path, ferry: str, flt: str | None) -> tuple[int, int, l
             continue
         total += 1
         with tempfile.TemporaryDirectory(prefix="difftest-") as tmp:
-            # Copy: Helm's loader and ferry both read the same pristine tree.
+            # Copy the chart's top folder (siblings hold `file://` dependencies). ferry runs
+            # first: it never writes into the chart, while Helm's --dependency-update does.
+            top = case["chart"].split("/")[0]
+            shutil.copytree(CHARTS / top, Path(tmp) / top)
             chart = Path(tmp) / case["chart"]
-            shutil.copytree(CHARTS / case["chart"], chart)
             vfiles = [CHARTS / v for v in case.get("values_files") or []]
             release = case.get("release", "release-name")
             namespace = case.get("namespace", "default")
-            expected = expected_stream(
-                chart, vfiles, release=release, namespace=namespace,
-                include_crds=bool(case.get("include_crds")), no_hooks=bool(case.get("no_hooks")),
-                skip_tests=bool(case.get("skip_tests")), show_only=case.get("show_only"),
-                kube_version=case.get("kube_version"), api_versions=case.get("api_versions"))
             args = [release, str(chart), "-n", namespace]
             for v in vfiles:
                 args += ["-f", str(v)]
@@ -502,9 +508,17 @@ def run_chart_file(path: Path, ferry: str, flt: str | None) -> tuple[int, int, l
                 args += ["--kube-version", case["kube_version"]]
             for av in case.get("api_versions") or []:
                 args += ["--api-versions", av]
+            if case.get("dependency_update"):
+                args.append("--dependency-update")
             if case.get("is_upgrade"):
                 raise SystemExit(f"{cid}: is_upgrade is not supported by the oracle")
             actual = ferry_stream(ferry, args)
+            expected = expected_stream(
+                chart, vfiles, release=release, namespace=namespace,
+                include_crds=bool(case.get("include_crds")), no_hooks=bool(case.get("no_hooks")),
+                skip_tests=bool(case.get("skip_tests")), show_only=case.get("show_only"),
+                kube_version=case.get("kube_version"), api_versions=case.get("api_versions"),
+                dependency_update=bool(case.get("dependency_update")))
         problem = compare_stream(expected, actual)
         if problem is None:
             passed += 1

@@ -156,26 +156,7 @@ impl Chart {
     /// Loads a chart from in-memory files (paths relative to the chart root, `/`-separated).
     /// `.helmignore` is applied as for a directory.
     pub fn from_files(files: BTreeMap<String, Vec<u8>>) -> Result<Chart, LoadError> {
-        let mut rules = match files.get(".helmignore") {
-            Some(d) => Rules::parse(&String::from_utf8_lossy(d)).map_err(LoadError)?,
-            None => Rules::default(),
-        };
-        rules.add_defaults();
-        let mut out = Vec::new();
-        for (name, data) in files {
-            let ignored_dir = {
-                let parts: Vec<&str> = name.split('/').collect();
-                (1..parts.len()).any(|i| rules.ignore(&parts[..i].join("/"), true))
-            };
-            if ignored_dir || rules.ignore(&name, false) {
-                continue;
-            }
-            out.push(File {
-                name,
-                data: strip_bom(data),
-            });
-        }
-        check_api_version(&out)?;
+        let out = filter_files(files)?;
         let mut chart = load_files(out)?;
         chart.set_paths();
         Ok(chart)
@@ -193,6 +174,32 @@ impl Chart {
         chart.set_paths();
         Ok(chart)
     }
+}
+
+/// Applies the chart's `.helmignore` (and Helm's default rule) to in-memory files and checks
+/// Chart.yaml's `apiVersion`, as loading a directory does.
+pub(crate) fn filter_files(files: BTreeMap<String, Vec<u8>>) -> Result<Vec<File>, LoadError> {
+    let mut rules = match files.get(".helmignore") {
+        Some(d) => Rules::parse(&String::from_utf8_lossy(d)).map_err(LoadError)?,
+        None => Rules::default(),
+    };
+    rules.add_defaults();
+    let mut out = Vec::new();
+    for (name, data) in files {
+        let ignored_dir = {
+            let parts: Vec<&str> = name.split('/').collect();
+            (1..parts.len()).any(|i| rules.ignore(&parts[..i].join("/"), true))
+        };
+        if ignored_dir || rules.ignore(&name, false) {
+            continue;
+        }
+        out.push(File {
+            name,
+            data: strip_bom(data),
+        });
+    }
+    check_api_version(&out)?;
+    Ok(out)
 }
 
 fn set_paths(c: &mut Chart, path: String) {
@@ -243,6 +250,12 @@ fn check_api_version(files: &[File]) -> Result<(), LoadError> {
 }
 
 fn load_dir(dir: &Path) -> Result<Chart, LoadError> {
+    load_files(dir_files(dir)?)
+}
+
+/// The files of a chart directory as Helm's `LoadDir` reads them (`.helmignore` applied,
+/// symlinks followed, Chart.yaml's `apiVersion` checked).
+pub(crate) fn dir_files(dir: &Path) -> Result<Vec<File>, LoadError> {
     let chart_yaml = dir.join("Chart.yaml");
     let top = std::fs::read(&chart_yaml).map_err(|e| {
         let abs = std::path::absolute(&chart_yaml).unwrap_or(chart_yaml.clone());
@@ -265,7 +278,7 @@ fn load_dir(dir: &Path) -> Result<Chart, LoadError> {
     rules.add_defaults();
     let mut files = Vec::new();
     walk(dir, "", &rules, &mut files)?;
-    load_files(files)
+    Ok(files)
 }
 
 fn go_io_error(path: &Path, e: &std::io::Error) -> String {
@@ -674,6 +687,15 @@ pub fn load_values(data: &[u8]) -> Result<Values, String> {
 
 /// Helm's `LoadFiles`: builds a chart (and its subcharts) from its files.
 pub fn load_files(files: Vec<File>) -> Result<Chart, LoadError> {
+    load_files_with(files, BTreeMap::new())
+}
+
+/// [`load_files`] with subcharts already loaded, keyed by their file name under `charts/`
+/// (`name-version.tgz`): they take their place among the others.
+pub(crate) fn load_files_with(
+    files: Vec<File>,
+    mut extra: BTreeMap<String, Chart>,
+) -> Result<Chart, LoadError> {
     let mut c = Chart::default();
     let mut has_meta = false;
     for f in &files {
@@ -739,7 +761,14 @@ pub fn load_files(files: Vec<File>) -> Result<Chart, LoadError> {
         return Err(LoadError::new("Chart.yaml file is missing"));
     }
     validate(&mut c.metadata)?;
+    for n in extra.keys() {
+        subcharts.entry(n.clone()).or_default();
+    }
     for (n, files) in subcharts {
+        if let Some(sc) = extra.remove(&n) {
+            c.dependencies.push(sc);
+            continue;
+        }
         if n.starts_with('_') || n.starts_with('.') {
             continue;
         }

@@ -24,6 +24,7 @@ pub mod objects;
 pub mod render;
 pub mod schema;
 pub mod strvals;
+pub mod update;
 pub mod values;
 pub mod yaml;
 

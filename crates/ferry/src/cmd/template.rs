@@ -70,6 +70,10 @@ pub struct Args {
     /// Skip values.schema.json validation.
     #[arg(long = "skip-schema-validation")]
     skip_schema_validation: bool,
+    /// Update dependencies if they are missing before rendering: `file://` dependencies are
+    /// packaged in memory (nothing is written to the chart directory).
+    #[arg(long = "dependency-update")]
+    dependency_update: bool,
     /// Accepted for compatibility; output is the same.
     #[arg(long = "debug")]
     debug: bool,
@@ -216,13 +220,31 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     }
 
     let vals = merge_values(&a)?;
-    let chart = Chart::load(path).map_err(|e| anyhow!("{e}"))?;
+    let mut chart = Chart::load(path).map_err(|e| anyhow!("{e}"))?;
     if a.generate_name {
         let secs = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
         name = format!("{}-{secs}", chart.name());
+    }
+    // Helm checks the chart type first, then updates missing dependencies if asked.
+    let installable_type = matches!(chart.metadata.chart_type.as_str(), "" | "application");
+    let mut prelude = String::new();
+    if a.dependency_update
+        && installable_type
+        && chart.metadata.has_dependencies
+        && helm::deps::check_dependencies(&chart).is_err()
+    {
+        if !path.is_dir() {
+            return Err(anyhow!("only unpacked charts can be updated"));
+        }
+        let abs = std::path::absolute(path)?;
+        let updated =
+            helm::update::dependency_update(&abs.to_string_lossy(), &helm::update::DirSource)
+                .map_err(|e| anyhow!("{e}"))?;
+        prelude = updated.output;
+        chart = updated.chart;
     }
     helm::check_installable(&chart).map_err(|e| anyhow!("{}", e.cli_message()))?;
     valid_release_name(&name)
@@ -245,6 +267,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     };
 
     let mut out = std::io::stdout().lock();
+    out.write_all(prelude.as_bytes())?;
     if let Some(dir) = &a.output_dir {
         let base = if a.use_release_name {
             dir.join(&name)
