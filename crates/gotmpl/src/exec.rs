@@ -45,7 +45,7 @@ pub(crate) trait Namespace {
 
 /// Templates defined by `tpl` text over a parent namespace.
 struct Overlay<'p> {
-    local: HashMap<String, Arc<Tree>>,
+    local: HashMap<String, Arc<Tree>, FxBuild>,
     parent: &'p dyn Namespace,
 }
 
@@ -107,7 +107,7 @@ impl std::hash::Hasher for FxHasher {
     }
 }
 
-type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
+pub(crate) type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
 
 /// Render-wide state shared by nested executions (`include`, `tpl`).
 #[derive(Default)]
@@ -1370,7 +1370,7 @@ impl Context for State<'_> {
                 ))
             })?;
         let mut overlay = Overlay {
-            local: HashMap::new(),
+            local: HashMap::default(),
             parent: self.ns,
         };
         for t in trees {

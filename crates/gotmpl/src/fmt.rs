@@ -63,6 +63,31 @@ fn write_float(out: &mut String, f: f64) {
     if a < 1e6 && f.fract() == 0.0 && !(f == 0.0 && f.is_sign_negative()) {
         write_int(out, f as i64);
     } else if (1e-4..1e6).contains(&a) {
+        // Few decimals (3.5, 0.25): the first scale at which the scaled value is an integer
+        // that reads back as `f` gives Go's shortest digits, without `core::fmt`.
+        let mut p = 1.0;
+        for k in 1..=6 {
+            p *= 10.0;
+            let n = (a * p).round();
+            if n / p == a {
+                let n = n as u64;
+                let scale = 10u64.pow(k);
+                if f < 0.0 {
+                    out.push('-');
+                }
+                write_int(out, (n / scale) as i64);
+                out.push('.');
+                let frac = n % scale;
+                let mut digits = [b'0'; 6];
+                let mut m = frac;
+                for d in digits[..k as usize].iter_mut().rev() {
+                    *d = b'0' + (m % 10) as u8;
+                    m /= 10;
+                }
+                out.push_str(std::str::from_utf8(&digits[..k as usize]).unwrap_or(""));
+                return;
+            }
+        }
         let _ = write!(out, "{f}");
     } else {
         out.push_str(&format_float(f, 'g', -1));
@@ -662,6 +687,33 @@ impl Printer {
                 break;
             }
             i += 1;
+            // The common verbs without flags (`%s`, `%v`, `%d`, `%q`) print directly.
+            if i < end && arg_num < a.len() {
+                let done = match (fb[i], a[arg_num].borrow()) {
+                    (b's' | b'v', Value::String(s)) => {
+                        self.buf.push_str(s);
+                        true
+                    }
+                    (b'd' | b'v', Value::Int(n) | Value::Int64(n)) => {
+                        write_int(&mut self.buf, *n);
+                        true
+                    }
+                    (b'v', Value::Float(x)) => {
+                        write_float(&mut self.buf, *x);
+                        true
+                    }
+                    (b'q', Value::String(s)) => {
+                        crate::strconv::quote_into(&mut self.buf, s, '"', false);
+                        true
+                    }
+                    _ => false,
+                };
+                if done {
+                    arg_num += 1;
+                    i += 1;
+                    continue 'format_loop;
+                }
+            }
             self.f = Flags::default();
             while i < end {
                 let c = fb[i];
@@ -934,6 +986,38 @@ mod tests {
         );
         assert_eq!(sprintln(&[s("a"), Value::Int(1)]), "a 1\n");
         assert_eq!(sprint(&[Value::Nil, Value::Int(1)]), "<nil> 1");
+    }
+
+    #[test]
+    fn float_fast_path_matches_display() {
+        let mut x: f64 = 0.0001;
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..200_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let cands = [
+                x,
+                -x,
+                (seed % 1_000_000) as f64 / 1000.0,
+                (seed % 10_000) as f64 / 16.0,
+                f64::from_bits(0x3ff0_0000_0000_0000 | (seed >> 12)),
+                0.1 + 0.2,
+                (seed % 999_999) as f64 * 0.01,
+            ];
+            for c in cands {
+                let a = c.abs();
+                if (1e-4..1e6).contains(&a) && c.fract() != 0.0 {
+                    let mut out = String::new();
+                    write_float(&mut out, c);
+                    assert_eq!(out, format!("{c}"), "{c:e}");
+                }
+            }
+            x *= 1.37;
+            if x > 1e6 {
+                x = 0.0001;
+            }
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::builtins::Builtin;
 use crate::error::Error;
-use crate::exec::{self, Namespace, Shared};
+use crate::exec::{self, FxBuild, Namespace, Shared};
 use crate::func::FuncMap;
 use crate::parse::Tree;
 use crate::value::Value;
@@ -21,7 +21,7 @@ use crate::value::Value;
 pub struct Set {
     name: String,
     funcs: Arc<FuncMap>,
-    templates: HashMap<String, Arc<Tree>>,
+    templates: HashMap<String, Arc<Tree>, FxBuild>,
 }
 
 /// State shared by all executions of one render: Helm's per-name `include` nesting counts.
@@ -44,7 +44,7 @@ impl Set {
         Set {
             name: name.to_string(),
             funcs,
-            templates: HashMap::new(),
+            templates: HashMap::default(),
         }
     }
 
@@ -135,7 +135,7 @@ impl Namespace for Set {
 
 /// Go's `associate`: add `t`, unless it is empty and a template of that name exists.
 pub(crate) fn associate(
-    map: &mut HashMap<String, Arc<Tree>>,
+    map: &mut HashMap<String, Arc<Tree>, FxBuild>,
     t: Tree,
     parent: Option<&dyn Namespace>,
 ) {
