@@ -1558,6 +1558,48 @@ fn object_response(
     ctx: &Ctx,
 ) -> Response<Body> {
     let obj = with_version(t, version, obj);
+    let warning = if ctx.method == Method::GET {
+        None
+    } else {
+        cel_warning_for(t, version, &obj)
+    };
+    let mut resp = object_response_inner(code, t, version, obj, ctx);
+    if let Some(w) = warning
+        && let Ok(v) = http::HeaderValue::from_str(&format!("299 - {:?}", w))
+    {
+        resp.headers_mut().append(http::header::WARNING, v);
+    }
+    resp
+}
+
+/// The Warning for writes of CRDs (and their custom resources) with CEL rules.
+fn cel_warning_for(t: &ResourceType, version: &str, obj: &Value) -> Option<String> {
+    let mut rules = Vec::new();
+    if t.key() == "apiextensions.k8s.io/customresourcedefinitions" {
+        for v in obj
+            .pointer("/spec/versions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(schema) = v.pointer("/schema/openAPIV3Schema") {
+                let name = v.get("name").and_then(Value::as_str).unwrap_or("");
+                crate::defaults::cel_rule_paths(schema, &format!("{name}:"), &mut rules);
+            }
+        }
+    } else if let Some(schema) = t.crd_version(version).and_then(|v| v.schema.as_ref()) {
+        crate::defaults::cel_rule_paths(schema, &format!("{version}:"), &mut rules);
+    }
+    crate::defaults::cel_warning(&rules)
+}
+
+fn object_response_inner(
+    code: u16,
+    t: &ResourceType,
+    version: &str,
+    obj: Value,
+    ctx: &Ctx,
+) -> Response<Body> {
     if ctx.wants_table() {
         let rv = obj
             .pointer("/metadata/resourceVersion")

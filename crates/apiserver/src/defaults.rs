@@ -456,6 +456,17 @@ fn crd_admission(
             format!("Unsupported value: \"{s}\""),
         ));
     }
+    for (i, v) in versions.iter().enumerate() {
+        if let Some(schema) = v.pointer("/schema/openAPIV3Schema") {
+            let mut bad = Vec::new();
+            bad_patterns(
+                schema,
+                &format!("spec.versions[{i}].schema.openAPIV3Schema"),
+                &mut bad,
+            );
+            causes.extend(bad);
+        }
+    }
     if let Some(o) = old {
         if o.pointer("/spec/group") != obj.pointer("/spec/group") {
             causes.push((
@@ -500,6 +511,18 @@ fn crd_admission(
         json!({"type": "NamesAccepted", "status": "True", "reason": "NoConflicts", "message": "no conflicts found", "lastTransitionTime": now}),
         json!({"type": "Established", "status": "True", "reason": "InitialNamesAccepted", "message": "the initial names have been accepted", "lastTransitionTime": now}),
     ];
+    let mut rules = Vec::new();
+    for v in &versions {
+        if let Some(schema) = v.pointer("/schema/openAPIV3Schema") {
+            let name = v.get("name").and_then(Value::as_str).unwrap_or("");
+            cel_rule_paths(schema, &format!("{name}:"), &mut rules);
+        }
+    }
+    if !rules.is_empty() {
+        conds.push(json!({"type": "ValidationRulesNotEvaluated", "status": "True", "reason": "CELUnsupported",
+            "message": format!("ferry does not evaluate x-kubernetes-validations (CEL) rules; objects are admitted without them at {}", rules.join(", ")),
+            "lastTransitionTime": now}));
+    }
     if obj.pointer("/metadata/deletionTimestamp").is_some() {
         conds.push(json!({"type": "Terminating", "status": "True", "reason": "InstanceDeletionPending", "message": "CustomResourceDefinition marked for deletion; CustomResource deletion will begin soon", "lastTransitionTime": now}));
     }
@@ -518,6 +541,123 @@ fn crd_admission(
     }
     obj["status"] = json!({"acceptedNames": names, "storedVersions": stored, "conditions": conds});
     Ok(())
+}
+
+/// Paths (`v1:.spec.size`) of every schema node carrying `x-kubernetes-validations` rules.
+pub fn cel_rule_paths(schema: &Value, path: &str, out: &mut Vec<String>) {
+    if schema
+        .get("x-kubernetes-validations")
+        .and_then(Value::as_array)
+        .is_some_and(|r| !r.is_empty())
+    {
+        out.push(if path.ends_with(':') {
+            format!("{path}<root>")
+        } else {
+            path.to_string()
+        });
+    }
+    if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+        for (k, v) in props {
+            cel_rule_paths(v, &format!("{path}.{k}"), out);
+        }
+    }
+    if let Some(items) = schema.get("items") {
+        cel_rule_paths(items, &format!("{path}[*]"), out);
+    }
+    if let Some(add) = schema.get("additionalProperties").filter(|a| a.is_object()) {
+        cel_rule_paths(add, &format!("{path}[*]"), out);
+    }
+}
+
+/// The Warning header text for writes whose schema has CEL rules ferry cannot evaluate.
+pub fn cel_warning(rules: &[String]) -> Option<String> {
+    (!rules.is_empty()).then(|| {
+        format!(
+            "ferry: x-kubernetes-validations (CEL) rules are not evaluated ({})",
+            rules.join(", ")
+        )
+    })
+}
+
+/// Compiled `pattern`s of CRD schemas (Go RE2 syntax; the `regex` crate implements the
+/// same guarantees and, for the patterns schemas use, the same syntax).
+fn pattern(p: &str) -> Option<regex::Regex> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<HashMap<String, Option<regex::Regex>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let mut c = match cache.lock() {
+        Ok(c) => c,
+        Err(p) => p.into_inner(),
+    };
+    if c.len() > 1024 {
+        c.clear();
+    }
+    c.entry(p.to_string())
+        .or_insert_with(|| regex::Regex::new(p).ok())
+        .clone()
+}
+
+/// kube-openapi's string formats that kube-apiserver checks (unknown formats pass).
+fn format_ok(format: &str, s: &str) -> bool {
+    use std::net::{Ipv4Addr, Ipv6Addr};
+    let re = |p: &str| pattern(p).is_some_and(|r| r.is_match(s));
+    match format {
+        "date-time" | "datetime" => chrono::DateTime::parse_from_rfc3339(s).is_ok(),
+        "date" => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok(),
+        "ipv4" => s.parse::<Ipv4Addr>().is_ok(),
+        "ipv6" => s.parse::<Ipv6Addr>().is_ok(),
+        "cidr" => s.split_once('/').is_some_and(|(ip, bits)| {
+            let Ok(bits) = bits.parse::<u8>() else {
+                return false;
+            };
+            (ip.parse::<Ipv4Addr>().is_ok() && bits <= 32)
+                || (ip.parse::<Ipv6Addr>().is_ok() && bits <= 128)
+        }),
+        "uuid" => re(r"(?i)^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$"),
+        "uuid3" => re(r"(?i)^[0-9a-f]{8}-[0-9a-f]{4}-3[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$"),
+        "uuid4" => re(r"(?i)^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"),
+        "uuid5" => re(r"(?i)^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"),
+        "hostname" => {
+            s.len() <= 255
+                && re(
+                    r"^([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$",
+                )
+        }
+        "email" => re(r"^[^@\s]+@[^@\s]+$"),
+        "mac" => re(r"(?i)^([0-9a-f]{2}[:-]){5}[0-9a-f]{2}$"),
+        "byte" => {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD.decode(s).is_ok()
+        }
+        "duration" => re(r"^-?([0-9]+(\.[0-9]*)?(ns|us|µs|ms|s|m|h|d|w))+$"),
+        "uri" => re(r"^[a-zA-Z][a-zA-Z0-9+.-]*:[^\s]*$"),
+        "hexcolor" => re(r"^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$"),
+        _ => true,
+    }
+}
+
+/// Invalid `pattern`s in a CRD schema (kube-apiserver refuses such CRDs).
+fn bad_patterns(schema: &Value, path: &str, out: &mut Vec<(String, &'static str, String)>) {
+    if let Some(p) = schema.get("pattern").and_then(Value::as_str)
+        && let Err(e) = regex::Regex::new(p)
+    {
+        out.push((
+            format!("{path}.pattern"),
+            "FieldValueInvalid",
+            format!("Invalid value: \"{p}\": must be a valid regular expression, but isn't: {e}"),
+        ));
+    }
+    if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+        for (k, v) in props {
+            bad_patterns(v, &format!("{path}.properties[{k}]"), out);
+        }
+    }
+    for key in ["items", "additionalProperties"] {
+        if let Some(v) = schema.get(key).filter(|v| v.is_object()) {
+            bad_patterns(v, &format!("{path}.{key}"), out);
+        }
+    }
 }
 
 fn version_priority(v: &str) -> (u8, u32, u32) {
@@ -783,6 +923,26 @@ pub fn validate(
                 field.clone(),
                 "FieldValueTooLong",
                 format!("Too long: may not be more than {max} bytes"),
+            ));
+        }
+        let at = path.trim_start_matches('.');
+        if let Some(p) = schema.get("pattern").and_then(Value::as_str)
+            && pattern(p).is_some_and(|r| !r.is_match(s))
+        {
+            errors.push((
+                field.clone(),
+                "FieldValueInvalid",
+                format!("Invalid value: \"{s}\": {at} in body should match '{p}'"),
+            ));
+        }
+        if let Some(f) = schema.get("format").and_then(Value::as_str)
+            && !int_or_string
+            && !format_ok(f, s)
+        {
+            errors.push((
+                field.clone(),
+                "FieldValueTypeInvalid",
+                format!("Invalid value: \"{s}\": {at} in body must be of type {f}: \"{s}\""),
             ));
         }
     }
