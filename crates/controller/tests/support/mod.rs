@@ -502,6 +502,31 @@ impl Demo {
         out
     }
 
+    /// Merge-patches a live object as another field manager would (`kubectl edit`).
+    pub async fn edit_live(
+        &self,
+        api_version: &str,
+        kind: &str,
+        ns: &str,
+        name: &str,
+        manager: &str,
+        patch: Value,
+    ) {
+        let k = self
+            .kube
+            .kind(api_version, kind)
+            .await
+            .expect("kind served");
+        let api: Api<DynamicObject> = Api::namespaced_with(self.client.clone(), ns, &k.resource);
+        let pp = PatchParams {
+            field_manager: Some(manager.to_string()),
+            ..Default::default()
+        };
+        api.patch(name, &pp, &Patch::Merge(&patch))
+            .await
+            .unwrap_or_else(|e| panic!("editing {kind} {ns}/{name}: {e}"));
+    }
+
     /// Merge-patches an Application (e.g. to request an operation).
     pub async fn merge_app(&self, name: &str, patch: Value) {
         app_api(&self.client)

@@ -1,0 +1,307 @@
+//! `ferry app` against the embedded cluster running the controller with the demo repository
+//! (served by `git http-backend`): the real binary, its output formats and its exit codes.
+
+#[path = "../../controller/tests/support/mod.rs"]
+mod support;
+
+use serde_json::{Value, json};
+use std::time::Duration;
+use support::{Demo, DemoOptions, GITHUB_SECRET, app};
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+async fn ferry(demo: &Demo, args: &[&str]) -> Out {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .arg("app")
+        .args(args)
+        .arg("--kubeconfig")
+        .arg(&demo.kubeconfig)
+        .env("USER", "tester")
+        .output()
+        .await
+        .expect("run ferry");
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).to_string(),
+        stderr: String::from_utf8_lossy(&out.stderr).to_string(),
+    }
+}
+
+fn expect(o: &Out, code: i32, what: &str) {
+    assert_eq!(
+        o.code, code,
+        "{what}: exit code\nstdout:\n{}\nstderr:\n{}",
+        o.stdout, o.stderr
+    );
+}
+
+fn json_of(o: &Out) -> Value {
+    serde_json::from_str(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", o.stdout))
+}
+
+/// A manually synced Application of the web chart.
+fn manual_app(repo_url: &str) -> Value {
+    json!({
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+        "metadata": {"name": "web-manual", "namespace": "argocd",
+                     "finalizers": ["resources-finalizer.argocd.argoproj.io"]},
+        "spec": {
+            "project": "default",
+            "source": {
+                "repoURL": repo_url, "targetRevision": "HEAD",
+                "path": "deployment/kubernetes/charts/web",
+                "helm": {"releaseName": "web", "valueFiles": [
+                    "/deployment/kubernetes/.envs/latest.yaml",
+                    "/deployment/kubernetes/.envs/dev.yaml",
+                    "secrets+age-import-kubernetes://argocd/sops-age#key.txt?/deployment/kubernetes/.envs/dev-secrets.yaml"
+                ]}
+            },
+            "destination": {"server": "https://kubernetes.default.svc", "namespace": "manual-web"},
+            "syncPolicy": {"syncOptions": ["CreateNamespace=true"]}
+        }
+    })
+}
+
+const DEV: &str = "deployment/kubernetes/.envs/dev.yaml";
+
+/// list / get / refresh / usage errors / not found, on the bootstrapped demo.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn list_get_refresh_and_exit_codes() {
+    let demo = Demo::start(DemoOptions::default()).await;
+    demo.wait_all_synced_healthy(120).await;
+
+    let o = ferry(&demo, &["list"]).await;
+    expect(&o, 0, "list");
+    let lines: Vec<&str> = o.stdout.lines().collect();
+    assert!(lines[0].starts_with("NAME"), "{}", o.stdout);
+    assert!(lines[0].contains("STATUS") && lines[0].contains("HEALTH"));
+    for n in demo.app_names() {
+        let line = lines
+            .iter()
+            .find(|l| l.starts_with(&format!("argocd/{n} ")))
+            .unwrap_or_else(|| panic!("{n} missing:\n{}", o.stdout));
+        assert!(
+            line.contains("Synced") && line.contains("Healthy"),
+            "{line}"
+        );
+        assert!(line.contains("Automated (Prune,SelfHeal)"), "{line}");
+    }
+    let o = ferry(&demo, &["list", "-o", "json"]).await;
+    expect(&o, 0, "list -o json");
+    let apps = json_of(&o);
+    assert_eq!(apps.as_array().map(Vec::len), Some(4), "{apps}");
+    let o = ferry(&demo, &["list", "-o", "yaml"]).await;
+    expect(&o, 0, "list -o yaml");
+    assert!(o.stdout.starts_with("- "), "a YAML sequence: {}", o.stdout);
+    let o = ferry(&demo, &["get", "web-dev", "-o", "yaml"]).await;
+    expect(&o, 0, "get -o yaml");
+    let parsed = controller::source::parse_manifests("out.yaml", &o.stdout).expect("yaml");
+    assert_eq!(parsed[0]["metadata"]["name"], "web-dev");
+
+    let o = ferry(&demo, &["get", "web-dev"]).await;
+    expect(&o, 0, "get");
+    assert!(o.stdout.contains("Sync Status:"), "{}", o.stdout);
+    assert!(o.stdout.contains("Healthy"), "{}", o.stdout);
+    assert!(o.stdout.contains("Deployment"), "{}", o.stdout);
+    let o = ferry(&demo, &["get", "web-dev", "-o", "json"]).await;
+    expect(&o, 0, "get -o json");
+    assert_eq!(json_of(&o)["metadata"]["name"], "web-dev");
+
+    let o = ferry(&demo, &["get", "no-such-app"]).await;
+    expect(&o, 3, "get of a missing app");
+    assert!(o.stderr.contains("not found"), "{}", o.stderr);
+    let o = ferry(&demo, &["sync", "no-such-app"]).await;
+    expect(&o, 3, "sync of a missing app");
+    let o = ferry(&demo, &["sync", "web-dev", "--no-such-flag"]).await;
+    expect(&o, 2, "usage error");
+    let o = ferry(&demo, &["sync", "web-dev", "--resource", "Deployment/web"]).await;
+    expect(&o, 2, "bad --resource");
+    let o = ferry(&demo, &["--help"]).await;
+    assert!(o.stdout.contains("Exit codes:"), "{}", o.stdout);
+
+    let o = ferry(&demo, &["refresh", "web-dev", "--wait"]).await;
+    expect(&o, 0, "refresh --wait");
+    assert!(o.stdout.contains("Synced"), "{}", o.stdout);
+
+    // A broken template: the error shows in `get` (and `diff` cannot render).
+    let tpl = "deployment/kubernetes/charts/api/templates/deployment.yaml";
+    demo.edit(tpl, |t| {
+        format!("{t}\n{{{{ .Values.broken | nosuchfunction }}}}\n")
+    });
+    let push = demo.commit_and_push("break api");
+    let (code, body) = demo.github_webhook(&push, GITHUB_SECRET).await;
+    assert_eq!(code, 200, "{body}");
+    demo.wait_apps("api-dev ComparisonError", 60, |a| {
+        support::condition(a, "api-dev", "ComparisonError").is_some()
+    })
+    .await;
+    let o = ferry(&demo, &["get", "api-dev"]).await;
+    expect(&o, 0, "get of a failing app");
+    assert!(o.stdout.contains("ComparisonError"), "{}", o.stdout);
+    assert!(o.stdout.contains("nosuchfunction"), "{}", o.stdout);
+    let o = ferry(&demo, &["diff", "api-dev"]).await;
+    expect(&o, 20, "diff of an app whose target cannot render");
+    assert!(o.stderr.contains("nosuchfunction"), "{}", o.stderr);
+    demo.shutdown().await;
+}
+
+/// sync --wait, diff, history, rollback, delete on a manually synced app; rollback refused on
+/// an automated one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sync_diff_history_rollback_delete() {
+    let demo = Demo::start(DemoOptions::default()).await;
+    demo.kube
+        .apply(&manual_app(&demo.repo_url))
+        .await
+        .expect("create web-manual");
+    demo.wait_apps("web-manual compared", 60, |a| {
+        app(a, "web-manual").is_some_and(|x| x["status"]["sync"]["status"] == "OutOfSync")
+    })
+    .await;
+
+    // Before the first sync everything is to be created.
+    let o = ferry(&demo, &["diff", "web-manual"]).await;
+    expect(&o, 1, "diff before the first sync");
+    assert!(
+        o.stdout
+            .contains("===== apps/Deployment manual-web/web ======"),
+        "{}",
+        o.stdout
+    );
+    assert!(o.stdout.contains("+  replicas: 1"), "{}", o.stdout);
+
+    let first = demo.head();
+    let o = ferry(&demo, &["sync", "web-manual", "--wait", "--timeout", "120"]).await;
+    expect(&o, 0, "sync --wait");
+    assert!(o.stderr.contains("operation"), "progress: {}", o.stderr);
+    assert!(o.stdout.contains("Succeeded"), "{}", o.stdout);
+    assert!(demo.deployment("manual-web", "web").await.is_some());
+
+    // In sync: no diff (normalised: server defaults and status do not count).
+    let o = ferry(&demo, &["diff", "web-manual"]).await;
+    expect(&o, 0, "diff after the sync");
+    assert_eq!(o.stdout, "", "{}", o.stdout);
+
+    // A manual edit shows up as a diff of that field only.
+    demo.edit_live(
+        "apps/v1",
+        "Deployment",
+        "manual-web",
+        "web",
+        "kubectl-edit",
+        json!({"spec": {"replicas": 5}}),
+    )
+    .await;
+    let o = ferry(&demo, &["diff", "web-manual"]).await;
+    expect(&o, 1, "diff after a manual edit");
+    assert!(o.stdout.contains("-  replicas: 5"), "{}", o.stdout);
+    assert!(o.stdout.contains("+  replicas: 1"), "{}", o.stdout);
+    assert!(!o.stdout.contains("Service"), "{}", o.stdout);
+    let o = ferry(&demo, &["diff", "web-manual", "--exit-code", "false"]).await;
+    expect(&o, 0, "diff --exit-code false");
+    let o = ferry(&demo, &["diff", "web-manual", "-o", "json"]).await;
+    let d = json_of(&o);
+    assert_eq!(d[0]["kind"], "Deployment", "{d}");
+
+    // A commit: synced by hand, two history entries.
+    demo.edit(DEV, |t| {
+        t.replacen(
+            "      replicas: 1\n      host:",
+            "      replicas: 3\n      host:",
+            1,
+        )
+    });
+    let push = demo.commit_and_push("web: 3 replicas");
+    demo.github_webhook(&push, GITHUB_SECRET).await;
+    let o = ferry(&demo, &["sync", "web-manual", "--wait", "--timeout", "120"]).await;
+    expect(&o, 0, "second sync --wait");
+    assert_eq!(
+        demo.deployment("manual-web", "web").await.expect("web")["spec"]["replicas"],
+        3
+    );
+    let o = ferry(&demo, &["history", "web-manual"]).await;
+    expect(&o, 0, "history");
+    let lines: Vec<&str> = o.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", o.stdout);
+    assert!(
+        lines[0].starts_with("ID") && lines[0].contains("DATE") && lines[0].contains("REVISION"),
+        "{}",
+        o.stdout
+    );
+    assert!(lines[1].contains(&first), "{}", o.stdout);
+    assert!(lines[2].contains(&push.after), "{}", o.stdout);
+    assert!(lines[1].contains("deployment/kubernetes/charts/web@HEAD"));
+    let o = ferry(&demo, &["history", "web-manual", "-o", "json"]).await;
+    let history = json_of(&o);
+    let id0 = history[0]["id"].to_string();
+
+    // Rollback: to the first entry; unknown IDs and automated apps are refused.
+    let o = ferry(&demo, &["rollback", "web-manual", "99"]).await;
+    expect(&o, 3, "rollback to a missing ID");
+    let o = ferry(&demo, &["rollback", "web-dev", "0"]).await;
+    expect(&o, 20, "rollback of an automated app");
+    assert!(
+        o.stderr
+            .contains("rollback cannot be initiated when auto-sync is enabled"),
+        "{}",
+        o.stderr
+    );
+    let o = ferry(
+        &demo,
+        &["rollback", "web-manual", &id0, "--wait", "--timeout", "120"],
+    )
+    .await;
+    expect(&o, 0, "rollback --wait");
+    assert_eq!(
+        demo.deployment("manual-web", "web").await.expect("web")["spec"]["replicas"],
+        1
+    );
+    let a = demo.app("web-manual").await.expect("app");
+    assert_eq!(a["operation"], Value::Null);
+    assert_eq!(a["status"]["history"][2]["revision"], json!(first));
+    assert_eq!(
+        a["status"]["history"][2]["initiatedBy"]["username"],
+        "tester"
+    );
+    // Git says 3: the rollback leaves the app OutOfSync, and diff shows it.
+    let o = ferry(&demo, &["diff", "web-manual"]).await;
+    expect(&o, 1, "diff after the rollback");
+    assert!(o.stdout.contains("+  replicas: 3"), "{}", o.stdout);
+
+    // A wait that cannot finish times out with its own exit code.
+    demo.merge_app(
+        "web-manual",
+        json!({"metadata": {"annotations": {"argocd.argoproj.io/skip-reconcile": "true"}}}),
+    )
+    .await;
+    let o = ferry(&demo, &["sync", "web-manual", "--wait", "--timeout", "2"]).await;
+    expect(&o, 4, "sync --wait on an app the controller skips");
+    demo.merge_app(
+        "web-manual",
+        json!({"operation": null, "metadata": {"annotations": {"argocd.argoproj.io/skip-reconcile": null}}}),
+    )
+    .await;
+
+    // Delete with cascade: the app and its resources go.
+    let o = ferry(
+        &demo,
+        &["delete", "web-manual", "--wait", "--timeout", "60"],
+    )
+    .await;
+    expect(&o, 0, "delete --wait");
+    assert!(demo.app("web-manual").await.is_none());
+    for _ in 0..40 {
+        if demo.deployment("manual-web", "web").await.is_none() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(demo.deployment("manual-web", "web").await.is_none());
+    let o = ferry(&demo, &["delete", "web-manual"]).await;
+    expect(&o, 3, "delete of a missing app");
+    demo.shutdown().await;
+}
