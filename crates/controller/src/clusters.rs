@@ -214,7 +214,7 @@ pub enum Resolution {
     /// The cluster ferry runs in.
     InCluster,
     /// A declared cluster.
-    Remote(ClusterSecret),
+    Remote(Box<ClusterSecret>),
     /// No cluster has this URL.
     UnknownServer(String),
     /// No cluster has this name.
@@ -248,7 +248,7 @@ pub fn resolve(dest: &ApplicationDestination, clusters: &[ClusterSecret]) -> Res
             if server == IN_CLUSTER_SERVER {
                 return Resolution::InCluster;
             }
-            return Resolution::Remote(c.clone());
+            return Resolution::Remote(Box::new(c.clone()));
         }
         if server == IN_CLUSTER_SERVER {
             return Resolution::InCluster;
@@ -261,7 +261,7 @@ pub fn resolve(dest: &ApplicationDestination, clusters: &[ClusterSecret]) -> Res
         [] if name == IN_CLUSTER_NAME => Resolution::InCluster,
         [] => Resolution::UnknownName(name.to_string()),
         [c] if norm(&c.server) == IN_CLUSTER_SERVER => Resolution::InCluster,
-        [c] => Resolution::Remote((*c).clone()),
+        [c] => Resolution::Remote(Box::new((*c).clone())),
         many => Resolution::AmbiguousName(name.to_string(), many.len()),
     }
 }
@@ -421,11 +421,11 @@ mod tests {
         );
         assert_eq!(
             resolve(&dest(Some("https://prod:6443"), None), &all),
-            Resolution::Remote(prod.clone())
+            Resolution::Remote(Box::new(prod.clone()))
         );
         assert_eq!(
             resolve(&dest(None, Some("prod")), &all),
-            Resolution::Remote(prod.clone())
+            Resolution::Remote(Box::new(prod.clone()))
         );
         assert_eq!(
             resolve(&dest(None, Some("staging")), &all)

@@ -70,7 +70,8 @@ pub struct Options {
     pub refresh_interval: Duration,
     /// Random extra delay added to each period (default 10 s).
     pub refresh_jitter: Duration,
-    /// How many apps are reconciled at the same time.
+    /// How many apps are reconciled at the same time (default 20; reconciles mostly wait on
+    /// the API server and git).
     pub workers: usize,
     /// Longest a sync operation may wait for waves to become healthy.
     pub sync_timeout: Duration,
@@ -91,7 +92,7 @@ impl Options {
             namespace: "argocd".into(),
             refresh_interval: Duration::from_secs(60),
             refresh_jitter: Duration::from_secs(10),
-            workers: 4,
+            workers: 20,
             sync_timeout: Duration::from_secs(300),
             watch_resources: true,
             watch_debounce: Duration::from_millis(250),
@@ -145,6 +146,14 @@ impl Stats {
 }
 
 type Key = (String, String);
+/// Per app: render key, manifests, source type.
+type RenderCache = HashMap<Key, (String, Arc<Vec<Value>>, String)>;
+/// Per project name: when read, and the project or the condition text.
+type ProjectCache = HashMap<String, (Instant, Result<AppProject, String>)>;
+/// Kind scopes: `(group, kind)` → namespaced.
+type Scopes = HashMap<(String, String), bool>;
+/// What an operation deploys: reconciliation, scopes, revisions, the app as rendered.
+type Prepared = (Reconciliation, Scopes, Vec<String>, Application);
 
 /// How much a queued reconcile must redo.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -181,8 +190,8 @@ struct Ctx {
     opts: Options,
     mirrors: gitsource::mirror::MirrorStore,
     repo_cache: Mutex<HashMap<String, Arc<RepoFiles>>>,
-    renders: std::sync::Mutex<HashMap<Key, (String, Arc<Vec<Value>>, String)>>,
-    projects: std::sync::Mutex<HashMap<String, (Instant, Result<AppProject, String>)>>,
+    renders: std::sync::Mutex<RenderCache>,
+    projects: std::sync::Mutex<ProjectCache>,
     tx: mpsc::UnboundedSender<(Key, Level)>,
     timers: std::sync::Mutex<HashMap<Key, u64>>,
     cluster: ClusterInfo,
@@ -1200,15 +1209,7 @@ async fn reconcile_app(
         }
         // What the operation deploys: the spec's target, or a rollback / other revision.
         let target_app = operation_target(&app, &op);
-        let prepared: Result<
-            (
-                Reconciliation,
-                HashMap<(String, String), bool>,
-                Vec<String>,
-                Application,
-            ),
-            String,
-        > = match &target_app {
+        let prepared: Result<Prepared, String> = match &target_app {
             None => Ok((
                 state.rec.clone(),
                 scopes.clone(),
@@ -1688,7 +1689,12 @@ async fn run_sync(
             break;
         }
         let acted = !(d.apply.is_empty() && d.prune.is_empty() && d.delete.is_empty());
-        tokio::time::sleep(Duration::from_millis(if acted { 200 } else { 1000 })).await;
+        if acted {
+            // Decide again at once: a single-wave sync completes right after its apply; the
+            // engine says when it must wait for health.
+            continue;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
         for i in run.to_observe() {
             let t = &run.plan.tasks[i];
             let probe = t

@@ -35,6 +35,9 @@ pub struct Args {
     /// that several replicas are safe (only the leader reconciles).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub leader_elect: bool,
+    /// How many apps are reconciled at the same time.
+    #[arg(long, env = "FERRY_WORKERS", default_value_t = 20)]
+    pub workers: usize,
     /// Identity of this replica in the Lease (default: host name, process id, random suffix).
     #[arg(long)]
     pub leader_identity: Option<String>,
@@ -50,6 +53,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let mut opts = controller::Options::new(&args.data_dir);
         opts.namespace = args.namespace.clone();
         opts.refresh_interval = Duration::from_secs(args.refresh_seconds.max(1));
+        opts.workers = args.workers.max(1);
         if args.leader_elect {
             let identity = args
                 .leader_identity

@@ -39,6 +39,9 @@ pub struct Args {
     /// Refresh period in seconds.
     #[arg(long, default_value_t = 60)]
     pub refresh_seconds: u64,
+    /// How many apps are reconciled at the same time.
+    #[arg(long, env = "FERRY_WORKERS", default_value_t = 20)]
+    pub workers: usize,
     /// GitHub webhook secret (default: `argocd-secret`).
     #[arg(long, env = "FERRY_WEBHOOK_GITHUB_SECRET")]
     pub webhook_github_secret: Option<String>,
@@ -113,6 +116,7 @@ async fn up(args: Args) -> anyhow::Result<ExitCode> {
     let kube = controller::kube_io::Kube::new(client.clone());
     let mut opts = controller::Options::new(&data_dir);
     opts.refresh_interval = Duration::from_secs(args.refresh_seconds.max(1));
+    opts.workers = args.workers.max(1);
     let namespace = opts.namespace.clone();
     controller::bootstrap::ensure_namespace(&kube, &namespace)
         .await
