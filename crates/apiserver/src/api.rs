@@ -38,7 +38,27 @@ pub struct State {
     /// Configuration.
     pub config: crate::Config,
     openapi: Mutex<Option<(u64, Arc<OpenApi>)>>,
+    pages: Mutex<Pages>,
 }
+
+/// The snapshots behind list `continue` tokens: every page of a paged list comes from the
+/// state at the first page's resourceVersion, as from etcd upstream.
+#[derive(Default)]
+struct Pages {
+    next: u64,
+    snapshots: HashMap<u64, Snapshot>,
+}
+
+struct Snapshot {
+    /// Resource, namespace and selectors of the list the token belongs to.
+    scope: String,
+    rv: u64,
+    taken: std::time::Instant,
+    items: Vec<Arc<Value>>,
+}
+
+/// At most this many paged lists are kept at once (the oldest is dropped first).
+const MAX_SNAPSHOTS: usize = 256;
 
 struct OpenApi {
     docs: BTreeMap<String, Value>,
@@ -111,6 +131,7 @@ impl State {
             addr,
             config,
             openapi: Mutex::new(None),
+            pages: Mutex::new(Pages::default()),
         });
         let crds = state
             .store
@@ -1616,6 +1637,9 @@ fn object_response_inner(
 struct ContinueToken {
     rv: u64,
     start: String,
+    /// The snapshot this list is paged from.
+    #[serde(default)]
+    id: u64,
 }
 
 fn list_response(
@@ -1637,30 +1661,101 @@ fn list_response(
             )));
         }
     }
-    let (mut items, mut rv) = state.list(t, ns, &labels, &fields);
+    let scope = format!(
+        "{}|{}|{}|{}",
+        t.key(),
+        ns.unwrap_or(""),
+        ctx.q("labelSelector").unwrap_or(""),
+        ctx.q("fieldSelector").unwrap_or("")
+    );
+    let ttl = state.config.list_snapshot_ttl;
+    let (mut items, rv, snapshot_id) = match ctx.q("continue").filter(|c| !c.is_empty()) {
+        Some(c) => {
+            let tok: ContinueToken = base64::engine::general_purpose::STANDARD
+                .decode(c)
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok())
+                .ok_or_else(|| ApiError::bad_request("invalid continue token"))?;
+            let pages = lock_pages(&state.pages);
+            let snap = pages
+                .snapshots
+                .get(&tok.id)
+                .filter(|s| s.taken.elapsed() <= ttl && s.rv == tok.rv)
+                .ok_or_else(|| {
+                    ApiError::gone(
+                        "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
+                    )
+                })?;
+            if snap.scope != scope {
+                return Err(ApiError::bad_request(
+                    "continue token does not match the list request (resource, namespace or selectors differ)",
+                ));
+            }
+            let items: Vec<Arc<Value>> = snap
+                .items
+                .iter()
+                .filter(|o| item_key(o) > tok.start)
+                .cloned()
+                .collect();
+            (items, tok.rv, Some(tok.id))
+        }
+        None => {
+            let (items, rv) = state.list(t, ns, &labels, &fields);
+            (items, rv, None)
+        }
+    };
     let mut cont = String::new();
     let mut remaining: Option<usize> = None;
-    if let Some(c) = ctx.q("continue").filter(|c| !c.is_empty()) {
-        let tok: ContinueToken = base64::engine::general_purpose::STANDARD
-            .decode(c)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .ok_or_else(|| ApiError::bad_request("invalid continue token"))?;
-        rv = tok.rv;
-        items.retain(|o| item_key(o) > tok.start);
-    }
     if let Some(limit) = ctx
         .q("limit")
         .and_then(|l| l.parse::<usize>().ok())
         .filter(|l| *l > 0)
         && items.len() > limit
     {
+        let id = match snapshot_id {
+            Some(id) => id,
+            None => {
+                let mut pages = lock_pages(&state.pages);
+                pages.snapshots.retain(|_, s| s.taken.elapsed() <= ttl);
+                while pages.snapshots.len() >= MAX_SNAPSHOTS {
+                    let oldest = pages
+                        .snapshots
+                        .iter()
+                        .min_by_key(|(_, s)| s.taken)
+                        .map(|(id, _)| *id);
+                    match oldest {
+                        Some(id) => pages.snapshots.remove(&id),
+                        None => break,
+                    };
+                }
+                pages.next += 1;
+                let id = pages.next;
+                pages.snapshots.insert(
+                    id,
+                    Snapshot {
+                        scope: scope.clone(),
+                        rv,
+                        taken: std::time::Instant::now(),
+                        items: items[limit..].to_vec(),
+                    },
+                );
+                id
+            }
+        };
         let rest = items.len() - limit;
         items.truncate(limit);
         let last = items.last().map(|o| item_key(o)).unwrap_or_default();
-        let tok = serde_json::to_vec(&ContinueToken { rv, start: last }).unwrap_or_default();
+        let tok = serde_json::to_vec(&ContinueToken {
+            rv,
+            start: last,
+            id,
+        })
+        .unwrap_or_default();
         cont = base64::engine::general_purpose::STANDARD.encode(tok);
         remaining = Some(rest);
+    } else if let Some(id) = snapshot_id {
+        // Last page: the snapshot is no longer needed.
+        lock_pages(&state.pages).snapshots.remove(&id);
     }
     let rv_s = rv.to_string();
     if ctx.wants_table() {
@@ -1681,6 +1776,13 @@ fn list_response(
     }
     let list = json!({"kind": format!("{}List", t.kind), "apiVersion": crate::registry::gv(&t.group, version), "metadata": meta, "items": items});
     Ok(json_response(200, &list))
+}
+
+fn lock_pages(p: &Mutex<Pages>) -> std::sync::MutexGuard<'_, Pages> {
+    match p.lock() {
+        Ok(g) => g,
+        Err(e) => e.into_inner(),
+    }
 }
 
 fn item_key(o: &Value) -> String {

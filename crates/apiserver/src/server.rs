@@ -56,6 +56,9 @@ pub struct Config {
     /// How long core/v1 Events live after their last occurrence (kube-apiserver's
     /// `--event-ttl`, default one hour).
     pub event_ttl: Duration,
+    /// How long the snapshot behind a list `continue` token is kept (etcd's compaction
+    /// interval upstream, 5 minutes); older tokens get `410 Expired`.
+    pub list_snapshot_ttl: Duration,
 }
 
 impl Config {
@@ -68,6 +71,7 @@ impl Config {
             nodes: 1,
             history: crate::store::DEFAULT_HISTORY,
             event_ttl: Duration::from_secs(3600),
+            list_snapshot_ttl: Duration::from_secs(300),
         }
     }
 }
