@@ -23,6 +23,7 @@ pub mod manifest;
 pub mod objects;
 pub mod render;
 pub mod schema;
+mod schema_format;
 pub mod strvals;
 pub mod update;
 pub mod values;

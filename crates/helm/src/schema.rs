@@ -6,7 +6,8 @@
 //! `maxProperties`, `dependentRequired`), array (`items`, `prefixItems`, `minItems`,
 //! `maxItems`, `uniqueItems`), string (`minLength`, `maxLength`, `pattern`), number
 //! (`minimum`, `maximum`, `exclusiveMinimum`, `exclusiveMaximum`, `multipleOf`), and
-//! `not`/`allOf`/`anyOf`/`oneOf`/`if`-`then`-`else`. Formats are not asserted (v6's default).
+//! `not`/`allOf`/`anyOf`/`oneOf`/`if`-`then`-`else`, and `format` with v6's checks and texts
+//! for draft-04/06/07 schemas (v6 asserts formats only for those drafts as Helm configures it).
 
 use serde_json::Value;
 
@@ -217,6 +218,12 @@ impl<'a> Validator<'a> {
                     e.iter().map(display).collect::<Vec<_>>().join(", ")
                 )
             }));
+        }
+        if self.legacy_ref
+            && let (Some(Value::String(f)), Value::String(st)) = (s.get("format"), v)
+            && let Some(Err(reason)) = crate::schema_format::check(f, st)
+        {
+            return Some(err(format!("{} is not valid {f}: {reason}", display(v))));
         }
         let mut errors: Vec<VErr> = Vec::new();
         if let Some(Value::String(r)) = s.get("$ref")
