@@ -247,6 +247,18 @@ pub fn prepare(
                 return Err(immutable(t, &name, "spec.template"));
             }
         }
+        ("autoscaling", "HorizontalPodAutoscaler") => {
+            let spec = &mut obj["spec"];
+            set_default(spec, "minReplicas", json!(1));
+            if spec
+                .get("metrics")
+                .and_then(Value::as_array)
+                .is_none_or(|m| m.is_empty())
+            {
+                spec["metrics"] = json!([{"type": "Resource", "resource": {"name": "cpu",
+                    "target": {"type": "Utilization", "averageUtilization": 80}}}]);
+            }
+        }
         ("batch", "CronJob") => {
             let spec = &mut obj["spec"];
             set_default(spec, "concurrencyPolicy", json!("Allow"));

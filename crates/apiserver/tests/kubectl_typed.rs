@@ -483,6 +483,27 @@ async fn set_and_rollout_on_a_typed_deployment() {
         &["rollout", "status", "deployment/web", "--timeout=30s"],
     );
     assert!(out.contains("successfully rolled out"), "{out}");
+    // Without --cpu-percent the server defaults the HPA to 80% CPU (autoscaling/v2 defaulting).
+    let out = run(&c, &["autoscale", "deployment", "web", "--max=4"]);
+    assert_eq!(out, "horizontalpodautoscaler.autoscaling/web autoscaled");
+    let h = get(&c, &["hpa", "web"]);
+    assert_eq!(h["apiVersion"], "autoscaling/v2");
+    assert_eq!(h["spec"]["minReplicas"], 1);
+    assert_eq!(
+        h["spec"]["metrics"],
+        json!([{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}])
+    );
+    let v1: Value = serde_json::from_str(&kubectl(
+        &c,
+        &[
+            "get",
+            "--raw",
+            "/apis/autoscaling/v1/namespaces/t/horizontalpodautoscalers/web",
+        ],
+    ))
+    .expect("json");
+    assert_eq!(v1["apiVersion"], "autoscaling/v1");
+    assert_eq!(v1["spec"]["targetCPUUtilizationPercentage"], 80);
     let out = run(&c, &["scale", "deployment/web", "--replicas=3"]);
     assert_eq!(out, "deployment.apps/web scaled");
     tokio::time::sleep(Duration::from_millis(10)).await;
