@@ -306,6 +306,52 @@ async fn typed_create_commands() {
         json!({"cpu": "2", "pods": "5"})
     );
 
+    let out = run(
+        &c,
+        &[
+            "create",
+            "service",
+            "nodeport",
+            "np",
+            "--tcp=80:8080",
+            "--node-port=30080",
+        ],
+    );
+    assert_eq!(out, "service/np created");
+    let s = get(&c, &["service", "np"]);
+    assert_eq!(s["spec"]["type"], "NodePort");
+    assert_eq!(s["spec"]["ports"][0]["nodePort"], 30080);
+    let out = run(
+        &c,
+        &[
+            "create",
+            "service",
+            "externalname",
+            "ext",
+            "--external-name=db.example.org",
+        ],
+    );
+    assert_eq!(out, "service/ext created");
+    let s = get(&c, &["service", "ext"]);
+    assert_eq!(s["spec"]["type"], "ExternalName");
+    assert_eq!(s["spec"]["externalName"], "db.example.org");
+    let out = run(
+        &c,
+        &[
+            "create",
+            "secret",
+            "docker-registry",
+            "pull",
+            "--docker-server=registry.example.org",
+            "--docker-username=u",
+            "--docker-password=p",
+        ],
+    );
+    assert_eq!(out, "secret/pull created");
+    let sec = get(&c, &["secret", "pull"]);
+    assert_eq!(sec["type"], "kubernetes.io/dockerconfigjson");
+    assert!(sec["data"][".dockerconfigjson"].is_string());
+
     let out = run(&c, &["create", "serviceaccount", "robot"]);
     assert_eq!(out, "serviceaccount/robot created");
 
