@@ -13,6 +13,10 @@ use std::time::Duration;
 /// Condition type for sync errors.
 pub const CONDITION_SYNC_ERROR: &str = "SyncError";
 
+/// How long after the last operation the self-heal backoff starts again from zero (Argo CD's
+/// `--self-heal-backoff-cooldown-seconds`, default 330 s).
+pub const SELF_HEAL_COOLDOWN: Duration = Duration::from_secs(330);
+
 /// What to do about auto-sync.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AutoSync {
@@ -136,13 +140,19 @@ pub fn decide(app: &Application, input: &AutoSyncInput<'_>) -> AutoSync {
                 "Skipping auto-sync: most recent sync already to {revs}"
             ));
         }
-        let attempts = app
-            .status
-            .operation_state
-            .as_ref()
-            .and_then(|s| s.operation.sync.as_ref())
-            .and_then(|s| s.self_heal_attempts_count)
-            .unwrap_or(0);
+        let cooled_down = input
+            .since_last_operation
+            .is_some_and(|d| d >= SELF_HEAL_COOLDOWN);
+        let attempts = if cooled_down {
+            0
+        } else {
+            app.status
+                .operation_state
+                .as_ref()
+                .and_then(|s| s.operation.sync.as_ref())
+                .and_then(|s| s.self_heal_attempts_count)
+                .unwrap_or(0)
+        };
         let delay = self_heal_delay(u32::try_from(attempts.max(0)).unwrap_or(u32::MAX));
         let remaining = delay.saturating_sub(input.since_last_operation.unwrap_or_default());
         if !remaining.is_zero() {
@@ -400,6 +410,21 @@ mod tests {
             ..input
         };
         assert!(matches!(decide(&heal, &later), AutoSync::Sync(_)));
+        // after the cooldown the backoff starts again from zero
+        attempted(&mut heal, "abc123", "Succeeded", Some(6));
+        let AutoSync::Sync(op) = decide(
+            &heal,
+            &AutoSyncInput {
+                since_last_operation: Some(SELF_HEAL_COOLDOWN),
+                ..input
+            },
+        ) else {
+            panic!("expected a sync")
+        };
+        assert_eq!(
+            op.sync.as_ref().and_then(|s| s.self_heal_attempts_count),
+            Some(1)
+        );
     }
 
     #[test]

@@ -11,6 +11,12 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// A running controller: its task and, once it reconciles, its refresher.
+pub type Running = (
+    tokio::task::JoinHandle<Result<(), controller::reconciler::Error>>,
+    Arc<Mutex<Option<controller::Refresher>>>,
+);
+
 pub struct Env {
     pub tmp: tempfile::TempDir,
     pub handle: Option<apiserver::ServerHandle>,
@@ -108,13 +114,7 @@ impl Env {
     }
 
     /// Starts a controller; returns its task and (once it reconciles) its refresher.
-    pub fn controller(
-        &self,
-        opts: controller::Options,
-    ) -> (
-        tokio::task::JoinHandle<Result<(), controller::reconciler::Error>>,
-        Arc<Mutex<Option<controller::Refresher>>>,
-    ) {
+    pub fn controller(&self, opts: controller::Options) -> Running {
         let slot: Arc<Mutex<Option<controller::Refresher>>> = Arc::default();
         let s2 = slot.clone();
         let c = self.client.clone();
