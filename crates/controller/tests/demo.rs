@@ -345,27 +345,31 @@ async fn failing_pod_degrades_and_recovers() {
     demo.shutdown().await;
 }
 
-/// A manual edit of a managed Deployment (as `kubectl edit` / `kubectl scale` would do) is
-/// reverted by self-heal well before the poll period.
+/// A manual `kubectl edit` of a managed Deployment is reverted by self-heal well before the
+/// poll period.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn self_heal_reverts_manual_edit() {
     let demo = Demo::start(DemoOptions::default()).await;
     demo.wait_all_synced_healthy(120).await;
-    let deployments: kube::Api<k8s_openapi::api::apps::v1::Deployment> =
-        kube::Api::namespaced(demo.client.clone(), "dev-web");
-    let patch = json!({"spec": {"replicas": 4, "template": {"metadata": {"labels": {"edited": "by-hand"}}}}});
+    let history_before = demo.app("web-dev").await.expect("web-dev")["status"]["history"]
+        .as_array()
+        .map(Vec::len);
+    // `kubectl edit` with an "editor" that changes the replicas.
+    let editor = demo.tmp.path().join("editor.sh");
+    std::fs::write(
+        &editor,
+        "#!/bin/sh\nsed -i -e 's/^  replicas: 1$/  replicas: 4/' \"$1\"\n",
+    )
+    .expect("editor script");
+    std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
     let edited = Instant::now();
-    deployments
-        .patch(
-            "web",
-            &kube::api::PatchParams {
-                field_manager: Some("kubectl-edit".into()),
-                ..Default::default()
-            },
-            &kube::api::Patch::Merge(&patch),
-        )
-        .await
-        .expect("manual edit");
+    let (ok, out, err) = demo.kubectl(
+        &["edit", "deployment", "web", "-n", "dev-web"],
+        &[("KUBE_EDITOR", editor.to_str().expect("utf-8 path"))],
+    );
+    assert!(ok, "kubectl edit: {out}{err}");
+    assert!(out.contains("deployment.apps/web edited"), "{out}{err}");
     let d = demo
         .wait_deployment("dev-web", "web", "the manual edit reverted", 30, |d| {
             d.is_some_and(|d| d["spec"]["replicas"] == 1)
@@ -373,11 +377,16 @@ async fn self_heal_reverts_manual_edit() {
         .await
         .expect("web");
     eprintln!("edit to reverted: {:?}", edited.elapsed());
-    // Server-side apply reverts the fields ferry manages; the extra label is another
-    // manager's field and stays, as with Argo CD's server-side apply.
     assert_eq!(d["spec"]["replicas"], 1);
-    demo.wait_all_synced_healthy(60).await;
-    let a = demo.apps().await;
+    // Reverted by an automated sync, recorded like any other.
+    let a = demo
+        .wait_apps("web-dev synced by self-heal", 60, |a| {
+            support::synced_healthy(a, "web-dev")
+                && app(a, "web-dev").is_some_and(|w| {
+                    w["status"]["history"].as_array().map(Vec::len) > history_before
+                })
+        })
+        .await;
     let web = app(&a, "web-dev").expect("web-dev");
     let ops = web["status"]["operationState"]["operation"]["initiatedBy"].clone();
     assert_eq!(ops["automated"], true, "{ops}");

@@ -502,6 +502,25 @@ impl Demo {
         out
     }
 
+    /// Runs the real `kubectl` against the cluster (fails clearly when it is not on PATH);
+    /// returns `(success, stdout, stderr)`.
+    pub fn kubectl(&self, args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
+        let out = Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(args)
+            .envs(env.iter().copied())
+            .output()
+            .unwrap_or_else(|e| {
+                panic!("kubectl (v1.32) is required by this test and could not be run: {e}")
+            });
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    }
+
     /// Merge-patches a live object as another field manager would (`kubectl edit`).
     pub async fn edit_live(
         &self,
