@@ -146,6 +146,38 @@ async fn list_get_refresh_and_exit_codes() {
     let o = ferry(&demo, &["diff", "api-dev"]).await;
     expect(&o, 20, "diff of an app whose target cannot render");
     assert!(o.stderr.contains("nosuchfunction"), "{}", o.stderr);
+
+    // A broken secrets file: the error shows in `get`, never a decrypted value.
+    demo.edit(tpl, |t| {
+        t.replace("\n{{ .Values.broken | nosuchfunction }}\n", "")
+    });
+    let secrets = "deployment/kubernetes/.envs/dev-secrets.yaml";
+    demo.edit(secrets, |t| {
+        let marker = "API_TOKEN: ENC[AES256_GCM,data:";
+        let i = t.find(marker).expect("encrypted value") + marker.len();
+        let swapped = if &t[i..i + 1] == "A" { "B" } else { "A" };
+        format!("{}{swapped}{}", &t[..i], &t[i + 1..])
+    });
+    let push = demo.commit_and_push("corrupt secrets");
+    let (code, body) = demo.github_webhook(&push, GITHUB_SECRET).await;
+    assert_eq!(code, 200, "{body}");
+    demo.wait_apps("web-dev ComparisonError", 60, |a| {
+        support::condition(a, "web-dev", "ComparisonError").is_some()
+    })
+    .await;
+    let o = ferry(&demo, &["get", "web-dev"]).await;
+    expect(&o, 0, "get of an app with a broken secrets file");
+    assert!(o.stdout.contains("ComparisonError"), "{}", o.stdout);
+    assert!(o.stdout.contains("dev-secrets.yaml"), "{}", o.stdout);
+    assert!(!o.stdout.contains("dev-token-0123456789"), "{}", o.stdout);
+    let o = ferry(&demo, &["list"]).await;
+    let line = o
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("argocd/web-dev "))
+        .unwrap_or_default()
+        .to_string();
+    assert!(line.contains("ComparisonError"), "{}", o.stdout);
     demo.shutdown().await;
 }
 
