@@ -810,18 +810,81 @@ impl State {
         (items, rv)
     }
 
-    fn authorized(&self, req: &http::request::Parts) -> bool {
-        let Some(h) = req
+    /// The authenticated user: the admin token's `ferry-admin`, or the service account a
+    /// token from `…/serviceaccounts/<name>/token` was issued for.
+    fn user(&self, req: &http::request::Parts) -> Option<String> {
+        let h = req
             .headers
             .get(http::header::AUTHORIZATION)
-            .and_then(|h| h.to_str().ok())
-        else {
-            return false;
+            .and_then(|h| h.to_str().ok())?;
+        let tok = h.strip_prefix("Bearer ")?.trim();
+        if constant_time_eq(tok.as_bytes(), self.token.as_bytes()) {
+            return Some("ferry-admin".into());
+        }
+        let claims = crate::tokens::verify(&self.token, tok, chrono::Utc::now().timestamp())?;
+        // A token dies with its service account (bound tokens, as upstream).
+        let sa = self
+            .store
+            .txn()
+            .get("/serviceaccounts", &claims.namespace, &claims.name)?;
+        (sa.pointer("/metadata/uid").and_then(Value::as_str) == Some(claims.uid.as_str()))
+            .then(|| format!("system:serviceaccount:{}:{}", claims.namespace, claims.name))
+    }
+
+    /// `POST …/serviceaccounts/<name>/token` (`kubectl create token`).
+    fn token_request(&self, ns: &str, name: &str, body: Value) -> Result<Value, ApiError> {
+        let sa = self
+            .store
+            .txn()
+            .get("/serviceaccounts", ns, name)
+            .ok_or_else(|| ApiError::not_found("", "serviceaccounts", name))?;
+        let secs = body
+            .pointer("/spec/expirationSeconds")
+            .and_then(Value::as_i64)
+            .unwrap_or(3600);
+        if secs < 600 {
+            return Err(ApiError::invalid(
+                "TokenRequest",
+                "authentication.k8s.io",
+                "serviceaccounts",
+                name,
+                &[(
+                    "spec.expirationSeconds".into(),
+                    "FieldValueInvalid",
+                    format!(
+                        "Invalid value: {secs}: may not specify a duration less than 10 minutes"
+                    ),
+                )],
+            ));
+        }
+        let now = chrono::Utc::now();
+        let exp = now.timestamp() + secs;
+        let claims = crate::tokens::Claims {
+            namespace: ns.to_string(),
+            name: name.to_string(),
+            uid: sa
+                .pointer("/metadata/uid")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+            exp,
         };
-        let Some(tok) = h.strip_prefix("Bearer ") else {
-            return false;
-        };
-        constant_time_eq(tok.trim().as_bytes(), self.token.as_bytes())
+        let token = crate::tokens::issue(&self.token, &claims);
+        let expires = chrono::DateTime::from_timestamp(exp, 0)
+            .unwrap_or(now)
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string();
+        let audiences = body
+            .pointer("/spec/audiences")
+            .filter(|a| a.as_array().is_some_and(|a| !a.is_empty()))
+            .cloned()
+            .unwrap_or(json!(["https://kubernetes.default.svc.cluster.local"]));
+        Ok(
+            json!({"kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
+            "metadata": {"name": name, "namespace": ns, "creationTimestamp": now.format("%Y-%m-%dT%H:%M:%SZ").to_string()},
+            "spec": {"audiences": audiences, "expirationSeconds": secs, "boundObjectRef": body.pointer("/spec/boundObjectRef").cloned().unwrap_or(Value::Null)},
+            "status": {"token": token, "expirationTimestamp": expires}}),
+        )
     }
 }
 
@@ -1058,6 +1121,8 @@ struct Ctx {
     content_type: String,
     body: Bytes,
     user_agent: String,
+    /// Authenticated user name.
+    user: String,
 }
 
 impl Ctx {
@@ -1146,9 +1211,9 @@ pub async fn handle(state: Arc<State>, req: hyper::Request<Incoming>) -> Respons
     if matches!(path.as_str(), "/healthz" | "/livez" | "/readyz") {
         return respond(200, "text/plain; charset=utf-8", "ok");
     }
-    if !state.authorized(&parts) {
+    let Some(user) = state.user(&parts) else {
         return error_response(&ApiError::new(401, "Unauthorized", "Unauthorized"));
-    }
+    };
     let body = match body.collect().await {
         Ok(b) => b.to_bytes(),
         Err(e) => return error_response(&ApiError::bad_request(format!("reading body: {e}"))),
@@ -1168,6 +1233,7 @@ pub async fn handle(state: Arc<State>, req: hyper::Request<Incoming>) -> Respons
         content_type: header(http::header::CONTENT_TYPE),
         body,
         user_agent: header(http::header::USER_AGENT),
+        user,
     };
     tracing::debug!(method = %ctx.method, %path, "request");
     let response = match route(&state, &path, &ctx).await {
@@ -1240,10 +1306,21 @@ async fn route(state: &Arc<State>, path: &str, ctx: &Ctx) -> Result<Response<Bod
         ["apis", "authentication.k8s.io", "v1", "selfsubjectreviews"]
             if ctx.method == Method::POST =>
         {
+            let groups = match ctx.user.strip_prefix("system:serviceaccount:") {
+                Some(sa) => {
+                    let ns = sa.split(':').next().unwrap_or("");
+                    json!([
+                        "system:serviceaccounts",
+                        format!("system:serviceaccounts:{ns}"),
+                        "system:authenticated"
+                    ])
+                }
+                None => json!(["system:masters", "system:authenticated"]),
+            };
             Ok(json_response(
                 201,
                 &json!({"kind": "SelfSubjectReview", "apiVersion": "authentication.k8s.io/v1", "metadata": {"creationTimestamp": null},
-                    "status": {"userInfo": {"username": "ferry-admin", "groups": ["system:masters", "system:authenticated"]}}}),
+                    "status": {"userInfo": {"username": ctx.user, "groups": groups}}}),
             ))
         }
         ["api", "v1", rest @ ..] => resource(state, "", "v1", rest, ctx).await,
@@ -1352,6 +1429,7 @@ async fn resource(
             }
             "finalize" => t.key() == "/namespaces",
             "log" => t.key() == "/pods",
+            "token" => t.key() == "/serviceaccounts" && ctx.method == Method::POST,
             _ => false,
         };
         if !allowed {
@@ -1359,6 +1437,10 @@ async fn resource(
         }
     }
     let m = &ctx.method;
+    if let (Some(name), Some("token")) = (name, sub) {
+        let out = state.token_request(ns.unwrap_or(""), name, ctx.body_object()?)?;
+        return Ok(json_response(201, &out));
+    }
     match (name, m) {
         (None, &Method::GET) => {
             if matches!(ctx.q("watch"), Some("true") | Some("1")) {

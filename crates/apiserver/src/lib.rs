@@ -36,6 +36,7 @@ pub mod ssa;
 pub mod store;
 mod table;
 pub mod tls;
+mod tokens;
 
 pub use server::{Config, Error, Server, ServerHandle};
 

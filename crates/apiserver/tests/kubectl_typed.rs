@@ -669,3 +669,48 @@ async fn events_expire_after_their_ttl() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_account_tokens() {
+    let c = start().await;
+    kubectl(&c, &["create", "namespace", "t"]);
+    run(&c, &["create", "serviceaccount", "robot"]);
+    let token = run(&c, &["create", "token", "robot", "--duration=2h"]);
+    assert!(token.starts_with("ferry-sa."), "{token}");
+    let as_robot = |args: &[&str]| {
+        let tok = format!("--token={token}");
+        let mut a = vec![tok.as_str(), "-n", "t"];
+        a.extend_from_slice(args);
+        kubectl_raw(&c, &a, None)
+    };
+    let out = as_robot(&[
+        "auth",
+        "whoami",
+        "-o",
+        "jsonpath={.status.userInfo.username}",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "system:serviceaccount:t:robot"
+    );
+    let out = as_robot(&["get", "serviceaccount", "robot", "-o", "name"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "serviceaccount/robot"
+    );
+    // The token dies with its ServiceAccount.
+    run(&c, &["delete", "serviceaccount", "robot"]);
+    let out = as_robot(&["get", "configmaps"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Unauthorized"),
+        "{out:?}"
+    );
+    let out = kubectl_raw(&c, &["-n", "t", "create", "token", "ghost"], None);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("serviceaccounts \"ghost\" not found"),
+        "{out:?}"
+    );
+}
