@@ -316,14 +316,14 @@ fn index(item: &Ev, indexes: &[Ev]) -> Result<Ev, String> {
                 match m.entries.borrow().get(&*key) {
                     Some(v) => Ev {
                         v: v.clone(),
-                        iface: m.ty == MapType::Interface,
+                        iface: m.ty.interface_elems(),
                     },
                     None => match m.ty {
                         MapType::String => Ev {
                             v: Value::str(""),
                             iface: false,
                         },
-                        MapType::Interface => Ev {
+                        MapType::Interface | MapType::Values => Ev {
                             v: Value::Nil,
                             iface: true,
                         },

@@ -7,7 +7,7 @@ use crate::builtins::{self, Builtin};
 use crate::error::{Error, ErrorInfo, ErrorKind, FuncFailure};
 use crate::func::{Body, Context, FuncMap, Type};
 use crate::parse::{Arg, Branch, Command, Node, Number, Pipe, Resolved, TemplateCall, Tree};
-use crate::value::{ElemType, FuncError, FuncErrorKind, List, MapType, Value};
+use crate::value::{ElemType, FuncError, FuncErrorKind, MapType, Value};
 
 /// Go's `maxExecDepth`.
 const MAX_EXEC_DEPTH: usize = 100_000;
@@ -116,10 +116,12 @@ pub(crate) struct Shared {
     include_counts: HashMap<Box<str>, usize, FxBuild>,
     /// Output buffers reused by `include` and the printing builtins (one per nesting level).
     bufs: Vec<String>,
+    /// Key/value snapshots reused by `range` over maps.
+    snapshots: Vec<Vec<(Value, Value)>>,
     /// The template the render is executing (the file), for [`Context::template_name`].
     pub(crate) top: String,
-    /// String constants already turned into values, by the address of their text.
-    literals: Vec<(usize, Value)>,
+    /// String constants already turned into values, by their id.
+    literals: Vec<(u64, Value)>,
 }
 
 const LITERAL_SLOTS: usize = 512;
@@ -139,21 +141,17 @@ impl Shared {
         }
     }
 
-    /// The value of a string constant, reusing one made earlier in this render.
-    fn literal(&mut self, text: &str) -> Value {
+    /// The value of the string constant `id`, reusing one made earlier in this render.
+    fn literal(&mut self, id: u64, text: &str) -> Value {
         if self.literals.is_empty() {
             self.literals = vec![(0, Value::Nil); LITERAL_SLOTS];
         }
-        let key = text.as_ptr() as usize;
-        let slot = &mut self.literals[(key >> 3) % LITERAL_SLOTS];
-        if slot.0 == key
-            && let Value::String(s) = &slot.1
-            && eq_bytes(s.as_bytes(), text.as_bytes())
-        {
+        let slot = &mut self.literals[(id % LITERAL_SLOTS as u64) as usize];
+        if slot.0 == id {
             return slot.1.clone();
         }
         let v = Value::str(text);
-        *slot = (key, v.clone());
+        *slot = (id, v.clone());
         v
     }
 }
@@ -206,6 +204,8 @@ fn type_name(t: Type) -> &'static str {
         Type::StringList => "[]string",
         Type::Map => "map[string]interface {}",
         Type::Bytes => "[]uint8",
+        Type::Uint32 => "uint32",
+        Type::Object(name) => name,
     }
 }
 
@@ -216,15 +216,13 @@ fn can_be_nil(t: Type) -> bool {
     )
 }
 
+/// The zero value `nil` converts to: Go's typed nils.
 fn zero_of(t: Type) -> Value {
     match t {
-        Type::List => Value::list(Vec::new()),
-        Type::StringList => Value::List(std::rc::Rc::new(List {
-            elem: ElemType::String,
-            items: Vec::new(),
-        })),
-        Type::Map => Value::map(Default::default()),
-        Type::Bytes => Value::Bytes(std::rc::Rc::from(&[][..])),
+        Type::List => Value::nil_list(ElemType::Interface),
+        Type::StringList => Value::nil_list(ElemType::String),
+        Type::Map => Value::nil_map(),
+        Type::Bytes => Value::nil_bytes(),
         _ => Value::Nil,
     }
 }
@@ -239,8 +237,9 @@ fn assignable(v: &Value, t: Type) -> bool {
         (Value::Bool(_), Type::Bool) => true,
         (Value::List(l), Type::List) => l.elem == ElemType::Interface,
         (Value::List(l), Type::StringList) => l.elem == ElemType::String,
-        (Value::Map(m), Type::Map) => m.ty == MapType::Interface,
+        (Value::Map(m), Type::Map) => m.ty.interface_elems(),
         (Value::Bytes(_), Type::Bytes) => true,
+        (Value::Object(o), Type::Object(name)) => o.type_name() == name,
         _ => false,
     }
 }
@@ -519,24 +518,23 @@ impl<'a> State<'a> {
             Value::Map(m) => {
                 // The key is only observable through a second range variable.
                 let with_keys = b.pipe.decl.len() > 1;
-                let snapshot: Vec<(Value, Value)> = m
-                    .entries
-                    .borrow()
-                    .iter()
-                    .map(|(k, v)| {
-                        (
-                            if with_keys { Value::str(k) } else { Value::Nil },
-                            v.clone(),
-                        )
-                    })
-                    .collect();
+                // Go ranges over a snapshot of the keys (the body may change the map).
+                let mut snapshot = self.shared.snapshots.pop().unwrap_or_default();
+                snapshot.extend(m.entries.borrow().iter().map(|(k, v)| {
+                    (
+                        if with_keys { Value::str(k) } else { Value::Nil },
+                        v.clone(),
+                    )
+                }));
                 if !snapshot.is_empty() {
-                    let iface = m.ty == MapType::Interface;
-                    for (k, v) in snapshot {
+                    let iface = m.ty.interface_elems();
+                    for (k, v) in snapshot.drain(..) {
                         iterate!(Ev::direct(k), Ev { v, iface });
                     }
+                    self.shared.snapshots.push(snapshot);
                     return Ok(Flow::Normal);
                 }
+                self.shared.snapshots.push(snapshot);
             }
             Value::List(_) | Value::Bytes(_) | Value::Nil => {}
             other => {
@@ -683,7 +681,7 @@ impl<'a> State<'a> {
                     Arg::Dot(_) => Ok(dot.clone()),
                     Arg::Nil(_) => Err(self.errorf("nil is not a command".into())),
                     Arg::Number(n) => self.ideal_constant(first, n).map(Ev::direct),
-                    Arg::String { text, .. } => Ok(Ev::direct(self.shared.literal(text))),
+                    Arg::String { text, id, .. } => Ok(Ev::direct(self.shared.literal(*id, text))),
                     _ => Err(self.errorf(format!(
                         "can't evaluate command {}",
                         crate::fmt::quote(&first.to_string())
@@ -695,6 +693,12 @@ impl<'a> State<'a> {
 
     fn ideal_constant(&mut self, node: &'a Arg, n: &Number) -> R<Value> {
         self.at(At::Arg(node));
+        if n.is_complex {
+            return Ok(Value::object(crate::value::Complex {
+                re: n.complex.0,
+                im: n.complex.1,
+            }));
+        }
         if n.is_float
             && !is_hex_int(&n.text)
             && !n.text.starts_with('\'')
@@ -828,11 +832,11 @@ impl<'a> State<'a> {
                 match map_get(&entries, name) {
                     Some(v) => Ok(Ev {
                         v: v.clone(),
-                        iface: m.ty == MapType::Interface,
+                        iface: m.ty.interface_elems(),
                     }),
                     None => Ok(match m.ty {
                         MapType::String => Ev::direct(Value::str("")),
-                        MapType::Interface => Ev {
+                        MapType::Interface | MapType::Values => Ev {
                             v: Value::Nil,
                             iface: true,
                         },
@@ -1108,10 +1112,12 @@ impl<'a> State<'a> {
         let callee_name = if matches!(b, Builtin::Call) {
             match arg_nodes.first() {
                 Some(a) => a.to_string(),
-                None => self.evbuf[start..]
-                    .first()
-                    .map(|e| crate::fmt::format_value(&e.v))
-                    .unwrap_or_default(),
+                // Go names a piped-in callee by reflect.Value's String().
+                None => match self.evbuf[start..].first().map(|e| &e.v) {
+                    Some(Value::String(s)) => s.to_string(),
+                    Some(Value::Nil) | None => "<invalid Value>".to_string(),
+                    Some(v) => format!("<{} Value>", v.type_name()),
+                },
             }
         } else {
             String::new()
@@ -1177,13 +1183,17 @@ impl<'a> State<'a> {
                     PT::T(Type::Int) if n.is_int => Ok(Ev::direct(Value::Int(n.int))),
                     PT::T(Type::Int64) if n.is_int => Ok(Ev::direct(Value::Int64(n.int))),
                     PT::T(Type::Float64) if n.is_float => Ok(Ev::direct(Value::Float(n.float))),
+                    // reflect's SetUint on a uint32 keeps the low 32 bits.
+                    PT::T(Type::Uint32) if n.is_uint => {
+                        Ok(Ev::direct(Value::Int((n.uint as u32) as i64)))
+                    }
                     PT::T(t) => Err(self.literal_mismatch(t, node)),
                 };
             }
-            Arg::String { text, .. } => {
+            Arg::String { text, id, .. } => {
                 return match typ {
                     PT::Rv | PT::T(Type::Any) | PT::T(Type::String) => {
-                        Ok(Ev::direct(self.shared.literal(text)))
+                        Ok(Ev::direct(self.shared.literal(*id, text)))
                     }
                     PT::T(t) => Err(self.literal_mismatch(t, node)),
                 };
@@ -1200,6 +1210,7 @@ impl<'a> State<'a> {
             Type::Bool => self.errorf(format!("expected bool; found {node}")),
             Type::Int | Type::Int64 => self.errorf(format!("expected integer; found {node}")),
             Type::Float64 => self.errorf(format!("expected float; found {node}")),
+            Type::Uint32 => self.errorf(format!("expected unsigned integer; found {node}")),
             Type::String => self.errorf(format!("expected string; found {node}")),
             _ => self.errorf(format!(
                 "can't handle {node} for arg of type {}",
@@ -1272,12 +1283,12 @@ fn fast_chain(recv: &Value, idents: &[Box<str>]) -> Option<Ev> {
     match map_get(&entries, first) {
         Some(v) if rest.is_empty() => Some(Ev {
             v: v.clone(),
-            iface: m.ty == MapType::Interface,
+            iface: m.ty.interface_elems(),
         }),
         Some(v) => fast_chain(v, rest),
         None if rest.is_empty() => Some(match m.ty {
             MapType::String => Ev::direct(Value::str("")),
-            MapType::Interface => Ev {
+            MapType::Interface | MapType::Values => Ev {
                 v: Value::Nil,
                 iface: true,
             },

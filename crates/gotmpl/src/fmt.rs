@@ -390,7 +390,6 @@ impl Printer {
         };
         let fmt = match fmt {
             'F' => 'f',
-            'b' => 'g',
             c => c,
         };
         let s = format_float(x, fmt, prec);

@@ -35,6 +35,15 @@ pub enum Type {
     Map,
     /// `[]byte`
     Bytes,
+    /// `uint32` (Sprig's `derivePassword` counter): literals must be unsigned integers
+    /// (`expected unsigned integer; found -1`, wrapping above 2³² as Go's `SetUint` does); the
+    /// body receives a `Value::Int`.
+    Uint32,
+    /// A Go struct type implemented by an [`crate::Object`] whose
+    /// [`type_name`](crate::Object::type_name) is the given name (`time.Time`,
+    /// `sprig.certificate`): only such objects are accepted, and literals, `nil` and other
+    /// values fail as Go reports them (`can't handle "x" for arg of type time.Time`).
+    Object(&'static str),
 }
 
 /// A Go function signature: fixed parameters, then an optional variadic element type.

@@ -69,4 +69,6 @@ pub use builtins::{BUILTIN_NAMES, html_escape, js_escape, query_escape};
 pub use error::{Error, ErrorInfo, ErrorKind, FuncFailure};
 pub use func::{Body, Context, FuncMap, Function, Signature, Type};
 pub use template::{RenderState, Set};
-pub use value::{ElemType, FuncError, FuncErrorKind, List, Map, MapType, MapValue, Object, Value};
+pub use value::{
+    Complex, ElemType, FuncError, FuncErrorKind, List, Map, MapType, MapValue, Object, Value,
+};

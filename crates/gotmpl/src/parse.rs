@@ -9,6 +9,9 @@ use std::sync::Arc;
 use crate::error::Error;
 use crate::lex::{Item, ItemType, Lexer};
 
+/// Ids of string constants (never 0).
+static NEXT_STRING_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 /// Maximum nesting of parenthesized pipelines (Go's `maxStackDepth`).
 const MAX_STACK_DEPTH: usize = 10000;
 
@@ -144,11 +147,13 @@ pub enum Arg {
     Bool(usize, bool),
     /// A number constant.
     Number(Box<Number>),
-    /// A string constant: its source form (with quotes) and its value.
+    /// A string constant: its source form (with quotes) and its value. `id` is unique in
+    /// the process (the executor caches the constant's value under it).
     String {
         pos: usize,
         quoted: Box<str>,
         text: Box<str>,
+        id: u64,
     },
 }
 
@@ -193,6 +198,8 @@ pub struct Number {
     pub int: i64,
     pub uint: u64,
     pub float: f64,
+    /// The value as a complex number (real, imaginary), when `is_complex`.
+    pub complex: (f64, f64),
 }
 
 impl Arg {
@@ -1000,6 +1007,7 @@ impl Parser<'_, '_> {
                     pos: token.pos,
                     quoted: token.val.into_boxed_str(),
                     text: s.into_boxed_str(),
+                    id: NEXT_STRING_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
                 },
                 None => return Err(self.errorf("invalid syntax".into())),
             },

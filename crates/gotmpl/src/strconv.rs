@@ -308,44 +308,92 @@ fn fmt_f(out: &mut String, digits: &[u8], dp: i32, prec: i32) {
 }
 
 /// `strconv.FormatFloat(f, 'x', -1, 64)`: hexadecimal mantissa and binary exponent.
-fn format_hex_float(f: f64, upper: bool) -> String {
+/// `strconv.FormatFloat(f, 'x'|'X', prec, 64)` (Go's `fmtX`): `-0x1.8p+01`, with the
+/// mantissa rounded to `prec` hex digits when `prec` ≥ 0.
+fn format_hex_float(f: f64, upper: bool, prec: i32) -> String {
+    let bits = f.to_bits();
+    let neg = bits >> 63 != 0;
+    let mut exp = ((bits >> 52) & 0x7ff) as i64;
+    let mut mant = bits & ((1u64 << 52) - 1);
+    if exp == 0 {
+        exp += 1;
+    } else {
+        mant |= 1u64 << 52;
+    }
+    exp -= 1023;
+    if mant == 0 {
+        exp = 0;
+    }
+    // The leading 1 (if any) at bit 60.
+    mant <<= 60 - 52;
+    while mant != 0 && mant & (1u64 << 60) == 0 {
+        mant <<= 1;
+        exp -= 1;
+    }
+    if (0..15).contains(&prec) {
+        let shift = (prec * 4) as u32;
+        let extra = (mant << shift) & ((1u64 << 60) - 1);
+        mant >>= 60 - shift;
+        if extra | (mant & 1) > 1u64 << 59 {
+            mant += 1;
+        }
+        mant <<= 60 - shift;
+        if mant & (1u64 << 61) != 0 {
+            mant >>= 1;
+            exp += 1;
+        }
+    }
+    let hex: &[u8; 16] = if upper {
+        b"0123456789ABCDEF"
+    } else {
+        b"0123456789abcdef"
+    };
     let mut out = String::new();
-    if f.is_sign_negative() {
+    if neg {
         out.push('-');
     }
-    let bits = f.abs().to_bits();
-    let (mut mant, mut exp) = ((bits & ((1u64 << 52) - 1)), ((bits >> 52) & 0x7ff) as i32);
-    if f == 0.0 {
-        exp = 0;
-    } else if exp == 0 {
-        // Subnormal: normalize.
-        exp = -1022;
-        while mant & (1u64 << 52) == 0 {
-            mant <<= 1;
-            exp -= 1;
-        }
-        mant &= (1u64 << 52) - 1;
-    } else {
-        exp -= 1023;
-    }
-    out.push_str(if upper { "0X" } else { "0x" });
-    out.push(if f == 0.0 { '0' } else { '1' });
-    let mut frac = format!("{mant:013x}");
-    while frac.ends_with('0') {
-        frac.pop();
-    }
-    if !frac.is_empty() {
+    out.push('0');
+    out.push(if upper { 'X' } else { 'x' });
+    out.push((b'0' + ((mant >> 60) & 1) as u8) as char);
+    mant <<= 4;
+    if prec < 0 && mant != 0 {
         out.push('.');
-        out.push_str(&if upper { frac.to_uppercase() } else { frac });
+        while mant != 0 {
+            out.push(hex[((mant >> 60) & 15) as usize] as char);
+            mant <<= 4;
+        }
+    } else if prec > 0 {
+        out.push('.');
+        for _ in 0..prec {
+            out.push(hex[((mant >> 60) & 15) as usize] as char);
+            mant <<= 4;
+        }
     }
     out.push(if upper { 'P' } else { 'p' });
     out.push(if exp < 0 { '-' } else { '+' });
-    let e = exp.abs();
+    let e = exp.unsigned_abs();
     if e < 10 {
         out.push('0');
     }
     out.push_str(&e.to_string());
     out
+}
+
+/// `strconv.FormatFloat(f, 'b', _, 64)`: decimal mantissa and binary exponent
+/// (`6755399441055744p-51`).
+fn format_binary_float(f: f64) -> String {
+    let bits = f.to_bits();
+    let mut exp = ((bits >> 52) & 0x7ff) as i64;
+    let mut mant = bits & ((1u64 << 52) - 1);
+    if exp == 0 {
+        exp += 1;
+    } else {
+        mant |= 1u64 << 52;
+    }
+    exp += -1023 - 52;
+    let sign = if bits >> 63 != 0 { "-" } else { "" };
+    let esign = if exp >= 0 { "+" } else { "" };
+    format!("{sign}{mant}p{esign}{exp}")
 }
 
 /// `strconv.FormatFloat(f, fmt, prec, 64)` for `fmt` in `e E f F g G x X` (`prec` −1 = shortest;
@@ -362,7 +410,10 @@ pub fn format_float(f: f64, fmt: char, prec: i32) -> String {
         };
     }
     if fmt == 'x' || fmt == 'X' {
-        return format_hex_float(f, fmt == 'X');
+        return format_hex_float(f, fmt == 'X', prec);
+    }
+    if fmt == 'b' {
+        return format_binary_float(f);
     }
     let mut out = String::new();
     if f.is_sign_negative() {
@@ -548,7 +599,7 @@ fn parse_hex_float(h: &str) -> Option<f64> {
     Some(v * 2f64.powi(exp))
 }
 
-/// Go's `parse.NewNumber` (minus complex numbers, which become an error).
+/// Go's `parse.NewNumber`.
 pub(crate) fn parse_number(text: &str, is_char: bool, is_complex: bool) -> Result<Number, String> {
     let mut n = Number {
         pos: 0,
@@ -560,6 +611,7 @@ pub(crate) fn parse_number(text: &str, is_char: bool, is_complex: bool) -> Resul
         int: 0,
         uint: 0,
         float: 0.0,
+        complex: (0.0, 0.0),
     };
     if is_char {
         let inner = &text[1..];
@@ -577,8 +629,32 @@ pub(crate) fn parse_number(text: &str, is_char: bool, is_complex: bool) -> Resul
         n.is_float = true;
         return Ok(n);
     }
-    if is_complex || text.ends_with('i') {
-        return Err(format!("illegal number syntax: {}", quote(text)));
+    if is_complex {
+        // `1+2i` (one token, no spaces): Go reads it with fmt.Sscan.
+        let split = text
+            .char_indices()
+            .skip(1)
+            .filter(|&(i, c)| {
+                (c == '+' || c == '-')
+                    && !matches!(text.as_bytes()[i - 1], b'e' | b'E' | b'p' | b'P')
+            })
+            .map(|(i, _)| i)
+            .last();
+        let parts = split.and_then(|i| {
+            let im = text[i..].strip_suffix('i')?;
+            let im = im.strip_prefix('+').unwrap_or(im);
+            Some((parse_float(&text[..i])?, parse_float(im)?))
+        });
+        return match parts {
+            Some(c) => Ok(complex_number(n, c)),
+            None => Err(format!("illegal number syntax: {}", quote(text))),
+        };
+    }
+    if let Some(im) = text.strip_suffix('i') {
+        return match parse_float(im) {
+            Some(f) => Ok(complex_number(n, (0.0, f))),
+            None => Err(format!("illegal number syntax: {}", quote(text))),
+        };
     }
     let u = parse_uint_base0(text);
     if let Some(u) = u {
@@ -618,6 +694,26 @@ pub(crate) fn parse_number(text: &str, is_char: bool, is_complex: bool) -> Resul
         return Err(format!("illegal number syntax: {}", quote(text)));
     }
     Ok(n)
+}
+
+/// Go's `simplifyComplex`: a complex constant with a zero imaginary part is also a float,
+/// and an integral one an integer.
+fn complex_number(mut n: Number, c: (f64, f64)) -> Number {
+    n.is_complex = true;
+    n.complex = c;
+    if c.1 == 0.0 {
+        n.is_float = true;
+        n.float = c.0;
+        if (c.0 as i64) as f64 == c.0 && c.0.abs() < 9.3e18 {
+            n.is_int = true;
+            n.int = c.0 as i64;
+        }
+        if c.0 >= 0.0 && (c.0 as u64) as f64 == c.0 && c.0 < 1.8e19 {
+            n.is_uint = true;
+            n.uint = c.0 as u64;
+        }
+    }
+    n
 }
 
 #[cfg(test)]

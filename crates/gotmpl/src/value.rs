@@ -68,14 +68,34 @@ pub struct List {
     pub items: Vec<Value>,
 }
 
-/// The value type of a Go map with string keys, as far as charts can observe it.
+/// The type of a Go map with string keys, as far as charts can observe it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum MapType {
-    /// `map[string]interface {}` (also Helm's `chartutil.Values`, which prints the same way).
+    /// `map[string]interface {}`
     #[default]
     Interface,
     /// `map[string]string`
     String,
+    /// Helm v4's `common.Values`, a named type over `map[string]interface {}` (what `.Values`
+    /// is): `typeOf` prints `common.Values`; it reads, ranges and prints as its underlying
+    /// map, and passes to `map[string]interface {}` parameters, but Sprig's type assertions
+    /// (`dig`) reject it as Go's do.
+    Values,
+}
+
+impl MapType {
+    /// True when the elements are `interface {}` (every type but `map[string]string`).
+    pub fn interface_elems(self) -> bool {
+        self != MapType::String
+    }
+}
+
+thread_local! {
+    /// The typed nils of this thread (see [`Value::nil_map`]).
+    static NIL_MAP: Rc<MapValue> = Rc::new(MapValue::default());
+    static NIL_LIST: Rc<List> = Rc::new(List::default());
+    static NIL_STRING_LIST: Rc<List> = Rc::new(List { elem: ElemType::String, items: Vec::new() });
+    static NIL_BYTES: Rc<[u8]> = Rc::from(&[][..]);
 }
 
 /// A shared, mutable Go map.
@@ -204,6 +224,52 @@ impl Value {
             entries: RefCell::new(entries),
         }))
     }
+    /// A map of the given type (e.g. [`MapType::Values`] for Helm's `.Values`).
+    pub fn typed_map(ty: MapType, entries: Map) -> Value {
+        Value::Map(Rc::new(MapValue {
+            ty,
+            entries: RefCell::new(entries),
+        }))
+    }
+
+    /// Go's typed nil `map[string]interface {}(nil)`: what `fromJson "null"` returns and what
+    /// `nil` becomes when passed to a map parameter. It reads as an empty map (`len`, `range`,
+    /// `index`, printing `map[]`), but `toJson`/`toYaml` write `null` and Sprig's `set` fails
+    /// with Go's `assignment to entry in nil map`. Never mutate it (see
+    /// [`Value::is_typed_nil`]).
+    pub fn nil_map() -> Value {
+        Value::Map(NIL_MAP.with(Rc::clone))
+    }
+
+    /// Go's typed nil slice `[]interface {}(nil)` or `[]string(nil)` (other element types:
+    /// `[]interface {}`): reads as an empty list, `toJson` writes `null`.
+    pub fn nil_list(elem: ElemType) -> Value {
+        match elem {
+            ElemType::String => Value::List(NIL_STRING_LIST.with(Rc::clone)),
+            _ => Value::List(NIL_LIST.with(Rc::clone)),
+        }
+    }
+
+    /// Go's `[]byte(nil)`: reads as empty, `toJson` writes `null`.
+    pub fn nil_bytes() -> Value {
+        Value::Bytes(NIL_BYTES.with(Rc::clone))
+    }
+
+    /// True for the typed nils made by [`Value::nil_map`], [`Value::nil_list`] and
+    /// [`Value::nil_bytes`] (not for `Value::Nil`, the untyped nil).
+    pub fn is_typed_nil(&self) -> bool {
+        match self {
+            Value::Map(m) => m.entries.borrow().is_empty() && NIL_MAP.with(|n| Rc::ptr_eq(n, m)),
+            Value::List(l) => {
+                l.items.is_empty()
+                    && (NIL_LIST.with(|n| Rc::ptr_eq(n, l))
+                        || NIL_STRING_LIST.with(|n| Rc::ptr_eq(n, l)))
+            }
+            Value::Bytes(b) => b.is_empty() && NIL_BYTES.with(|n| Rc::ptr_eq(n, b)),
+            _ => false,
+        }
+    }
+
     /// An object.
     pub fn object(o: impl Object) -> Value {
         Value::Object(Rc::new(o))
@@ -243,6 +309,7 @@ impl Value {
             Value::Map(m) => match m.ty {
                 MapType::Interface => "map[string]interface {}".into(),
                 MapType::String => "map[string]string".into(),
+                MapType::Values => "common.Values".into(),
             },
             Value::Object(o) => o.type_name().to_string(),
         }
@@ -315,5 +382,33 @@ impl fmt::Debug for Value {
             Value::Map(m) => f.debug_map().entries(m.entries.borrow().iter()).finish(),
             Value::Object(o) => write!(f, "Object({})", o.type_name()),
         }
+    }
+}
+
+/// Go's `complex128`, the value of an imaginary literal (`{{ 1i }}`, `{{ 1+2i }}`): prints as
+/// Go does (`(1+2i)`); `typeOf` and `kindOf` say `complex128`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Complex {
+    pub re: f64,
+    pub im: f64,
+}
+
+impl Object for Complex {
+    fn type_name(&self) -> &str {
+        "complex128"
+    }
+    fn kind(&self) -> &str {
+        "complex128"
+    }
+    fn format(&self) -> String {
+        let re = crate::strconv::format_float(self.re, 'g', -1);
+        let mut im = crate::strconv::format_float(self.im, 'g', -1);
+        if !im.starts_with(['+', '-']) {
+            im.insert(0, '+');
+        }
+        format!("({re}{im}i)")
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
     }
 }

@@ -68,6 +68,16 @@ fn funcs() -> FuncMap {
             Err(FuncError::raw("raw message"))
         }),
     );
+    f.insert(
+        "u32".into(),
+        Function::plain(Signature::fixed(&[Type::Uint32]), |a| Ok(a[0].clone())),
+    );
+    f.insert(
+        "when".into(),
+        Function::plain(Signature::fixed(&[Type::Object("time.Time")]), |_| {
+            Ok(Value::from("ok"))
+        }),
+    );
     // Shadows Go's builtin `slice`, as Sprig's does.
     f.insert(
         "slice".into(),
@@ -512,5 +522,74 @@ fn objects_that_are_maps() {
     assert_eq!(
         set.execute("t", &Value::map(top)).unwrap(),
         "a=h;b=i; 2 [104] got map[a:[104] b:[105]]"
+    );
+}
+
+#[test]
+fn typed_nils_from_nil_arguments() {
+    // `nil` passed to a map or slice parameter is that type's nil: it reads as empty.
+    assert_eq!(
+        ok("{{ mp nil }}|{{ len (mp nil) }}|{{ (mp nil).x }}"),
+        "map[]|0|<no value>"
+    );
+    assert_eq!(ok("{{ lst nil }}|{{ len (lst nil) }}"), "[]|0");
+    assert!(Value::nil_map().is_typed_nil());
+    assert!(!Value::map(Map::new()).is_typed_nil());
+    assert_eq!(Value::nil_map().type_name(), "map[string]interface {}");
+    assert_eq!(
+        Value::nil_list(gotmpl::ElemType::String).type_name(),
+        "[]string"
+    );
+}
+
+#[test]
+fn values_map_type() {
+    let v = Value::typed_map(gotmpl::MapType::Values, Map::new());
+    assert_eq!(v.type_name(), "common.Values");
+    assert_eq!(v.kind_name(), "map");
+    let mut set = Set::new("gotpl", funcs());
+    set.parse("t", "{{ mp . | len }}|{{ .a }}").unwrap();
+    assert_eq!(set.execute("t", &v).unwrap(), "0|<no value>");
+}
+
+#[test]
+fn complex_literals() {
+    assert_eq!(
+        ok("{{ 1i }}|{{ 1+2i }}|{{ 1.5-2i }}|{{ 1e3i }}"),
+        "(0+1i)|(1+2i)|(1.5-2i)|(0+1000i)"
+    );
+    assert_eq!(ok("{{ f64 3+0i }}|{{ i64 3+0i }}"), "3|3");
+    assert!(err("{{ 0x10i }}").contains(r#"illegal number syntax: "0x10i""#));
+}
+
+#[test]
+fn float_hex_and_binary_verbs() {
+    assert_eq!(
+        ok(r#"{{ printf "%x|%X|%.3x|%.0x|%b|%b" 1.5 -2.25 1.0 1.5 3.0 0.0 }}"#),
+        "0x1.8p+00|-0X1.2P+01|0x1.000p+00|0x1p+01|6755399441055744p-51|0p-1074"
+    );
+}
+
+#[test]
+fn uint32_and_object_parameter_errors() {
+    assert_eq!(ok("{{ u32 4294967297 }}"), "1");
+    assert!(err("{{ u32 -1 }}").ends_with("expected unsigned integer; found -1"));
+    assert!(err("{{ u32 nil }}").ends_with("cannot assign nil to uint32"));
+    assert!(err("{{ u32 (i64 1) }}").ends_with("wrong type for value; expected uint32; got int64"));
+    assert!(err(r#"{{ when "x" }}"#).ends_with(r#"can't handle "x" for arg of type time.Time"#));
+    assert!(err("{{ when nil }}").ends_with("cannot assign nil to time.Time"));
+    assert!(err("{{ when 1.5 }}").ends_with("can't handle 1.5 for arg of type time.Time"));
+    assert!(
+        err("{{ when (i64 1) }}").ends_with("wrong type for value; expected time.Time; got int64")
+    );
+}
+
+#[test]
+fn call_names_a_piped_callee_as_go_does() {
+    assert!(err("{{ lst nil | call }}").ends_with(
+        "error calling call: non-function <[]interface {} Value> of type []interface {}"
+    ));
+    assert!(
+        err(r#"{{ "f" | call }}"#).ends_with("error calling call: non-function f of type string")
     );
 }

@@ -102,6 +102,7 @@ pub(crate) fn write_json(
             out.push_str(&format_float_json(*f));
         }
         Value::String(s) => write_json_string(out, s, style.escape_html),
+        v if v.is_typed_nil() => out.push_str("null"),
         Value::Bytes(b) => {
             out.push('"');
             out.push_str(&base64::engine::general_purpose::STANDARD.encode(b));

@@ -644,7 +644,7 @@ pub fn from_json_map_partial(text: &str) -> (Value, Option<Error>) {
             let v = json::json_to_value(j, &mut err);
             (v, err)
         }
-        json::Json::Null => (Value::Nil, None),
+        json::Json::Null => (Value::nil_map(), None),
         other => (
             Value::map(Map::new()),
             Some(Error::Json(format!(
@@ -655,7 +655,8 @@ pub fn from_json_map_partial(text: &str) -> (Value, Option<Error>) {
     }
 }
 
-/// `json.Unmarshal(text, &map[string]interface{})`. JSON `null` gives nil (Go's nil map).
+/// `json.Unmarshal(text, &map[string]interface{})`. JSON `null` gives Go's nil map
+/// ([`Value::nil_map`]).
 pub fn from_json_map(text: &str) -> Result<Value, Error> {
     match from_json_map_partial(text) {
         (v, None) => Ok(v),
@@ -663,7 +664,8 @@ pub fn from_json_map(text: &str) -> Result<Value, Error> {
     }
 }
 
-/// `json.Unmarshal(text, &[]interface{})` (Helm's `fromJsonArray`). JSON `null` gives nil.
+/// `json.Unmarshal(text, &[]interface{})` (Helm's `fromJsonArray`). JSON `null` gives Go's nil
+/// slice ([`Value::nil_list`]).
 pub fn from_json_list(text: &str) -> Result<Value, Error> {
     let j = json::parse_json(text)?;
     match j {
@@ -675,7 +677,7 @@ pub fn from_json_list(text: &str) -> Result<Value, Error> {
                 None => Ok(v),
             }
         }
-        json::Json::Null => Ok(Value::Nil),
+        json::Json::Null => Ok(Value::nil_list(gotmpl::ElemType::Interface)),
         other => Err(Error::Json(format!(
             "json: cannot unmarshal {} into Go value of type []interface {{}}",
             other.kind_name()
@@ -706,6 +708,7 @@ fn to_json_node(v: &Value, lines: &mut usize) -> Result<emit::Node<'static>, Err
             }
         }
         Value::String(s) => Node::Str(Cow::Owned(reread_json_string(s, lines)?.into_owned())),
+        v if v.is_typed_nil() => Node::Null,
         Value::Bytes(b) => {
             use base64::Engine;
             Node::Str(Cow::Owned(

@@ -256,7 +256,12 @@ fn json_reader() {
         from_json_map("[1]").unwrap_err().to_string(),
         "json: cannot unmarshal array into Go value of type map[string]interface {}"
     );
-    assert!(from_json_map("null").unwrap().is_nil());
+    let nil_map = from_json_map("null").unwrap();
+    assert!(nil_map.is_typed_nil() && nil_map.type_name() == "map[string]interface {}");
+    assert_eq!(crate::to_json(&nil_map).unwrap(), "null");
+    let nil_list = from_json_list("null").unwrap();
+    assert!(nil_list.is_typed_nil() && nil_list.type_name() == "[]interface {}");
+    assert!(!from_json_map("{}").unwrap().is_typed_nil());
 }
 
 #[test]

@@ -654,7 +654,7 @@ fn register_lists(m: &mut FuncMap) {
 
 fn need_map(v: &Value) -> Result<Rc<gotmpl::MapValue>, FuncError> {
     match v {
-        Value::Map(m) => Ok(m.clone()),
+        Value::Map(m) if !v.is_typed_nil() => Ok(m.clone()),
         _ => Err(FuncError::new("assignment to entry in nil map")),
     }
 }
@@ -682,7 +682,9 @@ fn register_dicts(m: &mut FuncMap) {
         Ok(a[0].clone())
     });
     reg(m, "unset", fixed(&[T::Map, T::String]), |a| {
-        if let Value::Map(mv) = &a[0] {
+        if let Value::Map(mv) = &a[0]
+            && !a[0].is_typed_nil()
+        {
             mv.entries.borrow_mut().remove(arg_s(&a[1]).as_str());
         }
         Ok(a[0].clone())
@@ -738,7 +740,7 @@ fn register_dicts(m: &mut FuncMap) {
     ] {
         reg(m, name, var(&[T::Map], T::Map), move |a| {
             let dst = match &a[0] {
-                Value::Map(d) => d.clone(),
+                Value::Map(d) if !a[0].is_typed_nil() => d.clone(),
                 _ => {
                     // mergo on a nil destination map: the first non-empty source becomes it.
                     match a[1..].iter().find_map(|s| match s {

@@ -816,6 +816,9 @@ fn rsa2048() -> Result<PrivKey, String> {
     gen_rsa(2048).map_err(|e| format!("error generating rsa key: {e}"))
 }
 
+/// Sprig's `certificate` struct as a parameter type.
+const CERT: T = T::Object("sprig.certificate");
+
 fn signed(a: &[Value], key: Option<&Value>) -> Result<Value, FuncError> {
     let ca = need_cert(&a[4])?;
     let priv_key = match key {
@@ -862,7 +865,7 @@ pub fn register(m: &mut FuncMap) {
     reg(
         m,
         "derivePassword",
-        fixed(&[T::Int, T::String, T::String, T::String, T::String]),
+        fixed(&[T::Uint32, T::String, T::String, T::String, T::String]),
         |a| {
             Ok(Value::from(derive_password(
                 arg_i(&a[0]) as u32,
@@ -962,13 +965,13 @@ pub fn register(m: &mut FuncMap) {
     reg(
         m,
         "genSignedCert",
-        fixed(&[T::String, T::List, T::List, T::Int, T::Any]),
+        fixed(&[T::String, T::List, T::List, T::Int, CERT]),
         |a| signed(a, None),
     );
     reg(
         m,
         "genSignedCertWithKey",
-        fixed(&[T::String, T::List, T::List, T::Int, T::Any, T::String]),
+        fixed(&[T::String, T::List, T::List, T::Int, CERT, T::String]),
         |a| signed(a, Some(&a[5])),
     );
 }

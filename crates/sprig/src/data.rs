@@ -16,6 +16,10 @@ pub fn is_empty(v: &Value) -> bool {
 /// Go's `reflect.DeepEqual` over the value model: types must match exactly
 /// (`int` 2 ≠ `float64` 2, `[]string` ≠ `[]interface {}`).
 pub fn deep_equal(a: &Value, b: &Value) -> bool {
+    // reflect.DeepEqual tells a nil map or slice from an empty one.
+    if a.is_typed_nil() != b.is_typed_nil() {
+        return false;
+    }
     match (a, b) {
         (Value::Nil, Value::Nil) => true,
         (Value::Bool(x), Value::Bool(y)) => x == y,
@@ -84,6 +88,9 @@ pub fn slice_items(v: &Value) -> Option<Vec<Value>> {
 
 /// `deepCopy` (mitchellh/copystructure): maps are copied recursively.
 pub fn deep_copy(v: &Value) -> Value {
+    if v.is_typed_nil() {
+        return v.clone();
+    }
     match v {
         Value::List(l) => Value::List(Rc::new(List {
             elem: l.elem,

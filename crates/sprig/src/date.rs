@@ -1167,6 +1167,9 @@ pub fn as_time(v: &Value) -> Option<GoTime> {
     }
 }
 
+/// Go's `time.Time` as a parameter type.
+const TIME: T = T::Object("time.Time");
+
 fn need_time(v: &Value) -> Result<GoTime, FuncError> {
     as_time(v).ok_or_else(|| {
         FuncError::raw(format!(
@@ -1222,7 +1225,7 @@ pub fn register(m: &mut FuncMap) {
         )))
     });
     for name in ["dateModify", "date_modify"] {
-        reg(m, name, fixed(&[T::String, T::Any]), |a| {
+        reg(m, name, fixed(&[T::String, TIME]), |a| {
             let t = need_time(&a[1])?;
             Ok(match parse_duration(&arg_s(&a[0])) {
                 Ok(d) => tobj(t.add(d)),
@@ -1231,7 +1234,7 @@ pub fn register(m: &mut FuncMap) {
         });
     }
     for name in ["mustDateModify", "must_date_modify"] {
-        reg(m, name, fixed(&[T::String, T::Any]), |a| {
+        reg(m, name, fixed(&[T::String, TIME]), |a| {
             let t = need_time(&a[1])?;
             let d = parse_duration(&arg_s(&a[0])).map_err(FuncError::new)?;
             Ok(tobj(t.add(d)))
@@ -1313,7 +1316,7 @@ pub fn register(m: &mut FuncMap) {
             Err(e) => Err(FuncError::new(e)),
         },
     );
-    reg(m, "unixEpoch", fixed(&[T::Any]), |a| {
+    reg(m, "unixEpoch", fixed(&[TIME]), |a| {
         Ok(Value::from(need_time(&a[0])?.secs.to_string()))
     });
     let _ = arg_i;

@@ -449,7 +449,30 @@ fn out_rep_start(chars: &[char], i: usize) -> usize {
 }
 
 /// Compile a Go regular expression.
+///
+/// Compiled expressions are cached per thread (charts call `regexMatch` and friends with the
+/// same few patterns for every value), so each pattern is translated and compiled once.
 pub fn compile(pat: &str) -> Result<regex::Regex, String> {
+    const CACHE_MAX: usize = 512;
+    thread_local! {
+        static CACHE: std::cell::RefCell<std::collections::HashMap<String, Result<regex::Regex, String>>> =
+            std::cell::RefCell::new(std::collections::HashMap::new());
+    }
+    if let Some(r) = CACHE.with(|c| c.borrow().get(pat).cloned()) {
+        return r;
+    }
+    let r = compile_uncached(pat);
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() >= CACHE_MAX {
+            c.clear();
+        }
+        c.insert(pat.to_string(), r.clone());
+    });
+    r
+}
+
+fn compile_uncached(pat: &str) -> Result<regex::Regex, String> {
     let t = translate(pat)?;
     regex::RegexBuilder::new(&t)
         .size_limit(64 << 20)
