@@ -11,7 +11,8 @@
 //!   (release `demo`, namespace `ferry-test`), as the corpus harness does.
 //! * ferry: `Chart::load` + `check_installable` + `render` + the `helm template` stream, in this
 //!   process (so ferry also pays for splitting, parsing and sorting the output, which Helm's
-//!   `Chart.render` does not do).
+//!   `Chart.render` does not do), cold: the cache of parsed template sets is cleared before
+//!   every iteration.
 //! * Helm: `benches/helm_engine.py` in the helm-python-sdk venv (`$FERRY_VENV`, default
 //!   `~/.cache/ferry/venv`): `Chart.load` + `Chart.render`, in one Python process.
 //! * Each case runs once untimed, then repeatedly until both `--min-time` (default 0.5 s) and
@@ -126,7 +127,9 @@ fn discover(dir: &Path, values_dir: Option<&Path>, filter: Option<&str>) -> Vec<
 }
 
 /// ferry's `helm template`: load, checks, render, stream. Returns the error text on failure.
+/// Cold: the process-wide cache of parsed templates is emptied first (Helm parses every time).
 fn ferry_once(case: &Case, values: &Values) -> Option<String> {
+    helm::clear_template_cache();
     let chart = match Chart::load(&case.chart) {
         Ok(c) => c,
         Err(e) => return Some(e.to_string()),

@@ -68,6 +68,13 @@ fn set_key(entries: &[Entry]) -> String {
     crate::render::hex(&h.finalize())
 }
 
+/// Empties the cache of parsed template sets.
+pub(crate) fn clear_cache() {
+    if let Ok(mut c) = CACHE.lock() {
+        c.clear();
+    }
+}
+
 /// Parses the entries into one set (or takes it from the cache).
 fn parsed_set(entries: &[Entry]) -> Result<Arc<Set>, String> {
     let key = set_key(entries);

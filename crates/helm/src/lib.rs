@@ -33,7 +33,7 @@ pub use chart::{Chart, File, LoadError, Metadata};
 pub use manifest::{Document, StreamOptions};
 pub use objects::KubeVersion;
 pub use render::{
-    RenderError, RenderOptions, Rendered, RenderedObject, cache_key, check_installable, render,
-    render_files,
+    RenderError, RenderOptions, Rendered, RenderedObject, cache_key, check_installable,
+    clear_template_cache, render, render_files,
 };
 pub use values::Values;

@@ -212,6 +212,12 @@ pub(crate) fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
+/// Drops the process-wide cache of parsed template sets (renders of a chart whose templates
+/// did not change reuse the parsed set; benchmarks clear it to measure a cold render).
+pub fn clear_template_cache() {
+    crate::exec::clear_cache();
+}
+
 /// `helm template`'s checks before rendering: installable type, declared dependencies present.
 pub fn check_installable(chart: &Chart) -> Result<(), RenderError> {
     match chart.metadata.chart_type.as_str() {
