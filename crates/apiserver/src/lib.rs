@@ -7,6 +7,12 @@
 //! workload controllers (in the spirit of kwok) so that real clients — `kubectl`, Helm, kube-rs —
 //! can be tested against it on a machine with nothing else installed.
 //!
+//! Typed clients' protobuf request bodies are decoded for every built-in kind (a field table
+//! generated from the `k8s-pb` crate); responses are always JSON. The simulated controllers
+//! record Events (core/v1, also served as events.k8s.io/v1) that expire after
+//! [`Config::event_ttl`]; paged lists are snapshots (expiring after
+//! [`Config::list_snapshot_ttl`]); `kubectl create token` issues service-account tokens.
+//!
 //! It is not a production Kubernetes: there is no scheduler, kubelet or container runtime;
 //! Pods are simulated, and authorization is a single admin token.
 //!
