@@ -123,6 +123,13 @@ async fn list_get_refresh_and_exit_codes() {
     let o = ferry(&demo, &["--help"]).await;
     assert!(o.stdout.contains("Exit codes:"), "{}", o.stdout);
 
+    // In sync: no diff for any app (Secrets with decrypted values, child Applications).
+    for n in demo.app_names() {
+        let o = ferry(&demo, &["diff", &n]).await;
+        expect(&o, 0, &format!("diff {n}"));
+        assert_eq!(o.stdout, "", "{n}");
+    }
+
     let o = ferry(&demo, &["refresh", "web-dev", "--wait"]).await;
     expect(&o, 0, "refresh --wait");
     assert!(o.stdout.contains("Synced"), "{}", o.stdout);
