@@ -123,7 +123,7 @@ pub struct Scanner<'a> {
     /// goyaml's `simple_keys_by_tok`: token number -> index in `simple_keys`. Its quirks
     /// (entries shared by a flow level and the key saved for its opening bracket) decide
     /// when tokens are handed to the parser, so it is reproduced as is.
-    simple_keys_by_tok: std::collections::HashMap<usize, usize>,
+    simple_keys_by_tok: std::collections::HashMap<usize, usize, TokenHash>,
     flow_level: usize,
     error: Option<RawError>,
     /// Byte offset of the first reader error, if any (reported when reached).
@@ -228,7 +228,7 @@ impl<'a> Scanner<'a> {
             indents: Vec::new(),
             simple_key_allowed: false,
             simple_keys: Vec::new(),
-            simple_keys_by_tok: std::collections::HashMap::new(),
+            simple_keys_by_tok: std::collections::HashMap::default(),
             flow_level: 0,
             error: None,
             reader_error,
@@ -1663,3 +1663,24 @@ fn into_string(s: Vec<u8>) -> String {
         Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
     }
 }
+
+/// Hashing for token numbers (small, distinct integers): a multiplicative hash instead of
+/// SipHash, which showed up in profiles of large documents.
+#[derive(Default, Clone, Copy)]
+struct TokenHasher(u64);
+
+impl std::hash::Hasher for TokenHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.0 = (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type TokenHash = std::hash::BuildHasherDefault<TokenHasher>;

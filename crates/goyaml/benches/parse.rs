@@ -1,0 +1,64 @@
+//! Benchmark: goyaml reading the YAML a chart render reads — the head of every rendered
+//! document (Helm's kind sort, `parse_head`) and values files (`load_values`).
+//!
+//! Run: `cargo bench -p goyaml --bench parse [FILE…]`. Each FILE is read as YAML after
+//! dropping template-action lines (`{{ … }}` alone on a line), e.g. the CRDs of a chart;
+//! without files, a generated 3,000-line document is used. Prints CPU µs per parse.
+
+use std::time::Instant;
+
+/// A CRD-like document: nested maps, lists, long strings.
+fn generated() -> String {
+    let mut s = String::from(
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: things.example.com\n  annotations:\n    a: b\nspec:\n  versions:\n",
+    );
+    for v in 0..20 {
+        s.push_str(&format!("  - name: v{v}\n    served: true\n    schema:\n      openAPIV3Schema:\n        properties:\n"));
+        for p in 0..30 {
+            s.push_str(&format!(
+                "          field{p}:\n            description: The field number {p} of version {v}, with a longer text that wraps.\n            type: string\n            enum: [a, b, \"c\"]\n            x-kubernetes-int-or-string: true\n"
+            ));
+        }
+    }
+    s
+}
+
+fn main() {
+    let files: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let docs: Vec<(String, String)> = if files.is_empty() {
+        vec![("generated".into(), generated())]
+    } else {
+        files
+            .iter()
+            .map(|f| {
+                let text = std::fs::read_to_string(f).expect("read file");
+                let kept: Vec<&str> = text
+                    .lines()
+                    .filter(|l| !(l.trim_start().starts_with("{{") && l.trim_end().ends_with("}}")))
+                    .collect();
+                (f.clone(), kept.join("\n"))
+            })
+            .collect()
+    };
+    for (name, text) in &docs {
+        let iters = (2_000_000 / text.len().max(1)).clamp(5, 2000);
+        let t = Instant::now();
+        for _ in 0..iters {
+            std::hint::black_box(goyaml::parse_head(text).expect("parse_head"));
+        }
+        let head = t.elapsed().as_secs_f64() * 1e6 / iters as f64;
+        let t = Instant::now();
+        for _ in 0..iters {
+            std::hint::black_box(goyaml::load_values(text).expect("load_values"));
+        }
+        let values = t.elapsed().as_secs_f64() * 1e6 / iters as f64;
+        println!(
+            "{name}: {} bytes, {} lines: parse_head {head:.0} µs, load_values {values:.0} µs",
+            text.len(),
+            text.lines().count()
+        );
+    }
+}
