@@ -481,6 +481,14 @@ fn describe(a: &Value) -> String {
             ("Start", s(op, "/startedAt").to_string()),
             ("Finished", s(op, "/finishedAt").to_string()),
             ("Message", s(op, "/message").to_string()),
+            (
+                "Retry Count",
+                op.get("retryCount")
+                    .and_then(Value::as_i64)
+                    .filter(|n| *n > 0)
+                    .map(|n| n.to_string())
+                    .unwrap_or_default(),
+            ),
         ] {
             if !v.is_empty() {
                 out.push_str(&format!("{:<20}{v}\n", format!("{k}:")));
@@ -609,7 +617,7 @@ async fn app(args: Args) -> anyhow::Result<u8> {
             timeout,
         } => {
             let before = get(&client, ns, &name).await?;
-            let mut sync = json!({"prune": prune, "syncStrategy": {"apply": {}}});
+            let mut sync = json!({"prune": prune});
             if dry_run {
                 sync["dryRun"] = json!(true);
             }
