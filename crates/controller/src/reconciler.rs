@@ -854,45 +854,60 @@ pub fn refused_operation(app: &Application, op: &Operation) -> Option<String> {
     ))
 }
 
-/// The app as the operation wants it rendered, when the operation overrides what the spec
-/// says (a rollback's `source`/`sources`, or a `revision`/`revisions` other than the targets);
-/// `None` = the spec's target.
-pub fn operation_target(app: &Application, op: &Operation) -> Option<Application> {
+/// The app as the operation wants it rendered, when the operation asks for something else than
+/// the spec's sources at their `resolved` commits: a rollback's `source`/`sources`, or a
+/// `revision`/`revisions` other than the targets; `None` = the spec's target as resolved.
+pub fn operation_target(
+    app: &Application,
+    op: &Operation,
+    resolved: &[String],
+) -> Option<Application> {
     let sync = op.sync.as_ref()?;
+    let multi = app.is_multi_source();
+    let sources_overridden = (!sync.sources.is_empty() && sync.sources != app.spec.sources)
+        || sync
+            .source
+            .as_ref()
+            .is_some_and(|src| Some(src) != app.spec.source.as_ref());
+    let requested: Vec<&str> = if multi {
+        sync.revisions.iter().map(String::as_str).collect()
+    } else {
+        sync.revision.as_deref().into_iter().collect()
+    };
+    let sources = app.sources();
+    let revisions_current = requested.iter().enumerate().all(|(i, r)| {
+        r.is_empty()
+            || resolved.get(i).is_some_and(|x| x == r)
+            || sources
+                .get(i)
+                .is_some_and(|s| s.target_revision.as_deref() == Some(*r))
+    });
+    if !sources_overridden && revisions_current {
+        return None;
+    }
     let mut out = app.clone();
-    let mut changed = false;
     if !sync.sources.is_empty() {
         out.spec.sources = sync.sources.clone();
         out.spec.source = None;
-        changed = true;
     } else if let Some(src) = &sync.source {
-        if out.is_multi_source() {
+        if multi {
             out.spec.sources = vec![src.clone()];
         } else {
             out.spec.source = Some(src.clone());
         }
-        changed = true;
     }
     if out.is_multi_source() {
-        if !sync.revisions.is_empty() {
-            for (s, r) in out.spec.sources.iter_mut().zip(&sync.revisions) {
-                if !r.is_empty() && s.target_revision.as_deref() != Some(r.as_str()) {
-                    s.target_revision = Some(r.clone());
-                    changed = true;
-                }
+        for (s, r) in out.spec.sources.iter_mut().zip(&sync.revisions) {
+            if !r.is_empty() {
+                s.target_revision = Some(r.clone());
             }
         }
     } else if let Some(r) = sync.revision.as_deref().filter(|r| !r.is_empty())
         && let Some(s) = out.spec.source.as_mut()
     {
-        let current = app.status.sync.as_ref().and_then(|s| s.revision.as_deref());
-        let is_current = Some(r) == current && sync.source.is_none();
-        if s.target_revision.as_deref() != Some(r) && !is_current {
-            s.target_revision = Some(r.to_string());
-            changed = true;
-        }
+        s.target_revision = Some(r.to_string());
     }
-    changed.then_some(out)
+    Some(out)
 }
 
 fn invalid(conditions: &[ApplicationCondition]) -> bool {
@@ -1208,7 +1223,7 @@ async fn reconcile_app(
             tracing::debug!(app = %name, error = %e, "writing running operation state");
         }
         // What the operation deploys: the spec's target, or a rollback / other revision.
-        let target_app = operation_target(&app, &op);
+        let target_app = operation_target(&app, &op, &revisions);
         let prepared: Result<Prepared, String> = match &target_app {
             None => Ok((
                 state.rec.clone(),
@@ -1309,7 +1324,16 @@ async fn reconcile_app(
             dry_run,
             chrono::Utc::now(),
         ) {
-            keep_operation = Some(op.clone());
+            let mut kept = op.clone();
+            // `retry.refresh`: the next attempt syncs the latest revision.
+            if kept.retry.as_ref().is_some_and(|r| r.refresh)
+                && let Some(s) = kept.sync.as_mut()
+            {
+                s.revision = None;
+                s.revisions.clear();
+                op_state.operation = kept.clone();
+            }
+            keep_operation = Some(kept);
             requeue = requeue.min(delay + Duration::from_millis(100));
         } else {
             completed_op = true;
@@ -1813,5 +1837,109 @@ async fn finalize_deletion(
                 Err(e) => Err(error_message(&e)),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::application::{ApplicationSource, SyncOperation};
+
+    fn app(automated: bool) -> Application {
+        let mut v = json!({
+            "metadata": {"name": "web", "namespace": "argocd"},
+            "spec": {"project": "default",
+                "source": {"repoURL": "https://git.example.com/web.git", "path": "chart", "targetRevision": "main"},
+                "destination": {"server": "https://kubernetes.default.svc", "namespace": "web"}},
+            "status": {"sync": {"status": "Synced", "revision": "a".repeat(40)}}
+        });
+        if automated {
+            v["spec"]["syncPolicy"] = json!({"automated": {}});
+        }
+        Application::from_value(&v).expect("app")
+    }
+
+    fn op(revision: Option<&str>, source: Option<ApplicationSource>, automated: bool) -> Operation {
+        Operation {
+            sync: Some(SyncOperation {
+                revision: revision.map(Into::into),
+                source,
+                ..Default::default()
+            }),
+            initiated_by: Some(crate::application::OperationInitiator {
+                automated,
+                username: if automated {
+                    String::new()
+                } else {
+                    "alice".into()
+                },
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn operation_targets() {
+        let a = app(false);
+        let resolved = vec!["b".repeat(40)];
+        // auto-sync to the freshly resolved commit, or a plain sync: the spec's target
+        assert_eq!(
+            operation_target(&a, &op(Some(&resolved[0]), None, true), &resolved),
+            None
+        );
+        assert_eq!(
+            operation_target(&a, &op(None, None, false), &resolved),
+            None
+        );
+        assert_eq!(
+            operation_target(&a, &op(Some("main"), None, false), &resolved),
+            None
+        );
+        // a rollback: the history's source at the old commit
+        let old = "c".repeat(40);
+        let t = operation_target(&a, &op(Some(&old), a.spec.source.clone(), false), &resolved)
+            .expect("override");
+        assert_eq!(
+            t.spec
+                .source
+                .as_ref()
+                .and_then(|s| s.target_revision.as_deref()),
+            Some(old.as_str())
+        );
+        // a different source (other path) at the same revision
+        let mut src = a.spec.source.clone().expect("source");
+        src.path = Some("other".into());
+        let t = operation_target(&a, &op(None, Some(src), false), &resolved).expect("override");
+        assert_eq!(t.spec.source.and_then(|s| s.path).as_deref(), Some("other"));
+    }
+
+    #[test]
+    fn refusals_like_argo_server() {
+        let auto = app(true);
+        let manual = app(false);
+        let src = auto.spec.source.clone();
+        assert_eq!(
+            refused_operation(&auto, &op(Some(&"c".repeat(40)), src.clone(), false)).as_deref(),
+            Some(ROLLBACK_REFUSED)
+        );
+        assert_eq!(
+            refused_operation(&manual, &op(Some(&"c".repeat(40)), src, false)),
+            None
+        );
+        assert_eq!(
+            refused_operation(&auto, &op(Some("v2"), None, false)).as_deref(),
+            Some("Cannot sync to v2: auto-sync currently set to main")
+        );
+        assert_eq!(
+            refused_operation(&auto, &op(Some("main"), None, false)),
+            None
+        );
+        assert_eq!(
+            refused_operation(&auto, &op(Some(&"a".repeat(40)), None, false)),
+            None
+        );
+        assert_eq!(refused_operation(&auto, &op(Some("v2"), None, true)), None);
+        assert_eq!(refused_operation(&auto, &op(None, None, false)), None);
     }
 }
