@@ -163,6 +163,19 @@ async fn entrypoint_via_envsubst_and_kubectl_apply() {
     let entry = app(&apps, "entrypoint-dev").expect("entrypoint");
     assert_eq!(entry["status"]["sourceType"], "Helm");
     assert!(demo.deployment("dev-api", "api").await.is_some());
+    // `kubectl get applications` shows Argo CD's printer columns.
+    let (ok, table, err) = demo.kubectl(&["get", "applications", "-n", "argocd"], &[]);
+    assert!(ok, "{err}");
+    let header = table.lines().next().unwrap_or_default();
+    assert!(
+        header.contains("SYNC STATUS") && header.contains("HEALTH STATUS"),
+        "{table}"
+    );
+    let row = table
+        .lines()
+        .find(|l| l.starts_with("entrypoint-dev "))
+        .unwrap_or_default();
+    assert!(row.contains("Synced") && row.contains("Healthy"), "{table}");
     // A second apply of the same input is a no-op for kubectl, as with Argo CD.
     let out = kubectl_apply(&demo.kubeconfig, &yaml);
     assert!(out.contains("entrypoint-dev unchanged"), "{out}");
