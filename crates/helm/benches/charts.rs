@@ -12,7 +12,8 @@
 //! * ferry: `Chart::load` + `check_installable` + `render` + the `helm template` stream, in this
 //!   process (so ferry also pays for splitting, parsing and sorting the output, which Helm's
 //!   `Chart.render` does not do), cold: the cache of parsed template sets is cleared before
-//!   every iteration.
+//!   every iteration. A second ferry run keeps that cache (warm: what a long-running controller
+//!   pays to re-render a chart whose templates did not change); its CPU time is printed too.
 //! * Helm: `benches/helm_engine.py` in the helm-python-sdk venv (`$FERRY_VENV`, default
 //!   `~/.cache/ferry/venv`): `Chart.load` + `Chart.render`, in one Python process.
 //! * Each case runs once untimed, then repeatedly until both `--min-time` (default 0.5 s) and
@@ -128,8 +129,10 @@ fn discover(dir: &Path, values_dir: Option<&Path>, filter: Option<&str>) -> Vec<
 
 /// ferry's `helm template`: load, checks, render, stream. Returns the error text on failure.
 /// Cold: the process-wide cache of parsed templates is emptied first (Helm parses every time).
-fn ferry_once(case: &Case, values: &Values) -> Option<String> {
-    helm::clear_template_cache();
+fn ferry_once(case: &Case, values: &Values, cold: bool) -> Option<String> {
+    if cold {
+        helm::clear_template_cache();
+    }
     let chart = match Chart::load(&case.chart) {
         Ok(c) => c,
         Err(e) => return Some(e.to_string()),
@@ -151,7 +154,7 @@ fn ferry_once(case: &Case, values: &Values) -> Option<String> {
     }
 }
 
-fn bench_ferry(case: &Case, s: &Settings) -> Timing {
+fn bench_ferry(case: &Case, s: &Settings, cold: bool) -> Timing {
     let values = match &case.values_file {
         Some(f) => {
             let data = std::fs::read(f).unwrap_or_default();
@@ -167,14 +170,14 @@ fn bench_ferry(case: &Case, s: &Settings) -> Timing {
         }
         None => Values::new(),
     };
-    let error = ferry_once(case, &values);
+    let error = ferry_once(case, &values, cold);
     let mut walls = Vec::new();
     let cpu0 = cpu_seconds();
     let start = Instant::now();
     let min_time = Duration::from_secs_f64(s.min_time);
     while walls.len() < s.max_iters && (walls.len() < s.min_iters || start.elapsed() < min_time) {
         let t0 = Instant::now();
-        std::hint::black_box(ferry_once(case, &values));
+        std::hint::black_box(ferry_once(case, &values, cold));
         walls.push(t0.elapsed().as_secs_f64());
     }
     let cpu = (cpu_seconds() - cpu0) / walls.len() as f64;
@@ -326,10 +329,18 @@ fn main() {
 
     let ferry_baseline = vm_kib("VmRSS");
     let mut ferry = Vec::new();
+    let mut warm = Vec::new();
     for c in &cases {
-        let t = bench_ferry(c, &s);
-        eprintln!("ferry {:<48} {:>9} ms", c.name, ms(t.min));
+        let t = bench_ferry(c, &s, true);
+        let w = bench_ferry(c, &s, false);
+        eprintln!(
+            "ferry {:<48} {:>9} ms CPU cold, {:>9} ms warm",
+            c.name,
+            ms(t.cpu),
+            ms(w.cpu)
+        );
         ferry.push(t);
+        warm.push(w);
     }
     let ferry_peak = vm_kib("VmHWM");
 
@@ -346,9 +357,11 @@ fn main() {
     };
 
     println!(
-        "| case | ferry min ms | ferry median ms | ferry CPU ms | Helm min ms | Helm median ms | Helm CPU ms | CPU ratio (Helm/ferry) | wall ratio (min) | runs | note |"
+        "| case | ferry min ms | ferry median ms | ferry CPU ms | Helm min ms | Helm median ms | Helm CPU ms | CPU ratio (Helm/ferry) | wall ratio (min) | ferry warm CPU ms | warm CPU ratio | runs | note |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+    let mut warm_ratios = Vec::new();
+    let mut warm_cpus = Vec::new();
     let mut ratios = Vec::new();
     let mut wall_ratios = Vec::new();
     let mut slowest_wall: Option<(f64, &str)> = None;
@@ -361,7 +374,10 @@ fn main() {
         let f = &ferry[i];
         ferry_mins.push(f.min);
         ferry_cpus.push(f.cpu);
+        let w = &warm[i];
+        warm_cpus.push(w.cpu);
         let mut runs = f.iters.to_string();
+        let mut warm_ratio = "-".to_string();
         let (hmin, hmed, hcpu, ratio, wall_ratio, note) = match &helm {
             Some(h) => {
                 let t = &h.timings[i];
@@ -373,6 +389,8 @@ fn main() {
                 if slowest.is_none_or(|(r, _)| ratio < r) {
                     slowest = Some((ratio, &c.name));
                 }
+                warm_ratios.push(t.cpu / w.cpu);
+                warm_ratio = format!("{:.1}x", t.cpu / w.cpu);
                 let wall_ratio = t.min / f.min;
                 wall_ratios.push(wall_ratio);
                 if slowest_wall.is_none_or(|(r, _)| wall_ratio < r) {
@@ -403,11 +421,12 @@ fn main() {
             ),
         };
         println!(
-            "| {} | {} | {} | {} | {hmin} | {hmed} | {hcpu} | {ratio} | {wall_ratio} | {runs} | {note} |",
+            "| {} | {} | {} | {} | {hmin} | {hmed} | {hcpu} | {ratio} | {wall_ratio} | {} | {warm_ratio} | {runs} | {note} |",
             c.name,
             ms(f.min),
             ms(f.median),
             ms(f.cpu),
+            ms(w.cpu),
         );
     }
     println!();
@@ -424,6 +443,16 @@ fn main() {
         ms(median(&mut ferry_cpus)),
         helm_part(&mut helm_cpus)
     );
+    println!(
+        "median case CPU time, warm (parsed templates cached): ferry {} ms",
+        ms(median(&mut warm_cpus))
+    );
+    if !warm_ratios.is_empty() {
+        println!(
+            "median ratio (Helm/ferry warm), CPU time: {:.1}x",
+            median(&mut warm_ratios)
+        );
+    }
     println!(
         "median case fastest wall time: ferry {} ms{}",
         ms(median(&mut ferry_mins)),
