@@ -179,6 +179,41 @@ async fn entrypoint_via_envsubst_and_kubectl_apply() {
     // A second apply of the same input is a no-op for kubectl, as with Argo CD.
     let out = kubectl_apply(&demo.kubeconfig, &yaml);
     assert!(out.contains("entrypoint-dev unchanged"), "{out}");
+
+    // The prod environment beside it, pinned to the commit: its own apps, no worker.
+    let (ok, yaml, err) = run(
+        &envsubst,
+        &[],
+        &[
+            ("ENV", "prod"),
+            ("REPO_URL", &demo.repo_url),
+            ("TARGET_REVISION", &demo.head()),
+        ],
+        &text,
+    );
+    assert!(ok, "envsubst: {err}");
+    let out = kubectl_apply(&demo.kubeconfig, &yaml);
+    assert!(out.contains("entrypoint-prod created"), "{out}");
+    let apps = demo
+        .wait_apps("prod apps Synced and Healthy", 120, |a| {
+            ["entrypoint-prod", "web-prod", "api-prod"]
+                .iter()
+                .all(|n| support::synced_healthy(a, n))
+        })
+        .await;
+    assert!(app(&apps, "worker-prod").is_none());
+    for a in &apps {
+        assert_no_conditions(a);
+    }
+    let web = demo.deployment("prod-web", "web").await.expect("prod web");
+    assert_eq!(web["spec"]["replicas"], 3);
+    assert!(
+        web["spec"]["template"]["spec"]["containers"][0]["image"]
+            .as_str()
+            .is_some_and(|i| i.ends_with(":1.4.0")),
+        "{}",
+        web["spec"]["template"]
+    );
     demo.shutdown().await;
 }
 
