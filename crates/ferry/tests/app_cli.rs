@@ -311,6 +311,20 @@ async fn sync_diff_history_rollback_delete() {
     expect(&o, 1, "diff after the rollback");
     assert!(o.stdout.contains("+  replicas: 3"), "{}", o.stdout);
 
+    // A sync whose pods crash: the operation completes, the app is Degraded: exit code 1.
+    demo.merge_app(
+        "web-manual",
+        json!({"spec": {"source": {"helm": {"parameters": [
+            {"name": "apps.web.server.tag", "value": "1.5.0-crashloop"},
+            {"name": "apps.web.server.progressDeadlineSeconds", "value": "3"}
+        ]}}}}),
+    )
+    .await;
+    let o = ferry(&demo, &["sync", "web-manual", "--wait", "--timeout", "90"]).await;
+    expect(&o, 1, "sync --wait of an app that ends Degraded");
+    assert!(o.stderr.contains("Degraded"), "{}", o.stderr);
+    assert!(o.stdout.contains("Degraded"), "{}", o.stdout);
+
     // A wait that cannot finish times out with its own exit code.
     demo.merge_app(
         "web-manual",
