@@ -82,6 +82,9 @@ pub struct Options {
     pub watch_debounce: Duration,
     /// Leader election; `None` (the default) = this process always reconciles.
     pub leader_election: Option<LeaderElection>,
+    /// Cancelling this token stops [`run`] cleanly: it returns `Ok(())` after releasing the
+    /// Lease (so a standby replica takes over at once).
+    pub shutdown: CancellationToken,
 }
 
 impl Options {
@@ -97,6 +100,7 @@ impl Options {
             watch_resources: true,
             watch_debounce: Duration::from_millis(250),
             leader_election: None,
+            shutdown: CancellationToken::new(),
         }
     }
 }
@@ -315,17 +319,28 @@ pub async fn run(
     on_start: impl FnOnce(Refresher),
 ) -> Result<(), Error> {
     ensure_crd(&client).await?;
+    let shutdown = opts.shutdown.clone();
     let Some(le) = opts.leader_election.clone() else {
-        return run_leading(client, opts, on_start).await;
+        return shutdown
+            .run_until_cancelled(run_leading(client, opts, on_start))
+            .await
+            .unwrap_or(Ok(()));
     };
     let mut elector = Elector::new(client.clone(), le);
-    elector.acquire().await;
+    if shutdown
+        .run_until_cancelled(elector.acquire())
+        .await
+        .is_none()
+    {
+        return Ok(());
+    }
     let result = {
         let leading = run_leading(client, opts, on_start);
         tokio::pin!(leading);
         tokio::select! {
             r = &mut leading => r,
             lost = elector.hold() => Err(Error::Leadership(lost.to_string())),
+            _ = shutdown.cancelled() => Ok(()),
         }
     };
     if result.is_ok() {
@@ -1002,7 +1017,15 @@ async fn reconcile_app(
     };
     let refresh = app.metadata.annotations.get(ANNOTATION_REFRESH).cloned();
     let hard = refresh.as_deref() == Some("hard");
-    let level = if refresh.is_some() || app.operation.is_some() {
+    // A quick comparison reuses the last resolved revisions and manifests: only valid while the
+    // last comparison succeeded (a ComparisonError stays until a full one succeeds).
+    let last_failed = app
+        .status
+        .sync
+        .as_ref()
+        .is_none_or(|s| s.status == "Unknown")
+        || app.status.conditions.iter().any(|c| c.is_error());
+    let level = if refresh.is_some() || app.operation.is_some() || last_failed {
         Level::Normal
     } else {
         level

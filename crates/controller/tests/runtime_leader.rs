@@ -45,6 +45,7 @@ async fn one_leader_reconciles_and_the_other_takes_over() {
     }
     let mut b_opts = env.options("data-b");
     b_opts.leader_election = Some(election("replica-b"));
+    let b_shutdown = b_opts.shutdown.clone();
     let (b, b_slot) = env.controller(b_opts);
 
     env.apply(&env.app(
@@ -89,6 +90,27 @@ async fn one_leader_reconciles_and_the_other_takes_over() {
     .await;
     let b_stats = refresher(&b_slot).expect("b leads").stats();
     assert!(Stats::get(&b_stats.applies) > 0);
-    b.abort();
+
+    // A clean stop releases the Lease: a third replica takes over without waiting for expiry.
+    let mut c_opts = env.options("data-c");
+    c_opts.leader_election = Some(election("replica-c"));
+    let (c, c_slot) = env.controller(c_opts);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(refresher(&c_slot).is_none(), "replica-c must wait");
+    b_shutdown.cancel();
+    let r = tokio::time::timeout(Duration::from_secs(5), b)
+        .await
+        .expect("b stops")
+        .expect("b task");
+    assert!(r.is_ok(), "clean stop: {r:?}");
+    let t0 = Instant::now();
+    while holder(&env).await.as_deref() != Some("replica-c") {
+        assert!(
+            t0.elapsed() < Duration::from_secs(3),
+            "replica-c did not take over the released lease quickly"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    c.abort();
     env.shutdown().await;
 }

@@ -88,16 +88,21 @@ pub async fn serve(
         .await
     });
     let st = state.clone();
-    let ctrl = tokio::spawn(async move {
+    let shutdown = opts.shutdown.clone();
+    let mut ctrl = tokio::spawn(async move {
         controller::run(client, opts, move |_| {
             st.ready.store(true, std::sync::atomic::Ordering::Relaxed)
         })
         .await
     });
     tokio::select! {
-        r = ctrl => r.map_err(|e| anyhow!("{e}"))?.map_err(|e| anyhow!("{e}"))?,
+        r = &mut ctrl => r.map_err(|e| anyhow!("{e}"))?.map_err(|e| anyhow!("{e}"))?,
         r = http => r.map_err(|e| anyhow!("{e}"))?.map_err(|e| anyhow!("HTTP endpoint: {e}"))?,
-        _ = tokio::signal::ctrl_c() => {}
+        _ = tokio::signal::ctrl_c() => {
+            // Stop cleanly: the Lease is released so a standby replica takes over at once.
+            shutdown.cancel();
+            let _ = tokio::time::timeout(Duration::from_secs(5), ctrl).await;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
