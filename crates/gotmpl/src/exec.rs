@@ -359,6 +359,16 @@ impl<'a> State<'a> {
         b: &'a Branch,
         with: bool,
     ) -> R<Flow> {
+        if !with && let Some(t) = self.with_simple_ref(dot, &b.pipe, Value::truthy) {
+            // `if .a.b` / `if $x.a`: the condition read in place.
+            return if t {
+                self.walk_list(out, dot, &b.list)
+            } else if let Some(e) = &b.else_list {
+                self.walk_list(out, dot, e)
+            } else {
+                Ok(Flow::Normal)
+            };
+        }
         let mark = self.vars.len();
         let r = (|| {
             let val = self.eval_pipeline(dot, &b.pipe)?;
@@ -609,8 +619,38 @@ impl<'a> State<'a> {
 
     /// An action's pipeline, printed to `out`. A final `print`/`printf`/`println` writes
     /// straight into `out` (Go would build the string and print it: the same bytes).
+    /// Applies `f` to the value of a pipeline that is a single field or variable chain
+    /// through maps (`.a.b`, `$x.a`, `$x`, `.`) without copying it; `None` when the general
+    /// evaluation is needed (declarations, functions, a missing key, a non-map step).
+    fn with_simple_ref<T>(&self, dot: &Ev, pipe: &Pipe, f: impl FnOnce(&Value) -> T) -> Option<T> {
+        if !pipe.decl.is_empty() || pipe.cmds.len() != 1 || pipe.cmds[0].args.len() != 1 {
+            return None;
+        }
+        match &pipe.cmds[0].args[0] {
+            Arg::Field { idents, .. } => visit_chain(&dot.v, idents, f),
+            Arg::Variable { idents, .. } => {
+                let v = self.var_ref(&idents[0])?;
+                match idents.get(1..) {
+                    Some(rest) if !rest.is_empty() => visit_chain(&v.v, rest, f),
+                    _ => Some(f(&v.v)),
+                }
+            }
+            Arg::Dot(_) => Some(f(&dot.v)),
+            _ => None,
+        }
+    }
+
     fn eval_pipeline_print(&mut self, dot: &Ev, pipe: &'a Pipe, out: &mut String) -> R<()> {
         self.at(At::Pipe(pipe));
+        if self
+            .with_simple_ref(dot, pipe, |v| match v {
+                Value::Nil => out.push_str("<no value>"),
+                v => crate::fmt::write_value(out, v),
+            })
+            .is_some()
+        {
+            return Ok(());
+        }
         let Some((last, init)) = pipe.cmds.split_last() else {
             out.push_str("<no value>");
             return Ok(());
@@ -1022,6 +1062,37 @@ impl<'a> State<'a> {
         final_: Option<Ev>,
         sink: Option<&mut String>,
     ) -> R<Ev> {
+        // Comparisons, `not`, `len` and two-operand `index` without a piped value: the
+        // operands go to a local array (the arity check holds by construction).
+        if final_.is_none() {
+            let r = match (b, arg_nodes) {
+                (Builtin::Not | Builtin::Len, [x]) => {
+                    let args = [self.eval_arg(dot, PT::Rv, x)?];
+                    Some(builtins::call(b, &args, ""))
+                }
+                (
+                    Builtin::Eq
+                    | Builtin::Ne
+                    | Builtin::Lt
+                    | Builtin::Le
+                    | Builtin::Gt
+                    | Builtin::Ge
+                    | Builtin::Index,
+                    [x, y],
+                ) => {
+                    let x = self.eval_arg(dot, PT::Rv, x)?;
+                    let args = [x, self.eval_arg(dot, PT::Rv, y)?];
+                    Some(builtins::call(b, &args, ""))
+                }
+                _ => None,
+            };
+            if let Some(r) = r {
+                return r.map_err(|msg| {
+                    self.at(call_node);
+                    self.func_error(name, FuncError::new(msg))
+                });
+            }
+        }
         let (fixed, variadic): (&[PT], Option<PT>) = match b {
             Builtin::And
             | Builtin::Or
@@ -1297,6 +1368,22 @@ fn fast_chain(recv: &Value, idents: &[Box<str>]) -> Option<Ev> {
     }
 }
 
+/// Applies `f` to the value at `.a.b.c` through maps, borrowed; `None` unless every step is a
+/// map holding the key.
+fn visit_chain<T>(recv: &Value, idents: &[Box<str>], f: impl FnOnce(&Value) -> T) -> Option<T> {
+    let Value::Map(m) = recv else {
+        return None;
+    };
+    let entries = m.entries.borrow();
+    let (first, rest) = idents.split_first()?;
+    let v = map_get(&entries, first)?;
+    if rest.is_empty() {
+        Some(f(v))
+    } else {
+        visit_chain(v, rest, f)
+    }
+}
+
 /// `m.get(key)` (the B-tree's own search beats a scan even for small maps).
 #[inline]
 fn map_get<'m>(m: &'m crate::value::Map, key: &str) -> Option<&'m Value> {
@@ -1332,18 +1419,18 @@ impl State<'_> {
                 self.shared.include_counts.insert(name.into(), 1);
             }
         }
-        let r = match self.ns.lookup(name) {
+        // The namespace outlives this state: its trees are borrowed, not cloned.
+        let ns = self.ns;
+        let r = match ns.lookup(name) {
             None => Err(Error::lookup(format!(
                 "no template {} associated with template {}",
                 crate::fmt::quote(name),
-                crate::fmt::quote(self.ns.root_name())
+                crate::fmt::quote(ns.root_name())
             ))),
             Some(tree) => {
-                let tree = tree.clone();
-                let ns = self.ns;
                 let shared = &mut *self.shared;
                 stacker::maybe_grow(128 * 1024, 4 * 1024 * 1024, || {
-                    execute(ns, &tree, data, out, shared)
+                    execute(ns, tree, data, out, shared)
                 })
             }
         };
