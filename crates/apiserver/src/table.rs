@@ -382,7 +382,7 @@ fn columns(t: &ResourceType) -> Vec<Col> {
             c("Request", "string", 0),
             c("Limit", "string", 0),
         ],
-        ("", "Event") => vec![
+        ("" | "events.k8s.io", "Event") => vec![
             c("Last Seen", "string", 0),
             c("Type", "string", 0),
             c("Reason", "string", 0),
@@ -879,45 +879,54 @@ fn cells(t: &ResourceType, o: &Value) -> Vec<Value> {
             }
             vec![json!(age), json!(req.join(", ")), json!(lim.join(", "))]
         }
-        ("", "Event") => {
-            let last = [
+        ("" | "events.k8s.io", "Event") => {
+            // Stored core/v1 Events, or their events.k8s.io/v1 view.
+            let any = |ps: &[&str]| {
+                ps.iter()
+                    .find_map(|p| st(p).filter(|v| !v.is_null() && *v != "").cloned())
+            };
+            let last = any(&[
                 "/series/lastObservedTime",
                 "/lastTimestamp",
+                "/deprecatedLastTimestamp",
                 "/eventTime",
                 "/firstTimestamp",
+                "/deprecatedFirstTimestamp",
                 "/metadata/creationTimestamp",
-            ]
-            .iter()
-            .find_map(|p| st(p).and_then(Value::as_str).filter(|v| !v.is_empty()))
-            .unwrap_or("");
-            let first = st("/firstTimestamp")
-                .and_then(Value::as_str)
-                .or(st("/eventTime").and_then(Value::as_str))
-                .unwrap_or("");
-            let io = st("/involvedObject");
+            ]);
+            let first = any(&["/firstTimestamp", "/deprecatedFirstTimestamp", "/eventTime"]);
+            let io = any(&["/involvedObject", "/regarding"]);
+            let io = io.as_ref();
             let object = format!(
                 "{}/{}",
                 s(io.and_then(|i| i.get("kind"))).to_lowercase(),
                 s(io.and_then(|i| i.get("name")))
             );
-            let source = st("/source/component")
-                .and_then(Value::as_str)
-                .or(st("/reportingComponent").and_then(Value::as_str))
-                .unwrap_or("");
-            let source = match st("/source/host").and_then(Value::as_str) {
-                Some(h) if !h.is_empty() => format!("{source}, {h}"),
-                _ => source.to_string(),
+            let source = s(any(&[
+                "/source/component",
+                "/deprecatedSource/component",
+                "/reportingComponent",
+                "/reportingController",
+            ])
+            .as_ref());
+            let source = match any(&["/source/host", "/deprecatedSource/host"]) {
+                Some(Value::String(h)) => format!("{source}, {h}"),
+                _ => source,
             };
             vec![
-                json!(human_age(last)),
+                json!(human_age(&s(last.as_ref()))),
                 json!(s(st("/type"))),
                 json!(s(st("/reason"))),
                 json!(object),
                 json!(s(io.and_then(|i| i.get("fieldPath")))),
                 json!(source),
-                json!(s(st("/message")).trim()),
-                json!(human_age(first)),
-                json!(n(st("/count")).max(1).to_string()),
+                json!(s(any(&["/message", "/note"]).as_ref()).trim()),
+                json!(human_age(&s(first.as_ref()))),
+                json!(
+                    n(any(&["/count", "/deprecatedCount"]).as_ref())
+                        .max(1)
+                        .to_string()
+                ),
                 json!(s(st("/metadata/name"))),
             ]
         }

@@ -550,6 +550,27 @@ async fn set_and_rollout_on_a_typed_deployment() {
     .expect("json");
     assert_eq!(v1["apiVersion"], "autoscaling/v1");
     assert_eq!(v1["spec"]["targetCPUUtilizationPercentage"], 80);
+    // An autoscaling/v1 manifest applies (client-side and server-side) through the conversion.
+    let hpa = "apiVersion: autoscaling/v1\nkind: HorizontalPodAutoscaler\nmetadata: {name: web1, namespace: t}\nspec:\n  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}\n  maxReplicas: 3\n  targetCPUUtilizationPercentage: 60\n";
+    let out = kubectl_in(&c, &["apply", "-f", "-"], Some(hpa));
+    assert_eq!(
+        out.trim(),
+        "horizontalpodautoscaler.autoscaling/web1 created"
+    );
+    let out = kubectl_in(
+        &c,
+        &["apply", "--server-side", "-f", "-"],
+        Some(&hpa.replace("60", "70")),
+    );
+    assert_eq!(
+        out.trim(),
+        "horizontalpodautoscaler.autoscaling/web1 serverside-applied"
+    );
+    let v2 = get(&c, &["hpa", "web1"]);
+    assert_eq!(
+        v2["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"],
+        70
+    );
     let out = run(&c, &["scale", "deployment/web", "--replicas=3"]);
     assert_eq!(out, "deployment.apps/web scaled");
     tokio::time::sleep(Duration::from_millis(10)).await;
@@ -629,6 +650,15 @@ async fn controllers_record_events_for_describe_and_get_events() {
             .is_some_and(|n| n.starts_with("Scaled up"))
     );
     assert!(scaled.get("message").is_none());
+
+    let out = run(&c, &["get", "events.v1.events.k8s.io"]);
+    assert!(
+        out.lines().next().unwrap_or_default().contains("REASON")
+            && out.lines().any(|l| l.contains("ScalingReplicaSet")
+                && l.contains("deployment/web")
+                && l.contains("Scaled up replica set")),
+        "{out}"
+    );
 
     // A pod whose image cannot be pulled reports the kubelet's warnings.
     run(&c, &["run", "bad", "--image=invalid.ferry/nope:1"]);
