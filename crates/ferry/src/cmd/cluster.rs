@@ -34,6 +34,10 @@ pub struct ServeArgs {
     /// Number of simulated nodes.
     #[arg(long, default_value_t = 1)]
     pub nodes: usize,
+    /// How long Events live after their last occurrence, in seconds (kube-apiserver's
+    /// `--event-ttl`).
+    #[arg(long, default_value_t = 3600)]
+    pub event_ttl_secs: u64,
 }
 
 /// Arguments of `ferry cluster kubeconfig`.
@@ -78,6 +82,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         config.listen = args.listen;
         config.sim_delay = Duration::from_millis(args.sim_delay_ms);
         config.nodes = args.nodes;
+        config.event_ttl = Duration::from_secs(args.event_ttl_secs);
         let handle = apiserver::Server::start(config)
             .await
             .with_context(|| format!("starting the cluster in {}", args.data_dir.display()))?;
