@@ -213,6 +213,9 @@ fn register_strings(m: &mut FuncMap) {
         Ok(Value::Bool(arg_s(&a[1]).ends_with(arg_s(&a[0]).as_str())))
     });
     reg(m, "quote", var(&[], T::Any), |a| {
+        if let [Value::String(s)] = a {
+            return Ok(Value::from(quote(s)));
+        }
         let parts: Vec<String> = a
             .iter()
             .filter(|v| !v.is_nil())
@@ -234,17 +237,15 @@ fn register_strings(m: &mut FuncMap) {
     });
     reg(m, "indent", fixed(&[T::Int, T::String]), |a| {
         let pad = repeat(" ", arg_i(&a[0]))?;
-        Ok(Value::from(format!(
-            "{pad}{}",
-            arg_s(&a[1]).replace('\n', &format!("\n{pad}"))
+        Ok(Value::from(indent(
+            &pad,
+            a[1].as_str().unwrap_or(""),
+            false,
         )))
     });
     reg(m, "nindent", fixed(&[T::Int, T::String]), |a| {
         let pad = repeat(" ", arg_i(&a[0]))?;
-        Ok(Value::from(format!(
-            "\n{pad}{}",
-            arg_s(&a[1]).replace('\n', &format!("\n{pad}"))
-        )))
+        Ok(Value::from(indent(&pad, a[1].as_str().unwrap_or(""), true)))
     });
     reg(
         m,
@@ -931,3 +932,22 @@ fn register_misc(m: &mut FuncMap) {
 
 #[allow(dead_code)]
 fn unused(_: R) {}
+
+/// Sprig's `indent`/`nindent`: `pad` before the text and after each line break (and a line
+/// break first for `nindent`), in one pass.
+fn indent(pad: &str, text: &str, newline_first: bool) -> String {
+    let breaks = text.bytes().filter(|&b| b == b'\n').count();
+    let mut out = String::with_capacity(text.len() + (breaks + 1) * (pad.len() + 1) + 1);
+    if newline_first {
+        out.push('\n');
+    }
+    out.push_str(pad);
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+            out.push_str(pad);
+        }
+        out.push_str(line);
+    }
+    out
+}
