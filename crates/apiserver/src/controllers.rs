@@ -827,17 +827,6 @@ impl Controllers {
                 }
                 if !paused && i(&rs, "/spec/replicas") != replicas {
                     let from = i(&rs, "/spec/replicas");
-                    self.event(
-                        d,
-                        "Normal",
-                        "ScalingReplicaSet",
-                        &format!(
-                            "Scaled {} replica set {} from {from} to {replicas}",
-                            if replicas > from { "up" } else { "down" },
-                            meta_str(&rs, "name")
-                        ),
-                        DEPLOYMENT_CONTROLLER,
-                    );
                     let mut n = rs.clone();
                     n["spec"]["replicas"] = json!(replicas);
                     n["metadata"]["annotations"]["deployment.kubernetes.io/desired-replicas"] =
@@ -851,6 +840,17 @@ impl Controllers {
                         n,
                         &self.opts(),
                     )?;
+                    self.event(
+                        d,
+                        "Normal",
+                        "ScalingReplicaSet",
+                        &format!(
+                            "Scaled {} replica set {} from {from} to {replicas}",
+                            if replicas > from { "up" } else { "down" },
+                            meta_str(&rs, "name")
+                        ),
+                        DEPLOYMENT_CONTROLLER,
+                    );
                     return Ok(());
                 }
                 rs
@@ -907,16 +907,10 @@ impl Controllers {
         if new_ready_all && !paused {
             for rs in &old {
                 if i(rs, "/spec/replicas") != 0 {
-                    self.event(
-                        d,
-                        "Normal",
-                        "ScalingReplicaSet",
-                        &format!(
-                            "Scaled down replica set {} from {} to 0",
-                            meta_str(rs, "name"),
-                            i(rs, "/spec/replicas")
-                        ),
-                        DEPLOYMENT_CONTROLLER,
+                    let message = format!(
+                        "Scaled down replica set {} from {} to 0",
+                        meta_str(rs, "name"),
+                        i(rs, "/spec/replicas")
                     );
                     let mut n = (*rs).clone();
                     n["spec"]["replicas"] = json!(0);
@@ -929,6 +923,13 @@ impl Controllers {
                         n,
                         &self.opts(),
                     )?;
+                    self.event(
+                        d,
+                        "Normal",
+                        "ScalingReplicaSet",
+                        &message,
+                        DEPLOYMENT_CONTROLLER,
+                    );
                 }
             }
             let limit = d

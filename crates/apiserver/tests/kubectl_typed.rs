@@ -683,7 +683,7 @@ async fn controllers_record_events_for_describe_and_get_events() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_expire_after_their_ttl() {
-    let c = start_with(|cfg| cfg.event_ttl = Duration::from_secs(2)).await;
+    let c = start_with(|cfg| cfg.event_ttl = Duration::from_secs(3)).await;
     kubectl(&c, &["create", "namespace", "t"]);
     run(&c, &["create", "deployment", "web", "--image=nginx:1.27"]);
     eventually(Duration::from_secs(10), || {
