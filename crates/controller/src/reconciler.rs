@@ -201,6 +201,7 @@ struct Ctx {
     cluster: ClusterInfo,
     clusters: Clusters,
     watches: Arc<ResourceWatches>,
+    remote_watches: std::sync::Mutex<HashMap<usize, (Arc<Kube>, Arc<ResourceWatches>)>>,
     stats: Arc<Stats>,
     cancel: CancellationToken,
 }
@@ -387,6 +388,7 @@ async fn run_leading(
         cluster: ClusterInfo::default(),
         clusters: Clusters::new(client.clone(), &opts.namespace),
         watches,
+        remote_watches: std::sync::Mutex::new(HashMap::new()),
         stats,
         cancel: cancel.clone(),
         opts,
@@ -981,13 +983,45 @@ fn set_compared(out: &mut Value, compared: Option<&RecordedCompare>) {
     }
 }
 
-fn start_watches(ctx: &Ctx, kinds: &[crate::kube_io::Kind]) {
+fn start_watches(watches: &Arc<ResourceWatches>, ctx: &Ctx, kinds: &[crate::kube_io::Kind]) {
     if !ctx.opts.watch_resources {
         return;
     }
     for k in kinds {
-        ctx.watches.ensure(&k.resource);
+        watches.ensure(&k.resource);
     }
+}
+
+/// The managed-resource watches of a destination cluster: the own cluster's, or one set per
+/// remote cluster client (created on first use, stopped with the controller).
+fn watches_for(ctx: &Arc<Ctx>, kube: &Arc<Kube>, in_cluster: bool) -> Arc<ResourceWatches> {
+    if in_cluster {
+        return ctx.watches.clone();
+    }
+    let id = Arc::as_ptr(kube) as usize;
+    let Ok(mut remote) = ctx.remote_watches.lock() else {
+        return ctx.watches.clone();
+    };
+    // The map keeps the client alive, so its address is not reused by another one.
+    remote
+        .entry(id)
+        .or_insert_with(|| {
+            let tx = ctx.tx.clone();
+            let stats = ctx.stats.clone();
+            let w = Arc::new(ResourceWatches::new(
+                kube.client.clone(),
+                &ctx.opts.namespace,
+                ctx.opts.watch_debounce,
+                ctx.cancel.child_token(),
+                move |k| {
+                    Stats::inc(&stats.watch_events);
+                    let _ = tx.send((k, Level::Quick));
+                },
+            ));
+            (kube.clone(), w)
+        })
+        .1
+        .clone()
 }
 
 /// Reconciles one app; returns when to look again.
@@ -1048,6 +1082,7 @@ async fn reconcile_app(
             )),
         }
     }
+    let watches = watches_for(ctx, &dest_kube, in_cluster);
     if app.metadata.deletion_timestamp.is_some() {
         return finalize_deletion(ctx, &dest_kube, &app, &raw, &conditions).await;
     }
@@ -1143,9 +1178,7 @@ async fn reconcile_app(
             .collect();
         if live_fingerprint(&tracked) == recorded.live {
             Stats::inc(&ctx.stats.resumed);
-            if in_cluster {
-                start_watches(ctx, &kinds);
-            }
+            start_watches(&watches, ctx, &kinds);
             if level == Level::Normal {
                 let mut out = raw.clone();
                 let mut status = app.status.clone();
@@ -1166,9 +1199,7 @@ async fn reconcile_app(
     let rendered =
         Rendered::from_render::<()>(Ok((*desired).clone())).map_err(|_| "render".to_string())?;
     let (live, scopes, kinds) = gather_live(&dest_kube, rendered.objects(), &app, &tracking).await;
-    if in_cluster {
-        start_watches(ctx, &kinds);
-    }
+    start_watches(&watches, ctx, &kinds);
     let mut state = compare_state(&app, &rendered, &live, &tracking, &scopes, &revisions)?;
     let mut last_live = live;
 
@@ -1300,9 +1331,15 @@ async fn reconcile_app(
                         ..Default::default()
                     },
                     None => {
-                        let watches = in_cluster.then(|| ctx.watches.as_ref());
                         run_sync(
-                            ctx, &dest_kube, watches, &app, &op, &rec, &op_scopes, &revision,
+                            ctx,
+                            &dest_kube,
+                            Some(watches.as_ref()),
+                            &app,
+                            &op,
+                            &rec,
+                            &op_scopes,
+                            &revision,
                             &started,
                         )
                         .await

@@ -42,7 +42,7 @@ async fn cluster_secrets_and_app_projects() {
         "remote",
         "apps/web",
         "remote-ns",
-        json!({"automated": {"prune": true}, "syncOptions": ["CreateNamespace=true"]}),
+        json!({"automated": {"prune": true, "selfHeal": true}, "syncOptions": ["CreateNamespace=true"]}),
     );
     app["spec"]["destination"] = json!({"name": "remote", "namespace": "remote-ns"});
     env.apply(&app).await;
