@@ -134,6 +134,29 @@ async fn list_get_refresh_and_exit_codes() {
     expect(&o, 0, "refresh --wait");
     assert!(o.stdout.contains("Synced"), "{}", o.stdout);
 
+    // delete --cascade=false keeps the resources; the entrypoint (self-heal) recreates the
+    // Application, which adopts them.
+    let uid = demo
+        .deployment("dev-worker", "worker")
+        .await
+        .expect("worker")["metadata"]["uid"]
+        .clone();
+    let o = ferry(
+        &demo,
+        &["delete", "worker-dev", "--cascade=false", "--wait"],
+    )
+    .await;
+    expect(&o, 0, "delete --cascade=false");
+    demo.wait_apps("worker-dev recreated by the entrypoint", 60, |a| {
+        support::synced_healthy(a, "worker-dev")
+    })
+    .await;
+    let worker = demo
+        .deployment("dev-worker", "worker")
+        .await
+        .expect("worker kept");
+    assert_eq!(worker["metadata"]["uid"], uid);
+
     // A broken template: the error shows in `get` (and `diff` cannot render).
     let tpl = "deployment/kubernetes/charts/api/templates/deployment.yaml";
     demo.edit(tpl, |t| {
