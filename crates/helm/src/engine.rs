@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::sync::LazyLock;
 
-use gotmpl::{Map, Value};
+use gotmpl::{Map, MapType, Value};
 use regex::Regex;
 
 use crate::chart::Chart;
@@ -24,6 +24,15 @@ pub(crate) struct Entry {
     pub data: Value,
     /// `.Template.BasePath`.
     pub base_path: String,
+}
+
+/// `.Values` as Helm passes it: Go type `common.Values` (a top-level copy of the map; nested
+/// maps stay shared).
+fn as_values(v: &Value) -> Value {
+    match v {
+        Value::Map(m) => Value::typed_map(MapType::Values, m.entries.borrow().clone()),
+        _ => Value::typed_map(MapType::Values, Map::new()),
+    }
 }
 
 fn top_entry(map: &Value, key: &str) -> Value {
@@ -48,10 +57,10 @@ fn rec_all(c: &Chart, is_root: bool, parent: &Value, out: &mut Vec<Entry>) -> Va
     } else {
         match top_entry(parent, "Values") {
             Value::Map(m) => match m.entries.borrow().get(c.name()) {
-                Some(v @ Value::Map(_)) => v.clone(),
-                _ => Value::map(Map::new()),
+                Some(v @ Value::Map(_)) => as_values(v),
+                _ => as_values(&Value::Nil),
             },
-            _ => Value::map(Map::new()),
+            _ => as_values(&Value::Nil),
         }
     };
     next.insert("Values".into(), values);
@@ -96,7 +105,7 @@ pub(crate) fn all_templates(
     let mut top = Map::new();
     top.insert("Release".into(), Value::map(release));
     top.insert("Capabilities".into(), Value::object(caps.clone()));
-    top.insert("Values".into(), map_to_template(vals));
+    top.insert("Values".into(), as_values(&map_to_template(vals)));
     let top = Value::map(top);
     let mut out = Vec::new();
     rec_all(chart, true, &top, &mut out);

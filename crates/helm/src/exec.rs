@@ -20,7 +20,7 @@ fn build_funcs() -> FuncMap {
         "include".into(),
         Function::with_context(Signature::fixed(&[Type::String, Type::Any]), |ctx, a| {
             let name = a[0].as_str().unwrap_or("");
-            ctx.include(name, &a[1]).map(Value::from)
+            ctx.include_value(name, &a[1])
         }),
     );
     m.insert(
