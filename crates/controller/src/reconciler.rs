@@ -154,6 +154,8 @@ type Key = (String, String);
 type RenderCache = HashMap<Key, (String, Arc<Vec<Value>>, String)>;
 /// Per project name: when read, and the project or the condition text.
 type ProjectCache = HashMap<String, (Instant, Result<AppProject, String>)>;
+/// Per remote cluster client (by address): the client, kept alive, and its watches.
+type RemoteWatches = HashMap<usize, (Arc<Kube>, Arc<ResourceWatches>)>;
 /// Kind scopes: `(group, kind)` → namespaced.
 type Scopes = HashMap<(String, String), bool>;
 /// What an operation deploys: reconciliation, scopes, revisions, the app as rendered.
@@ -201,7 +203,7 @@ struct Ctx {
     cluster: ClusterInfo,
     clusters: Clusters,
     watches: Arc<ResourceWatches>,
-    remote_watches: std::sync::Mutex<HashMap<usize, (Arc<Kube>, Arc<ResourceWatches>)>>,
+    remote_watches: std::sync::Mutex<RemoteWatches>,
     stats: Arc<Stats>,
     cancel: CancellationToken,
 }
