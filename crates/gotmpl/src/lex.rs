@@ -66,7 +66,8 @@ impl ItemType {
 pub(crate) struct Item {
     pub typ: ItemType,
     pub pos: usize,
-    pub val: String,
+    /// The token's text (shared: the parser looks ahead by copying items).
+    pub val: std::rc::Rc<str>,
     pub line: usize,
 }
 
@@ -75,7 +76,7 @@ impl Item {
     pub(crate) fn describe(&self) -> String {
         match self.typ {
             ItemType::Eof => "EOF".to_string(),
-            ItemType::Error => self.val.clone(),
+            ItemType::Error => self.val.to_string(),
             t if t.is_keyword() => format!("<{}>", self.val),
             _ => {
                 if self.val.len() > 10 {
@@ -118,6 +119,21 @@ fn is_space(c: char) -> bool {
 
 fn is_space_byte(b: u8) -> bool {
     b == b' ' || b == b'\t' || b == b'\r' || b == b'\n'
+}
+
+/// The offset of a two-byte delimiter in `hay` (a byte search for its first byte, without
+/// the set-up of a substring searcher).
+fn find2(hay: &[u8], pat: &[u8]) -> Option<usize> {
+    let (a, b) = (pat[0], pat[1]);
+    let mut i = 0;
+    while let Some(j) = hay[i..].iter().position(|&c| c == a) {
+        let k = i + j;
+        if hay.get(k + 1) == Some(&b) {
+            return Some(k);
+        }
+        i = k + 1;
+    }
+    None
 }
 
 pub(crate) fn is_alnum(c: char) -> bool {
@@ -163,6 +179,8 @@ pub(crate) struct Lexer<'a> {
     state: State,
     at_eof: bool,
     line_cache: (usize, usize),
+    /// Short token texts already allocated (spaces, delimiters, `.`, `$`, `|`, `eq`, …).
+    short: Vec<std::rc::Rc<str>>,
 }
 
 impl<'a> Lexer<'a> {
@@ -175,7 +193,23 @@ impl<'a> Lexer<'a> {
             state: State::Text,
             at_eof: false,
             line_cache: (0, 1),
+            short: Vec::new(),
         }
+    }
+
+    /// The shared text of a token, reusing earlier allocations of short texts.
+    fn text(&mut self, t: &str) -> std::rc::Rc<str> {
+        if t.len() > 3 {
+            return std::rc::Rc::from(t);
+        }
+        if let Some(r) = self.short.iter().find(|r| &***r == t) {
+            return r.clone();
+        }
+        let r: std::rc::Rc<str> = std::rc::Rc::from(t);
+        if self.short.len() < 32 {
+            self.short.push(r.clone());
+        }
+        r
     }
 
     /// Line number (1-based) of a byte offset, with a forward-moving cache.
@@ -231,10 +265,12 @@ impl<'a> Lexer<'a> {
 
     fn item(&mut self, typ: ItemType) -> Item {
         let line = self.line_of(self.start);
+        let input = self.input;
+        let val = self.text(&input[self.start..self.pos]);
         let it = Item {
             typ,
             pos: self.start,
-            val: self.input[self.start..self.pos].to_string(),
+            val,
             line,
         };
         self.start = self.pos;
@@ -246,7 +282,7 @@ impl<'a> Lexer<'a> {
         let it = Item {
             typ: ItemType::Error,
             pos: self.start,
-            val: msg,
+            val: msg.into(),
             line,
         };
         self.state = State::Done;
@@ -307,7 +343,7 @@ impl<'a> Lexer<'a> {
                     return Item {
                         typ: ItemType::Eof,
                         pos: self.input.len(),
-                        val: String::new(),
+                        val: "".into(),
                         line,
                     };
                 }
@@ -319,7 +355,7 @@ impl<'a> Lexer<'a> {
     }
 
     fn lex_text(&mut self) -> Option<Item> {
-        if let Some(x) = self.input[self.pos..].find(LEFT_DELIM) {
+        if let Some(x) = find2(&self.bytes()[self.pos..], LEFT_DELIM.as_bytes()) {
             if x > 0 {
                 self.pos += x;
                 let mut trim = 0;
@@ -372,7 +408,7 @@ impl<'a> Lexer<'a> {
 
     fn lex_comment(&mut self) -> Option<Item> {
         self.pos += LEFT_COMMENT.len();
-        let Some(x) = self.input[self.pos..].find(RIGHT_COMMENT) else {
+        let Some(x) = find2(&self.bytes()[self.pos..], RIGHT_COMMENT.as_bytes()) else {
             return Some(self.error("unclosed comment".into()));
         };
         self.pos += x + RIGHT_COMMENT.len();
@@ -498,7 +534,20 @@ impl<'a> Lexer<'a> {
         self.item(ItemType::Space)
     }
 
+    /// Skips ASCII letters, digits and `_` (the common case of [`is_alnum`]).
+    fn skip_ascii_alnum(&mut self) {
+        let b = self.bytes();
+        while let Some(&c) = b.get(self.pos) {
+            if c.is_ascii_alphanumeric() || c == b'_' {
+                self.pos += 1;
+            } else {
+                break;
+            }
+        }
+    }
+
     fn lex_identifier(&mut self) -> Item {
+        self.skip_ascii_alnum();
         loop {
             match self.next_char() {
                 Some(c) if is_alnum(c) => {}
@@ -536,6 +585,7 @@ impl<'a> Lexer<'a> {
             return self.item(ItemType::Dot);
         }
         let mut r;
+        self.skip_ascii_alnum();
         loop {
             r = self.next_char();
             match r {

@@ -436,7 +436,7 @@ fn dummy() -> Item {
     Item {
         typ: ItemType::Eof,
         pos: 0,
-        val: String::new(),
+        val: "".into(),
         line: 0,
     }
 }
@@ -605,7 +605,7 @@ impl Parser<'_, '_> {
     fn text_or_action(&mut self) -> PResult<Parsed> {
         let token = self.next_non_space();
         match token.typ {
-            ItemType::Text => Ok(Parsed::Node(Node::Text(token.val.into_boxed_str()))),
+            ItemType::Text => Ok(Parsed::Node(Node::Text(Box::from(&*token.val)))),
             ItemType::LeftDelim => {
                 self.action_line = token.line;
                 let r = self.action();
@@ -795,16 +795,16 @@ impl Parser<'_, '_> {
                     self.next_non_space();
                     pipe.decl.push(VarDecl {
                         pos: v.pos,
-                        name: v.val.clone().into_boxed_str(),
+                        name: Box::from(&*v.val),
                     });
-                    self.vars.push(v.val.into_boxed_str());
-                } else if next.typ == ItemType::Char && next.val == "," {
+                    self.vars.push(Box::from(&*v.val));
+                } else if next.typ == ItemType::Char && &*next.val == "," {
                     self.next_non_space();
                     pipe.decl.push(VarDecl {
                         pos: v.pos,
-                        name: v.val.clone().into_boxed_str(),
+                        name: Box::from(&*v.val),
                     });
-                    self.vars.push(v.val.into_boxed_str());
+                    self.vars.push(Box::from(&*v.val));
                     if context == "range" && pipe.decl.len() < 2 {
                         match self.peek_non_space().typ {
                             ItemType::Variable | ItemType::RightDelim | ItemType::RightParen => {
@@ -954,7 +954,7 @@ impl Parser<'_, '_> {
                 };
                 Arg::Ident {
                     pos: token.pos,
-                    name: token.val.into_boxed_str(),
+                    name: Box::from(&*token.val),
                     func,
                 }
             }
@@ -977,7 +977,7 @@ impl Parser<'_, '_> {
                 pos: token.pos,
                 idents: Box::new([token.val[1..].into()]),
             },
-            ItemType::Bool => Arg::Bool(token.pos, token.val == "true"),
+            ItemType::Bool => Arg::Bool(token.pos, &*token.val == "true"),
             ItemType::CharConstant | ItemType::Complex | ItemType::Number => {
                 match crate::strconv::parse_number(
                     &token.val,
@@ -1005,7 +1005,7 @@ impl Parser<'_, '_> {
             ItemType::String | ItemType::RawString => match unquote(&token.val) {
                 Some(s) => Arg::String {
                     pos: token.pos,
-                    quoted: token.val.into_boxed_str(),
+                    quoted: Box::from(&*token.val),
                     text: s.into_boxed_str(),
                     id: NEXT_STRING_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
                 },
