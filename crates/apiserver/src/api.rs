@@ -63,6 +63,18 @@ const MAX_SNAPSHOTS: usize = 256;
 struct OpenApi {
     docs: BTreeMap<String, Value>,
     hashes: BTreeMap<String, String>,
+    /// The Swagger 2.0 document (serialized) and its hash, built on first request.
+    v2: std::sync::OnceLock<(String, String)>,
+}
+
+impl OpenApi {
+    fn v2(&self) -> &(String, String) {
+        self.v2.get_or_init(|| {
+            let doc = crate::openapi::swagger_v2(&self.docs);
+            let hash = crate::openapi::hash(&doc);
+            (doc.to_string(), hash)
+        })
+    }
 }
 
 /// Options of one write.
@@ -182,7 +194,11 @@ impl State {
             .iter()
             .map(|(k, d)| (k.clone(), crate::openapi::hash(d)))
             .collect();
-        let o = Arc::new(OpenApi { docs, hashes });
+        let o = Arc::new(OpenApi {
+            docs,
+            hashes,
+            v2: std::sync::OnceLock::new(),
+        });
         *guard = Some((generation, o.clone()));
         o
     }
@@ -995,16 +1011,53 @@ pub fn random_suffix(n: usize) -> String {
         .collect()
 }
 
-fn to_storage_version(t: &ResourceType, mut obj: Value) -> Value {
-    if let Some(crd) = &t.crd {
-        obj["apiVersion"] = json!(crate::registry::gv(&t.group, &crd.storage_version));
+fn to_storage_version(t: &ResourceType, obj: Value) -> Value {
+    match &t.crd {
+        Some(crd) => crd_convert(t, &crd.storage_version, obj),
+        None => obj,
+    }
+}
+
+/// CRD conversion with `strategy: None`: the apiVersion is rewritten, then the object is
+/// pruned and defaulted with the target version's schema (as kube-apiserver's
+/// schema-coercing converter does); an object already at `version` is returned as is.
+fn crd_convert(t: &ResourceType, version: &str, mut obj: Value) -> Value {
+    let target = crate::registry::gv(&t.group, version);
+    if obj.get("apiVersion").and_then(Value::as_str) == Some(target.as_str()) {
+        return obj;
+    }
+    obj["apiVersion"] = json!(target);
+    if let Some(schema) = t
+        .crd
+        .as_ref()
+        .and_then(|c| c.versions.iter().find(|v| v.name == version))
+        .and_then(|v| v.schema.as_ref())
+    {
+        // Stored objects were valid when written; the target schema only prunes/defaults.
+        let (mut errors, mut unknown) = (Vec::new(), Vec::new());
+        crate::defaults::validate(&mut obj, schema, "", &mut errors, &mut unknown, true);
     }
     obj
 }
 
-fn with_version(t: &ResourceType, version: &str, mut obj: Value) -> Value {
+/// A request at `version` of a CRD converted by a webhook that ferry cannot call.
+fn check_conversion(t: &ResourceType, version: &str) -> Result<(), ApiError> {
+    match &t.crd {
+        Some(crd) if crd.webhook_conversion && crd.storage_version != version => {
+            Err(ApiError::internal(format!(
+                "conversion webhook for {}, Kind={} failed: ferry cannot call conversion webhooks (spec.conversion.strategy: Webhook); use the storage version {}",
+                crate::registry::gv(&t.group, version),
+                t.kind,
+                crate::registry::gv(&t.group, &crd.storage_version),
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn with_version(t: &ResourceType, version: &str, obj: Value) -> Value {
     if t.crd.is_some() {
-        obj["apiVersion"] = json!(crate::registry::gv(&t.group, version));
+        return crd_convert(t, version, obj);
     } else if crate::convert::needed(t, version) {
         return crate::convert::from_storage(t, version, obj);
     }
@@ -1269,7 +1322,21 @@ async fn route(state: &Arc<State>, path: &str, ctx: &Ctx) -> Result<Response<Bod
         ["apis", g, v] if get => crate::discovery::resource_list(&state.registry, g, v)
             .map(|v| json_response(200, &v))
             .ok_or_else(not_found_path),
-        ["openapi", "v2"] => Err(not_found_path()),
+        // JSON only: a client accepting only the protobuf encoding
+        // (`application/com.github.proto-openapi.spec.v2@v1.0+protobuf`, what client-go
+        // asks for) gets 406 Not Acceptable and falls back to OpenAPI v3, as kubectl does.
+        ["openapi", "v2"] if get => {
+            negotiate(&ctx.accept)?;
+            let o = state.openapi();
+            let (body, h) = o.v2();
+            let mut r = respond(200, "application/json", body.clone());
+            if let Ok(v) = http::HeaderValue::from_str(&format!("\"{h}\"")) {
+                r.headers_mut().insert(http::header::ETAG, v);
+            }
+            r.headers_mut()
+                .insert(http::header::VARY, http::HeaderValue::from_static("Accept"));
+            Ok(r)
+        }
         ["openapi", "v3"] if get => {
             let o = state.openapi();
             let paths: serde_json::Map<String, Value> = o
@@ -1421,6 +1488,7 @@ async fn resource(
     if t.namespaced && ns.is_none() && name.is_some() {
         return Err(not_found_path());
     }
+    check_conversion(&t, version)?;
     if let Some(s) = sub {
         let allowed = match s {
             "status" => t.status || t.crd_version(version).is_some_and(|v| v.status),

@@ -516,7 +516,7 @@ fn crd_admission(
         .cloned()
         .unwrap_or_default();
     if !stored.contains(&storage_name) {
-        stored.push(storage_name);
+        stored.push(storage_name.clone());
     }
     let now = crate::api::now();
     let mut conds = vec![
@@ -533,6 +533,12 @@ fn crd_admission(
     if !rules.is_empty() {
         conds.push(json!({"type": "ValidationRulesNotEvaluated", "status": "True", "reason": "CELUnsupported",
             "message": format!("ferry does not evaluate x-kubernetes-validations (CEL) rules; objects are admitted without them at {}", rules.join(", ")),
+            "lastTransitionTime": now}));
+    }
+    if spec.pointer("/conversion/strategy").and_then(Value::as_str) == Some("Webhook") {
+        let storage = storage_name.as_str().unwrap_or("");
+        conds.push(json!({"type": "ConversionWebhookUnavailable", "status": "True", "reason": "WebhookConversionUnsupported",
+            "message": format!("ferry cannot call conversion webhooks: objects are read and written at the storage version {storage} only; requests at any other version fail"),
             "lastTransitionTime": now}));
     }
     if obj.pointer("/metadata/deletionTimestamp").is_some() {
@@ -765,6 +771,8 @@ pub fn register_crd(registry: &Registry, crd: &Value) {
         crd: Some(Arc::new(CrdInfo {
             versions,
             storage_version,
+            webhook_conversion: spec.pointer("/conversion/strategy").and_then(Value::as_str)
+                == Some("Webhook"),
         })),
     });
 }

@@ -2,8 +2,10 @@
 //!
 //! A single-process API server speaking the Kubernetes REST API over HTTPS (generated CA,
 //! bearer token) with durable SQLite storage, a global monotonic `resourceVersion`, watches
-//! with resumption, discovery, OpenAPI v3 generated from `k8s-openapi`'s types, patches
-//! (JSON, merge, strategic, server-side apply), CRDs, garbage collection and simulated
+//! with resumption, discovery, OpenAPI v3 generated from `k8s-openapi`'s types (and the
+//! OpenAPI v2 document derived from it, JSON only), patches (JSON, merge, strategic,
+//! server-side apply), CRDs (conversion strategy `None` between served versions; `Webhook`
+//! reported as unavailable), garbage collection and simulated
 //! workload controllers (in the spirit of kwok) so that real clients — `kubectl`, Helm, kube-rs —
 //! can be tested against it on a machine with nothing else installed.
 //!

@@ -1,5 +1,6 @@
 //! OpenAPI v3 documents: a root index and one document per group/version, built from the
-//! generated built-in schemas and the schemas of CRDs.
+//! generated built-in schemas and the schemas of CRDs; and the single OpenAPI v2 (Swagger 2.0)
+//! document derived from those same v3 documents.
 
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
@@ -159,6 +160,257 @@ pub fn documents(registry: &Registry) -> BTreeMap<String, Value> {
             (k, doc)
         })
         .collect()
+}
+
+const V3_REF: &str = "#/components/schemas/";
+
+/// One Swagger 2.0 document holding every path and definition of the per-GV v3 `docs`,
+/// as kube-apiserver serves at `/openapi/v2`.
+pub fn swagger_v2(docs: &BTreeMap<String, Value>) -> Value {
+    let mut definitions = Map::new();
+    for doc in docs.values() {
+        if let Some(Value::Object(schemas)) = doc.pointer("/components/schemas") {
+            for (name, schema) in schemas {
+                definitions
+                    .entry(name.clone())
+                    .or_insert_with(|| schema_v2(schema));
+            }
+        }
+    }
+    definitions
+        .entry("io.k8s.apimachinery.pkg.apis.meta.v1.Patch".to_string())
+        .or_insert_with(|| json!({"type": "object", "description": "Patch is provided to give a concrete name and type to the Kubernetes PATCH request body."}));
+    // (group, version, kind) → definition name, for request and response bodies.
+    let mut by_gvk: BTreeMap<(String, String, String), String> = BTreeMap::new();
+    for (name, def) in &definitions {
+        if let Some(Value::Array(gvks)) = def.get("x-kubernetes-group-version-kind") {
+            for g in gvks {
+                let f = |k: &str| g.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+                by_gvk.insert((f("group"), f("version"), f("kind")), name.clone());
+            }
+        }
+    }
+    let mut paths = Map::new();
+    for doc in docs.values() {
+        let Some(Value::Object(ps)) = doc.get("paths") else {
+            continue;
+        };
+        for (path, item) in ps {
+            paths.insert(
+                path.clone(),
+                path_item_v2(path, item, &by_gvk, &definitions),
+            );
+        }
+    }
+    json!({
+        "swagger": "2.0",
+        "info": {"title": "Kubernetes", "version": crate::VERSION},
+        "paths": paths,
+        "definitions": definitions,
+        "securityDefinitions": {"BearerToken": {"type": "apiKey", "name": "authorization", "in": "header", "description": "Bearer Token authentication"}},
+        "security": [{"BearerToken": []}],
+    })
+}
+
+fn path_item_v2(
+    path: &str,
+    item: &Value,
+    by_gvk: &BTreeMap<(String, String, String), String>,
+    definitions: &Map<String, Value>,
+) -> Value {
+    let mut out = Map::new();
+    let Some(ops) = item.as_object() else {
+        return Value::Object(out);
+    };
+    for (method, op) in ops {
+        let Some(op) = op.as_object() else {
+            continue;
+        };
+        let mut o = Map::new();
+        for (k, v) in op {
+            match k.as_str() {
+                "parameters" => {}
+                "responses" => {
+                    o.insert(k.clone(), responses_v2(v));
+                }
+                "requestBody" => {}
+                _ => {
+                    o.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        let mut parameters: Vec<Value> = op
+            .get("parameters")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(parameter_v2)
+            .collect();
+        let gvk = op.get("x-kubernetes-group-version-kind");
+        let f = |k: &str| {
+            gvk.and_then(|g| g.get(k))
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
+        let def = by_gvk.get(&(f("group"), f("version"), f("kind")));
+        let action = op
+            .get("x-kubernetes-action")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let body_ref = match action {
+            "patch" => Some("io.k8s.apimachinery.pkg.apis.meta.v1.Patch".to_string()),
+            "post" | "put" => def.cloned(),
+            _ => None,
+        };
+        if let Some(r) = body_ref {
+            parameters.insert(
+                0,
+                json!({"name": "body", "in": "body", "required": true, "schema": {"$ref": format!("#/definitions/{r}")}}),
+            );
+        }
+        o.insert("parameters".into(), Value::Array(parameters));
+        o.insert(
+            "consumes".into(),
+            if action == "patch" {
+                json!([
+                    "application/json-patch+json",
+                    "application/merge-patch+json",
+                    "application/strategic-merge-patch+json",
+                    "application/apply-patch+yaml"
+                ])
+            } else {
+                json!(["*/*"])
+            },
+        );
+        o.insert("produces".into(), json!(["application/json"]));
+        o.insert("schemes".into(), json!(["https"]));
+        // The object (or list) as the 200 response schema.
+        if let (Some(d), Some(Value::Object(r))) = (def, o.get_mut("responses"))
+            && let Some(Value::Object(ok)) = r.get_mut("200")
+            && !ok.contains_key("schema")
+        {
+            let target = if action == "list" {
+                format!("{d}List")
+            } else {
+                d.clone()
+            };
+            if matches!(action, "list" | "get" | "put" | "patch" | "post")
+                && definitions.contains_key(&target)
+            {
+                ok.insert(
+                    "schema".into(),
+                    json!({"$ref": format!("#/definitions/{target}")}),
+                );
+            }
+        }
+        out.insert(method.clone(), Value::Object(o));
+    }
+    // Path parameters, declared once for the path as kube-apiserver does.
+    let path_params: Vec<Value> = path
+        .split('/')
+        .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+        .map(|name| {
+            json!({"name": name, "in": "path", "required": true, "type": "string", "uniqueItems": true,
+                   "description": format!("{name} of the resource")})
+        })
+        .collect();
+    if !path_params.is_empty() {
+        out.insert("parameters".into(), Value::Array(path_params));
+    }
+    Value::Object(out)
+}
+
+fn parameter_v2(p: &Value) -> Value {
+    let Some(obj) = p.as_object() else {
+        return p.clone();
+    };
+    let mut out = Map::new();
+    for (k, v) in obj {
+        if k == "schema" {
+            if let Some(s) = v.as_object() {
+                for (sk, sv) in s {
+                    out.insert(sk.clone(), sv.clone());
+                }
+            }
+        } else {
+            out.insert(k.clone(), v.clone());
+        }
+    }
+    Value::Object(out)
+}
+
+fn responses_v2(r: &Value) -> Value {
+    let Some(obj) = r.as_object() else {
+        return r.clone();
+    };
+    let mut out = Map::new();
+    for (code, resp) in obj {
+        let mut o = Map::new();
+        o.insert(
+            "description".into(),
+            resp.get("description").cloned().unwrap_or(json!(code)),
+        );
+        if let Some(s) = resp
+            .get("content")
+            .and_then(Value::as_object)
+            .and_then(|c| c.values().next())
+            .and_then(|m| m.get("schema"))
+        {
+            o.insert("schema".into(), schema_v2(s));
+        }
+        out.insert(code.clone(), Value::Object(o));
+    }
+    Value::Object(out)
+}
+
+/// An OpenAPI v3 schema as a Swagger 2.0 schema: references point at `#/definitions/`, and
+/// the v3-only keywords (`nullable`, `oneOf`, `anyOf`, `not`, `writeOnly`, `deprecated`) are
+/// dropped as kube-openapi does when it down-converts; `const` becomes a one-value `enum`.
+pub fn schema_v2(s: &Value) -> Value {
+    match s {
+        Value::Object(obj) => {
+            let mut out = Map::new();
+            for (k, v) in obj {
+                match k.as_str() {
+                    "$ref" => {
+                        let r = v.as_str().unwrap_or("");
+                        let r = match r.strip_prefix(V3_REF) {
+                            Some(name) => format!("#/definitions/{name}"),
+                            None => r.to_string(),
+                        };
+                        out.insert(k.clone(), Value::String(r));
+                    }
+                    "nullable" | "oneOf" | "anyOf" | "not" | "writeOnly" | "deprecated" => {}
+                    "const" => {
+                        out.insert("enum".into(), json!([v]));
+                    }
+                    // Maps of schemas: convert each value, keep the keys.
+                    "properties" | "patternProperties" | "definitions" => {
+                        let m = v
+                            .as_object()
+                            .map(|m| {
+                                m.iter()
+                                    .map(|(pk, pv)| (pk.clone(), schema_v2(pv)))
+                                    .collect::<Map<String, Value>>()
+                            })
+                            .unwrap_or_default();
+                        out.insert(k.clone(), Value::Object(m));
+                    }
+                    "items" | "additionalProperties" | "allOf" => {
+                        out.insert(k.clone(), schema_v2(v));
+                    }
+                    // Extensions, defaults and examples are data, not schemas.
+                    _ => {
+                        out.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+            Value::Object(out)
+        }
+        Value::Array(items) => Value::Array(items.iter().map(schema_v2).collect()),
+        other => other.clone(),
+    }
 }
 
 /// A stable hash of a document (for `?hash=` URLs).

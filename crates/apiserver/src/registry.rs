@@ -22,6 +22,9 @@ pub struct CrdInfo {
     pub versions: Vec<CrdVersion>,
     /// Name of the storage version.
     pub storage_version: String,
+    /// `spec.conversion.strategy: Webhook`: ferry cannot call the webhook, so requests at
+    /// any version other than the storage version fail as with an unreachable webhook.
+    pub webhook_conversion: bool,
 }
 
 /// One served version of a CRD.

@@ -53,6 +53,11 @@ fn generate() -> Builtins {
                 "Status" => k8s_openapi::apimachinery::pkg::apis::meta::v1::Status,
             ])
         }),
+        (
+            "events.k8s.io",
+            "v1",
+            |g, o| kinds!(g, o, "events.k8s.io", "v1", ["Event" => api::events::v1::Event]),
+        ),
         ("apps", "v1", |g, o| {
             kinds!(g, o, "apps", "v1", [
                 "Deployment" => api::apps::v1::Deployment, "ReplicaSet" => api::apps::v1::ReplicaSet,
@@ -65,11 +70,12 @@ fn generate() -> Builtins {
             "v1",
             |g, o| kinds!(g, o, "batch", "v1", ["Job" => api::batch::v1::Job, "CronJob" => api::batch::v1::CronJob]),
         ),
-        (
-            "autoscaling",
-            "v1",
-            |g, o| kinds!(g, o, "autoscaling", "v1", ["Scale" => api::autoscaling::v1::Scale]),
-        ),
+        ("autoscaling", "v1", |g, o| {
+            kinds!(g, o, "autoscaling", "v1", [
+                "Scale" => api::autoscaling::v1::Scale,
+                "HorizontalPodAutoscaler" => api::autoscaling::v1::HorizontalPodAutoscaler,
+            ])
+        }),
         (
             "autoscaling",
             "v2",
