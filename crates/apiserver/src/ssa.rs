@@ -335,10 +335,14 @@ fn entry_set(e: &Value) -> Set {
         .unwrap_or_default()
 }
 
-fn same_entry(e: &Value, manager: &str, op: &str, sub: Option<&str>) -> bool {
+/// Whether `e` is the entry of (manager, operation, subresource); `Update` entries are also
+/// per apiVersion (as upstream's manager identifier), `Apply` entries are not: an applier
+/// keeps one entry whose apiVersion is that of its last apply.
+fn same_entry(e: &Value, manager: &str, op: &str, api_version: &str, sub: Option<&str>) -> bool {
     e.get("manager").and_then(Value::as_str) == Some(manager)
         && e.get("operation").and_then(Value::as_str) == Some(op)
         && e.get("subresource").and_then(Value::as_str) == sub
+        && (op == "Apply" || e.get("apiVersion").and_then(Value::as_str) == Some(api_version))
 }
 
 fn make_entry(manager: &str, op: &str, api_version: &str, sub: Option<&str>, set: Set) -> Value {
@@ -396,8 +400,11 @@ pub fn apply(
     let new_set = object_set(applied, schema, sub);
     let mut new_leaves = Vec::new();
     leaves(&new_set, &mut Vec::new(), &mut new_leaves);
-    // Empty granular maps are containers, not values anybody conflicts on.
-    new_leaves.retain(|p| !value_at(applied, p).is_some_and(Value::is_object));
+    // Empty granular maps are containers, not values anybody conflicts on (a non-empty map
+    // is a leaf only when atomic, and then it is a value like any other).
+    new_leaves.retain(|p| {
+        !value_at(applied, p).is_some_and(|v| v.as_object().is_some_and(Map::is_empty))
+    });
     let Some(live) = live else {
         let mut obj = applied.clone();
         if sub.is_none()
@@ -420,7 +427,7 @@ pub fn apply(
     // Conflicts with other managers.
     let mut conflicts: Vec<(String, String)> = Vec::new();
     for e in &entries {
-        if same_entry(e, manager, "Apply", sub) {
+        if same_entry(e, manager, "Apply", "", sub) {
             continue;
         }
         let other = e
@@ -460,7 +467,7 @@ pub fn apply(
     }
     // Force (or same values): drop the applied leaves from other managers.
     for e in entries.iter_mut() {
-        if same_entry(e, manager, "Apply", sub) {
+        if same_entry(e, manager, "Apply", "", sub) {
             continue;
         }
         let mut set = entry_set(e);
@@ -474,7 +481,7 @@ pub fn apply(
     }
     let old_set = entries
         .iter()
-        .find(|e| same_entry(e, manager, "Apply", sub))
+        .find(|e| same_entry(e, manager, "Apply", "", sub))
         .map(entry_set)
         .unwrap_or_default();
     let mut applied_body = applied.clone();
@@ -497,28 +504,23 @@ pub fn apply(
     leaves(&old_set, &mut Vec::new(), &mut old_leaves);
     let others: Vec<Set> = entries
         .iter()
-        .filter(|e| !same_entry(e, manager, "Apply", sub))
+        .filter(|e| !same_entry(e, manager, "Apply", "", sub))
         .map(entry_set)
         .collect();
     for p in old_leaves {
         if contains(&new_set, &p) {
             continue;
         }
-        // The shortest prefix not in the new set and not owned by others is removed.
-        let mut cut = p.clone();
-        for i in 1..=p.len() {
-            let pre = &p[..i];
-            if !contains(&new_set, pre) {
-                cut = pre.to_vec();
-                break;
-            }
+        // The shortest prefix neither in the new set nor touched by another manager is
+        // removed (a list-map item or map key of this manager's, beside others' items).
+        let cut = (1..=p.len())
+            .map(|i| &p[..i])
+            .find(|pre| !contains(&new_set, pre) && !others.iter().any(|s| touches(s, pre)));
+        if let Some(cut) = cut {
+            delete_at(&mut merged, cut);
         }
-        if others.iter().any(|s| touches(s, &cut)) {
-            continue;
-        }
-        delete_at(&mut merged, &cut);
     }
-    entries.retain(|e| !same_entry(e, manager, "Apply", sub));
+    entries.retain(|e| !same_entry(e, manager, "Apply", "", sub));
     entries.retain(|e| !entry_set(e).is_empty());
     entries.push(make_entry(manager, "Apply", &api_version, sub, new_set));
     merged["metadata"]["managedFields"] = Value::Array(entries);
@@ -571,7 +573,7 @@ pub fn record_update(
     for e in entries.iter_mut() {
         let mut set = entry_set(e);
         for p in changed.iter().chain(removed.iter()) {
-            if !same_entry(e, manager, op, sub) {
+            if !same_entry(e, manager, op, &api_version, sub) {
                 remove_path(&mut set, p);
             }
         }
@@ -582,13 +584,13 @@ pub fn record_update(
     }
     let mut mine = entries
         .iter()
-        .find(|e| same_entry(e, manager, op, sub))
+        .find(|e| same_entry(e, manager, op, &api_version, sub))
         .map(entry_set)
         .unwrap_or_default();
     for p in &changed {
         insert_path(&mut mine, p);
     }
-    entries.retain(|e| !same_entry(e, manager, op, sub));
+    entries.retain(|e| !same_entry(e, manager, op, &api_version, sub));
     entries.retain(|e| !entry_set(e).is_empty());
     if !mine.is_empty() {
         entries.push(make_entry(manager, op, &api_version, sub, mine));
