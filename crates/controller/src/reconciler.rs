@@ -1561,7 +1561,15 @@ async fn write_app(ctx: &Ctx, raw: &Value, clear_operation: bool) -> Result<(), 
         .replace(object::name(raw), &PostParams::default(), &body)
         .await
     {
-        Ok(_) => Ok(()),
+        Ok(written) => {
+            // Our own status write must not make a parent app (which tracks this Application)
+            // compare again.
+            let mut v = serde_json::to_value(&written).unwrap_or(Value::Null);
+            v["apiVersion"] = json!(crate::application::API_VERSION);
+            v["kind"] = json!(crate::application::KIND);
+            ctx.watches.own_write(&v);
+            Ok(())
+        }
         Err(kube::Error::Api(s)) if s.code == 409 => {
             // Changed meanwhile (spec edit, refresh request): write the status onto the fresh
             // object, clearing `operation` only if it is still the one that ran; the change
