@@ -1,8 +1,10 @@
 //! # controller: ferry's Application controller
 //!
-//! This crate will hold the reconciler that watches `argoproj.io/v1alpha1` Applications,
-//! renders their sources, compares and syncs them. This part is the **pure model**, with no
-//! IO and no Kubernetes client:
+//! The GitOps controller: it watches `argoproj.io/v1alpha1` Applications (and the objects they
+//! manage), renders their sources from git, compares and syncs them as Argo CD does. It is not
+//! a renderer (that is the `helm` crate) nor a diff/sync planner (the `engine` crate).
+//!
+//! The **pure model**, with no IO and no Kubernetes client:
 //!
 //! * [`application`]: serde types for the Application (`spec`, `operation`, `status`) with
 //!   Argo CD's field names; [`application::Application::from_value`] reads one and names the
