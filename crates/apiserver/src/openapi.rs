@@ -91,6 +91,24 @@ fn paths_for(t: &ResourceType, version: &str, paths: &mut Map<String, Value>) {
     }
 }
 
+/// Declares the `{namespace}` / `{name}` path parameters on every path item of `paths`
+/// (as kube-apiserver's documents do, once per path rather than per operation).
+fn declare_path_params(paths: &mut Map<String, Value>) {
+    for (path, item) in paths.iter_mut() {
+        let params: Vec<Value> = path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(|name| {
+                json!({"name": name, "in": "path", "required": true, "description": format!("{name} of the resource"),
+                       "schema": {"type": "string", "uniqueItems": true}})
+            })
+            .collect();
+        if let (false, Some(o)) = (params.is_empty(), item.as_object_mut()) {
+            o.insert("parameters".into(), Value::Array(params));
+        }
+    }
+}
+
 fn capitalize(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
@@ -150,7 +168,8 @@ pub fn documents(registry: &Registry) -> BTreeMap<String, Value> {
         }
     }
     docs.into_iter()
-        .map(|(k, (paths, schemas))| {
+        .map(|(k, (mut paths, schemas))| {
+            declare_path_params(&mut paths);
             let doc = json!({
                 "openapi": "3.0.0",
                 "info": {"title": "Kubernetes", "version": crate::VERSION},
@@ -196,10 +215,7 @@ pub fn swagger_v2(docs: &BTreeMap<String, Value>) -> Value {
             continue;
         };
         for (path, item) in ps {
-            paths.insert(
-                path.clone(),
-                path_item_v2(path, item, &by_gvk, &definitions),
-            );
+            paths.insert(path.clone(), path_item_v2(item, &by_gvk, &definitions));
         }
     }
     json!({
@@ -213,7 +229,6 @@ pub fn swagger_v2(docs: &BTreeMap<String, Value>) -> Value {
 }
 
 fn path_item_v2(
-    path: &str,
     item: &Value,
     by_gvk: &BTreeMap<(String, String, String), String>,
     definitions: &Map<String, Value>,
@@ -306,17 +321,12 @@ fn path_item_v2(
         }
         out.insert(method.clone(), Value::Object(o));
     }
-    // Path parameters, declared once for the path as kube-apiserver does.
-    let path_params: Vec<Value> = path
-        .split('/')
-        .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-        .map(|name| {
-            json!({"name": name, "in": "path", "required": true, "type": "string", "uniqueItems": true,
-                   "description": format!("{name} of the resource")})
-        })
-        .collect();
-    if !path_params.is_empty() {
-        out.insert("parameters".into(), Value::Array(path_params));
+    // Path parameters, declared once for the path (see `declare_path_params`).
+    if let Some(Value::Array(ps)) = item.get("parameters") {
+        out.insert(
+            "parameters".into(),
+            Value::Array(ps.iter().map(parameter_v2).collect()),
+        );
     }
     Value::Object(out)
 }
@@ -418,4 +428,68 @@ pub fn hash(doc: &Value) -> String {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     doc.to_string().hash(&mut h);
     format!("{:016X}", h.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn v3_schema_to_v2() {
+        let v3 = json!({
+            "type": "object",
+            "nullable": true,
+            "properties": {
+                "nullable": {"type": "boolean"},
+                "meta": {"allOf": [{"$ref": "#/components/schemas/io.k8s.M"}], "description": "d"},
+                "mode": {"const": "fast", "x-kubernetes-list-type": "atomic"},
+                "list": {"type": "array", "items": {"$ref": "#/components/schemas/io.k8s.I", "anyOf": [{}]}},
+            },
+            "additionalProperties": {"oneOf": [{"type": "string"}], "type": "string"},
+        });
+        let v2 = schema_v2(&v3);
+        assert!(v2.get("nullable").is_none());
+        // A property called `nullable` is a name, not the keyword.
+        assert_eq!(v2["properties"]["nullable"]["type"], "boolean");
+        assert_eq!(
+            v2["properties"]["meta"]["allOf"][0]["$ref"],
+            "#/definitions/io.k8s.M"
+        );
+        assert_eq!(v2["properties"]["mode"]["enum"], json!(["fast"]));
+        assert_eq!(v2["properties"]["mode"]["x-kubernetes-list-type"], "atomic");
+        assert_eq!(
+            v2["properties"]["list"]["items"],
+            json!({"$ref": "#/definitions/io.k8s.I"})
+        );
+        assert_eq!(v2["additionalProperties"], json!({"type": "string"}));
+    }
+
+    #[test]
+    fn swagger_document_from_registry() {
+        let registry = Registry::new();
+        let docs = documents(&registry);
+        let v3_item = &docs["apis/apps/v1"]["paths"]["/apis/apps/v1/namespaces/{namespace}/deployments/{name}"];
+        assert_eq!(v3_item["parameters"][0]["name"], "namespace");
+        assert_eq!(v3_item["parameters"][0]["schema"]["type"], "string");
+        let v2 = swagger_v2(&docs);
+        let item = &v2["paths"]["/apis/apps/v1/namespaces/{namespace}/deployments/{name}"];
+        assert_eq!(
+            item["get"]["responses"]["200"]["schema"]["$ref"],
+            "#/definitions/io.k8s.api.apps.v1.Deployment"
+        );
+        assert_eq!(
+            item["patch"]["parameters"][0]["schema"]["$ref"],
+            "#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.Patch"
+        );
+        assert_eq!(item["parameters"][1]["name"], "name");
+        assert_eq!(item["parameters"][1]["in"], "path");
+        assert_eq!(item["parameters"][1]["type"], "string");
+        assert!(item["parameters"][1].get("schema").is_none());
+        let hpa = &v2["definitions"]["io.k8s.api.autoscaling.v1.HorizontalPodAutoscaler"];
+        assert_eq!(hpa["x-kubernetes-group-version-kind"][0]["version"], "v1");
+        assert!(
+            hpa["properties"]["spec"].is_object(),
+            "autoscaling/v1 HPA schema: {hpa}"
+        );
+    }
 }
