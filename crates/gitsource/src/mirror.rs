@@ -22,10 +22,12 @@
 //! # Ok::<(), gitsource::GitError>(())
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+use std::time::Instant;
 
 use sha2::{Digest, Sha256};
 
@@ -84,7 +86,7 @@ pub struct TreeEntry {
 }
 
 /// How much to fetch.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct FetchOptions {
     /// History depth (`Some(1)`: only the tip; `None`: full history).
     pub depth: Option<u32>,
@@ -101,6 +103,22 @@ impl Default for FetchOptions {
             filter_blobs: false,
         }
     }
+}
+
+/// Successful fetches of this process: (mirror, revision, options) → when the fetch started
+/// (after taking the mirror's lock) and the commit it resolved. See [`Mirror::fetch`].
+type FetchKey = (PathBuf, String, FetchOptions);
+type FetchLog = Mutex<HashMap<FetchKey, (Instant, CommitId)>>;
+
+fn recent_fetches() -> &'static FetchLog {
+    static LOG: OnceLock<FetchLog> = OnceLock::new();
+    LOG.get_or_init(Default::default)
+}
+
+/// Mirrors of this process already set up: (mirror path, remote URL).
+fn opened() -> &'static Mutex<HashSet<(PathBuf, String)>> {
+    static OPENED: OnceLock<Mutex<HashSet<(PathBuf, String)>>> = OnceLock::new();
+    OPENED.get_or_init(Default::default)
 }
 
 /// A directory of mirrors, one per remote URL.
@@ -155,6 +173,11 @@ impl MirrorStore {
             remote: remote.clone(),
             path,
         };
+        // Set up once per process (init, URL check): later opens cost no git process.
+        let ready = (mirror.path.clone(), remote.url().to_string());
+        if mirror.path.join("HEAD").exists() && opened().lock().is_ok_and(|o| o.contains(&ready)) {
+            return Ok(mirror);
+        }
         let _lock = mirror.lock()?;
         if !mirror.path.join("HEAD").exists() {
             mirror.git.run(&["init", "--bare", "-q"])?;
@@ -170,6 +193,9 @@ impl MirrorStore {
             mirror
                 .git
                 .run(&["config", "remote.origin.url", remote.url()])?;
+        }
+        if let Ok(mut o) = opened().lock() {
+            o.insert(ready);
         }
         Ok(mirror)
     }
@@ -256,8 +282,33 @@ impl Mirror {
 
     /// Fetches `rev` (a branch, a tag, `HEAD`, a full ref name or a full commit id) and returns
     /// its commit. Branches win over tags of the same name, as in git.
+    ///
+    /// Concurrent callers in one process share fetches: a call that had to wait for the
+    /// mirror's lock returns the result of a fetch of the same revision (and options) that
+    /// *started after the call was made*, without going to the network again. That fetch saw
+    /// the remote at a later time than the caller asked, so the answer is as fresh as a fetch
+    /// of its own; a burst of N refreshes of apps on one repository costs one fetch, not N.
     pub fn fetch(&self, rev: &str, opts: &FetchOptions) -> Result<CommitId, GitError> {
+        let requested = Instant::now();
         let _lock = self.lock()?;
+        let key = (self.path.clone(), rev.to_string(), opts.clone());
+        if let Some(commit) = recent_fetches()
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&key).filter(|(t, _)| *t >= requested).cloned())
+            .map(|(_, c)| c)
+        {
+            return Ok(commit);
+        }
+        let started = Instant::now();
+        let commit = self.fetch_locked(rev, opts)?;
+        if let Ok(mut m) = recent_fetches().lock() {
+            m.insert(key, (started, commit.clone()));
+        }
+        Ok(commit)
+    }
+
+    fn fetch_locked(&self, rev: &str, opts: &FetchOptions) -> Result<CommitId, GitError> {
         let depth = opts.depth.map(|d| format!("--depth={}", d.max(1)));
         let mut args: Vec<String> = vec![
             "fetch".into(),
@@ -564,5 +615,117 @@ impl Mirror {
             .collect();
         v.sort();
         Ok(v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    fn git(dir: &Path, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .current_dir(dir)
+            .args(args)
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .output()
+            .expect("git runs");
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    fn commit(work: &Path, text: &str) -> String {
+        std::fs::write(work.join("f.yaml"), text).expect("write");
+        git(work, &["add", "-A"]);
+        git(work, &["commit", "-q", "-m", text]);
+        git(work, &["rev-parse", "HEAD"])
+    }
+
+    /// A work tree whose upload-pack runs are counted (one line per run in `count`).
+    fn counted_origin(dir: &Path) -> (PathBuf, PathBuf, String) {
+        let work = dir.join("origin");
+        std::fs::create_dir_all(&work).expect("mkdir");
+        git(&work, &["init", "-q", "-b", "main"]);
+        let count = dir.join("count");
+        let wrapper = dir.join("upload-pack.sh");
+        std::fs::write(
+            &wrapper,
+            format!(
+                "#!/bin/sh\necho x >> '{}'\nexec git upload-pack \"$@\"\n",
+                count.display()
+            ),
+        )
+        .expect("write wrapper");
+        Command::new("chmod")
+            .arg("+x")
+            .arg(&wrapper)
+            .status()
+            .expect("chmod");
+        (work, count, wrapper.display().to_string())
+    }
+
+    fn runs(count: &Path) -> usize {
+        std::fs::read_to_string(count).map_or(0, |s| s.lines().count())
+    }
+
+    #[test]
+    fn concurrent_fetches_share_one_and_later_fetches_see_new_commits() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let (work, count, wrapper) = counted_origin(tmp.path());
+        let c1 = commit(&work, "one");
+        let store = MirrorStore::new(tmp.path().join("mirrors")).expect("store");
+        let remote = Remote::parse(&work.display().to_string()).expect("remote");
+        let mirror = store.open(&remote).expect("open");
+        git(
+            mirror.path(),
+            &["config", "remote.origin.uploadpack", &wrapper],
+        );
+
+        // Eight callers at once: at most two fetches reach the remote (the first, and one
+        // that started after every caller had asked), each an ls-remote plus a fetch.
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(8));
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                let (m, b) = (store.open(&remote).expect("open"), barrier.clone());
+                std::thread::spawn(move || {
+                    b.wait();
+                    m.fetch("main", &FetchOptions::default())
+                })
+            })
+            .collect();
+        for h in handles {
+            assert_eq!(h.join().expect("thread").expect("fetch").as_str(), c1);
+        }
+        let concurrent = runs(&count);
+        assert!(
+            (2..=4).contains(&concurrent),
+            "{concurrent} upload-pack runs for 8 callers"
+        );
+
+        // A fetch asked for after the last one started goes to the remote and sees new commits.
+        let c2 = commit(&work, "two");
+        assert_eq!(
+            mirror
+                .fetch("main", &FetchOptions::default())
+                .expect("fetch")
+                .as_str(),
+            c2
+        );
+        assert_eq!(runs(&count), concurrent + 2);
+        let c3 = commit(&work, "three");
+        assert_eq!(
+            mirror
+                .fetch("main", &FetchOptions::default())
+                .expect("fetch")
+                .as_str(),
+            c3
+        );
     }
 }

@@ -446,10 +446,12 @@ async fn run(cfg: Config) -> Res<()> {
         loop {
             let d = deps.get_opt(&name).await.map_err(|e| e.to_string())?;
             let image = d
-                .and_then(|d| d.spec)
-                .and_then(|s| s.template.spec)
-                .and_then(|s| s.containers.into_iter().next())
-                .and_then(|c| c.image)
+                .and_then(|d| serde_json::to_value(d).ok())
+                .and_then(|v| {
+                    v.pointer("/spec/template/spec/containers/0/image")
+                        .and_then(serde_json::Value::as_str)
+                        .map(str::to_string)
+                })
                 .unwrap_or_default();
             if image.ends_with(&want) {
                 break;
