@@ -316,23 +316,25 @@ impl Controllers {
         let Some(obj) = self.state.store.txn().get(res, ns, name) else {
             return;
         };
-        let obj = (*obj).clone();
+        // Work on the shared snapshot: the store hands out `Arc<Value>`, and every
+        // controller only reads it, so no per-key deep copy is needed.
+        let obj: &Value = &obj;
         if obj.pointer("/metadata/deletionTimestamp").is_some() {
-            self.finalize(res, &obj);
+            self.finalize(res, obj);
             return;
         }
         let r = match res.as_str() {
-            "apps/deployments" => self.deployment(&obj),
-            "apps/replicasets" => self.replicaset(&obj),
-            "apps/statefulsets" => self.statefulset(&obj),
-            "apps/daemonsets" => self.daemonset(&obj),
-            "batch/jobs" => self.job(&obj),
-            "batch/cronjobs" => self.cronjob(&obj),
-            "/pods" => self.pod(&obj, key, q),
-            "/services" => self.service(&obj),
-            "networking.k8s.io/ingresses" => self.ingress(&obj),
-            "/persistentvolumeclaims" => self.pvc(&obj),
-            "/namespaces" => self.namespace(&obj),
+            "apps/deployments" => self.deployment(obj),
+            "apps/replicasets" => self.replicaset(obj),
+            "apps/statefulsets" => self.statefulset(obj),
+            "apps/daemonsets" => self.daemonset(obj),
+            "batch/jobs" => self.job(obj),
+            "batch/cronjobs" => self.cronjob(obj),
+            "/pods" => self.pod(obj, key, q),
+            "/services" => self.service(obj),
+            "networking.k8s.io/ingresses" => self.ingress(obj),
+            "/persistentvolumeclaims" => self.pvc(obj),
+            "/namespaces" => self.namespace(obj),
             _ => Ok(()),
         };
         if let Err(e) = r {
@@ -546,9 +548,25 @@ impl Controllers {
         if obj.get("status") == Some(&status) {
             return Ok(());
         }
-        let mut n = obj.clone();
-        n["status"] = status;
+        // The status subresource only takes `status` from the body (plus name and
+        // resourceVersion for the conflict check), so send just those instead of a
+        // deep copy of the whole object.
         let ns = meta_str(obj, "namespace");
+        let mut meta = serde_json::Map::new();
+        for k in ["name", "namespace", "resourceVersion"] {
+            if let Some(v) = obj.pointer(&format!("/metadata/{k}")) {
+                meta.insert(k.to_string(), v.clone());
+            }
+        }
+        let mut n = serde_json::Map::new();
+        for k in ["apiVersion", "kind"] {
+            if let Some(v) = obj.get(k) {
+                n.insert(k.to_string(), v.clone());
+            }
+        }
+        n.insert("metadata".into(), Value::Object(meta));
+        n.insert("status".into(), status);
+        let n = Value::Object(n);
         self.state.update(
             t,
             &t.versions[0],
@@ -561,7 +579,8 @@ impl Controllers {
         Ok(())
     }
 
-    fn owned(&self, res: &str, ns: &str, owner: &Value) -> Vec<Value> {
+    /// The objects of `res` in `ns` owned by `owner`, as shared snapshots (no deep copy).
+    fn owned(&self, res: &str, ns: &str, owner: &Value) -> Vec<Arc<Value>> {
         let uid = meta_str(owner, "uid");
         self.state
             .store
@@ -569,7 +588,6 @@ impl Controllers {
             .list(res, Some(ns))
             .into_iter()
             .filter(|o| owner_uids(o).iter().any(|u| u == uid))
-            .map(|o| (*o).clone())
             .collect()
     }
 
@@ -795,7 +813,7 @@ impl Controllers {
                 .and_then(|s| s.parse().ok())
                 .unwrap_or(0)
         };
-        let max_rev = rss.iter().map(revision).max().unwrap_or(0);
+        let max_rev = rss.iter().map(|rs| revision(rs)).max().unwrap_or(0);
         let new_rs = rss
             .iter()
             .find(|rs| {
@@ -810,7 +828,7 @@ impl Controllers {
                 let mut rev = revision(&rs);
                 if rev < max_rev && !paused {
                     // Rolled back to an older template: it becomes the newest revision.
-                    let mut n = rs.clone();
+                    let mut n = (*rs).clone();
                     rev = max_rev + 1;
                     n["metadata"]["annotations"]["deployment.kubernetes.io/revision"] =
                         json!(rev.to_string());
@@ -827,7 +845,7 @@ impl Controllers {
                 }
                 if !paused && i(&rs, "/spec/replicas") != replicas {
                     let from = i(&rs, "/spec/replicas");
-                    let mut n = rs.clone();
+                    let mut n = (*rs).clone();
                     n["spec"]["replicas"] = json!(replicas);
                     n["metadata"]["annotations"]["deployment.kubernetes.io/desired-replicas"] =
                         json!(replicas.to_string());
@@ -903,6 +921,7 @@ impl Controllers {
         let old: Vec<&Value> = rss
             .iter()
             .filter(|rs| meta_str(rs, "uid") != meta_str(&new_rs, "uid"))
+            .map(|rs| &**rs)
             .collect();
         if new_ready_all && !paused {
             for rs in &old {
@@ -954,7 +973,7 @@ impl Controllers {
                 }
             }
         }
-        let all_rs: Vec<&Value> = rss.iter().collect();
+        let all_rs: Vec<&Value> = rss.iter().map(|rs| &**rs).collect();
         let total = all_rs
             .iter()
             .map(|rs| i(rs, "/status/replicas"))
@@ -1081,7 +1100,7 @@ impl Controllers {
             .and_then(Value::as_i64)
             .unwrap_or(1)
             .max(0) as usize;
-        let mut pods: Vec<Value> = self
+        let mut pods: Vec<Arc<Value>> = self
             .owned("/pods", &ns, rs)
             .into_iter()
             .filter(|p| p.pointer("/metadata/deletionTimestamp").is_none())
@@ -1140,7 +1159,7 @@ impl Controllers {
             .max(0) as usize;
         let template = s.pointer("/spec/template").cloned().unwrap_or(json!({}));
         let rev = format!("{name}-{}", &template_hash(&template)[..10]);
-        let pods: Vec<Value> = self.owned("/pods", &ns, s);
+        let pods: Vec<Arc<Value>> = self.owned("/pods", &ns, s);
         for ord in 0..want {
             let pname = format!("{name}-{ord}");
             match pods.iter().find(|p| meta_str(p, "name") == pname) {
@@ -1183,6 +1202,7 @@ impl Controllers {
                     .and_then(Value::as_str)
                     == Some(rev.as_str())
             })
+            .map(|p| &**p)
             .collect();
         let ready = current.iter().filter(|p| pod_ready(p)).count();
         let status = json!({"observedGeneration": i(s, "/metadata/generation"), "replicas": pods.len().min(want.max(pods.len())), "readyReplicas": ready, "currentReplicas": current.len(), "updatedReplicas": current.len(), "availableReplicas": ready, "currentRevision": rev, "updateRevision": rev, "collisionCount": 0});
@@ -1199,13 +1219,14 @@ impl Controllers {
         let template = ds.pointer("/spec/template").cloned().unwrap_or(json!({}));
         let hash = template_hash(&template);
         let nodes = self.nodes();
-        let pods: Vec<Value> = self.owned("/pods", &ns, ds);
+        let pods: Vec<Arc<Value>> = self.owned("/pods", &ns, ds);
         for node in &nodes {
             let on_node: Vec<&Value> = pods
                 .iter()
                 .filter(|p| {
                     p.pointer("/spec/nodeName").and_then(Value::as_str) == Some(node.as_str())
                 })
+                .map(|p| &**p)
                 .collect();
             if on_node.is_empty() {
                 let pod = self.new_pod(
@@ -1235,6 +1256,7 @@ impl Controllers {
                     .and_then(Value::as_str)
                     == Some(hash.as_str())
             })
+            .map(|p| &**p)
             .collect();
         let ready = current.iter().filter(|p| pod_ready(p)).count();
         let status = json!({"observedGeneration": i(ds, "/metadata/generation"), "desiredNumberScheduled": nodes.len(), "currentNumberScheduled": pods.len(), "updatedNumberScheduled": current.len(), "numberAvailable": ready, "numberReady": ready, "numberMisscheduled": 0});
@@ -1286,6 +1308,7 @@ impl Controllers {
         let active: Vec<&Value> = pods
             .iter()
             .filter(|p| phase(p) == "Pending" || phase(p) == "Running")
+            .map(|p| &**p)
             .collect();
         let now = now();
         let mut status = job.get("status").cloned().unwrap_or(json!({}));
@@ -1422,7 +1445,11 @@ impl Controllers {
                 .and_then(Value::as_i64)
                 .unwrap_or(default)
                 .max(0) as usize;
-            let mut done: Vec<&Value> = jobs.iter().filter(|j| has_cond(j, cond)).collect();
+            let mut done: Vec<&Value> = jobs
+                .iter()
+                .filter(|j| has_cond(j, cond))
+                .map(|j| &**j)
+                .collect();
             done.sort_by_key(|j| meta_str(j, "creationTimestamp").to_string());
             if cond == "Complete"
                 && let Some(t) = done
