@@ -1,5 +1,11 @@
 //! The controller's HTTP endpoint: `/healthz`, `/readyz` and `/api/webhook` (GitHub and GitLab
-//! push events refresh the affected Applications by setting `argocd.argoproj.io/refresh`).
+//! push events refresh the affected Applications).
+//!
+//! With an in-process controller attached ([`State::set_refresher`]), a push picks the
+//! Applications from the controller's watch (no API list) and queues their refreshes directly in
+//! its priority lane, ahead of periodic refreshes. Otherwise (no controller attached, its initial
+//! list still incomplete, or it lost leadership), the Applications are listed from the API server
+//! and `argocd.argoproj.io/refresh` is set on each affected one.
 //!
 //! Secrets: given explicitly ([`WebhookSecrets`]) or read live from the `argocd-secret` Secret
 //! (`webhook.github.secret`, `webhook.gitlab.secret`) of the control-plane namespace. Without a
@@ -39,6 +45,8 @@ pub struct State {
     pub secrets: WebhookSecrets,
     /// Set when the controller is running (for `/readyz`).
     pub ready: AtomicBool,
+    /// The in-process controller, when attached.
+    refresher: std::sync::RwLock<Option<crate::reconciler::Refresher>>,
 }
 
 impl State {
@@ -49,7 +57,20 @@ impl State {
             namespace: namespace.to_string(),
             secrets,
             ready: AtomicBool::new(false),
+            refresher: std::sync::RwLock::new(None),
         })
+    }
+
+    /// Attaches the in-process controller (the handle [`crate::run`] gives on start): webhook
+    /// pushes then refresh through it, without API round trips.
+    pub fn set_refresher(&self, refresher: crate::reconciler::Refresher) {
+        if let Ok(mut r) = self.refresher.write() {
+            *r = Some(refresher);
+        }
+    }
+
+    fn refresher(&self) -> Option<crate::reconciler::Refresher> {
+        self.refresher.read().ok().and_then(|r| r.clone())
     }
 }
 
@@ -154,8 +175,32 @@ pub async fn handle_webhook(
     }
 }
 
-/// Sets the refresh annotation on every Application the push concerns; returns how many.
+/// Refreshes every Application the push concerns; returns how many. Through the attached
+/// controller when it runs and has listed the Applications; otherwise by setting the refresh
+/// annotation through the API server.
 pub async fn refresh_for_push(state: &State, push: &webhook::PushEvent) -> Result<usize, String> {
+    if let Some(r) = state.refresher()
+        && let Some(apps) = r.applications()
+    {
+        let idx = webhook::apps_to_refresh(&apps, push);
+        for &i in &idx {
+            let m = &apps[i].metadata;
+            let ns = if m.namespace.is_empty() {
+                &state.namespace
+            } else {
+                &m.namespace
+            };
+            r.refresh_urgent(ns, &m.name);
+        }
+        if r.is_running() {
+            return Ok(idx.len());
+        }
+    }
+    refresh_through_api(state, push).await
+}
+
+/// Sets the refresh annotation on every Application the push concerns; returns how many.
+async fn refresh_through_api(state: &State, push: &webhook::PushEvent) -> Result<usize, String> {
     let api: Api<DynamicObject> = Api::namespaced_with(
         state.client.clone(),
         &state.namespace,

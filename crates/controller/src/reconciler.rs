@@ -168,6 +168,17 @@ enum Level {
     Quick,
     /// Resolve git again (periodic refresh, spec change, refresh request).
     Normal,
+    /// As [`Level::Normal`], in the priority lane (a webhook push): not queued behind periodic
+    /// refreshes.
+    Urgent,
+}
+
+/// The Applications the controller watches, as last seen (invalid specs left out).
+#[derive(Default)]
+struct AppView {
+    /// Set once the initial list of the watch is complete.
+    synced: std::sync::atomic::AtomicBool,
+    apps: std::sync::RwLock<HashMap<Key, Application>>,
 }
 
 /// A handle to ask the running controller for refreshes.
@@ -175,6 +186,7 @@ enum Level {
 pub struct Refresher {
     tx: mpsc::UnboundedSender<(Key, Level)>,
     stats: Arc<Stats>,
+    view: Arc<AppView>,
 }
 
 impl Refresher {
@@ -183,6 +195,31 @@ impl Refresher {
         let _ = self
             .tx
             .send(((namespace.to_string(), name.to_string()), Level::Normal));
+    }
+
+    /// Queues a refresh of `namespace/name` in the priority lane (ahead of periodic refreshes);
+    /// used by webhook pushes.
+    pub fn refresh_urgent(&self, namespace: &str, name: &str) {
+        let _ = self
+            .tx
+            .send(((namespace.to_string(), name.to_string()), Level::Urgent));
+    }
+
+    /// Whether the controller that gave this handle still runs (it stops when leadership is lost).
+    pub fn is_running(&self) -> bool {
+        !self.tx.is_closed()
+    }
+
+    /// The watched Applications (those with a valid spec), or `None` while the initial list of
+    /// the watch is incomplete or the controller stopped.
+    pub fn applications(&self) -> Option<Vec<Application>> {
+        if !self.is_running() || !self.view.synced.load(Ordering::Acquire) {
+            return None;
+        }
+        let apps = self.view.apps.read().ok()?;
+        let mut out: Vec<Application> = apps.values().cloned().collect();
+        out.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+        Some(out)
     }
 
     /// The controller's counters.
@@ -363,9 +400,11 @@ async fn run_leading(
     let _stop_all = cancel.clone().drop_guard();
     let (tx, mut rx) = mpsc::unbounded_channel::<(Key, Level)>();
     let stats = Arc::new(Stats::default());
+    let view = Arc::new(AppView::default());
     on_start(Refresher {
         tx: tx.clone(),
         stats: stats.clone(),
+        view: view.clone(),
     });
     let wtx = tx.clone();
     let wstats = stats.clone();
@@ -412,6 +451,12 @@ async fn run_leading(
                         object::namespace(&v).to_string(),
                         object::name(&v).to_string(),
                     );
+                    if let Ok(mut m) = view.apps.write() {
+                        match Application::from_value(&v) {
+                            Ok(a) => m.insert(key.clone(), a),
+                            Err(_) => m.remove(&key),
+                        };
+                    }
                     let fp = watch_fingerprint(&v);
                     if seen.get(&key) != Some(&fp) {
                         seen.insert(key.clone(), fp);
@@ -425,11 +470,20 @@ async fn run_leading(
                         object::name(&v).to_string(),
                     );
                     seen.remove(&key);
+                    if let Ok(mut m) = view.apps.write() {
+                        m.remove(&key);
+                    }
                     if let Ok(mut r) = wctx.renders.lock() {
                         r.remove(&key);
                     }
                 }
-                Ok(_) => {}
+                Ok(watcher::Event::Init) => {
+                    view.synced.store(false, Ordering::Release);
+                    if let Ok(mut m) = view.apps.write() {
+                        m.clear();
+                    }
+                }
+                Ok(watcher::Event::InitDone) => view.synced.store(true, Ordering::Release),
                 Err(e) => {
                     tracing::warn!(error = %e, "application watch error");
                     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -438,8 +492,10 @@ async fn run_leading(
         }
     }));
 
-    // The queue: one reconcile per key at a time, `workers` at once.
+    // The queue: one reconcile per key at a time, `workers` at once; webhook pushes take the
+    // priority lane (their own permits), so they never wait behind periodic refreshes.
     let sem = Arc::new(Semaphore::new(ctx.opts.workers.max(1)));
+    let urgent_sem = Arc::new(Semaphore::new(ctx.opts.workers.max(1)));
     let running: Arc<std::sync::Mutex<HashSet<Key>>> = Default::default();
     let dirty: Arc<std::sync::Mutex<HashMap<Key, Level>>> = Default::default();
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Key>();
@@ -457,7 +513,8 @@ async fn run_leading(
                 }
                 if let Ok(mut r) = running.lock() { r.insert(key.clone()); }
                 let ctx2 = ctx.clone();
-                let sem = sem.clone();
+                let sem = if level == Level::Urgent { urgent_sem.clone() } else { sem.clone() };
+                let level = level.min(Level::Normal);
                 let done = done_tx.clone();
                 ctx.spawn(async move {
                     let ctx = ctx2;
