@@ -42,6 +42,7 @@
 //!   comparison of its app (self-heal within seconds), ferry's own writes excepted.
 //! * [`leader`]: leader election with a `coordination.k8s.io/v1` Lease.
 //! * [`clusters`]: destination clusters from Argo CD cluster Secrets.
+//! * [`repocreds`]: git credentials from Argo CD repository Secrets (`repository`, `repo-creds`).
 //!
 //! Health, diff and sync planning live in the `engine` crate.
 //!
@@ -83,6 +84,7 @@ pub mod http;
 pub mod kube_io;
 pub mod leader;
 pub mod reconciler;
+pub mod repocreds;
 pub mod source;
 pub mod watch;
 

@@ -239,6 +239,8 @@ struct Ctx {
     timers: std::sync::Mutex<HashMap<Key, u64>>,
     cluster: ClusterInfo,
     clusters: Clusters,
+    /// Argo CD repository Secrets (credentials for git).
+    repo_creds: crate::repocreds::RepoCreds,
     watches: Arc<ResourceWatches>,
     remote_watches: std::sync::Mutex<RemoteWatches>,
     stats: Arc<Stats>,
@@ -428,6 +430,11 @@ async fn run_leading(
         timers: std::sync::Mutex::new(HashMap::new()),
         cluster: ClusterInfo::default(),
         clusters: Clusters::new(client.clone(), &opts.namespace),
+        repo_creds: crate::repocreds::RepoCreds::new(
+            client.clone(),
+            &opts.namespace,
+            opts.data_dir.join("ssh-keys"),
+        ),
         watches,
         remote_watches: std::sync::Mutex::new(HashMap::new()),
         stats,
@@ -607,8 +614,8 @@ async fn resolve_revisions(
         let url = src.repo_url.clone();
         let rev = src.revision().to_string();
         let store = ctx.mirrors.clone();
+        let remote = ctx.repo_creds.remote(&url).await?;
         let commit = tokio::task::spawn_blocking(move || {
-            let remote = gitsource::Remote::parse(&url).map_err(|e| e.to_string())?;
             let mirror = store.open(&remote).map_err(|e| e.to_string())?;
             if is_oid(&rev)
                 && let Ok(c) = mirror.resolve(&rev)
@@ -647,8 +654,8 @@ async fn read_sources(
                 let url = src.repo_url.clone();
                 let store = ctx.mirrors.clone();
                 let rev2 = rev.clone();
+                let remote = ctx.repo_creds.remote(&url).await?;
                 let files = tokio::task::spawn_blocking(move || {
-                    let remote = gitsource::Remote::parse(&url).map_err(|e| e.to_string())?;
                     let mirror = store.open(&remote).map_err(|e| e.to_string())?;
                     let commit = match mirror.resolve(&rev2) {
                         Ok(c) => c,
