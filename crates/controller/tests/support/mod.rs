@@ -197,7 +197,8 @@ impl Demo {
         let c2 = client.clone();
         let st = state.clone();
         let ctrl = tokio::spawn(async move {
-            let r = controller::run(c2, copts, move |_| {
+            let r = controller::run(c2, copts, move |r| {
+                st.set_refresher(r);
                 st.ready.store(true, std::sync::atomic::Ordering::Relaxed)
             })
             .await;

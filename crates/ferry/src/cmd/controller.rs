@@ -90,7 +90,8 @@ pub async fn serve(
     let st = state.clone();
     let shutdown = opts.shutdown.clone();
     let mut ctrl = tokio::spawn(async move {
-        controller::run(client, opts, move |_| {
+        controller::run(client, opts, move |r| {
+            st.set_refresher(r);
             st.ready.store(true, std::sync::atomic::Ordering::Relaxed)
         })
         .await
