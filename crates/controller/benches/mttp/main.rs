@@ -26,6 +26,8 @@
 //! directory with the controller's log).
 
 mod fixture;
+// The smart-HTTP git server of the controller's tests (one copy for tests and bench).
+#[path = "../../tests/support/http_git.rs"]
 mod git_http;
 mod procstat;
 
@@ -274,7 +276,7 @@ async fn run(cfg: Config) -> Res<()> {
     let served = dir.join("served");
     let t = Instant::now();
     let (repo, commit1) = fixture::Repo::create(&dir, &served, cfg.apps)?;
-    let server = git_http::GitHttpServer::start(&served).map_err(|e| e.to_string())?;
+    let server = git_http::GitHttpServer::start(&served);
     let repo_url = server.url("mttp.git");
     eprintln!(
         "mttp: repository with {} apps in {}",
