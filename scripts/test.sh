@@ -7,6 +7,7 @@
 #   CARGO_TARGET_DIR  build directory (default: $HOME/.cache/ferry/target, outside the clone)
 #   FERRY_VENV        Python venv for the oracles (default: $HOME/.cache/ferry/venv)
 #   FERRY_SKIP_LINT=1 skip fmt/clippy (for quick local runs)
+#   CARGO_INCREMENTAL default 0 here (a fresh clone gains nothing from incremental caches)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -14,6 +15,8 @@ cd "$root"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/ferry/target}
 export FERRY_VENV=${FERRY_VENV:-$HOME/.cache/ferry/venv}
 export TZ=UTC
+# Incremental caches double the target dir and do not pay off on a fresh clone.
+export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
 
 step() { printf '\n=== %s\n' "$*"; }
 
@@ -60,4 +63,5 @@ step "differential template suite (ferry vs Helm v4 engine)"
 "$FERRY_VENV/bin/python" tests/difftest/run.py --ferry "$FERRY_BIN"
 
 echo
+du -sh "$CARGO_TARGET_DIR" 2>/dev/null || true
 echo "all tests passed"
