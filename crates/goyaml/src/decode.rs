@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use crate::Error;
 use crate::parser::{EventKind, Parser};
-use crate::scanner::{RawError, ScalarStyle};
+use crate::scanner::RawError;
 
 /// How deep collections may nest (after alias expansion). goyaml has no such limit (Go's
 /// stacks grow); Rust's threads have fixed stacks, so deeper documents are rejected with an
@@ -26,29 +26,43 @@ const TIMESTAMP_TAG: &str = "tag:yaml.org,2002:timestamp";
 const BINARY_TAG: &str = "tag:yaml.org,2002:binary";
 const MERGE_TAG: &str = "tag:yaml.org,2002:merge";
 
-enum NodeKind {
+pub(crate) enum NodeKind<'a> {
     Scalar {
-        value: String,
+        value: Cow<'a, str>,
         tag: String,
         implicit: bool,
     },
-    Seq(Vec<usize>),
-    Map(Vec<usize>),
+    Seq(Kids),
+    Map(Kids),
     Alias {
-        name: String,
+        name: &'a str,
         target: usize,
     },
 }
 
-struct Node {
-    kind: NodeKind,
-    line: usize,
+/// A collection's children: a range of [`Doc::kids`] (keys and values alternate in maps).
+#[derive(Clone, Copy)]
+pub(crate) struct Kids {
+    pub(crate) start: usize,
+    pub(crate) len: usize,
 }
 
-/// A parsed document: an arena of nodes and its root.
-pub(crate) struct Doc {
-    nodes: Vec<Node>,
-    root: Option<usize>,
+pub(crate) struct Node<'a> {
+    pub(crate) kind: NodeKind<'a>,
+}
+
+/// A parsed document: an arena of nodes, the children of its collections, and its root.
+pub(crate) struct Doc<'a> {
+    pub(crate) nodes: Vec<Node<'a>>,
+    pub(crate) kids: Vec<usize>,
+    pub(crate) root: Option<usize>,
+}
+
+impl<'a> Doc<'a> {
+    #[inline]
+    pub(crate) fn children(&self, k: Kids) -> &[usize] {
+        &self.kids[k.start..k.start + k.len]
+    }
 }
 
 fn yaml_err(e: RawError) -> Error {
@@ -61,13 +75,18 @@ fn failf(msg: String) -> Error {
 
 struct TreeBuilder<'a> {
     parser: Parser<'a>,
-    peeked: Option<crate::parser::Event>,
-    nodes: Vec<Node>,
-    anchors: HashMap<String, usize>,
+    peeked: Option<crate::parser::Event<'a>>,
+    nodes: Vec<Node<'a>>,
+    kids: Vec<usize>,
+    /// Children of the collections being built (each collection's run is moved to `kids`
+    /// when it ends).
+    stack: Vec<usize>,
+    anchors: HashMap<&'a str, usize>,
 }
 
 impl<'a> TreeBuilder<'a> {
-    fn peek(&mut self) -> Result<&EventKind, Error> {
+    #[inline]
+    fn peek(&mut self) -> Result<&EventKind<'a>, Error> {
         if self.peeked.is_none() {
             self.peeked = Some(self.parser.next_event().map_err(yaml_err)?);
         }
@@ -77,11 +96,12 @@ impl<'a> TreeBuilder<'a> {
         }
     }
 
-    fn next(&mut self) -> Result<crate::parser::Event, Error> {
-        self.peek()?;
-        self.peeked
-            .take()
-            .ok_or_else(|| Error::Yaml("unknown problem parsing YAML content".into()))
+    #[inline]
+    fn next(&mut self) -> Result<crate::parser::Event<'a>, Error> {
+        if let Some(e) = self.peeked.take() {
+            return Ok(e);
+        }
+        self.parser.next_event().map_err(yaml_err)
     }
 
     fn expect_end(&mut self, what: &str) -> Result<(), Error> {
@@ -101,21 +121,30 @@ impl<'a> TreeBuilder<'a> {
         Ok(())
     }
 
+    /// Moves the children pushed since `base` into `kids`.
+    fn close(&mut self, base: usize) -> Kids {
+        let start = self.kids.len();
+        self.kids.extend_from_slice(&self.stack[base..]);
+        self.stack.truncate(base);
+        Kids {
+            start,
+            len: self.kids.len() - start,
+        }
+    }
+
     fn node(&mut self, depth: usize) -> Result<usize, Error> {
         if depth > MAX_DEPTH {
             return Err(too_deep());
         }
         let ev = self.next()?;
-        let line = ev.start.line;
         match ev.kind {
             EventKind::Scalar {
                 anchor,
                 tag,
                 value,
-                style,
                 implicit,
+                ..
             } => {
-                let _ = style == ScalarStyle::Plain;
                 let id = self.nodes.len();
                 self.nodes.push(Node {
                     kind: NodeKind::Scalar {
@@ -123,19 +152,17 @@ impl<'a> TreeBuilder<'a> {
                         tag,
                         implicit,
                     },
-                    line,
                 });
                 if let Some(a) = anchor {
                     self.anchors.insert(a, id);
                 }
                 Ok(id)
             }
-            EventKind::Alias(name) => match self.anchors.get(&name) {
+            EventKind::Alias(name) => match self.anchors.get(name) {
                 Some(&target) => {
                     let id = self.nodes.len();
                     self.nodes.push(Node {
                         kind: NodeKind::Alias { name, target },
-                        line,
                     });
                     Ok(id)
                 }
@@ -144,36 +171,37 @@ impl<'a> TreeBuilder<'a> {
             EventKind::SequenceStart { anchor, .. } => {
                 let id = self.nodes.len();
                 self.nodes.push(Node {
-                    kind: NodeKind::Seq(Vec::new()),
-                    line,
+                    kind: NodeKind::Seq(Kids { start: 0, len: 0 }),
                 });
                 if let Some(a) = anchor {
                     self.anchors.insert(a, id);
                 }
-                let mut children = Vec::new();
-                while *self.peek()? != EventKind::SequenceEnd {
-                    children.push(self.node(depth + 1)?);
+                let base = self.stack.len();
+                while !matches!(self.peek()?, EventKind::SequenceEnd) {
+                    let c = self.node(depth + 1)?;
+                    self.stack.push(c);
                 }
                 self.next()?;
-                self.nodes[id].kind = NodeKind::Seq(children);
+                self.nodes[id].kind = NodeKind::Seq(self.close(base));
                 Ok(id)
             }
             EventKind::MappingStart { anchor, .. } => {
                 let id = self.nodes.len();
                 self.nodes.push(Node {
-                    kind: NodeKind::Map(Vec::new()),
-                    line,
+                    kind: NodeKind::Map(Kids { start: 0, len: 0 }),
                 });
                 if let Some(a) = anchor {
                     self.anchors.insert(a, id);
                 }
-                let mut children = Vec::new();
-                while *self.peek()? != EventKind::MappingEnd {
-                    children.push(self.node(depth + 1)?);
-                    children.push(self.node(depth + 1)?);
+                let base = self.stack.len();
+                while !matches!(self.peek()?, EventKind::MappingEnd) {
+                    let k = self.node(depth + 1)?;
+                    self.stack.push(k);
+                    let v = self.node(depth + 1)?;
+                    self.stack.push(v);
                 }
                 self.next()?;
-                self.nodes[id].kind = NodeKind::Map(children);
+                self.nodes[id].kind = NodeKind::Map(self.close(base));
                 Ok(id)
             }
             EventKind::StreamEnd => Err(failf(
@@ -187,20 +215,27 @@ impl<'a> TreeBuilder<'a> {
 }
 
 /// Parses the first document of `input` the way goyaml v2's `Unmarshal` does.
-pub(crate) fn parse_first(input: &[u8]) -> Result<Doc, Error> {
-    let mut docs = parse_stream(input, true)?;
+pub(crate) fn parse_first(input: &str) -> Result<Doc<'_>, Error> {
+    if let Some(doc) = crate::fast::parse(input) {
+        return Ok(doc);
+    }
+    let mut docs = parse_stream(input.as_bytes(), true)?;
     Ok(docs.pop().unwrap_or(Doc {
         nodes: Vec::new(),
+        kids: Vec::new(),
         root: None,
     }))
 }
 
 /// Parses documents of a stream (goyaml v2 `Decoder`); with `first_only`, stops after one.
-pub(crate) fn parse_stream(input: &[u8], first_only: bool) -> Result<Vec<Doc>, Error> {
+pub(crate) fn parse_stream(input: &[u8], first_only: bool) -> Result<Vec<Doc<'_>>, Error> {
     let mut b = TreeBuilder {
         parser: Parser::new(input),
         peeked: None,
-        nodes: Vec::new(),
+        // A node for every ~16 bytes of typical manifests and values files.
+        nodes: Vec::with_capacity(input.len() / 16 + 4),
+        kids: Vec::new(),
+        stack: Vec::new(),
         anchors: HashMap::new(),
     };
     // stream start
@@ -214,12 +249,14 @@ pub(crate) fn parse_stream(input: &[u8], first_only: bool) -> Result<Vec<Doc>, E
             EventKind::StreamEnd => break,
             EventKind::DocumentStart => {
                 b.next()?;
-                b.nodes = Vec::new();
+                b.nodes.clear();
+                b.kids.clear();
                 b.anchors.clear();
                 let root = b.node(0)?;
                 b.expect_end("doc-end")?;
                 docs.push(Doc {
                     nodes: std::mem::take(&mut b.nodes),
+                    kids: std::mem::take(&mut b.kids),
                     root: Some(root),
                 });
                 if first_only {
@@ -589,14 +626,39 @@ pub(crate) trait Build: Sized {
     fn insert(m: &mut Self::Map, k: String, v: Self);
 }
 
+/// A builder that keeps nothing: decoding into it still resolves every scalar, follows every
+/// alias and reports every error, for the parts of a document nobody reads.
+pub(crate) struct Skip;
+
+impl Build for Skip {
+    type Map = ();
+    #[inline]
+    fn scalar(_: Scalar<'_>) -> Self {
+        Skip
+    }
+    #[inline]
+    fn seq(_: Vec<Self>) -> Self {
+        Skip
+    }
+    #[inline]
+    fn map(_: ()) -> Self {
+        Skip
+    }
+    #[inline]
+    fn insert(_: &mut (), _: String, _: Self) {}
+}
+
+/// Which keys of a mapping to build (the others are decoded into [`Skip`]).
+pub(crate) type KeyFilter = fn(&str) -> bool;
+
 /// A map key as goyaml decoded it, before sigs.k8s.io/yaml turned it into a string.
 enum Key {
     Str(String),
     Bad(String),
 }
 
-pub(crate) struct Decoder<'d> {
-    doc: &'d Doc,
+pub(crate) struct Decoder<'d, 'a> {
+    doc: &'d Doc<'a>,
     active_aliases: Vec<usize>,
     decode_count: usize,
     alias_count: usize,
@@ -650,8 +712,8 @@ fn go_sharp_v(s: &Scalar) -> String {
     }
 }
 
-impl<'d> Decoder<'d> {
-    pub(crate) fn new(doc: &'d Doc) -> Self {
+impl<'d, 'a> Decoder<'d, 'a> {
+    pub(crate) fn new(doc: &'d Doc<'a>) -> Self {
         Decoder {
             doc,
             active_aliases: Vec::new(),
@@ -677,6 +739,25 @@ impl<'d> Decoder<'d> {
         }
     }
 
+    /// Like [`Decoder::root`], building only the entries of a root mapping whose keys pass
+    /// `keep` (merged ones included): everything else is decoded into [`Skip`], so errors are
+    /// the same as for the whole document.
+    pub(crate) fn root_filtered<B: Build>(&mut self, keep: KeyFilter) -> Result<Option<B>, Error> {
+        let Some(r) = self.doc.root else {
+            return Ok(None);
+        };
+        if !matches!(self.doc.nodes[r].kind, NodeKind::Map(_)) {
+            return self.value(r).map(Some);
+        }
+        // What `value` does for a mapping, with the filter.
+        self.count()?;
+        self.depth += 1;
+        let mut m = B::Map::default();
+        let res = self.mapping_into::<B>(r, &mut m, Some(keep));
+        self.depth -= 1;
+        res.map(|()| Some(B::map(m)))
+    }
+
     fn count(&mut self) -> Result<(), Error> {
         self.decode_count += 1;
         if self.alias_depth > 0 {
@@ -693,7 +774,7 @@ impl<'d> Decoder<'d> {
     }
 
     fn scalar_of(&self, id: usize) -> Result<Scalar<'d>, Error> {
-        let doc: &'d Doc = self.doc;
+        let doc: &'d Doc<'a> = self.doc;
         match &doc.nodes[id].kind {
             NodeKind::Scalar {
                 value,
@@ -768,7 +849,8 @@ impl<'d> Decoder<'d> {
                 }
                 Ok(B::scalar(sc))
             }
-            NodeKind::Seq(children) => {
+            NodeKind::Seq(k) => {
+                let children = self.doc.children(*k);
                 let mut items = Vec::with_capacity(children.len());
                 for &c in children {
                     items.push(self.value(c)?);
@@ -777,7 +859,7 @@ impl<'d> Decoder<'d> {
             }
             NodeKind::Map(_) => {
                 let mut m = B::Map::default();
-                self.mapping_into::<B>(id, &mut m)?;
+                self.mapping_into::<B>(id, &mut m, None)?;
                 Ok(B::map(m))
             }
         }
@@ -788,21 +870,33 @@ impl<'d> Decoder<'d> {
             if value == "<<" && (*implicit || tag == MERGE_TAG))
     }
 
-    fn mapping_into<B: Build>(&mut self, id: usize, m: &mut B::Map) -> Result<(), Error> {
-        let NodeKind::Map(children) = &self.doc.nodes[id].kind else {
+    fn mapping_into<B: Build>(
+        &mut self,
+        id: usize,
+        m: &mut B::Map,
+        keep: Option<KeyFilter>,
+    ) -> Result<(), Error> {
+        let NodeKind::Map(k) = &self.doc.nodes[id].kind else {
             return Ok(());
         };
+        let children = self.doc.children(*k);
         for pair in children.chunks(2) {
             let (k, v) = (pair[0], pair[1]);
             if self.is_merge(k) {
-                self.merge::<B>(v, m)?;
+                self.merge::<B>(v, m, keep)?;
                 continue;
             }
-            let key = self.key(k)?;
-            let val: B = self.value(v)?;
-            match key {
-                Key::Str(s) => B::insert(m, s, val),
+            match self.key(k)? {
+                Key::Str(s) => {
+                    if keep.is_none_or(|f| f(&s)) {
+                        let val: B = self.value(v)?;
+                        B::insert(m, s, val);
+                    } else {
+                        let _: Skip = self.value(v)?;
+                    }
+                }
                 Key::Bad(msg) => {
+                    let _: Skip = self.value(v)?;
                     // A repeated bad key replaces the earlier entry of the Go map, so its
                     // last value is the one reported.
                     let full = format!("{msg}{}", self.go_repr(v, true));
@@ -869,13 +963,18 @@ impl<'d> Decoder<'d> {
         r
     }
 
-    fn merge<B: Build>(&mut self, id: usize, m: &mut B::Map) -> Result<(), Error> {
+    fn merge<B: Build>(
+        &mut self,
+        id: usize,
+        m: &mut B::Map,
+        keep: Option<KeyFilter>,
+    ) -> Result<(), Error> {
         let want_map = || failf("map merge requires map or sequence of maps as the value".into());
         let node = &self.doc.nodes[id];
         match &node.kind {
             NodeKind::Map(_) => {
                 self.count()?;
-                self.mapping_into::<B>(id, m)
+                self.mapping_into::<B>(id, m, keep)
             }
             NodeKind::Alias { target, .. } => {
                 if !matches!(self.doc.nodes[*target].kind, NodeKind::Map(_)) {
@@ -884,12 +983,12 @@ impl<'d> Decoder<'d> {
                 self.count()?;
                 let t = self.enter_alias(id)?;
                 self.count()?;
-                let r = self.mapping_into::<B>(t, m);
+                let r = self.mapping_into::<B>(t, m, keep);
                 self.leave_alias();
                 r
             }
-            NodeKind::Seq(children) => {
-                for &c in children.iter().rev() {
+            NodeKind::Seq(k) => {
+                for &c in self.doc.children(*k).iter().rev() {
                     match &self.doc.nodes[c].kind {
                         NodeKind::Alias { target, .. } => {
                             if !matches!(self.doc.nodes[*target].kind, NodeKind::Map(_)) {
@@ -898,13 +997,13 @@ impl<'d> Decoder<'d> {
                             self.count()?;
                             let t = self.enter_alias(c)?;
                             self.count()?;
-                            let r = self.mapping_into::<B>(t, m);
+                            let r = self.mapping_into::<B>(t, m, keep);
                             self.leave_alias();
                             r?;
                         }
                         NodeKind::Map(_) => {
                             self.count()?;
-                            self.mapping_into::<B>(c, m)?;
+                            self.mapping_into::<B>(c, m, keep)?;
                         }
                         _ => return Err(want_map()),
                     }
@@ -924,12 +1023,19 @@ impl<'d> Decoder<'d> {
                 Ok(s) => go_sharp_v(&s),
                 Err(_) => String::new(),
             },
-            NodeKind::Seq(children) => {
-                let items: Vec<String> = children.iter().map(|&c| self.go_repr(c, false)).collect();
+            NodeKind::Seq(k) => {
+                let items: Vec<String> = self
+                    .doc
+                    .children(*k)
+                    .iter()
+                    .map(|&c| self.go_repr(c, false))
+                    .collect();
                 format!("[]interface {{}}{{{}}}", items.join(", "))
             }
-            NodeKind::Map(children) => {
-                let mut items: Vec<(String, String)> = children
+            NodeKind::Map(k) => {
+                let mut items: Vec<(String, String)> = self
+                    .doc
+                    .children(*k)
                     .chunks(2)
                     .map(|p| (self.go_repr(p[0], false), self.go_repr(p[1], false)))
                     .collect();
@@ -940,15 +1046,6 @@ impl<'d> Decoder<'d> {
                 format!("map[interface {{}}]interface {{}}{{{}}}", items.join(", "))
             }
         }
-    }
-
-    /// The line (1-based) of the node at the root, for error messages.
-    #[allow(dead_code)]
-    pub(crate) fn root_line(&self) -> usize {
-        self.doc
-            .root
-            .map(|r| self.doc.nodes[r].line + 1)
-            .unwrap_or(0)
     }
 
     /// The kind of the root node as JSON names it (`object`, `array`, ...) once converted.

@@ -29,6 +29,7 @@
 
 mod decode;
 mod emit;
+mod fast;
 mod funcs;
 mod gofmt;
 mod json;
@@ -218,7 +219,7 @@ impl Build for TypedValue {
 /// [`from_yaml`] reports them (an empty document is `Null`).
 pub fn from_yaml_typed(text: &str) -> Result<TypedValue, Error> {
     let wrap = |e: Error| Error::YamlToJson(Box::new(e));
-    let doc = decode::parse_first(text.as_bytes()).map_err(wrap)?;
+    let doc = decode::parse_first(text).map_err(wrap)?;
     let mut d = Decoder::new(&doc);
     let v: Option<TypedValue> = d.root().map_err(wrap)?;
     if let Some(msg) = d.take_conv_error() {
@@ -243,24 +244,44 @@ fn unsupported(f: f64) -> Error {
     Error::Json(format!("json: unsupported value: {}", format_float_g(f)))
 }
 
-/// Decodes the first document with goyaml v2 and sigs.k8s.io/yaml's conversion.
-fn decode_yaml<B: Build>(text: &str) -> Result<(Option<B>, RootKind), Error> {
+/// A decoded first document: the value, the JSON kind of its root, and whether any NaN or
+/// infinity was decoded anywhere in it.
+struct Decoded<B> {
+    value: Option<B>,
+    kind: RootKind,
+    nonfinite: bool,
+}
+
+/// Decodes the first document with goyaml v2 and sigs.k8s.io/yaml's conversion; with
+/// `keep`, only the root mapping's entries whose keys pass it are built.
+fn decode_yaml<B: Build>(text: &str, keep: Option<decode::KeyFilter>) -> Result<Decoded<B>, Error> {
     let wrap = |e: Error| Error::YamlToJson(Box::new(e));
-    let doc = decode::parse_first(text.as_bytes()).map_err(wrap)?;
+    let doc = decode::parse_first(text).map_err(wrap)?;
     let mut d = Decoder::new(&doc);
-    let v = d.root::<B>().map_err(wrap)?;
+    let value = match keep {
+        None => d.root::<B>(),
+        Some(keep) => d.root_filtered::<B>(keep),
+    }
+    .map_err(wrap)?;
     if let Some(msg) = d.take_conv_error() {
         return Err(wrap(Error::Json(msg)));
     }
-    Ok((v, d.root_is()))
+    Ok(Decoded {
+        value,
+        kind: d.root_is(),
+        nonfinite: d.nonfinite.is_some(),
+    })
 }
 
 /// `yaml.Unmarshal(text, &interface{})` through sigs.k8s.io/yaml: any JSON kind, numbers
 /// float64, an empty document is nil.
 pub fn from_yaml(text: &str) -> Result<Value, Error> {
-    let (v, _) = decode_yaml::<Value>(text)?;
-    let v = v.unwrap_or(Value::Nil);
-    if let Some(f) = first_nonfinite(&v) {
+    let d = decode_yaml::<Value>(text, None)?;
+    let v = d.value.unwrap_or(Value::Nil);
+    // json.Marshal reports the first NaN or infinity in its (key-sorted) order.
+    if d.nonfinite
+        && let Some(f) = first_nonfinite(&v)
+    {
         return Err(Error::YamlToJson(Box::new(unsupported(f))));
     }
     Ok(v)
@@ -356,6 +377,13 @@ pub fn split_yaml_documents(text: &str) -> Result<Vec<String>, Error> {
 /// ([`from_yaml_map`]) and the maps are merged in order (nested maps deeply, anything else
 /// replaced). Used for `values.yaml` and `-f` files.
 pub fn load_values(text: &str) -> Result<Value, Error> {
+    if let Some(doc) = single_document(text) {
+        // The common case: one document, which the splitter would copy unchanged.
+        return match from_yaml_map(doc).map_err(|e| Error::UnmarshalDocument(Box::new(e)))? {
+            Value::Map(m) => Ok(Value::map(std::mem::take(&mut *m.entries.borrow_mut()))),
+            _ => Ok(Value::map(Map::new())),
+        };
+    }
     let mut values = Map::new();
     for doc in split_yaml_documents(text)? {
         let current = from_yaml_map(&doc).map_err(|e| Error::UnmarshalDocument(Box::new(e)))?;
@@ -365,6 +393,16 @@ pub fn load_values(text: &str) -> Result<Value, Error> {
         }
     }
     Ok(Value::map(values))
+}
+
+/// `Some(text)` when [`split_yaml_documents`] would give exactly one document equal to
+/// `text`: no `---` line, no carriage return, a final line break.
+fn single_document(text: &str) -> Option<&str> {
+    let one = text.ends_with('\n')
+        && !text.starts_with("---")
+        && !text.contains("\n---")
+        && !text.contains('\r');
+    one.then_some(text)
 }
 
 /// Helm's `MergeMaps(a, b)` into `a`: `b` wins, maps merge recursively.
@@ -386,7 +424,7 @@ fn merge_maps(a: &mut Map, b: Map) {
 /// objects: integers stay integers (int64/uint64), other numbers are floats.
 pub fn yaml_to_json_value(text: &str) -> Result<serde_json::Value, Error> {
     let wrap = |e: Error| Error::YamlToJson(Box::new(e));
-    let doc = decode::parse_first(text.as_bytes()).map_err(wrap)?;
+    let doc = decode::parse_first(text).map_err(wrap)?;
     let mut d = Decoder::new(&doc);
     let v: Option<serde_json::Value> = d.root().map_err(wrap)?;
     if let Some(msg) = d.take_conv_error() {
@@ -475,6 +513,11 @@ fn save_type_error(err: &mut Option<Error>, what: &str, field: &str, ty: &str) {
     }
 }
 
+/// Whether encoding/json would match a root key to a `SimpleHead` field.
+fn is_head_key(key: &str) -> bool {
+    field_is(key, "apiVersion") || field_is(key, "kind") || field_is(key, "metadata")
+}
+
 /// encoding/json's field matching: exact name or ASCII case-insensitive.
 fn field_is(key: &str, name: &str) -> bool {
     key.eq_ignore_ascii_case(name)
@@ -487,7 +530,15 @@ const METADATA_TYPE: &str = "struct { Name string \"json:\\\"name\\\"\"; Annotat
 /// `YAML parse error on <path>: ` prefix, see [`head_error`]). Keys are visited in the order
 /// of the intermediate JSON (byte order) and matched case-insensitively, like encoding/json.
 pub fn parse_head(text: &str) -> Result<Head, Error> {
-    let (raw, kind) = decode_yaml::<Raw>(text)?;
+    // The whole document is parsed and decoded (every error is reported as for a full
+    // decode), but only the root entries a `SimpleHead` reads are built.
+    let mut d = decode_yaml::<Raw>(text, Some(is_head_key))?;
+    if d.nonfinite {
+        // Where a NaN or infinity outside those entries would come in json.Marshal's order
+        // needs the whole tree: decode it all (rare).
+        d = decode_yaml::<Raw>(text, None)?;
+    }
+    let (raw, kind) = (d.value, d.kind);
     if let Some(f) = raw.as_ref().and_then(raw_nonfinite) {
         return Err(Error::YamlToJson(Box::new(unsupported(f))));
     }

@@ -1,37 +1,41 @@
 //! The libyaml event parser (goyaml v2's `parserc.go` semantics): tokens to events.
 
-use crate::scanner::{Mark, RawError, ScalarStyle, Scanner, Stage, Token, TokenKind};
+use std::borrow::Cow;
+
+use crate::scanner::{Mark, RawError, ScalarStyle, Scanner, Stage, Tk, Token, TokenKind};
 
 #[derive(Clone, Debug, PartialEq)]
-pub enum EventKind {
+pub enum EventKind<'a> {
     StreamStart,
     StreamEnd,
     DocumentStart,
     DocumentEnd,
-    Alias(String),
+    Alias(&'a str),
     Scalar {
-        anchor: Option<String>,
+        anchor: Option<&'a str>,
         tag: String,
-        value: String,
+        value: Cow<'a, str>,
         style: ScalarStyle,
         /// The plain-implicit flag: an untagged plain scalar (or tag `!`).
         implicit: bool,
     },
     SequenceStart {
-        anchor: Option<String>,
+        anchor: Option<&'a str>,
         tag: String,
     },
     SequenceEnd,
     MappingStart {
-        anchor: Option<String>,
+        anchor: Option<&'a str>,
         tag: String,
     },
     MappingEnd,
 }
 
 #[derive(Clone, Debug)]
-pub struct Event {
-    pub kind: EventKind,
+pub struct Event<'a> {
+    pub kind: EventKind<'a>,
+    /// Where the event starts (libyaml's `start_mark`; the tree does not keep it).
+    #[allow(dead_code)]
     pub start: Mark,
 }
 
@@ -103,7 +107,7 @@ impl<'a> Parser<'a> {
     }
 
     /// The next event. After `StreamEnd` or an error, keeps returning the same.
-    pub fn next_event(&mut self) -> R<Event> {
+    pub fn next_event(&mut self) -> R<Event<'a>> {
         if let Some(e) = &self.error {
             return Err(e.clone());
         }
@@ -120,29 +124,23 @@ impl<'a> Parser<'a> {
         r
     }
 
-    fn peek(&mut self) -> R<&Token> {
+    fn peek(&mut self) -> R<&Token<'a>> {
         self.scanner.peek()
     }
 
-    /// The next token's kind and marks. A scalar's text is left in the queue (the kind holds
-    /// an empty string) and taken with [`Parser::take_scalar`], to avoid copying it.
-    fn peek_kind(&mut self) -> R<(TokenKind, Mark, Mark)> {
+    /// The next token's kind (without its data) and marks; the data is taken with
+    /// [`Parser::take`] when the token is consumed.
+    #[inline]
+    fn peek_kind(&mut self) -> R<(Tk, Mark, Mark)> {
         let t = self.scanner.peek()?;
-        let kind = match &t.kind {
-            TokenKind::Scalar(_, style) => TokenKind::Scalar(String::new(), *style),
-            other => other.clone(),
-        };
-        Ok((kind, t.start, t.end))
+        Ok((t.kind.tk(), t.start, t.end))
     }
 
-    /// Consumes the peeked scalar token and returns its text.
-    fn take_scalar(&mut self) -> String {
+    /// Consumes the peeked token and returns its kind with its data.
+    fn take(&mut self) -> TokenKind<'a> {
         match self.scanner.skip_token() {
-            Some(Token {
-                kind: TokenKind::Scalar(v, _),
-                ..
-            }) => v,
-            _ => String::new(),
+            Some(t) => t.kind,
+            None => TokenKind::StreamEnd,
         }
     }
 
@@ -154,11 +152,11 @@ impl<'a> Parser<'a> {
         self.state = self.states.pop().unwrap_or(State::End);
     }
 
-    fn state_machine(&mut self) -> R<Event> {
+    fn state_machine(&mut self) -> R<Event<'a>> {
         match self.state {
             State::StreamStart => {
                 let (k, s, _) = self.peek_kind()?;
-                if k != TokenKind::StreamStart {
+                if k != Tk::StreamStart {
                     return Err(perr("did not find expected <stream-start>", s));
                 }
                 self.state = State::ImplicitDocumentStart;
@@ -174,11 +172,11 @@ impl<'a> Parser<'a> {
                 let (k, s, _) = self.peek_kind()?;
                 if matches!(
                     k,
-                    TokenKind::VersionDirective(..)
-                        | TokenKind::TagDirective(..)
-                        | TokenKind::DocumentStart
-                        | TokenKind::DocumentEnd
-                        | TokenKind::StreamEnd
+                    Tk::VersionDirective
+                        | Tk::TagDirective
+                        | Tk::DocumentStart
+                        | Tk::DocumentEnd
+                        | Tk::StreamEnd
                 ) {
                     self.pop_state();
                     return Ok(empty_scalar(s));
@@ -187,7 +185,7 @@ impl<'a> Parser<'a> {
             }
             State::DocumentEnd => {
                 let (k, s, _) = self.peek_kind()?;
-                if k == TokenKind::DocumentEnd {
+                if k == Tk::DocumentEnd {
                     self.skip();
                 }
                 self.tag_directives.clear();
@@ -208,10 +206,7 @@ impl<'a> Parser<'a> {
             State::FlowSequenceEntry => self.flow_sequence_entry(false),
             State::FlowSequenceEntryMappingKey => {
                 let (k, _, e) = self.peek_kind()?;
-                if !matches!(
-                    k,
-                    TokenKind::Value | TokenKind::FlowEntry | TokenKind::FlowSequenceEnd
-                ) {
+                if !matches!(k, Tk::Value | Tk::FlowEntry | Tk::FlowSequenceEnd) {
                     self.states.push(State::FlowSequenceEntryMappingValue);
                     return self.parse_node(false, false);
                 }
@@ -221,10 +216,10 @@ impl<'a> Parser<'a> {
             }
             State::FlowSequenceEntryMappingValue => {
                 let (k, s, _) = self.peek_kind()?;
-                if k == TokenKind::Value {
+                if k == Tk::Value {
                     self.skip();
                     let (k2, s2, _) = self.peek_kind()?;
-                    if !matches!(k2, TokenKind::FlowEntry | TokenKind::FlowSequenceEnd) {
+                    if !matches!(k2, Tk::FlowEntry | Tk::FlowSequenceEnd) {
                         self.states.push(State::FlowSequenceEntryMappingEnd);
                         return self.parse_node(false, false);
                     }
@@ -254,10 +249,10 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn document_start(&mut self, implicit: bool) -> R<Event> {
+    fn document_start(&mut self, implicit: bool) -> R<Event<'a>> {
         let (mut k, mut s, _) = self.peek_kind()?;
         if !implicit {
-            while k == TokenKind::DocumentEnd {
+            while k == Tk::DocumentEnd {
                 self.skip();
                 (k, s, _) = self.peek_kind()?;
             }
@@ -265,10 +260,7 @@ impl<'a> Parser<'a> {
         if implicit
             && !matches!(
                 k,
-                TokenKind::VersionDirective(..)
-                    | TokenKind::TagDirective(..)
-                    | TokenKind::DocumentStart
-                    | TokenKind::StreamEnd
+                Tk::VersionDirective | Tk::TagDirective | Tk::DocumentStart | Tk::StreamEnd
             )
         {
             self.process_directives()?;
@@ -278,11 +270,11 @@ impl<'a> Parser<'a> {
                 kind: EventKind::DocumentStart,
                 start: s,
             })
-        } else if k != TokenKind::StreamEnd {
+        } else if k != Tk::StreamEnd {
             let start = s;
             self.process_directives()?;
             let (k, s, _) = self.peek_kind()?;
-            if k != TokenKind::DocumentStart {
+            if k != Tk::DocumentStart {
                 return Err(perr("did not find expected <document start>", s));
             }
             self.states.push(State::DocumentEnd);
@@ -306,7 +298,10 @@ impl<'a> Parser<'a> {
         let mut has_version = false;
         loop {
             let (k, s, _) = self.peek_kind()?;
-            match k {
+            if !matches!(k, Tk::VersionDirective | Tk::TagDirective) {
+                break;
+            }
+            match self.take() {
                 TokenKind::VersionDirective(major, minor) => {
                     if has_version {
                         return Err(perr("found duplicate %YAML directive", s));
@@ -324,7 +319,6 @@ impl<'a> Parser<'a> {
                 }
                 _ => break,
             }
-            self.skip();
         }
         for (h, p) in [("!", "!"), ("!!", "tag:yaml.org,2002:")] {
             if !self.tag_directives.iter().any(|(x, _)| x == h) {
@@ -334,11 +328,14 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
-    fn parse_node(&mut self, block: bool, indentless_sequence: bool) -> R<Event> {
+    fn parse_node(&mut self, block: bool, indentless_sequence: bool) -> R<Event<'a>> {
         let (mut k, mut s, _) = self.peek_kind()?;
-        if let TokenKind::Alias(name) = k {
+        if k == Tk::Alias {
             self.pop_state();
-            self.skip();
+            let name = match self.take() {
+                TokenKind::Alias(name) => name,
+                _ => "",
+            };
             return Ok(Event {
                 kind: EventKind::Alias(name),
                 start: s,
@@ -347,22 +344,26 @@ impl<'a> Parser<'a> {
         let start = s;
         let mut anchor = None;
         let mut tag_parts: Option<(String, String, Mark)> = None;
-        if let TokenKind::Anchor(a) = &k {
-            anchor = Some(a.clone());
-            self.skip();
+        if k == Tk::Anchor {
+            if let TokenKind::Anchor(a) = self.take() {
+                anchor = Some(a);
+            }
             (k, s, _) = self.peek_kind()?;
-            if let TokenKind::Tag(h, suf) = &k {
-                tag_parts = Some((h.clone(), suf.clone(), s));
-                self.skip();
+            if k == Tk::Tag {
+                if let TokenKind::Tag(h, suf) = self.take() {
+                    tag_parts = Some((h, suf, s));
+                }
                 (k, s, _) = self.peek_kind()?;
             }
-        } else if let TokenKind::Tag(h, suf) = &k {
-            tag_parts = Some((h.clone(), suf.clone(), s));
-            self.skip();
+        } else if k == Tk::Tag {
+            if let TokenKind::Tag(h, suf) = self.take() {
+                tag_parts = Some((h, suf, s));
+            }
             (k, s, _) = self.peek_kind()?;
-            if let TokenKind::Anchor(a) = &k {
-                anchor = Some(a.clone());
-                self.skip();
+            if k == Tk::Anchor {
+                if let TokenKind::Anchor(a) = self.take() {
+                    anchor = Some(a);
+                }
                 (k, s, _) = self.peek_kind()?;
             }
         }
@@ -379,7 +380,7 @@ impl<'a> Parser<'a> {
                 }
             }
         }
-        if indentless_sequence && k == TokenKind::BlockEntry {
+        if indentless_sequence && k == Tk::BlockEntry {
             self.state = State::IndentlessSequenceEntry;
             return Ok(Event {
                 kind: EventKind::SequenceStart { anchor, tag },
@@ -387,10 +388,13 @@ impl<'a> Parser<'a> {
             });
         }
         match k {
-            TokenKind::Scalar(_, style) => {
+            Tk::Scalar(style) => {
                 let implicit = (tag.is_empty() && style == ScalarStyle::Plain) || tag == "!";
                 self.pop_state();
-                let value = self.take_scalar();
+                let value = match self.take() {
+                    TokenKind::Scalar(v, _) => v,
+                    _ => Cow::Borrowed(""),
+                };
                 Ok(Event {
                     kind: EventKind::Scalar {
                         anchor,
@@ -402,28 +406,28 @@ impl<'a> Parser<'a> {
                     start,
                 })
             }
-            TokenKind::FlowSequenceStart => {
+            Tk::FlowSequenceStart => {
                 self.state = State::FlowSequenceFirstEntry;
                 Ok(Event {
                     kind: EventKind::SequenceStart { anchor, tag },
                     start,
                 })
             }
-            TokenKind::FlowMappingStart => {
+            Tk::FlowMappingStart => {
                 self.state = State::FlowMappingFirstKey;
                 Ok(Event {
                     kind: EventKind::MappingStart { anchor, tag },
                     start,
                 })
             }
-            TokenKind::BlockSequenceStart if block => {
+            Tk::BlockSequenceStart if block => {
                 self.state = State::BlockSequenceFirstEntry;
                 Ok(Event {
                     kind: EventKind::SequenceStart { anchor, tag },
                     start,
                 })
             }
-            TokenKind::BlockMappingStart if block => {
+            Tk::BlockMappingStart if block => {
                 self.state = State::BlockMappingFirstKey;
                 Ok(Event {
                     kind: EventKind::MappingStart { anchor, tag },
@@ -437,7 +441,7 @@ impl<'a> Parser<'a> {
                     kind: EventKind::Scalar {
                         anchor,
                         tag,
-                        value: String::new(),
+                        value: Cow::Borrowed(""),
                         style: ScalarStyle::Plain,
                         implicit,
                     },
@@ -448,25 +452,25 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn block_sequence_entry(&mut self, first: bool) -> R<Event> {
+    fn block_sequence_entry(&mut self, first: bool) -> R<Event<'a>> {
         if first {
             let s = self.peek()?.start;
             self.marks.push(s);
             self.skip();
         }
         let (k, s, e) = self.peek_kind()?;
-        if k == TokenKind::BlockEntry {
+        if k == Tk::BlockEntry {
             let mark = e;
             self.skip();
             let (k2, _, _) = self.peek_kind()?;
-            if k2 != TokenKind::BlockEntry && k2 != TokenKind::BlockEnd {
+            if k2 != Tk::BlockEntry && k2 != Tk::BlockEnd {
                 self.states.push(State::BlockSequenceEntry);
                 return self.parse_node(true, false);
             }
             self.state = State::BlockSequenceEntry;
             return Ok(empty_scalar(mark));
         }
-        if k == TokenKind::BlockEnd {
+        if k == Tk::BlockEnd {
             self.pop_state();
             self.marks.pop();
             self.skip();
@@ -479,16 +483,13 @@ impl<'a> Parser<'a> {
         Err(perr_ctx(ctx, "did not find expected '-' indicator", s))
     }
 
-    fn indentless_sequence_entry(&mut self) -> R<Event> {
+    fn indentless_sequence_entry(&mut self) -> R<Event<'a>> {
         let (k, s, e) = self.peek_kind()?;
-        if k == TokenKind::BlockEntry {
+        if k == Tk::BlockEntry {
             let mark = e;
             self.skip();
             let (k2, _, _) = self.peek_kind()?;
-            if !matches!(
-                k2,
-                TokenKind::BlockEntry | TokenKind::Key | TokenKind::Value | TokenKind::BlockEnd
-            ) {
+            if !matches!(k2, Tk::BlockEntry | Tk::Key | Tk::Value | Tk::BlockEnd) {
                 self.states.push(State::IndentlessSequenceEntry);
                 return self.parse_node(true, false);
             }
@@ -502,25 +503,25 @@ impl<'a> Parser<'a> {
         })
     }
 
-    fn block_mapping_key(&mut self, first: bool) -> R<Event> {
+    fn block_mapping_key(&mut self, first: bool) -> R<Event<'a>> {
         if first {
             let s = self.peek()?.start;
             self.marks.push(s);
             self.skip();
         }
         let (k, s, e) = self.peek_kind()?;
-        if k == TokenKind::Key {
+        if k == Tk::Key {
             let mark = e;
             self.skip();
             let (k2, _, _) = self.peek_kind()?;
-            if !matches!(k2, TokenKind::Key | TokenKind::Value | TokenKind::BlockEnd) {
+            if !matches!(k2, Tk::Key | Tk::Value | Tk::BlockEnd) {
                 self.states.push(State::BlockMappingValue);
                 return self.parse_node(true, true);
             }
             self.state = State::BlockMappingValue;
             return Ok(empty_scalar(mark));
         }
-        if k == TokenKind::BlockEnd {
+        if k == Tk::BlockEnd {
             self.pop_state();
             self.marks.pop();
             self.skip();
@@ -533,13 +534,13 @@ impl<'a> Parser<'a> {
         Err(perr_ctx(ctx, "did not find expected key", s))
     }
 
-    fn block_mapping_value(&mut self) -> R<Event> {
+    fn block_mapping_value(&mut self) -> R<Event<'a>> {
         let (k, s, e) = self.peek_kind()?;
-        if k == TokenKind::Value {
+        if k == Tk::Value {
             let mark = e;
             self.skip();
             let (k2, _, _) = self.peek_kind()?;
-            if !matches!(k2, TokenKind::Key | TokenKind::Value | TokenKind::BlockEnd) {
+            if !matches!(k2, Tk::Key | Tk::Value | Tk::BlockEnd) {
                 self.states.push(State::BlockMappingKey);
                 return self.parse_node(true, true);
             }
@@ -550,16 +551,16 @@ impl<'a> Parser<'a> {
         Ok(empty_scalar(s))
     }
 
-    fn flow_sequence_entry(&mut self, first: bool) -> R<Event> {
+    fn flow_sequence_entry(&mut self, first: bool) -> R<Event<'a>> {
         if first {
             let s = self.peek()?.start;
             self.marks.push(s);
             self.skip();
         }
         let (mut k, mut s, _) = self.peek_kind()?;
-        if k != TokenKind::FlowSequenceEnd {
+        if k != Tk::FlowSequenceEnd {
             if !first {
-                if k == TokenKind::FlowEntry {
+                if k == Tk::FlowEntry {
                     self.skip();
                     (k, s, _) = self.peek_kind()?;
                 } else {
@@ -567,7 +568,7 @@ impl<'a> Parser<'a> {
                     return Err(perr_ctx(ctx, "did not find expected ',' or ']'", s));
                 }
             }
-            if k == TokenKind::Key {
+            if k == Tk::Key {
                 self.state = State::FlowSequenceEntryMappingKey;
                 self.skip();
                 return Ok(Event {
@@ -577,7 +578,7 @@ impl<'a> Parser<'a> {
                     },
                     start: s,
                 });
-            } else if k != TokenKind::FlowSequenceEnd {
+            } else if k != Tk::FlowSequenceEnd {
                 self.states.push(State::FlowSequenceEntry);
                 return self.parse_node(false, false);
             }
@@ -591,16 +592,16 @@ impl<'a> Parser<'a> {
         })
     }
 
-    fn flow_mapping_key(&mut self, first: bool) -> R<Event> {
+    fn flow_mapping_key(&mut self, first: bool) -> R<Event<'a>> {
         if first {
             let s = self.peek()?.start;
             self.marks.push(s);
             self.skip();
         }
         let (mut k, mut s, _) = self.peek_kind()?;
-        if k != TokenKind::FlowMappingEnd {
+        if k != Tk::FlowMappingEnd {
             if !first {
-                if k == TokenKind::FlowEntry {
+                if k == Tk::FlowEntry {
                     self.skip();
                     (k, s, _) = self.peek_kind()?;
                 } else {
@@ -608,19 +609,16 @@ impl<'a> Parser<'a> {
                     return Err(perr_ctx(ctx, "did not find expected ',' or '}'", s));
                 }
             }
-            if k == TokenKind::Key {
+            if k == Tk::Key {
                 self.skip();
                 let (k2, s2, _) = self.peek_kind()?;
-                if !matches!(
-                    k2,
-                    TokenKind::Value | TokenKind::FlowEntry | TokenKind::FlowMappingEnd
-                ) {
+                if !matches!(k2, Tk::Value | Tk::FlowEntry | Tk::FlowMappingEnd) {
                     self.states.push(State::FlowMappingValue);
                     return self.parse_node(false, false);
                 }
                 self.state = State::FlowMappingValue;
                 return Ok(empty_scalar(s2));
-            } else if k != TokenKind::FlowMappingEnd {
+            } else if k != Tk::FlowMappingEnd {
                 self.states.push(State::FlowMappingEmptyValue);
                 return self.parse_node(false, false);
             }
@@ -634,16 +632,16 @@ impl<'a> Parser<'a> {
         })
     }
 
-    fn flow_mapping_value(&mut self, empty: bool) -> R<Event> {
+    fn flow_mapping_value(&mut self, empty: bool) -> R<Event<'a>> {
         let (k, s, _) = self.peek_kind()?;
         if empty {
             self.state = State::FlowMappingKey;
             return Ok(empty_scalar(s));
         }
-        if k == TokenKind::Value {
+        if k == Tk::Value {
             self.skip();
             let (k2, s2, _) = self.peek_kind()?;
-            if !matches!(k2, TokenKind::FlowEntry | TokenKind::FlowMappingEnd) {
+            if !matches!(k2, Tk::FlowEntry | Tk::FlowMappingEnd) {
                 self.states.push(State::FlowMappingKey);
                 return self.parse_node(false, false);
             }
@@ -655,12 +653,12 @@ impl<'a> Parser<'a> {
     }
 }
 
-fn empty_scalar(mark: Mark) -> Event {
+fn empty_scalar<'a>(mark: Mark) -> Event<'a> {
     Event {
         kind: EventKind::Scalar {
             anchor: None,
             tag: String::new(),
-            value: String::new(),
+            value: Cow::Borrowed(""),
             style: ScalarStyle::Plain,
             implicit: true,
         },

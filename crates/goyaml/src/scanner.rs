@@ -1,6 +1,7 @@
 //! The libyaml scanner as goyaml v2 runs it: characters to tokens, with libyaml's marks and
 //! error messages (a port of `scannerc.go`/`readerc.go` semantics, not of their code layout).
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 
 /// A position in the input: byte index, 0-based line, 0-based column (in characters).
@@ -22,7 +23,7 @@ pub enum ScalarStyle {
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub enum TokenKind {
+pub enum TokenKind<'a> {
     StreamStart,
     StreamEnd,
     VersionDirective(u8, u8),
@@ -40,15 +41,73 @@ pub enum TokenKind {
     FlowEntry,
     Key,
     Value,
-    Alias(String),
-    Anchor(String),
+    Alias(&'a str),
+    Anchor(&'a str),
     Tag(String, String),
-    Scalar(String, ScalarStyle),
+    /// A scalar's text: borrowed from the input when it is a contiguous piece of it (no
+    /// escapes, no line folding), owned otherwise.
+    Scalar(Cow<'a, str>, ScalarStyle),
+}
+
+/// A token kind without its data, for cheap comparisons in the parser.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tk {
+    StreamStart,
+    StreamEnd,
+    VersionDirective,
+    TagDirective,
+    DocumentStart,
+    DocumentEnd,
+    BlockSequenceStart,
+    BlockMappingStart,
+    BlockEnd,
+    FlowSequenceStart,
+    FlowSequenceEnd,
+    FlowMappingStart,
+    FlowMappingEnd,
+    BlockEntry,
+    FlowEntry,
+    Key,
+    Value,
+    Alias,
+    Anchor,
+    Tag,
+    Scalar(ScalarStyle),
+}
+
+impl TokenKind<'_> {
+    /// The kind without its data.
+    #[inline]
+    pub fn tk(&self) -> Tk {
+        match self {
+            TokenKind::StreamStart => Tk::StreamStart,
+            TokenKind::StreamEnd => Tk::StreamEnd,
+            TokenKind::VersionDirective(..) => Tk::VersionDirective,
+            TokenKind::TagDirective(..) => Tk::TagDirective,
+            TokenKind::DocumentStart => Tk::DocumentStart,
+            TokenKind::DocumentEnd => Tk::DocumentEnd,
+            TokenKind::BlockSequenceStart => Tk::BlockSequenceStart,
+            TokenKind::BlockMappingStart => Tk::BlockMappingStart,
+            TokenKind::BlockEnd => Tk::BlockEnd,
+            TokenKind::FlowSequenceStart => Tk::FlowSequenceStart,
+            TokenKind::FlowSequenceEnd => Tk::FlowSequenceEnd,
+            TokenKind::FlowMappingStart => Tk::FlowMappingStart,
+            TokenKind::FlowMappingEnd => Tk::FlowMappingEnd,
+            TokenKind::BlockEntry => Tk::BlockEntry,
+            TokenKind::FlowEntry => Tk::FlowEntry,
+            TokenKind::Key => Tk::Key,
+            TokenKind::Value => Tk::Value,
+            TokenKind::Alias(_) => Tk::Alias,
+            TokenKind::Anchor(_) => Tk::Anchor,
+            TokenKind::Tag(..) => Tk::Tag,
+            TokenKind::Scalar(_, style) => Tk::Scalar(*style),
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
-pub struct Token {
-    pub kind: TokenKind,
+pub struct Token<'a> {
+    pub kind: TokenKind<'a>,
     pub start: Mark,
     pub end: Mark,
 }
@@ -107,11 +166,12 @@ const MAX_FLOW_LEVEL: usize = 10000;
 const MAX_INDENTS: usize = 10000;
 
 pub struct Scanner<'a> {
-    buf: Vec<u8>,
-    _src: std::marker::PhantomData<&'a ()>,
+    /// The input up to the first reader error (valid UTF-8 without forbidden characters).
+    src: &'a str,
+    buf: &'a [u8],
     pos: usize,
     mark: Mark,
-    tokens: VecDeque<Token>,
+    tokens: VecDeque<Token<'a>>,
     tokens_parsed: usize,
     token_available: bool,
     stream_start_produced: bool,
@@ -146,8 +206,9 @@ fn width(b: u8) -> usize {
     }
 }
 
-/// libyaml's reader checks: the first offending byte offset and the problem.
-fn check_input(src: &[u8]) -> Option<(usize, &'static str)> {
+/// libyaml's reader checks: the input up to the first problem (all of it when there is
+/// none), and the problem with its byte offset.
+fn check_input(src: &[u8]) -> (&str, Option<(usize, &'static str)>) {
     let s = match std::str::from_utf8(src) {
         Ok(s) => s,
         Err(e) => {
@@ -167,35 +228,58 @@ fn check_input(src: &[u8]) -> Option<(usize, &'static str)> {
             } else {
                 "invalid length of a UTF-8 sequence"
             };
+            let valid = std::str::from_utf8(&src[..at]).unwrap_or("");
             // Control characters before the bad octet are reported first.
-            if let Some(c) = check_chars(std::str::from_utf8(&src[..at]).unwrap_or("")) {
-                return Some(c);
+            if let Some((i, c)) = check_chars(valid) {
+                return (&valid[..i], Some((i, c)));
             }
-            return Some((at, problem));
+            return (valid, Some((at, problem)));
         }
     };
-    check_chars(s)
+    match check_chars(s) {
+        Some((i, c)) => (&s[..i], Some((i, c))),
+        None => (s, None),
+    }
 }
 
+/// Bytes that are allowed characters on their own: printable ASCII, tab, LF, CR.
+static ASCII_OK: [bool; 128] = {
+    let mut t = [false; 128];
+    let mut i = 0x20;
+    while i < 0x7F {
+        t[i] = true;
+        i += 1;
+    }
+    t[b'\t' as usize] = true;
+    t[b'\n' as usize] = true;
+    t[b'\r' as usize] = true;
+    t
+};
+
+/// The first character libyaml's reader rejects (C0/C1 controls other than tab, LF, CR and
+/// NEL; DEL; U+FFFE and U+FFFF; surrogates cannot occur in a `str`), by byte offset.
 fn check_chars(s: &str) -> Option<(usize, &'static str)> {
+    const BAD: &str = "control characters are not allowed";
     let b = s.as_bytes();
-    // ASCII fast path: printable, tab, CR, LF.
-    let first = b
-        .iter()
-        .position(|&c| !((0x20..0x7F).contains(&c) || c == b'\n' || c == b'\t' || c == b'\r'))?;
-    for (i, c) in s[first..].char_indices().map(|(i, c)| (i + first, c)) {
-        let v = c as u32;
-        let ok = v == 0x09
-            || v == 0x0A
-            || v == 0x0D
-            || (0x20..=0x7E).contains(&v)
-            || v == 0x85
-            || (0xA0..=0xD7FF).contains(&v)
-            || (0xE000..=0xFFFD).contains(&v)
-            || (0x10000..=0x10FFFF).contains(&v);
-        if !ok {
-            return Some((i, "control characters are not allowed"));
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c < 0x80 {
+            if !ASCII_OK[c as usize] {
+                return Some((i, BAD));
+            }
+            i += 1;
+            continue;
         }
+        // `s` is valid UTF-8: the continuation bytes are there.
+        match c {
+            0xC2 if b[i + 1] < 0xA0 && b[i + 1] != 0x85 => return Some((i, BAD)),
+            0xEF if b[i + 1] == 0xBF && (b[i + 2] == 0xBE || b[i + 2] == 0xBF) => {
+                return Some((i, BAD));
+            }
+            _ => {}
+        }
+        i += width(c).max(1);
     }
     None
 }
@@ -206,17 +290,10 @@ impl<'a> Scanner<'a> {
         if src.starts_with(b"\xEF\xBB\xBF") {
             src = &src[3..];
         }
-        let reader_error = check_input(src);
-        let valid = match reader_error {
-            Some((at, _)) => &src[..at],
-            None => src,
-        };
-        let mut buf = Vec::with_capacity(valid.len() + 8);
-        buf.extend_from_slice(valid);
-        buf.extend_from_slice(&[0u8; 8]);
+        let (src, reader_error) = check_input(src);
         Scanner {
-            buf,
-            _src: std::marker::PhantomData,
+            src,
+            buf: src.as_bytes(),
             pos: 0,
             mark: Mark::default(),
             tokens: VecDeque::new(),
@@ -305,46 +382,80 @@ impl<'a> Scanner<'a> {
         self.pos += width(self.ch(0)).max(1);
     }
 
-    /// Skips characters up to the next line break or the end (a comment's text).
-    fn skip_to_break(&mut self) {
-        loop {
-            let b = self.ch(0);
-            if b == b'\n' || b == b'\r' || b == 0 {
-                return;
+    /// Whether the bytes at `p` are a line break or the end of the input.
+    #[inline]
+    fn breakz_at(&self, p: usize) -> bool {
+        match self.buf.get(p) {
+            None => true,
+            Some(b'\n' | b'\r') => true,
+            Some(0xC2) => self.buf.get(p + 1) == Some(&0x85),
+            Some(0xE2) => {
+                self.buf.get(p + 1) == Some(&0x80)
+                    && matches!(self.buf.get(p + 2), Some(0xA8 | 0xA9))
             }
-            if b >= 0x80 && self.is_break(0) {
-                return;
-            }
-            self.skip();
+            _ => false,
         }
     }
 
-    /// Appends the run of plain-scalar bytes that need no individual checks (ASCII, not
-    /// blank, not an indicator) and advances over them.
+    /// Whether the bytes at `p` are a blank, a line break or the end of the input.
     #[inline]
-    fn read_plain_run(&mut self, s: &mut Vec<u8>) -> bool {
-        let start = self.pos;
-        let flow = self.flow_level > 0;
-        let mut end = start;
-        while let Some(&b) = self.buf.get(end) {
-            let plain = b > b' '
-                && b < 0x7F
-                && b != b':'
-                && !(flow && matches!(b, b',' | b'?' | b'[' | b']' | b'{' | b'}'));
-            if !plain {
-                break;
+    fn blankz_at(&self, p: usize) -> bool {
+        matches!(self.buf.get(p), Some(b' ' | b'\t')) || self.breakz_at(p)
+    }
+
+    /// Moves to byte `p` over `chars` characters of the current line.
+    #[inline]
+    fn advance_to(&mut self, p: usize, chars: usize) {
+        self.pos = p;
+        self.mark.index += chars;
+        self.mark.column += chars;
+    }
+
+    /// The end of the current line's content from `p` (the next line break or the end of the
+    /// input) and the number of characters up to it.
+    #[inline]
+    fn line_end_from(&self, mut p: usize) -> (usize, usize) {
+        let b = self.buf;
+        let mut chars = 0;
+        while p < b.len() {
+            let c = b[p];
+            if c < 0x80 {
+                if c == b'\n' || c == b'\r' {
+                    break;
+                }
+                p += 1;
+            } else {
+                if self.breakz_at(p) {
+                    break;
+                }
+                p += width(c).max(1);
             }
-            end += 1;
+            chars += 1;
         }
-        if end == start {
-            return false;
+        (p, chars)
+    }
+
+    /// Skips characters up to the next line break or the end (a comment's text).
+    fn skip_to_break(&mut self) {
+        let (p, chars) = self.line_end_from(self.pos);
+        self.advance_to(p, chars);
+    }
+
+    /// Skips a run of spaces, at most up to column `limit` (if given).
+    #[inline]
+    fn skip_spaces(&mut self, limit: Option<usize>) {
+        let b = self.buf;
+        let mut p = self.pos;
+        let max = match limit {
+            Some(l) if l > self.mark.column => p + (l - self.mark.column),
+            Some(_) => p,
+            None => usize::MAX,
+        };
+        while p < max && p < b.len() && b[p] == b' ' {
+            p += 1;
         }
-        s.extend_from_slice(&self.buf[start..end]);
-        let n = end - start;
-        self.pos = end;
-        self.mark.index += n;
-        self.mark.column += n;
-        true
+        let n = p - self.pos;
+        self.advance_to(p, n);
     }
 
     fn skip_line(&mut self) {
@@ -405,7 +516,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// The next token, or the libyaml error.
-    pub fn peek(&mut self) -> R<&Token> {
+    pub fn peek(&mut self) -> R<&Token<'a>> {
         if !self.token_available {
             self.fetch_more_tokens()?;
         }
@@ -418,7 +529,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// Consume the peeked token.
-    pub fn skip_token(&mut self) -> Option<Token> {
+    pub fn skip_token(&mut self) -> Option<Token<'a>> {
         self.token_available = false;
         self.tokens_parsed += 1;
         let t = self.tokens.pop_front();
@@ -475,7 +586,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// Inserts at `pos` from the queue head; `None` or a negative position appends.
-    fn insert_token(&mut self, pos: Option<isize>, token: Token) {
+    fn insert_token(&mut self, pos: Option<isize>, token: Token<'a>) {
         match pos {
             Some(n) if n >= 0 => {
                 let at = (n as usize).min(self.tokens.len());
@@ -652,7 +763,7 @@ impl<'a> Scanner<'a> {
         &mut self,
         column: usize,
         number: Option<usize>,
-        kind: TokenKind,
+        kind: TokenKind<'a>,
         mark: Mark,
     ) -> R<()> {
         // `number` is a token number; the queue position may be negative (append).
@@ -730,7 +841,7 @@ impl<'a> Scanner<'a> {
         Ok(())
     }
 
-    fn fetch_document_indicator(&mut self, kind: TokenKind) -> R<()> {
+    fn fetch_document_indicator(&mut self, kind: TokenKind<'a>) -> R<()> {
         self.unroll_indent(-1);
         self.remove_simple_key()?;
         self.simple_key_allowed = false;
@@ -743,7 +854,7 @@ impl<'a> Scanner<'a> {
         Ok(())
     }
 
-    fn fetch_flow_collection_start(&mut self, kind: TokenKind) -> R<()> {
+    fn fetch_flow_collection_start(&mut self, kind: TokenKind<'a>) -> R<()> {
         self.save_simple_key()?;
         self.increase_flow_level()?;
         self.simple_key_allowed = true;
@@ -754,7 +865,7 @@ impl<'a> Scanner<'a> {
         Ok(())
     }
 
-    fn fetch_flow_collection_end(&mut self, kind: TokenKind) -> R<()> {
+    fn fetch_flow_collection_end(&mut self, kind: TokenKind<'a>) -> R<()> {
         self.remove_simple_key()?;
         self.decrease_flow_level();
         self.simple_key_allowed = false;
@@ -929,10 +1040,12 @@ impl<'a> Scanner<'a> {
             if self.mark.column == 0 && self.pos == 0 && self.buf.starts_with(b"\xEF\xBB\xBF") {
                 self.skip();
             }
-            while self.ch(0) == b' '
-                || ((self.flow_level > 0 || !self.simple_key_allowed) && self.ch(0) == b'\t')
-            {
-                self.skip();
+            if self.flow_level > 0 || !self.simple_key_allowed {
+                while matches!(self.ch(0), b' ' | b'\t') {
+                    self.skip();
+                }
+            } else {
+                self.skip_spaces(None);
             }
             if self.ch(0) == b'#' {
                 self.skip_to_break();
@@ -949,7 +1062,7 @@ impl<'a> Scanner<'a> {
         Ok(())
     }
 
-    fn scan_directive(&mut self) -> R<Token> {
+    fn scan_directive(&mut self) -> R<Token<'a>> {
         let start = self.mark;
         self.skip();
         let mut name = Vec::new();
@@ -1061,13 +1174,14 @@ impl<'a> Scanner<'a> {
         Ok(value)
     }
 
-    fn scan_anchor(&mut self, alias: bool) -> R<Token> {
+    fn scan_anchor(&mut self, alias: bool) -> R<Token<'a>> {
         let start = self.mark;
         self.skip();
-        let mut s = Vec::new();
+        let from = self.pos;
         while self.is_alpha(0) {
-            self.read(&mut s);
+            self.skip();
         }
+        let s = &self.src[from..self.pos];
         let end = self.mark;
         let c = self.ch(0);
         if s.is_empty()
@@ -1085,16 +1199,15 @@ impl<'a> Scanner<'a> {
                 "did not find expected alphabetic or numeric character",
             ));
         }
-        let v = String::from_utf8(s).unwrap_or_default();
         let kind = if alias {
-            TokenKind::Alias(v)
+            TokenKind::Alias(s)
         } else {
-            TokenKind::Anchor(v)
+            TokenKind::Anchor(s)
         };
         Ok(Token { kind, start, end })
     }
 
-    fn scan_tag(&mut self) -> R<Token> {
+    fn scan_tag(&mut self) -> R<Token<'a>> {
         let start = self.mark;
         let handle;
         let suffix;
@@ -1256,7 +1369,7 @@ impl<'a> Scanner<'a> {
         Ok(())
     }
 
-    fn scan_block_scalar(&mut self, literal: bool) -> R<Token> {
+    fn scan_block_scalar(&mut self, literal: bool) -> R<Token<'a>> {
         let start = self.mark;
         self.skip();
         let mut chomping = 0i32;
@@ -1338,9 +1451,9 @@ impl<'a> Scanner<'a> {
             s.extend_from_slice(&trailing_breaks);
             trailing_breaks.clear();
             leading_blank = self.is_blank(0);
-            while !self.is_breakz(0) {
-                self.read(&mut s);
-            }
+            let (p, chars) = self.line_end_from(self.pos);
+            s.extend_from_slice(&self.buf[self.pos..p]);
+            self.advance_to(p, chars);
             self.check_reader()?;
             self.read_line(&mut leading_break);
             self.scan_block_scalar_breaks(&mut indent, &mut trailing_breaks, start, &mut end)?;
@@ -1358,7 +1471,7 @@ impl<'a> Scanner<'a> {
             ScalarStyle::Folded
         };
         Ok(Token {
-            kind: TokenKind::Scalar(into_string(s), style),
+            kind: TokenKind::Scalar(Cow::Owned(into_string(s)), style),
             start,
             end,
         })
@@ -1374,9 +1487,7 @@ impl<'a> Scanner<'a> {
         *end = self.mark;
         let mut max_indent = 0;
         loop {
-            while (*indent == 0 || self.mark.column < *indent) && self.ch(0) == b' ' {
-                self.skip();
-            }
+            self.skip_spaces(if *indent == 0 { None } else { Some(*indent) });
             if self.mark.column > max_indent {
                 max_indent = self.mark.column;
             }
@@ -1412,13 +1523,69 @@ impl<'a> Scanner<'a> {
             && self.is_blankz(3)
     }
 
-    fn scan_flow_scalar(&mut self, single: bool) -> R<Token> {
+    /// The end of a run of quoted-scalar characters from `p` that are copied as they are
+    /// (no blank, break, quote or, in double quotes, backslash), and its length in characters.
+    #[inline]
+    fn quoted_run(&self, mut p: usize, single: bool) -> (usize, usize) {
+        let b = self.buf;
+        let mut chars = 0;
+        while p < b.len() {
+            let c = b[p];
+            if c < 0x80 {
+                if c <= b' ' || c == b'\'' || (!single && (c == b'"' || c == b'\\')) {
+                    break;
+                }
+                p += 1;
+            } else {
+                if self.breakz_at(p) {
+                    break;
+                }
+                p += width(c).max(1);
+            }
+            chars += 1;
+        }
+        (p, chars)
+    }
+
+    /// The end of a run of plain-scalar characters from `p` (up to a blank, a break, `: ` or,
+    /// in flow context, a flow indicator), and its length in characters.
+    #[inline]
+    fn plain_run(&self, mut p: usize, flow: bool) -> (usize, usize) {
+        let b = self.buf;
+        let mut chars = 0;
+        while p < b.len() {
+            let c = b[p];
+            if c < 0x80 {
+                if c <= b' ' {
+                    break;
+                }
+                if c == b':' {
+                    if self.blankz_at(p + 1) {
+                        break;
+                    }
+                } else if flow && matches!(c, b',' | b'?' | b'[' | b']' | b'{' | b'}') {
+                    break;
+                }
+                p += 1;
+            } else {
+                if self.breakz_at(p) {
+                    break;
+                }
+                p += width(c).max(1);
+            }
+            chars += 1;
+        }
+        (p, chars)
+    }
+
+    fn scan_flow_scalar(&mut self, single: bool) -> R<Token<'a>> {
         let start = self.mark;
         self.skip();
-        let mut s = Vec::new();
+        let content_start = self.pos;
+        // The text, once it is no longer the input slice `content_start..pos`.
+        let mut owned: Option<Vec<u8>> = None;
         let mut leading_break = Vec::new();
         let mut trailing_breaks = Vec::new();
-        let mut whitespaces = Vec::new();
         loop {
             self.check_reader()?;
             if self.is_document_indicator() {
@@ -1437,19 +1604,29 @@ impl<'a> Scanner<'a> {
             }
             let mut leading_blanks = false;
             while !self.is_blankz(0) {
+                let (p, chars) = self.quoted_run(self.pos, single);
+                if p > self.pos {
+                    if let Some(o) = owned.as_mut() {
+                        o.extend_from_slice(&self.buf[self.pos..p]);
+                    }
+                    self.advance_to(p, chars);
+                    continue;
+                }
                 let c = self.ch(0);
                 if single && c == b'\'' && self.ch(1) == b'\'' {
-                    s.push(b'\'');
+                    own(&mut owned, self.buf, content_start, self.pos).push(b'\'');
                     self.skip();
                     self.skip();
                 } else if (single && c == b'\'') || (!single && c == b'"') {
                     break;
                 } else if !single && c == b'\\' && self.is_break(1) {
+                    own(&mut owned, self.buf, content_start, self.pos);
                     self.skip();
                     self.skip_line();
                     leading_blanks = true;
                     break;
                 } else if !single && c == b'\\' {
+                    let s = own(&mut owned, self.buf, content_start, self.pos);
                     let mut code_length = 0;
                     match self.ch(1) {
                         b'0' => s.push(0),
@@ -1497,7 +1674,9 @@ impl<'a> Scanner<'a> {
                         match char::from_u32(value) {
                             Some(ch) => {
                                 let mut b = [0u8; 4];
-                                s.extend_from_slice(ch.encode_utf8(&mut b).as_bytes());
+                                if let Some(o) = owned.as_mut() {
+                                    o.extend_from_slice(ch.encode_utf8(&mut b).as_bytes());
+                                }
                             }
                             None => {
                                 return Err(self.err(
@@ -1512,7 +1691,11 @@ impl<'a> Scanner<'a> {
                         }
                     }
                 } else {
-                    self.read(&mut s);
+                    let from = self.pos;
+                    self.skip();
+                    if let Some(o) = owned.as_mut() {
+                        o.extend_from_slice(&self.buf[from..self.pos]);
+                    }
                 }
             }
             self.check_reader()?;
@@ -1520,15 +1703,12 @@ impl<'a> Scanner<'a> {
             if (single && c == b'\'') || (!single && c == b'"') {
                 break;
             }
+            let ws_start = self.pos;
             while self.is_blank(0) || self.is_break(0) {
                 if self.is_blank(0) {
-                    if !leading_blanks {
-                        self.read(&mut whitespaces);
-                    } else {
-                        self.skip();
-                    }
+                    self.skip();
                 } else if !leading_blanks {
-                    whitespaces.clear();
+                    own(&mut owned, self.buf, content_start, ws_start);
                     self.read_line(&mut leading_break);
                     leading_blanks = true;
                 } else {
@@ -1536,23 +1716,18 @@ impl<'a> Scanner<'a> {
                 }
             }
             if leading_blanks {
-                if leading_break.first() == Some(&b'\n') {
-                    if trailing_breaks.is_empty() {
-                        s.push(b' ');
-                    } else {
-                        s.extend_from_slice(&trailing_breaks);
-                    }
-                } else {
-                    s.extend_from_slice(&leading_break);
-                    s.extend_from_slice(&trailing_breaks);
-                }
+                let s = own(&mut owned, self.buf, content_start, ws_start);
+                fold_breaks(s, &leading_break, &trailing_breaks);
                 trailing_breaks.clear();
                 leading_break.clear();
-            } else {
-                s.extend_from_slice(&whitespaces);
-                whitespaces.clear();
+            } else if let Some(o) = owned.as_mut() {
+                o.extend_from_slice(&self.buf[ws_start..self.pos]);
             }
         }
+        let text = match owned {
+            None => Cow::Borrowed(&self.src[content_start..self.pos]),
+            Some(v) => Cow::Owned(into_string(v)),
+        };
         self.skip();
         let end = self.mark;
         let style = if single {
@@ -1561,21 +1736,26 @@ impl<'a> Scanner<'a> {
             ScalarStyle::DoubleQuoted
         };
         Ok(Token {
-            kind: TokenKind::Scalar(into_string(s), style),
+            kind: TokenKind::Scalar(text, style),
             start,
             end,
         })
     }
 
-    fn scan_plain_scalar(&mut self) -> R<Token> {
-        let mut s = Vec::new();
+    fn scan_plain_scalar(&mut self) -> R<Token<'a>> {
+        let text_start = self.pos;
+        let mut text_end = self.pos;
+        // The text, once it is no longer the input slice `text_start..text_end`.
+        let mut owned: Option<Vec<u8>> = None;
         let mut leading_break = Vec::new();
         let mut trailing_breaks = Vec::new();
-        let mut whitespaces = Vec::new();
+        // Blanks after the text on the same line (an input range), kept if text follows.
+        let mut whitespaces = (0usize, 0usize);
         let mut leading_blanks = false;
         let indent = self.indent + 1;
         let start = self.mark;
         let mut end = self.mark;
+        let flow = self.flow_level > 0;
         loop {
             self.check_reader()?;
             if self.is_document_indicator() {
@@ -1584,36 +1764,25 @@ impl<'a> Scanner<'a> {
             if self.ch(0) == b'#' {
                 break;
             }
-            while !self.is_blankz(0) {
-                let c = self.ch(0);
-                if (c == b':' && self.is_blankz(1))
-                    || (self.flow_level > 0 && matches!(c, b',' | b'?' | b'[' | b']' | b'{' | b'}'))
+            let (p, chars) = self.plain_run(self.pos, flow);
+            if p > self.pos {
+                if leading_blanks {
+                    let s = own(&mut owned, self.buf, text_start, text_end);
+                    fold_breaks(s, &leading_break, &trailing_breaks);
+                    trailing_breaks.clear();
+                    leading_break.clear();
+                    leading_blanks = false;
+                } else if whitespaces.1 > whitespaces.0
+                    && let Some(o) = owned.as_mut()
                 {
-                    break;
+                    o.extend_from_slice(&self.buf[whitespaces.0..whitespaces.1]);
                 }
-                if leading_blanks || !whitespaces.is_empty() {
-                    if leading_blanks {
-                        if leading_break.first() == Some(&b'\n') {
-                            if trailing_breaks.is_empty() {
-                                s.push(b' ');
-                            } else {
-                                s.extend_from_slice(&trailing_breaks);
-                            }
-                        } else {
-                            s.extend_from_slice(&leading_break);
-                            s.extend_from_slice(&trailing_breaks);
-                        }
-                        trailing_breaks.clear();
-                        leading_break.clear();
-                        leading_blanks = false;
-                    } else {
-                        s.extend_from_slice(&whitespaces);
-                        whitespaces.clear();
-                    }
+                whitespaces = (0, 0);
+                if let Some(o) = owned.as_mut() {
+                    o.extend_from_slice(&self.buf[self.pos..p]);
                 }
-                if !self.read_plain_run(&mut s) {
-                    self.read(&mut s);
-                }
+                self.advance_to(p, chars);
+                text_end = p;
                 end = self.mark;
             }
             if !(self.is_blank(0) || self.is_break(0)) {
@@ -1621,21 +1790,28 @@ impl<'a> Scanner<'a> {
             }
             while self.is_blank(0) || self.is_break(0) {
                 if self.is_blank(0) {
-                    if leading_blanks && (self.mark.column as isize) < indent && self.ch(0) == b'\t'
-                    {
-                        return Err(self.err(
-                            "while scanning a plain scalar",
-                            start,
-                            "found a tab character that violates indentation",
-                        ));
-                    }
-                    if !leading_blanks {
-                        self.read(&mut whitespaces);
+                    if leading_blanks {
+                        if (self.mark.column as isize) < indent && self.ch(0) == b'\t' {
+                            return Err(self.err(
+                                "while scanning a plain scalar",
+                                start,
+                                "found a tab character that violates indentation",
+                            ));
+                        }
+                        if self.ch(0) == b' ' {
+                            self.skip_spaces(None);
+                        } else {
+                            self.skip();
+                        }
                     } else {
+                        if whitespaces.1 == whitespaces.0 {
+                            whitespaces.0 = self.pos;
+                        }
                         self.skip();
+                        whitespaces.1 = self.pos;
                     }
                 } else if !leading_blanks {
-                    whitespaces.clear();
+                    whitespaces = (0, 0);
                     self.read_line(&mut leading_break);
                     leading_blanks = true;
                 } else {
@@ -1649,11 +1825,40 @@ impl<'a> Scanner<'a> {
         if leading_blanks {
             self.simple_key_allowed = true;
         }
+        let text = match owned {
+            None => Cow::Borrowed(&self.src[text_start..text_end]),
+            Some(v) => Cow::Owned(into_string(v)),
+        };
         Ok(Token {
-            kind: TokenKind::Scalar(into_string(s), ScalarStyle::Plain),
+            kind: TokenKind::Scalar(text, ScalarStyle::Plain),
             start,
             end,
         })
+    }
+}
+
+/// The owned text of a scalar that was the input slice `from..to` so far.
+#[inline]
+fn own<'v>(owned: &'v mut Option<Vec<u8>>, buf: &[u8], from: usize, to: usize) -> &'v mut Vec<u8> {
+    owned.get_or_insert_with(|| {
+        let mut v = Vec::with_capacity((to - from) * 2 + 16);
+        v.extend_from_slice(&buf[from..to]);
+        v
+    })
+}
+
+/// libyaml's line folding between two pieces of a flow or plain scalar.
+#[inline]
+fn fold_breaks(s: &mut Vec<u8>, leading_break: &[u8], trailing_breaks: &[u8]) {
+    if leading_break.first() == Some(&b'\n') {
+        if trailing_breaks.is_empty() {
+            s.push(b' ');
+        } else {
+            s.extend_from_slice(trailing_breaks);
+        }
+    } else {
+        s.extend_from_slice(leading_break);
+        s.extend_from_slice(trailing_breaks);
     }
 }
 
