@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::builtins::{self, Builtin};
 use crate::error::{Error, ErrorInfo, ErrorKind, FuncFailure};
 use crate::func::{Body, Context, FuncMap, Type};
-use crate::parse::{Arg, Branch, Command, Node, Number, Pipe, Resolved, TemplateCall, Tree};
+use crate::parse::{Arg, Branch, Command, Node, Number, Pipe, Resolved, Str, TemplateCall, Tree};
 use crate::value::{ElemType, FuncError, FuncErrorKind, MapType, Value};
 
 /// Go's `maxExecDepth`.
@@ -809,7 +809,7 @@ impl<'a> State<'a> {
         dot: &Ev,
         receiver: &Ev,
         node: &'a Arg,
-        idents: &'a [Box<str>],
+        idents: &'a [Str],
         args: Option<&'a [Arg]>,
         final_: Option<Ev>,
     ) -> R<Ev> {
@@ -1345,7 +1345,7 @@ fn eq_bytes(a: &[u8], b: &[u8]) -> bool {
 /// `.a.b.c` through maps only, borrowing each level instead of copying it: `None` when a
 /// step is not a map hit (the general path then reports Go's error or nil), except that a
 /// missing last key is the map's zero value (`missingkey=zero`).
-fn fast_chain(recv: &Value, idents: &[Box<str>]) -> Option<Ev> {
+fn fast_chain(recv: &Value, idents: &[Str]) -> Option<Ev> {
     let Value::Map(m) = recv else {
         return None;
     };
@@ -1370,7 +1370,7 @@ fn fast_chain(recv: &Value, idents: &[Box<str>]) -> Option<Ev> {
 
 /// Applies `f` to the value at `.a.b.c` through maps, borrowed; `None` unless every step is a
 /// map holding the key.
-fn visit_chain<T>(recv: &Value, idents: &[Box<str>], f: impl FnOnce(&Value) -> T) -> Option<T> {
+fn visit_chain<T>(recv: &Value, idents: &[Str], f: impl FnOnce(&Value) -> T) -> Option<T> {
     let Value::Map(m) = recv else {
         return None;
     };

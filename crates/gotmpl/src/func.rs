@@ -47,9 +47,10 @@ pub enum Type {
 }
 
 /// A Go function signature: fixed parameters, then an optional variadic element type.
+/// Cheap to clone (the parameter list is shared).
 #[derive(Clone, Debug)]
 pub struct Signature {
-    pub params: Vec<Type>,
+    pub params: Arc<[Type]>,
     pub variadic: Option<Type>,
 }
 
@@ -57,14 +58,14 @@ impl Signature {
     /// A signature with fixed parameters only.
     pub fn fixed(params: &[Type]) -> Self {
         Signature {
-            params: params.to_vec(),
+            params: Arc::from(params),
             variadic: None,
         }
     }
     /// A signature with fixed parameters followed by `...elem`.
     pub fn variadic(params: &[Type], elem: Type) -> Self {
         Signature {
-            params: params.to_vec(),
+            params: Arc::from(params),
             variadic: Some(elem),
         }
     }

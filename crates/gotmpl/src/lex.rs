@@ -61,33 +61,41 @@ impl ItemType {
     }
 }
 
-/// A lexed item. For `Error` items `val` holds the message; otherwise it is the source text.
-#[derive(Clone, Debug)]
-pub(crate) struct Item {
+/// A lexed item: its type, byte offset and source text. For `Error` items the message is
+/// held by the lexer ([`Lexer::error_message`]) and `val` is empty. Line numbers are derived
+/// from offsets when an error needs them (Go reports the line where an item starts).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Item<'a> {
     pub typ: ItemType,
     pub pos: usize,
-    /// The token's text (shared: the parser looks ahead by copying items).
-    pub val: std::rc::Rc<str>,
-    pub line: usize,
+    pub val: &'a str,
 }
 
-impl Item {
-    /// Go's `item.String()`, used in "unexpected X in Y" messages.
-    pub(crate) fn describe(&self) -> String {
-        match self.typ {
-            ItemType::Eof => "EOF".to_string(),
-            ItemType::Error => self.val.to_string(),
-            t if t.is_keyword() => format!("<{}>", self.val),
-            _ => {
-                if self.val.len() > 10 {
-                    let truncated: String = self.val.chars().take(10).collect();
-                    format!("{}...", crate::fmt::quote(&truncated))
-                } else {
-                    crate::fmt::quote(&self.val)
-                }
+/// Go's `item.String()`, used in "unexpected X in Y" messages (`err` is the lexer's error
+/// message, for `Error` items).
+pub(crate) fn describe(it: &Item<'_>, err: &str) -> String {
+    match it.typ {
+        ItemType::Eof => "EOF".to_string(),
+        ItemType::Error => err.to_string(),
+        t if t.is_keyword() => format!("<{}>", it.val),
+        _ => {
+            if it.val.len() > 10 {
+                let truncated: String = it.val.chars().take(10).collect();
+                format!("{}...", crate::fmt::quote(&truncated))
+            } else {
+                crate::fmt::quote(it.val)
             }
         }
     }
+}
+
+/// The 1-based line of a byte offset of `text`.
+pub(crate) fn line_of(text: &str, pos: usize) -> usize {
+    let pos = pos.min(text.len());
+    1 + text.as_bytes()[..pos]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
 }
 
 fn keyword(word: &str) -> Option<ItemType> {
@@ -121,12 +129,11 @@ fn is_space_byte(b: u8) -> bool {
     b == b' ' || b == b'\t' || b == b'\r' || b == b'\n'
 }
 
-/// The offset of a two-byte delimiter in `hay` (a byte search for its first byte, without
-/// the set-up of a substring searcher).
+/// The offset of a two-byte delimiter in `hay` (a vectorized search for its first byte).
 fn find2(hay: &[u8], pat: &[u8]) -> Option<usize> {
     let (a, b) = (pat[0], pat[1]);
     let mut i = 0;
-    while let Some(j) = hay[i..].iter().position(|&c| c == a) {
+    while let Some(j) = memchr::memchr(a, &hay[i..]) {
         let k = i + j;
         if hay.get(k + 1) == Some(&b) {
             return Some(k);
@@ -137,7 +144,10 @@ fn find2(hay: &[u8], pat: &[u8]) -> Option<usize> {
 }
 
 pub(crate) fn is_alnum(c: char) -> bool {
-    c == '_' || c.is_alphabetic() || c.is_numeric() && is_go_digit(c)
+    if c.is_ascii() {
+        return c.is_ascii_alphanumeric() || c == '_';
+    }
+    c.is_alphabetic() || c.is_numeric() && is_go_digit(c)
 }
 
 /// Go's `unicode.IsDigit` is category Nd; Rust's `is_numeric` also takes Nl/No. Approximate
@@ -178,9 +188,8 @@ pub(crate) struct Lexer<'a> {
     paren_depth: i32,
     state: State,
     at_eof: bool,
-    line_cache: (usize, usize),
-    /// Short token texts already allocated (spaces, delimiters, `.`, `$`, `|`, `eq`, …).
-    short: Vec<std::rc::Rc<str>>,
+    /// The message of the last `Error` item.
+    error: String,
 }
 
 impl<'a> Lexer<'a> {
@@ -192,53 +201,28 @@ impl<'a> Lexer<'a> {
             paren_depth: 0,
             state: State::Text,
             at_eof: false,
-            line_cache: (0, 1),
-            short: Vec::new(),
+            error: String::new(),
         }
     }
 
-    /// The shared text of a token, reusing earlier allocations of short texts.
-    fn text(&mut self, t: &str) -> std::rc::Rc<str> {
-        if t.len() > 3 {
-            return std::rc::Rc::from(t);
-        }
-        if let Some(r) = self.short.iter().find(|r| &***r == t) {
-            return r.clone();
-        }
-        let r: std::rc::Rc<str> = std::rc::Rc::from(t);
-        if self.short.len() < 32 {
-            self.short.push(r.clone());
-        }
-        r
-    }
-
-    /// Line number (1-based) of a byte offset, with a forward-moving cache.
-    pub(crate) fn line_of(&mut self, pos: usize) -> usize {
-        let (cpos, cline) = self.line_cache;
-        let pos = pos.min(self.input.len());
-        let line = if pos >= cpos {
-            cline
-                + self.input.as_bytes()[cpos..pos]
-                    .iter()
-                    .filter(|&&b| b == b'\n')
-                    .count()
-        } else {
-            1 + self.input.as_bytes()[..pos]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count()
-        };
-        self.line_cache = (pos, line);
-        line
+    /// The message of the `Error` item returned last.
+    pub(crate) fn error_message(&self) -> &str {
+        &self.error
     }
 
     fn bytes(&self) -> &'a [u8] {
         self.input.as_bytes()
     }
 
+    #[inline]
     fn next_char(&mut self) -> Option<char> {
-        match self.input[self.pos..].chars().next() {
-            Some(c) => {
+        match self.bytes().get(self.pos) {
+            Some(&b) if b < 0x80 => {
+                self.pos += 1;
+                Some(b as char)
+            }
+            Some(_) => {
+                let c = self.input[self.pos..].chars().next()?;
                 self.pos += c.len_utf8();
                 Some(c)
             }
@@ -249,12 +233,22 @@ impl<'a> Lexer<'a> {
         }
     }
 
+    #[inline]
     fn peek_char(&self) -> Option<char> {
-        self.input[self.pos..].chars().next()
+        match self.bytes().get(self.pos) {
+            Some(&b) if b < 0x80 => Some(b as char),
+            Some(_) => self.input[self.pos..].chars().next(),
+            None => None,
+        }
     }
 
+    #[inline]
     fn backup(&mut self) {
         if !self.at_eof && self.pos > 0 {
+            if self.bytes()[self.pos - 1] < 0x80 {
+                self.pos -= 1;
+                return;
+            }
             let c = self.input[..self.pos]
                 .chars()
                 .next_back()
@@ -263,30 +257,25 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    fn item(&mut self, typ: ItemType) -> Item {
-        let line = self.line_of(self.start);
-        let input = self.input;
-        let val = self.text(&input[self.start..self.pos]);
+    #[inline]
+    fn item(&mut self, typ: ItemType) -> Item<'a> {
         let it = Item {
             typ,
             pos: self.start,
-            val,
-            line,
+            val: &self.input[self.start..self.pos],
         };
         self.start = self.pos;
         it
     }
 
-    fn error(&mut self, msg: String) -> Item {
-        let line = self.line_of(self.start);
-        let it = Item {
+    fn error(&mut self, msg: String) -> Item<'a> {
+        self.error = msg;
+        self.state = State::Done;
+        Item {
             typ: ItemType::Error,
             pos: self.start,
-            val: msg.into(),
-            line,
-        };
-        self.state = State::Done;
-        it
+            val: "",
+        }
     }
 
     fn accept(&mut self, valid: &str) -> bool {
@@ -330,7 +319,7 @@ impl<'a> Lexer<'a> {
     }
 
     /// The next item. After `Eof` or `Error`, keeps returning `Eof`.
-    pub(crate) fn next_item(&mut self) -> Item {
+    pub(crate) fn next_item(&mut self) -> Item<'a> {
         loop {
             let r = match self.state {
                 State::Text => self.lex_text(),
@@ -339,12 +328,10 @@ impl<'a> Lexer<'a> {
                 State::RightDelim => self.lex_right_delim(),
                 State::InsideAction => self.lex_inside_action(),
                 State::Done => {
-                    let line = self.line_of(self.input.len());
                     return Item {
                         typ: ItemType::Eof,
                         pos: self.input.len(),
-                        val: "".into(),
-                        line,
+                        val: "",
                     };
                 }
             };
@@ -354,7 +341,7 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    fn lex_text(&mut self) -> Option<Item> {
+    fn lex_text(&mut self) -> Option<Item<'a>> {
         if let Some(x) = find2(&self.bytes()[self.pos..], LEFT_DELIM.as_bytes()) {
             if x > 0 {
                 self.pos += x;
@@ -388,7 +375,7 @@ impl<'a> Lexer<'a> {
         Some(it)
     }
 
-    fn lex_left_delim(&mut self) -> Option<Item> {
+    fn lex_left_delim(&mut self) -> Option<Item<'a>> {
         self.pos += LEFT_DELIM.len();
         let trim = has_left_trim_marker(&self.bytes()[self.pos..]);
         let after = if trim { 2 } else { 0 };
@@ -406,7 +393,7 @@ impl<'a> Lexer<'a> {
         Some(it)
     }
 
-    fn lex_comment(&mut self) -> Option<Item> {
+    fn lex_comment(&mut self) -> Option<Item<'a>> {
         self.pos += LEFT_COMMENT.len();
         let Some(x) = find2(&self.bytes()[self.pos..], RIGHT_COMMENT.as_bytes()) else {
             return Some(self.error("unclosed comment".into()));
@@ -429,7 +416,7 @@ impl<'a> Lexer<'a> {
         None
     }
 
-    fn lex_right_delim(&mut self) -> Option<Item> {
+    fn lex_right_delim(&mut self) -> Option<Item<'a>> {
         let (_, trim) = self.at_right_delim();
         if trim {
             self.pos += 2;
@@ -446,7 +433,7 @@ impl<'a> Lexer<'a> {
         Some(it)
     }
 
-    fn lex_inside_action(&mut self) -> Option<Item> {
+    fn lex_inside_action(&mut self) -> Option<Item<'a>> {
         let (delim, _) = self.at_right_delim();
         if delim {
             if self.paren_depth == 0 {
@@ -454,6 +441,36 @@ impl<'a> Lexer<'a> {
                 return None;
             }
             return Some(self.error("unclosed left paren".into()));
+        }
+        // ASCII fast paths (the same items as below, without decoding characters).
+        let Some(&c) = self.bytes().get(self.pos) else {
+            self.at_eof = true;
+            return Some(self.error("unclosed action".into()));
+        };
+        match c {
+            b' ' | b'\t' | b'\r' | b'\n' => return Some(self.lex_space()),
+            b'.' => {
+                if let Some(&n) = self.bytes().get(self.pos + 1)
+                    && !n.is_ascii_digit()
+                {
+                    self.pos += 1;
+                    return Some(self.lex_field_or_variable(ItemType::Field));
+                }
+            }
+            b'$' => {
+                self.pos += 1;
+                return Some(self.lex_variable());
+            }
+            b'"' => {
+                self.pos += 1;
+                return Some(self.lex_quote());
+            }
+            b'|' => {
+                self.pos += 1;
+                return Some(self.item(ItemType::Pipe));
+            }
+            b'a'..=b'z' | b'A'..=b'Z' | b'_' => return Some(self.lex_identifier()),
+            _ => {}
         }
         let Some(r) = self.next_char() else {
             return Some(self.error("unclosed action".into()));
@@ -511,13 +528,13 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    fn lex_space(&mut self) -> Item {
+    fn lex_space(&mut self) -> Item<'a> {
         let mut num = 0;
-        while let Some(c) = self.peek_char() {
-            if !is_space(c) {
+        while let Some(&c) = self.bytes().get(self.pos) {
+            if !is_space_byte(c) {
                 break;
             }
-            self.next_char();
+            self.pos += 1;
             num += 1;
         }
         let b = self.bytes();
@@ -546,56 +563,54 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    fn lex_identifier(&mut self) -> Item {
-        self.skip_ascii_alnum();
+    /// Skips letters, digits and `_` (Go's `isAlphaNumeric` runes); returns the character
+    /// after them, `None` at the end of the input (where Go's `next` sets `atEOF`).
+    #[inline]
+    fn scan_alnum(&mut self) -> Option<char> {
         loop {
-            match self.next_char() {
-                Some(c) if is_alnum(c) => {}
-                r => {
-                    self.backup();
-                    let word = &self.input[self.start..self.pos];
-                    if !self.at_terminator() {
-                        let c = r.unwrap_or('\u{FFFD}');
-                        return self.error(format!("bad character {}", crate::fmt::sharp_u(c)));
-                    }
-                    if let Some(k) = keyword(word) {
-                        return self.item(k);
-                    }
-                    if word == "true" || word == "false" {
-                        return self.item(ItemType::Bool);
-                    }
-                    return self.item(ItemType::Identifier);
+            self.skip_ascii_alnum();
+            match self.peek_char() {
+                None => {
+                    self.at_eof = true;
+                    return None;
                 }
+                Some(c) if !c.is_ascii() && is_alnum(c) => self.pos += c.len_utf8(),
+                r => return r,
             }
         }
     }
 
-    fn lex_variable(&mut self) -> Item {
+    fn lex_identifier(&mut self) -> Item<'a> {
+        let r = self.scan_alnum();
+        if !self.at_terminator() {
+            let c = r.unwrap_or('\u{FFFD}');
+            return self.error(format!("bad character {}", crate::fmt::sharp_u(c)));
+        }
+        let word = &self.input[self.start..self.pos];
+        if let Some(k) = keyword(word) {
+            return self.item(k);
+        }
+        if word == "true" || word == "false" {
+            return self.item(ItemType::Bool);
+        }
+        self.item(ItemType::Identifier)
+    }
+
+    fn lex_variable(&mut self) -> Item<'a> {
         if self.at_terminator() {
             return self.item(ItemType::Variable);
         }
         self.lex_field_or_variable(ItemType::Variable)
     }
 
-    fn lex_field_or_variable(&mut self, typ: ItemType) -> Item {
+    fn lex_field_or_variable(&mut self, typ: ItemType) -> Item<'a> {
         if self.at_terminator() {
             if typ == ItemType::Variable {
                 return self.item(ItemType::Variable);
             }
             return self.item(ItemType::Dot);
         }
-        let mut r;
-        self.skip_ascii_alnum();
-        loop {
-            r = self.next_char();
-            match r {
-                Some(c) if is_alnum(c) => {}
-                _ => {
-                    self.backup();
-                    break;
-                }
-            }
-        }
+        let r = self.scan_alnum();
         if !self.at_terminator() {
             let c = r.unwrap_or('\u{FFFD}');
             return self.error(format!("bad character {}", crate::fmt::sharp_u(c)));
@@ -603,7 +618,7 @@ impl<'a> Lexer<'a> {
         self.item(typ)
     }
 
-    fn lex_char(&mut self) -> Item {
+    fn lex_char(&mut self) -> Item<'a> {
         loop {
             match self.next_char() {
                 Some('\\') => match self.next_char() {
@@ -618,7 +633,7 @@ impl<'a> Lexer<'a> {
         self.item(ItemType::CharConstant)
     }
 
-    fn lex_number(&mut self) -> Item {
+    fn lex_number(&mut self) -> Item<'a> {
         if !self.scan_number() {
             let s = self.input[self.start..self.pos].to_string();
             return self.error(format!("bad number syntax: {}", crate::fmt::quote(&s)));
@@ -667,22 +682,28 @@ impl<'a> Lexer<'a> {
         true
     }
 
-    fn lex_quote(&mut self) -> Item {
+    fn lex_quote(&mut self) -> Item<'a> {
+        // Bytes of multi-byte characters are never `"`, `\\` or a newline.
+        let b = self.bytes();
+        let mut i = self.pos;
         loop {
-            match self.next_char() {
-                Some('\\') => match self.next_char() {
-                    Some(c) if c != '\n' => {}
-                    _ => return self.error("unterminated quoted string".into()),
+            match b.get(i) {
+                None | Some(b'\n') => return self.error("unterminated quoted string".into()),
+                Some(b'\\') => match b.get(i + 1) {
+                    None | Some(b'\n') => {
+                        return self.error("unterminated quoted string".into());
+                    }
+                    Some(_) => i += 2,
                 },
-                None | Some('\n') => return self.error("unterminated quoted string".into()),
-                Some('"') => break,
-                _ => {}
+                Some(b'"') => break,
+                Some(_) => i += 1,
             }
         }
+        self.pos = i + 1;
         self.item(ItemType::String)
     }
 
-    fn lex_raw_quote(&mut self) -> Item {
+    fn lex_raw_quote(&mut self) -> Item<'a> {
         loop {
             match self.next_char() {
                 None => return self.error("unterminated raw quoted string".into()),

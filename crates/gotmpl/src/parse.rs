@@ -7,7 +7,7 @@ use std::fmt::{self, Write as _};
 use std::sync::Arc;
 
 use crate::error::Error;
-use crate::lex::{Item, ItemType, Lexer};
+use crate::lex::{Item, ItemType, Lexer, describe, line_of};
 
 /// Ids of string constants (never 0).
 static NEXT_STRING_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -50,11 +50,67 @@ impl Tree {
     }
 }
 
+/// A string of a parse tree: a slice of the template's source text, shared with the tree
+/// (not copied), or a string of its own (a string constant with escapes). Dereferences to
+/// `str`.
+#[derive(Clone)]
+pub struct Str {
+    src: Arc<str>,
+    start: usize,
+    end: usize,
+}
+
+impl Str {
+    /// `src[start..end]` (the range must lie on character boundaries).
+    fn slice(src: &Arc<str>, start: usize, end: usize) -> Str {
+        Str {
+            src: src.clone(),
+            start,
+            end,
+        }
+    }
+
+    /// A string of its own.
+    fn owned(s: &str) -> Str {
+        Str {
+            src: Arc::from(s),
+            start: 0,
+            end: s.len(),
+        }
+    }
+}
+
+impl std::ops::Deref for Str {
+    type Target = str;
+    #[inline]
+    fn deref(&self) -> &str {
+        &self.src[self.start..self.end]
+    }
+}
+
+impl AsRef<str> for Str {
+    fn as_ref(&self) -> &str {
+        self
+    }
+}
+
+impl fmt::Debug for Str {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl fmt::Display for Str {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self)
+    }
+}
+
 /// A node of a template body.
 #[derive(Debug)]
 pub enum Node {
     /// Plain text.
-    Text(Box<str>),
+    Text(Str),
     /// `{{pipeline}}`.
     Action(Action),
     /// `{{if}}`.
@@ -108,7 +164,7 @@ pub struct Pipe {
 #[derive(Debug)]
 pub struct VarDecl {
     pub pos: usize,
-    pub name: Box<str>,
+    pub name: Str,
 }
 
 /// One command of a pipeline: operands separated by spaces.
@@ -122,23 +178,23 @@ pub struct Command {
 #[derive(Debug)]
 pub enum Arg {
     /// `.a.b` (identifiers without the dots).
-    Field { pos: usize, idents: Box<[Box<str>]> },
+    Field { pos: usize, idents: Box<[Str]> },
     /// `(pipe).a.b` or `fn.a`.
     Chain {
         pos: usize,
         node: Box<Arg>,
-        fields: Box<[Box<str>]>,
+        fields: Box<[Str]>,
     },
     /// A function name, resolved when parsed.
     Ident {
         pos: usize,
-        name: Box<str>,
+        name: Str,
         func: FuncRef,
     },
     /// A parenthesized pipeline.
     Pipe(Box<Pipe>),
     /// `$x.a.b`; `idents[0]` includes the `$`.
-    Variable { pos: usize, idents: Box<[Box<str>]> },
+    Variable { pos: usize, idents: Box<[Str]> },
     /// `.`
     Dot(usize),
     /// `nil`
@@ -151,8 +207,8 @@ pub enum Arg {
     /// the process (the executor caches the constant's value under it).
     String {
         pos: usize,
-        quoted: Box<str>,
-        text: Box<str>,
+        quoted: Str,
+        text: Str,
         id: u64,
     },
 }
@@ -381,10 +437,13 @@ pub(crate) fn parse(
     let parse_name: Arc<str> = Arc::from(name);
     let mut p = Parser {
         lex: Lexer::new(text),
-        token: [dummy(), dummy(), dummy()],
+        token: [DUMMY; 3],
         peek_count: 0,
-        vars: vec!["$".into()],
-        action_line: 0,
+        vars: vec!["$"],
+        action_pos: None,
+        scratch: Vec::new(),
+        node_stack: Vec::new(),
+        arg_stack: Vec::new(),
         range_depth: 0,
         stack_depth: 0,
         parse_name: parse_name.clone(),
@@ -401,7 +460,7 @@ pub(crate) fn parse(
     };
     let mut trees = p.trees;
     // The file's own tree is added last in Go (after its defines); the set handles order.
-    add_tree(&mut trees, main, &p.parse_name, 0)?;
+    add_tree(&mut trees, main, &p.parse_name, || 0)?;
     // Move the main tree first for the caller's convenience.
     if let Some(i) = trees.iter().position(|t| t.name == name) {
         let t = trees.remove(i);
@@ -410,7 +469,13 @@ pub(crate) fn parse(
     Ok(trees)
 }
 
-fn add_tree(trees: &mut Vec<Tree>, t: Tree, parse_name: &str, line: usize) -> Result<(), Error> {
+/// Go's `Tree.add` (`line` gives the line for the error, computed only then).
+fn add_tree(
+    trees: &mut Vec<Tree>,
+    t: Tree,
+    parse_name: &str,
+    line: impl FnOnce() -> usize,
+) -> Result<(), Error> {
     if let Some(i) = trees.iter().position(|x| x.name == t.name) {
         if trees[i].is_empty() {
             trees[i] = t;
@@ -419,7 +484,7 @@ fn add_tree(trees: &mut Vec<Tree>, t: Tree, parse_name: &str, line: usize) -> Re
         if !t.is_empty() {
             return Err(Error::parse(
                 parse_name,
-                line,
+                line(),
                 format!(
                     "template: multiple definition of template {}",
                     crate::fmt::quote(&t.name)
@@ -432,21 +497,26 @@ fn add_tree(trees: &mut Vec<Tree>, t: Tree, parse_name: &str, line: usize) -> Re
     Ok(())
 }
 
-fn dummy() -> Item {
-    Item {
-        typ: ItemType::Eof,
-        pos: 0,
-        val: "".into(),
-        line: 0,
-    }
-}
+const DUMMY: Item<'static> = Item {
+    typ: ItemType::Eof,
+    pos: 0,
+    val: "",
+};
 
 struct Parser<'a, 'f> {
     lex: Lexer<'a>,
-    token: [Item; 3],
+    token: [Item<'a>; 3],
     peek_count: usize,
-    vars: Vec<Box<str>>,
-    action_line: usize,
+    /// The variables in scope (their names, `$` included).
+    vars: Vec<&'a str>,
+    /// The offset of the `{{` of the action being parsed.
+    action_pos: Option<usize>,
+    /// A buffer for identifiers being collected.
+    scratch: Vec<Str>,
+    /// The nodes of the lists being parsed (innermost last).
+    node_stack: Vec<Node>,
+    /// The operands of the commands being parsed (innermost last).
+    arg_stack: Vec<Arg>,
     range_depth: usize,
     stack_depth: usize,
     parse_name: Arc<str>,
@@ -461,41 +531,43 @@ fn unquote(s: &str) -> Option<String> {
     crate::strconv::unquote(s)
 }
 
-impl Parser<'_, '_> {
-    fn next(&mut self) -> Item {
+impl<'a> Parser<'a, '_> {
+    #[inline]
+    fn next(&mut self) -> Item<'a> {
         if self.peek_count > 0 {
             self.peek_count -= 1;
         } else {
             self.token[0] = self.lex.next_item();
         }
-        self.token[self.peek_count].clone()
+        self.token[self.peek_count]
     }
 
     fn backup(&mut self) {
         self.peek_count += 1;
     }
 
-    fn backup2(&mut self, t1: Item) {
+    fn backup2(&mut self, t1: Item<'a>) {
         self.token[1] = t1;
         self.peek_count = 2;
     }
 
-    fn backup3(&mut self, t2: Item, t1: Item) {
+    fn backup3(&mut self, t2: Item<'a>, t1: Item<'a>) {
         self.token[1] = t1;
         self.token[2] = t2;
         self.peek_count = 3;
     }
 
-    fn peek(&mut self) -> Item {
+    #[inline]
+    fn peek(&mut self) -> Item<'a> {
         if self.peek_count > 0 {
-            return self.token[self.peek_count - 1].clone();
+            return self.token[self.peek_count - 1];
         }
         self.peek_count = 1;
         self.token[0] = self.lex.next_item();
-        self.token[0].clone()
+        self.token[0]
     }
 
-    fn next_non_space(&mut self) -> Item {
+    fn next_non_space(&mut self) -> Item<'a> {
         loop {
             let t = self.next();
             if t.typ != ItemType::Space {
@@ -504,34 +576,49 @@ impl Parser<'_, '_> {
         }
     }
 
-    fn peek_non_space(&mut self) -> Item {
+    fn peek_non_space(&mut self) -> Item<'a> {
         let t = self.next_non_space();
         self.backup();
         t
     }
 
-    fn errorf(&self, msg: String) -> Error {
-        Error::parse(&self.parse_name, self.token[0].line, msg)
+    /// The line of a byte offset.
+    fn line(&self, pos: usize) -> usize {
+        line_of(&self.text, pos)
     }
 
-    fn unexpected(&self, token: &Item, context: &str) -> Error {
+    /// A slice of the source text.
+    fn src(&self, start: usize, end: usize) -> Str {
+        Str::slice(&self.text, start, end)
+    }
+
+    fn errorf(&self, msg: String) -> Error {
+        Error::parse(&self.parse_name, self.line(self.token[0].pos), msg)
+    }
+
+    fn unexpected(&self, token: &Item<'a>, context: &str) -> Error {
+        let err = self.lex.error_message();
         if token.typ == ItemType::Error {
             let mut extra = String::new();
-            if self.action_line != 0 && self.action_line != token.line {
-                extra = format!(
-                    " in action started at {}:{}",
-                    self.parse_name, self.action_line
-                );
-                if token.val.ends_with(" action") {
-                    extra = extra[" in action".len()..].to_string();
+            if let Some(apos) = self.action_pos {
+                let (action_line, line) = (self.line(apos), self.line(token.pos));
+                if action_line != line {
+                    extra = format!(" in action started at {}:{}", self.parse_name, action_line);
+                    if err.ends_with(" action") {
+                        extra = extra[" in action".len()..].to_string();
+                    }
                 }
             }
-            return self.errorf(format!("{}{}", token.describe(), extra));
+            return self.errorf(format!("{}{}", describe(token, err), extra));
         }
-        self.errorf(format!("unexpected {} in {}", token.describe(), context))
+        self.errorf(format!(
+            "unexpected {} in {}",
+            describe(token, err),
+            context
+        ))
     }
 
-    fn expect(&mut self, expected: ItemType, context: &str) -> PResult<Item> {
+    fn expect(&mut self, expected: ItemType, context: &str) -> PResult<Item<'a>> {
         let t = self.next_non_space();
         if t.typ != expected {
             return Err(self.unexpected(&t, context));
@@ -562,13 +649,13 @@ impl Parser<'_, '_> {
 
     fn parse_definition(&mut self) -> PResult<()> {
         const CONTEXT: &str = "define clause";
-        let saved_vars = std::mem::replace(&mut self.vars, vec!["$".into()]);
+        let saved_vars = std::mem::replace(&mut self.vars, vec!["$"]);
         let saved_range = std::mem::replace(&mut self.range_depth, 0);
         let name_tok = self.next_non_space();
         if name_tok.typ != ItemType::String && name_tok.typ != ItemType::RawString {
             return Err(self.unexpected(&name_tok, CONTEXT));
         }
-        let Some(name) = unquote(&name_tok.val) else {
+        let Some(name) = unquote(name_tok.val) else {
             return Err(self.errorf("invalid syntax".into()));
         };
         self.expect(ItemType::RightDelim, CONTEXT)?;
@@ -582,21 +669,30 @@ impl Parser<'_, '_> {
             text: self.text.clone(),
             root: list,
         };
-        let line = self.token[0].line;
-        let pn = self.parse_name.clone();
-        add_tree(&mut self.trees, tree, &pn, line)?;
+        let pos = self.token[0].pos;
+        add_tree(&mut self.trees, tree, &self.parse_name, || {
+            line_of(&self.text, pos)
+        })?;
         self.vars = saved_vars;
         self.range_depth = saved_range;
         Ok(())
     }
 
     fn item_list(&mut self) -> PResult<(Vec<Node>, Parsed)> {
-        let mut list = Vec::new();
+        // Nodes are collected on a stack shared by the nested lists, then moved to a list
+        // of their exact number.
+        let base = self.node_stack.len();
+        let r = self.item_list_onto_stack();
+        let list: Vec<Node> = self.node_stack.drain(base..).collect();
+        r.map(|end| (list, end))
+    }
+
+    fn item_list_onto_stack(&mut self) -> PResult<Parsed> {
         while self.peek_non_space().typ != ItemType::Eof {
             let n = stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.text_or_action())?;
             match n {
-                Parsed::Node(n) => list.push(n),
-                e => return Ok((list, e)),
+                Parsed::Node(n) => self.node_stack.push(n),
+                e => return Ok(e),
             }
         }
         Err(self.errorf("unexpected EOF".into()))
@@ -605,11 +701,13 @@ impl Parser<'_, '_> {
     fn text_or_action(&mut self) -> PResult<Parsed> {
         let token = self.next_non_space();
         match token.typ {
-            ItemType::Text => Ok(Parsed::Node(Node::Text(Box::from(&*token.val)))),
+            ItemType::Text => Ok(Parsed::Node(Node::Text(
+                self.src(token.pos, token.pos + token.val.len()),
+            ))),
             ItemType::LeftDelim => {
-                self.action_line = token.line;
+                self.action_pos = Some(token.pos);
                 let r = self.action();
-                self.action_line = 0;
+                self.action_pos = None;
                 r
             }
             _ => Err(self.unexpected(&token, "input")),
@@ -721,9 +819,9 @@ impl Parser<'_, '_> {
         })
     }
 
-    fn parse_template_name(&mut self, token: &Item, context: &str) -> PResult<String> {
+    fn parse_template_name(&mut self, token: &Item<'a>, context: &str) -> PResult<String> {
         match token.typ {
-            ItemType::String | ItemType::RawString => match unquote(&token.val) {
+            ItemType::String | ItemType::RawString => match unquote(token.val) {
                 Some(s) => Ok(s),
                 None => Err(self.errorf("invalid syntax".into())),
             },
@@ -736,7 +834,7 @@ impl Parser<'_, '_> {
         let token = self.next_non_space();
         let name = self.parse_template_name(&token, CONTEXT)?;
         let pipe = self.pipeline(CONTEXT, ItemType::RightDelim)?;
-        let saved_vars = std::mem::replace(&mut self.vars, vec!["$".into()]);
+        let saved_vars = std::mem::replace(&mut self.vars, vec!["$"]);
         let saved_range = std::mem::replace(&mut self.range_depth, 0);
         let (list, end) = self.item_list()?;
         if !matches!(end, Parsed::End) {
@@ -750,9 +848,10 @@ impl Parser<'_, '_> {
             text: self.text.clone(),
             root: list,
         };
-        let line = self.token[0].line;
-        let pn = self.parse_name.clone();
-        add_tree(&mut self.trees, tree, &pn, line)?;
+        let pos = self.token[0].pos;
+        add_tree(&mut self.trees, tree, &self.parse_name, || {
+            line_of(&self.text, pos)
+        })?;
         Ok(Node::Template(Box::new(TemplateCall {
             pos: token.pos,
             name,
@@ -795,16 +894,16 @@ impl Parser<'_, '_> {
                     self.next_non_space();
                     pipe.decl.push(VarDecl {
                         pos: v.pos,
-                        name: Box::from(&*v.val),
+                        name: self.src(v.pos, v.pos + v.val.len()),
                     });
-                    self.vars.push(Box::from(&*v.val));
-                } else if next.typ == ItemType::Char && &*next.val == "," {
+                    self.vars.push(v.val);
+                } else if next.typ == ItemType::Char && next.val == "," {
                     self.next_non_space();
                     pipe.decl.push(VarDecl {
                         pos: v.pos,
-                        name: Box::from(&*v.val),
+                        name: self.src(v.pos, v.pos + v.val.len()),
                     });
-                    self.vars.push(Box::from(&*v.val));
+                    self.vars.push(v.val);
                     if context == "range" && pipe.decl.len() < 2 {
                         match self.peek_non_space().typ {
                             ItemType::Variable | ItemType::RightDelim | ItemType::RightParen => {
@@ -874,14 +973,21 @@ impl Parser<'_, '_> {
 
     fn command(&mut self) -> PResult<Command> {
         let pos = self.peek_non_space().pos;
-        let mut cmd = Command {
-            pos,
-            args: Vec::new(),
-        };
+        let base = self.arg_stack.len();
+        let r = self.command_onto_stack();
+        let args: Vec<Arg> = self.arg_stack.drain(base..).collect();
+        r?;
+        if args.is_empty() {
+            return Err(self.errorf("empty command".into()));
+        }
+        Ok(Command { pos, args })
+    }
+
+    fn command_onto_stack(&mut self) -> PResult<()> {
         loop {
             self.peek_non_space();
             if let Some(op) = self.operand()? {
-                cmd.args.push(op);
+                self.arg_stack.push(op);
             }
             let token = self.next();
             match token.typ {
@@ -892,22 +998,25 @@ impl Parser<'_, '_> {
             }
             break;
         }
-        if cmd.args.is_empty() {
-            return Err(self.errorf("empty command".into()));
-        }
-        Ok(cmd)
+        Ok(())
     }
 
     fn operand(&mut self) -> PResult<Option<Arg>> {
+        if matches!(
+            self.peek_non_space().typ,
+            ItemType::Field | ItemType::Variable
+        ) {
+            return self.path().map(Some);
+        }
         let Some(node) = self.term()? else {
             return Ok(None);
         };
         if self.peek().typ == ItemType::Field {
             let chain_pos = self.peek().pos;
-            let mut fields: Vec<Box<str>> = Vec::new();
+            let mut fields: Vec<Str> = Vec::new();
             while self.peek().typ == ItemType::Field {
                 let t = self.next();
-                fields.push(t.val[1..].into());
+                fields.push(self.src(t.pos + 1, t.pos + t.val.len()));
             }
             return Ok(Some(match node {
                 Arg::Field { idents, .. } => {
@@ -942,31 +1051,73 @@ impl Parser<'_, '_> {
         Ok(Some(node))
     }
 
+    /// A field or variable operand with the fields after it (`.a.b`, `$x.a`): `term` and
+    /// `operand` for those, building the identifiers in one allocation.
+    fn path(&mut self) -> PResult<Arg> {
+        let token = self.next_non_space();
+        let mut idents = std::mem::take(&mut self.scratch);
+        idents.clear();
+        let is_var = token.typ == ItemType::Variable;
+        if is_var {
+            let first = token.val.split('.').next().unwrap_or("");
+            if !self.vars.contains(&first) {
+                return Err(self.errorf(format!("undefined variable {}", crate::fmt::quote(first))));
+            }
+            let mut at = token.pos;
+            for part in token.val.split('.') {
+                idents.push(self.src(at, at + part.len()));
+                at += part.len() + 1;
+            }
+        } else {
+            idents.push(self.src(token.pos + 1, token.pos + token.val.len()));
+        }
+        let mut pos = token.pos;
+        if self.peek().typ == ItemType::Field {
+            pos = self.peek().pos;
+            while self.peek().typ == ItemType::Field {
+                let t = self.next();
+                idents.push(self.src(t.pos + 1, t.pos + t.val.len()));
+            }
+        }
+        let boxed: Box<[Str]> = idents.drain(..).collect();
+        self.scratch = idents;
+        Ok(if is_var {
+            Arg::Variable { pos, idents: boxed }
+        } else {
+            Arg::Field { pos, idents: boxed }
+        })
+    }
+
     fn term(&mut self) -> PResult<Option<Arg>> {
         let token = self.next_non_space();
         Ok(Some(match token.typ {
             ItemType::Identifier => {
-                let Some(func) = (self.resolve)(&token.val) else {
+                let Some(func) = (self.resolve)(token.val) else {
                     return Err(self.errorf(format!(
                         "function {} not defined",
-                        crate::fmt::quote(&token.val)
+                        crate::fmt::quote(token.val)
                     )));
                 };
                 Arg::Ident {
                     pos: token.pos,
-                    name: Box::from(&*token.val),
+                    name: self.src(token.pos, token.pos + token.val.len()),
                     func,
                 }
             }
             ItemType::Dot => Arg::Dot(token.pos),
             ItemType::Nil => Arg::Nil(token.pos),
             ItemType::Variable => {
-                let idents: Vec<Box<str>> = token.val.split('.').map(Box::from).collect();
-                if !self.vars.iter().any(|v| **v == *idents[0]) {
-                    return Err(self.errorf(format!(
-                        "undefined variable {}",
-                        crate::fmt::quote(&idents[0])
-                    )));
+                let first = token.val.split('.').next().unwrap_or("");
+                if !self.vars.contains(&first) {
+                    return Err(
+                        self.errorf(format!("undefined variable {}", crate::fmt::quote(first)))
+                    );
+                }
+                let mut idents = Vec::new();
+                let mut at = token.pos;
+                for part in token.val.split('.') {
+                    idents.push(self.src(at, at + part.len()));
+                    at += part.len() + 1;
                 }
                 Arg::Variable {
                     pos: token.pos,
@@ -975,12 +1126,12 @@ impl Parser<'_, '_> {
             }
             ItemType::Field => Arg::Field {
                 pos: token.pos,
-                idents: Box::new([token.val[1..].into()]),
+                idents: Box::new([self.src(token.pos + 1, token.pos + token.val.len())]),
             },
-            ItemType::Bool => Arg::Bool(token.pos, &*token.val == "true"),
+            ItemType::Bool => Arg::Bool(token.pos, token.val == "true"),
             ItemType::CharConstant | ItemType::Complex | ItemType::Number => {
                 match crate::strconv::parse_number(
-                    &token.val,
+                    token.val,
                     token.typ == ItemType::CharConstant,
                     token.typ == ItemType::Complex,
                 ) {
@@ -1002,15 +1153,30 @@ impl Parser<'_, '_> {
                 self.stack_depth -= 1;
                 Arg::Pipe(Box::new(r?))
             }
-            ItemType::String | ItemType::RawString => match unquote(&token.val) {
-                Some(s) => Arg::String {
+            ItemType::String | ItemType::RawString => {
+                let end = token.pos + token.val.len();
+                let inner = token.val.get(1..token.val.len().saturating_sub(1));
+                let plain = match (token.typ, inner) {
+                    // No escapes (Go's `strconv.Unquote` returns the text between the quotes).
+                    (ItemType::String, Some(i)) => !i.contains(['\\', '"', '\n']),
+                    (_, Some(i)) => !i.contains(['`', '\r']),
+                    (_, None) => false,
+                };
+                let text = if plain && token.val.len() >= 2 {
+                    self.src(token.pos + 1, end - 1)
+                } else {
+                    match unquote(token.val) {
+                        Some(s) => Str::owned(&s),
+                        None => return Err(self.errorf("invalid syntax".into())),
+                    }
+                };
+                Arg::String {
                     pos: token.pos,
-                    quoted: Box::from(&*token.val),
-                    text: s.into_boxed_str(),
+                    quoted: self.src(token.pos, end),
+                    text,
                     id: NEXT_STRING_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-                },
-                None => return Err(self.errorf("invalid syntax".into())),
-            },
+                }
+            }
             _ => {
                 self.backup();
                 return Ok(None);
