@@ -31,6 +31,30 @@ pub struct Comparison {
     pub conditions: Vec<ApplicationCondition>,
 }
 
+impl Comparison {
+    /// Marks the resources whose group/kind `project` does not permit (its cluster- and
+    /// namespace-resource white- and blacklists) with sync status `Unknown`, as Argo CD's
+    /// `CompareAppState` does; the app's own sync status is left as compared (a sync then fails
+    /// on the permission check). `namespaced(group, kind)` is the kind's scope (`None` when
+    /// unknown: judged as cluster-scoped, as Argo CD does when discovery fails). Returns how many
+    /// were marked.
+    pub fn mark_unpermitted(
+        &mut self,
+        project: &crate::project::AppProject,
+        namespaced: &dyn Fn(&str, &str) -> Option<bool>,
+    ) -> usize {
+        let mut n = 0;
+        for r in &mut self.resources {
+            let scoped = namespaced(&r.group, &r.kind) == Some(true);
+            if !project.is_group_kind_permitted(&r.group, &r.kind, scoped) {
+                r.status = Some(status::SyncStatusCode::Unknown.as_str().to_string());
+                n += 1;
+            }
+        }
+        n
+    }
+}
+
 /// Builds the comparison. `diffs[i]` is the diff of `rec.resources[i]` (entries of hooks are
 /// ignored); `revisions` are the resolved revisions of the sources; `qualified_name` is the
 /// app's name as Argo CD shows it in messages (`name`, or `namespace/name` outside the
@@ -293,5 +317,35 @@ mod tests {
         assert!(c.conditions.is_empty());
         let v: Value = serde_json::to_value(&c.resources[0]).expect("json");
         assert_eq!(v["requiresPruning"], json!(true));
+
+        // A project that refuses Services (blacklist) and every cluster-scoped kind: the
+        // Service is marked Unknown, the rest keep their status, the app's status stays.
+        let project = crate::project::AppProject::from_value(&json!({
+            "metadata": {"name": "team"},
+            "spec": {"namespaceResourceBlacklist": [{"group": "", "kind": "Service"}]}
+        }))
+        .expect("project");
+        let mut marked = c.clone();
+        assert_eq!(marked.mark_unpermitted(&project, &scope), 1);
+        let status_of = |c: &Comparison, kind: &str| {
+            c.resources
+                .iter()
+                .find(|r| r.kind == kind)
+                .and_then(|r| r.status.clone())
+        };
+        assert_eq!(status_of(&marked, "Service").as_deref(), Some("Unknown"));
+        assert_eq!(status_of(&marked, "Deployment").as_deref(), Some("Synced"));
+        assert_eq!(marked.sync.status, "OutOfSync");
+        // Unknown scope counts as cluster-scoped: refused without a cluster whitelist entry.
+        let mut all = c.clone();
+        assert_eq!(
+            all.mark_unpermitted(&project, &|_, _| None),
+            all.resources.len()
+        );
+        // The default project permits everything.
+        let mut none = c.clone();
+        let default = crate::project::AppProject::default_project();
+        assert_eq!(none.mark_unpermitted(&default, &scope), 0);
+        assert_eq!(none, c);
     }
 }

@@ -8,6 +8,16 @@
 //! expired, whatever the clocks of the other replicas say. Optimistic concurrency
 //! (`resourceVersion` on update) makes sure at most one candidate wins a race.
 //!
+//! **Readiness of a standby.** As with kube-controller-manager and controller-runtime managers,
+//! a replica that is not the leader is *live and ready*: it reaches the API server and stands
+//! by to take over within one lease duration, and ferry's HTTP endpoint on a standby still
+//! serves webhooks (they set the refresh annotation through the API server, which the leader
+//! acts on). Reporting standbys as not ready would keep them out of their Service and block
+//! rolling updates of a multi-replica Deployment for nothing. [`LeaderStatus`] tells the
+//! endpoint what to report: ready while [`LeaderState::Standby`] or [`LeaderState::Leader`];
+//! not ready before the first answer of the API server, when it stops answering, or once the
+//! Lease is lost (the controller then stops and the process exits to be restarted).
+//!
 //! ```
 //! use controller::leader::LeaderElection;
 //! let le = LeaderElection::new("argocd", "replica-a");
@@ -18,10 +28,96 @@
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use kube::api::{Api, PostParams};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 /// Default Lease name.
 pub const LEASE_NAME: &str = "ferry-controller";
+
+/// Where a replica stands in the election.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeaderState {
+    /// No answer from the API server yet.
+    Starting,
+    /// Another replica holds the Lease; this one is ready to take over.
+    Standby,
+    /// This replica holds the Lease and reconciles.
+    Leader,
+    /// The API server stopped answering the election (cannot take over or renew).
+    Unreachable,
+    /// Leadership was lost or released; the controller stops.
+    Stopped,
+}
+
+impl LeaderState {
+    /// Whether a replica in this state reports ready (`/readyz`).
+    pub fn is_ready(self) -> bool {
+        matches!(self, LeaderState::Standby | LeaderState::Leader)
+    }
+
+    /// `starting`, `standby`, `leader`, `unreachable`, `stopped`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LeaderState::Starting => "starting",
+            LeaderState::Standby => "standby",
+            LeaderState::Leader => "leader",
+            LeaderState::Unreachable => "unreachable",
+            LeaderState::Stopped => "stopped",
+        }
+    }
+
+    fn from_u8(v: u8) -> LeaderState {
+        match v {
+            1 => LeaderState::Standby,
+            2 => LeaderState::Leader,
+            3 => LeaderState::Unreachable,
+            4 => LeaderState::Stopped,
+            _ => LeaderState::Starting,
+        }
+    }
+
+    fn to_u8(self) -> u8 {
+        match self {
+            LeaderState::Starting => 0,
+            LeaderState::Standby => 1,
+            LeaderState::Leader => 2,
+            LeaderState::Unreachable => 3,
+            LeaderState::Stopped => 4,
+        }
+    }
+}
+
+/// A shared view of this replica's [`LeaderState`], updated by the [`Elector`] and read by
+/// the HTTP endpoint (clones share the state).
+#[derive(Clone, Default)]
+pub struct LeaderStatus(Arc<AtomicU8>);
+
+impl LeaderStatus {
+    /// The current state.
+    pub fn get(&self) -> LeaderState {
+        LeaderState::from_u8(self.0.load(Ordering::Acquire))
+    }
+
+    fn set(&self, s: LeaderState) {
+        self.0.store(s.to_u8(), Ordering::Release);
+    }
+}
+
+impl std::fmt::Debug for LeaderStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LeaderStatus({})", self.get().as_str())
+    }
+}
+
+/// Two handles are equal when they share their state.
+impl PartialEq for LeaderStatus {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for LeaderStatus {}
 
 /// Leader election settings (client-go defaults: 15 s / 10 s / 2 s).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +134,8 @@ pub struct LeaderElection {
     pub renew_deadline: Duration,
     /// Interval between attempts.
     pub retry_period: Duration,
+    /// Where this replica stands (shared with clones; read it for `/readyz`).
+    pub status: LeaderStatus,
 }
 
 impl LeaderElection {
@@ -50,6 +148,7 @@ impl LeaderElection {
             lease_duration: Duration::from_secs(15),
             renew_deadline: Duration::from_secs(10),
             retry_period: Duration::from_secs(2),
+            status: LeaderStatus::default(),
         }
     }
 
@@ -230,16 +329,27 @@ impl Elector {
         }
     }
 
-    /// Waits until this replica is the leader.
+    /// Waits until this replica is the leader (standing by meanwhile).
     pub async fn acquire(&mut self) {
         loop {
             match self.try_acquire_or_renew().await {
                 Ok(true) => {
+                    self.cfg.status.set(LeaderState::Leader);
                     tracing::info!(identity = %self.cfg.identity, lease = %self.cfg.lease_name, "became leader");
                     return;
                 }
-                Ok(false) => {}
-                Err(e) => tracing::warn!(error = %e, "leader election"),
+                Ok(false) => {
+                    if self.cfg.status.get() != LeaderState::Standby {
+                        tracing::info!(identity = %self.cfg.identity, lease = %self.cfg.lease_name, "standing by");
+                    }
+                    self.cfg.status.set(LeaderState::Standby);
+                }
+                Err(e) => {
+                    if self.cfg.status.get() != LeaderState::Starting {
+                        self.cfg.status.set(LeaderState::Unreachable);
+                    }
+                    tracing::warn!(error = %e, "leader election");
+                }
             }
             tokio::time::sleep(self.cfg.retry_period).await;
         }
@@ -252,13 +362,17 @@ impl Elector {
             tokio::time::sleep(self.cfg.retry_period).await;
             match self.try_acquire_or_renew().await {
                 Ok(true) => {}
-                Ok(false) => return LeaderError::Lost(self.cfg.lease_name.clone()),
+                Ok(false) => {
+                    self.cfg.status.set(LeaderState::Stopped);
+                    return LeaderError::Lost(self.cfg.lease_name.clone());
+                }
                 Err(e) => tracing::warn!(error = %e, "renewing the lease"),
             }
             let stale = self
                 .last_renew
                 .is_none_or(|t| t.elapsed() > self.cfg.renew_deadline);
             if stale {
+                self.cfg.status.set(LeaderState::Stopped);
                 return LeaderError::Lost(self.cfg.lease_name.clone());
             }
         }
@@ -266,6 +380,7 @@ impl Elector {
 
     /// Gives the Lease up (on a clean stop) so another replica takes over at once.
     pub async fn release(&mut self) {
+        self.cfg.status.set(LeaderState::Stopped);
         let Ok(Some(mut lease)) = self.api.get_opt(&self.cfg.lease_name).await else {
             return;
         };
@@ -320,6 +435,26 @@ mod tests {
             decide(Some(&spec("b", 1)), "a", s(1)),
             Decision::Take { transition: true }
         );
+    }
+
+    #[test]
+    fn standby_and_leader_are_ready_the_rest_not() {
+        let le = LeaderElection::new("argocd", "a");
+        let view = le.clone().status;
+        assert_eq!(view, le.status);
+        assert_ne!(view, LeaderStatus::default());
+        assert_eq!(view.get(), LeaderState::Starting);
+        for (s, ready) in [
+            (LeaderState::Starting, false),
+            (LeaderState::Standby, true),
+            (LeaderState::Leader, true),
+            (LeaderState::Unreachable, false),
+            (LeaderState::Stopped, false),
+        ] {
+            le.status.set(s);
+            assert_eq!(view.get(), s);
+            assert_eq!(s.is_ready(), ready, "{}", s.as_str());
+        }
     }
 
     #[test]

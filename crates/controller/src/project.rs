@@ -77,6 +77,10 @@ pub struct AppProjectSpec {
     /// Namespaced kinds denied.
     #[serde(default)]
     pub namespace_resource_blacklist: Vec<GroupKind>,
+    /// Namespaces outside the control plane's whose Applications may use this project
+    /// (globs; Argo CD's "apps in any namespace").
+    #[serde(default)]
+    pub source_namespaces: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -207,6 +211,37 @@ impl AppProject {
         Ok(AppProject {
             name: meta.name,
             spec,
+        })
+    }
+
+    /// `IsAppNamespacePermitted`: an Application in the control-plane namespace (or without a
+    /// namespace) may use any project; one in another namespace only a project whose
+    /// `sourceNamespaces` has a glob matching its namespace. Argo CD also accepts `/regexp/`
+    /// entries; ferry does not evaluate regular expressions, so such an entry matches nothing
+    /// (the safe side: the app is refused).
+    pub fn is_app_namespace_permitted(&self, app_namespace: &str, control_namespace: &str) -> bool {
+        if app_namespace.is_empty() || app_namespace == control_namespace {
+            return true;
+        }
+        self.spec.source_namespaces.iter().any(|p| {
+            let regexp = p.len() > 1 && p.starts_with('/') && p.ends_with('/');
+            !regexp && glob(p, app_namespace)
+        })
+    }
+
+    /// Argo CD's `UnknownError` condition text for an Application whose namespace may not use
+    /// this project (`None` when it may): the app is then neither compared nor synced.
+    pub fn app_namespace_violation(
+        &self,
+        app: &Application,
+        control_namespace: &str,
+    ) -> Option<String> {
+        let ns = &app.metadata.namespace;
+        (!self.is_app_namespace_permitted(ns, control_namespace)).then(|| {
+            format!(
+                "application '{}' in namespace '{}' is not permitted to use project '{}'",
+                app.metadata.name, ns, self.name
+            )
         })
     }
 
@@ -436,6 +471,35 @@ mod tests {
             AppProject::default_project()
                 .spec_violations(&app)
                 .is_empty()
+        );
+    }
+
+    #[test]
+    fn source_namespaces_like_apps_in_any_namespace() {
+        let p = proj(json!({"sourceNamespaces": ["team-*", "ci", "/^re.*$/"]}));
+        assert!(p.is_app_namespace_permitted("argocd", "argocd"));
+        assert!(p.is_app_namespace_permitted("", "argocd"));
+        assert!(p.is_app_namespace_permitted("team-a", "argocd"));
+        assert!(p.is_app_namespace_permitted("ci", "argocd"));
+        assert!(!p.is_app_namespace_permitted("cis", "argocd"));
+        assert!(!p.is_app_namespace_permitted("other", "argocd"));
+        // Regular expressions are not evaluated: refused.
+        assert!(!p.is_app_namespace_permitted("rex", "argocd"));
+        // The implicit default project permits no other namespace, as Argo CD's.
+        assert!(!AppProject::default_project().is_app_namespace_permitted("team-a", "argocd"));
+        let app = |ns: &str| {
+            Application::from_value(&json!({
+                "metadata": {"name": "web", "namespace": ns},
+                "spec": {"project": "team", "source": {"repoURL": "https://g/x.git"},
+                    "destination": {"server": "https://kubernetes.default.svc", "namespace": "x"}}
+            }))
+            .expect("app")
+        };
+        assert_eq!(p.app_namespace_violation(&app("team-b"), "argocd"), None);
+        assert_eq!(
+            p.app_namespace_violation(&app("other"), "argocd")
+                .as_deref(),
+            Some("application 'web' in namespace 'other' is not permitted to use project 'team'")
         );
     }
 

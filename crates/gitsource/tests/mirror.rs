@@ -2,13 +2,12 @@
 
 mod support {
     pub mod fixture;
-    pub mod http_git;
 }
 
 use gitsource::mirror::{CommitId, EntryKind, FetchOptions, MirrorStore};
 use gitsource::{GitError, Remote, Secret};
 use support::fixture::{bare_repo, commit_files, git};
-use support::http_git::GitHttpServer;
+use testkit::http_git::GitHttpServer;
 
 fn files() -> Vec<(&'static str, &'static str)> {
     vec![

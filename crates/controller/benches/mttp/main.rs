@@ -26,9 +26,8 @@
 //! directory with the controller's log).
 
 mod fixture;
-// The smart-HTTP git server of the controller's tests (one copy for tests and bench).
-#[path = "../../tests/support/http_git.rs"]
-mod git_http;
+// The smart-HTTP git server of the tests (the dev-only `testkit` crate).
+use testkit::http_git as git_http;
 mod procstat;
 
 use futures_util::{StreamExt, TryStreamExt};
@@ -276,7 +275,7 @@ async fn run(cfg: Config) -> Res<()> {
     let served = dir.join("served");
     let t = Instant::now();
     let (repo, commit1) = fixture::Repo::create(&dir, &served, cfg.apps)?;
-    let server = git_http::GitHttpServer::start(&served);
+    let server = git_http::GitHttpServer::open(&served);
     let repo_url = server.url("mttp.git");
     eprintln!(
         "mttp: repository with {} apps in {}",

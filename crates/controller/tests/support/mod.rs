@@ -7,7 +7,7 @@
 
 #![allow(dead_code)]
 
-pub mod http_git;
+pub use testkit::http_git;
 
 use controller::kube_io::{Kube, client_from_kubeconfig};
 use hmac::{Hmac, Mac};
@@ -73,15 +73,61 @@ pub fn app_api(client: &kube::Client) -> Api<DynamicObject> {
     Api::namespaced_with(client.clone(), "argocd", &ar)
 }
 
-/// Installs a test log subscriber (`FERRY_LOG`, default `warn`).
+/// Everything ferry's crates logged in this test process (see [`init_logs`]).
+static CAPTURED_LOGS: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+/// At most this much is kept (later lines are dropped).
+const CAPTURE_LIMIT: usize = 64 << 20;
+/// What the capture records: ferry's own crates in detail (the embedded cluster and the
+/// libraries below it only when they warn).
+const CAPTURE_FILTER: &str =
+    "warn,controller=debug,engine=debug,helm=debug,sops=debug,gitsource=debug,apiserver=info";
+
+struct CaptureWriter;
+
+impl std::io::Write for CaptureWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut c) = CAPTURED_LOGS.lock()
+            && c.len() + buf.len() <= CAPTURE_LIMIT
+        {
+            c.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Installs the test log subscriber: the test output shows `FERRY_LOG` (default `warn`), and
+/// every log line of ferry's crates down to `debug` is captured in memory for
+/// [`captured_logs`] (so that tests can check that no secret is ever logged).
 pub fn init_logs() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let console = tracing_subscriber::fmt::layer()
+        .with_test_writer()
+        .with_filter(
             tracing_subscriber::EnvFilter::try_from_env("FERRY_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_test_writer()
+        );
+    let capture = tracing_subscriber::fmt::layer()
+        .with_ansi(false)
+        .with_writer(|| CaptureWriter)
+        .with_filter(tracing_subscriber::EnvFilter::new(CAPTURE_FILTER));
+    let _ = tracing_subscriber::registry()
+        .with(console)
+        .with(capture)
         .try_init();
+}
+
+/// The log lines captured so far in this test process (every test of the binary).
+pub fn captured_logs() -> String {
+    CAPTURED_LOGS
+        .lock()
+        .map(|c| String::from_utf8_lossy(&c).into_owned())
+        .unwrap_or_default()
 }
 
 /// What to start.
@@ -92,6 +138,8 @@ pub struct DemoOptions {
     pub env: String,
     /// Apply the entrypoint Application at start.
     pub bootstrap: bool,
+    /// Serve git only to this `(user, password)` (HTTP Basic); `None` serves anyone.
+    pub git_auth: Option<(String, String)>,
 }
 
 impl Default for DemoOptions {
@@ -100,6 +148,7 @@ impl Default for DemoOptions {
             poll: Duration::from_secs(600),
             env: "dev".into(),
             bootstrap: true,
+            git_auth: None,
         }
     }
 }
@@ -159,7 +208,10 @@ impl Demo {
             &work,
             &["push", "-q", bare.to_str().expect("utf-8 path"), "main"],
         );
-        let git_server = http_git::GitHttpServer::start(&served);
+        let git_server = match &opts.git_auth {
+            Some((user, password)) => http_git::GitHttpServer::start(&served, user, password),
+            None => http_git::GitHttpServer::open(&served),
+        };
         let repo_url = git_server.url("demo.git");
 
         controller::bootstrap::ensure_namespace(&kube, "argocd")
@@ -568,6 +620,50 @@ impl Demo {
             let _ = api
                 .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
                 .await;
+        }
+    }
+
+    /// Creates an Argo CD repository Secret (`secret_type` `repository` or `repo-creds`) in
+    /// `argocd`, as `argocd repo add` / `argocd repocreds add` store them.
+    pub async fn repo_secret(
+        &self,
+        name: &str,
+        secret_type: &str,
+        url: &str,
+        username: &str,
+        password: &str,
+    ) {
+        let ar = kube::api::ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk("", "v1", "Secret"),
+            "secrets",
+        );
+        let api: Api<DynamicObject> = Api::namespaced_with(self.client.clone(), "argocd", &ar);
+        let secret: DynamicObject = serde_json::from_value(json!({
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": name, "namespace": "argocd",
+                "labels": {"argocd.argoproj.io/secret-type": secret_type}},
+            "stringData": {"type": "git", "url": url, "username": username, "password": password},
+        }))
+        .expect("secret");
+        api.create(&Default::default(), &secret)
+            .await
+            .unwrap_or_else(|e| panic!("creating secret {name}: {e}"));
+    }
+
+    /// Applies `obj` (e.g. an Application), retrying while the controller has not yet installed
+    /// its CRD.
+    pub async fn apply_retrying(&self, obj: &Value) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            match self.kube.apply(obj).await {
+                Ok(_) => return,
+                Err(e) if Instant::now() < deadline => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => panic!("applying {}: {e}", obj["metadata"]["name"]),
+            }
         }
     }
 

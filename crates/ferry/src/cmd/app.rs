@@ -1069,7 +1069,7 @@ async fn diff(
             src.target_revision = Some(r.to_string());
         }
     }
-    let snaps = fetch_sources(&app).await?;
+    let snaps = fetch_sources(client, control_ns, &app).await?;
     let fetcher = controller::kube_io::KubeSecrets {
         client: client.clone(),
         default_namespace: control_ns.to_string(),
@@ -1167,20 +1167,33 @@ async fn diff(
     Ok(out)
 }
 
-/// Fetches every source of `app` into a temporary mirror store.
+/// Fetches every source of `app` (a multi-source app's `ref` sources too: they provide the
+/// `$ref/...` value files) into a temporary mirror store, with the controller's credentials:
+/// the ones in the URL, else the Argo CD repository Secrets of `control_ns` (`repository`
+/// for the exact URL, else the `repo-creds` template with the longest prefix).
 async fn fetch_sources(
+    client: &kube::Client,
+    control_ns: &str,
     app: &Application,
 ) -> anyhow::Result<Vec<controller::source::SourceSnapshot>> {
     let dir = tempfile::tempdir()?;
     let store = gitsource::mirror::MirrorStore::new(dir.path().join("repos"))
         .map_err(|e| exit(EXIT_FAILED, format!("git mirror: {e}")))?;
+    let creds =
+        controller::repocreds::RepoCreds::new(client.clone(), control_ns, dir.path().join("keys"));
     let mut out = Vec::new();
     for src in app.sources() {
-        let url = src.repo_url.clone();
+        // Messages name the repository without the credentials a URL may carry.
+        let url = gitsource::redact_url_userinfo(&src.repo_url);
         let rev = src.revision().to_string();
         let store = store.clone();
+        let remote = creds.remote(&src.repo_url).await.map_err(|e| {
+            exit(
+                EXIT_FAILED,
+                format!("repository credentials for {url}: {e}"),
+            )
+        })?;
         let (commit, files) = tokio::task::spawn_blocking(move || {
-            let remote = gitsource::Remote::parse(&url).map_err(|e| format!("{url}: {e}"))?;
             let mirror = store.open(&remote).map_err(|e| format!("{url}: {e}"))?;
             let commit = mirror
                 .fetch(&rev, &gitsource::mirror::FetchOptions::default())

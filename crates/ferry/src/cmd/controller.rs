@@ -73,6 +73,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 /// Runs the controller and its HTTP endpoint until interrupted (shared with `ferry up`).
+///
+/// `/readyz`: without leader election, ready once the controller runs; with it, ready while
+/// this replica is the leader *or a standby* that reaches the API server (see
+/// [`controller::leader`]: a standby is live and ready to take over, and its endpoint still
+/// accepts webhooks), not ready before the first answer of the API server, while it does not
+/// answer, or after the Lease was lost.
 pub async fn serve(
     client: kube::Client,
     opts: controller::Options,
@@ -87,6 +93,24 @@ pub async fn serve(
         })
         .await
     });
+    let readiness = opts.leader_election.as_ref().map(|le| {
+        let status = le.status.clone();
+        let st = state.clone();
+        tokio::spawn(async move {
+            let mut last = None;
+            loop {
+                let s = status.get();
+                st.ready
+                    .store(s.is_ready(), std::sync::atomic::Ordering::Relaxed);
+                if last != Some(s) {
+                    tracing::info!(state = s.as_str(), "leader election");
+                    last = Some(s);
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        })
+    });
+    let _stop_readiness = readiness.map(AbortOnDrop);
     let st = state.clone();
     let shutdown = opts.shutdown.clone();
     let mut ctrl = tokio::spawn(async move {
@@ -106,4 +130,13 @@ pub async fn serve(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
