@@ -601,7 +601,7 @@ impl<'a> State<'a> {
     fn eval_pipeline(&mut self, dot: &Ev, pipe: &'a Pipe) -> R<Ev> {
         self.at(At::Pipe(pipe));
         let mut value: Option<Ev> = None;
-        for cmd in &pipe.cmds {
+        for cmd in pipe.cmds.iter() {
             let mut v = self.eval_command(dot, cmd, value)?;
             v.iface = false;
             value = Some(v);

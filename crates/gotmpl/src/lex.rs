@@ -163,6 +163,18 @@ fn is_go_digit(c: char) -> bool {
     !matches!(c as u32, 0xB2 | 0xB3 | 0xB9 | 0xBC..=0xBE | 0x2070..=0x218F | 0x2460..=0x24FF | 0x2776..=0x2793 | 0x3007 | 0x3021..=0x3029 | 0x3038..=0x303A | 0x3192..=0x3195 | 0x3220..=0x3229 | 0x3248..=0x324F | 0x3251..=0x325F | 0x3280..=0x3289 | 0x32B1..=0x32BF)
 }
 
+/// ASCII letters, digits and `_`.
+static ASCII_WORD: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        t[i] = c.is_ascii_alphanumeric() || c == b'_';
+        i += 1;
+    }
+    t
+};
+
 fn has_left_trim_marker(s: &[u8]) -> bool {
     s.len() >= 2 && s[0] == b'-' && is_space_byte(s[1])
 }
@@ -552,15 +564,14 @@ impl<'a> Lexer<'a> {
     }
 
     /// Skips ASCII letters, digits and `_` (the common case of [`is_alnum`]).
+    #[inline]
     fn skip_ascii_alnum(&mut self) {
         let b = self.bytes();
-        while let Some(&c) = b.get(self.pos) {
-            if c.is_ascii_alphanumeric() || c == b'_' {
-                self.pos += 1;
-            } else {
-                break;
-            }
-        }
+        let n = b[self.pos..]
+            .iter()
+            .position(|&c| !ASCII_WORD[c as usize])
+            .unwrap_or(b.len() - self.pos);
+        self.pos += n;
     }
 
     /// Skips letters, digits and `_` (Go's `isAlphaNumeric` runes); returns the character

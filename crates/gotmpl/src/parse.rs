@@ -157,7 +157,43 @@ pub struct Pipe {
     pub pos: usize,
     pub is_assign: bool,
     pub decl: Vec<VarDecl>,
-    pub cmds: Vec<Command>,
+    pub cmds: Few<Command>,
+}
+
+/// A list of one element or more, holding one element without a separate allocation (most
+/// pipelines have one command). Dereferences to a slice.
+pub enum Few<T> {
+    One(T),
+    Many(Box<[T]>),
+}
+
+impl<T> Few<T> {
+    /// The elements `v[base..]`, removed from `v`.
+    fn take_from(v: &mut Vec<T>, base: usize) -> Few<T> {
+        if v.len() == base + 1
+            && let Some(x) = v.pop()
+        {
+            return Few::One(x);
+        }
+        Few::Many(v.drain(base..).collect())
+    }
+}
+
+impl<T> std::ops::Deref for Few<T> {
+    type Target = [T];
+    #[inline]
+    fn deref(&self) -> &[T] {
+        match self {
+            Few::One(x) => std::slice::from_ref(x),
+            Few::Many(v) => v,
+        }
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for Few<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
 }
 
 /// A declared variable (`$x` in `$x := …`).
@@ -171,7 +207,7 @@ pub struct VarDecl {
 #[derive(Debug)]
 pub struct Command {
     pub pos: usize,
-    pub args: Vec<Arg>,
+    pub args: Box<[Arg]>,
 }
 
 /// An operand.
@@ -444,6 +480,7 @@ pub(crate) fn parse(
         scratch: Vec::new(),
         node_stack: Vec::new(),
         arg_stack: Vec::new(),
+        cmd_stack: Vec::new(),
         range_depth: 0,
         stack_depth: 0,
         parse_name: parse_name.clone(),
@@ -517,6 +554,8 @@ struct Parser<'a, 'f> {
     node_stack: Vec<Node>,
     /// The operands of the commands being parsed (innermost last).
     arg_stack: Vec<Arg>,
+    /// The commands of the pipelines being parsed (innermost last).
+    cmd_stack: Vec<Command>,
     range_depth: usize,
     stack_depth: usize,
     parse_name: Arc<str>,
@@ -881,7 +920,7 @@ impl<'a> Parser<'a, '_> {
             pos: token.pos,
             is_assign: false,
             decl: Vec::new(),
-            cmds: Vec::new(),
+            cmds: Few::Many(Box::new([])),
         };
         'decls: loop {
             let v = self.peek_non_space();
@@ -925,9 +964,12 @@ impl<'a> Parser<'a, '_> {
             }
             break;
         }
+        // Commands are collected on a stack shared by nested pipelines.
+        let base = self.cmd_stack.len();
         loop {
             let token = self.next_non_space();
             if token.typ == end {
+                pipe.cmds = Few::take_from(&mut self.cmd_stack, base);
                 self.check_pipeline(&pipe, context)?;
                 return Ok(pipe);
             }
@@ -946,7 +988,7 @@ impl<'a> Parser<'a, '_> {
                 | ItemType::LeftParen => {
                     self.backup();
                     let c = self.command()?;
-                    pipe.cmds.push(c);
+                    self.cmd_stack.push(c);
                 }
                 _ => return Err(self.unexpected(&token, context)),
             }
@@ -975,7 +1017,7 @@ impl<'a> Parser<'a, '_> {
         let pos = self.peek_non_space().pos;
         let base = self.arg_stack.len();
         let r = self.command_onto_stack();
-        let args: Vec<Arg> = self.arg_stack.drain(base..).collect();
+        let args: Box<[Arg]> = self.arg_stack.drain(base..).collect();
         r?;
         if args.is_empty() {
             return Err(self.errorf("empty command".into()));
