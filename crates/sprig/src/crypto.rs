@@ -13,6 +13,8 @@ use sha2::{Digest, Sha256, Sha512};
 use crate::encoding::{b64_decode, b64_encode};
 use crate::{arg_i, arg_s, fixed, reg};
 
+mod rsagen;
+
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
@@ -439,9 +441,7 @@ impl PrivKey {
 }
 
 fn gen_rsa(bits: usize) -> Result<PrivKey, String> {
-    rsa::RsaPrivateKey::new(&mut rand::thread_rng(), bits)
-        .map(|k| PrivKey::Rsa(Box::new(k)))
-        .map_err(|e| e.to_string())
+    rsagen::generate(&mut rand::thread_rng(), bits).map(|k| PrivKey::Rsa(Box::new(k)))
 }
 
 fn gen_dsa() -> Vec<u8> {
