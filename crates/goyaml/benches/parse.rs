@@ -1,5 +1,6 @@
 //! Benchmark: goyaml reading the YAML a chart render reads — the head of every rendered
-//! document (Helm's kind sort, `parse_head`) and values files (`load_values`).
+//! document (Helm's kind sort, `parse_head`) and values files (`load_values`, and
+//! `from_yaml_map_json` as Helm's values loader holds them).
 //!
 //! Run: `cargo bench -p goyaml --bench parse [FILE…]`. Each FILE is read as YAML after
 //! dropping template-action lines (`{{ … }}` alone on a line), e.g. the CRDs of a chart;
@@ -54,7 +55,8 @@ fn main() {
             })
             .collect()
     };
-    let (mut total_bytes, mut total_head, mut total_values) = (0usize, 0f64, 0f64);
+    let (mut total_bytes, mut total_head, mut total_values, mut total_json) =
+        (0usize, 0f64, 0f64, 0f64);
     for (name, text) in &docs {
         let iters = (4_000_000 / text.len().max(1)).clamp(5, 20_000);
         let t = cpu_us();
@@ -67,20 +69,27 @@ fn main() {
             std::hint::black_box(goyaml::load_values(text).expect("load_values"));
         }
         let values = (cpu_us() - t) / iters as f64;
+        let t = cpu_us();
+        for _ in 0..iters {
+            std::hint::black_box(goyaml::from_yaml_map_json(text).expect("from_yaml_map_json"));
+        }
+        let json = (cpu_us() - t) / iters as f64;
         println!(
-            "{name}: {} bytes, {} lines: parse_head {head:.0} µs, load_values {values:.0} µs",
+            "{name}: {} bytes, {} lines: parse_head {head:.0} µs, load_values {values:.0} µs, from_yaml_map_json {json:.0} µs",
             text.len(),
             text.lines().count()
         );
         total_bytes += text.len();
         total_head += head;
         total_values += values;
+        total_json += json;
     }
     if docs.len() > 1 {
         println!(
-            "total: {total_bytes} bytes: parse_head {total_head:.0} µs ({:.1} MB/s), load_values {total_values:.0} µs ({:.1} MB/s)",
+            "total: {total_bytes} bytes: parse_head {total_head:.0} µs ({:.1} MB/s), load_values {total_values:.0} µs ({:.1} MB/s), from_yaml_map_json {total_json:.0} µs ({:.1} MB/s)",
             total_bytes as f64 / total_head,
-            total_bytes as f64 / total_values
+            total_bytes as f64 / total_values,
+            total_bytes as f64 / total_json
         );
     }
 }

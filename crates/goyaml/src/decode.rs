@@ -619,6 +619,8 @@ fn resolve_plain<'a>(tag: &str, input: &'a str) -> (&'static str, Scalar<'a>) {
 
 /// Builds target values (Go `interface{}` after the JSON round trip).
 pub(crate) trait Build: Sized {
+    /// Whether the builder keeps what it is given (map keys are then made owned strings).
+    const KEEPS: bool = true;
     type Map: Default;
     fn scalar(s: Scalar<'_>) -> Self;
     fn seq(items: Vec<Self>) -> Self;
@@ -631,6 +633,7 @@ pub(crate) trait Build: Sized {
 pub(crate) struct Skip;
 
 impl Build for Skip {
+    const KEEPS: bool = false;
     type Map = ();
     #[inline]
     fn scalar(_: Scalar<'_>) -> Self {
@@ -652,8 +655,8 @@ impl Build for Skip {
 pub(crate) type KeyFilter = fn(&str) -> bool;
 
 /// A map key as goyaml decoded it, before sigs.k8s.io/yaml turned it into a string.
-enum Key {
-    Str(String),
+enum Key<'d> {
+    Str(Cow<'d, str>),
     Bad(String),
 }
 
@@ -890,7 +893,9 @@ impl<'d, 'a> Decoder<'d, 'a> {
                 Key::Str(s) => {
                     if keep.is_none_or(|f| f(&s)) {
                         let val: B = self.value(v)?;
-                        B::insert(m, s, val);
+                        if B::KEEPS {
+                            B::insert(m, s.into_owned(), val);
+                        }
                     } else {
                         let _: Skip = self.value(v)?;
                     }
@@ -910,7 +915,7 @@ impl<'d, 'a> Decoder<'d, 'a> {
         Ok(())
     }
 
-    fn key(&mut self, id: usize) -> Result<Key, Error> {
+    fn key(&mut self, id: usize) -> Result<Key<'d>, Error> {
         self.count()?;
         let mut target = id;
         let mut entered = false;
@@ -923,18 +928,18 @@ impl<'d, 'a> Decoder<'d, 'a> {
             NodeKind::Scalar { .. } => {
                 let s = self.scalar_of(target)?;
                 Ok(match s {
-                    Scalar::Str(s) => Key::Str(s.into_owned()),
-                    Scalar::Int(i) => Key::Str(i.to_string()),
+                    Scalar::Str(s) => Key::Str(s),
+                    Scalar::Int(i) => Key::Str(Cow::Owned(i.to_string())),
                     Scalar::Float(f) => {
                         let s = format_float32_g(f);
-                        Key::Str(match s.as_str() {
+                        Key::Str(Cow::Owned(match s.as_str() {
                             "+Inf" => ".inf".into(),
                             "-Inf" => "-.inf".into(),
                             "NaN" => ".nan".into(),
                             _ => s,
-                        })
+                        }))
                     }
-                    Scalar::Bool(b) => Key::Str(b.to_string()),
+                    Scalar::Bool(b) => Key::Str(Cow::Owned(b.to_string())),
                     other => {
                         let ty = match other {
                             Scalar::Uint(_) => "uint64",
@@ -955,7 +960,7 @@ impl<'d, 'a> Decoder<'d, 'a> {
                     self.go_repr(target, true)
                 )))
             }
-            NodeKind::Alias { .. } => Ok(Key::Str(String::new())),
+            NodeKind::Alias { .. } => Ok(Key::Str(Cow::Borrowed(""))),
         };
         if entered {
             self.leave_alias();

@@ -1,13 +1,16 @@
 //! A fast path to the document tree for the shape nearly every values file and rendered
-//! manifest has: block mappings and sequences, plain, quoted and block scalars, comments and
-//! empty flow collections, with line breaks `\n` and no tabs.
+//! manifest has: block mappings and sequences, plain scalars (folded over lines), quoted
+//! scalars (folded, with escapes), literal and folded block scalars, comments, one-line flow
+//! sequences of scalars and empty flow mappings, an optional leading `---`; line breaks `\n`,
+//! no tabs.
 //!
 //! It reads the text in one pass, straight into the [`Doc`] the scanner/parser/tree builder
 //! would produce, borrowing scalars from the input. It gives up (returns `None`) on anything
-//! else — anchors, aliases, tags, flow collections with content, escapes, directives,
-//! document markers, unusual indentation and every construct that is an error — and the
-//! caller then runs the full libyaml port, which alone decides errors. So results are the
-//! same, and only documents it accepts take this path.
+//! else — anchors, aliases, tags, other flow collections, escaped line breaks, directives,
+//! further document markers, unusual indentation and every construct that is an error — and
+//! the caller then runs the full libyaml port, which alone decides errors. So results are the
+//! same (checked by the tests below against the full parser), and only documents it accepts
+//! take this path.
 
 use std::borrow::Cow;
 
@@ -78,6 +81,42 @@ pub(crate) fn parse(src: &str) -> Option<Doc<'_>> {
     })
 }
 
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// Eight bytes from `b[p..]` as a little-endian word (`p + 8 <= b.len()`).
+#[inline]
+fn word(b: &[u8], p: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[p..p + 8]);
+    u64::from_le_bytes(w)
+}
+
+/// A mask whose lowest set bit marks the first byte of `w` equal to `c` (0 if none).
+#[inline]
+fn eq_mask(w: u64, c: u8) -> u64 {
+    let v = w ^ (LO * c as u64);
+    v.wrapping_sub(LO) & !v & HI
+}
+
+/// The index of the first byte marked in a mask built by [`eq_mask`].
+#[inline]
+fn first(mask: u64) -> usize {
+    (mask.trailing_zeros() / 8) as usize
+}
+
+/// Whether all eight bytes of `w` are printable ASCII (0x20..=0x7E) or `\n`.
+#[inline]
+fn all_printable(w: u64) -> bool {
+    // Exactly the `\n` bytes (0x80 in each), turned into `*` before the range checks.
+    let t = w ^ (LO * b'\n' as u64);
+    let newlines = !(((t & !HI).wrapping_add(!HI)) | t) & HI;
+    let w = w | (newlines >> 2);
+    let below = w.wrapping_sub(LO * 0x20) & !w & HI;
+    let above = (w.wrapping_add(LO) | w) & HI;
+    below | above == 0
+}
+
 /// Whether every character is one the fast path knows: printable, `\n`, non-ASCII other
 /// than C1 controls, NEL, the Unicode line and paragraph separators and U+FFFE/F; no byte
 /// order mark at the start.
@@ -87,6 +126,10 @@ fn eligible(b: &[u8]) -> bool {
     }
     let mut i = 0;
     while i < b.len() {
+        if i + 8 <= b.len() && all_printable(word(b, i)) {
+            i += 8;
+            continue;
+        }
         let c = b[i];
         if c < 0x80 {
             if !(0x20..0x7F).contains(&c) && c != b'\n' {
@@ -142,11 +185,55 @@ impl<'a> Fast<'a> {
         self.at(self.pos) == b'-' && self.blankz(self.pos + 1)
     }
 
-    fn line_end(&self, p: usize) -> usize {
-        self.b[p..]
+    /// The next line break from `p` (or the end of the input).
+    fn line_end(&self, mut p: usize) -> usize {
+        let b = self.b;
+        while p + 8 <= b.len() {
+            let m = eq_mask(word(b, p), b'\n');
+            if m != 0 {
+                return p + first(m);
+            }
+            p += 8;
+        }
+        b[p..]
             .iter()
             .position(|&c| c == b'\n')
-            .map_or(self.b.len(), |i| p + i)
+            .map_or(b.len(), |i| p + i)
+    }
+
+    /// The first byte from `p` that is not a space.
+    #[inline]
+    fn spaces_end(&self, mut p: usize) -> usize {
+        let b = self.b;
+        while p + 8 <= b.len() {
+            let x = word(b, p) ^ (LO * b' ' as u64);
+            if x != 0 {
+                return p + (x.trailing_zeros() / 8) as usize;
+            }
+            p += 8;
+        }
+        while p < b.len() && b[p] == b' ' {
+            p += 1;
+        }
+        p
+    }
+
+    /// The first byte from `p` that is a space, `:` or line break (or the end).
+    #[inline]
+    fn plain_stop(&self, mut p: usize) -> usize {
+        let b = self.b;
+        while p + 8 <= b.len() {
+            let w = word(b, p);
+            let m = eq_mask(w, b' ') | eq_mask(w, b':') | eq_mask(w, b'\n');
+            if m != 0 {
+                return p + first(m);
+            }
+            p += 8;
+        }
+        while p < b.len() && !matches!(b[p], b' ' | b':' | b'\n') {
+            p += 1;
+        }
+        p
     }
 
     /// Skips blank and comment lines at the start.
@@ -178,9 +265,7 @@ impl<'a> Fast<'a> {
     /// Skips blanks, comments and line breaks to the next content.
     fn next_content(&mut self) -> Option<Next> {
         loop {
-            while self.at(self.pos) == b' ' {
-                self.pos += 1;
-            }
+            self.pos = self.spaces_end(self.pos);
             match self.b.get(self.pos) {
                 None => return Some(Next::Eof),
                 Some(b'\n') => {
@@ -229,16 +314,18 @@ impl<'a> Fast<'a> {
             match b.get(q) {
                 None | Some(b'\n') => return (end, Stop::Eol(q)),
                 Some(b' ') => {
-                    while self.at(q) == b' ' {
-                        q += 1;
-                    }
+                    q = self.spaces_end(q);
                     if self.at(q) == b'#' {
                         return (end, Stop::Comment(q));
                     }
                 }
                 Some(b':') if self.blankz(q + 1) => return (end, Stop::Colon(q)),
-                Some(_) => {
+                Some(b':') => {
                     q += 1;
+                    end = q;
+                }
+                Some(_) => {
+                    q = self.plain_stop(q + 1);
                     end = q;
                 }
             }
@@ -681,10 +768,7 @@ impl<'a> Fast<'a> {
             while first < self.b.len() && self.b[first] == b'\n' {
                 breaks += 1;
                 line = first + 1;
-                first = line;
-                while self.at(first) == b' ' {
-                    first += 1;
-                }
+                first = self.spaces_end(line);
             }
             if first >= self.b.len() || first - line <= ind || self.b[first] == b'#' {
                 // Not a continuation: the scalar ends; the rest is read from that line on.
@@ -799,9 +883,12 @@ impl<'a> Fast<'a> {
     fn block_breaks(&mut self, indent: &mut usize, breaks: &mut usize, ind: usize) {
         let mut max_indent = 0;
         loop {
-            while self.at(self.pos) == b' ' && (*indent == 0 || self.col() < *indent) {
-                self.pos += 1;
-            }
+            let limit = if *indent == 0 {
+                usize::MAX
+            } else {
+                self.line_start + *indent
+            };
+            self.pos = self.spaces_end(self.pos).min(limit.max(self.pos));
             max_indent = max_indent.max(self.col());
             if self.at(self.pos) != b'\n' {
                 break;
@@ -951,6 +1038,33 @@ mod tests {
         for t in slow_only {
             assert!(!check(t), "fast path took {t:?}");
         }
+    }
+
+    #[test]
+    fn character_screening() {
+        let pad = "abcdefghijklmnop\nqrstuvwxyz: 0123456789\n";
+        for (c, ok) in [
+            ("", true),
+            ("\n", true),
+            ("~", true),
+            ("\u{a0}é€😀\u{feff}", true),
+            ("\t", false),
+            ("\r", false),
+            ("\u{7f}", false),
+            ("\u{1}", false),
+            ("\u{85}", false),
+            ("\u{9f}", false),
+            ("\u{2028}", false),
+            ("\u{2029}", false),
+            ("\u{fffe}", false),
+            ("\u{ffff}", false),
+        ] {
+            for at in 0..pad.len() {
+                let text = format!("{}{c}{}", &pad[..at], &pad[at..]);
+                assert_eq!(eligible(text.as_bytes()), ok, "{text:?}");
+            }
+        }
+        assert!(!eligible("\u{feff}a: 1\n".as_bytes()));
     }
 
     #[test]
