@@ -304,10 +304,17 @@ fn walk(dir: &Path, rel: &str, rules: &Rules, out: &mut Vec<File>) -> Result<(),
             format!("{rel}/{name}")
         };
         let path = e.path();
-        // Follow symlinks, as Helm's sympath.Walk does.
-        let meta = std::fs::metadata(&path)
-            .map_err(|err| LoadError::new(format!("{}: {err}", path.display())))?;
-        if meta.is_dir() {
+        // Follow symlinks, as Helm's sympath.Walk does; other entries' types come from the
+        // directory listing, without a stat of their own.
+        let (is_dir, is_file, meta) = match e.file_type() {
+            Ok(ft) if !ft.is_symlink() => (ft.is_dir(), ft.is_file(), None),
+            _ => {
+                let meta = std::fs::metadata(&path)
+                    .map_err(|err| LoadError::new(format!("{}: {err}", path.display())))?;
+                (meta.is_dir(), meta.is_file(), Some(meta))
+            }
+        };
+        if is_dir {
             if rules.ignore(&n, true) {
                 continue;
             }
@@ -317,19 +324,25 @@ fn walk(dir: &Path, rel: &str, rules: &Rules, out: &mut Vec<File>) -> Result<(),
         if rules.ignore(&n, false) {
             continue;
         }
-        if !meta.is_file() {
+        if !is_file {
             return Err(LoadError::new(format!(
                 "cannot load irregular file {} as it has file mode type bits set",
                 path.display()
             )));
         }
-        if meta.len() > MAX_FILE_SIZE {
+        let read_err = |err: std::io::Error| LoadError::new(format!("error reading {n}: {err}"));
+        let mut file = std::fs::File::open(&path).map_err(read_err)?;
+        let len = match meta {
+            Some(m) => m.len(),
+            None => file.metadata().map_err(read_err)?.len(),
+        };
+        if len > MAX_FILE_SIZE {
             return Err(LoadError::new(format!(
                 "chart file {name:?} is larger than the maximum file size {MAX_FILE_SIZE}"
             )));
         }
-        let data = std::fs::read(&path)
-            .map_err(|err| LoadError::new(format!("error reading {n}: {err}")))?;
+        let mut data = Vec::with_capacity(len as usize);
+        std::io::Read::read_to_end(&mut file, &mut data).map_err(read_err)?;
         out.push(File {
             name: n,
             data: strip_bom(data),

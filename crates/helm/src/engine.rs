@@ -80,7 +80,7 @@ fn rec_all(c: &Chart, is_root: bool, parent: &Value, out: &mut Vec<Entry>) -> Va
         }
         out.push(Entry {
             name: format!("{}/{}", c.full_path, t.name),
-            source: Rc::from(String::from_utf8_lossy(&t.data).as_ref()),
+            source: Rc::from(crate::yaml::text(&t.data).as_ref()),
             data: next.clone(),
             base_path: format!("{}/templates", c.full_path),
         });

@@ -33,10 +33,19 @@ pub fn template_to_json(v: &gotmpl::Value) -> Json {
     }
 }
 
+/// `data` as text, invalid UTF-8 replaced by U+FFFD (`String::from_utf8_lossy`), with the
+/// standard library's fast validation first (the lossy decoder checks byte by byte).
+pub(crate) fn text(data: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(data) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(data),
+    }
+}
+
 /// Parses a YAML document into a JSON tree as sigs.k8s.io/yaml does before decoding into a Go
 /// struct (integers stay integers): used for Chart.yaml and requirements.yaml.
 pub fn parse_document(data: &[u8]) -> Result<Json, String> {
-    let text = String::from_utf8_lossy(data);
+    let text = text(data);
     goyaml::yaml_to_json_value(&text).map_err(|e| e.to_string())
 }
 
@@ -53,7 +62,7 @@ pub fn parse_values_document(text: &str) -> Result<Values, String> {
 /// Splits a YAML stream into documents as k8s.io `YAMLReader` does: a line starting with `---`
 /// ends a document (only spaces or a comment may follow it).
 pub fn split_documents(data: &[u8]) -> Result<Vec<String>, String> {
-    let text = String::from_utf8_lossy(data);
+    let text = text(data);
     let mut docs = Vec::new();
     let mut buf = String::new();
     for line in text.split_inclusive('\n') {
