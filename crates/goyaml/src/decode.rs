@@ -842,6 +842,15 @@ impl<'d, 'a> Decoder<'d, 'a> {
                 self.leave_alias();
                 r
             }
+            NodeKind::Scalar { value, tag, .. }
+                if !B::KEEPS
+                    && tag.is_empty()
+                    && !matches!(value.as_bytes().first(), Some(b'.' | b'+' | b'-')) =>
+            {
+                // Nothing to build, and an untagged scalar can neither fail to resolve nor
+                // be a NaN or infinity (those start with `.`, `+` or `-`).
+                Ok(B::scalar(Scalar::Null))
+            }
             NodeKind::Scalar { .. } => {
                 let sc = self.scalar_of(id)?;
                 if let Scalar::Float(f) = sc

@@ -13,9 +13,16 @@
 //! It is not a general YAML library: there is no serde integration and no YAML 1.2 mode.
 //!
 //! Main entry points: [`load_values`] / [`read_values`] (values files), [`from_yaml_map`]
-//! (`fromYaml`), [`from_yaml_typed`] (struct-like files such as `Chart.yaml`),
+//! (`fromYaml`), [`from_yaml_map_json`] (a values document as JSON values),
+//! [`from_yaml_typed`] (struct-like files such as `Chart.yaml`),
 //! [`yaml_to_json_value`] (Kubernetes manifests), [`parse_head`] (Helm's manifest sorter),
 //! [`to_yaml`], [`to_json`], [`to_toml`], [`from_toml`], and [`functions`].
+//!
+//! Reading is built for speed on large values files and CRDs: documents of the usual shape
+//! take a one-pass path straight to the node tree (anything else, and every error, goes
+//! through the full libyaml port), scalars are borrowed from the input, and
+//! [`parse_head`] decodes the whole document for its errors but builds only the fields it
+//! returns.
 //!
 //! One deliberate difference: collections nested deeper than 256 levels (aliases expanded)
 //! are rejected with `yaml: exceeded max depth of 256`, where Go's growable stacks would
