@@ -52,11 +52,7 @@ pub fn parse_document(data: &[u8]) -> Result<Json, String> {
 /// Decodes one values document (`yaml.Unmarshal` into `map[string]interface{}`): numbers are
 /// float64; an empty document is an empty map.
 pub fn parse_values_document(text: &str) -> Result<Values, String> {
-    let v = goyaml::from_yaml_map(text).map_err(|e| e.to_string())?;
-    match template_to_json(&v) {
-        Json::Object(m) => Ok(m),
-        _ => Ok(Values::new()),
-    }
+    goyaml::from_yaml_map_json(text).map_err(|e| e.to_string())
 }
 
 /// Splits a YAML stream into documents as k8s.io `YAMLReader` does: a line starting with `---`
