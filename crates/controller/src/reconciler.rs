@@ -150,8 +150,9 @@ impl Stats {
 }
 
 type Key = (String, String);
-/// Per app: render key, manifests, source type.
-type RenderCache = HashMap<Key, (String, Arc<Vec<Value>>, String)>;
+/// Per app: render key, digest of the render inputs ([`source::input_digest`]), manifests,
+/// source type.
+type RenderCache = HashMap<Key, (String, Option<String>, Arc<Vec<Value>>, String)>;
 /// Per project name: when read, and the project or the condition text.
 type ProjectCache = HashMap<String, (Instant, Result<AppProject, String>)>;
 /// Per remote cluster client (by address): the client, kept alive, and its watches.
@@ -166,7 +167,11 @@ type Prepared = (Reconciliation, Scopes, Vec<String>, Application);
 enum Level {
     /// Compare with the last resolved revisions and cached manifests (a managed object changed).
     Quick,
-    /// Resolve git again (periodic refresh, spec change, refresh request).
+    /// Resolve git again, accepting a fetch of the same revision made within the last few
+    /// seconds ([`fetch_window`]): the periodic refresh (N apps on one repository cost one
+    /// fetch per window, not N).
+    Periodic,
+    /// Resolve git again, with a fetch started after the request (spec change, refresh request).
     Normal,
     /// As [`Level::Normal`], in the priority lane (a webhook push): not queued behind periodic
     /// refreshes.
@@ -179,6 +184,37 @@ struct AppView {
     /// Set once the initial list of the watch is complete.
     synced: std::sync::atomic::AtomicBool,
     apps: std::sync::RwLock<HashMap<Key, Application>>,
+    /// Every watched Application as the API server last returned it (watch events and the
+    /// controller's own writes, the newest `resourceVersion` winning): a reconcile reads its app
+    /// here instead of from the API server.
+    raw: std::sync::RwLock<HashMap<Key, Arc<Value>>>,
+}
+
+impl AppView {
+    /// Stores `v` unless the stored copy has a higher `resourceVersion`.
+    fn put_raw(&self, key: Key, v: Value) {
+        let rv = |o: &Value| {
+            o.pointer("/metadata/resourceVersion")
+                .and_then(Value::as_str)
+                .and_then(|r| r.parse::<u64>().ok())
+        };
+        if let Ok(mut m) = self.raw.write() {
+            if let (Some(cur), Some(new)) = (m.get(&key).and_then(|c| rv(c)), rv(&v))
+                && cur > new
+            {
+                return;
+            }
+            m.insert(key, Arc::new(v));
+        }
+    }
+
+    /// The app as last seen, when the initial list is complete and the app is known.
+    fn get_raw(&self, key: &Key) -> Option<Value> {
+        if !self.synced.load(Ordering::Acquire) {
+            return None;
+        }
+        self.raw.read().ok()?.get(key).map(|v| (**v).clone())
+    }
 }
 
 /// A handle to ask the running controller for refreshes.
@@ -232,7 +268,10 @@ struct Ctx {
     kube: Arc<Kube>,
     opts: Options,
     mirrors: gitsource::mirror::MirrorStore,
-    repo_cache: Mutex<HashMap<String, Arc<RepoFiles>>>,
+    /// Per `(repository, revision)`: when the last fetch resolving it started, and its commit.
+    fetched: std::sync::Mutex<HashMap<(String, String), (Instant, String)>>,
+    /// Repository files per `url@commit`; concurrent readers of one commit share one read.
+    repo_cache: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Arc<RepoFiles>>>>>,
     renders: std::sync::Mutex<RenderCache>,
     projects: std::sync::Mutex<ProjectCache>,
     tx: mpsc::UnboundedSender<(Key, Level)>,
@@ -244,6 +283,8 @@ struct Ctx {
     watches: Arc<ResourceWatches>,
     remote_watches: std::sync::Mutex<RemoteWatches>,
     stats: Arc<Stats>,
+    /// The Applications as watched.
+    view: Arc<AppView>,
     cancel: CancellationToken,
 }
 
@@ -423,6 +464,7 @@ async fn run_leading(
     let ctx = Arc::new(Ctx {
         kube: Arc::new(Kube::new(client.clone())),
         mirrors,
+        fetched: std::sync::Mutex::new(HashMap::new()),
         repo_cache: Mutex::new(HashMap::new()),
         renders: std::sync::Mutex::new(HashMap::new()),
         projects: std::sync::Mutex::new(HashMap::new()),
@@ -438,6 +480,7 @@ async fn run_leading(
         watches,
         remote_watches: std::sync::Mutex::new(HashMap::new()),
         stats,
+        view: view.clone(),
         cancel: cancel.clone(),
         opts,
     });
@@ -464,6 +507,10 @@ async fn run_leading(
                             Err(_) => m.remove(&key),
                         };
                     }
+                    let mut full = v.clone();
+                    full["apiVersion"] = json!(crate::application::API_VERSION);
+                    full["kind"] = json!(crate::application::KIND);
+                    view.put_raw(key.clone(), full);
                     let fp = watch_fingerprint(&v);
                     if seen.get(&key) != Some(&fp) {
                         seen.insert(key.clone(), fp);
@@ -480,6 +527,9 @@ async fn run_leading(
                     if let Ok(mut m) = view.apps.write() {
                         m.remove(&key);
                     }
+                    if let Ok(mut m) = view.raw.write() {
+                        m.remove(&key);
+                    }
                     if let Ok(mut r) = wctx.renders.lock() {
                         r.remove(&key);
                     }
@@ -487,6 +537,9 @@ async fn run_leading(
                 Ok(watcher::Event::Init) => {
                     view.synced.store(false, Ordering::Release);
                     if let Ok(mut m) = view.apps.write() {
+                        m.clear();
+                    }
+                    if let Ok(mut m) = view.raw.write() {
                         m.clear();
                     }
                 }
@@ -505,6 +558,11 @@ async fn run_leading(
     let urgent_sem = Arc::new(Semaphore::new(ctx.opts.workers.max(1)));
     let running: Arc<std::sync::Mutex<HashSet<Key>>> = Default::default();
     let dirty: Arc<std::sync::Mutex<HashMap<Key, Level>>> = Default::default();
+    // Queued reconciles still waiting for a permit of the normal lane: a webhook push for one of
+    // them moves it to the priority lane (rather than waiting behind the whole queue).
+    type Upgrade = Arc<(tokio::sync::Notify, std::sync::atomic::AtomicBool)>;
+    let waiting: Arc<std::sync::Mutex<HashMap<Key, Upgrade>>> = Default::default();
+    let urgent_now = Arc::new(tokio::sync::watch::channel(0usize).0);
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Key>();
     loop {
         tokio::select! {
@@ -512,6 +570,15 @@ async fn run_leading(
                 let Some((key, level)) = item else { break };
                 let busy = running.lock().map(|r| r.contains(&key)).unwrap_or(false);
                 if busy {
+                    if level == Level::Urgent
+                        && let Ok(w) = waiting.lock()
+                        && let Some(n) = w.get(&key)
+                    {
+                        // Under the lock: the task sees either the flag or the notification.
+                        n.1.store(true, Ordering::Release);
+                        n.0.notify_one();
+                        continue;
+                    }
                     if let Ok(mut d) = dirty.lock() {
                         let e = d.entry(key).or_insert(level);
                         *e = (*e).max(level);
@@ -520,12 +587,38 @@ async fn run_leading(
                 }
                 if let Ok(mut r) = running.lock() { r.insert(key.clone()); }
                 let ctx2 = ctx.clone();
-                let sem = if level == Level::Urgent { urgent_sem.clone() } else { sem.clone() };
-                let level = level.min(Level::Normal);
+                let (sem, urgent_sem) = (sem.clone(), urgent_sem.clone());
+                let upgrade: Upgrade = Default::default();
+                if level != Level::Urgent && let Ok(mut w) = waiting.lock() {
+                    w.insert(key.clone(), upgrade.clone());
+                }
+                let waiting = waiting.clone();
+                let urgent_now = urgent_now.clone();
                 let done = done_tx.clone();
                 ctx.spawn(async move {
                     let ctx = ctx2;
-                    let _permit = sem.acquire_owned().await;
+                    let (_permit, mut priority) = if level == Level::Urgent {
+                        (urgent_sem.acquire_owned().await, true)
+                    } else {
+                        tokio::select! {
+                            p = sem.acquire_owned() => (p, false),
+                            _ = upgrade.0.notified() => (urgent_sem.acquire_owned().await, true),
+                        }
+                    };
+                    if let Ok(mut w) = waiting.lock() {
+                        w.remove(&key);
+                        priority |= upgrade.1.load(Ordering::Acquire);
+                    }
+                    let level = if priority { Level::Normal } else { level };
+                    // Normal reconciles do not start while a priority one runs (for up to
+                    // PRIORITY_HOLD: a priority sync waiting for health must not stall them).
+                    let _priority = if priority {
+                        Some(PriorityGuard::new(&urgent_now))
+                    } else {
+                        let mut rx = urgent_now.subscribe();
+                        let _ = tokio::time::timeout(PRIORITY_HOLD, rx.wait_for(|n| *n == 0)).await;
+                        None
+                    };
                     let started = Instant::now();
                     let requeue = match reconcile_app(&ctx, &key.0, &key.1, level).await {
                         Ok(r) => r,
@@ -555,6 +648,26 @@ async fn run_leading(
     Ok(())
 }
 
+/// Longest a normal reconcile waits for running priority reconciles before starting anyway.
+const PRIORITY_HOLD: Duration = Duration::from_secs(2);
+
+/// Counts a running priority reconcile (in the watch channel normal reconciles wait on) while
+/// alive.
+struct PriorityGuard(Arc<tokio::sync::watch::Sender<usize>>);
+
+impl PriorityGuard {
+    fn new(count: &Arc<tokio::sync::watch::Sender<usize>>) -> Self {
+        count.send_modify(|n| *n += 1);
+        PriorityGuard(count.clone())
+    }
+}
+
+impl Drop for PriorityGuard {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n = n.saturating_sub(1));
+    }
+}
+
 /// Schedules a refresh of `key` after `after`, replacing any earlier scheduled one.
 fn schedule(ctx: &Arc<Ctx>, key: Key, after: Duration) {
     let generation = {
@@ -568,9 +681,14 @@ fn schedule(ctx: &Arc<Ctx>, key: Key, after: Duration) {
         tokio::time::sleep(after).await;
         let current = ctx2.timers.lock().ok().and_then(|t| t.get(&key).copied());
         if current == Some(generation) {
-            let _ = ctx2.tx.send((key, Level::Normal));
+            let _ = ctx2.tx.send((key, Level::Periodic));
         }
     });
+}
+
+/// How old a fetch a [`Level::Periodic`] refresh accepts: half the refresh period, at most 10 s.
+fn fetch_window(opts: &Options) -> Duration {
+    (opts.refresh_interval / 2).min(Duration::from_secs(10))
 }
 
 fn periodic(opts: &Options) -> Duration {
@@ -613,8 +731,18 @@ async fn resolve_revisions(
     for src in sources {
         let url = src.repo_url.clone();
         let rev = src.revision().to_string();
+        let fetch_key = (url.clone(), rev.clone());
+        if level <= Level::Periodic
+            && let Ok(f) = ctx.fetched.lock()
+            && let Some((at, commit)) = f.get(&fetch_key)
+            && at.elapsed() < fetch_window(&ctx.opts)
+        {
+            out.push(commit.clone());
+            continue;
+        }
         let store = ctx.mirrors.clone();
         let remote = ctx.repo_creds.remote(&url).await?;
+        let started = Instant::now();
         let commit = tokio::task::spawn_blocking(move || {
             let mirror = store.open(&remote).map_err(|e| e.to_string())?;
             if is_oid(&rev)
@@ -628,6 +756,15 @@ async fn resolve_revisions(
         })
         .await
         .map_err(|e| e.to_string())??;
+        if let Ok(mut f) = ctx.fetched.lock() {
+            if f.len() > 10_000 {
+                f.clear();
+            }
+            let newer = f.get(&fetch_key).is_none_or(|(at, _)| *at <= started);
+            if newer {
+                f.insert(fetch_key, (started, commit.as_str().to_string()));
+            }
+        }
         out.push(commit.as_str().to_string());
     }
     Ok(out)
@@ -643,14 +780,18 @@ async fn read_sources(
     let mut out = Vec::new();
     for (src, rev) in app.sources().into_iter().zip(revisions) {
         let cache_key = format!("{}@{rev}", src.repo_url);
-        let cached = if hard {
-            None
-        } else {
-            ctx.repo_cache.lock().await.get(&cache_key).cloned()
+        let cell = {
+            let mut cache = ctx.repo_cache.lock().await;
+            if hard {
+                cache.remove(&cache_key);
+            }
+            if cache.len() > 64 && !cache.contains_key(&cache_key) {
+                cache.clear();
+            }
+            cache.entry(cache_key).or_default().clone()
         };
-        let files = match cached {
-            Some(f) => f,
-            None => {
+        let files = cell
+            .get_or_try_init(|| async {
                 let url = src.repo_url.clone();
                 let store = ctx.mirrors.clone();
                 let rev2 = rev.clone();
@@ -667,15 +808,10 @@ async fn read_sources(
                 })
                 .await
                 .map_err(|e| e.to_string())??;
-                let files = Arc::new(files);
-                let mut cache = ctx.repo_cache.lock().await;
-                if cache.len() > 64 {
-                    cache.clear();
-                }
-                cache.insert(cache_key, files.clone());
-                files
-            }
-        };
+                Ok::<_, String>(Arc::new(files))
+            })
+            .await?
+            .clone();
         out.push(SourceSnapshot {
             revision: rev.clone(),
             files,
@@ -685,7 +821,8 @@ async fn read_sources(
 }
 
 /// Manifests of `app` at `revisions`, from the render cache when `cache` names the app and
-/// its render key is unchanged; returns the objects and the source type.
+/// its render key is unchanged or the digest of its render inputs is; returns the objects and
+/// the source type.
 async fn render(
     ctx: &Arc<Ctx>,
     app: &Application,
@@ -696,12 +833,24 @@ async fn render(
     if let Some((key, rkey)) = cache
         && !hard
         && let Ok(r) = ctx.renders.lock()
-        && let Some((k, objs, st)) = r.get(key)
+        && let Some((k, _, objs, st)) = r.get(key)
         && k == rkey
     {
         return Ok((objs.clone(), st.clone()));
     }
     let snaps = read_sources(ctx, app, revisions, hard).await?;
+    // Another commit that changed none of the render's inputs: the same manifests.
+    let digest = cache.and_then(|_| source::input_digest(app, &snaps, &ctx.cluster));
+    if let Some((key, rkey)) = cache
+        && !hard
+        && digest.is_some()
+        && let Ok(mut r) = ctx.renders.lock()
+        && let Some(entry) = r.get_mut(key)
+        && entry.1 == digest
+    {
+        entry.0 = rkey.to_string();
+        return Ok((entry.2.clone(), entry.3.clone()));
+    }
     let source_type = match snaps.first().map(|s| source::source_type(app, 0, &s.files)) {
         Some(crate::application::SourceType::Helm) => "Helm",
         _ => "Directory",
@@ -726,7 +875,7 @@ async fn render(
     {
         r.insert(
             key.clone(),
-            (rkey.to_string(), objs.clone(), source_type.clone()),
+            (rkey.to_string(), digest, objs.clone(), source_type.clone()),
         );
     }
     Ok((objs, source_type))
@@ -738,6 +887,7 @@ async fn render(
 /// key of a desired object. Also returns the scope of every kind and the resolved kinds.
 async fn gather_live(
     kube: &Kube,
+    cache: Option<&ResourceWatches>,
     desired: &[Value],
     app: &Application,
     tracking: &Tracking,
@@ -796,12 +946,21 @@ async fn gather_live(
         // A desired object without a namespace lands in the destination namespace; with no
         // destination namespace either, look everywhere.
         let everywhere = !k.namespaced || dest_ns.is_empty();
+        let from_cache = |ns: Option<&str>| {
+            cache.and_then(|c| c.cached(&k.resource.api_version, &k.resource.kind, ns))
+        };
         let lists = if everywhere {
-            vec![kube.list(&k).await]
+            vec![match from_cache(None) {
+                Some(objs) => Ok(objs),
+                None => kube.list(&k).await,
+            }]
         } else {
             let mut v = Vec::new();
             for ns in &namespaces {
-                v.push(kube.list_in(&k, ns).await);
+                v.push(match from_cache(Some(ns)) {
+                    Some(objs) => Ok(objs),
+                    None => kube.list_in(&k, ns).await,
+                });
             }
             v
         };
@@ -820,9 +979,16 @@ async fn gather_live(
         }
         resolved.push(k);
     }
-    // Namespace for CreateNamespace.
+    // Namespace for CreateNamespace (watched too: a sync reads the destination namespace).
     if let Some(k) = kube.kind("v1", "Namespace").await {
         scopes.insert((String::new(), "Namespace".into()), k.namespaced);
+        if !dest_ns.is_empty()
+            && !resolved.iter().any(|r: &crate::kube_io::Kind| {
+                r.resource.kind == "Namespace" && r.resource.group.is_empty()
+            })
+        {
+            resolved.push(k);
+        }
     }
     (live, scopes, resolved)
 }
@@ -1099,12 +1265,17 @@ async fn reconcile_app(
 ) -> Result<Option<Duration>, String> {
     Stats::inc(&ctx.stats.reconciles);
     let key: Key = (ns.to_string(), name.to_string());
-    let api: Api<DynamicObject> =
-        Api::namespaced_with(ctx.kube.client.clone(), ns, &app_resource());
-    let Some(obj) = api.get_opt(name).await.map_err(|e| error_message(&e))? else {
-        return Ok(None);
+    let raw = match ctx.view.get_raw(&key) {
+        Some(raw) => raw,
+        None => {
+            let api: Api<DynamicObject> =
+                Api::namespaced_with(ctx.kube.client.clone(), ns, &app_resource());
+            let Some(obj) = api.get_opt(name).await.map_err(|e| error_message(&e))? else {
+                return Ok(None);
+            };
+            serde_json::to_value(&obj).map_err(|e| e.to_string())?
+        }
     };
-    let raw = serde_json::to_value(&obj).map_err(|e| e.to_string())?;
     let mut app = match Application::from_value(&raw) {
         Ok(a) => a,
         Err(e) => {
@@ -1125,8 +1296,10 @@ async fn reconcile_app(
         .as_ref()
         .is_none_or(|s| s.status == "Unknown")
         || app.status.conditions.iter().any(|c| c.is_error());
-    let level = if refresh.is_some() || app.operation.is_some() || last_failed {
+    let level = if refresh.is_some() || app.operation.is_some() {
         Level::Normal
+    } else if last_failed {
+        level.max(Level::Periodic)
     } else {
         level
     };
@@ -1224,7 +1397,7 @@ async fn reconcile_app(
     let cached = ctx
         .renders
         .lock()
-        .map(|r| r.get(&key).is_some_and(|(k, _, _)| *k == rkey))
+        .map(|r| r.get(&key).is_some_and(|(k, _, _, _)| *k == rkey))
         .unwrap_or(false);
     if app.operation.is_none()
         && !hard
@@ -1237,7 +1410,8 @@ async fn reconcile_app(
         && let Some(recorded) = RecordedCompare::of(&app)
         && recorded.render == rkey
     {
-        let (live, _, kinds) = gather_live(&dest_kube, &[], &app, &tracking).await;
+        let (live, _, kinds) =
+            gather_live(&dest_kube, Some(watches.as_ref()), &[], &app, &tracking).await;
         let tracked: Vec<Value> = live
             .into_iter()
             .filter(|o| tracking.is_managed(o))
@@ -1245,7 +1419,7 @@ async fn reconcile_app(
         if live_fingerprint(&tracked) == recorded.live {
             Stats::inc(&ctx.stats.resumed);
             start_watches(&watches, ctx, &kinds);
-            if level == Level::Normal {
+            if level >= Level::Periodic {
                 let mut out = raw.clone();
                 let mut status = app.status.clone();
                 status.reconciled_at = Some(now());
@@ -1264,9 +1438,21 @@ async fn reconcile_app(
         };
     let rendered =
         Rendered::from_render::<()>(Ok((*desired).clone())).map_err(|_| "render".to_string())?;
-    let (live, scopes, kinds) = gather_live(&dest_kube, rendered.objects(), &app, &tracking).await;
+    let (live, scopes, kinds) = gather_live(
+        &dest_kube,
+        Some(watches.as_ref()),
+        rendered.objects(),
+        &app,
+        &tracking,
+    )
+    .await;
     start_watches(&watches, ctx, &kinds);
     let mut state = compare_state(&app, &rendered, &live, &tracking, &scopes, &revisions)?;
+    if let Some(p) = &project {
+        state.cmp.mark_unpermitted(p, &|g, k| {
+            scopes.get(&(g.to_string(), k.to_string())).copied()
+        });
+    }
     let mut last_live = live;
 
     // Operation: explicit (`operation`) or automated.
@@ -1342,6 +1528,7 @@ async fn reconcile_app(
         if let Err(e) = write_app(ctx, &running, false).await {
             tracing::debug!(app = %name, error = %e, "writing running operation state");
         }
+        let mut deleted = false;
         // What the operation deploys: the spec's target, or a rollback / other revision.
         let target_app = operation_target(&app, &op, &revisions);
         let prepared: Result<Prepared, String> = match &target_app {
@@ -1357,8 +1544,14 @@ async fn reconcile_app(
                     let (objs, _) = render(ctx, t, &revs, None, true).await?;
                     let r = Rendered::from_render::<()>(Ok((*objs).clone()))
                         .map_err(|_| "render".to_string())?;
-                    let (live, scopes, _) =
-                        gather_live(&dest_kube, r.objects(), &app, &tracking).await;
+                    let (live, scopes, _) = gather_live(
+                        &dest_kube,
+                        Some(watches.as_ref()),
+                        r.objects(),
+                        &app,
+                        &tracking,
+                    )
+                    .await;
                     let c = compare_state(t, &r, &live, &tracking, &scopes, &revs)?;
                     Ok((c.rec, scopes, revs, t.clone()))
                 }
@@ -1397,7 +1590,7 @@ async fn reconcile_app(
                         ..Default::default()
                     },
                     None => {
-                        run_sync(
+                        let (s, del) = run_sync(
                             ctx,
                             &dest_kube,
                             Some(watches.as_ref()),
@@ -1408,7 +1601,9 @@ async fn reconcile_app(
                             &revision,
                             &started,
                         )
-                        .await
+                        .await;
+                        deleted = del;
+                        s
                     }
                 };
                 let result = s
@@ -1467,8 +1662,17 @@ async fn reconcile_app(
         let succeeded = op_state.phase == "Succeeded";
         app.status.operation_state = Some(op_state);
         // Compare again after the sync.
-        let (live, scopes, _) = gather_live(&dest_kube, rendered.objects(), &app, &tracking).await;
+        // Compare again after the sync: from the watch caches (which hold what was just
+        // applied), or listed when something was deleted (its deletion may still be under way).
+        let cache = (!deleted).then_some(watches.as_ref());
+        let (live, scopes, _) =
+            gather_live(&dest_kube, cache, rendered.objects(), &app, &tracking).await;
         state = compare_state(&app, &rendered, &live, &tracking, &scopes, &revisions)?;
+        if let Some(p) = &project {
+            state.cmp.mark_unpermitted(p, &|g, k| {
+                scopes.get(&(g.to_string(), k.to_string())).copied()
+            });
+        }
         last_live = live;
         if state.cmp.sync.status != "Synced" || !succeeded {
             requeue = requeue.min(Duration::from_secs(3));
@@ -1493,7 +1697,7 @@ async fn reconcile_app(
     status.health = Some(health);
     status.resources = state.cmp.resources.clone();
     status.conditions = stamp_conditions(&app.status.conditions, conditions.clone());
-    if level == Level::Normal || completed_op {
+    if level >= Level::Periodic || completed_op {
         status.reconciled_at = Some(now());
     }
     status.source_type = Some(source_type);
@@ -1632,6 +1836,13 @@ async fn write_app(ctx: &Ctx, raw: &Value, clear_operation: bool) -> Result<(), 
             v["apiVersion"] = json!(crate::application::API_VERSION);
             v["kind"] = json!(crate::application::KIND);
             ctx.watches.own_write(&v);
+            ctx.view.put_raw(
+                (
+                    object::namespace(&v).to_string(),
+                    object::name(&v).to_string(),
+                ),
+                v,
+            );
             Ok(())
         }
         Err(kube::Error::Api(s)) if s.code == 409 => {
@@ -1658,7 +1869,20 @@ async fn write_app(ctx: &Ctx, raw: &Value, clear_operation: bool) -> Result<(), 
                 .replace(object::name(raw), &PostParams::default(), &body)
                 .await
             {
-                Ok(_) => Ok(()),
+                Ok(written) => {
+                    let mut v = serde_json::to_value(&written).unwrap_or(Value::Null);
+                    v["apiVersion"] = json!(crate::application::API_VERSION);
+                    v["kind"] = json!(crate::application::KIND);
+                    ctx.watches.own_write(&v);
+                    ctx.view.put_raw(
+                        (
+                            object::namespace(&v).to_string(),
+                            object::name(&v).to_string(),
+                        ),
+                        v,
+                    );
+                    Ok(())
+                }
                 Err(kube::Error::Api(s)) if s.code == 409 => {
                     let _ = ctx.tx.send((
                         (object::namespace(raw).into(), object::name(raw).into()),
@@ -1673,7 +1897,8 @@ async fn write_app(ctx: &Ctx, raw: &Value, clear_operation: bool) -> Result<(), 
     }
 }
 
-/// Runs one sync operation to completion (or timeout) and returns its final state.
+/// Runs one sync operation to completion (or timeout); returns its final state and whether it
+/// deleted anything (pruned, hook or replaced objects).
 #[allow(clippy::too_many_arguments)]
 async fn run_sync(
     ctx: &Ctx,
@@ -1685,7 +1910,7 @@ async fn run_sync(
     scopes: &HashMap<(String, String), bool>,
     revision: &str,
     started: &str,
-) -> OperationState {
+) -> (OperationState, bool) {
     let sync = op.sync.clone().unwrap_or_default();
     let app_opts = app.sync_options();
     let op_opts = SyncOptions::parse(sync.sync_options.iter().map(String::as_str));
@@ -1693,6 +1918,10 @@ async fn run_sync(
     let dest_ns = app.spec.destination.namespace().to_string();
     let live_ns = if dest_ns.is_empty() {
         None
+    } else if let Some(cached) =
+        watches.and_then(|w| w.cached_object("v1", "Namespace", "", &dest_ns))
+    {
+        cached
     } else {
         kube.get(&json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": dest_ns}}))
             .await
@@ -1748,8 +1977,11 @@ async fn run_sync(
     };
     let deadline = Instant::now() + ctx.opts.sync_timeout;
     let dry_run = sync.dry_run;
+    let mut deleted = false;
     loop {
         let d = run.step();
+        deleted |= !dry_run
+            && (!d.delete.is_empty() || !d.prune.is_empty() || !d.remove_finalizer.is_empty());
         for &i in &d.remove_finalizer {
             if let Some(live) = run.states[i].live.clone()
                 && let Err(e) = kube
@@ -1865,7 +2097,7 @@ async fn run_sync(
         }
     }
     state.finished_at = Some(now());
-    state
+    (state, deleted)
 }
 
 /// Cascading deletion: deletes the tracked resources wave by wave, then removes the finalizer.
@@ -1898,7 +2130,7 @@ async fn finalize_deletion(
         return Ok(Some(Duration::from_secs(10)));
     }
     let tracking = tracking_for(ctx, app);
-    let (live, _, _) = gather_live(kube, &[], app, &tracking).await;
+    let (live, _, _) = gather_live(kube, None, &[], app, &tracking).await;
     let live: Vec<Value> = live
         .into_iter()
         .filter(|o| tracking.is_managed(o))

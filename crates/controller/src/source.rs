@@ -161,6 +161,95 @@ pub fn generate(
     Ok(out)
 }
 
+/// A digest of everything [`generate`] reads for `app` from `snapshots`: the app's identity,
+/// sources and destination, every file under each source path, the `helm template` arguments
+/// (after build-environment substitution, so a parameter naming the revision makes the digest
+/// change with it) and the value and `--set-file` files. Two snapshots with the same digest
+/// render the same manifests, so a render at another commit that changed none of these can be
+/// reused.
+///
+/// `None` when the inputs cannot be bounded this way: helm-secrets value files (their keys
+/// live in the cluster), remote value files, value file globs, `file://` chart dependencies,
+/// Helm repository charts, a source without its snapshot.
+pub fn input_digest(
+    app: &Application,
+    snapshots: &[SourceSnapshot],
+    cluster: &ClusterInfo,
+) -> Option<String> {
+    use sha2::{Digest, Sha256};
+    fn feed(h: &mut Sha256, b: &[u8]) {
+        h.update((b.len() as u64).to_le_bytes());
+        h.update(b);
+    }
+    fn feed_file(h: &mut Sha256, snapshots: &[SourceSnapshot], rf: &RepoFile) -> Option<()> {
+        if rf.path.contains(['*', '?', '[', '{']) {
+            return None;
+        }
+        let snap = snapshots.get(rf.source)?;
+        feed(h, format!("{}:{}", rf.source, rf.path).as_bytes());
+        match snap.files.get(&rf.path) {
+            Some(data) => feed(h, data),
+            None => feed(h, b"\0absent"),
+        }
+        Some(())
+    }
+    let mut h = Sha256::new();
+    let identity = serde_json::json!([
+        app.metadata.name,
+        app.metadata.namespace,
+        app.spec.project,
+        app.spec.destination,
+    ]);
+    feed(&mut h, identity.to_string().as_bytes());
+    for (i, src) in app.sources().iter().enumerate() {
+        feed(&mut h, serde_json::to_string(src).ok()?.as_bytes());
+        if src.is_ref_only() {
+            continue;
+        }
+        if src.is_helm_repo() {
+            return None;
+        }
+        let snap = snapshots.get(i)?;
+        let path = src.source_path();
+        let prefix = if path == "." || path.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", path.trim_matches('/'))
+        };
+        for (k, v) in snap
+            .files
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+        {
+            feed(&mut h, k.as_bytes());
+            feed(&mut h, v);
+        }
+        if source_type(app, i, &snap.files) != SourceType::Helm {
+            continue;
+        }
+        let chart_yaml = snap.files.get(&format!("{prefix}Chart.yaml"))?;
+        if String::from_utf8_lossy(chart_yaml).contains("file://") {
+            return None;
+        }
+        let env = build_env(app, i, &snap.revision, cluster);
+        let ht = helm_template(app, i, &env, DEFAULT_ALLOWED_SCHEMES, cluster).ok()?;
+        feed(&mut h, format!("{ht:?}").as_bytes());
+        for vf in &ht.value_files {
+            match vf {
+                ValueFile::Repo(rf) => feed_file(&mut h, snapshots, rf)?,
+                ValueFile::Url(_) | ValueFile::Secrets(_) => return None,
+            }
+        }
+        for p in &ht.set_file {
+            match &p.file {
+                ValueFile::Repo(rf) => feed_file(&mut h, snapshots, rf)?,
+                ValueFile::Url(_) | ValueFile::Secrets(_) => return None,
+            }
+        }
+    }
+    Some(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
 /// Parses a YAML/JSON stream into objects (`List` items expanded, empty documents dropped).
 pub fn parse_manifests(name: &str, text: &str) -> Result<Vec<Value>, RenderError> {
     let mut out = Vec::new();
@@ -552,6 +641,74 @@ mod tests {
         let e = generate(&a, &snaps, &ClusterInfo::default(), &Keys(b"nope".to_vec()))
             .expect_err("bad key");
         assert!(e.0.contains("sops-age"), "{}", e.0);
+    }
+
+    #[test]
+    fn input_digest_covers_what_the_render_reads() {
+        let chart = |files: &mut RepoFiles| {
+            files.insert(
+                "charts/web/Chart.yaml".into(),
+                b"apiVersion: v2\nname: web\nversion: 1.0.0\n".to_vec(),
+            );
+            files.insert(
+                "charts/web/templates/cm.yaml".into(),
+                b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\ndata: {tag: {{ .Values.tag | quote }}}\n".to_vec(),
+            );
+        };
+        let mut one = RepoFiles::new();
+        chart(&mut one);
+        one.insert("apps/a/values.yaml".into(), b"tag: v1\n".to_vec());
+        one.insert("apps/b/values.yaml".into(), b"tag: v1\n".to_vec());
+        let snap = |files: &RepoFiles, rev: &str| {
+            vec![SourceSnapshot {
+                revision: rev.into(),
+                files: Arc::new(files.clone()),
+            }]
+        };
+        let a = |params: Value| {
+            app(json!({
+                "metadata": {"name": "a", "namespace": "argocd"},
+                "spec": {"project": "default",
+                    "source": {"repoURL": "file:///x", "path": "charts/web", "targetRevision": "main",
+                        "helm": {"valueFiles": ["/apps/a/values.yaml"], "parameters": params}},
+                    "destination": {"server": "https://kubernetes.default.svc", "namespace": "a"}}
+            }))
+        };
+        let cluster = ClusterInfo::default();
+        let plain = a(json!([]));
+        let d1 = input_digest(&plain, &snap(&one, "c1"), &cluster).expect("digest");
+        // another app's values changed, at another commit: same inputs
+        let mut two = one.clone();
+        two.insert("apps/b/values.yaml".into(), b"tag: v2\n".to_vec());
+        assert_eq!(
+            input_digest(&plain, &snap(&two, "c2"), &cluster),
+            Some(d1.clone())
+        );
+        // its own values, or a chart file: different
+        let mut three = one.clone();
+        three.insert("apps/a/values.yaml".into(), b"tag: v2\n".to_vec());
+        assert_ne!(
+            input_digest(&plain, &snap(&three, "c3"), &cluster),
+            Some(d1.clone())
+        );
+        let mut four = one.clone();
+        four.insert("charts/web/templates/extra.yaml".into(), b"# x\n".to_vec());
+        assert_ne!(
+            input_digest(&plain, &snap(&four, "c4"), &cluster),
+            Some(d1.clone())
+        );
+        // a parameter naming the revision: the digest follows the commit
+        let rev = a(json!([{"name": "rev", "value": "$ARGOCD_APP_REVISION"}]));
+        assert_ne!(
+            input_digest(&rev, &snap(&one, "c1"), &cluster),
+            input_digest(&rev, &snap(&two, "c2"), &cluster)
+        );
+        // a helm-secrets value file: not bounded
+        let mut secret = plain.clone();
+        if let Some(h) = secret.spec.source.as_mut().and_then(|s| s.helm.as_mut()) {
+            h.value_files = vec!["secrets://apps/a/secrets.yaml".into()];
+        }
+        assert_eq!(input_digest(&secret, &snap(&one, "c1"), &cluster), None);
     }
 
     #[test]

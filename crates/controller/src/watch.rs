@@ -11,6 +11,11 @@
 //! recorded with the `resourceVersion` the API server returned ([`ResourceWatches::own_write`]),
 //! and the event carrying exactly that version is dropped.
 //!
+//! Each watch also keeps the objects of its kind (a cache, as Argo CD's cluster cache): once its
+//! initial list is complete, [`ResourceWatches::cached`] answers what a LIST would, without a
+//! request. ferry's own writes enter the cache at once (the API server's answer), so a comparison
+//! right after a sync sees them before their watch events arrive.
+//!
 //! ```
 //! use controller::watch::event_target;
 //! use serde_json::json;
@@ -28,7 +33,7 @@ use kube::api::{Api, ApiResource, DynamicObject};
 use kube::runtime::watcher;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -67,12 +72,71 @@ fn resource_version(obj: &Value) -> Option<&str> {
         .and_then(Value::as_str)
 }
 
+/// `resourceVersion`s compared as numbers when both are (the API servers ferry knows use
+/// integers); `None` when either is opaque.
+fn newer_or_same(a: &str, b: &str) -> Option<bool> {
+    Some(a.parse::<u64>().ok()? >= b.parse::<u64>().ok()?)
+}
+
+/// The objects of one watched kind: namespace → name → object.
+#[derive(Default)]
+struct KindCache {
+    /// The initial list is complete.
+    synced: bool,
+    objects: HashMap<String, HashMap<String, Arc<Value>>>,
+    /// Objects of a (re)list in progress, swapped in when it completes.
+    listing: Option<HashMap<String, HashMap<String, Arc<Value>>>>,
+}
+
+impl KindCache {
+    /// Stores `obj` unless the cached copy is newer.
+    fn put(&mut self, obj: Value) {
+        let ns = object::namespace(&obj).to_string();
+        let name = object::name(&obj).to_string();
+        let by_name = self.objects.entry(ns).or_default();
+        if let (Some(cur), Some(rv)) = (
+            by_name.get(&name).and_then(|c| resource_version(c)),
+            resource_version(&obj),
+        ) && newer_or_same(cur, rv) == Some(true)
+            && cur != rv
+        {
+            return;
+        }
+        by_name.insert(name, Arc::new(obj));
+    }
+
+    /// Removes `obj` unless the cached copy is newer (recreated meanwhile).
+    fn remove(&mut self, obj: &Value) {
+        let ns = object::namespace(obj);
+        let name = object::name(obj);
+        let Some(by_name) = self.objects.get_mut(ns) else {
+            return;
+        };
+        if let (Some(cur), Some(rv)) = (
+            by_name.get(name).and_then(|c| resource_version(c)),
+            resource_version(obj),
+        ) && newer_or_same(cur, rv) == Some(true)
+            && cur != rv
+        {
+            return;
+        }
+        by_name.remove(name);
+        if by_name.is_empty() {
+            self.objects.remove(ns);
+        }
+    }
+}
+
+/// `(apiVersion, kind)` of a watched kind.
+type KindId = (String, String);
+
 /// The set of watched kinds, the record of ferry's own writes and the debounce state.
 pub struct ResourceWatches {
     client: kube::Client,
     control_plane_ns: String,
     debounce: Duration,
-    watched: Mutex<HashSet<(String, String)>>,
+    watched: Mutex<HashSet<KindId>>,
+    cache: Mutex<HashMap<KindId, KindCache>>,
     own: Mutex<HashMap<ObjKey, String>>,
     pending: Mutex<HashSet<AppKey>>,
     cancel: CancellationToken,
@@ -94,6 +158,7 @@ impl ResourceWatches {
             control_plane_ns: control_plane_ns.to_string(),
             debounce,
             watched: Mutex::new(HashSet::new()),
+            cache: Mutex::new(HashMap::new()),
             own: Mutex::new(HashMap::new()),
             pending: Mutex::new(HashSet::new()),
             cancel,
@@ -112,12 +177,64 @@ impl ResourceWatches {
         v
     }
 
+    /// The objects of a watched kind (`apiVersion` as the watch was started with), in
+    /// `namespace` or everywhere (`None`): what a LIST would return, from the watch's cache.
+    /// `None` when the kind is not watched or its initial list is not complete.
+    pub fn cached(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+    ) -> Option<Vec<Value>> {
+        let cache = self.cache.lock().ok()?;
+        let c = cache.get(&(api_version.to_string(), kind.to_string()))?;
+        if !c.synced {
+            return None;
+        }
+        let copy =
+            |m: &HashMap<String, Arc<Value>>| m.values().map(|o| (**o).clone()).collect::<Vec<_>>();
+        Some(match namespace {
+            Some(ns) => c.objects.get(ns).map(copy).unwrap_or_default(),
+            None => c.objects.values().flat_map(copy).collect(),
+        })
+    }
+
+    /// One object of a watched kind from the cache: `Some(None)` when absent, `None` when the
+    /// kind is not watched or its initial list is not complete.
+    pub fn cached_object(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Option<Option<Value>> {
+        let cache = self.cache.lock().ok()?;
+        let c = cache.get(&(api_version.to_string(), kind.to_string()))?;
+        if !c.synced {
+            return None;
+        }
+        Some(
+            c.objects
+                .get(namespace)
+                .and_then(|m| m.get(name))
+                .map(|o| (**o).clone()),
+        )
+    }
+
     /// Records an object ferry just wrote (the API server's answer): the event carrying this
-    /// `resourceVersion` will be ignored.
+    /// `resourceVersion` will be ignored, and the cache of its kind holds it at once.
     pub fn own_write(&self, written: &Value) {
         let Some(rv) = resource_version(written) else {
             return;
         };
+        if let Ok(mut cache) = self.cache.lock()
+            && let Some(c) = cache.get_mut(&(
+                object::api_version(written).to_string(),
+                object::kind(written).to_string(),
+            ))
+        {
+            c.put(written.clone());
+        }
         if let Ok(mut own) = self.own.lock() {
             if own.len() > 100_000 {
                 own.clear();
@@ -186,25 +303,65 @@ impl ResourceWatches {
         let av = resource.api_version.clone();
         let kind = resource.kind.clone();
         tracing::debug!(api_version = %av, %kind, "watching managed kind");
+        let id = (av.clone(), kind.clone());
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.entry(id.clone()).or_default();
+        }
+        let with_kind = move |o: DynamicObject| {
+            let mut v = serde_json::to_value(&o).unwrap_or(Value::Null);
+            if let Some(m) = v.as_object_mut() {
+                m.insert("apiVersion".into(), Value::String(av.clone()));
+                m.insert("kind".into(), Value::String(kind.clone()));
+            }
+            v
+        };
         tokio::spawn(self.cancel.clone().run_until_cancelled_owned(async move {
             let mut stream = watcher(api, watcher::Config::default()).boxed();
             while let Some(ev) = stream.next().await {
-                let (o, deleted) = match ev {
+                let cached = |f: &mut dyn FnMut(&mut KindCache)| {
+                    if let Ok(mut cache) = this.cache.lock() {
+                        f(cache.entry(id.clone()).or_default());
+                    }
+                };
+                let (v, deleted) = match ev {
                     // The initial listing is not drift: every app is compared at start anyway.
-                    Ok(watcher::Event::Apply(o)) => (o, false),
-                    Ok(watcher::Event::Delete(o)) => (o, true),
-                    Ok(_) => continue,
+                    Ok(watcher::Event::Init) => {
+                        cached(&mut |c| c.listing = Some(HashMap::new()));
+                        continue;
+                    }
+                    Ok(watcher::Event::InitApply(o)) => {
+                        let v = with_kind(o);
+                        cached(&mut |c| {
+                            let l = c.listing.get_or_insert_with(HashMap::new);
+                            l.entry(object::namespace(&v).to_string())
+                                .or_default()
+                                .insert(object::name(&v).to_string(), Arc::new(v.clone()));
+                        });
+                        continue;
+                    }
+                    Ok(watcher::Event::InitDone) => {
+                        cached(&mut |c| {
+                            c.objects = c.listing.take().unwrap_or_default();
+                            c.synced = true;
+                        });
+                        continue;
+                    }
+                    Ok(watcher::Event::Apply(o)) => {
+                        let v = with_kind(o);
+                        cached(&mut |c| c.put(v.clone()));
+                        (v, false)
+                    }
+                    Ok(watcher::Event::Delete(o)) => {
+                        let v = with_kind(o);
+                        cached(&mut |c| c.remove(&v));
+                        (v, true)
+                    }
                     Err(e) => {
-                        tracing::debug!(%kind, error = %e, "managed kind watch error");
+                        tracing::debug!(kind = %id.1, error = %e, "managed kind watch error");
                         tokio::time::sleep(Duration::from_secs(1)).await;
                         continue;
                     }
                 };
-                let mut v = serde_json::to_value(&o).unwrap_or(Value::Null);
-                if let Some(m) = v.as_object_mut() {
-                    m.insert("apiVersion".into(), Value::String(av.clone()));
-                    m.insert("kind".into(), Value::String(kind.clone()));
-                }
                 this.on_event(&v, deleted);
             }
         }));
@@ -215,7 +372,6 @@ impl ResourceWatches {
 mod tests {
     use super::*;
     use serde_json::json;
-    use std::sync::Arc;
 
     fn obj(annotation: &str, ns: &str, rv: &str) -> Value {
         json!({"apiVersion": "apps/v1", "kind": "Deployment",

@@ -163,6 +163,8 @@ fn start_cluster(cfg: &Config, dir: &Path) -> Res<(Proc, PathBuf)> {
         .args(["--listen", &format!("127.0.0.1:{port}"), "--kubeconfig-out"])
         .arg(&kubeconfig)
         .args(["--sim-delay-ms", &cfg.sim_delay_ms.to_string()])
+        // One debug line per API request: the bench counts them (cluster.log).
+        .env("FERRY_LOG", "warn,apiserver::api=debug")
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(dir.join("cluster.log")).map_err(|e| e.to_string())?)
         .spawn()
@@ -254,6 +256,57 @@ fn mib(kib: u64) -> String {
     format!("{:.0} MiB", kib as f64 / 1024.0)
 }
 
+/// API requests the cluster served so far, by method (from its `request` debug lines).
+fn api_requests(log: &Path) -> std::collections::BTreeMap<String, u64> {
+    let mut out = std::collections::BTreeMap::new();
+    let Ok(text) = std::fs::read(log) else {
+        return out;
+    };
+    for line in String::from_utf8_lossy(&text).lines() {
+        if !line.contains("request") {
+            continue;
+        }
+        // Strip ANSI colour sequences.
+        let mut plain = String::with_capacity(line.len());
+        let mut chars = line.chars();
+        while let Some(c) = chars.next() {
+            if c == '\u{1b}' {
+                for c2 in chars.by_ref() {
+                    if c2.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            } else {
+                plain.push(c);
+            }
+        }
+        if let Some(m) = plain
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("method="))
+        {
+            *out.entry(m.to_string()).or_insert(0) += 1;
+        }
+    }
+    out
+}
+
+/// `total (GET n, PATCH n, …)`, the difference `now - before`.
+fn fmt_requests(
+    now: &std::collections::BTreeMap<String, u64>,
+    before: &std::collections::BTreeMap<String, u64>,
+) -> String {
+    let mut total = 0;
+    let parts: Vec<String> = now
+        .iter()
+        .filter_map(|(m, n)| {
+            let d = n.saturating_sub(before.get(m).copied().unwrap_or(0));
+            total += d;
+            (d > 0).then(|| format!("{m} {d}"))
+        })
+        .collect();
+    format!("{total} ({})", parts.join(", "))
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -303,6 +356,8 @@ async fn run(cfg: Config) -> Res<()> {
     );
     let ctrl_start = procstat::read(ctrl.pid()).unwrap_or_default();
     let cluster_start = procstat::read(cluster.pid()).unwrap_or_default();
+    let cluster_log = dir.join("cluster.log");
+    let requests_start = api_requests(&cluster_log);
 
     // Watch the Applications.
     let apps_api: Api<DynamicObject> = Api::namespaced_with(
@@ -397,6 +452,7 @@ async fn run(cfg: Config) -> Res<()> {
     let ctrl_p1 = procstat::read(ctrl.pid()).unwrap_or_default();
     let cluster_p1 = procstat::read(cluster.pid()).unwrap_or_default();
     let load_p1 = procstat::loadavg();
+    let requests_p1 = api_requests(&cluster_log);
     eprintln!(
         "mttp: all {} Synced + Healthy in {}",
         cfg.apps,
@@ -489,6 +545,7 @@ async fn run(cfg: Config) -> Res<()> {
     let ctrl_end = procstat::read(ctrl.pid()).unwrap_or_default();
     let cluster_end = procstat::read(cluster.pid()).unwrap_or_default();
     let load_end = procstat::loadavg();
+    let requests_end = api_requests(&cluster_log);
     watch.abort();
     applied.sort();
     synced.sort();
@@ -529,6 +586,11 @@ async fn run(cfg: Config) -> Res<()> {
         fmt_d(cluster_p1.cpu.saturating_sub(cluster_start.cpu))
     );
     println!(
+        "| API requests during initial sync (all clients; the bench's own: {} creates + 1 watch) | {} | |",
+        cfg.apps,
+        fmt_requests(&requests_p1, &requests_start)
+    );
+    println!(
         "| controller peak RSS after initial sync (VmHWM) | {} | < 300 MiB: {} |",
         mib(ctrl_p1.hwm_kib),
         ok(ctrl_p1.hwm_kib < 300 * 1024)
@@ -560,6 +622,15 @@ async fn run(cfg: Config) -> Res<()> {
             "| controller CPU time during {} webhook rounds | {} | |",
             applied.len(),
             fmt_d(ctrl_end.cpu.saturating_sub(ctrl_p1.cpu))
+        );
+        println!(
+            "| cluster CPU time during {} webhook rounds | {} | |",
+            applied.len(),
+            fmt_d(cluster_end.cpu.saturating_sub(cluster_p1.cpu))
+        );
+        println!(
+            "| API requests during the webhook rounds (incl. the bench's Deployment polling) | {} | |",
+            fmt_requests(&requests_end, &requests_p1)
         );
     }
     println!(
