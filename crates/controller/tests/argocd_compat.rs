@@ -721,3 +721,102 @@ spec:
     }
     demo.shutdown().await;
 }
+
+/// An AppProject that refuses a kind the app renders (a `namespaceResourceBlacklist` entry):
+/// `status.resources` marks that resource `Unknown` (the others keep their sync status), as
+/// Argo CD's comparison does, and a sync is refused for it with Argo CD's permission text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn project_refused_resources_are_marked_unknown() {
+    let demo = Demo::start(DemoOptions {
+        bootstrap: false,
+        ..Default::default()
+    })
+    .await;
+    kubectl_apply(
+        &demo.kubeconfig,
+        r#"apiVersion: argoproj.io/v1alpha1
+kind: AppProject
+metadata:
+  name: team
+  namespace: argocd
+spec:
+  sourceRepos: ["*"]
+  destinations:
+    - server: https://kubernetes.default.svc
+      namespace: "team-*"
+  clusterResourceWhitelist:
+    - group: ""
+      kind: Namespace
+  namespaceResourceBlacklist:
+    - group: ""
+      kind: Service
+"#,
+    );
+    let yaml = web_app_yaml("team-web", &demo.repo_url)
+        .replace("project: default", "project: team")
+        .replace(
+            "  syncPolicy:\n    automated:\n      prune: true\n      selfHeal: true\n",
+            "  syncPolicy:\n",
+        );
+    assert!(!yaml.contains("automated"), "{yaml}");
+    kubectl_apply(&demo.kubeconfig, &yaml);
+    let apps = demo
+        .wait_apps("team-web compared", 60, |a| {
+            app(a, "team-web").is_some_and(|x| {
+                x["status"]["sync"]["status"] == "OutOfSync"
+                    && x["status"]["resources"]
+                        .as_array()
+                        .is_some_and(|r| !r.is_empty())
+            })
+        })
+        .await;
+    let a = app(&apps, "team-web").expect("team-web");
+    let resources = a["status"]["resources"].as_array().expect("resources");
+    let status_of = |kind: &str| {
+        resources
+            .iter()
+            .find(|r| r["kind"] == kind)
+            .map(|r| r["status"].as_str().unwrap_or("").to_string())
+    };
+    assert_eq!(
+        status_of("Service").as_deref(),
+        Some("Unknown"),
+        "{resources:?}"
+    );
+    assert_eq!(
+        status_of("Deployment").as_deref(),
+        Some("OutOfSync"),
+        "{resources:?}"
+    );
+    // No InvalidSpecError: the destination and the source are permitted.
+    assert!(
+        support::condition(&apps, "team-web", "InvalidSpecError").is_none(),
+        "{}",
+        a["status"]["conditions"]
+    );
+
+    // A sync is refused for the Service, with Argo CD's text; nothing is applied.
+    demo.merge_app(
+        "team-web",
+        json!({"operation": {"initiatedBy": {"username": "test"}, "sync": {"revision": "HEAD"}}}),
+    )
+    .await;
+    let apps = demo
+        .wait_apps("team-web sync finished", 60, |a| {
+            app(a, "team-web").is_some_and(|x| {
+                matches!(
+                    x["status"]["operationState"]["phase"].as_str(),
+                    Some("Failed" | "Error")
+                )
+            })
+        })
+        .await;
+    let op = &app(&apps, "team-web").expect("team-web")["status"]["operationState"];
+    let text = op.to_string();
+    assert!(
+        text.contains("resource :Service is not permitted in project team"),
+        "{text}"
+    );
+    assert!(demo.deployment("team-web", "web").await.is_none());
+    demo.shutdown().await;
+}
