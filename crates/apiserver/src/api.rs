@@ -237,7 +237,7 @@ impl State {
         ns: Option<&str>,
         mut obj: Value,
         opts: &WriteOpts,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<Arc<Value>, ApiError> {
         if !obj.is_object() {
             return Err(ApiError::bad_request(
                 "the body of the request must be a JSON object",
@@ -317,7 +317,7 @@ impl State {
         mut obj: Value,
         opts: &WriteOpts,
         record_update: bool,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<Arc<Value>, ApiError> {
         obj["apiVersion"] = json!(crate::registry::gv(&t.group, version));
         obj["kind"] = json!(t.kind);
         let (mut obj, version) = builtin_to_storage(t, version, obj);
@@ -343,11 +343,11 @@ impl State {
         }
         let stored = to_storage_version(t, obj);
         if opts.dry_run {
-            return Ok(stored);
+            return Ok(Arc::new(stored));
         }
         let out = txn.put(&t.key(), ns, name, stored)?;
         crate::defaults::after_write(self, t, &out);
-        Ok((*out).clone())
+        Ok(out)
     }
 
     /// Replaces an object (or its `status` subresource).
@@ -361,7 +361,7 @@ impl State {
         sub: Option<&str>,
         obj: Value,
         opts: &WriteOpts,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<Arc<Value>, ApiError> {
         let ns = ns.unwrap_or("");
         let mut txn = self.store.txn();
         let old = txn
@@ -381,11 +381,11 @@ impl State {
         ns: &str,
         name: &str,
         sub: Option<&str>,
-        old: &Value,
+        old: &Arc<Value>,
         mut obj: Value,
         opts: &WriteOpts,
         operation: &str,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<Arc<Value>, ApiError> {
         if !obj.is_object() {
             return Err(ApiError::bad_request(
                 "the body of the request must be a JSON object",
@@ -415,13 +415,25 @@ impl State {
         {
             return Err(ApiError::conflict(&t.group, &t.plural, name));
         }
-        let old_storage = old.clone();
+        let old_storage: &Value = old;
         let mut new = match sub {
             Some("status") => {
+                // Only `status` comes from the body.
+                let status = match obj {
+                    Value::Object(mut m) => m.remove("status"),
+                    _ => None,
+                };
+                if status.as_ref() == old_storage.get("status") {
+                    // A no-op status write: nothing is stored (no new resourceVersion), as
+                    // upstream.
+                    return Ok(old.clone());
+                }
                 let mut n = old_storage.clone();
-                n["status"] = obj.get("status").cloned().unwrap_or(Value::Null);
-                if n["status"].is_null() {
-                    n.as_object_mut().map(|o| o.remove("status"));
+                match status {
+                    Some(st) if !st.is_null() => n["status"] = st,
+                    _ => {
+                        n.as_object_mut().map(|o| o.remove("status"));
+                    }
                 }
                 n
             }
@@ -466,7 +478,7 @@ impl State {
         new["apiVersion"] = json!(crate::registry::gv(&t.group, version));
         new["kind"] = json!(t.kind);
         if old_storage.pointer("/metadata/deletionTimestamp").is_some() {
-            let old_f = finalizers(&old_storage);
+            let old_f = finalizers(old_storage);
             if finalizers(&new).iter().any(|f| !old_f.contains(f)) {
                 return Err(ApiError::invalid(
                     &t.kind,
@@ -482,10 +494,10 @@ impl State {
                 ));
             }
         }
-        crate::defaults::prepare(txn, t, version, Some(&old_storage), &mut new, opts)?;
+        crate::defaults::prepare(txn, t, version, Some(old_storage), &mut new, opts)?;
         if t.has_generation() && sub != Some("status") {
             let status_sub = t.status || t.crd_version(version).is_some_and(|v| v.status);
-            if spec_changed(&old_storage, &new, status_sub) {
+            if spec_changed(old_storage, &new, status_sub) {
                 let g = old_storage
                     .pointer("/metadata/generation")
                     .and_then(Value::as_i64)
@@ -494,37 +506,30 @@ impl State {
             }
         }
         if operation == "Update" {
-            crate::ssa::record_update(
-                t,
-                Some(&old_storage),
-                &mut new,
-                &opts.manager,
-                "Update",
-                sub,
-            );
+            crate::ssa::record_update(t, Some(old_storage), &mut new, &opts.manager, "Update", sub);
         }
         let stored = to_storage_version(t, new);
-        if strip_rv(&stored) == strip_rv(&old_storage) {
-            return Ok(old_storage);
+        if same_but_rv(&stored, old_storage) {
+            return Ok(old.clone());
         }
         if opts.dry_run {
             let mut s = stored;
             s["metadata"]["resourceVersion"] = old_storage["metadata"]["resourceVersion"].clone();
-            return Ok(s);
+            return Ok(Arc::new(s));
         }
         if stored.pointer("/metadata/deletionTimestamp").is_some()
             && finalizers(&stored).is_empty()
             && !is_namespace_pending(t, &stored)
         {
-            let out = txn
-                .delete(&t.key(), ns, name)?
-                .map(|o| (*o).clone())
-                .unwrap_or(stored);
+            let out = match txn.delete(&t.key(), ns, name)? {
+                Some(o) => o,
+                None => Arc::new(stored),
+            };
             return Ok(out);
         }
         let out = txn.put(&t.key(), ns, name, stored)?;
         crate::defaults::after_write(self, t, &out);
-        Ok((*out).clone())
+        Ok(out)
     }
 
     /// Applies a patch of `content_type` to an object (or subresource).
@@ -539,7 +544,7 @@ impl State {
         content_type: &str,
         body: &[u8],
         opts: &WriteOpts,
-    ) -> Result<(Value, bool), ApiError> {
+    ) -> Result<(Arc<Value>, bool), ApiError> {
         let ns_s = ns.unwrap_or("");
         let ct = content_type.split(';').next().unwrap_or("").trim();
         if ct == "application/apply-patch+yaml" || ct == "application/apply-patch+cbor" {
@@ -550,10 +555,14 @@ impl State {
         let old = txn
             .get(&t.key(), ns_s, name)
             .ok_or_else(|| ApiError::not_found(&t.group, &t.plural, name))?;
-        let old_view = (*old).clone();
-        let (base, is_scale) = match sub {
-            Some("scale") => (self.scale_of(t, &old_view)?, true),
-            _ => (with_version(t, version, old_view.clone()), false),
+        // The patches copy their base; a stored object served as is is not copied first.
+        let (base, is_scale): (std::borrow::Cow<Value>, bool) = match sub {
+            Some("scale") => (std::borrow::Cow::Owned(self.scale_of(t, &old)?), true),
+            _ if stored_form_served(t, version, &old) => (std::borrow::Cow::Borrowed(&*old), false),
+            _ => (
+                std::borrow::Cow::Owned(with_version(t, version, (*old).clone())),
+                false,
+            ),
         };
         let patched = match ct {
             "application/json-patch+json" => crate::patch::json_patch(&base, body)?,
@@ -575,7 +584,7 @@ impl State {
             other => return Err(ApiError::unsupported_media(other)),
         };
         let result = if is_scale {
-            let mut n = old_view.clone();
+            let mut n = (*old).clone();
             let replicas = patched
                 .pointer("/spec/replicas")
                 .cloned()
@@ -591,7 +600,7 @@ impl State {
             let out = self.update_locked(
                 &mut txn, t, version, ns_s, name, None, &old, n, opts, "Update",
             )?;
-            return Ok((self.scale_of(t, &out)?, false));
+            return Ok((Arc::new(self.scale_of(t, &out)?), false));
         } else {
             self.update_locked(
                 &mut txn, t, version, ns_s, name, sub, &old, patched, opts, "Update",
@@ -611,7 +620,7 @@ impl State {
         sub: Option<&str>,
         applied: Value,
         opts: &WriteOpts,
-    ) -> Result<(Value, bool), ApiError> {
+    ) -> Result<(Arc<Value>, bool), ApiError> {
         if opts.manager.is_empty() {
             return Err(ApiError::bad_request(
                 "PATCH requests with apply content type must have a fieldManager",
@@ -640,11 +649,17 @@ impl State {
                 Ok((out, true))
             }
             Some(old) => {
-                let live = with_version(t, version, (*old).clone());
+                let converted;
+                let live: &Value = if stored_form_served(t, version, &old) {
+                    &old
+                } else {
+                    converted = with_version(t, version, (*old).clone());
+                    &converted
+                };
                 let mut merged = crate::ssa::apply(
                     t,
                     version,
-                    Some(&live),
+                    Some(live),
                     &applied,
                     &opts.manager,
                     opts.force,
@@ -931,35 +946,67 @@ pub fn finalizers(obj: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn strip_rv(v: &Value) -> Value {
-    let mut v = v.clone();
-    if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
-        m.remove("resourceVersion");
-        if let Some(Value::Array(mf)) = m.get_mut("managedFields") {
-            for e in mf {
-                if let Some(o) = e.as_object_mut() {
-                    o.remove("time");
-                }
-            }
-        }
+/// Whether two versions of an object are equal but for `resourceVersion` and the times of
+/// their `managedFields` entries (a no-op write), compared without copying either.
+fn same_but_rv(a: &Value, b: &Value) -> bool {
+    let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
+        return a == b;
+    };
+    if a.len() != b.len() {
+        return false;
     }
-    v
+    a.iter().all(|(k, av)| {
+        let Some(bv) = b.get(k) else { return false };
+        if k != "metadata" {
+            return av == bv;
+        }
+        let (Some(am), Some(bm)) = (av.as_object(), bv.as_object()) else {
+            return av == bv;
+        };
+        let skip = |k: &str| k == "resourceVersion";
+        let count = |m: &serde_json::Map<String, Value>| m.keys().filter(|k| !skip(k)).count();
+        count(am) == count(bm)
+            && am.iter().filter(|(k, _)| !skip(k)).all(|(k, av)| {
+                let Some(bv) = bm.get(k) else { return false };
+                if k != "managedFields" {
+                    return av == bv;
+                }
+                match (av.as_array(), bv.as_array()) {
+                    (Some(x), Some(y)) => {
+                        x.len() == y.len()
+                            && x.iter().zip(y).all(|(e, f)| same_except(e, f, "time"))
+                    }
+                    _ => av == bv,
+                }
+            })
+    })
+}
+
+/// Whether two objects are equal but for key `skip`.
+fn same_except(a: &Value, b: &Value, skip: &str) -> bool {
+    match (a.as_object(), b.as_object()) {
+        (Some(x), Some(y)) => {
+            x.keys().filter(|k| *k != skip).count() == y.keys().filter(|k| *k != skip).count()
+                && x.iter()
+                    .filter(|(k, _)| *k != skip)
+                    .all(|(k, v)| y.get(k) == Some(v))
+        }
+        _ => a == b,
+    }
 }
 
 fn spec_changed(old: &Value, new: &Value, status_sub: bool) -> bool {
-    let strip = |v: &Value| {
-        let mut v = v.clone();
-        if let Some(o) = v.as_object_mut() {
-            o.remove("metadata");
-            o.remove("apiVersion");
-            o.remove("kind");
-            if status_sub {
-                o.remove("status");
-            }
+    let ignored =
+        |k: &str| matches!(k, "metadata" | "apiVersion" | "kind") || (status_sub && k == "status");
+    match (old.as_object(), new.as_object()) {
+        (Some(o), Some(n)) => {
+            o.keys().filter(|k| !ignored(k)).count() != n.keys().filter(|k| !ignored(k)).count()
+                || o.iter()
+                    .filter(|(k, _)| !ignored(k))
+                    .any(|(k, v)| n.get(k) != Some(v))
         }
-        v
-    };
-    strip(old) != strip(new)
+        _ => old != new,
+    }
 }
 
 fn normalize_meta(obj: &mut Value) {
@@ -1052,6 +1099,16 @@ fn check_conversion(t: &ResourceType, version: &str) -> Result<(), ApiError> {
             )))
         }
         _ => Ok(()),
+    }
+}
+
+/// Whether a stored object is served at `version` exactly as stored (no conversion).
+fn stored_form_served(t: &ResourceType, version: &str, obj: &Value) -> bool {
+    if t.crd.is_some() {
+        obj.get("apiVersion").and_then(Value::as_str)
+            == Some(crate::registry::gv(&t.group, version).as_str())
+    } else {
+        !crate::convert::needed(t, version)
     }
 }
 
@@ -1566,7 +1623,7 @@ async fn resource(
                     simulated_log(&obj, ctx.q("container")),
                 ));
             }
-            Ok(object_response(200, &t, version, (*obj).clone(), ctx))
+            Ok(object_response(200, &t, version, obj, ctx))
         }
         (Some(name), &Method::PUT) => {
             let opts = ctx.write_opts("kubectl")?;
@@ -1659,7 +1716,7 @@ async fn resource(
             if out.get("kind").and_then(Value::as_str) == Some("Status") {
                 return Ok(json_response(200, &out));
             }
-            Ok(object_response(200, &t, version, out, ctx))
+            Ok(object_response(200, &t, version, Arc::new(out), ctx))
         }
         _ => Err(ApiError::method_not_allowed()),
     }
@@ -1725,10 +1782,14 @@ fn object_response(
     code: u16,
     t: &ResourceType,
     version: &str,
-    obj: Value,
+    obj: Arc<Value>,
     ctx: &Ctx,
 ) -> Response<Body> {
-    let obj = with_version(t, version, obj);
+    let obj = if stored_form_served(t, version, &obj) {
+        obj
+    } else {
+        Arc::new(with_version(t, version, Arc::unwrap_or_clone(obj)))
+    };
     let warning = if ctx.method == Method::GET {
         None
     } else {
@@ -1768,7 +1829,7 @@ fn object_response_inner(
     code: u16,
     t: &ResourceType,
     version: &str,
-    obj: Value,
+    obj: Arc<Value>,
     ctx: &Ctx,
 ) -> Response<Body> {
     if ctx.wants_table() {
@@ -1777,7 +1838,7 @@ fn object_response_inner(
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_string();
-        let table = crate::table::table(t, version, &[Arc::new(obj)], &rv);
+        let table = crate::table::table(t, version, &[obj], &rv);
         return respond(code, TABLE_CT, table.to_string());
     }
     json_response(code, &obj)
@@ -1915,17 +1976,40 @@ fn list_response(
         }
         return Ok(respond(200, TABLE_CT, table.to_string()));
     }
-    let items: Vec<Value> = items
-        .iter()
-        .map(|o| with_version(t, version, (**o).clone()))
-        .collect();
+    // Items are serialized from the shared snapshots (copied only when converted).
+    let converted: Vec<Value>;
+    let refs: Vec<&Value> = if items.iter().all(|o| stored_form_served(t, version, o)) {
+        items.iter().map(|o| &**o).collect()
+    } else {
+        converted = items
+            .iter()
+            .map(|o| with_version(t, version, (**o).clone()))
+            .collect();
+        converted.iter().collect()
+    };
     let mut meta = json!({"resourceVersion": rv_s});
     if !cont.is_empty() {
         meta["continue"] = json!(cont);
         meta["remainingItemCount"] = json!(remaining);
     }
-    let list = json!({"kind": format!("{}List", t.kind), "apiVersion": crate::registry::gv(&t.group, version), "metadata": meta, "items": items});
-    Ok(json_response(200, &list))
+    #[derive(serde::Serialize)]
+    struct List<'a> {
+        #[serde(rename = "apiVersion")]
+        api_version: String,
+        items: Vec<&'a Value>,
+        kind: String,
+        metadata: Value,
+    }
+    let list = List {
+        api_version: crate::registry::gv(&t.group, version),
+        items: refs,
+        kind: format!("{}List", t.kind),
+        metadata: meta,
+    };
+    match serde_json::to_vec(&list) {
+        Ok(body) => Ok(respond(200, "application/json", body)),
+        Err(e) => Err(ApiError::internal(format!("encoding the list: {e}"))),
+    }
 }
 
 fn lock_pages(p: &Mutex<Pages>) -> std::sync::MutexGuard<'_, Pages> {
@@ -2023,7 +2107,34 @@ fn watch(
     let gv = crate::registry::gv(&t.group, &version);
     let kind = t.kind.clone();
     tokio::spawn(async move {
+        // An event's stored JSON is sent as is when no conversion applies: encoded once
+        // (by the store) for every watcher instead of a deep copy and an encoding per watch.
+        let enc_event = |ty: &str, ev: &crate::store::Event| -> Option<Bytes> {
+            if table || !stored_form_served(&t, &version, &ev.object) {
+                return None;
+            }
+            let mut line = String::with_capacity(ev.data.len() + 32);
+            line.push_str("{\"type\":\"");
+            line.push_str(ty);
+            line.push_str("\",\"object\":");
+            line.push_str(&ev.data);
+            line.push_str("}\n");
+            Some(Bytes::from(line))
+        };
         let enc = |ty: &str, obj: &Value| -> Bytes {
+            #[derive(serde::Serialize)]
+            struct Line<'a> {
+                object: &'a Value,
+                #[serde(rename = "type")]
+                ty: &'a str,
+            }
+            if !table
+                && stored_form_served(&t, &version, obj)
+                && let Ok(mut line) = serde_json::to_vec(&Line { object: obj, ty })
+            {
+                line.push(b'\n');
+                return Bytes::from(line);
+            }
             let o = if table && ty != "BOOKMARK" && ty != "ERROR" {
                 crate::table::table(
                     &t,
@@ -2065,29 +2176,28 @@ fn watch(
             return;
         }
         let mut last = start_rv;
-        let emit = |ev: &crate::store::Event| -> Option<(&'static str, Arc<Value>)> {
+        let emit = |ev: &crate::store::Event| -> Option<Bytes> {
             if ev.resource != key {
                 return None;
             }
             let now_m = matches(&ev.object);
             let was_m = ev.prev.as_ref().map(|p| matches(p));
-            match ev.kind {
-                EventType::Added => now_m.then_some(("ADDED", ev.object.clone())),
-                EventType::Deleted => {
-                    (now_m || was_m == Some(true)).then_some(("DELETED", ev.object.clone()))
-                }
+            let ty = match ev.kind {
+                EventType::Added => now_m.then_some("ADDED"),
+                EventType::Deleted => (now_m || was_m == Some(true)).then_some("DELETED"),
                 EventType::Modified => match (was_m, now_m) {
-                    (Some(false), true) => Some(("ADDED", ev.object.clone())),
-                    (Some(true), false) => Some(("DELETED", ev.object.clone())),
-                    (_, true) => Some(("MODIFIED", ev.object.clone())),
+                    (Some(false), true) => Some("ADDED"),
+                    (Some(true), false) => Some("DELETED"),
+                    (_, true) => Some("MODIFIED"),
                     _ => None,
                 },
-            }
+            }?;
+            Some(enc_event(ty, ev).unwrap_or_else(|| enc(ty, &ev.object)))
         };
         for ev in &replay {
             last = last.max(ev.rv);
-            if let Some((ty, o)) = emit(ev)
-                && tx.send(enc(ty, &o)).await.is_err()
+            if let Some(line) = emit(ev)
+                && tx.send(line).await.is_err()
             {
                 return;
             }
@@ -2108,8 +2218,8 @@ fn watch(
                         Ok(ev) => {
                             if ev.rv <= last { continue; }
                             last = ev.rv;
-                            if let Some((ty, o)) = emit(&ev)
-                                && tx.send(enc(ty, &o)).await.is_err() { return; }
+                            if let Some(line) = emit(&ev)
+                                && tx.send(line).await.is_err() { return; }
                         }
                         Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => return,
                         Err(_) => return,
@@ -2145,5 +2255,53 @@ mod negotiation_tests {
         let e = negotiate("application/vnd.kubernetes.protobuf").unwrap_err();
         assert_eq!((e.code, e.reason), (406, "NotAcceptable"));
         assert!(negotiate("application/json;q=0").is_err());
+    }
+}
+
+#[cfg(test)]
+mod compare_tests {
+    use super::{same_but_rv, spec_changed};
+    use serde_json::json;
+
+    #[test]
+    fn no_op_writes_ignore_resource_version_and_managed_field_times() {
+        let a = json!({"metadata": {"name": "a", "resourceVersion": "1",
+            "managedFields": [{"manager": "m", "time": "2026-01-01T00:00:00Z", "fieldsV1": {"f:data": {}}}]},
+            "data": {"x": "1"}});
+        let mut b = a.clone();
+        b["metadata"]["resourceVersion"] = json!("2");
+        b["metadata"]["managedFields"][0]["time"] = json!("2026-01-02T00:00:00Z");
+        assert!(same_but_rv(&a, &b));
+        let mut c = b.clone();
+        c["metadata"]["managedFields"][0]["manager"] = json!("other");
+        assert!(!same_but_rv(&a, &c));
+        let mut d = b.clone();
+        d["data"]["x"] = json!("2");
+        assert!(!same_but_rv(&a, &d));
+        let mut e = b.clone();
+        e["metadata"]["labels"] = json!({"l": "v"});
+        assert!(!same_but_rv(&a, &e));
+        let mut f = a.clone();
+        f["metadata"]
+            .as_object_mut()
+            .unwrap()
+            .remove("resourceVersion");
+        assert!(same_but_rv(&a, &f));
+    }
+
+    #[test]
+    fn spec_changes_ignore_metadata_and_status_subresource() {
+        let a = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "a"},
+            "spec": {"replicas": 1}, "status": {"replicas": 0}});
+        let mut b = a.clone();
+        b["metadata"]["labels"] = json!({"x": "y"});
+        b["status"]["replicas"] = json!(1);
+        assert!(!spec_changed(&a, &b, true));
+        assert!(spec_changed(&a, &b, false));
+        b["spec"]["replicas"] = json!(2);
+        assert!(spec_changed(&a, &b, true));
+        let mut c = a.clone();
+        c.as_object_mut().unwrap().remove("spec");
+        assert!(spec_changed(&a, &c, true));
     }
 }

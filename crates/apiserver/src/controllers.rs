@@ -83,20 +83,19 @@ struct Controllers {
 }
 
 fn meta_str<'a>(o: &'a Value, f: &str) -> &'a str {
-    o.pointer(&format!("/metadata/{f}"))
+    o.get("metadata")
+        .and_then(|m| m.get(f))
         .and_then(Value::as_str)
         .unwrap_or("")
 }
 
-fn owner_uids(o: &Value) -> Vec<String> {
+/// The uids of the object's owners, without copying them.
+fn owner_uid_strs(o: &Value) -> impl Iterator<Item = &str> {
     o.pointer("/metadata/ownerReferences")
         .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|r| r.get("uid").and_then(Value::as_str).map(String::from))
-                .collect()
-        })
-        .unwrap_or_default()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r.get("uid").and_then(Value::as_str))
 }
 
 fn controller_ref(owner: &Value) -> Value {
@@ -115,6 +114,32 @@ fn template_hash(template: &Value) -> String {
             c
         })
         .collect()
+}
+
+/// Ticks (of 2 s) between full resyncs.
+const FULL_RESYNC_TICKS: u64 = 15;
+
+/// Whether a Deployment's rollout is complete (or already past its deadline) for its current
+/// generation: nothing time-driven is left to do until it changes.
+fn rollout_settled(d: &Value) -> bool {
+    let observed = d
+        .pointer("/status/observedGeneration")
+        .and_then(Value::as_i64);
+    if observed.is_none() || observed != d.pointer("/metadata/generation").and_then(Value::as_i64) {
+        return false;
+    }
+    if d.pointer("/spec/paused").and_then(Value::as_bool) == Some(true) {
+        return true;
+    }
+    d.pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .and_then(|cs| cs.iter().find(|c| c["type"] == "Progressing"))
+        .is_some_and(|c| {
+            matches!(
+                c["reason"].as_str(),
+                Some("NewReplicaSetAvailable") | Some("ProgressDeadlineExceeded")
+            )
+        })
 }
 
 fn i(o: &Value, p: &str) -> i64 {
@@ -184,15 +209,16 @@ impl Controllers {
         let (qtx, mut qrx) = mpsc::unbounded_channel::<Key>();
         let mut rx = self.state.store.txn().subscribe();
         self.ensure_nodes();
-        self.resync(&qtx);
+        self.resync(&qtx, true);
         let mut tick = tokio::time::interval(Duration::from_secs(2));
+        let mut ticks: u64 = 0;
         let mut flush = tokio::time::interval(Duration::from_millis(20));
         loop {
             tokio::select! {
                 _ = stop.changed() => return,
                 ev = rx.recv() => match ev {
                     Ok(ev) => self.on_event(&ev, &qtx),
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => self.resync(&qtx),
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => self.resync(&qtx, true),
                     Err(_) => return,
                 },
                 Some(key) = qrx.recv() => {
@@ -211,16 +237,42 @@ impl Controllers {
                     }
                 }
                 _ = tick.tick() => {
-                    self.resync(&qtx);
+                    ticks += 1;
+                    self.resync(&qtx, ticks.is_multiple_of(FULL_RESYNC_TICKS));
                     self.expire_events();
                 }
             }
         }
     }
 
-    fn resync(&self, q: &mpsc::UnboundedSender<Key>) {
+    /// Queues objects for reconciliation: with `full`, every object of a simulated kind (a
+    /// safety net; changes arrive as events); otherwise only what time alone moves on —
+    /// CronJob schedules, unfinished Jobs and Deployment rollouts (progress deadlines) and
+    /// pending deletions.
+    fn resync(&self, q: &mpsc::UnboundedSender<Key>, full: bool) {
         let txn = self.state.store.txn();
         for res in txn.resources() {
+            if !full {
+                let timed = matches!(
+                    res.as_str(),
+                    "apps/deployments" | "batch/jobs" | "batch/cronjobs"
+                );
+                for o in txn.list(&res, None) {
+                    let pending_delete = o.pointer("/metadata/deletionTimestamp").is_some();
+                    let due = match res.as_str() {
+                        "apps/deployments" => !rollout_settled(&o),
+                        _ => timed,
+                    };
+                    if pending_delete || due {
+                        let _ = q.send((
+                            res.clone(),
+                            meta_str(&o, "namespace").to_string(),
+                            meta_str(&o, "name").to_string(),
+                        ));
+                    }
+                }
+                continue;
+            }
             let interesting = matches!(
                 res.as_str(),
                 "apps/deployments"
@@ -277,7 +329,10 @@ impl Controllers {
             }
         }
         if ev.kind == EventType::Deleted {
-            self.seen.remove(meta_str(&ev.object, "uid"));
+            let uid = meta_str(&ev.object, "uid");
+            for phase in ["Pending", "Running"] {
+                self.seen.remove(&format!("{uid}/{phase}"));
+            }
             let _ = q.send(("gc".into(), String::new(), String::new()));
             if ev.resource == "apiextensions.k8s.io/customresourcedefinitions" {
                 let g = ev
@@ -587,7 +642,7 @@ impl Controllers {
             .txn()
             .list(res, Some(ns))
             .into_iter()
-            .filter(|o| owner_uids(o).iter().any(|u| u == uid))
+            .filter(|o| owner_uid_strs(o).any(|u| u == uid))
             .collect()
     }
 
@@ -696,6 +751,13 @@ impl Controllers {
             .and_then(Value::as_str)
             .unwrap_or("Always")
             .to_string();
+        let failure = pod_failure(pod);
+        // Only pending Pods and finite Running ones have anything left to simulate.
+        let active =
+            phase == "Pending" || (phase == "Running" && restart != "Always" && failure.is_none());
+        if !active {
+            return Ok(());
+        }
         let delay = self.state.config.sim_delay;
         let seen_key = format!("{uid}/{phase}");
         let first = *self
@@ -703,7 +765,6 @@ impl Controllers {
             .entry(seen_key.clone())
             .or_insert_with(Instant::now);
         let elapsed = first.elapsed();
-        let failure = pod_failure(pod);
         let now = now();
         let containers = pod
             .pointer("/spec/containers")
@@ -804,8 +865,9 @@ impl Controllers {
             .pointer("/spec/replicas")
             .and_then(Value::as_i64)
             .unwrap_or(1);
-        let template = d.pointer("/spec/template").cloned().unwrap_or(json!({}));
-        let hash = template_hash(&template);
+        let empty = json!({});
+        let template = d.pointer("/spec/template").unwrap_or(&empty);
+        let hash = template_hash(template);
         let rss = self.owned("apps/replicasets", &ns, d);
         let revision = |rs: &Value| -> i64 {
             rs.pointer("/metadata/annotations/deployment.kubernetes.io~1revision")
@@ -1105,10 +1167,11 @@ impl Controllers {
             .into_iter()
             .filter(|p| p.pointer("/metadata/deletionTimestamp").is_none())
             .collect();
-        let template = rs.pointer("/spec/template").cloned().unwrap_or(json!({}));
+        let empty = json!({});
+        let template = rs.pointer("/spec/template").unwrap_or(&empty);
         if pods.len() < want {
             for _ in pods.len()..want {
-                let pod = self.new_pod(rs, &template, None, json!({}), None);
+                let pod = self.new_pod(rs, template, None, json!({}), None);
                 let created = self.state.create(&pt, "v1", Some(&ns), pod, &self.opts())?;
                 self.event(
                     rs,
@@ -1648,7 +1711,7 @@ impl Controllers {
         let mut out = Vec::new();
         for res in txn.resources() {
             for o in txn.list(&res, None) {
-                if owner_uids(&o).iter().any(|u| u == uid) {
+                if owner_uid_strs(&o).any(|u| u == uid) {
                     out.push((res.clone(), (*o).clone()));
                 }
             }
@@ -1794,35 +1857,41 @@ impl Controllers {
 
     /// Background garbage collection: deletes objects all of whose owners are gone.
     fn gc(&self) {
-        let txn = self.state.store.txn();
-        let mut uids: HashSet<String> = HashSet::new();
-        let mut candidates: Vec<(String, Value)> = Vec::new();
-        for res in txn.resources() {
-            for o in txn.list(&res, None) {
-                uids.insert(meta_str(&o, "uid").to_string());
-                if o.pointer("/metadata/ownerReferences")
+        // Shared snapshots of every object (no deep copies); uids borrowed from them.
+        let lists: Vec<(String, Vec<Arc<Value>>)> = {
+            let txn = self.state.store.txn();
+            txn.resources()
+                .into_iter()
+                .map(|res| {
+                    let items = txn.list(&res, None);
+                    (res, items)
+                })
+                .collect()
+        };
+        let uids: HashSet<&str> = lists
+            .iter()
+            .flat_map(|(_, items)| items.iter().map(|o| meta_str(o, "uid")))
+            .collect();
+        for (res, items) in &lists {
+            for o in items {
+                let owned = o
+                    .pointer("/metadata/ownerReferences")
                     .and_then(Value::as_array)
-                    .is_some_and(|a| !a.is_empty())
+                    .is_some_and(|a| !a.is_empty());
+                if owned
+                    && owner_uid_strs(o).all(|u| !uids.contains(u))
+                    && o.pointer("/metadata/deletionTimestamp").is_none()
+                    && let Some(t) = self.state.registry.by_key(res)
                 {
-                    candidates.push((res.clone(), (*o).clone()));
+                    let ns = meta_str(o, "namespace");
+                    let _ = self.state.delete(
+                        &t,
+                        (!ns.is_empty()).then_some(ns),
+                        meta_str(o, "name"),
+                        &json!({"propagationPolicy": "Background"}),
+                        false,
+                    );
                 }
-            }
-        }
-        drop(txn);
-        for (res, o) in candidates {
-            let owners = owner_uids(&o);
-            if owners.iter().all(|u| !uids.contains(u))
-                && o.pointer("/metadata/deletionTimestamp").is_none()
-                && let Some(t) = self.state.registry.by_key(&res)
-            {
-                let ns = meta_str(&o, "namespace");
-                let _ = self.state.delete(
-                    &t,
-                    (!ns.is_empty()).then_some(ns),
-                    meta_str(&o, "name"),
-                    &json!({"propagationPolicy": "Background"}),
-                    false,
-                );
             }
         }
     }

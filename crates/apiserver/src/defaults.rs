@@ -276,7 +276,7 @@ pub fn prepare(
         && let Some(root) = crate::ssa::root_schema(t, version)
     {
         let mut unknown = Vec::new();
-        prune_builtin(obj, root, "", &mut unknown);
+        prune_builtin(obj, root, &mut String::new(), &mut unknown);
         if opts.validation == Validation::Strict && !unknown.is_empty() {
             let list = unknown
                 .iter()
@@ -395,16 +395,16 @@ fn service_defaults(txn: &Txn, old: Option<&Value>, obj: &mut Value) -> Result<(
 
 /// Allocates an unused IPv4 address in `prefix.x.y` among objects of `resource` at `pointer`.
 pub fn alloc_ip(txn: &Txn, prefix: &str, resource: &str, pointer: &str) -> String {
-    let used: std::collections::HashSet<String> = txn
-        .list(resource, None)
+    let objects = txn.list(resource, None);
+    let used: std::collections::HashSet<&str> = objects
         .iter()
-        .filter_map(|o| o.pointer(pointer).and_then(Value::as_str).map(String::from))
+        .filter_map(|o| o.pointer(pointer).and_then(Value::as_str))
         .collect();
     for _ in 0..1000 {
         let a = rand::random::<u8>();
         let b = rand::random::<u8>().max(2);
         let ip = format!("{prefix}.{a}.{b}");
-        if !used.contains(&ip) {
+        if !used.contains(ip.as_str()) {
             return ip;
         }
     }
@@ -599,21 +599,26 @@ pub fn cel_warning(rules: &[String]) -> Option<String> {
 
 /// Compiled `pattern`s of CRD schemas (Go RE2 syntax; the `regex` crate implements the
 /// same guarantees and, for the patterns schemas use, the same syntax).
-fn pattern(p: &str) -> Option<regex::Regex> {
+fn pattern(p: &str) -> Option<Arc<regex::Regex>> {
     use std::collections::HashMap;
     use std::sync::{Mutex, OnceLock};
-    static CACHE: OnceLock<Mutex<HashMap<String, Option<regex::Regex>>>> = OnceLock::new();
+    type Cache = HashMap<String, Option<Arc<regex::Regex>>>;
+    static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     let mut c = match cache.lock() {
         Ok(c) => c,
         Err(p) => p.into_inner(),
     };
+    // Shared compiled regexes: a `Regex` clone would start with an empty match cache.
+    if let Some(r) = c.get(p) {
+        return r.clone();
+    }
     if c.len() > 1024 {
         c.clear();
     }
-    c.entry(p.to_string())
-        .or_insert_with(|| regex::Regex::new(p).ok())
-        .clone()
+    let r = regex::Regex::new(p).ok().map(Arc::new);
+    c.insert(p.to_string(), r.clone());
+    r
 }
 
 /// kube-openapi's string formats that kube-apiserver checks (unknown formats pass).
@@ -777,11 +782,12 @@ pub fn register_crd(registry: &Registry, crd: &Value) {
     });
 }
 
-/// Drops (and reports) fields a built-in schema does not declare.
+/// Drops (and reports) fields a built-in schema does not declare. `path` is the position of
+/// `v` (dotted), extended in place and only copied for reported fields.
 fn prune_builtin(
     v: &mut Value,
     node: crate::schema::SchemaNode,
-    path: &str,
+    path: &mut String,
     unknown: &mut Vec<String>,
 ) {
     if node.preserves_unknown() {
@@ -797,30 +803,35 @@ fn prune_builtin(
             if !has_props && !has_additional {
                 return;
             }
-            let keys: Vec<String> = m.keys().cloned().collect();
-            for k in keys {
-                let child_path = if path.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{path}.{k}")
-                };
-                match node.field(&k) {
+            m.retain(|k, cv| {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(k);
+                let keep = match node.field(k) {
                     Some(child) => {
-                        if let Some(cv) = m.get_mut(&k) {
-                            prune_builtin(cv, child, &child_path, unknown);
-                        }
+                        prune_builtin(cv, child, path, unknown);
+                        true
                     }
                     None => {
-                        m.remove(&k);
-                        unknown.push(child_path);
+                        unknown.push(path.clone());
+                        false
                     }
-                }
-            }
+                };
+                path.truncate(len);
+                keep
+            });
         }
         Value::Array(items) => {
             if let Some(is) = node.items() {
                 for (i, it) in items.iter_mut().enumerate() {
-                    prune_builtin(it, is, &format!("{path}[{i}]"), unknown);
+                    let len = path.len();
+                    path.push('[');
+                    path.push_str(&i.to_string());
+                    path.push(']');
+                    prune_builtin(it, is, path, unknown);
+                    path.truncate(len);
                 }
             }
         }
@@ -845,10 +856,26 @@ pub fn validate(
     unknown: &mut Vec<String>,
     root: bool,
 ) {
-    let field = if path.is_empty() {
-        "<root>".to_string()
-    } else {
-        path.to_string()
+    let mut path = path.to_string();
+    validate_at(v, schema, &mut path, errors, unknown, root);
+}
+
+/// [`validate`] at `path`, which is extended in place for children (and copied only for
+/// reported fields).
+fn validate_at(
+    v: &mut Value,
+    schema: &Value,
+    path: &mut String,
+    errors: &mut Vec<(String, &'static str, String)>,
+    unknown: &mut Vec<String>,
+    root: bool,
+) {
+    let field = || {
+        if path.is_empty() {
+            "<root>".to_string()
+        } else {
+            path.clone()
+        }
     };
     if v.is_null() {
         if schema.get("nullable").and_then(Value::as_bool) != Some(true) && !root {
@@ -882,7 +909,7 @@ pub fn validate(
             Value::Null => "null",
         };
         errors.push((
-            field,
+            field(),
             "FieldValueTypeInvalid",
             format!(
                 "Invalid value: \"{got}\": {field_path} in body must be of type {ty}: \"{got}\"",
@@ -900,7 +927,7 @@ pub fn validate(
             .collect::<Vec<_>>()
             .join(", ");
         errors.push((
-            field.clone(),
+            field(),
             "FieldValueNotSupported",
             format!("Unsupported value: {v}: supported values: {list}"),
         ));
@@ -910,7 +937,7 @@ pub fn validate(
             && n < min
         {
             errors.push((
-                field.clone(),
+                field(),
                 "FieldValueInvalid",
                 format!("Invalid value: {v}: should be greater than or equal to {min}"),
             ));
@@ -919,7 +946,7 @@ pub fn validate(
             && n > max
         {
             errors.push((
-                field.clone(),
+                field(),
                 "FieldValueInvalid",
                 format!("Invalid value: {v}: should be less than or equal to {max}"),
             ));
@@ -931,7 +958,7 @@ pub fn validate(
             && len < min
         {
             errors.push((
-                field.clone(),
+                field(),
                 "FieldValueInvalid",
                 format!("Invalid value: \"{s}\": should be at least {min} chars long"),
             ));
@@ -940,7 +967,7 @@ pub fn validate(
             && len > max
         {
             errors.push((
-                field.clone(),
+                field(),
                 "FieldValueTooLong",
                 format!("Too long: may not be more than {max} bytes"),
             ));
@@ -950,7 +977,7 @@ pub fn validate(
             && pattern(p).is_some_and(|r| !r.is_match(s))
         {
             errors.push((
-                field.clone(),
+                field(),
                 "FieldValueInvalid",
                 format!("Invalid value: \"{s}\": {at} in body should match '{p}'"),
             ));
@@ -960,7 +987,7 @@ pub fn validate(
             && !format_ok(f, s)
         {
             errors.push((
-                field.clone(),
+                field(),
                 "FieldValueTypeInvalid",
                 format!("Invalid value: \"{s}\": {at} in body must be of type {f}: \"{s}\""),
             ));
@@ -968,9 +995,6 @@ pub fn validate(
     }
     match v {
         Value::Object(m) => {
-            if root || path == ".metadata" {
-                // metadata is validated by the server itself
-            }
             let props = schema.get("properties").and_then(Value::as_object);
             let preserve = schema
                 .get("x-kubernetes-preserve-unknown-fields")
@@ -986,26 +1010,28 @@ pub fn validate(
                     }
                 }
             }
-            let keys: Vec<String> = m.keys().cloned().collect();
-            for k in keys {
+            m.retain(|k, cv| {
                 if root && (k == "metadata" || k == "apiVersion" || k == "kind") {
-                    continue;
+                    return true;
                 }
-                let child_path = format!("{path}.{k}");
-                let child_schema = props.and_then(|p| p.get(&k)).or(additional);
-                match child_schema {
+                let len = path.len();
+                path.push('.');
+                path.push_str(k);
+                let child_schema = props.and_then(|p| p.get(k)).or(additional);
+                let keep = match child_schema {
                     Some(cs) => {
-                        if let Some(cv) = m.get_mut(&k) {
-                            validate(cv, cs, &child_path, errors, unknown, false);
-                        }
+                        validate_at(cv, cs, path, errors, unknown, false);
+                        true
                     }
-                    None if preserve || (props.is_none() && schema.get("type").is_none()) => {}
+                    None if preserve || (props.is_none() && schema.get("type").is_none()) => true,
                     None => {
-                        m.remove(&k);
-                        unknown.push(child_path.trim_start_matches('.').to_string());
+                        unknown.push(path.trim_start_matches('.').to_string());
+                        false
                     }
-                }
-            }
+                };
+                path.truncate(len);
+                keep
+            });
             if let Some(Value::Array(req)) = schema.get("required") {
                 for r in req.iter().filter_map(Value::as_str) {
                     if !m.contains_key(r) {
@@ -1023,7 +1049,7 @@ pub fn validate(
                 && items.len() as u64 > max
             {
                 errors.push((
-                    field.clone(),
+                    field(),
                     "FieldValueTooMany",
                     format!("Too many: {}: must have at most {max} items", items.len()),
                 ));
@@ -1032,7 +1058,7 @@ pub fn validate(
                 && (items.len() as u64) < min
             {
                 errors.push((
-                    field.clone(),
+                    field(),
                     "FieldValueInvalid",
                     format!(
                         "Invalid value: {}: should have at least {min} items",
@@ -1042,7 +1068,12 @@ pub fn validate(
             }
             if let Some(is) = schema.get("items") {
                 for (i, it) in items.iter_mut().enumerate() {
-                    validate(it, is, &format!("{path}[{i}]"), errors, unknown, false);
+                    let len = path.len();
+                    path.push('[');
+                    path.push_str(&i.to_string());
+                    path.push(']');
+                    validate_at(it, is, path, errors, unknown, false);
+                    path.truncate(len);
                 }
             }
         }

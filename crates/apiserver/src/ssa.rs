@@ -205,14 +205,33 @@ fn insert_path(set: &mut Set, path: &[String]) {
 }
 
 fn item_matches(item: &Value, key: &str) -> bool {
+    use std::cell::RefCell;
+    thread_local! {
+        // The last parsed `k:` key: lookups test one key against every item of a list.
+        static LAST: RefCell<(String, Option<Map<String, Value>>)> =
+            const { RefCell::new((String::new(), None)) };
+    }
     let Some(json) = key.strip_prefix("k:") else {
         return false;
     };
-    let Ok(Value::Object(k)) = serde_json::from_str::<Value>(json) else {
-        return false;
-    };
-    k.iter()
-        .all(|(f, v)| key_value(item, f).as_ref() == Some(v))
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        if last.0 != json {
+            last.1 = match serde_json::from_str::<Value>(json) {
+                Ok(Value::Object(k)) => Some(k),
+                _ => None,
+            };
+            last.0.clear();
+            last.0.push_str(json);
+        }
+        last.1.as_ref().is_some_and(|k| {
+            k.iter().all(|(f, v)| match item.get(f) {
+                Some(x) => x == v,
+                // The API default (as in `key_value`).
+                None => f == "protocol" && v == "TCP",
+            })
+        })
+    })
 }
 
 fn value_at<'a>(obj: &'a Value, path: &[String]) -> Option<&'a Value> {
@@ -278,14 +297,20 @@ fn merge(live: &Value, applied: &Value, schema: Option<SchemaNode>) -> Value {
             {
                 return applied.clone();
             }
-            let mut out = l.clone();
-            for (k, av) in a {
-                let cs = schema.and_then(|s| s.field(k));
-                let nv = match out.get(k) {
-                    Some(lv) => merge(lv, av, cs),
-                    None => av.clone(),
+            // One copy of each live field (a merged field is built from its live value
+            // rather than copied and then replaced).
+            let mut out = Map::new();
+            for (k, lv) in l {
+                let nv = match a.get(k) {
+                    Some(av) => merge(lv, av, schema.and_then(|s| s.field(k))),
+                    None => lv.clone(),
                 };
                 out.insert(k.clone(), nv);
+            }
+            for (k, av) in a {
+                if !l.contains_key(k) {
+                    out.insert(k.clone(), av.clone());
+                }
             }
             Value::Object(out)
         }

@@ -70,6 +70,9 @@ pub struct Event {
     pub name: String,
     /// The object after the change (the final state for deletions).
     pub object: Arc<Value>,
+    /// `object` serialized as JSON (what was written to storage), shared by every watcher
+    /// so that an event is encoded once, not once per watch.
+    pub data: Arc<str>,
     /// The object before the change, when known (live events only).
     pub prev: Option<Arc<Value>>,
 }
@@ -185,6 +188,7 @@ impl Store {
                     namespace: ns,
                     name,
                     object: Arc::new(object),
+                    data: data.into(),
                     prev: None,
                 }));
             }
@@ -320,27 +324,29 @@ impl Txn<'_> {
         } else {
             EventType::Added
         };
-        let data = object.to_string();
+        let data: Arc<str> = object.to_string().into();
         {
             self.begin()?;
             let tx = &self.g.conn;
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO objects (resource, namespace, name, rv, data) VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (resource, namespace, name) DO UPDATE SET rv = excluded.rv, data = excluded.data",
-                params![resource, ns, name, rv, data],
-            )?;
-            tx.execute(
+            )?
+            .execute(params![resource, ns, name, rv, &*data])?;
+            tx.prepare_cached(
                 "INSERT INTO events (rv, type, resource, namespace, name, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![rv, kind.as_str(), resource, ns, name, data],
-            )?;
+            )?
+            .execute(params![rv, kind.as_str(), resource, ns, name, &*data])?;
         }
         let object = Arc::new(object);
-        self.g
-            .objects
-            .entry(resource.to_string())
-            .or_default()
-            .insert((ns.to_string(), name.to_string()), object.clone());
-        self.record(rv, kind, resource, ns, name, object.clone(), prev)?;
+        let slot = self.g.objects.entry(resource.to_string()).or_default();
+        match slot.get_mut(&(ns.to_string(), name.to_string())) {
+            Some(v) => *v = object.clone(),
+            None => {
+                slot.insert((ns.to_string(), name.to_string()), object.clone());
+            }
+        }
+        self.record(rv, kind, resource, ns, name, object.clone(), data, prev)?;
         Ok(object)
     }
 
@@ -359,18 +365,18 @@ impl Txn<'_> {
         if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
             meta.insert("resourceVersion".into(), Value::String(rv.to_string()));
         }
-        let data = object.to_string();
+        let data: Arc<str> = object.to_string().into();
         {
             self.begin()?;
             let tx = &self.g.conn;
-            tx.execute(
+            tx.prepare_cached(
                 "DELETE FROM objects WHERE resource = ?1 AND namespace = ?2 AND name = ?3",
-                params![resource, ns, name],
-            )?;
-            tx.execute(
+            )?
+            .execute(params![resource, ns, name])?;
+            tx.prepare_cached(
                 "INSERT INTO events (rv, type, resource, namespace, name, data) VALUES (?1, 'DELETED', ?2, ?3, ?4, ?5)",
-                params![rv, resource, ns, name, data],
-            )?;
+            )?
+            .execute(params![rv, resource, ns, name, &*data])?;
         }
         if let Some(m) = self.g.objects.get_mut(resource) {
             m.remove(&(ns.to_string(), name.to_string()));
@@ -383,6 +389,7 @@ impl Txn<'_> {
             ns,
             name,
             object.clone(),
+            data,
             Some(prev),
         )?;
         Ok(Some(object))
@@ -397,6 +404,7 @@ impl Txn<'_> {
         ns: &str,
         name: &str,
         object: Arc<Value>,
+        data: Arc<str>,
         prev: Option<Arc<Value>>,
     ) -> Result<(), StoreError> {
         self.g.rv = rv;
@@ -407,6 +415,7 @@ impl Txn<'_> {
             namespace: ns.to_string(),
             name: name.to_string(),
             object,
+            data,
             prev,
         });
         self.g.recent.push_back(ev.clone());
