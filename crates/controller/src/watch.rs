@@ -33,7 +33,7 @@ use kube::api::{Api, ApiResource, DynamicObject};
 use kube::runtime::watcher;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -78,31 +78,57 @@ fn newer_or_same(a: &str, b: &str) -> Option<bool> {
     Some(a.parse::<u64>().ok()? >= b.parse::<u64>().ok()?)
 }
 
+/// One cached object, kept serialized: a parsed `serde_json::Value` takes several times the
+/// memory of its JSON text, and at thousands of objects (every Deployment with its status and
+/// managedFields) the parsed form dominated the controller's footprint. Readers get a fresh
+/// `Value` anyway (they own and modify it), so parsing replaces the deep clone they paid before.
+struct Entry {
+    resource_version: Option<Box<str>>,
+    json: Box<[u8]>,
+}
+
+impl Entry {
+    fn new(obj: &Value) -> Self {
+        Entry {
+            resource_version: resource_version(obj).map(Into::into),
+            json: serde_json::to_vec(obj)
+                .unwrap_or_default()
+                .into_boxed_slice(),
+        }
+    }
+
+    fn value(&self) -> Value {
+        serde_json::from_slice(&self.json).unwrap_or(Value::Null)
+    }
+}
+
 /// The objects of one watched kind: namespace → name → object.
 #[derive(Default)]
 struct KindCache {
     /// The initial list is complete.
     synced: bool,
-    objects: HashMap<String, HashMap<String, Arc<Value>>>,
+    objects: HashMap<String, HashMap<String, Entry>>,
     /// Objects of a (re)list in progress, swapped in when it completes.
-    listing: Option<HashMap<String, HashMap<String, Arc<Value>>>>,
+    listing: Option<HashMap<String, HashMap<String, Entry>>>,
 }
 
 impl KindCache {
     /// Stores `obj` unless the cached copy is newer.
-    fn put(&mut self, obj: Value) {
-        let ns = object::namespace(&obj).to_string();
-        let name = object::name(&obj).to_string();
+    fn put(&mut self, obj: &Value) {
+        let ns = object::namespace(obj).to_string();
+        let name = object::name(obj).to_string();
         let by_name = self.objects.entry(ns).or_default();
         if let (Some(cur), Some(rv)) = (
-            by_name.get(&name).and_then(|c| resource_version(c)),
-            resource_version(&obj),
+            by_name
+                .get(&name)
+                .and_then(|c| c.resource_version.as_deref()),
+            resource_version(obj),
         ) && newer_or_same(cur, rv) == Some(true)
             && cur != rv
         {
             return;
         }
-        by_name.insert(name, Arc::new(obj));
+        by_name.insert(name, Entry::new(obj));
     }
 
     /// Removes `obj` unless the cached copy is newer (recreated meanwhile).
@@ -113,7 +139,9 @@ impl KindCache {
             return;
         };
         if let (Some(cur), Some(rv)) = (
-            by_name.get(name).and_then(|c| resource_version(c)),
+            by_name
+                .get(name)
+                .and_then(|c| c.resource_version.as_deref()),
             resource_version(obj),
         ) && newer_or_same(cur, rv) == Some(true)
             && cur != rv
@@ -191,8 +219,7 @@ impl ResourceWatches {
         if !c.synced {
             return None;
         }
-        let copy =
-            |m: &HashMap<String, Arc<Value>>| m.values().map(|o| (**o).clone()).collect::<Vec<_>>();
+        let copy = |m: &HashMap<String, Entry>| m.values().map(Entry::value).collect::<Vec<_>>();
         Some(match namespace {
             Some(ns) => c.objects.get(ns).map(copy).unwrap_or_default(),
             None => c.objects.values().flat_map(copy).collect(),
@@ -217,7 +244,7 @@ impl ResourceWatches {
             c.objects
                 .get(namespace)
                 .and_then(|m| m.get(name))
-                .map(|o| (**o).clone()),
+                .map(Entry::value),
         )
     }
 
@@ -233,7 +260,7 @@ impl ResourceWatches {
                 object::kind(written).to_string(),
             ))
         {
-            c.put(written.clone());
+            c.put(written);
         }
         if let Ok(mut own) = self.own.lock() {
             if own.len() > 100_000 {
@@ -335,7 +362,7 @@ impl ResourceWatches {
                             let l = c.listing.get_or_insert_with(HashMap::new);
                             l.entry(object::namespace(&v).to_string())
                                 .or_default()
-                                .insert(object::name(&v).to_string(), Arc::new(v.clone()));
+                                .insert(object::name(&v).to_string(), Entry::new(&v));
                         });
                         continue;
                     }
@@ -348,7 +375,7 @@ impl ResourceWatches {
                     }
                     Ok(watcher::Event::Apply(o)) => {
                         let v = with_kind(o);
-                        cached(&mut |c| c.put(v.clone()));
+                        cached(&mut |c| c.put(&v));
                         (v, false)
                     }
                     Ok(watcher::Event::Delete(o)) => {
@@ -372,6 +399,7 @@ impl ResourceWatches {
 mod tests {
     use super::*;
     use serde_json::json;
+    use std::sync::Arc;
 
     fn obj(annotation: &str, ns: &str, rv: &str) -> Value {
         json!({"apiVersion": "apps/v1", "kind": "Deployment",
