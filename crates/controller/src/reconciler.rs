@@ -70,7 +70,7 @@ pub struct Options {
     pub refresh_interval: Duration,
     /// Random extra delay added to each period (default 10 s).
     pub refresh_jitter: Duration,
-    /// How many apps are reconciled at the same time (default 20; reconciles mostly wait on
+    /// How many apps are reconciled at the same time (default 40; reconciles mostly wait on
     /// the API server and git).
     pub workers: usize,
     /// Longest a sync operation may wait for waves to become healthy.
@@ -95,7 +95,7 @@ impl Options {
             namespace: "argocd".into(),
             refresh_interval: Duration::from_secs(60),
             refresh_jitter: Duration::from_secs(10),
-            workers: 20,
+            workers: 40,
             sync_timeout: Duration::from_secs(300),
             watch_resources: true,
             watch_debounce: Duration::from_millis(250),

@@ -36,7 +36,7 @@ pub struct Args {
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub leader_elect: bool,
     /// How many apps are reconciled at the same time.
-    #[arg(long, env = "FERRY_WORKERS", default_value_t = 20)]
+    #[arg(long, env = "FERRY_WORKERS", default_value_t = 40)]
     pub workers: usize,
     /// Identity of this replica in the Lease (default: host name, process id, random suffix).
     #[arg(long)]

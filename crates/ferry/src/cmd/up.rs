@@ -40,7 +40,7 @@ pub struct Args {
     #[arg(long, default_value_t = 60)]
     pub refresh_seconds: u64,
     /// How many apps are reconciled at the same time.
-    #[arg(long, env = "FERRY_WORKERS", default_value_t = 20)]
+    #[arg(long, env = "FERRY_WORKERS", default_value_t = 40)]
     pub workers: usize,
     /// GitHub webhook secret (default: `argocd-secret`).
     #[arg(long, env = "FERRY_WEBHOOK_GITHUB_SECRET")]
