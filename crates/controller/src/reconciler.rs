@@ -1806,6 +1806,23 @@ fn stamp_conditions(
         .collect()
 }
 
+/// Records an Application ferry just wrote: its watch event is ignored (our own status write must
+/// not make a parent app that tracks this Application compare again) and the reconciler's view
+/// holds the written version at once.
+fn remember_own_write(ctx: &Ctx, written: &DynamicObject) {
+    let mut v = serde_json::to_value(written).unwrap_or(Value::Null);
+    v["apiVersion"] = json!(crate::application::API_VERSION);
+    v["kind"] = json!(crate::application::KIND);
+    ctx.watches.own_write(&v);
+    ctx.view.put_raw(
+        (
+            object::namespace(&v).to_string(),
+            object::name(&v).to_string(),
+        ),
+        v,
+    );
+}
+
 /// Writes the Application back (PUT with the resourceVersion it was read at): the status, the
 /// refresh annotation removed, and `operation` cleared when it completed.
 async fn write_app(ctx: &Ctx, raw: &Value, clear_operation: bool) -> Result<(), String> {
@@ -1830,19 +1847,7 @@ async fn write_app(ctx: &Ctx, raw: &Value, clear_operation: bool) -> Result<(), 
         .await
     {
         Ok(written) => {
-            // Our own status write must not make a parent app (which tracks this Application)
-            // compare again.
-            let mut v = serde_json::to_value(&written).unwrap_or(Value::Null);
-            v["apiVersion"] = json!(crate::application::API_VERSION);
-            v["kind"] = json!(crate::application::KIND);
-            ctx.watches.own_write(&v);
-            ctx.view.put_raw(
-                (
-                    object::namespace(&v).to_string(),
-                    object::name(&v).to_string(),
-                ),
-                v,
-            );
+            remember_own_write(ctx, &written);
             Ok(())
         }
         Err(kube::Error::Api(s)) if s.code == 409 => {
@@ -1870,17 +1875,7 @@ async fn write_app(ctx: &Ctx, raw: &Value, clear_operation: bool) -> Result<(), 
                 .await
             {
                 Ok(written) => {
-                    let mut v = serde_json::to_value(&written).unwrap_or(Value::Null);
-                    v["apiVersion"] = json!(crate::application::API_VERSION);
-                    v["kind"] = json!(crate::application::KIND);
-                    ctx.watches.own_write(&v);
-                    ctx.view.put_raw(
-                        (
-                            object::namespace(&v).to_string(),
-                            object::name(&v).to_string(),
-                        ),
-                        v,
-                    );
+                    remember_own_write(ctx, &written);
                     Ok(())
                 }
                 Err(kube::Error::Api(s)) if s.code == 409 => {
