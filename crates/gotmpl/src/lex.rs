@@ -321,12 +321,17 @@ impl<'a> Lexer<'a> {
         (false, false)
     }
 
+    /// Go's `atTerminator`: a space, punctuation that can follow a word, the right
+    /// delimiter or the end of the input (spaces and punctuation are ASCII, so the byte
+    /// decides).
+    #[inline]
     fn at_terminator(&self) -> bool {
-        match self.peek_char() {
+        let b = self.bytes();
+        match b.get(self.pos) {
             None => true,
-            Some(c) if is_space(c) => true,
-            Some('.' | ',' | '|' | ':' | ')' | '(') => true,
-            Some(_) => self.input[self.pos..].starts_with(RIGHT_DELIM),
+            Some(b' ' | b'\t' | b'\r' | b'\n' | b'.' | b',' | b'|' | b':' | b')' | b'(') => true,
+            Some(b'}') => b.get(self.pos + 1) == Some(&b'}'),
+            Some(_) => false,
         }
     }
 
@@ -371,10 +376,10 @@ impl<'a> Lexer<'a> {
                 if !it.val.is_empty() {
                     return Some(it);
                 }
-                return None;
+                return self.lex_left_delim();
             }
             self.state = State::LeftDelim;
-            return None;
+            return self.lex_left_delim();
         }
         self.pos = self.input.len();
         if self.pos > self.start {
@@ -446,23 +451,25 @@ impl<'a> Lexer<'a> {
     }
 
     fn lex_inside_action(&mut self) -> Option<Item<'a>> {
-        let (delim, _) = self.at_right_delim();
-        if delim {
-            if self.paren_depth == 0 {
-                self.state = State::RightDelim;
-                return None;
-            }
-            return Some(self.error("unclosed left paren".into()));
-        }
-        // ASCII fast paths (the same items as below, without decoding characters).
-        let Some(&c) = self.bytes().get(self.pos) else {
+        // ASCII fast paths (the same items as below, without decoding characters). The
+        // right delimiter (`}}`, or ` -}}` with its trim marker) is checked first, as Go
+        // does: only a `}` or a space can start it.
+        let b = self.bytes();
+        let Some(&c) = b.get(self.pos) else {
             self.at_eof = true;
             return Some(self.error("unclosed action".into()));
         };
         match c {
-            b' ' | b'\t' | b'\r' | b'\n' => return Some(self.lex_space()),
+            b' ' | b'\t' | b'\r' | b'\n' => {
+                let rest = &b[self.pos..];
+                if has_right_trim_marker(rest) && rest[2..].starts_with(RIGHT_DELIM.as_bytes()) {
+                    return self.at_right_delim_item();
+                }
+                return Some(self.lex_space());
+            }
+            b'}' if b.get(self.pos + 1) == Some(&b'}') => return self.at_right_delim_item(),
             b'.' => {
-                if let Some(&n) = self.bytes().get(self.pos + 1)
+                if let Some(&n) = b.get(self.pos + 1)
                     && !n.is_ascii_digit()
                 {
                     self.pos += 1;
@@ -540,6 +547,15 @@ impl<'a> Lexer<'a> {
         }
     }
 
+    /// At the right delimiter inside an action: it, or Go's "unclosed left paren".
+    fn at_right_delim_item(&mut self) -> Option<Item<'a>> {
+        if self.paren_depth == 0 {
+            self.state = State::RightDelim;
+            return self.lex_right_delim();
+        }
+        Some(self.error("unclosed left paren".into()))
+    }
+
     fn lex_space(&mut self) -> Item<'a> {
         let mut num = 0;
         while let Some(&c) = self.bytes().get(self.pos) {
@@ -580,6 +596,11 @@ impl<'a> Lexer<'a> {
     fn scan_alnum(&mut self) -> Option<char> {
         loop {
             self.skip_ascii_alnum();
+            if let Some(&b) = self.bytes().get(self.pos)
+                && b < 0x80
+            {
+                return Some(b as char);
+            }
             match self.peek_char() {
                 None => {
                     self.at_eof = true;

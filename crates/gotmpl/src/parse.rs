@@ -50,33 +50,78 @@ impl Tree {
     }
 }
 
-/// A string of a parse tree: a slice of the template's source text, shared with the tree
-/// (not copied), or a string of its own (a string constant with escapes). Dereferences to
-/// `str`.
+/// A string of a parse tree: identifiers, string constants and text. Short strings (up to
+/// 22 bytes: nearly every identifier and most constants) are held inline, without an
+/// allocation or a reference count; longer ones are a slice of the template's source text,
+/// shared with the tree (not copied), or a string of their own (a constant with escapes).
+/// Dereferences to `str`.
 #[derive(Clone)]
-pub struct Str {
-    src: Arc<str>,
-    start: usize,
-    end: usize,
+pub struct Str(Repr);
+
+/// The longest string [`Str`] holds inline.
+const INLINE_MAX: usize = 22;
+
+#[derive(Clone)]
+enum Repr {
+    /// `buf[..len]` is valid UTF-8 (copied from a `str`).
+    Inline { len: u8, buf: [u8; INLINE_MAX] },
+    /// `src[start..end]`, a range on character boundaries (`src` is shared by the strings
+    /// of a parse, through one pointer).
+    Shared {
+        src: Arc<Arc<str>>,
+        start: u32,
+        end: u32,
+    },
+    /// A string of its own.
+    Owned(Arc<str>),
 }
 
 impl Str {
-    /// `src[start..end]` (the range must lie on character boundaries).
-    fn slice(src: &Arc<str>, start: usize, end: usize) -> Str {
-        Str {
-            src: src.clone(),
-            start,
-            end,
+    /// `src[start..end]` (the range must lie on character boundaries): inline when short,
+    /// else a shared slice of `src`.
+    #[inline]
+    fn slice(src: &Arc<Arc<str>>, start: usize, end: usize) -> Str {
+        let s = &src[start..end];
+        if s.len() <= INLINE_MAX {
+            // A fixed-size copy when the text goes on far enough (bytes after `end` are
+            // never read).
+            if let Some(w) = src.as_bytes().get(start..start + INLINE_MAX) {
+                let mut buf = [0u8; INLINE_MAX];
+                buf.copy_from_slice(w);
+                return Str(Repr::Inline {
+                    len: s.len() as u8,
+                    buf,
+                });
+            }
+            return Str::inline(s);
         }
+        match (u32::try_from(start), u32::try_from(end)) {
+            (Ok(start), Ok(end)) => Str(Repr::Shared {
+                src: src.clone(),
+                start,
+                end,
+            }),
+            // Beyond 4 GiB of source: a copy of its own.
+            _ => Str::owned(s),
+        }
+    }
+
+    #[inline]
+    fn inline(s: &str) -> Str {
+        let mut buf = [0u8; INLINE_MAX];
+        buf[..s.len()].copy_from_slice(s.as_bytes());
+        Str(Repr::Inline {
+            len: s.len() as u8,
+            buf,
+        })
     }
 
     /// A string of its own.
     fn owned(s: &str) -> Str {
-        Str {
-            src: Arc::from(s),
-            start: 0,
-            end: s.len(),
+        if s.len() <= INLINE_MAX {
+            return Str::inline(s);
         }
+        Str(Repr::Owned(Arc::from(s)))
     }
 }
 
@@ -84,7 +129,16 @@ impl std::ops::Deref for Str {
     type Target = str;
     #[inline]
     fn deref(&self) -> &str {
-        &self.src[self.start..self.end]
+        match &self.0 {
+            Repr::Inline { len, buf } => {
+                let b = &buf[..*len as usize];
+                // SAFETY: `buf[..len]` was copied whole from a `str` (`Str::inline`), so it
+                // is valid UTF-8.
+                unsafe { std::str::from_utf8_unchecked(b) }
+            }
+            Repr::Shared { src, start, end } => &src[*start as usize..*end as usize],
+            Repr::Owned(s) => s,
+        }
     }
 }
 
@@ -196,6 +250,59 @@ impl<T: fmt::Debug> fmt::Debug for Few<T> {
     }
 }
 
+/// The identifiers of a field chain (`.a.b.c`, `$x.a`): up to three held without a separate
+/// allocation. Dereferences to a slice.
+pub enum Idents {
+    One(Str),
+    Two([Str; 2]),
+    Three([Str; 3]),
+    Many(Box<[Str]>),
+}
+
+impl Idents {
+    /// All of `v`, which is left empty (its capacity kept).
+    fn take(v: &mut Vec<Str>) -> Idents {
+        match v.len() {
+            1 => {
+                if let Some(a) = v.pop() {
+                    return Idents::One(a);
+                }
+            }
+            2 => {
+                if let (Some(b), Some(a)) = (v.pop(), v.pop()) {
+                    return Idents::Two([a, b]);
+                }
+            }
+            3 => {
+                if let (Some(c), Some(b), Some(a)) = (v.pop(), v.pop(), v.pop()) {
+                    return Idents::Three([a, b, c]);
+                }
+            }
+            _ => {}
+        }
+        Idents::Many(v.drain(..).collect())
+    }
+}
+
+impl std::ops::Deref for Idents {
+    type Target = [Str];
+    #[inline]
+    fn deref(&self) -> &[Str] {
+        match self {
+            Idents::One(x) => std::slice::from_ref(x),
+            Idents::Two(x) => x,
+            Idents::Three(x) => x,
+            Idents::Many(v) => v,
+        }
+    }
+}
+
+impl fmt::Debug for Idents {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
 /// A declared variable (`$x` in `$x := …`).
 #[derive(Debug)]
 pub struct VarDecl {
@@ -214,12 +321,12 @@ pub struct Command {
 #[derive(Debug)]
 pub enum Arg {
     /// `.a.b` (identifiers without the dots).
-    Field { pos: usize, idents: Box<[Str]> },
+    Field { pos: usize, idents: Idents },
     /// `(pipe).a.b` or `fn.a`.
     Chain {
         pos: usize,
         node: Box<Arg>,
-        fields: Box<[Str]>,
+        fields: Idents,
     },
     /// A function name, resolved when parsed.
     Ident {
@@ -230,7 +337,7 @@ pub enum Arg {
     /// A parenthesized pipeline.
     Pipe(Box<Pipe>),
     /// `$x.a.b`; `idents[0]` includes the `$`.
-    Variable { pos: usize, idents: Box<[Str]> },
+    Variable { pos: usize, idents: Idents },
     /// `.`
     Dot(usize),
     /// `nil`
@@ -238,7 +345,7 @@ pub enum Arg {
     /// `true`/`false`
     Bool(usize, bool),
     /// A number constant.
-    Number(Box<Number>),
+    Number(Number),
     /// A string constant: its source form (with quotes) and its value. `id` is unique in
     /// the process (the executor caches the constant's value under it).
     String {
@@ -470,6 +577,7 @@ pub(crate) fn parse(
     resolve: &dyn Fn(&str) -> Option<FuncRef>,
 ) -> Result<Vec<Tree>, Error> {
     let text_arc: Arc<str> = Arc::from(text);
+    let shared: Arc<Arc<str>> = Arc::new(text_arc.clone());
     let parse_name: Arc<str> = Arc::from(name);
     let mut p = Parser {
         lex: Lexer::new(text),
@@ -486,7 +594,7 @@ pub(crate) fn parse(
         parse_name: parse_name.clone(),
         resolve,
         trees: Vec::new(),
-        text: text_arc.clone(),
+        text: shared,
     };
     let root = p.parse_top()?;
     let main = Tree {
@@ -561,10 +669,39 @@ struct Parser<'a, 'f> {
     parse_name: Arc<str>,
     resolve: &'f dyn Fn(&str) -> Option<FuncRef>,
     trees: Vec<Tree>,
-    text: Arc<str>,
+    /// The source text, shared by the tree and its strings.
+    text: Arc<Arc<str>>,
 }
 
 type PResult<T> = Result<T, Error>;
+
+/// A decimal number of up to 18 digits without a leading zero (or `0`): what
+/// `strconv::parse_number` computes for it, without its general parsing.
+fn small_decimal(text: &str, pos: usize) -> Option<Number> {
+    let b = text.as_bytes();
+    if b.is_empty() || b.len() > 18 || (b[0] == b'0' && b.len() > 1) {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &c in b {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + (c - b'0') as u64;
+    }
+    Some(Number {
+        pos,
+        text: text.into(),
+        is_int: true,
+        is_uint: true,
+        is_float: true,
+        is_complex: false,
+        int: v as i64,
+        uint: v,
+        float: v as f64,
+        complex: (0.0, 0.0),
+    })
+}
 
 fn unquote(s: &str) -> Option<String> {
     crate::strconv::unquote(s)
@@ -705,7 +842,7 @@ impl<'a> Parser<'a, '_> {
         let tree = Tree {
             name,
             parse_name: self.parse_name.clone(),
-            text: self.text.clone(),
+            text: Arc::clone(&*self.text),
             root: list,
         };
         let pos = self.token[0].pos;
@@ -884,7 +1021,7 @@ impl<'a> Parser<'a, '_> {
         let tree = Tree {
             name: name.clone(),
             parse_name: self.parse_name.clone(),
-            text: self.text.clone(),
+            text: Arc::clone(&*self.text),
             root: list,
         };
         let pos = self.token[0].pos;
@@ -1016,12 +1153,14 @@ impl<'a> Parser<'a, '_> {
     fn command(&mut self) -> PResult<Command> {
         let pos = self.peek_non_space().pos;
         let base = self.arg_stack.len();
-        let r = self.command_onto_stack();
-        let args: Box<[Arg]> = self.arg_stack.drain(base..).collect();
-        r?;
-        if args.is_empty() {
+        if let Err(e) = self.command_onto_stack() {
+            self.arg_stack.truncate(base);
+            return Err(e);
+        }
+        if self.arg_stack.len() == base {
             return Err(self.errorf("empty command".into()));
         }
+        let args: Box<[Arg]> = self.arg_stack.drain(base..).collect();
         Ok(Command { pos, args })
     }
 
@@ -1055,28 +1194,29 @@ impl<'a> Parser<'a, '_> {
         };
         if self.peek().typ == ItemType::Field {
             let chain_pos = self.peek().pos;
-            let mut fields: Vec<Str> = Vec::new();
+            let mut idents = std::mem::take(&mut self.scratch);
+            idents.clear();
+            match &node {
+                Arg::Field { idents: first, .. } | Arg::Variable { idents: first, .. } => {
+                    idents.extend(first.iter().cloned());
+                }
+                _ => {}
+            }
             while self.peek().typ == ItemType::Field {
                 let t = self.next();
-                fields.push(self.src(t.pos + 1, t.pos + t.val.len()));
+                idents.push(self.src(t.pos + 1, t.pos + t.val.len()));
             }
+            let fields = Idents::take(&mut idents);
+            self.scratch = idents;
             return Ok(Some(match node {
-                Arg::Field { idents, .. } => {
-                    let mut v = idents.into_vec();
-                    v.extend(fields);
-                    Arg::Field {
-                        pos: chain_pos,
-                        idents: v.into_boxed_slice(),
-                    }
-                }
-                Arg::Variable { idents, .. } => {
-                    let mut v = idents.into_vec();
-                    v.extend(fields);
-                    Arg::Variable {
-                        pos: chain_pos,
-                        idents: v.into_boxed_slice(),
-                    }
-                }
+                Arg::Field { .. } => Arg::Field {
+                    pos: chain_pos,
+                    idents: fields,
+                },
+                Arg::Variable { .. } => Arg::Variable {
+                    pos: chain_pos,
+                    idents: fields,
+                },
                 Arg::Bool(..) | Arg::String { .. } | Arg::Number(_) | Arg::Nil(_) | Arg::Dot(_) => {
                     return Err(self.errorf(format!(
                         "unexpected . after term {}",
@@ -1086,7 +1226,7 @@ impl<'a> Parser<'a, '_> {
                 other => Arg::Chain {
                     pos: chain_pos,
                     node: Box::new(other),
-                    fields: fields.into_boxed_slice(),
+                    fields,
                 },
             }));
         }
@@ -1121,7 +1261,7 @@ impl<'a> Parser<'a, '_> {
                 idents.push(self.src(t.pos + 1, t.pos + t.val.len()));
             }
         }
-        let boxed: Box<[Str]> = idents.drain(..).collect();
+        let boxed = Idents::take(&mut idents);
         self.scratch = idents;
         Ok(if is_var {
             Arg::Variable { pos, idents: boxed }
@@ -1155,22 +1295,26 @@ impl<'a> Parser<'a, '_> {
                         self.errorf(format!("undefined variable {}", crate::fmt::quote(first)))
                     );
                 }
-                let mut idents = Vec::new();
+                let mut idents = std::mem::take(&mut self.scratch);
+                idents.clear();
                 let mut at = token.pos;
                 for part in token.val.split('.') {
                     idents.push(self.src(at, at + part.len()));
                     at += part.len() + 1;
                 }
+                let idents_all = Idents::take(&mut idents);
+                self.scratch = idents;
                 Arg::Variable {
                     pos: token.pos,
-                    idents: idents.into_boxed_slice(),
+                    idents: idents_all,
                 }
             }
             ItemType::Field => Arg::Field {
                 pos: token.pos,
-                idents: Box::new([self.src(token.pos + 1, token.pos + token.val.len())]),
+                idents: Idents::One(self.src(token.pos + 1, token.pos + token.val.len())),
             },
             ItemType::Bool => Arg::Bool(token.pos, token.val == "true"),
+            ItemType::Number if let Some(n) = small_decimal(token.val, token.pos) => Arg::Number(n),
             ItemType::CharConstant | ItemType::Complex | ItemType::Number => {
                 match crate::strconv::parse_number(
                     token.val,
@@ -1179,7 +1323,7 @@ impl<'a> Parser<'a, '_> {
                 ) {
                     Ok(mut n) => {
                         n.pos = token.pos;
-                        Arg::Number(Box::new(n))
+                        Arg::Number(n)
                     }
                     Err(msg) => return Err(self.errorf(msg)),
                 }
@@ -1224,5 +1368,41 @@ impl<'a> Parser<'a, '_> {
                 return Ok(None);
             }
         }))
+    }
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_decimals_match_the_general_number_parser() {
+        for t in [
+            "0",
+            "1",
+            "7",
+            "42",
+            "1000",
+            "123456789012345678",
+            "999999999999999999",
+        ] {
+            let fast = small_decimal(t, 3).expect("a small decimal");
+            let mut slow = crate::strconv::parse_number(t, false, false).expect("a number");
+            slow.pos = 3;
+            assert_eq!(format!("{fast:?}"), format!("{slow:?}"), "{t}");
+        }
+        for t in [
+            "",
+            "00",
+            "01",
+            "0x1",
+            "1_000",
+            "1.5",
+            "1e3",
+            "-1",
+            "+1",
+            "1234567890123456789",
+        ] {
+            assert!(small_decimal(t, 0).is_none(), "{t}");
+        }
     }
 }
