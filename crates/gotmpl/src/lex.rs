@@ -337,13 +337,16 @@ impl<'a> Lexer<'a> {
 
     /// The next item. After `Eof` or `Error`, keeps returning `Eof`.
     pub(crate) fn next_item(&mut self) -> Item<'a> {
+        if self.state == State::InsideAction {
+            return self.lex_inside_action();
+        }
         loop {
             let r = match self.state {
                 State::Text => self.lex_text(),
                 State::LeftDelim => self.lex_left_delim(),
                 State::Comment => self.lex_comment(),
-                State::RightDelim => self.lex_right_delim(),
-                State::InsideAction => self.lex_inside_action(),
+                State::RightDelim => return self.lex_right_delim(),
+                State::InsideAction => return self.lex_inside_action(),
                 State::Done => {
                     return Item {
                         typ: ItemType::Eof,
@@ -433,7 +436,7 @@ impl<'a> Lexer<'a> {
         None
     }
 
-    fn lex_right_delim(&mut self) -> Option<Item<'a>> {
+    fn lex_right_delim(&mut self) -> Item<'a> {
         let (_, trim) = self.at_right_delim();
         if trim {
             self.pos += 2;
@@ -447,17 +450,17 @@ impl<'a> Lexer<'a> {
             self.start = self.pos;
         }
         self.state = State::Text;
-        Some(it)
+        it
     }
 
-    fn lex_inside_action(&mut self) -> Option<Item<'a>> {
+    fn lex_inside_action(&mut self) -> Item<'a> {
         // ASCII fast paths (the same items as below, without decoding characters). The
         // right delimiter (`}}`, or ` -}}` with its trim marker) is checked first, as Go
         // does: only a `}` or a space can start it.
         let b = self.bytes();
         let Some(&c) = b.get(self.pos) else {
             self.at_eof = true;
-            return Some(self.error("unclosed action".into()));
+            return self.error("unclosed action".into());
         };
         match c {
             b' ' | b'\t' | b'\r' | b'\n' => {
@@ -465,7 +468,7 @@ impl<'a> Lexer<'a> {
                 if has_right_trim_marker(rest) && rest[2..].starts_with(RIGHT_DELIM.as_bytes()) {
                     return self.at_right_delim_item();
                 }
-                return Some(self.lex_space());
+                return self.lex_space();
             }
             b'}' if b.get(self.pos + 1) == Some(&b'}') => return self.at_right_delim_item(),
             b'.' => {
@@ -473,87 +476,87 @@ impl<'a> Lexer<'a> {
                     && !n.is_ascii_digit()
                 {
                     self.pos += 1;
-                    return Some(self.lex_field_or_variable(ItemType::Field));
+                    return self.lex_field_or_variable(ItemType::Field);
                 }
             }
             b'$' => {
                 self.pos += 1;
-                return Some(self.lex_variable());
+                return self.lex_variable();
             }
             b'"' => {
                 self.pos += 1;
-                return Some(self.lex_quote());
+                return self.lex_quote();
             }
             b'|' => {
                 self.pos += 1;
-                return Some(self.item(ItemType::Pipe));
+                return self.item(ItemType::Pipe);
             }
-            b'a'..=b'z' | b'A'..=b'Z' | b'_' => return Some(self.lex_identifier()),
+            b'a'..=b'z' | b'A'..=b'Z' | b'_' => return self.lex_identifier(),
             _ => {}
         }
         let Some(r) = self.next_char() else {
-            return Some(self.error("unclosed action".into()));
+            return self.error("unclosed action".into());
         };
         match r {
             c if is_space(c) => {
                 self.backup();
-                Some(self.lex_space())
+                self.lex_space()
             }
-            '=' => Some(self.item(ItemType::Assign)),
+            '=' => self.item(ItemType::Assign),
             ':' => {
                 if self.next_char() != Some('=') {
-                    return Some(self.error("expected :=".into()));
+                    return self.error("expected :=".into());
                 }
-                Some(self.item(ItemType::Declare))
+                self.item(ItemType::Declare)
             }
-            '|' => Some(self.item(ItemType::Pipe)),
-            '"' => Some(self.lex_quote()),
-            '`' => Some(self.lex_raw_quote()),
-            '$' => Some(self.lex_variable()),
-            '\'' => Some(self.lex_char()),
+            '|' => self.item(ItemType::Pipe),
+            '"' => self.lex_quote(),
+            '`' => self.lex_raw_quote(),
+            '$' => self.lex_variable(),
+            '\'' => self.lex_char(),
             '.' => {
                 if let Some(&b) = self.bytes().get(self.pos)
                     && !b.is_ascii_digit()
                 {
-                    return Some(self.lex_field_or_variable(ItemType::Field));
+                    return self.lex_field_or_variable(ItemType::Field);
                 }
                 self.backup();
-                Some(self.lex_number())
+                self.lex_number()
             }
             '+' | '-' | '0'..='9' => {
                 self.backup();
-                Some(self.lex_number())
+                self.lex_number()
             }
             c if is_alnum(c) => {
                 self.backup();
-                Some(self.lex_identifier())
+                self.lex_identifier()
             }
             '(' => {
                 self.paren_depth += 1;
-                Some(self.item(ItemType::LeftParen))
+                self.item(ItemType::LeftParen)
             }
             ')' => {
                 self.paren_depth -= 1;
                 if self.paren_depth < 0 {
-                    return Some(self.error("unexpected right paren".into()));
+                    return self.error("unexpected right paren".into());
                 }
-                Some(self.item(ItemType::RightParen))
+                self.item(ItemType::RightParen)
             }
-            c if c.is_ascii() && !c.is_ascii_control() => Some(self.item(ItemType::Char)),
-            c => Some(self.error(format!(
+            c if c.is_ascii() && !c.is_ascii_control() => self.item(ItemType::Char),
+            c => self.error(format!(
                 "unrecognized character in action: {}",
                 crate::fmt::sharp_u(c)
-            ))),
+            )),
         }
     }
 
     /// At the right delimiter inside an action: it, or Go's "unclosed left paren".
-    fn at_right_delim_item(&mut self) -> Option<Item<'a>> {
+    fn at_right_delim_item(&mut self) -> Item<'a> {
         if self.paren_depth == 0 {
             self.state = State::RightDelim;
             return self.lex_right_delim();
         }
-        Some(self.error("unclosed left paren".into()))
+        self.error("unclosed left paren".into())
     }
 
     fn lex_space(&mut self) -> Item<'a> {
@@ -573,7 +576,7 @@ impl<'a> Lexer<'a> {
             if num == 1 {
                 self.state = State::RightDelim;
                 // Go returns lexRightDelim directly without emitting a space.
-                return self.lex_right_delim().unwrap_or_else(|| self.next_item());
+                return self.lex_right_delim();
             }
         }
         self.item(ItemType::Space)

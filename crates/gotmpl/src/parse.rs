@@ -314,7 +314,7 @@ pub struct VarDecl {
 #[derive(Debug)]
 pub struct Command {
     pub pos: usize,
-    pub args: Box<[Arg]>,
+    pub args: Few<Arg>,
 }
 
 /// An operand.
@@ -553,8 +553,10 @@ impl fmt::Display for Arg {
 
 // ---- Parser ----
 
+/// What an item of a list was: a node (pushed onto the parser's node stack, where the
+/// list collects it, rather than moved through the callers), `{{end}}` or `{{else}}`.
 enum Parsed {
-    Node(Node),
+    Pushed,
     End,
     Else,
 }
@@ -579,24 +581,37 @@ pub(crate) fn parse(
     let text_arc: Arc<str> = Arc::from(text);
     let shared: Arc<Arc<str>> = Arc::new(text_arc.clone());
     let parse_name: Arc<str> = Arc::from(name);
+    let bufs = BUFFERS.with(|b| b.take()).unwrap_or_default();
     let mut p = Parser {
         lex: Lexer::new(text),
         token: [DUMMY; 3],
         peek_count: 0,
         vars: vec!["$"],
+        vars_base: 0,
         action_pos: None,
-        scratch: Vec::new(),
-        node_stack: Vec::new(),
-        arg_stack: Vec::new(),
-        cmd_stack: Vec::new(),
+        scratch: bufs.scratch,
+        node_stack: bufs.node_stack,
+        arg_stack: bufs.arg_stack,
+        cmd_stack: bufs.cmd_stack,
         range_depth: 0,
         stack_depth: 0,
         parse_name: parse_name.clone(),
         resolve,
+        funcs: std::array::from_fn(|_| ("", None)),
         trees: Vec::new(),
         text: shared,
     };
-    let root = p.parse_top()?;
+    let root = p.parse_top();
+    // Keep the buffers (emptied) for the next parse on this thread.
+    let mut bufs = Buffers {
+        node_stack: std::mem::take(&mut p.node_stack),
+        arg_stack: std::mem::take(&mut p.arg_stack),
+        cmd_stack: std::mem::take(&mut p.cmd_stack),
+        scratch: std::mem::take(&mut p.scratch),
+    };
+    bufs.clear();
+    BUFFERS.with(|b| b.set(Some(bufs)));
+    let root = root?;
     let main = Tree {
         name: name.to_string(),
         parse_name,
@@ -612,6 +627,67 @@ pub(crate) fn parse(
         trees.insert(0, t);
     }
     Ok(trees)
+}
+
+/// The parser's work stacks, kept per thread between parses (emptied: they hold no parse's
+/// nodes, only their capacity), so parsing a file does not regrow them.
+#[derive(Default)]
+struct Buffers {
+    node_stack: Vec<Node>,
+    arg_stack: Vec<Arg>,
+    cmd_stack: Vec<Command>,
+    scratch: Vec<Str>,
+}
+
+impl Buffers {
+    /// Empties the stacks; drops them when they grew unusually large (a huge template), so
+    /// a thread does not keep that memory.
+    fn clear(&mut self) {
+        const KEEP: usize = 1024;
+        self.node_stack.clear();
+        self.arg_stack.clear();
+        self.cmd_stack.clear();
+        self.scratch.clear();
+        if self.node_stack.capacity() > KEEP {
+            self.node_stack = Vec::new();
+        }
+        if self.arg_stack.capacity() > KEEP {
+            self.arg_stack = Vec::new();
+        }
+        if self.cmd_stack.capacity() > KEEP {
+            self.cmd_stack = Vec::new();
+        }
+        if self.scratch.capacity() > KEEP {
+            self.scratch = Vec::new();
+        }
+    }
+}
+
+thread_local! {
+    static BUFFERS: std::cell::Cell<Option<Buffers>> = const { std::cell::Cell::new(None) };
+}
+
+/// The number of entries of the parser's function-name cache (a power of two).
+const FUNC_CACHE: usize = 64;
+
+/// FxHash of a name (the index into the parser's function-name cache).
+#[inline]
+fn name_hash(name: &str) -> usize {
+    const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+    let mut h: u64 = 0;
+    let mut chunks = name.as_bytes().chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut w = [0u8; 8];
+        w[..rest.len()].copy_from_slice(rest);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+    }
+    (h >> 32) as usize
 }
 
 /// Go's `Tree.add` (`line` gives the line for the error, computed only then).
@@ -654,6 +730,8 @@ struct Parser<'a, 'f> {
     peek_count: usize,
     /// The variables in scope (their names, `$` included).
     vars: Vec<&'a str>,
+    /// Where the variables of the `define`/`block` being parsed start in `vars`.
+    vars_base: usize,
     /// The offset of the `{{` of the action being parsed.
     action_pos: Option<usize>,
     /// A buffer for identifiers being collected.
@@ -668,6 +746,8 @@ struct Parser<'a, 'f> {
     stack_depth: usize,
     parse_name: Arc<str>,
     resolve: &'f dyn Fn(&str) -> Option<FuncRef>,
+    /// Function names resolved in this file (a direct-mapped cache by name hash).
+    funcs: [(&'a str, Option<FuncRef>); FUNC_CACHE],
     trees: Vec<Tree>,
     /// The source text, shared by the tree and its strings.
     text: Arc<Arc<str>>,
@@ -710,11 +790,12 @@ fn unquote(s: &str) -> Option<String> {
 impl<'a> Parser<'a, '_> {
     #[inline]
     fn next(&mut self) -> Item<'a> {
-        if self.peek_count > 0 {
-            self.peek_count -= 1;
-        } else {
-            self.token[0] = self.lex.next_item();
+        if self.peek_count == 0 {
+            let t = self.lex.next_item();
+            self.token[0] = t;
+            return t;
         }
+        self.peek_count -= 1;
         self.token[self.peek_count]
     }
 
@@ -739,8 +820,9 @@ impl<'a> Parser<'a, '_> {
             return self.token[self.peek_count - 1];
         }
         self.peek_count = 1;
-        self.token[0] = self.lex.next_item();
-        self.token[0]
+        let t = self.lex.next_item();
+        self.token[0] = t;
+        t
     }
 
     fn next_non_space(&mut self) -> Item<'a> {
@@ -756,6 +838,34 @@ impl<'a> Parser<'a, '_> {
         let t = self.next_non_space();
         self.backup();
         t
+    }
+
+    /// Starts the variable scope of a `define` or `block` (only `$`); returns what
+    /// [`Parser::leave_definition`] restores.
+    fn enter_definition(&mut self) -> (usize, usize) {
+        let saved = (self.vars_base, self.vars.len());
+        self.vars_base = self.vars.len();
+        self.vars.push("$");
+        saved
+    }
+
+    fn leave_definition(&mut self, (base, len): (usize, usize)) {
+        self.vars.truncate(len);
+        self.vars_base = base;
+    }
+
+    /// The function a name calls, through the file's cache of resolved names.
+    #[inline]
+    fn resolve_func(&mut self, name: &'a str) -> Option<FuncRef> {
+        let slot = &mut self.funcs[name_hash(name) & (FUNC_CACHE - 1)];
+        if slot.0 == name && slot.1.is_some() {
+            return slot.1.clone();
+        }
+        let f = (self.resolve)(name);
+        if f.is_some() {
+            *slot = (name, f.clone());
+        }
+        f
     }
 
     /// The line of a byte offset.
@@ -803,7 +913,7 @@ impl<'a> Parser<'a, '_> {
     }
 
     fn parse_top(&mut self) -> PResult<Vec<Node>> {
-        let mut root = Vec::new();
+        let base = self.node_stack.len();
         while self.peek().typ != ItemType::Eof {
             if self.peek().typ == ItemType::LeftDelim {
                 let delim = self.next();
@@ -814,18 +924,18 @@ impl<'a> Parser<'a, '_> {
                 self.backup2(delim);
             }
             match self.text_or_action()? {
-                Parsed::Node(n) => root.push(n),
+                Parsed::Pushed => {}
                 e @ (Parsed::End | Parsed::Else) => {
                     return Err(self.errorf(format!("unexpected {}", e.describe())));
                 }
             }
         }
-        Ok(root)
+        Ok(self.node_stack.drain(base..).collect())
     }
 
     fn parse_definition(&mut self) -> PResult<()> {
         const CONTEXT: &str = "define clause";
-        let saved_vars = std::mem::replace(&mut self.vars, vec!["$"]);
+        let saved_vars = self.enter_definition();
         let saved_range = std::mem::replace(&mut self.range_depth, 0);
         let name_tok = self.next_non_space();
         if name_tok.typ != ItemType::String && name_tok.typ != ItemType::RawString {
@@ -849,7 +959,7 @@ impl<'a> Parser<'a, '_> {
         add_tree(&mut self.trees, tree, &self.parse_name, || {
             line_of(&self.text, pos)
         })?;
-        self.vars = saved_vars;
+        self.leave_definition(saved_vars);
         self.range_depth = saved_range;
         Ok(())
     }
@@ -866,20 +976,27 @@ impl<'a> Parser<'a, '_> {
     fn item_list_onto_stack(&mut self) -> PResult<Parsed> {
         while self.peek_non_space().typ != ItemType::Eof {
             let n = stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.text_or_action())?;
-            match n {
-                Parsed::Node(n) => self.node_stack.push(n),
-                e => return Ok(e),
+            if !matches!(n, Parsed::Pushed) {
+                return Ok(n);
             }
         }
         Err(self.errorf("unexpected EOF".into()))
     }
 
+    /// Adds a node to the list being parsed.
+    #[inline]
+    fn push(&mut self, n: Node) -> Parsed {
+        self.node_stack.push(n);
+        Parsed::Pushed
+    }
+
     fn text_or_action(&mut self) -> PResult<Parsed> {
         let token = self.next_non_space();
         match token.typ {
-            ItemType::Text => Ok(Parsed::Node(Node::Text(
-                self.src(token.pos, token.pos + token.val.len()),
-            ))),
+            ItemType::Text => {
+                let t = self.src(token.pos, token.pos + token.val.len());
+                Ok(self.push(Node::Text(t)))
+            }
             ItemType::LeftDelim => {
                 self.action_pos = Some(token.pos);
                 let r = self.action();
@@ -893,12 +1010,15 @@ impl<'a> Parser<'a, '_> {
     fn action(&mut self) -> PResult<Parsed> {
         let token = self.next_non_space();
         match token.typ {
-            ItemType::Block => return self.block_control().map(Parsed::Node),
-            ItemType::Break => return self.break_control(token.pos, "{{break}}").map(Parsed::Node),
-            ItemType::Continue => {
+            ItemType::Block => return self.block_control().map(|n| self.push(n)),
+            ItemType::Break => {
                 return self
-                    .break_control(token.pos, "{{continue}}")
-                    .map(Parsed::Node);
+                    .break_control(token.pos, "{{break}}")
+                    .map(|n| self.push(n));
+            }
+            ItemType::Continue => {
+                let n = self.break_control(token.pos, "{{continue}}")?;
+                return Ok(self.push(n));
             }
             ItemType::Else => return self.else_control(),
             ItemType::End => {
@@ -906,16 +1026,16 @@ impl<'a> Parser<'a, '_> {
                 let _ = t;
                 return Ok(Parsed::End);
             }
-            ItemType::If => return self.control("if").map(Parsed::Node),
-            ItemType::Range => return self.control("range").map(Parsed::Node),
-            ItemType::Template => return self.template_control().map(Parsed::Node),
-            ItemType::With => return self.control("with").map(Parsed::Node),
+            ItemType::If => return self.control("if").map(|n| self.push(n)),
+            ItemType::Range => return self.control("range").map(|n| self.push(n)),
+            ItemType::Template => return self.template_control().map(|n| self.push(n)),
+            ItemType::With => return self.control("with").map(|n| self.push(n)),
             _ => {}
         }
         self.backup();
         let token = self.peek();
         let pipe = self.pipeline("command", ItemType::RightDelim)?;
-        Ok(Parsed::Node(Node::Action(Action {
+        Ok(self.push(Node::Action(Action {
             pos: token.pos,
             pipe,
         })))
@@ -1010,13 +1130,13 @@ impl<'a> Parser<'a, '_> {
         let token = self.next_non_space();
         let name = self.parse_template_name(&token, CONTEXT)?;
         let pipe = self.pipeline(CONTEXT, ItemType::RightDelim)?;
-        let saved_vars = std::mem::replace(&mut self.vars, vec!["$"]);
+        let saved_vars = self.enter_definition();
         let saved_range = std::mem::replace(&mut self.range_depth, 0);
         let (list, end) = self.item_list()?;
         if !matches!(end, Parsed::End) {
             return Err(self.errorf(format!("unexpected {} in {}", end.describe(), CONTEXT)));
         }
-        self.vars = saved_vars;
+        self.leave_definition(saved_vars);
         self.range_depth = saved_range;
         let tree = Tree {
             name: name.clone(),
@@ -1160,7 +1280,7 @@ impl<'a> Parser<'a, '_> {
         if self.arg_stack.len() == base {
             return Err(self.errorf("empty command".into()));
         }
-        let args: Box<[Arg]> = self.arg_stack.drain(base..).collect();
+        let args = Few::take_from(&mut self.arg_stack, base);
         Ok(Command { pos, args })
     }
 
@@ -1242,7 +1362,7 @@ impl<'a> Parser<'a, '_> {
         let is_var = token.typ == ItemType::Variable;
         if is_var {
             let first = token.val.split('.').next().unwrap_or("");
-            if !self.vars.contains(&first) {
+            if !self.vars[self.vars_base..].contains(&first) {
                 return Err(self.errorf(format!("undefined variable {}", crate::fmt::quote(first))));
             }
             let mut at = token.pos;
@@ -1274,7 +1394,7 @@ impl<'a> Parser<'a, '_> {
         let token = self.next_non_space();
         Ok(Some(match token.typ {
             ItemType::Identifier => {
-                let Some(func) = (self.resolve)(token.val) else {
+                let Some(func) = self.resolve_func(token.val) else {
                     return Err(self.errorf(format!(
                         "function {} not defined",
                         crate::fmt::quote(token.val)
@@ -1290,7 +1410,7 @@ impl<'a> Parser<'a, '_> {
             ItemType::Nil => Arg::Nil(token.pos),
             ItemType::Variable => {
                 let first = token.val.split('.').next().unwrap_or("");
-                if !self.vars.contains(&first) {
+                if !self.vars[self.vars_base..].contains(&first) {
                     return Err(
                         self.errorf(format!("undefined variable {}", crate::fmt::quote(first)))
                     );
