@@ -398,11 +398,7 @@ async fn repository_credentials_from_argocd_secrets() {
     })
     .await;
     // A second repository on the same server, for the credential templates.
-    let served = demo.bare.parent().expect("served root").to_path_buf();
-    support::git(
-        &served,
-        &["clone", "-q", "--bare", "demo.git", "team-deploy.git"],
-    );
+    let team_url = demo.serve_copy("team-deploy.git");
 
     // 1. No credentials: a ComparisonError naming the authentication failure; nothing deployed.
     kubectl_apply(
@@ -467,7 +463,6 @@ async fn repository_credentials_from_argocd_secrets() {
         GIT_TOKEN,
     )
     .await;
-    let team_url = demo.git_server.url("team-deploy.git");
     kubectl_apply(&demo.kubeconfig, &web_app_yaml("creds-template", &team_url));
     wait_synced_refreshing(&demo, "creds-template", 90).await;
     assert!(demo.deployment("creds-template", "web").await.is_some());

@@ -399,25 +399,7 @@ async fn self_heal_reverts_manual_edit() {
 async fn rollback_to_earlier_history_entry() {
     let demo = Demo::start(DemoOptions::default()).await;
     // A manually synced Application of the web chart (no syncPolicy.automated).
-    let manual = json!({
-        "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
-        "metadata": {"name": "web-manual", "namespace": "argocd",
-                     "finalizers": ["resources-finalizer.argocd.argoproj.io"]},
-        "spec": {
-            "project": "default",
-            "source": {
-                "repoURL": demo.repo_url, "targetRevision": "HEAD",
-                "path": "deployment/kubernetes/charts/web",
-                "helm": {"releaseName": "web", "valueFiles": [
-                    "/deployment/kubernetes/.envs/latest.yaml",
-                    "/deployment/kubernetes/.envs/dev.yaml",
-                    "secrets+age-import-kubernetes://argocd/sops-age#key.txt?/deployment/kubernetes/.envs/dev-secrets.yaml"
-                ]}
-            },
-            "destination": {"server": "https://kubernetes.default.svc", "namespace": "manual-web"},
-            "syncPolicy": {"syncOptions": ["CreateNamespace=true"]}
-        }
-    });
+    let manual = support::web_manual_app(&demo.repo_url);
     demo.kube.apply(&manual).await.expect("create web-manual");
     demo.wait_apps("web-manual OutOfSync (never synced)", 60, |a| {
         app(a, "web-manual").is_some_and(|x| x["status"]["sync"]["status"] == "OutOfSync")

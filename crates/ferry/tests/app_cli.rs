@@ -43,29 +43,6 @@ fn json_of(o: &Out) -> Value {
     serde_json::from_str(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", o.stdout))
 }
 
-/// A manually synced Application of the web chart.
-fn manual_app(repo_url: &str) -> Value {
-    json!({
-        "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
-        "metadata": {"name": "web-manual", "namespace": "argocd",
-                     "finalizers": ["resources-finalizer.argocd.argoproj.io"]},
-        "spec": {
-            "project": "default",
-            "source": {
-                "repoURL": repo_url, "targetRevision": "HEAD",
-                "path": "deployment/kubernetes/charts/web",
-                "helm": {"releaseName": "web", "valueFiles": [
-                    "/deployment/kubernetes/.envs/latest.yaml",
-                    "/deployment/kubernetes/.envs/dev.yaml",
-                    "secrets+age-import-kubernetes://argocd/sops-age#key.txt?/deployment/kubernetes/.envs/dev-secrets.yaml"
-                ]}
-            },
-            "destination": {"server": "https://kubernetes.default.svc", "namespace": "manual-web"},
-            "syncPolicy": {"syncOptions": ["CreateNamespace=true"]}
-        }
-    })
-}
-
 const DEV: &str = "deployment/kubernetes/.envs/dev.yaml";
 
 /// list / get / refresh / usage errors / not found, on the bootstrapped demo.
@@ -217,7 +194,7 @@ async fn list_get_refresh_and_exit_codes() {
 async fn sync_diff_history_rollback_delete() {
     let demo = Demo::start(DemoOptions::default()).await;
     demo.kube
-        .apply(&manual_app(&demo.repo_url))
+        .apply(&support::web_manual_app(&demo.repo_url))
         .await
         .expect("create web-manual");
     demo.wait_apps("web-manual compared", 60, |a| {
@@ -424,12 +401,7 @@ async fn diff_with_repository_credentials_and_multi_source() {
         ..Default::default()
     })
     .await;
-    let served = demo.bare.parent().expect("served root").to_path_buf();
-    support::git(
-        &served,
-        &["clone", "-q", "--bare", "demo.git", "team-values.git"],
-    );
-    let values_url = demo.git_server.url("team-values.git");
+    let values_url = demo.serve_copy("team-values.git");
     demo.apply_retrying(&multi_source_app("multi-web", &demo.repo_url, &values_url))
         .await;
 
@@ -484,7 +456,7 @@ async fn diff_with_repository_credentials_and_multi_source() {
     let ci_url = demo
         .git_server
         .url_with_credentials("demo.git", GIT_USER, GIT_TOKEN);
-    let mut url_app = manual_app(&ci_url);
+    let mut url_app = support::web_manual_app(&ci_url);
     url_app["metadata"]["name"] = json!("web-url");
     url_app["metadata"]
         .as_object_mut()
@@ -514,31 +486,6 @@ async fn diff_with_repository_credentials_and_multi_source() {
     assert!(o.stderr.contains("authentication"), "{}", o.stderr);
     assert!(!o.stderr.contains("not-the-token"), "{}", o.stderr);
     demo.shutdown().await;
-}
-
-/// `GET path` on `addr`; `(status, body)`, status 0 when nothing answers.
-async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let Ok(mut s) = tokio::net::TcpStream::connect(addr).await else {
-        return (0, String::new());
-    };
-    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    if s.write_all(req.as_bytes()).await.is_err() {
-        return (0, String::new());
-    }
-    let mut resp = Vec::new();
-    let _ = s.read_to_end(&mut resp).await;
-    let text = String::from_utf8_lossy(&resp).to_string();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
 }
 
 /// A free loopback port.
@@ -610,7 +557,7 @@ async fn standby_replica_is_live_and_ready() {
     let b = replica(&demo, "replica-b");
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
-        let (code, _) = http_get(b.addr, "/readyz").await;
+        let (code, _) = support::get(b.addr, "/readyz").await;
         if code == 200 {
             break;
         }
@@ -623,8 +570,8 @@ async fn standby_replica_is_live_and_ready() {
     // b is a standby: a still holds the Lease; both are live and ready.
     assert_eq!(lease_holder(&demo).await.as_deref(), Some("replica-a"));
     for r in [&a, &b] {
-        assert_eq!(http_get(r.addr, "/healthz").await.0, 200);
-        assert_eq!(http_get(r.addr, "/readyz").await.0, 200);
+        assert_eq!(support::get(r.addr, "/healthz").await.0, 200);
+        assert_eq!(support::get(r.addr, "/readyz").await.0, 200);
     }
 
     // The leader dies without releasing the Lease: the standby takes over after it expires.
@@ -637,7 +584,7 @@ async fn standby_replica_is_live_and_ready() {
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    assert_eq!(http_get(b.addr, "/readyz").await.0, 200);
+    assert_eq!(support::get(b.addr, "/readyz").await.0, 200);
     drop(b);
     demo.shutdown().await;
 }

@@ -180,6 +180,14 @@ pub struct Demo {
 }
 
 impl Demo {
+    /// Serves a bare copy of the demo repository as `name` (e.g. `team.git`) on the same git
+    /// server (same credentials); returns its URL.
+    pub fn serve_copy(&self, name: &str) -> String {
+        let served = self.bare.parent().expect("served root");
+        git(served, &["clone", "-q", "--bare", "demo.git", name]);
+        self.git_server.url(name)
+    }
+
     /// Starts everything; with `opts.bootstrap`, applies the entrypoint Application.
     pub async fn start(opts: DemoOptions) -> Demo {
         init_logs();
@@ -751,18 +759,18 @@ pub fn condition<'a>(apps: &'a [Value], name: &str, type_: &str) -> Option<&'a V
         .find(|c| c["type"] == type_)
 }
 
-/// A minimal HTTP/1.1 POST; returns `(status, body)`.
-pub async fn post(
+/// A minimal HTTP/1.1 request (`Connection: close`); `(status, body)`, or `None` when the
+/// connection fails.
+pub async fn request(
     addr: SocketAddr,
+    method: &str,
     path: &str,
     headers: &[(&str, &str)],
     body: &str,
-) -> (u16, String) {
-    let mut s = tokio::net::TcpStream::connect(addr)
-        .await
-        .expect("connect to the endpoint");
+) -> Option<(u16, String)> {
+    let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
     let mut req = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n",
         body.len()
     );
     for (k, v) in headers {
@@ -770,10 +778,10 @@ pub async fn post(
     }
     req.push_str("\r\n");
     req.push_str(body);
-    s.write_all(req.as_bytes()).await.expect("send");
+    s.write_all(req.as_bytes()).await.ok()?;
     let mut resp = Vec::new();
-    s.read_to_end(&mut resp).await.expect("read response");
-    let text = String::from_utf8_lossy(&resp).to_string();
+    s.read_to_end(&mut resp).await.ok()?;
+    let text = String::from_utf8_lossy(&resp);
     let status = text
         .split_whitespace()
         .nth(1)
@@ -783,5 +791,48 @@ pub async fn post(
         .split_once("\r\n\r\n")
         .map(|(_, b)| b.to_string())
         .unwrap_or_default();
-    (status, body)
+    Some((status, body))
+}
+
+/// A minimal HTTP/1.1 POST; returns `(status, body)` (panics when nothing answers).
+pub async fn post(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String) {
+    request(addr, "POST", path, headers, body)
+        .await
+        .unwrap_or_else(|| panic!("POST {path} to {addr}: no answer"))
+}
+
+/// `GET path` on `addr`; `(status, body)`, status 0 when nothing answers.
+pub async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
+    request(addr, "GET", path, &[], "")
+        .await
+        .unwrap_or((0, String::new()))
+}
+
+/// A manually synced Application `web-manual` of the demo's web chart (no
+/// `syncPolicy.automated`), deploying into namespace `manual-web`.
+pub fn web_manual_app(repo_url: &str) -> Value {
+    json!({
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+        "metadata": {"name": "web-manual", "namespace": "argocd",
+                     "finalizers": ["resources-finalizer.argocd.argoproj.io"]},
+        "spec": {
+            "project": "default",
+            "source": {
+                "repoURL": repo_url, "targetRevision": "HEAD",
+                "path": "deployment/kubernetes/charts/web",
+                "helm": {"releaseName": "web", "valueFiles": [
+                    "/deployment/kubernetes/.envs/latest.yaml",
+                    "/deployment/kubernetes/.envs/dev.yaml",
+                    "secrets+age-import-kubernetes://argocd/sops-age#key.txt?/deployment/kubernetes/.envs/dev-secrets.yaml"
+                ]}
+            },
+            "destination": {"server": "https://kubernetes.default.svc", "namespace": "manual-web"},
+            "syncPolicy": {"syncOptions": ["CreateNamespace=true"]}
+        }
+    })
 }
