@@ -287,28 +287,17 @@ impl Clusters {
     /// The declared clusters with the `resourceVersion` of their Secret (malformed Secrets are
     /// logged and skipped).
     pub async fn list(&self) -> Result<Vec<(ClusterSecret, String)>, ClusterError> {
-        use k8s_openapi::api::core::v1::Secret;
-        let api: kube::Api<Secret> = kube::Api::namespaced(self.client.clone(), &self.namespace);
-        let lp = kube::api::ListParams::default().labels(&format!("{LABEL_SECRET_TYPE}=cluster"));
-        let list = api
-            .list(&lp)
-            .await
-            .map_err(|e| ClusterError::List(crate::kube_io::error_message(&e)))?;
+        let list = crate::kube_io::list_secrets(
+            &self.client,
+            &self.namespace,
+            &format!("{LABEL_SECRET_TYPE}=cluster"),
+        )
+        .await
+        .map_err(ClusterError::List)?;
         let mut out = Vec::new();
-        for s in list.items {
-            let name = s.metadata.name.clone().unwrap_or_default();
-            let rv = s.metadata.resource_version.clone().unwrap_or_default();
-            let mut data: std::collections::BTreeMap<String, Vec<u8>> = s
-                .data
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(k, v)| (k, v.0))
-                .collect();
-            for (k, v) in s.string_data.unwrap_or_default() {
-                data.insert(k, v.into_bytes());
-            }
-            match ClusterSecret::from_data(&name, &data) {
-                Ok(c) => out.push((c, rv)),
+        for s in list {
+            match ClusterSecret::from_data(&s.name, &s.data) {
+                Ok(c) => out.push((c, s.resource_version)),
                 Err(e) => tracing::warn!(error = %e, "ignoring cluster secret"),
             }
         }

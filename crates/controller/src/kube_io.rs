@@ -257,6 +257,53 @@ pub fn error_message(e: &kube::Error) -> String {
     }
 }
 
+/// A Secret as the controller's Secret-declared settings (clusters, repository credentials)
+/// read it.
+pub struct LabelledSecret {
+    /// `metadata.name`.
+    pub name: String,
+    /// `metadata.resourceVersion`.
+    pub resource_version: String,
+    /// `metadata.labels`.
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// `data` decoded, with `stringData` over it (as the API server merges them).
+    pub data: std::collections::BTreeMap<String, Vec<u8>>,
+}
+
+/// The Secrets of `namespace` matching the label `selector`; the error is the API server's
+/// message.
+pub async fn list_secrets(
+    client: &Client,
+    namespace: &str,
+    selector: &str,
+) -> Result<Vec<LabelledSecret>, String> {
+    use k8s_openapi::api::core::v1::Secret;
+    let api: kube::Api<Secret> = kube::Api::namespaced(client.clone(), namespace);
+    let lp = kube::api::ListParams::default().labels(selector);
+    let list = api.list(&lp).await.map_err(|e| error_message(&e))?;
+    Ok(list
+        .items
+        .into_iter()
+        .map(|s| {
+            let mut data: std::collections::BTreeMap<String, Vec<u8>> = s
+                .data
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(k, v)| (k, v.0))
+                .collect();
+            for (k, v) in s.string_data.unwrap_or_default() {
+                data.insert(k, v.into_bytes());
+            }
+            LabelledSecret {
+                name: s.metadata.name.unwrap_or_default(),
+                resource_version: s.metadata.resource_version.unwrap_or_default(),
+                labels: s.metadata.labels.unwrap_or_default(),
+                data,
+            }
+        })
+        .collect())
+}
+
 /// A [`SecretFetcher`] reading Secrets through the controller's client. It blocks on the
 /// runtime, so it must be called from a blocking thread (`spawn_blocking`).
 pub struct KubeSecrets {

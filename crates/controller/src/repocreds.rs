@@ -259,38 +259,21 @@ impl RepoCreds {
         {
             return Ok(creds.clone());
         }
-        use k8s_openapi::api::core::v1::Secret as KSecret;
-        let api: kube::Api<KSecret> = kube::Api::namespaced(self.client.clone(), &self.namespace);
-        let lp = kube::api::ListParams::default()
-            .labels(&format!("{LABEL_SECRET_TYPE} in (repository,repo-creds)"));
-        let list = api
-            .list(&lp)
-            .await
-            .map_err(|e| RepoCredError::List(crate::kube_io::error_message(&e)))?;
+        let list = crate::kube_io::list_secrets(
+            &self.client,
+            &self.namespace,
+            &format!("{LABEL_SECRET_TYPE} in (repository,repo-creds)"),
+        )
+        .await
+        .map_err(RepoCredError::List)?;
         let mut out = Vec::new();
-        for s in list.items {
-            let name = s.metadata.name.clone().unwrap_or_default();
-            let kind = match s
-                .metadata
-                .labels
-                .as_ref()
-                .and_then(|l| l.get(LABEL_SECRET_TYPE))
-                .map(String::as_str)
-            {
+        for s in list {
+            let kind = match s.labels.get(LABEL_SECRET_TYPE).map(String::as_str) {
                 Some("repository") => CredKind::Repository,
                 Some("repo-creds") => CredKind::Template,
                 _ => continue,
             };
-            let mut data: BTreeMap<String, Vec<u8>> = s
-                .data
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(k, v)| (k, v.0))
-                .collect();
-            for (k, v) in s.string_data.unwrap_or_default() {
-                data.insert(k, v.into_bytes());
-            }
-            match RepoCred::from_data(&name, kind, &data) {
+            match RepoCred::from_data(&s.name, kind, &s.data) {
                 Ok(c) => out.push(c),
                 Err(e) => tracing::warn!(error = %e, "ignoring repository secret"),
             }
