@@ -1243,8 +1243,7 @@ impl<'a> Parser<'a, '_> {
                 | ItemType::String
                 | ItemType::Variable
                 | ItemType::LeftParen => {
-                    self.backup();
-                    let c = self.command()?;
+                    let c = self.command(token)?;
                     self.cmd_stack.push(c);
                 }
                 _ => return Err(self.unexpected(&token, context)),
@@ -1270,10 +1269,11 @@ impl<'a> Parser<'a, '_> {
         Ok(())
     }
 
-    fn command(&mut self) -> PResult<Command> {
-        let pos = self.peek_non_space().pos;
+    /// A command starting with `first` (already read).
+    fn command(&mut self, first: Item<'a>) -> PResult<Command> {
+        let pos = first.pos;
         let base = self.arg_stack.len();
-        if let Err(e) = self.command_onto_stack() {
+        if let Err(e) = self.command_onto_stack(first) {
             self.arg_stack.truncate(base);
             return Err(e);
         }
@@ -1284,15 +1284,17 @@ impl<'a> Parser<'a, '_> {
         Ok(Command { pos, args })
     }
 
-    fn command_onto_stack(&mut self) -> PResult<()> {
+    /// The operands of a command, pushed onto `arg_stack`; `first` is its first token.
+    fn command_onto_stack(&mut self, first: Item<'a>) -> PResult<()> {
+        let mut t = first;
         loop {
-            self.peek_non_space();
-            if let Some(op) = self.operand()? {
-                self.arg_stack.push(op);
-            }
+            self.operand(t)?;
             let token = self.next();
             match token.typ {
-                ItemType::Space => continue,
+                ItemType::Space => {
+                    t = self.next_non_space();
+                    continue;
+                }
                 ItemType::RightDelim | ItemType::RightParen => self.backup(),
                 ItemType::Pipe => {}
                 _ => return Err(self.unexpected(&token, "operand")),
@@ -1302,15 +1304,16 @@ impl<'a> Parser<'a, '_> {
         Ok(())
     }
 
-    fn operand(&mut self) -> PResult<Option<Arg>> {
-        if matches!(
-            self.peek_non_space().typ,
-            ItemType::Field | ItemType::Variable
-        ) {
-            return self.path().map(Some);
+    /// An operand starting with `token` (already read), pushed onto `arg_stack`; when
+    /// `token` does not start one, it is backed up and nothing is pushed.
+    fn operand(&mut self, token: Item<'a>) -> PResult<()> {
+        if matches!(token.typ, ItemType::Field | ItemType::Variable) {
+            let a = self.path(token)?;
+            self.arg_stack.push(a);
+            return Ok(());
         }
-        let Some(node) = self.term()? else {
-            return Ok(None);
+        let Some(node) = self.term(token)? else {
+            return Ok(());
         };
         if self.peek().typ == ItemType::Field {
             let chain_pos = self.peek().pos;
@@ -1328,7 +1331,7 @@ impl<'a> Parser<'a, '_> {
             }
             let fields = Idents::take(&mut idents);
             self.scratch = idents;
-            return Ok(Some(match node {
+            let arg = match node {
                 Arg::Field { .. } => Arg::Field {
                     pos: chain_pos,
                     idents: fields,
@@ -1348,15 +1351,17 @@ impl<'a> Parser<'a, '_> {
                     node: Box::new(other),
                     fields,
                 },
-            }));
+            };
+            self.arg_stack.push(arg);
+            return Ok(());
         }
-        Ok(Some(node))
+        self.arg_stack.push(node);
+        Ok(())
     }
 
     /// A field or variable operand with the fields after it (`.a.b`, `$x.a`): `term` and
     /// `operand` for those, building the identifiers in one allocation.
-    fn path(&mut self) -> PResult<Arg> {
-        let token = self.next_non_space();
+    fn path(&mut self, token: Item<'a>) -> PResult<Arg> {
         let mut idents = std::mem::take(&mut self.scratch);
         idents.clear();
         let is_var = token.typ == ItemType::Variable;
@@ -1390,8 +1395,9 @@ impl<'a> Parser<'a, '_> {
         })
     }
 
-    fn term(&mut self) -> PResult<Option<Arg>> {
-        let token = self.next_non_space();
+    /// A term starting with `token` (already read); `None` (and `token` backed up) when
+    /// it does not start one.
+    fn term(&mut self, token: Item<'a>) -> PResult<Option<Arg>> {
         Ok(Some(match token.typ {
             ItemType::Identifier => {
                 let Some(func) = self.resolve_func(token.val) else {
