@@ -31,6 +31,9 @@ pub const DEFAULT_REVISION_HISTORY_LIMIT: i64 = 10;
 
 /// Condition type for spec errors (the app is not reconciled while it has one).
 pub const CONDITION_INVALID_SPEC: &str = "InvalidSpecError";
+/// Condition type of errors Argo CD reports as `UnknownError` (e.g. a project the app's namespace
+/// may not use).
+pub const CONDITION_UNKNOWN_ERROR: &str = "UnknownError";
 /// Condition type for fields ferry reads but does not honour, and unknown fields.
 pub const CONDITION_UNSUPPORTED: &str = "UnsupportedFieldWarning";
 

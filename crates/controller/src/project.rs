@@ -110,6 +110,23 @@ pub struct ProjectError {
     pub message: String,
 }
 
+/// Argo CD's `glob.MatchStringInList(list, item, glob.REGEXP)`, used for namespace lists
+/// (`--application-namespaces`, AppProject `sourceNamespaces`): an entry wrapped in `/` is a
+/// regular expression matched anywhere in `item` (an invalid one matches nothing); any other
+/// entry is a glob over the whole of `item`.
+pub fn match_in_list(list: &[String], item: &str) -> bool {
+    list.iter().any(|p| {
+        if p.len() > 1
+            && p.starts_with('/')
+            && p.ends_with('/')
+            && regex::Regex::new(&p[1..p.len() - 1]).is_ok_and(|r| r.is_match(item))
+        {
+            return true;
+        }
+        glob(p, item)
+    })
+}
+
 /// Glob as Argo CD uses it (gobwas/glob): `*` matches any run of characters, `?` one
 /// character; everything else literally.
 pub fn glob(pattern: &str, text: &str) -> bool {
@@ -216,17 +233,11 @@ impl AppProject {
 
     /// `IsAppNamespacePermitted`: an Application in the control-plane namespace (or without a
     /// namespace) may use any project; one in another namespace only a project whose
-    /// `sourceNamespaces` has a glob matching its namespace. Argo CD also accepts `/regexp/`
-    /// entries; ferry does not evaluate regular expressions, so such an entry matches nothing
-    /// (the safe side: the app is refused).
+    /// `sourceNamespaces` matches its namespace ([`match_in_list`]: globs and `/regexp/`).
     pub fn is_app_namespace_permitted(&self, app_namespace: &str, control_namespace: &str) -> bool {
-        if app_namespace.is_empty() || app_namespace == control_namespace {
-            return true;
-        }
-        self.spec.source_namespaces.iter().any(|p| {
-            let regexp = p.len() > 1 && p.starts_with('/') && p.ends_with('/');
-            !regexp && glob(p, app_namespace)
-        })
+        app_namespace.is_empty()
+            || app_namespace == control_namespace
+            || match_in_list(&self.spec.source_namespaces, app_namespace)
     }
 
     /// Argo CD's `UnknownError` condition text for an Application whose namespace may not use
@@ -483,8 +494,13 @@ mod tests {
         assert!(p.is_app_namespace_permitted("ci", "argocd"));
         assert!(!p.is_app_namespace_permitted("cis", "argocd"));
         assert!(!p.is_app_namespace_permitted("other", "argocd"));
-        // Regular expressions are not evaluated: refused.
-        assert!(!p.is_app_namespace_permitted("rex", "argocd"));
+        // `/regexp/` entries are regular expressions, matched unanchored.
+        assert!(p.is_app_namespace_permitted("rex", "argocd"));
+        assert!(!p.is_app_namespace_permitted("ore", "argocd"));
+        assert!(match_in_list(&["/am-[0-9]+/".into()], "team-42"));
+        assert!(!match_in_list(&["/am-[0-9]+/".into()], "team-x"));
+        // An invalid expression matches nothing (and is no glob either).
+        assert!(!match_in_list(&["/(/".into()], "("));
         // The implicit default project permits no other namespace, as Argo CD's.
         assert!(!AppProject::default_project().is_app_namespace_permitted("team-a", "argocd"));
         let app = |ns: &str| {

@@ -64,8 +64,13 @@ pub const ROLLBACK_REFUSED: &str = "rollback cannot be initiated when auto-sync 
 pub struct Options {
     /// Data directory (git mirrors under `repos/`).
     pub data_dir: PathBuf,
-    /// The control-plane namespace (Applications live here).
+    /// The control-plane namespace (Applications and AppProjects live here).
     pub namespace: String,
+    /// Other namespaces whose Applications are reconciled too (Argo CD's
+    /// `--application-namespaces` / `application.namespaces`: names, globs, `/regexp/`).
+    /// Empty (the default): only the control-plane namespace is watched. Such an app must use
+    /// a project whose `sourceNamespaces` matches its namespace.
+    pub application_namespaces: Vec<String>,
     /// Period of the git comparison (default 60 s).
     pub refresh_interval: Duration,
     /// Random extra delay added to each period (default 10 s).
@@ -93,6 +98,7 @@ impl Options {
         Options {
             data_dir: data_dir.into(),
             namespace: "argocd".into(),
+            application_namespaces: Vec::new(),
             refresh_interval: Duration::from_secs(60),
             refresh_jitter: Duration::from_secs(10),
             workers: 40,
@@ -102,6 +108,14 @@ impl Options {
             leader_election: None,
             shutdown: CancellationToken::new(),
         }
+    }
+}
+
+impl Options {
+    /// Whether Applications in `namespace` are reconciled (Argo CD's `isAppNamespaceAllowed`).
+    pub fn is_app_namespace_allowed(&self, namespace: &str) -> bool {
+        namespace == self.namespace
+            || crate::project::match_in_list(&self.application_namespaces, namespace)
     }
 }
 
@@ -485,9 +499,13 @@ async fn run_leading(
         opts,
     });
 
-    // Watch Applications in the control-plane namespace.
-    let apps: Api<DynamicObject> =
-        Api::namespaced_with(client.clone(), &ctx.opts.namespace, &app_resource());
+    // Watch Applications in the control-plane namespace, or everywhere when other namespaces
+    // may hold them (events of the others are dropped here).
+    let apps: Api<DynamicObject> = if ctx.opts.application_namespaces.is_empty() {
+        Api::namespaced_with(client.clone(), &ctx.opts.namespace, &app_resource())
+    } else {
+        Api::all_with(client.clone(), &app_resource())
+    };
     let wtx = tx.clone();
     let wctx = ctx.clone();
     let watch = tokio::spawn(cancel.clone().run_until_cancelled_owned(async move {
@@ -496,6 +514,12 @@ async fn run_leading(
         while let Some(ev) = stream.next().await {
             match ev {
                 Ok(watcher::Event::Apply(o)) | Ok(watcher::Event::InitApply(o)) => {
+                    if !wctx
+                        .opts
+                        .is_app_namespace_allowed(o.metadata.namespace.as_deref().unwrap_or(""))
+                    {
+                        continue;
+                    }
                     let v = serde_json::to_value(&o).unwrap_or(Value::Null);
                     let key = (
                         object::namespace(&v).to_string(),
@@ -518,6 +542,12 @@ async fn run_leading(
                     }
                 }
                 Ok(watcher::Event::Delete(o)) => {
+                    if !wctx
+                        .opts
+                        .is_app_namespace_allowed(o.metadata.namespace.as_deref().unwrap_or(""))
+                    {
+                        continue;
+                    }
                     let v = serde_json::to_value(&o).unwrap_or(Value::Null);
                     let key = (
                         object::namespace(&v).to_string(),
@@ -1159,10 +1189,13 @@ pub fn operation_target(
     Some(out)
 }
 
+/// Whether the conditions stop a comparison (an invalid spec, or a project the app may not
+/// use).
 fn invalid(conditions: &[ApplicationCondition]) -> bool {
-    conditions
-        .iter()
-        .any(|c| c.type_ == crate::application::CONDITION_INVALID_SPEC)
+    conditions.iter().any(|c| {
+        c.type_ == crate::application::CONDITION_INVALID_SPEC
+            || c.type_ == crate::application::CONDITION_UNKNOWN_ERROR
+    })
 }
 
 /// Writes the status of an app whose target state could not be generated: nothing is applied
@@ -1339,6 +1372,14 @@ async fn reconcile_app(
     } else {
         match load_project(ctx, &app.spec.project).await {
             Ok(p) => {
+                // Argo CD's projectErrorToCondition: an UnknownError, and the app is neither
+                // compared nor synced.
+                if let Some(m) = p.app_namespace_violation(&app, &ctx.opts.namespace) {
+                    conditions.push(ApplicationCondition::new(
+                        crate::application::CONDITION_UNKNOWN_ERROR,
+                        m,
+                    ));
+                }
                 conditions.extend(p.spec_violations(&app).into_iter().map(|m| {
                     ApplicationCondition::new(crate::application::CONDITION_INVALID_SPEC, m)
                 }));

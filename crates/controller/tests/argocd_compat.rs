@@ -815,3 +815,138 @@ spec:
     assert!(demo.deployment("team-web", "web").await.is_none());
     demo.shutdown().await;
 }
+
+/// Waits (up to `secs`) until `f` holds for Application `ns/name`; returns it.
+async fn wait_app_in(
+    demo: &Demo,
+    ns: &str,
+    name: &str,
+    what: &str,
+    secs: u64,
+    f: impl Fn(&Value) -> bool,
+) -> Value {
+    let api = support::app_api_in(&demo.client, ns);
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let a = api
+            .get_opt(name)
+            .await
+            .expect("get application")
+            .map(|o| serde_json::to_value(o).expect("json"))
+            .unwrap_or(Value::Null);
+        if f(&a) {
+            return a;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {ns}/{name}: {what}; last:\n{}",
+            a["status"]
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+/// Argo CD's apps in any namespace: with `--application-namespaces team-*,/^ci-[0-9]+$/`, an
+/// Application in `team-a` or `ci-7` using a project whose `sourceNamespaces` admits that
+/// namespace (a name and a `/regexp/`) is reconciled like one in `argocd` (its objects are
+/// tracked as `<namespace>_<name>`); one whose project does not admit its namespace (also the
+/// default project) gets Argo CD's `UnknownError` and deploys nothing; one in a namespace the
+/// controller is not configured for is left alone (no status at all).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn applications_in_other_namespaces() {
+    let demo = Demo::start(DemoOptions {
+        bootstrap: false,
+        application_namespaces: vec!["team-*".into(), "/^ci-[0-9]+$/".into()],
+        ..Default::default()
+    })
+    .await;
+    let mut yaml = String::new();
+    for ns in ["team-a", "team-b", "ci-7", "other"] {
+        yaml.push_str(&format!(
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n---\n"
+        ));
+    }
+    yaml.push_str(
+        r#"apiVersion: argoproj.io/v1alpha1
+kind: AppProject
+metadata:
+  name: team
+  namespace: argocd
+spec:
+  sourceRepos: ["*"]
+  sourceNamespaces: ["team-a", "/^ci-/"]
+  destinations:
+    - server: "*"
+      namespace: "*"
+  clusterResourceWhitelist:
+    - group: "*"
+      kind: "*"
+"#,
+    );
+    kubectl_apply(&demo.kubeconfig, &yaml);
+    let app_yaml = |ns: &str, name: &str, project: &str, dest: &str| {
+        web_app_yaml(name, &demo.repo_url)
+            .replace("  namespace: argocd\n", &format!("  namespace: {ns}\n"))
+            .replace("project: default", &format!("project: {project}"))
+            .replace(
+                &format!("    namespace: {name}\n"),
+                &format!("    namespace: {dest}\n"),
+            )
+    };
+    let mut apps = String::new();
+    for (ns, name, project, dest) in [
+        ("team-a", "web", "team", "tenant-a"),
+        ("ci-7", "web", "team", "tenant-ci"),
+        ("team-b", "web", "team", "tenant-b"),
+        ("team-a", "web-default", "default", "tenant-a-default"),
+        ("other", "web", "team", "tenant-other"),
+    ] {
+        apps.push_str(&app_yaml(ns, name, project, dest));
+        apps.push_str("---\n");
+    }
+    kubectl_apply(&demo.kubeconfig, &apps);
+
+    for (ns, dest) in [("team-a", "tenant-a"), ("ci-7", "tenant-ci")] {
+        wait_app_in(&demo, ns, "web", "Synced and Healthy", 90, |a| {
+            a["status"]["sync"]["status"] == "Synced"
+                && a["status"]["health"]["status"] == "Healthy"
+        })
+        .await;
+        let d = demo
+            .deployment(dest, "web")
+            .await
+            .unwrap_or_else(|| panic!("no Deployment web in {dest}"));
+        assert_eq!(
+            d["metadata"]["annotations"]["argocd.argoproj.io/tracking-id"],
+            format!("{ns}_web:apps/Deployment:{dest}/web"),
+            "{}",
+            d["metadata"]
+        );
+    }
+    for (ns, name, project) in [
+        ("team-b", "web", "team"),
+        ("team-a", "web-default", "default"),
+    ] {
+        let a = wait_app_in(&demo, ns, name, "an UnknownError condition", 60, |a| {
+            a["status"]["conditions"]
+                .as_array()
+                .is_some_and(|c| c.iter().any(|c| c["type"] == "UnknownError"))
+        })
+        .await;
+        let text = a["status"]["conditions"].to_string();
+        assert!(
+            text.contains(&format!(
+                "application '{name}' in namespace '{ns}' is not permitted to use project '{project}'"
+            )),
+            "{text}"
+        );
+        assert_ne!(a["status"]["sync"]["status"], "Synced", "{}", a["status"]);
+    }
+    assert!(demo.deployment("tenant-b", "web").await.is_none());
+    assert!(demo.deployment("tenant-a-default", "web").await.is_none());
+    // The namespace the controller is not configured for: untouched.
+    let other = wait_app_in(&demo, "other", "web", "present", 5, |a| !a.is_null()).await;
+    assert!(other.get("status").is_none(), "{}", other["status"]);
+    assert!(demo.deployment("tenant-other", "web").await.is_none());
+    demo.shutdown().await;
+}

@@ -66,11 +66,16 @@ pub fn demo_dir() -> PathBuf {
 
 /// The Application API in `argocd`.
 pub fn app_api(client: &kube::Client) -> Api<DynamicObject> {
+    app_api_in(client, "argocd")
+}
+
+/// The Applications of namespace `ns`.
+pub fn app_api_in(client: &kube::Client, ns: &str) -> Api<DynamicObject> {
     let ar = kube::api::ApiResource::from_gvk_with_plural(
         &GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Application"),
         "applications",
     );
-    Api::namespaced_with(client.clone(), "argocd", &ar)
+    Api::namespaced_with(client.clone(), ns, &ar)
 }
 
 /// Everything ferry's crates logged in this test process (see [`init_logs`]).
@@ -140,6 +145,8 @@ pub struct DemoOptions {
     pub bootstrap: bool,
     /// Serve git only to this `(user, password)` (HTTP Basic); `None` serves anyone.
     pub git_auth: Option<(String, String)>,
+    /// The controller's other Application namespaces (`--application-namespaces`).
+    pub application_namespaces: Vec<String>,
 }
 
 impl Default for DemoOptions {
@@ -149,6 +156,7 @@ impl Default for DemoOptions {
             env: "dev".into(),
             bootstrap: true,
             git_auth: None,
+            application_namespaces: Vec::new(),
         }
     }
 }
@@ -234,6 +242,7 @@ impl Demo {
         let mut copts = controller::Options::new(tmp.path().join("data"));
         copts.refresh_interval = opts.poll;
         copts.refresh_jitter = Duration::from_millis(100);
+        copts.application_namespaces = opts.application_namespaces.clone();
         let state = controller::http::State::new(
             client.clone(),
             "argocd",

@@ -19,6 +19,11 @@ pub struct Args {
     /// Control-plane namespace (where Applications live).
     #[arg(long, default_value = "argocd")]
     pub namespace: String,
+    /// Other namespaces whose Applications are reconciled too, comma-separated: names, globs
+    /// (`team-*`) or `/regexp/` (Argo CD's apps in any namespace). Such an app must use an
+    /// AppProject whose `sourceNamespaces` matches its namespace.
+    #[arg(long, env = "ARGOCD_APPLICATION_NAMESPACES", value_delimiter = ',')]
+    pub application_namespaces: Vec<String>,
     /// Address of the HTTP endpoint (/healthz, /readyz, /api/webhook).
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub http_listen: SocketAddr,
@@ -52,6 +57,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .map_err(|e| anyhow!("kubeconfig: {e}"))?;
         let mut opts = controller::Options::new(&args.data_dir);
         opts.namespace = args.namespace.clone();
+        opts.application_namespaces = args
+            .application_namespaces
+            .iter()
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty())
+            .collect();
         opts.refresh_interval = Duration::from_secs(args.refresh_seconds.max(1));
         opts.workers = args.workers.max(1);
         if args.leader_elect {
