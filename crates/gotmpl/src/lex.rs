@@ -22,7 +22,6 @@ pub(crate) enum ItemType {
     RawString,
     RightDelim,
     RightParen,
-    Space,
     String,
     Text,
     Variable,
@@ -67,6 +66,9 @@ impl ItemType {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Item<'a> {
     pub typ: ItemType,
+    /// Spaces came before the item inside the action: Go's separate `itemSpace`, folded
+    /// into the item that follows it (the lexer emits no `Space` items).
+    pub space: bool,
     pub pos: usize,
     pub val: &'a str,
 }
@@ -127,6 +129,17 @@ fn is_space(c: char) -> bool {
 
 fn is_space_byte(b: u8) -> bool {
     b == b' ' || b == b'\t' || b == b'\r' || b == b'\n'
+}
+
+/// The number of space bytes (Go's `isSpace`: ` \t\r\n`, all ASCII, so bytes decide)
+/// ending `s`.
+fn trailing_spaces(s: &[u8]) -> usize {
+    s.iter().rev().take_while(|&&b| is_space_byte(b)).count()
+}
+
+/// The number of space bytes starting `s`.
+fn leading_spaces(s: &[u8]) -> usize {
+    s.iter().take_while(|&&b| is_space_byte(b)).count()
 }
 
 /// The offset of a two-byte delimiter in `hay` (a vectorized search for its first byte).
@@ -217,6 +230,11 @@ impl<'a> Lexer<'a> {
         }
     }
 
+    /// The text being lexed.
+    pub(crate) fn input(&self) -> &'a str {
+        self.input
+    }
+
     /// The message of the `Error` item returned last.
     pub(crate) fn error_message(&self) -> &str {
         &self.error
@@ -273,6 +291,7 @@ impl<'a> Lexer<'a> {
     fn item(&mut self, typ: ItemType) -> Item<'a> {
         let it = Item {
             typ,
+            space: false,
             pos: self.start,
             val: &self.input[self.start..self.pos],
         };
@@ -285,6 +304,7 @@ impl<'a> Lexer<'a> {
         self.state = State::Done;
         Item {
             typ: ItemType::Error,
+            space: false,
             pos: self.start,
             val: "",
         }
@@ -350,6 +370,7 @@ impl<'a> Lexer<'a> {
                 State::Done => {
                     return Item {
                         typ: ItemType::Eof,
+                        space: false,
                         pos: self.input.len(),
                         val: "",
                     };
@@ -369,7 +390,7 @@ impl<'a> Lexer<'a> {
                 let delim_end = self.pos + LEFT_DELIM.len();
                 if has_left_trim_marker(&self.bytes()[delim_end..]) {
                     let s = &self.input[self.start..self.pos];
-                    trim = s.len() - s.trim_end_matches(is_space).len();
+                    trim = trailing_spaces(s.as_bytes());
                 }
                 self.pos -= trim;
                 let it = self.item(ItemType::Text);
@@ -429,7 +450,7 @@ impl<'a> Lexer<'a> {
         self.pos += RIGHT_DELIM.len();
         if trim {
             let s = &self.input[self.pos..];
-            self.pos += s.len() - s.trim_start_matches(is_space).len();
+            self.pos += leading_spaces(s.as_bytes());
         }
         self.start = self.pos;
         self.state = State::Text;
@@ -446,7 +467,7 @@ impl<'a> Lexer<'a> {
         let it = self.item(ItemType::RightDelim);
         if trim {
             let s = &self.input[self.pos..];
-            self.pos += s.len() - s.trim_start_matches(is_space).len();
+            self.pos += leading_spaces(s.as_bytes());
             self.start = self.pos;
         }
         self.state = State::Text;
@@ -458,18 +479,26 @@ impl<'a> Lexer<'a> {
         // right delimiter (`}}`, or ` -}}` with its trim marker) is checked first, as Go
         // does: only a `}` or a space can start it.
         let b = self.bytes();
+        if let Some(&c) = b.get(self.pos)
+            && is_space_byte(c)
+        {
+            let rest = &b[self.pos..];
+            if has_right_trim_marker(rest) && rest[2..].starts_with(RIGHT_DELIM.as_bytes()) {
+                return self.at_right_delim_item();
+            }
+            return self.lex_space();
+        }
+        self.lex_action_token()
+    }
+
+    /// An item inside an action that does not start with a space.
+    fn lex_action_token(&mut self) -> Item<'a> {
+        let b = self.bytes();
         let Some(&c) = b.get(self.pos) else {
             self.at_eof = true;
             return self.error("unclosed action".into());
         };
         match c {
-            b' ' | b'\t' | b'\r' | b'\n' => {
-                let rest = &b[self.pos..];
-                if has_right_trim_marker(rest) && rest[2..].starts_with(RIGHT_DELIM.as_bytes()) {
-                    return self.at_right_delim_item();
-                }
-                return self.lex_space();
-            }
             b'}' if b.get(self.pos + 1) == Some(&b'}') => return self.at_right_delim_item(),
             b'.' => {
                 if let Some(&n) = b.get(self.pos + 1)
@@ -578,8 +607,16 @@ impl<'a> Lexer<'a> {
                 // Go returns lexRightDelim directly without emitting a space.
                 return self.lex_right_delim();
             }
+            // Go emits the spaces but the last one, then the delimiter with its marker.
+            self.start = self.pos;
+            let mut it = self.at_right_delim_item();
+            it.space = true;
+            return it;
         }
-        self.item(ItemType::Space)
+        self.start = self.pos;
+        let mut it = self.lex_action_token();
+        it.space = true;
+        it
     }
 
     /// Skips ASCII letters, digits and `_` (the common case of [`is_alnum`]).

@@ -584,7 +584,7 @@ pub(crate) fn parse(
     let bufs = BUFFERS.with(|b| b.take()).unwrap_or_default();
     let mut p = Parser {
         lex: Lexer::new(text),
-        token: [DUMMY; 3],
+        token: [DUMMY; 2],
         peek_count: 0,
         vars: vec!["$"],
         vars_base: 0,
@@ -720,13 +720,14 @@ fn add_tree(
 
 const DUMMY: Item<'static> = Item {
     typ: ItemType::Eof,
+    space: false,
     pos: 0,
     val: "",
 };
 
 struct Parser<'a, 'f> {
     lex: Lexer<'a>,
-    token: [Item<'a>; 3],
+    token: [Item<'a>; 2],
     peek_count: usize,
     /// The variables in scope (their names, `$` included).
     vars: Vec<&'a str>,
@@ -808,10 +809,12 @@ impl<'a> Parser<'a, '_> {
         self.peek_count = 2;
     }
 
-    fn backup3(&mut self, t2: Item<'a>, t1: Item<'a>) {
-        self.token[1] = t1;
-        self.token[2] = t2;
-        self.peek_count = 3;
+    /// True when the next item is a field right after the last one (no spaces between):
+    /// a field of the same chain.
+    #[inline]
+    fn peek_field(&mut self) -> bool {
+        let t = self.peek();
+        t.typ == ItemType::Field && !t.space
     }
 
     #[inline]
@@ -822,21 +825,6 @@ impl<'a> Parser<'a, '_> {
         self.peek_count = 1;
         let t = self.lex.next_item();
         self.token[0] = t;
-        t
-    }
-
-    fn next_non_space(&mut self) -> Item<'a> {
-        loop {
-            let t = self.next();
-            if t.typ != ItemType::Space {
-                return t;
-            }
-        }
-    }
-
-    fn peek_non_space(&mut self) -> Item<'a> {
-        let t = self.next_non_space();
-        self.backup();
         t
     }
 
@@ -878,6 +866,24 @@ impl<'a> Parser<'a, '_> {
         Str::slice(&self.text, start, end)
     }
 
+    /// Where the spaces before `t` (an item with `space` set) start: where Go's space item
+    /// would be. A right delimiter with its trim marker (` -}}`) starts after the marker.
+    fn space_start(&self, t: &Item<'a>) -> usize {
+        let b = self.lex_input().as_bytes();
+        let mut p = t.pos.min(b.len());
+        if t.typ == ItemType::RightDelim && p > 0 && b[p - 1] == b'-' {
+            p -= 1;
+        }
+        while p > 0 && matches!(b[p - 1], b' ' | b'\t' | b'\r' | b'\n') {
+            p -= 1;
+        }
+        p
+    }
+
+    fn lex_input(&self) -> &'a str {
+        self.lex.input()
+    }
+
     fn errorf(&self, msg: String) -> Error {
         Error::parse(&self.parse_name, self.line(self.token[0].pos), msg)
     }
@@ -905,7 +911,7 @@ impl<'a> Parser<'a, '_> {
     }
 
     fn expect(&mut self, expected: ItemType, context: &str) -> PResult<Item<'a>> {
-        let t = self.next_non_space();
+        let t = self.next();
         if t.typ != expected {
             return Err(self.unexpected(&t, context));
         }
@@ -917,7 +923,7 @@ impl<'a> Parser<'a, '_> {
         while self.peek().typ != ItemType::Eof {
             if self.peek().typ == ItemType::LeftDelim {
                 let delim = self.next();
-                if self.next_non_space().typ == ItemType::Define {
+                if self.next().typ == ItemType::Define {
                     self.parse_definition()?;
                     continue;
                 }
@@ -937,7 +943,7 @@ impl<'a> Parser<'a, '_> {
         const CONTEXT: &str = "define clause";
         let saved_vars = self.enter_definition();
         let saved_range = std::mem::replace(&mut self.range_depth, 0);
-        let name_tok = self.next_non_space();
+        let name_tok = self.next();
         if name_tok.typ != ItemType::String && name_tok.typ != ItemType::RawString {
             return Err(self.unexpected(&name_tok, CONTEXT));
         }
@@ -974,7 +980,7 @@ impl<'a> Parser<'a, '_> {
     }
 
     fn item_list_onto_stack(&mut self) -> PResult<Parsed> {
-        while self.peek_non_space().typ != ItemType::Eof {
+        while self.peek().typ != ItemType::Eof {
             let n = stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.text_or_action())?;
             if !matches!(n, Parsed::Pushed) {
                 return Ok(n);
@@ -991,7 +997,7 @@ impl<'a> Parser<'a, '_> {
     }
 
     fn text_or_action(&mut self) -> PResult<Parsed> {
-        let token = self.next_non_space();
+        let token = self.next();
         match token.typ {
             ItemType::Text => {
                 let t = self.src(token.pos, token.pos + token.val.len());
@@ -1008,7 +1014,7 @@ impl<'a> Parser<'a, '_> {
     }
 
     fn action(&mut self) -> PResult<Parsed> {
-        let token = self.next_non_space();
+        let token = self.next();
         match token.typ {
             ItemType::Block => return self.block_control().map(|n| self.push(n)),
             ItemType::Break => {
@@ -1042,7 +1048,7 @@ impl<'a> Parser<'a, '_> {
     }
 
     fn break_control(&mut self, pos: usize, what: &str) -> PResult<Node> {
-        let token = self.next_non_space();
+        let token = self.next();
         if token.typ != ItemType::RightDelim {
             return Err(self.unexpected(&token, what));
         }
@@ -1057,7 +1063,7 @@ impl<'a> Parser<'a, '_> {
     }
 
     fn else_control(&mut self) -> PResult<Parsed> {
-        let peek = self.peek_non_space();
+        let peek = self.peek();
         if peek.typ == ItemType::If || peek.typ == ItemType::With {
             return Ok(Parsed::Else);
         }
@@ -1127,7 +1133,7 @@ impl<'a> Parser<'a, '_> {
 
     fn block_control(&mut self) -> PResult<Node> {
         const CONTEXT: &str = "block clause";
-        let token = self.next_non_space();
+        let token = self.next();
         let name = self.parse_template_name(&token, CONTEXT)?;
         let pipe = self.pipeline(CONTEXT, ItemType::RightDelim)?;
         let saved_vars = self.enter_definition();
@@ -1157,10 +1163,10 @@ impl<'a> Parser<'a, '_> {
 
     fn template_control(&mut self) -> PResult<Node> {
         const CONTEXT: &str = "template clause";
-        let token = self.next_non_space();
+        let token = self.next();
         let name = self.parse_template_name(&token, CONTEXT)?;
         let mut pipe = None;
-        if self.next_non_space().typ != ItemType::RightDelim {
+        if self.next().typ != ItemType::RightDelim {
             self.backup();
             pipe = Some(self.pipeline(CONTEXT, ItemType::RightDelim)?);
         }
@@ -1172,7 +1178,7 @@ impl<'a> Parser<'a, '_> {
     }
 
     fn pipeline(&mut self, context: &str, end: ItemType) -> PResult<Pipe> {
-        let token = self.peek_non_space();
+        let token = self.peek();
         let mut pipe = Pipe {
             pos: token.pos,
             is_assign: false,
@@ -1180,28 +1186,27 @@ impl<'a> Parser<'a, '_> {
             cmds: Few::Many(Box::new([])),
         };
         'decls: loop {
-            let v = self.peek_non_space();
+            let v = self.peek();
             if v.typ == ItemType::Variable {
                 self.next();
-                let token_after = self.peek();
-                let next = self.peek_non_space();
+                let next = self.peek();
                 if next.typ == ItemType::Assign || next.typ == ItemType::Declare {
                     pipe.is_assign = next.typ == ItemType::Assign;
-                    self.next_non_space();
+                    self.next();
                     pipe.decl.push(VarDecl {
                         pos: v.pos,
                         name: self.src(v.pos, v.pos + v.val.len()),
                     });
                     self.vars.push(v.val);
                 } else if next.typ == ItemType::Char && next.val == "," {
-                    self.next_non_space();
+                    self.next();
                     pipe.decl.push(VarDecl {
                         pos: v.pos,
                         name: self.src(v.pos, v.pos + v.val.len()),
                     });
                     self.vars.push(v.val);
                     if context == "range" && pipe.decl.len() < 2 {
-                        match self.peek_non_space().typ {
+                        match self.peek().typ {
                             ItemType::Variable | ItemType::RightDelim | ItemType::RightParen => {
                                 continue 'decls;
                             }
@@ -1213,9 +1218,8 @@ impl<'a> Parser<'a, '_> {
                         }
                     }
                     return Err(self.errorf(format!("too many declarations in {context}")));
-                } else if token_after.typ == ItemType::Space {
-                    self.backup3(v, token_after);
                 } else {
+                    // (The spaces after `v`, Go's separate item, travel with `next`.)
                     self.backup2(v);
                 }
             }
@@ -1224,7 +1228,7 @@ impl<'a> Parser<'a, '_> {
         // Commands are collected on a stack shared by nested pipelines.
         let base = self.cmd_stack.len();
         loop {
-            let token = self.next_non_space();
+            let token = self.next();
             if token.typ == end {
                 pipe.cmds = Few::take_from(&mut self.cmd_stack, base);
                 self.check_pipeline(&pipe, context)?;
@@ -1288,15 +1292,17 @@ impl<'a> Parser<'a, '_> {
     fn command_onto_stack(&mut self, first: Item<'a>) -> PResult<()> {
         let mut t = first;
         loop {
-            self.operand(t)?;
+            let pushed = self.operand(t)?;
             let token = self.next();
             match token.typ {
-                ItemType::Space => {
-                    t = self.next_non_space();
-                    continue;
-                }
                 ItemType::RightDelim | ItemType::RightParen => self.backup(),
                 ItemType::Pipe => {}
+                // After spaces (Go's space item: `continue`), the next operand; a token
+                // that starts none is read again below, then unexpected.
+                _ if token.space && pushed => {
+                    t = token;
+                    continue;
+                }
                 _ => return Err(self.unexpected(&token, "operand")),
             }
             break;
@@ -1304,18 +1310,18 @@ impl<'a> Parser<'a, '_> {
         Ok(())
     }
 
-    /// An operand starting with `token` (already read), pushed onto `arg_stack`; when
-    /// `token` does not start one, it is backed up and nothing is pushed.
-    fn operand(&mut self, token: Item<'a>) -> PResult<()> {
+    /// An operand starting with `token` (already read), pushed onto `arg_stack` (true);
+    /// when `token` does not start one, it is backed up and nothing is pushed (false).
+    fn operand(&mut self, token: Item<'a>) -> PResult<bool> {
         if matches!(token.typ, ItemType::Field | ItemType::Variable) {
             let a = self.path(token)?;
             self.arg_stack.push(a);
-            return Ok(());
+            return Ok(true);
         }
         let Some(node) = self.term(token)? else {
-            return Ok(());
+            return Ok(false);
         };
-        if self.peek().typ == ItemType::Field {
+        if self.peek_field() {
             let chain_pos = self.peek().pos;
             let mut idents = std::mem::take(&mut self.scratch);
             idents.clear();
@@ -1325,7 +1331,7 @@ impl<'a> Parser<'a, '_> {
                 }
                 _ => {}
             }
-            while self.peek().typ == ItemType::Field {
+            while self.peek_field() {
                 let t = self.next();
                 idents.push(self.src(t.pos + 1, t.pos + t.val.len()));
             }
@@ -1341,10 +1347,22 @@ impl<'a> Parser<'a, '_> {
                     idents: fields,
                 },
                 Arg::Bool(..) | Arg::String { .. } | Arg::Number(_) | Arg::Nil(_) | Arg::Dot(_) => {
-                    return Err(self.errorf(format!(
-                        "unexpected . after term {}",
-                        crate::fmt::quote(&node.to_string())
-                    )));
+                    // Go reports the line of the item it lexed last: the spaces after the
+                    // chain when there are some (its lexer has not gone past them yet).
+                    let after = self.peek();
+                    let pos = if after.space {
+                        self.space_start(&after)
+                    } else {
+                        self.token[0].pos
+                    };
+                    return Err(Error::parse(
+                        &self.parse_name,
+                        self.line(pos),
+                        format!(
+                            "unexpected . after term {}",
+                            crate::fmt::quote(&node.to_string())
+                        ),
+                    ));
                 }
                 other => Arg::Chain {
                     pos: chain_pos,
@@ -1353,10 +1371,10 @@ impl<'a> Parser<'a, '_> {
                 },
             };
             self.arg_stack.push(arg);
-            return Ok(());
+            return Ok(true);
         }
         self.arg_stack.push(node);
-        Ok(())
+        Ok(true)
     }
 
     /// A field or variable operand with the fields after it (`.a.b`, `$x.a`): `term` and
@@ -1379,9 +1397,9 @@ impl<'a> Parser<'a, '_> {
             idents.push(self.src(token.pos + 1, token.pos + token.val.len()));
         }
         let mut pos = token.pos;
-        if self.peek().typ == ItemType::Field {
+        if self.peek_field() {
             pos = self.peek().pos;
-            while self.peek().typ == ItemType::Field {
+            while self.peek_field() {
                 let t = self.next();
                 idents.push(self.src(t.pos + 1, t.pos + t.val.len()));
             }
@@ -1470,8 +1488,10 @@ impl<'a> Parser<'a, '_> {
                 let inner = token.val.get(1..token.val.len().saturating_sub(1));
                 let plain = match (token.typ, inner) {
                     // No escapes (Go's `strconv.Unquote` returns the text between the quotes).
-                    (ItemType::String, Some(i)) => !i.contains(['\\', '"', '\n']),
-                    (_, Some(i)) => !i.contains(['`', '\r']),
+                    (ItemType::String, Some(i)) => {
+                        memchr::memchr3(b'\\', b'"', b'\n', i.as_bytes()).is_none()
+                    }
+                    (_, Some(i)) => memchr::memchr2(b'`', b'\r', i.as_bytes()).is_none(),
                     (_, None) => false,
                 };
                 let text = if plain && token.val.len() >= 2 {
