@@ -588,3 +588,77 @@ async fn standby_replica_is_live_and_ready() {
     drop(b);
     demo.shutdown().await;
 }
+
+/// Applications in another namespace (the controller's `--application-namespaces`): `list -A`
+/// shows them as `NAMESPACE/NAME`, `get` finds them by `NAMESPACE/NAME` or `-N`, and `diff`
+/// pairs their live objects by the namespace-qualified tracking name (no difference when in
+/// sync; it would report the tracking annotation otherwise).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn apps_in_other_namespaces() {
+    let demo = Demo::start(DemoOptions {
+        application_namespaces: vec!["team-*".into()],
+        ..Default::default()
+    })
+    .await;
+    for obj in [
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-a"}}),
+        json!({
+            "apiVersion": "argoproj.io/v1alpha1", "kind": "AppProject",
+            "metadata": {"name": "team", "namespace": "argocd"},
+            "spec": {"sourceRepos": ["*"], "sourceNamespaces": ["team-a"],
+                     "destinations": [{"server": "*", "namespace": "*"}],
+                     "clusterResourceWhitelist": [{"group": "*", "kind": "*"}]}
+        }),
+    ] {
+        demo.kube.apply(&obj).await.expect("apply");
+    }
+    let mut team_app = support::web_manual_app(&demo.repo_url);
+    team_app["metadata"]["name"] = json!("web");
+    team_app["metadata"]["namespace"] = json!("team-a");
+    team_app["spec"]["project"] = json!("team");
+    team_app["spec"]["destination"]["namespace"] = json!("tenant-a");
+    team_app["spec"]["syncPolicy"]["automated"] = json!({"prune": true, "selfHeal": true});
+    demo.kube.apply(&team_app).await.expect("create team-a/web");
+    demo.wait_all_synced_healthy(120).await;
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let o = ferry(&demo, &["get", "team-a/web", "-o", "json"]).await;
+        expect(&o, 0, "get team-a/web");
+        let a = json_of(&o);
+        if a["status"]["sync"]["status"] == "Synced" && a["status"]["health"]["status"] == "Healthy"
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "team-a/web not Synced+Healthy: {}",
+            a["status"]
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let o = ferry(&demo, &["list"]).await;
+    expect(&o, 0, "list");
+    assert!(!o.stdout.contains("team-a/web"), "{}", o.stdout);
+    let o = ferry(&demo, &["list", "-A"]).await;
+    expect(&o, 0, "list -A");
+    let line = o
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("team-a/web "))
+        .unwrap_or_else(|| panic!("team-a/web missing:\n{}", o.stdout));
+    assert!(
+        line.contains("Synced") && line.contains("Healthy"),
+        "{line}"
+    );
+    assert!(o.stdout.contains("argocd/web-dev "), "{}", o.stdout);
+    let o = ferry(&demo, &["get", "web", "-N", "team-a", "-o", "json"]).await;
+    expect(&o, 0, "get -N team-a web");
+    assert_eq!(json_of(&o)["metadata"]["namespace"], "team-a");
+    let o = ferry(&demo, &["get", "web"]).await;
+    expect(&o, 3, "web is not in argocd");
+    let o = ferry(&demo, &["diff", "team-a/web"]).await;
+    expect(&o, 0, "diff team-a/web");
+    assert_eq!(o.stdout, "");
+    demo.shutdown().await;
+}

@@ -80,9 +80,14 @@ pub struct Common {
     /// Kubeconfig (default: KUBECONFIG, ~/.kube/config, in-cluster).
     #[arg(long, global = true)]
     pub kubeconfig: Option<PathBuf>,
-    /// Control-plane namespace (where Applications live).
-    #[arg(long, short = 'N', default_value = "argocd", global = true)]
-    pub app_namespace: String,
+    /// Namespace of the Applications (default: the control-plane namespace); `NAMESPACE/NAME`
+    /// as the app name does the same for one app.
+    #[arg(long, short = 'N', global = true)]
+    pub app_namespace: Option<String>,
+    /// The controller's namespace: AppProjects, repository Secrets, and the namespace that
+    /// qualifies an app's tracking name.
+    #[arg(long, default_value = "argocd", global = true)]
+    pub control_plane_namespace: String,
     /// Output format.
     #[arg(long, short = 'o', value_enum, default_value = "table", global = true)]
     pub output: Output,
@@ -96,6 +101,9 @@ pub enum Command {
         /// Label selector (`key=value,…`).
         #[arg(long, short = 'l')]
         selector: Option<String>,
+        /// Applications of every namespace (apps in other namespaces included).
+        #[arg(long, short = 'A')]
+        all_namespaces: bool,
     },
     /// Show one Application: source, sync and health, conditions, operation, resources.
     Get {
@@ -198,6 +206,22 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// The app name argument, if the subcommand has one.
+    fn name_mut(&mut self) -> Option<&mut String> {
+        match self {
+            Command::List { .. } => None,
+            Command::Get { name, .. }
+            | Command::Diff { name, .. }
+            | Command::Sync { name, .. }
+            | Command::History { name, .. }
+            | Command::Rollback { name, .. }
+            | Command::Refresh { name, .. }
+            | Command::Delete { name, .. } => Some(name),
+        }
+    }
+}
+
 /// `ferry app` arguments.
 #[derive(clap::Args)]
 #[command(after_help = EXIT_CODES_HELP)]
@@ -208,12 +232,14 @@ pub struct Args {
     command: Command,
 }
 
+/// The Applications of `ns`, or of every namespace when `ns` is empty.
 fn api(client: &kube::Client, ns: &str) -> Api<DynamicObject> {
-    Api::namespaced_with(
-        client.clone(),
-        ns,
-        &controller::reconciler::app_api_resource(),
-    )
+    let ar = controller::reconciler::app_api_resource();
+    if ns.is_empty() {
+        Api::all_with(client.clone(), &ar)
+    } else {
+        Api::namespaced_with(client.clone(), ns, &ar)
+    }
 }
 
 fn s<'a>(v: &'a Value, p: &str) -> &'a str {
@@ -254,6 +280,7 @@ fn api_error(what: &str, e: &kube::Error) -> anyhow::Error {
     exit(EXIT_FAILED, format!("{what}: {}", error_message(e)))
 }
 
+/// The Applications of `ns` (every namespace when empty), by namespace and name.
 async fn list(
     client: &kube::Client,
     ns: &str,
@@ -272,7 +299,10 @@ async fn list(
         .into_iter()
         .filter_map(|o| serde_json::to_value(o).ok())
         .collect();
-    apps.sort_by(|a, b| s(a, "/metadata/name").cmp(s(b, "/metadata/name")));
+    apps.sort_by(|a, b| {
+        (s(a, "/metadata/namespace"), s(a, "/metadata/name"))
+            .cmp(&(s(b, "/metadata/namespace"), s(b, "/metadata/name")))
+    });
     Ok(apps)
 }
 
@@ -546,10 +576,24 @@ async fn app(args: Args) -> anyhow::Result<u8> {
     let client = controller::kube_io::client_from_kubeconfig(c.kubeconfig.as_deref())
         .await
         .map_err(|e| exit(EXIT_FAILED, format!("kubeconfig: {e}")))?;
-    let ns = c.app_namespace.as_str();
+    let control_ns = c.control_plane_namespace.as_str();
+    let mut command = args.command;
+    let mut app_ns = c.app_namespace.as_deref().unwrap_or(control_ns).to_string();
+    // Argo CD's qualified app names: `NAMESPACE/NAME`.
+    if let Some(name) = command.name_mut()
+        && let Some((n, rest)) = name.split_once('/')
+    {
+        app_ns = n.to_string();
+        *name = rest.to_string();
+    }
+    let ns = app_ns.as_str();
     let out = c.output;
-    match args.command {
-        Command::List { selector } => {
+    match command {
+        Command::List {
+            selector,
+            all_namespaces,
+        } => {
+            let ns = if all_namespaces { "" } else { ns };
             let apps = list(&client, ns, selector.as_deref()).await?;
             let rows: Vec<Vec<String>> = apps.iter().map(list_row).collect();
             print(out, &Value::Array(apps), || {
@@ -576,7 +620,7 @@ async fn app(args: Args) -> anyhow::Result<u8> {
             exit_code,
         } => {
             let a = get(&client, ns, &name).await?;
-            let diffs = diff(&client, ns, &a, revision.as_deref()).await?;
+            let diffs = diff(&client, control_ns, &a, revision.as_deref()).await?;
             let text = engine::diff::render_app_diff(&diffs);
             let modified: Vec<Value> = diffs
                 .iter()
