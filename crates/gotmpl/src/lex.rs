@@ -356,10 +356,17 @@ impl<'a> Lexer<'a> {
     }
 
     /// The next item. After `Eof` or `Error`, keeps returning `Eof`.
+    #[inline]
     pub(crate) fn next_item(&mut self) -> Item<'a> {
         if self.state == State::InsideAction {
             return self.lex_inside_action();
         }
+        self.next_item_outside()
+    }
+
+    /// `next_item` outside actions: text, delimiters, comments, the end.
+    #[inline(never)]
+    fn next_item_outside(&mut self) -> Item<'a> {
         loop {
             let r = match self.state {
                 State::Text => self.lex_text(),
@@ -474,6 +481,7 @@ impl<'a> Lexer<'a> {
         it
     }
 
+    #[inline(never)]
     fn lex_inside_action(&mut self) -> Item<'a> {
         // ASCII fast paths (the same items as below, without decoding characters). The
         // right delimiter (`}}`, or ` -}}` with its trim marker) is checked first, as Go

@@ -683,9 +683,11 @@ fn name_hash(name: &str) -> usize {
     }
     let rest = chunks.remainder();
     if !rest.is_empty() {
-        let mut w = [0u8; 8];
-        w[..rest.len()].copy_from_slice(rest);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        let mut w = 0u64;
+        for (i, &b) in rest.iter().enumerate() {
+            w |= (b as u64) << (8 * i);
+        }
+        h = (h.rotate_left(5) ^ w).wrapping_mul(K);
     }
     (h >> 32) as usize
 }
