@@ -512,11 +512,24 @@ impl<'a> Lexer<'a> {
                 if let Some(&n) = b.get(self.pos + 1)
                     && !n.is_ascii_digit()
                 {
+                    if ASCII_WORD[n as usize]
+                        && let Some(end) = self.ascii_word_end(self.pos + 1)
+                    {
+                        self.pos = end;
+                        return self.item(ItemType::Field);
+                    }
                     self.pos += 1;
                     return self.lex_field_or_variable(ItemType::Field);
                 }
             }
             b'$' => {
+                if let Some(&n) = b.get(self.pos + 1)
+                    && ASCII_WORD[n as usize]
+                    && let Some(end) = self.ascii_word_end(self.pos + 1)
+                {
+                    self.pos = end;
+                    return self.item(ItemType::Variable);
+                }
                 self.pos += 1;
                 return self.lex_variable();
             }
@@ -661,11 +674,21 @@ impl<'a> Lexer<'a> {
     }
 
     fn lex_identifier(&mut self) -> Item<'a> {
+        if let Some(end) = self.ascii_word_end(self.pos) {
+            self.pos = end;
+            return self.word_item();
+        }
         let r = self.scan_alnum();
         if !self.at_terminator() {
             let c = r.unwrap_or('\u{FFFD}');
             return self.error(format!("bad character {}", crate::fmt::sharp_u(c)));
         }
+        self.word_item()
+    }
+
+    /// The item of the word `input[start..pos]`: a keyword, a boolean or an identifier.
+    #[inline]
+    fn word_item(&mut self) -> Item<'a> {
         let word = &self.input[self.start..self.pos];
         if let Some(k) = keyword(word) {
             return self.item(k);
@@ -674,6 +697,32 @@ impl<'a> Lexer<'a> {
             return self.item(ItemType::Bool);
         }
         self.item(ItemType::Identifier)
+    }
+
+    /// The fast path of a word (field, variable or identifier) of ASCII letters, digits
+    /// and `_` from `from`: where it ends, when an ASCII terminator or the end of the input
+    /// follows; `None` when the general path must decide (a non-ASCII character or a bad
+    /// character follows).
+    #[inline]
+    fn ascii_word_end(&mut self, from: usize) -> Option<usize> {
+        let b = self.bytes();
+        let mut i = from;
+        while let Some(&c) = b.get(i) {
+            if !ASCII_WORD[c as usize] {
+                break;
+            }
+            i += 1;
+        }
+        match b.get(i) {
+            None => {
+                // Go's scan reads past the end (`atEOF`).
+                self.at_eof = true;
+                Some(i)
+            }
+            Some(b' ' | b'\t' | b'\r' | b'\n' | b'.' | b',' | b'|' | b':' | b')' | b'(') => Some(i),
+            Some(b'}') if b.get(i + 1) == Some(&b'}') => Some(i),
+            Some(_) => None,
+        }
     }
 
     fn lex_variable(&mut self) -> Item<'a> {
