@@ -7,7 +7,6 @@ use std::sync::{Arc, LazyLock, Mutex};
 use gotmpl::{
     ErrorKind, FuncError, FuncMap, Function, Map, RenderState, Set, Signature, Type, Value,
 };
-use sha2::{Digest, Sha256};
 
 use crate::engine::{Entry, cleanup_parse_error, reformat_exec_error, warn_wrap};
 
@@ -52,20 +51,38 @@ fn build_funcs() -> FuncMap {
 
 static FUNCS: LazyLock<Arc<FuncMap>> = LazyLock::new(|| Arc::new(build_funcs()));
 
-/// Parsed template sets by content hash (names and sources, in parse order).
-static CACHE: LazyLock<Mutex<HashMap<String, Arc<Set>>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
+/// A parsed template set with the names and sources it was parsed from (a cache hit compares
+/// them, so a hash collision can never hand out another chart's templates).
+struct Cached {
+    sources: Vec<(String, Box<str>)>,
+    set: Arc<Set>,
+}
+
+impl Cached {
+    fn matches(&self, entries: &[Entry]) -> bool {
+        self.sources.len() == entries.len()
+            && self
+                .sources
+                .iter()
+                .zip(entries)
+                .all(|((n, s), e)| *n == e.name && **s == *e.source)
+    }
+}
+
+/// Parsed template sets by a fast hash of their names and sources (in parse order).
+static CACHE: LazyLock<Mutex<HashMap<u64, Cached>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
 const CACHE_MAX: usize = 128;
 
-fn set_key(entries: &[Entry]) -> String {
-    let mut h = Sha256::new();
+fn set_key(entries: &[Entry]) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = foldhash::quality::FixedState::with_seed(0x6665_7272_795f_7473).build_hasher();
     for e in entries {
-        h.update(e.name.as_bytes());
-        h.update([0]);
-        h.update((e.source.len() as u64).to_le_bytes());
-        h.update(e.source.as_bytes());
+        h.write(e.name.as_bytes());
+        h.write_u8(0);
+        h.write_usize(e.source.len());
+        h.write(e.source.as_bytes());
     }
-    crate::render::hex(&h.finalize())
+    h.finish()
 }
 
 /// Empties the cache of parsed template sets.
@@ -79,9 +96,10 @@ pub(crate) fn clear_cache() {
 fn parsed_set(entries: &[Entry]) -> Result<Arc<Set>, String> {
     let key = set_key(entries);
     if let Ok(c) = CACHE.lock()
-        && let Some(s) = c.get(&key)
+        && let Some(cached) = c.get(&key)
+        && cached.matches(entries)
     {
-        return Ok(s.clone());
+        return Ok(cached.set.clone());
     }
     let mut set = Set::with_funcs("gotpl", FUNCS.clone());
     for e in entries {
@@ -89,11 +107,18 @@ fn parsed_set(entries: &[Entry]) -> Result<Arc<Set>, String> {
             .map_err(|err| cleanup_parse_error(&e.name, &err.to_string()))?;
     }
     let set = Arc::new(set);
+    let cached = Cached {
+        sources: entries
+            .iter()
+            .map(|e| (e.name.clone(), Box::from(&*e.source)))
+            .collect(),
+        set: set.clone(),
+    };
     if let Ok(mut c) = CACHE.lock() {
         if c.len() >= CACHE_MAX {
             c.clear();
         }
-        c.insert(key, set.clone());
+        c.insert(key, cached);
     }
     Ok(set)
 }
@@ -124,7 +149,10 @@ pub(crate) fn execute(entries: &[Entry]) -> Result<BTreeMap<String, String>, Str
                 _ => text,
             });
         }
-        rendered.insert(e.name.clone(), out.replace("<no value>", ""));
+        if out.contains("<no value>") {
+            out = out.replace("<no value>", "");
+        }
+        rendered.insert(e.name.clone(), out);
     }
     Ok(rendered)
 }

@@ -2,6 +2,9 @@
 //! syntax (with Go's error texts) and maps Go's ASCII-only `\d \w \s \b` classes, plus Go's
 //! `FindAll`, `ReplaceAll`, `Expand` and `Split` algorithms.
 
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+
 use gotmpl::{FuncError, FuncMap, Type as T, Value};
 
 use crate::{arg_i, arg_s, fixed, reg};
@@ -450,25 +453,26 @@ fn out_rep_start(chars: &[char], i: usize) -> usize {
 
 /// Compile a Go regular expression.
 ///
-/// Compiled expressions are cached per thread (charts call `regexMatch` and friends with the
-/// same few patterns for every value), so each pattern is translated and compiled once.
-pub fn compile(pat: &str) -> Result<regex::Regex, String> {
+/// Compiled expressions are kept in a small process-wide cache keyed by pattern (charts call
+/// `regexMatch` and friends with the same few patterns for every value), so each pattern is
+/// translated and compiled once; the shared [`regex::Regex`] also keeps its search caches
+/// warm (a clone of a `Regex` would start with empty ones).
+pub fn compile(pat: &str) -> Result<Arc<regex::Regex>, String> {
     const CACHE_MAX: usize = 512;
-    thread_local! {
-        static CACHE: std::cell::RefCell<std::collections::HashMap<String, Result<regex::Regex, String>>> =
-            std::cell::RefCell::new(std::collections::HashMap::new());
+    type Cache = HashMap<String, Result<Arc<regex::Regex>, String>>;
+    static CACHE: LazyLock<Mutex<Cache>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+    if let Ok(c) = CACHE.lock()
+        && let Some(r) = c.get(pat)
+    {
+        return r.clone();
     }
-    if let Some(r) = CACHE.with(|c| c.borrow().get(pat).cloned()) {
-        return r;
-    }
-    let r = compile_uncached(pat);
-    CACHE.with(|c| {
-        let mut c = c.borrow_mut();
+    let r = compile_uncached(pat).map(Arc::new);
+    if let Ok(mut c) = CACHE.lock() {
         if c.len() >= CACHE_MAX {
             c.clear();
         }
         c.insert(pat.to_string(), r.clone());
-    });
+    }
     r
 }
 
@@ -481,7 +485,7 @@ fn compile_uncached(pat: &str) -> Result<regex::Regex, String> {
 }
 
 /// `regexp.MustCompile`'s panic text.
-fn must_compile(pat: &str) -> Result<regex::Regex, FuncError> {
+fn must_compile(pat: &str) -> Result<Arc<regex::Regex>, FuncError> {
     compile(pat).map_err(|e| {
         let q = if gotmpl::strconv::can_backquote(pat) {
             format!("`{pat}`")
@@ -599,20 +603,29 @@ fn replace_all(re: &regex::Regex, src: &str, repl: &str, literal: bool) -> Strin
     let mut out = String::new();
     let mut last = 0usize;
     let mut search = 0usize;
+    // As Go: submatches are only needed when the replacement can refer to them.
+    let expanding = !literal && repl.contains('$');
     while search <= src.len() {
-        let Some(caps) = re.captures_at(src, search) else {
-            break;
+        let (m, caps) = if expanding {
+            let Some(caps) = re.captures_at(src, search) else {
+                break;
+            };
+            let m = caps
+                .get(0)
+                .map(|m| (m.start(), m.end()))
+                .unwrap_or((search, search));
+            (m, Some(caps))
+        } else {
+            let Some(m) = re.find_at(src, search) else {
+                break;
+            };
+            ((m.start(), m.end()), None)
         };
-        let m = caps
-            .get(0)
-            .map(|m| (m.start(), m.end()))
-            .unwrap_or((search, search));
         out.push_str(&src[last..m.0]);
         if m.1 > last || m.0 == 0 {
-            if literal {
-                out.push_str(repl);
-            } else {
-                expand(&mut out, repl, re, &caps);
+            match &caps {
+                Some(caps) => expand(&mut out, repl, re, caps),
+                None => out.push_str(repl),
             }
         }
         last = m.1;

@@ -28,11 +28,11 @@ const CV: &str = r"v?([0-9|x|X|\*]+)(\.[0-9|x|X|\*]+)?(\.[0-9|x|X|\*]+)?(-([0-9A
 const OPS: &str = r"=||!=|>|<|>=|=>|<=|=<|~|~>|\^";
 
 struct Res {
-    loose: regex::Regex,
-    constraint: regex::Regex,
-    range: regex::Regex,
-    find: regex::Regex,
-    valid: regex::Regex,
+    loose: std::sync::Arc<regex::Regex>,
+    constraint: std::sync::Arc<regex::Regex>,
+    range: std::sync::Arc<regex::Regex>,
+    find: std::sync::Arc<regex::Regex>,
+    valid: std::sync::Arc<regex::Regex>,
 }
 
 fn res() -> &'static Res {
