@@ -112,8 +112,11 @@ pub(crate) type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
 /// Render-wide state shared by nested executions (`include`, `tpl`).
 #[derive(Default)]
 pub(crate) struct Shared {
-    /// Helm's per-name `include` nesting counts.
-    include_counts: HashMap<Box<str>, usize, FxBuild>,
+    /// The names of the `include`s being executed, innermost last, concatenated (Helm's
+    /// per-name nesting counts are the number of occurrences of a name here).
+    include_names: String,
+    /// Where each name of `include_names` ends.
+    include_ends: Vec<usize>,
     /// Output buffers reused by `include` and the printing builtins (one per nesting level).
     bufs: Vec<String>,
     /// Key/value snapshots reused by `range` over maps.
@@ -132,6 +135,19 @@ impl Shared {
         let mut b = self.bufs.pop().unwrap_or_default();
         b.clear();
         b
+    }
+
+    /// How many `include`s of `name` are being executed.
+    fn include_count(&self, name: &str) -> usize {
+        let mut start = 0;
+        let mut n = 0;
+        for &end in &self.include_ends {
+            if &self.include_names[start..end] == name {
+                n += 1;
+            }
+            start = end;
+        }
+        n
     }
 
     /// Gives a buffer back for reuse.
@@ -1328,7 +1344,7 @@ fn eq_bytes(a: &[u8], b: &[u8]) -> bool {
         let mut y = [0u8; 8];
         x.copy_from_slice(&a[i..i + 8]);
         y.copy_from_slice(&b[i..i + 8]);
-        if x != y {
+        if u64::from_ne_bytes(x) != u64::from_ne_bytes(y) {
             return false;
         }
         i += 8;
@@ -1384,9 +1400,22 @@ fn visit_chain<T>(recv: &Value, idents: &[Str], f: impl FnOnce(&Value) -> T) -> 
     }
 }
 
-/// `m.get(key)` (the B-tree's own search beats a scan even for small maps).
+/// Maps of at most this many entries are searched by a scan comparing lengths first (no
+/// `memcmp` call per key, as the B-tree's ordered search makes); larger ones by the B-tree.
+const SCAN_MAX: usize = 16;
+
+/// `m.get(key)`.
 #[inline]
 fn map_get<'m>(m: &'m crate::value::Map, key: &str) -> Option<&'m Value> {
+    if m.len() <= SCAN_MAX {
+        let kb = key.as_bytes();
+        for (k, v) in m {
+            if eq_bytes(k.as_bytes(), kb) {
+                return Some(v);
+            }
+        }
+        return None;
+    }
     m.get(key)
 }
 
@@ -1408,17 +1437,17 @@ impl State<'_> {
         data: &Value,
         out: &mut String,
     ) -> Result<(), FuncError> {
-        match self.shared.include_counts.get_mut(name) {
-            Some(v) if *v > INCLUDE_MAX => {
-                return Err(FuncError::new(format!(
-                    "rendering template has a nested reference name: {name}: unable to execute template"
-                )));
-            }
-            Some(v) => *v += 1,
-            None => {
-                self.shared.include_counts.insert(name.into(), 1);
-            }
+        // A name's count cannot pass the limit while the whole nesting is within it.
+        if self.shared.include_ends.len() > INCLUDE_MAX
+            && self.shared.include_count(name) > INCLUDE_MAX
+        {
+            return Err(FuncError::new(format!(
+                "rendering template has a nested reference name: {name}: unable to execute template"
+            )));
         }
+        self.shared.include_names.push_str(name);
+        let end = self.shared.include_names.len();
+        self.shared.include_ends.push(end);
         // The namespace outlives this state: its trees are borrowed, not cloned.
         let ns = self.ns;
         let r = match ns.lookup(name) {
@@ -1434,9 +1463,9 @@ impl State<'_> {
                 })
             }
         };
-        if let Some(c) = self.shared.include_counts.get_mut(name) {
-            *c = c.saturating_sub(1);
-        }
+        self.shared.include_ends.pop();
+        let start = self.shared.include_ends.last().copied().unwrap_or(0);
+        self.shared.include_names.truncate(start);
         r.map_err(|e| FuncError::new(e.to_string()))
     }
 }
@@ -1500,5 +1529,69 @@ impl Context for State<'_> {
         } else {
             &self.shared.top
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::func::{Function, Signature, Type};
+    use crate::{FuncMap, Map, Set, Value};
+
+    fn set(text: &str) -> Set {
+        let mut funcs = FuncMap::new();
+        funcs.insert(
+            "include".into(),
+            Function::with_context(Signature::fixed(&[Type::String, Type::Any]), |ctx, a| {
+                ctx.include_value(a[0].as_str().unwrap_or(""), &a[1])
+            }),
+        );
+        let mut s = Set::new("gotpl", funcs);
+        s.parse("t", text).unwrap();
+        s
+    }
+
+    /// Small maps are scanned, large ones searched: both find every key and miss absent ones.
+    #[test]
+    fn map_fields_small_and_large() {
+        for n in [1usize, 5, 16, 17, 40] {
+            let mut m = Map::new();
+            for i in 0..n {
+                m.insert(format!("key{i}"), Value::Int(i as i64));
+            }
+            let mut top = Map::new();
+            top.insert("m".into(), Value::map(m));
+            let data = Value::map(top);
+            let mut text = String::new();
+            let mut want = String::new();
+            for i in 0..n {
+                text.push_str(&format!(
+                    "{{{{ .m.key{i} }}}},{{{{ if .m.key{i} }}}}y{{{{ end }}}};"
+                ));
+                want.push_str(&format!("{i},{};", if i > 0 { "y" } else { "" }));
+            }
+            text.push_str("{{ .m.key }}|{{ .m.key00 }}");
+            want.push_str("<no value>|<no value>");
+            assert_eq!(set(&text).execute("t", &data).unwrap(), want, "n={n}");
+        }
+    }
+
+    /// Helm counts nesting per name: two names alternating fail on the first to pass 1000.
+    #[test]
+    fn include_counts_per_name() {
+        let s = set(
+            r#"{{ define "a" }}{{ include "b" . }}{{ end }}{{ define "b" }}{{ include "a" . }}{{ end }}{{ include "a" . }}"#,
+        );
+        let e = s.execute("t", &Value::Nil).unwrap_err().to_string();
+        assert!(
+            e.ends_with(
+                "rendering template has a nested reference name: a: unable to execute template"
+            ),
+            "{}",
+            &e[e.len() - 200..]
+        );
+        assert_eq!(e.matches("error calling include").count(), 2003);
+        // After an error the counts start again from zero.
+        let s = set(r#"{{ define "a" }}x{{ end }}{{ include "a" . }}{{ include "a" . }}"#);
+        assert_eq!(s.execute("t", &Value::Nil).unwrap(), "xx");
     }
 }

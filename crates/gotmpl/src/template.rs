@@ -113,6 +113,9 @@ impl Set {
             )));
         };
         let tree = tree.clone();
+        // The output is usually about as long as the template's source: one allocation
+        // instead of a series of doublings, each copying what was written.
+        out.reserve(tree.text.len());
         state.shared.top.clear();
         state.shared.top.push_str(name);
         stacker::maybe_grow(256 * 1024, 8 * 1024 * 1024, || {
