@@ -816,16 +816,19 @@ impl<'a> Lexer<'a> {
         let b = self.bytes();
         let mut i = self.pos;
         loop {
-            match b.get(i) {
-                None | Some(b'\n') => return self.error("unterminated quoted string".into()),
-                Some(b'\\') => match b.get(i + 1) {
+            let Some(k) = memchr::memchr3(b'"', b'\\', b'\n', &b[i.min(b.len())..]) else {
+                return self.error("unterminated quoted string".into());
+            };
+            i += k;
+            match b[i] {
+                b'"' => break,
+                b'\n' => return self.error("unterminated quoted string".into()),
+                _ => match b.get(i + 1) {
                     None | Some(b'\n') => {
                         return self.error("unterminated quoted string".into());
                     }
                     Some(_) => i += 2,
                 },
-                Some(b'"') => break,
-                Some(_) => i += 1,
             }
         }
         self.pos = i + 1;
@@ -833,13 +836,14 @@ impl<'a> Lexer<'a> {
     }
 
     fn lex_raw_quote(&mut self) -> Item<'a> {
-        loop {
-            match self.next_char() {
-                None => return self.error("unterminated raw quoted string".into()),
-                Some('`') => break,
-                _ => {}
-            }
-        }
+        // Bytes of multi-byte characters are never a backquote.
+        let b = self.bytes();
+        let Some(k) = memchr::memchr(b'`', &b[self.pos.min(b.len())..]) else {
+            self.pos = b.len();
+            self.at_eof = true;
+            return self.error("unterminated raw quoted string".into());
+        };
+        self.pos += k + 1;
         self.item(ItemType::RawString)
     }
 }
