@@ -45,6 +45,9 @@ pub struct State {
     pub secrets: WebhookSecrets,
     /// Set when the controller is running (for `/readyz`).
     pub ready: AtomicBool,
+    /// The controller's other Application namespaces (see
+    /// [`crate::Options::application_namespaces`]), for refreshes through the API server.
+    application_namespaces: std::sync::RwLock<Vec<String>>,
     /// The in-process controller, when attached.
     refresher: std::sync::RwLock<Option<crate::reconciler::Refresher>>,
 }
@@ -57,8 +60,17 @@ impl State {
             namespace: namespace.to_string(),
             secrets,
             ready: AtomicBool::new(false),
+            application_namespaces: std::sync::RwLock::new(Vec::new()),
             refresher: std::sync::RwLock::new(None),
         })
+    }
+
+    /// The controller's other Application namespaces: a push refreshed through the API server
+    /// (no controller attached, or a standby replica) then also concerns their Applications.
+    pub fn set_application_namespaces(&self, namespaces: &[String]) {
+        if let Ok(mut n) = self.application_namespaces.write() {
+            *n = namespaces.to_vec();
+        }
     }
 
     /// Attaches the in-process controller (the handle [`crate::run`] gives on start): webhook
@@ -201,11 +213,17 @@ pub async fn refresh_for_push(state: &State, push: &webhook::PushEvent) -> Resul
 
 /// Sets the refresh annotation on every Application the push concerns; returns how many.
 async fn refresh_through_api(state: &State, push: &webhook::PushEvent) -> Result<usize, String> {
-    let api: Api<DynamicObject> = Api::namespaced_with(
-        state.client.clone(),
-        &state.namespace,
-        &crate::reconciler::app_api_resource(),
-    );
+    let others = state
+        .application_namespaces
+        .read()
+        .map(|n| n.clone())
+        .unwrap_or_default();
+    let resource = crate::reconciler::app_api_resource();
+    let api: Api<DynamicObject> = if others.is_empty() {
+        Api::namespaced_with(state.client.clone(), &state.namespace, &resource)
+    } else {
+        Api::all_with(state.client.clone(), &resource)
+    };
     let list = api
         .list(&Default::default())
         .await
@@ -215,18 +233,21 @@ async fn refresh_through_api(state: &State, push: &webhook::PushEvent) -> Result
         .iter()
         .filter_map(|o| serde_json::to_value(o).ok())
         .filter_map(|v| Application::from_value(&v).ok())
+        .filter(|a| {
+            a.metadata.namespace == state.namespace
+                || crate::project::match_in_list(&others, &a.metadata.namespace)
+        })
         .collect();
     let idx = webhook::apps_to_refresh(&apps, push);
     let patch =
         json!({"metadata": {"annotations": {crate::reconciler::ANNOTATION_REFRESH: "normal"}}});
     for &i in &idx {
-        api.patch(
-            &apps[i].metadata.name,
-            &PatchParams::default(),
-            &Patch::Merge(&patch),
-        )
-        .await
-        .map_err(|e| error_message(&e))?;
+        let m = &apps[i].metadata;
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(state.client.clone(), &m.namespace, &resource);
+        api.patch(&m.name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .map_err(|e| error_message(&e))?;
     }
     Ok(idx.len())
 }

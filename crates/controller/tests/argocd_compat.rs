@@ -948,5 +948,28 @@ spec:
     let other = wait_app_in(&demo, "other", "web", "present", 5, |a| !a.is_null()).await;
     assert!(other.get("status").is_none(), "{}", other["status"]);
     assert!(demo.deployment("tenant-other", "web").await.is_none());
+
+    // A push refreshed through the API server (no controller attached, as on a standby
+    // replica) concerns the Applications of the other namespaces too, not those of `other`.
+    let state = controller::http::State::new(demo.client.clone(), "argocd", Default::default());
+    state.set_application_namespaces(&["team-*".into(), "/^ci-[0-9]+$/".into()]);
+    let push = controller::webhook::PushEvent {
+        web_url: demo.repo_url.clone(),
+        revision: "main".into(),
+        touched_head: true,
+        before: String::new(),
+        after: String::new(),
+        changed_files: Vec::new(),
+    };
+    let n = controller::http::refresh_for_push(&state, &push)
+        .await
+        .expect("refresh through the API server");
+    assert_eq!(n, 4, "team-a/web, team-a/web-default, team-b/web, ci-7/web");
+    let other = wait_app_in(&demo, "other", "web", "present", 5, |a| !a.is_null()).await;
+    assert!(
+        other["metadata"]["annotations"]["argocd.argoproj.io/refresh"].is_null(),
+        "{}",
+        other["metadata"]
+    );
     demo.shutdown().await;
 }

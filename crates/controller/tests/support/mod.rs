@@ -251,6 +251,7 @@ impl Demo {
                 gitlab: Some(GITLAB_TOKEN.into()),
             },
         );
+        state.set_application_namespaces(&opts.application_namespaces);
         let (atx, arx) = tokio::sync::oneshot::channel();
         let st = state.clone();
         let http = tokio::spawn(async move {

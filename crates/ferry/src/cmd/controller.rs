@@ -97,6 +97,7 @@ pub async fn serve(
     secrets: controller::http::WebhookSecrets,
 ) -> anyhow::Result<ExitCode> {
     let state = controller::http::State::new(client.clone(), &opts.namespace, secrets);
+    state.set_application_namespaces(&opts.application_namespaces);
     let st = state.clone();
     let http = tokio::spawn(async move {
         controller::http::serve(http_listen, st, |a| {
