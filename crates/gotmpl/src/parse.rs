@@ -1522,6 +1522,78 @@ impl<'a> Parser<'a, '_> {
 mod tests {
     use super::*;
 
+    fn parse_str(text: &str) -> Result<Vec<Tree>, String> {
+        let funcs = crate::func::FuncMap::new();
+        parse("t", text, &resolver(&funcs)).map_err(|e| e.to_string())
+    }
+
+    fn args(text: &str) -> Vec<String> {
+        let trees = parse_str(text).expect("parses");
+        let Node::Action(a) = &trees[0].root[0] else {
+            panic!("an action");
+        };
+        a.pipe.cmds[0]
+            .args
+            .iter()
+            .map(|a| format!("{a:?}"))
+            .collect()
+    }
+
+    #[test]
+    fn spaces_separate_operands_and_end_chains() {
+        assert_eq!(
+            args("{{ .a\n.b }}"),
+            [
+                "Field { pos: 3, idents: [\"a\"] }",
+                "Field { pos: 6, idents: [\"b\"] }"
+            ]
+        );
+        assert_eq!(args("{{ .a  -}}"), ["Field { pos: 3, idents: [\"a\"] }"]);
+        assert_eq!(
+            args("{{ .a . }}"),
+            ["Field { pos: 3, idents: [\"a\"] }", "Dot(6)"]
+        );
+        // A chain is placed at its second field, as Go does.
+        assert_eq!(
+            args("{{ len .a.b.c.d }}")[1],
+            "Field { pos: 9, idents: [\"a\", \"b\", \"c\", \"d\"] }"
+        );
+    }
+
+    #[test]
+    fn error_lines_are_go_s() {
+        // Go reports the line of the item lexed last: for a bad chain that is the space
+        // item after it, which starts on line 1.
+        assert_eq!(
+            parse_str("{{ \"s\".a\n\n }}").unwrap_err(),
+            r#"template: t:1: unexpected . after term "\"s\"""#
+        );
+        assert_eq!(
+            parse_str("{{ .a\n= 1 }}").unwrap_err(),
+            r#"template: t:2: unexpected "=" in operand"#
+        );
+        assert_eq!(
+            parse_str("{{ .a = 1 }}").unwrap_err(),
+            r#"template: t:1: unexpected "=" in operand"#
+        );
+    }
+
+    #[test]
+    fn strings_long_and_short_keep_their_text() {
+        let long = "averyveryverylongidentifier_beyond_the_inline_size";
+        let t = format!("{{{{ .{long}.x }}}}{{{{ \"{long}\" }}}}{{{{ \"a\\tb\" }}}}");
+        let trees = parse_str(&t).expect("parses");
+        let s: String = trees[0].root.iter().map(|n| n.to_string()).collect();
+        assert_eq!(s, t.replace("{{ ", "{{").replace(" }}", "}}"));
+        let Node::Action(a) = &trees[0].root[2] else {
+            panic!("an action");
+        };
+        let Arg::String { text, .. } = &a.pipe.cmds[0].args[0] else {
+            panic!("a string");
+        };
+        assert_eq!(&**text, "a\tb");
+    }
+
     #[test]
     fn small_decimals_match_the_general_number_parser() {
         for t in [
