@@ -219,6 +219,20 @@ pub(crate) fn parse_first(input: &str) -> Result<Doc<'_>, Error> {
     if let Some(doc) = crate::fast::parse(input) {
         return Ok(doc);
     }
+    parse_first_full(input)
+}
+
+/// [`parse_first`] for [`Decoder::root_filtered`] with `keep`: the values of root entries it
+/// skips may be left out of the tree (each an empty quoted scalar), where that cannot change
+/// the decoding's result.
+pub(crate) fn parse_first_filtered(input: &str, keep: KeyFilter) -> Result<Doc<'_>, Error> {
+    if let Some(doc) = crate::fast::parse_filtered(input, keep) {
+        return Ok(doc);
+    }
+    parse_first_full(input)
+}
+
+fn parse_first_full(input: &str) -> Result<Doc<'_>, Error> {
     let mut docs = parse_stream(input.as_bytes(), true)?;
     Ok(docs.pop().unwrap_or(Doc {
         nodes: Vec::new(),

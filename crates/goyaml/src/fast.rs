@@ -14,7 +14,10 @@
 
 use std::borrow::Cow;
 
-use crate::decode::{Doc, Kids, Node, NodeKind};
+use crate::decode::{Doc, KeyFilter, Kids, Node, NodeKind, Scalar, resolve};
+
+/// The id of a node not built (inside a skimmed root entry).
+const SKIPPED: usize = usize::MAX;
 
 /// Deeper than this, leave it to the full parser (which reports its depth limit).
 const MAX_DEPTH: usize = 200;
@@ -44,41 +47,84 @@ pub(crate) fn parse(src: &str) -> Option<Doc<'_>> {
     if !eligible(src.as_bytes()) {
         return None;
     }
-    let mut f = Fast {
-        src,
-        b: src.as_bytes(),
-        pos: 0,
-        line_start: 0,
-        depth: 0,
-        nodes: Vec::with_capacity(src.len() / 16 + 4),
-        kids: Vec::new(),
-        stack: Vec::new(),
-    };
-    // An explicit document start on its own line may come first.
-    f.skip_blank_lines();
-    let mut explicit = false;
-    if f.b[f.pos..].starts_with(b"---") && f.col() == 0 && f.blankz(f.pos + 3) {
-        f.pos += 3;
-        f.end_of_line()?;
-        explicit = true;
+    run(src, None)
+}
+
+/// Like [`parse`], for a decoder that builds only the root mapping's entries whose keys pass
+/// `keep` (see `Decoder::root_filtered`): the values of the other root entries are checked
+/// as the full parse checks them, but not built; each stands as an empty quoted scalar. A
+/// skipped value holding something that decoding could reject or would have to report
+/// (a merge key, a null or out-of-range integer key, a NaN or infinity) is built after all:
+/// then the whole document is.
+pub(crate) fn parse_filtered(src: &str, keep: KeyFilter) -> Option<Doc<'_>> {
+    if !eligible(src.as_bytes()) {
+        return None;
     }
-    let root = match f.next_content()? {
-        // An explicit document with no content holds an empty scalar.
-        Next::Eof if explicit => Some(f.scalar(Cow::Borrowed(""), true)),
-        Next::Eof => None,
-        Next::At(col) => {
-            let (root, next) = f.block_collection(col)?;
-            if next != Next::Eof {
-                return None;
-            }
-            Some(root)
+    let mut f = Fast::new(src, Some(keep));
+    let doc = f.document();
+    if !f.bailed {
+        return doc;
+    }
+    Fast::new(src, None).document()
+}
+
+fn run(src: &str, keep: Option<KeyFilter>) -> Option<Doc<'_>> {
+    Fast::new(src, keep).document()
+}
+
+impl<'a> Fast<'a> {
+    fn new(src: &'a str, keep: Option<KeyFilter>) -> Self {
+        Fast {
+            src,
+            b: src.as_bytes(),
+            pos: 0,
+            line_start: 0,
+            depth: 0,
+            // A node for every ~16 bytes of typical manifests and values files.
+            nodes: Vec::with_capacity(if keep.is_some() {
+                64
+            } else {
+                src.len() / 16 + 4
+            }),
+            kids: Vec::new(),
+            stack: Vec::new(),
+            keep,
+            skim: false,
+            bailed: false,
         }
-    };
-    Some(Doc {
-        nodes: f.nodes,
-        kids: f.kids,
-        root,
-    })
+    }
+
+    fn document(&mut self) -> Option<Doc<'a>> {
+        let f = self;
+        // An explicit document start on its own line may come first.
+        f.skip_blank_lines();
+        let mut explicit = false;
+        if f.b[f.pos..].starts_with(b"---") && f.col() == 0 && f.blankz(f.pos + 3) {
+            f.pos += 3;
+            f.end_of_line()?;
+            explicit = true;
+        }
+        let root = match f.next_content()? {
+            // An explicit document with no content holds an empty scalar.
+            Next::Eof if explicit => Some(f.scalar(Cow::Borrowed(""), true)),
+            Next::Eof => None,
+            Next::At(col) => {
+                let (root, next) = f.block_collection(col)?;
+                if next != Next::Eof {
+                    return None;
+                }
+                Some(root)
+            }
+        };
+        if f.bailed {
+            return None;
+        }
+        Some(Doc {
+            nodes: std::mem::take(&mut f.nodes),
+            kids: std::mem::take(&mut f.kids),
+            root,
+        })
+    }
 }
 
 const LO: u64 = 0x0101_0101_0101_0101;
@@ -162,6 +208,12 @@ struct Fast<'a> {
     kids: Vec<usize>,
     /// Children of the collections being built.
     stack: Vec<usize>,
+    /// Which root entries to build (the others are skimmed), if not all.
+    keep: Option<KeyFilter>,
+    /// Inside a skimmed root entry: nodes are checked, not built.
+    skim: bool,
+    /// A skimmed value needs building (see [`parse_filtered`]).
+    bailed: bool,
 }
 
 impl<'a> Fast<'a> {
@@ -484,7 +536,7 @@ impl<'a> Fast<'a> {
         }
         self.pos += 1;
         let kids = self.close(base);
-        self.nodes[id].kind = NodeKind::Seq(kids);
+        self.set_kind(id, NodeKind::Seq(kids));
         Some(id)
     }
 
@@ -524,6 +576,21 @@ impl<'a> Fast<'a> {
     }
 
     fn scalar(&mut self, value: Cow<'a, str>, implicit: bool) -> usize {
+        if self.skim {
+            // What decoding an untagged scalar can report: a NaN or an infinity (those
+            // start with `.`, `+` or `-`).
+            if implicit
+                && matches!(value.as_bytes().first(), Some(b'.' | b'+' | b'-'))
+                && match resolve("", &value) {
+                    Ok((_, Scalar::Float(f))) => !f.is_finite(),
+                    Ok(_) => false,
+                    Err(_) => true,
+                }
+            {
+                self.bailed = true;
+            }
+            return SKIPPED;
+        }
         self.nodes.push(Node {
             kind: NodeKind::Scalar {
                 value,
@@ -539,12 +606,65 @@ impl<'a> Fast<'a> {
         if self.depth > MAX_DEPTH {
             return None;
         }
+        if self.skim {
+            return Some((SKIPPED, self.stack.len()));
+        }
         self.nodes.push(Node { kind });
         Some((self.nodes.len() - 1, self.stack.len()))
     }
 
+    /// Sets the kind of a collection node built by [`Fast::open`].
+    #[inline]
+    fn set_kind(&mut self, id: usize, kind: NodeKind<'a>) {
+        if id != SKIPPED {
+            self.nodes[id].kind = kind;
+        }
+    }
+
+    /// A mapping key: in a skimmed value, what decoding would reject or treat specially
+    /// (a merge key, a key that is not a string, number or bool) is noted.
+    fn key_scalar(&mut self, value: Cow<'a, str>, implicit: bool) -> usize {
+        if self.skim
+            && implicit
+            && (value == "<<"
+                || !matches!(
+                    resolve("", &value),
+                    Ok((
+                        _,
+                        Scalar::Str(_) | Scalar::Int(_) | Scalar::Float(_) | Scalar::Bool(_)
+                    ))
+                ))
+        {
+            self.bailed = true;
+        }
+        self.scalar(value, implicit)
+    }
+
+    /// Whether the value of the root entry with key node `k` is skimmed: the key is a string
+    /// (for the decoder too) that `keep` rejects.
+    fn skims(&self, k: usize) -> bool {
+        let Some(keep) = self.keep else { return false };
+        if self.skim || self.depth != 1 {
+            return false;
+        }
+        match &self.nodes[k].kind {
+            NodeKind::Scalar {
+                value, implicit, ..
+            } => {
+                let is_str = !*implicit
+                    || (value != "<<" && matches!(resolve("", value), Ok((_, Scalar::Str(_)))));
+                is_str && !keep(value)
+            }
+            _ => false,
+        }
+    }
+
     fn close(&mut self, base: usize) -> Kids {
         self.depth -= 1;
+        if self.skim {
+            self.stack.truncate(base);
+            return Kids { start: 0, len: 0 };
+        }
         let start = self.kids.len();
         self.kids.extend_from_slice(&self.stack[base..]);
         self.stack.truncate(base);
@@ -572,7 +692,15 @@ impl<'a> Fast<'a> {
             }
             let k = self.key()?;
             self.stack.push(k);
-            let (v, next) = self.value_after_colon(c)?;
+            let (v, next) = if self.skims(k) {
+                self.skim = true;
+                let r = self.value_after_colon(c);
+                self.skim = false;
+                let (_, next) = r?;
+                (self.scalar(Cow::Borrowed(""), false), next)
+            } else {
+                self.value_after_colon(c)?
+            };
             self.stack.push(v);
             match next {
                 Next::At(i) if i == c => {}
@@ -581,7 +709,7 @@ impl<'a> Fast<'a> {
             }
         };
         let kids = self.close(base);
-        self.nodes[id].kind = NodeKind::Map(kids);
+        self.set_kind(id, NodeKind::Map(kids));
         Some((id, next))
     }
 
@@ -608,7 +736,7 @@ impl<'a> Fast<'a> {
             }
         };
         let kids = self.close(base);
-        self.nodes[id].kind = NodeKind::Seq(kids);
+        self.set_kind(id, NodeKind::Seq(kids));
         Some((id, next))
     }
 
@@ -629,13 +757,13 @@ impl<'a> Fast<'a> {
                     return None;
                 }
                 self.pos = q + 1;
-                Some(self.scalar(text, false))
+                Some(self.key_scalar(text, false))
             }
             c if is_indicator(c) => None,
             _ => match self.plain_line(p) {
                 (end, Stop::Colon(q)) if q - p <= MAX_KEY => {
                     self.pos = q + 1;
-                    Some(self.scalar(Cow::Borrowed(&self.src[p..end]), true))
+                    Some(self.key_scalar(Cow::Borrowed(&self.src[p..end]), true))
                 }
                 _ => None,
             },
@@ -730,10 +858,14 @@ impl<'a> Fast<'a> {
                 }
                 self.pos += 1;
                 self.end_of_line()?;
-                self.nodes.push(Node {
-                    kind: NodeKind::Map(Kids { start: 0, len: 0 }),
-                });
-                self.nodes.len() - 1
+                if self.skim {
+                    SKIPPED
+                } else {
+                    self.nodes.push(Node {
+                        kind: NodeKind::Map(Kids { start: 0, len: 0 }),
+                    });
+                    self.nodes.len() - 1
+                }
             }
             b'-' | b'?' | b':' if self.blankz(p + 1) => return None,
             b'-' | b'?' | b':' => return self.plain(ind),

@@ -262,8 +262,21 @@ struct Decoded<B> {
 /// Decodes the first document with goyaml v2 and sigs.k8s.io/yaml's conversion; with
 /// `keep`, only the root mapping's entries whose keys pass it are built.
 fn decode_yaml<B: Build>(text: &str, keep: Option<decode::KeyFilter>) -> Result<Decoded<B>, Error> {
+    decode_yaml_with(text, keep, true)
+}
+
+/// [`decode_yaml`]; `skim`: with `keep`, the parse may leave out what is not built.
+fn decode_yaml_with<B: Build>(
+    text: &str,
+    keep: Option<decode::KeyFilter>,
+    skim: bool,
+) -> Result<Decoded<B>, Error> {
     let wrap = |e: Error| Error::YamlToJson(Box::new(e));
-    let doc = decode::parse_first(text).map_err(wrap)?;
+    let doc = match keep {
+        Some(keep) if skim => decode::parse_first_filtered(text, keep),
+        _ => decode::parse_first(text),
+    }
+    .map_err(wrap)?;
     let mut d = Decoder::new(&doc);
     let value = match keep {
         None => d.root::<B>(),
@@ -592,9 +605,13 @@ const METADATA_TYPE: &str = "struct { Name string \"json:\\\"name\\\"\"; Annotat
 /// `YAML parse error on <path>: ` prefix, see [`head_error`]). Keys are visited in the order
 /// of the intermediate JSON (byte order) and matched case-insensitively, like encoding/json.
 pub fn parse_head(text: &str) -> Result<Head, Error> {
+    parse_head_with(text, true)
+}
+
+fn parse_head_with(text: &str, skim: bool) -> Result<Head, Error> {
     // The whole document is parsed and decoded (every error is reported as for a full
     // decode), but only the root entries a `SimpleHead` reads are built.
-    let mut d = decode_yaml::<Raw>(text, Some(is_head_key))?;
+    let mut d = decode_yaml_with::<Raw>(text, Some(is_head_key), skim)?;
     if d.nonfinite {
         // Where a NaN or infinity outside those entries would come in json.Marshal's order
         // needs the whole tree: decode it all (rare).

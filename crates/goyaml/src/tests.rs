@@ -516,3 +516,125 @@ fn long_json_keys_fail_the_yaml_round_trip() {
     let escaped = dict(&[(&"<".repeat(200), Value::from("v"))]);
     assert!(to_yaml(&escaped).is_err());
 }
+
+/// `parse_head` skims the entries it does not read: same heads and errors as building them.
+#[test]
+fn head_skimming_matches_the_full_decode() {
+    const ROOT: &[&str] = &[
+        "apiVersion",
+        "kind",
+        "metadata",
+        "Kind",
+        "METADATA",
+        "spec",
+        "status",
+        "data",
+        "'spec'",
+        "\"metadata\"",
+        "<<",
+        "~",
+        "null",
+        "1",
+        "1.5",
+        "true",
+        "18446744073709551615",
+        "-1",
+    ];
+    const VALS: &[&str] = &[
+        "v",
+        "1",
+        ".inf",
+        "-.Inf",
+        ".nan",
+        "+.inf",
+        "-1",
+        "+1",
+        "-.5",
+        ".5",
+        "~",
+        "'x'",
+        "[]",
+        "{}",
+        "[a, .inf]",
+        "|\n    text",
+        "\"q\"",
+        "0x1F",
+        "-",
+        "-x",
+    ];
+    const KEYS: &[&str] = &[
+        "a",
+        "name",
+        "annotations",
+        "<<",
+        "~",
+        "null",
+        "Null",
+        "",
+        "18446744073709551616",
+        "9223372036854775808",
+        "-9223372036854775809",
+        "1",
+        "'<<'",
+        ".inf",
+        "true",
+        "x y",
+    ];
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let mut below = |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    let mut skimmed = 0;
+    for _ in 0..20_000 {
+        let mut s = String::new();
+        for _ in 0..1 + below(5) {
+            s.push_str(ROOT[below(ROOT.len())]);
+            s.push(':');
+            match below(4) {
+                0 => {
+                    s.push(' ');
+                    s.push_str(VALS[below(VALS.len())]);
+                    s.push('\n');
+                }
+                1 => {
+                    s.push('\n');
+                    for _ in 0..1 + below(3) {
+                        s.push_str("  - ");
+                        s.push_str(VALS[below(VALS.len())]);
+                        s.push('\n');
+                    }
+                }
+                _ => {
+                    s.push('\n');
+                    for _ in 0..1 + below(4) {
+                        s.push_str("  ");
+                        s.push_str(KEYS[below(KEYS.len())]);
+                        s.push_str(": ");
+                        if below(3) == 0 {
+                            s.push('\n');
+                            s.push_str("    ");
+                            s.push_str(KEYS[below(KEYS.len())]);
+                            s.push_str(": ");
+                        }
+                        s.push_str(VALS[below(VALS.len())]);
+                        s.push('\n');
+                    }
+                }
+            }
+        }
+        let fast = parse_head_with(&s, true);
+        let full = parse_head_with(&s, false);
+        assert_eq!(format!("{fast:?}"), format!("{full:?}"), "{s}");
+        if let (Some(skim), Some(all)) = (
+            crate::fast::parse_filtered(&s, is_head_key),
+            crate::fast::parse(&s),
+        ) && skim.nodes.len() < all.nodes.len()
+        {
+            skimmed += 1;
+        }
+    }
+    assert!(skimmed > 600, "only {skimmed} documents were skimmed");
+}

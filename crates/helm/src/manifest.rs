@@ -3,7 +3,6 @@
 //! (Helm's `releaseutil.SortManifests` and `action.renderResources`).
 
 use std::collections::BTreeMap;
-use std::sync::LazyLock;
 
 use regex::Regex;
 
@@ -64,7 +63,8 @@ const HOOK_EVENTS: &[&str] = &[
     "test-success",
 ];
 
-static SEP: LazyLock<Regex> = LazyLock::new(|| {
+#[cfg(test)]
+static SEP: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
     // Go RE2 `\s` is ASCII [\t\n\f\r ]; `^` is the start of the text (no multi-line flag).
     Regex::new(r"(?:\A|[\t\n\x0C\r ]*\n)---[\t\n\x0C\r ]*").expect("static regex")
 });
@@ -117,10 +117,64 @@ fn go_trim_left(s: &str) -> &str {
 /// Helm's `SplitManifests`, in order.
 pub fn split_manifests(text: &str) -> Vec<String> {
     let t = go_trim_left(text);
-    SEP.split(t)
-        .filter(|d| !d.trim().is_empty())
-        .map(|d| go_trim_left(d).to_string())
-        .collect()
+    let mut out = Vec::new();
+    let mut push = |d: &str| {
+        if !d.trim().is_empty() {
+            out.push(go_trim_left(d).to_string());
+        }
+    };
+    let mut last = 0;
+    for (start, end) in separators(t) {
+        push(&t[last..start]);
+        last = end;
+    }
+    push(&t[last..]);
+    out
+}
+
+/// Whether `c` is in Go RE2's `\s` (ASCII `[\t\n\f\r ]`).
+fn re2_space(c: u8) -> bool {
+    matches!(c, b'\t' | b'\n' | b'\x0C' | b'\r' | b' ')
+}
+
+/// The matches of Helm's separator `(?:\A|\s*\n)---\s*` in `t`, leftmost-first and
+/// non-overlapping as Go's `Regexp.Split` finds them: a `\n---` (or `---` at the start of
+/// the text) with the blanks before it, back to where the search resumed, and after it.
+fn separators(t: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let b = t.as_bytes();
+    let mut pos = 0;
+    let mut first = true;
+    std::iter::from_fn(move || {
+        let (start, dashes) = if std::mem::take(&mut first) && b.starts_with(b"---") {
+            (0, 0)
+        } else {
+            let p = pos + memchr_dashes(&b[pos..])?;
+            let mut start = p;
+            while start > pos && re2_space(b[start - 1]) {
+                start -= 1;
+            }
+            (start, p + 1)
+        };
+        let mut end = dashes + 3;
+        while end < b.len() && re2_space(b[end]) {
+            end += 1;
+        }
+        pos = end;
+        Some((start, end))
+    })
+}
+
+/// The offset of the first `\n---` in `b`.
+fn memchr_dashes(b: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = b[from..].iter().position(|&c| c == b'\n') {
+        let p = from + i;
+        if b[p + 1..].starts_with(b"---") {
+            return Some(p);
+        }
+        from = p + 1;
+    }
+    None
 }
 
 fn kind_rank(kind: &str) -> Option<usize> {
@@ -227,26 +281,43 @@ pub fn assemble_stream(
     crds: &[(String, &[u8])],
     opts: &StreamOptions,
 ) -> String {
-    let mut b = String::new();
+    fn frame(out: &mut String, path: &str, content: &str) {
+        out.push_str("---\n# Source: ");
+        out.push_str(path);
+        out.push('\n');
+        out.push_str(content);
+        out.push('\n');
+    }
+    let framed = |path: &str, content: usize| path.len() + content + 14;
+    let mut size = 1;
+    if opts.include_crds {
+        size += crds.iter().map(|(n, d)| framed(n, d.len())).sum::<usize>();
+    }
+    size += manifests
+        .iter()
+        .chain(hooks)
+        .map(|m| framed(&m.path, m.content.len()))
+        .sum::<usize>();
+    let mut out = String::with_capacity(size);
     if opts.include_crds {
         for (name, data) in crds {
-            b.push_str(&format!(
-                "---\n# Source: {name}\n{}\n",
-                String::from_utf8_lossy(data)
-            ));
+            frame(&mut out, name, &String::from_utf8_lossy(data));
         }
     }
     for m in manifests {
-        b.push_str(&format!("---\n# Source: {}\n{}\n", m.path, m.content));
+        frame(&mut out, &m.path, &m.content);
     }
-    let mut out = b.trim().to_string();
+    // Go's strings.TrimSpace of the CRDs and manifests.
+    out.truncate(out.trim_end().len());
+    let lead = out.len() - out.trim_start().len();
+    out.drain(..lead);
     out.push('\n');
     if !opts.no_hooks {
         for h in hooks {
             if opts.skip_tests && h.is_test() {
                 continue;
             }
-            out.push_str(&format!("---\n# Source: {}\n{}\n", h.path, h.content));
+            frame(&mut out, &h.path, &h.content);
         }
     }
     out
@@ -292,6 +363,38 @@ mod tests {
             vec!["# c", "x: 1"]
         );
         assert!(split_manifests("  \n---\n  \n").is_empty());
+    }
+
+    #[test]
+    fn separators_match_helms_regex() {
+        const PARTS: &[&str] = &[
+            "---", "\n---", "\n", " ", "\t", "\r\n", "a: 1", "#c", "-", "--", "\x0C", "x---",
+            "\u{a0}",
+        ];
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut below = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for _ in 0..20_000 {
+            let mut s = String::new();
+            for _ in 0..below(10) {
+                s.push_str(PARTS[below(PARTS.len())]);
+            }
+            let t = go_trim_left(&s);
+            let want: Vec<(usize, usize)> =
+                SEP.find_iter(t).map(|m| (m.start(), m.end())).collect();
+            let got: Vec<(usize, usize)> = separators(t).collect();
+            assert_eq!(got, want, "{s:?}");
+            let want: Vec<String> = SEP
+                .split(t)
+                .filter(|d| !d.trim().is_empty())
+                .map(|d| go_trim_left(d).to_string())
+                .collect();
+            assert_eq!(split_manifests(&s), want, "{s:?}");
+        }
     }
 
     #[test]
