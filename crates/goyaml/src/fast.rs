@@ -624,8 +624,18 @@ impl<'a> Fast<'a> {
     /// A mapping key: in a skimmed value, what decoding would reject or treat specially
     /// (a merge key, a key that is not a string, number or bool) is noted.
     fn key_scalar(&mut self, value: Cow<'a, str>, implicit: bool) -> usize {
+        // Only these first bytes can start a merge key, a null or an integer.
+        let special = |v: &str| {
+            v.as_bytes().first().is_none_or(|c| {
+                matches!(
+                    c,
+                    b'0'..=b'9' | b'+' | b'-' | b'.' | b'~' | b'n' | b'N' | b'<'
+                )
+            })
+        };
         if self.skim
             && implicit
+            && special(&value)
             && (value == "<<"
                 || !matches!(
                     resolve("", &value),

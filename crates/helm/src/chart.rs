@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
@@ -27,11 +28,12 @@ impl LoadError {
     }
 }
 
-/// A file of a chart: its path relative to the chart root and its bytes.
+/// A file of a chart: its path relative to the chart root and its bytes (shared: copies of a
+/// chart, e.g. the one a render processes dependencies on, do not copy file contents).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct File {
     pub name: String,
-    pub data: Vec<u8>,
+    pub data: Arc<[u8]>,
 }
 
 /// A maintainer entry of Chart.yaml.
@@ -121,7 +123,7 @@ impl Chart {
         let mut out = Vec::new();
         for f in &self.files {
             if f.name.starts_with("crds/") && has_manifest_ext(&f.name) {
-                out.push((format!("{}/{}", self.full_path, f.name), f.data.as_slice()));
+                out.push((format!("{}/{}", self.full_path, f.name), &f.data[..]));
             }
         }
         for d in &self.dependencies {
@@ -195,7 +197,7 @@ pub(crate) fn filter_files(files: BTreeMap<String, Vec<u8>>) -> Result<Vec<File>
         }
         out.push(File {
             name,
-            data: strip_bom(data),
+            data: strip_bom(data).into(),
         });
     }
     check_api_version(&out)?;
@@ -345,7 +347,7 @@ fn walk(dir: &Path, rel: &str, rules: &Rules, out: &mut Vec<File>) -> Result<(),
         std::io::Read::read_to_end(&mut file, &mut data).map_err(read_err)?;
         out.push(File {
             name: n,
-            data: strip_bom(data),
+            data: strip_bom(data).into(),
         });
     }
     Ok(())
@@ -439,7 +441,7 @@ fn archive_files(data: &[u8]) -> Result<Vec<File>, ArchiveError> {
         remaining = remaining.saturating_sub(buf.len() as u64);
         files.push(File {
             name: n,
-            data: strip_bom(buf),
+            data: strip_bom(buf).into(),
         });
     }
     if files.is_empty() {
@@ -734,7 +736,7 @@ pub(crate) fn load_files_with(
                 c.values = load_values(&f.data)
                     .map_err(|e| LoadError::new(format!("cannot load values.yaml: {e}")))?;
             }
-            "values.schema.json" => c.schema = Some(f.data),
+            "values.schema.json" => c.schema = Some(f.data.to_vec()),
             "requirements.yaml" => {
                 has_meta = true;
                 let v = yaml::parse_document(&f.data)

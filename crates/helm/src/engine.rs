@@ -3,7 +3,6 @@
 //! removal, and Helm's error reformatting.
 
 use std::collections::BTreeMap;
-use std::rc::Rc;
 use std::sync::LazyLock;
 
 use gotmpl::{Map, MapType, Value};
@@ -15,11 +14,11 @@ use crate::render::RenderOptions;
 use crate::values::Values;
 
 /// A template file to parse (and, unless its base name starts with `_`, to execute).
-pub(crate) struct Entry {
+pub(crate) struct Entry<'a> {
     /// Full template name: `chart/templates/x.yaml`, `parent/charts/sub/templates/x.yaml`.
     pub name: String,
     /// Template source.
-    pub source: Rc<str>,
+    pub source: std::borrow::Cow<'a, str>,
     /// The chart's top-level data map (`.Values`, `.Chart`, …), shared by its files.
     pub data: Value,
     /// `.Template.BasePath`.
@@ -44,7 +43,7 @@ fn top_entry(map: &Value, key: &str) -> Value {
 
 /// Helm's `recAllTpls`: collects every template of `c` and its subcharts with the data each
 /// executes with. `parent` is the parent's top-level map (the root gets `top`).
-fn rec_all(c: &Chart, is_root: bool, parent: &Value, out: &mut Vec<Entry>) -> Value {
+fn rec_all<'a>(c: &'a Chart, is_root: bool, parent: &Value, out: &mut Vec<Entry<'a>>) -> Value {
     let subcharts = Value::map(Map::new());
     let mut next = Map::new();
     next.insert("Chart".into(), chart_map(&c.metadata, is_root));
@@ -80,7 +79,7 @@ fn rec_all(c: &Chart, is_root: bool, parent: &Value, out: &mut Vec<Entry>) -> Va
         }
         out.push(Entry {
             name: format!("{}/{}", c.full_path, t.name),
-            source: Rc::from(crate::yaml::text(&t.data).as_ref()),
+            source: crate::yaml::text(&t.data),
             data: next.clone(),
             base_path: format!("{}/templates", c.full_path),
         });
@@ -89,12 +88,12 @@ fn rec_all(c: &Chart, is_root: bool, parent: &Value, out: &mut Vec<Entry>) -> Va
 }
 
 /// Every template entry, in Helm's parse order (more `/` first, then reverse byte order).
-pub(crate) fn all_templates(
-    chart: &Chart,
+pub(crate) fn all_templates<'a>(
+    chart: &'a Chart,
     vals: &Values,
     opts: &RenderOptions,
     caps: &Capabilities,
-) -> Vec<Entry> {
+) -> Vec<Entry<'a>> {
     let mut release = Map::new();
     release.insert("Name".into(), Value::str(&opts.release_name));
     release.insert("Namespace".into(), Value::str(&opts.namespace));

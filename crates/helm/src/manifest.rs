@@ -166,15 +166,7 @@ fn separators(t: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
 
 /// The offset of the first `\n---` in `b`.
 fn memchr_dashes(b: &[u8]) -> Option<usize> {
-    let mut from = 0;
-    while let Some(i) = b[from..].iter().position(|&c| c == b'\n') {
-        let p = from + i;
-        if b[p + 1..].starts_with(b"---") {
-            return Some(p);
-        }
-        from = p + 1;
-    }
-    None
+    memchr::memmem::find(b, b"\n---")
 }
 
 fn kind_rank(kind: &str) -> Option<usize> {
@@ -206,6 +198,13 @@ fn stable_sort(docs: &mut [Document]) {
 /// separates hooks (dropping documents with an unknown hook event), and sorts both lists.
 pub fn sort_manifests(
     files: &BTreeMap<String, String>,
+) -> Result<(Vec<Document>, Vec<Document>), ManifestError> {
+    sort_manifest_files(files.iter())
+}
+
+/// [`sort_manifests`] of (path, content) pairs in path order.
+pub(crate) fn sort_manifest_files<'a>(
+    files: impl Iterator<Item = (&'a String, &'a String)>,
 ) -> Result<(Vec<Document>, Vec<Document>), ManifestError> {
     let mut hooks = Vec::new();
     let mut generic = Vec::new();

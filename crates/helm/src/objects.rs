@@ -469,7 +469,7 @@ impl Object for Capabilities {
 
 /// `.Files` (Helm's `engine.files`, a `map[string][]byte` with methods).
 #[derive(Clone, Debug, Default)]
-pub struct Files(pub Rc<BTreeMap<String, Rc<[u8]>>>);
+pub struct Files(pub Rc<BTreeMap<String, std::sync::Arc<[u8]>>>);
 
 impl Files {
     /// The `.Files` of a chart: every file that is not a template, values, Chart.yaml, ...
@@ -477,16 +477,13 @@ impl Files {
         Files(Rc::new(
             c.files
                 .iter()
-                .map(|f| (f.name.clone(), Rc::from(f.data.as_slice())))
+                .map(|f| (f.name.clone(), f.data.clone()))
                 .collect(),
         ))
     }
 
-    fn get_bytes(&self, name: &str) -> Rc<[u8]> {
-        self.0
-            .get(name)
-            .cloned()
-            .unwrap_or_else(|| Rc::from(&[][..]))
+    fn get_bytes(&self, name: &str) -> &[u8] {
+        self.0.get(name).map_or(&[][..], |d| &d[..])
     }
 
     fn to_yaml(m: Map) -> String {
@@ -518,8 +515,8 @@ impl Object for Files {
     fn method(&self, name: &str, args: &[Value]) -> Option<Result<Value, FuncError>> {
         let r = match name {
             "Get" => one_string(name, args)
-                .map(|n| Value::str(&String::from_utf8_lossy(&self.get_bytes(n)))),
-            "GetBytes" => one_string(name, args).map(|n| Value::Bytes(self.get_bytes(n))),
+                .map(|n| Value::str(&String::from_utf8_lossy(self.get_bytes(n)))),
+            "GetBytes" => one_string(name, args).map(|n| Value::Bytes(Rc::from(self.get_bytes(n)))),
             "Glob" => one_string(name, args).map(|p| {
                 let re = glob_regex(p);
                 Value::object(Files(Rc::new(
@@ -578,7 +575,7 @@ impl Object for Files {
         Some(Value::map(
             self.0
                 .iter()
-                .map(|(k, v)| (k.clone(), Value::Bytes(v.clone())))
+                .map(|(k, v)| (k.clone(), Value::Bytes(Rc::from(&v[..]))))
                 .collect(),
         ))
     }

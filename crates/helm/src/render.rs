@@ -284,20 +284,19 @@ pub fn render(chart: &Chart, user: &Values, opts: &RenderOptions) -> Result<Rend
             chart.metadata.kube_version, caps.kube_version.version
         )));
     }
-    let mut files = engine::render(&chart, &vals, opts, &caps).map_err(RenderError::Render)?;
+    let files = engine::render(&chart, &vals, opts, &caps).map_err(RenderError::Render)?;
     let notes_path = format!("{}/templates/NOTES.txt", chart.name());
     let notes = files.get(&notes_path).cloned().unwrap_or_default();
-    let all = files.clone();
-    files.retain(|k, _| !k.ends_with("NOTES.txt"));
     let (hooks, manifests) =
-        manifest::sort_manifests(&files).map_err(|e| RenderError::Render(e.0))?;
+        manifest::sort_manifest_files(files.iter().filter(|(k, _)| !k.ends_with("NOTES.txt")))
+            .map_err(|e| RenderError::Render(e.0))?;
     let crds = chart
         .crd_objects()
         .into_iter()
         .map(|(n, d)| (n, d.to_vec()))
         .collect();
     Ok(Rendered {
-        files: all,
+        files,
         hooks,
         manifests,
         crds,
