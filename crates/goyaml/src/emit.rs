@@ -780,29 +780,32 @@ impl Emitter {
 }
 
 /// goyaml's key order (`keyList.Less`) for string keys; `v3` adds its digit-run rule.
-pub(crate) fn natural_less(ar: &[char], br: &[char], v3: bool) -> bool {
+pub(crate) fn natural_less<C: Copy + Into<char>>(a: &[C], b: &[C], v3: bool) -> bool {
+    let ar = |i: usize| -> char { a[i].into() };
+    let br = |i: usize| -> char { b[i].into() };
+    let (alen, blen) = (a.len(), b.len());
     let mut i = 0;
     let mut digits = false;
-    while i < ar.len() && i < br.len() {
-        if ar[i] == br[i] {
-            digits = ar[i].is_ascii_digit();
+    while i < alen && i < blen {
+        if ar(i) == br(i) {
+            digits = ar(i).is_ascii_digit();
             i += 1;
             continue;
         }
-        let al = ar[i].is_alphabetic();
-        let bl = br[i].is_alphabetic();
+        let al = ar(i).is_alphabetic();
+        let bl = br(i).is_alphabetic();
         if al && bl {
-            return ar[i] < br[i];
+            return ar(i) < br(i);
         }
         if al || bl {
             return if v3 && digits { al } else { bl };
         }
         let mut an: i64 = 0;
         let mut bn: i64 = 0;
-        if ar[i] == '0' || br[i] == '0' {
+        if ar(i) == '0' || br(i) == '0' {
             let mut j = i as isize - 1;
-            while j >= 0 && ar[j as usize].is_ascii_digit() {
-                if ar[j as usize] != '0' {
+            while j >= 0 && ar(j as usize).is_ascii_digit() {
+                if ar(j as usize) != '0' {
                     an = 1;
                     bn = 1;
                     break;
@@ -811,13 +814,13 @@ pub(crate) fn natural_less(ar: &[char], br: &[char], v3: bool) -> bool {
             }
         }
         let mut ai = i;
-        while ai < ar.len() && ar[ai].is_ascii_digit() {
-            an = an.wrapping_mul(10).wrapping_add(ar[ai] as i64 - '0' as i64);
+        while ai < alen && ar(ai).is_ascii_digit() {
+            an = an.wrapping_mul(10).wrapping_add(ar(ai) as i64 - '0' as i64);
             ai += 1;
         }
         let mut bi = i;
-        while bi < br.len() && br[bi].is_ascii_digit() {
-            bn = bn.wrapping_mul(10).wrapping_add(br[bi] as i64 - '0' as i64);
+        while bi < blen && br(bi).is_ascii_digit() {
+            bn = bn.wrapping_mul(10).wrapping_add(br(bi) as i64 - '0' as i64);
             bi += 1;
         }
         if an != bn {
@@ -826,7 +829,7 @@ pub(crate) fn natural_less(ar: &[char], br: &[char], v3: bool) -> bool {
         if ai != bi {
             return ai < bi;
         }
-        return ar[i] < br[i];
+        return ar(i) < br(i);
     }
-    ar.len() < br.len()
+    alen < blen
 }

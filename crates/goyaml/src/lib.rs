@@ -991,7 +991,7 @@ fn reread_json_string<'a>(s: &'a str, lines: &mut usize) -> Result<Cow<'a, str>,
     Ok(Cow::Owned(out))
 }
 
-fn natural_cmp(a: &[char], b: &[char], v3: bool) -> std::cmp::Ordering {
+fn natural_cmp<C: Copy + Into<char>>(a: &[C], b: &[C], v3: bool) -> std::cmp::Ordering {
     if emit::natural_less(a, b, v3) {
         std::cmp::Ordering::Less
     } else if emit::natural_less(b, a, v3) {
@@ -1007,6 +1007,20 @@ type KeyedEntry<T> = (Vec<char>, (Cow<'static, str>, T));
 /// Sorts map entries in goyaml's key order; each key is decoded to characters once.
 fn sort_entries<T>(entries: Vec<(Cow<'static, str>, T)>, v3: bool) -> Vec<(Cow<'static, str>, T)> {
     if entries.len() < 2 {
+        return entries;
+    }
+    if entries.iter().all(|e| e.0.is_ascii()) {
+        // ASCII keys compare as bytes, without decoding; input in that order already (a
+        // map's usual byte order often is) stays as it is.
+        let cmp = |a: &str, b: &str| natural_cmp(a.as_bytes(), b.as_bytes(), v3);
+        if entries
+            .windows(2)
+            .all(|w| cmp(&w[0].0, &w[1].0) != std::cmp::Ordering::Greater)
+        {
+            return entries;
+        }
+        let mut entries = entries;
+        entries.sort_by(|a, b| cmp(&a.0, &b.0));
         return entries;
     }
     let mut keyed: Vec<KeyedEntry<T>> = entries

@@ -22,8 +22,9 @@ enum Fast {
     Literal,
     /// `*` then a literal: the name ends with it, with no `/` before it.
     StarSuffix(String),
-    /// Anything else: Go's `filepath.Match` on the pattern's characters.
-    General(Vec<char>),
+    /// Anything else: Go's `filepath.Match` on the pattern's characters, after a check of
+    /// the literal text before its first metacharacter (which a match must start with).
+    General(Vec<char>, String),
 }
 
 fn is_meta(c: char) -> bool {
@@ -37,7 +38,10 @@ impl Pattern {
             Fast::StarSuffix(suffix) => name
                 .strip_suffix(suffix.as_str())
                 .is_some_and(|prefix| !prefix.contains('/')),
-            Fast::General(p) => {
+            Fast::General(p, prefix) => {
+                if !name.starts_with(prefix.as_str()) {
+                    return false;
+                }
                 let n: Vec<char> = name.chars().collect();
                 match_from(p, &n).unwrap_or(false)
             }
@@ -107,7 +111,8 @@ impl Rules {
         {
             Fast::StarSuffix(suffix.to_string())
         } else {
-            Fast::General(rule.chars().collect())
+            let prefix = rule.find(is_meta).map_or(rule, |i| &rule[..i]);
+            Fast::General(rule.chars().collect(), prefix.to_string())
         };
         self.patterns.push(Pattern {
             rule: rule.to_string(),

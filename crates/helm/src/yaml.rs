@@ -58,7 +58,24 @@ pub fn parse_values_document(text: &str) -> Result<Values, String> {
 /// Splits a YAML stream into documents as k8s.io `YAMLReader` does: a line starting with `---`
 /// ends a document (only spaces or a comment may follow it).
 pub fn split_documents(data: &[u8]) -> Result<Vec<String>, String> {
+    Ok(split_document_texts(data)?
+        .into_iter()
+        .map(|d| d.into_owned())
+        .collect())
+}
+
+/// [`split_documents`], borrowing the text when it is a single document.
+fn split_document_texts(data: &[u8]) -> Result<Vec<std::borrow::Cow<'_, str>>, String> {
     let text = text(data);
+    let has_marker =
+        |t: &str| t.starts_with("---") || memchr::memmem::find(t.as_bytes(), b"\n---").is_some();
+    if !has_marker(&text) {
+        return Ok(if text.is_empty() {
+            Vec::new()
+        } else {
+            vec![text]
+        });
+    }
     let mut docs = Vec::new();
     let mut buf = String::new();
     for line in text.split_inclusive('\n') {
@@ -70,14 +87,14 @@ pub fn split_documents(data: &[u8]) -> Result<Vec<String>, String> {
                 ));
             }
             if !buf.is_empty() {
-                docs.push(std::mem::take(&mut buf));
+                docs.push(std::mem::take(&mut buf).into());
             }
             continue;
         }
         buf.push_str(line);
     }
     if !buf.is_empty() {
-        docs.push(buf);
+        docs.push(buf.into());
     }
     Ok(docs)
 }
@@ -85,7 +102,7 @@ pub fn split_documents(data: &[u8]) -> Result<Vec<String>, String> {
 /// Reads a values file as Helm's `loader.LoadValues` does (all documents merged).
 pub fn load_values_file(data: &[u8]) -> Result<Values, String> {
     let mut values = Values::new();
-    for doc in split_documents(data)? {
+    for doc in split_document_texts(data)? {
         let v = parse_values_document(&doc)
             .map_err(|e| format!("cannot unmarshal yaml document: {e}"))?;
         values = crate::values::merge_maps(values, v);
