@@ -141,7 +141,8 @@ pub(crate) fn execute(entries: &[Entry]) -> Result<BTreeMap<String, String>, Str
                 .borrow_mut()
                 .insert("Template".into(), Value::map(t));
         }
-        let mut out = String::new();
+        // Output is usually about as long as the template.
+        let mut out = String::with_capacity(e.source.len());
         if let Err(err) = set.execute_with(&e.name, &e.data, &mut out, &mut state) {
             let text = err.to_string();
             return Err(match err.kind {
@@ -149,7 +150,7 @@ pub(crate) fn execute(entries: &[Entry]) -> Result<BTreeMap<String, String>, Str
                 _ => text,
             });
         }
-        if out.contains("<no value>") {
+        if memchr::memmem::find(out.as_bytes(), b"<no value>").is_some() {
             out = out.replace("<no value>", "");
         }
         rendered.insert(e.name.clone(), out);

@@ -176,25 +176,26 @@ fn coalesce_chart_values(chart: &Chart, v: &mut Values, _prefix: &str, merge: bo
     }
 }
 
-/// `coalesceTablesFullKey(dst, src)`: fills `dst` from `src`; `dst` wins.
+/// `coalesceTablesFullKey(dst, src)`: fills `dst` from `src`; `dst` wins. `src` is left
+/// partly emptied (its values move into `dst`).
 fn coalesce_tables(dst: &mut Values, src: &mut Values, merge: bool) {
-    let src_non_nil: std::collections::HashSet<String> = src
+    // The keys `dst` sets to null, and whether `src` had a non-null value for each.
+    let nulls: Vec<(String, bool)> = dst
         .iter()
-        .filter(|(_, v)| !v.is_null())
-        .map(|(k, _)| k.clone())
+        .filter(|(_, v)| v.is_null())
+        .map(|(k, _)| (k.clone(), src.get(k).is_some_and(|v| !v.is_null())))
         .collect();
-    for (k, v) in dst.iter() {
-        if v.is_null() {
-            src.insert(k.clone(), Value::Null);
-        }
+    for (k, _) in &nulls {
+        src.insert(k.clone(), Value::Null);
     }
+    let src_non_nil = |key: &str| nulls.iter().any(|(k, had)| *had && k == key);
     for (key, val) in src.iter_mut() {
         match dst.get_mut(key) {
-            Some(dv) if !merge && dv.is_null() && src_non_nil.contains(key) => {
+            Some(dv) if !merge && dv.is_null() && src_non_nil(key) => {
                 dst.remove(key);
             }
             None => {
-                dst.insert(key.clone(), val.clone());
+                dst.insert(key.clone(), std::mem::take(val));
             }
             Some(dv) => {
                 if let Value::Object(sv) = val {

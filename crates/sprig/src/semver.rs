@@ -349,55 +349,71 @@ impl Constraint {
 /// `semver.NewConstraint(constraint)` then `Check(version)`; the error is Masterminds' parse
 /// error of the constraint (`improper constraint: "…"`).
 pub fn constraint_check(constraint: &str, version: &SemverVersion) -> Result<bool, String> {
-    let r = res();
-    // rewriteRange: "a - b" → ">= a, <= b "
-    let mut c = constraint.to_string();
-    let ranges: Vec<(String, String, String)> = r
-        .range
-        .captures_iter(constraint)
-        .map(|m| {
-            (
-                m.get(0).map(|x| x.as_str().to_string()).unwrap_or_default(),
-                m.get(1).map(|x| x.as_str().to_string()).unwrap_or_default(),
-                m.get(11)
-                    .map(|x| x.as_str().to_string())
-                    .unwrap_or_default(),
-            )
-        })
-        .collect();
-    for (whole, a, b) in ranges {
-        c = c.replacen(&whole, &format!(">= {a}, <= {b} "), 1);
-    }
-    let mut ors: Vec<(Vec<Constraint>, bool)> = Vec::new();
-    for part in c.split("||") {
-        if !r.valid.is_match(part) {
-            return Err(format!(
-                "improper constraint: {}",
-                crate::gofmt::quote(part)
-            ));
-        }
-        let mut found: Vec<String> = r
-            .find
-            .find_iter(part)
-            .map(|m| m.as_str().to_string())
+    Ok(Constraints::parse(constraint)?.check(version))
+}
+
+/// A parsed constraint (`semver.Constraints`): alternatives (`||`) of conjunctions, each with
+/// whether one of its versions has a prerelease.
+struct Constraints(Vec<(Vec<Constraint>, bool)>);
+
+impl Constraints {
+    /// `semver.NewConstraint`.
+    fn parse(constraint: &str) -> Result<Constraints, String> {
+        let r = res();
+        // rewriteRange: "a - b" → ">= a, <= b "
+        let mut c = constraint.to_string();
+        let ranges: Vec<(String, String, String)> = r
+            .range
+            .captures_iter(constraint)
+            .map(|m| {
+                (
+                    m.get(0).map(|x| x.as_str().to_string()).unwrap_or_default(),
+                    m.get(1).map(|x| x.as_str().to_string()).unwrap_or_default(),
+                    m.get(11)
+                        .map(|x| x.as_str().to_string())
+                        .unwrap_or_default(),
+                )
+            })
             .collect();
-        if found.is_empty() {
-            found.push(part.to_string());
+        for (whole, a, b) in ranges {
+            c = c.replacen(&whole, &format!(">= {a}, <= {b} "), 1);
         }
-        let mut list = Vec::new();
-        let mut has_pre = false;
-        for s in found {
-            let pc = parse_constraint(&s)?;
-            if !pc.con.pre.is_empty() {
-                has_pre = true;
+        let mut ors: Vec<(Vec<Constraint>, bool)> = Vec::new();
+        for part in c.split("||") {
+            if !r.valid.is_match(part) {
+                return Err(format!(
+                    "improper constraint: {}",
+                    crate::gofmt::quote(part)
+                ));
             }
-            list.push(pc);
+            let mut found: Vec<String> = r
+                .find
+                .find_iter(part)
+                .map(|m| m.as_str().to_string())
+                .collect();
+            if found.is_empty() {
+                found.push(part.to_string());
+            }
+            let mut list = Vec::new();
+            let mut has_pre = false;
+            for s in found {
+                let pc = parse_constraint(&s)?;
+                if !pc.con.pre.is_empty() {
+                    has_pre = true;
+                }
+                list.push(pc);
+            }
+            ors.push((list, has_pre));
         }
-        ors.push((list, has_pre));
+        Ok(Constraints(ors))
     }
-    Ok(ors
-        .iter()
-        .any(|(list, pre)| list.iter().all(|c| c.check(version, *pre))))
+
+    /// `Constraints.Check`.
+    fn check(&self, version: &SemverVersion) -> bool {
+        self.0
+            .iter()
+            .any(|(list, pre)| list.iter().all(|c| c.check(version, *pre)))
+    }
 }
 
 /// Helm's `chartutil.IsCompatibleRange(constraint, version)`: whether `version` satisfies
@@ -507,14 +523,10 @@ pub(crate) fn register(m: &mut FuncMap) {
             .map_err(FuncError::new)
     });
     reg(m, "semverCompare", fixed(&[T::String, T::String]), |a| {
-        let c = arg_s(&a[0]);
         // Go parses the constraint first, then the version.
-        let _ = constraint_check(&c, &SemverVersion::parse("0.0.0").map_err(FuncError::new)?)
-            .map_err(FuncError::new)?;
+        let c = Constraints::parse(&arg_s(&a[0])).map_err(FuncError::new)?;
         let v = SemverVersion::parse(&arg_s(&a[1])).map_err(FuncError::new)?;
-        Ok(Value::Bool(
-            constraint_check(&c, &v).map_err(FuncError::new)?,
-        ))
+        Ok(Value::Bool(c.check(&v)))
     });
 }
 
