@@ -587,6 +587,18 @@ impl Emitter {
                     self.write_indent();
                 }
                 self.write(v, &mut i);
+                // The rest of a run of ASCII that is neither a space nor a break, at once
+                // (one character at a time would take this branch for each).
+                let run = i;
+                while i < v.len() && v[i] < 0x80 && !matches!(v[i], b' ' | b'\r' | b'\n') {
+                    i += 1;
+                }
+                if i > run {
+                    // ASCII, so whole characters.
+                    self.out
+                        .push_str(std::str::from_utf8(&v[run..i]).unwrap_or_default());
+                    self.column += (i - run) as i64;
+                }
                 self.indention = false;
                 spaces = false;
                 breaks = false;

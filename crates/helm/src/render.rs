@@ -247,9 +247,11 @@ pub fn prepare(
 ) -> Result<(Chart, Values), RenderError> {
     let mut chart = chart.clone();
     deps::process_dependencies(&mut chart, user);
-    let vals = coalesce_values(&chart, user);
+    let mut vals = coalesce_values(&chart, user);
     if !opts.skip_schema_validation {
-        schema::validate(&chart, &vals).map_err(|e| {
+        let (v, checked) = schema::validate_owned(&chart, vals);
+        vals = v;
+        checked.map_err(|e| {
             RenderError::Before(format!(
                 "values don't meet the specifications of the schema(s) in the following chart(s):\n{e}"
             ))

@@ -634,17 +634,35 @@ pub fn validate_single(values: &Value, schema_json: &[u8]) -> Result<(), String>
 
 /// Helm's `ValidateAgainstSchema`: the chart's schema, then each subchart's on its section.
 pub fn validate(chart: &Chart, values: &serde_json::Map<String, Value>) -> Result<(), String> {
+    validate_value(chart, &Value::Object(values.clone()))
+}
+
+/// [`validate`] on owned values, which it hands back (without copying them).
+pub(crate) fn validate_owned(
+    chart: &Chart,
+    values: serde_json::Map<String, Value>,
+) -> (serde_json::Map<String, Value>, Result<(), String>) {
+    let v = Value::Object(values);
+    let r = validate_value(chart, &v);
+    match v {
+        Value::Object(m) => (m, r),
+        _ => (serde_json::Map::new(), r),
+    }
+}
+
+/// [`validate`] of a values object.
+fn validate_value(chart: &Chart, values: &Value) -> Result<(), String> {
     let mut sb = String::new();
     if let Some(s) = &chart.schema
-        && let Err(e) = validate_single(&Value::Object(values.clone()), s)
+        && let Err(e) = validate_single(values, s)
     {
         sb.push_str(&format!("{}:\n{e}", chart.name()));
     }
     for sub in &chart.dependencies {
         match values.get(sub.name()) {
             None | Some(Value::Null) => continue,
-            Some(Value::Object(m)) => {
-                if let Err(e) = validate(sub, m) {
+            Some(m @ Value::Object(_)) => {
+                if let Err(e) = validate_value(sub, m) {
                     sb.push_str(&e);
                 }
             }
