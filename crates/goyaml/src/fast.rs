@@ -1271,13 +1271,7 @@ mod tests {
             "   ",
             "a #b",
         ];
-        let mut state = 0x9E37_79B9_7F4A_7C15u64;
-        let mut below = |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
+        let mut below = testkit::rand::below_fn(0x9E37_79B9_7F4A_7C15);
         let mut taken = 0;
         for _ in 0..20_000 {
             let mut s = String::new();

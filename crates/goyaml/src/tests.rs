@@ -580,13 +580,7 @@ fn head_skimming_matches_the_full_decode() {
         "true",
         "x y",
     ];
-    let mut state = 0x2545_F491_4F6C_DD1Du64;
-    let mut below = |n: usize| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state % n as u64) as usize
-    };
+    let mut below = testkit::rand::below_fn(0x2545_F491_4F6C_DD1D);
     let mut skimmed = 0;
     for _ in 0..20_000 {
         let mut s = String::new();

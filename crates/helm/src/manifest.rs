@@ -370,13 +370,7 @@ mod tests {
             "---", "\n---", "\n", " ", "\t", "\r\n", "a: 1", "#c", "-", "--", "\x0C", "x---",
             "\u{a0}",
         ];
-        let mut state = 0x9E37_79B9_7F4A_7C15u64;
-        let mut below = |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
+        let mut below = testkit::rand::below_fn(0x9E37_79B9_7F4A_7C15);
         for _ in 0..20_000 {
             let mut s = String::new();
             for _ in 0..below(10) {

@@ -3,6 +3,7 @@
 //!
 //! * [`http_git`]: a real smart-HTTP git server on loopback (`git http-backend` run as a CGI
 //!   program), open or behind HTTP Basic authentication.
+//! * [`rand`]: a deterministic pseudo-random source for randomized tests.
 //!
 //! ```no_run
 //! use testkit::http_git::GitHttpServer;
@@ -14,3 +15,4 @@
 //! ```
 
 pub mod http_git;
+pub mod rand;
