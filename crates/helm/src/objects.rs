@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
+use std::sync::{Arc, LazyLock};
 
 use gotmpl::{FuncError, Map, MapType, MapValue, Object, Value};
 use serde_json::Value as Json;
@@ -290,7 +291,7 @@ pub const DEFAULT_API_VERSIONS: &[&str] = &[
 
 /// `.Capabilities.APIVersions` (`VersionSet`, a `[]string` with a `Has` method).
 #[derive(Clone, Debug)]
-pub struct VersionSet(pub Vec<String>);
+pub struct VersionSet(pub Arc<[String]>);
 
 impl Object for VersionSet {
     fn type_name(&self) -> &str {
@@ -405,11 +406,16 @@ impl Object for BuildInfo {
     }
 }
 
+/// The default `.Capabilities.APIVersions`, built once and shared by every render.
+static DEFAULT_API_VERSION_SET: LazyLock<Arc<[String]>> =
+    LazyLock::new(|| DEFAULT_API_VERSIONS.iter().map(|s| s.to_string()).collect());
+
 /// `.Capabilities`.
 #[derive(Clone, Debug)]
 pub struct Capabilities {
     pub kube_version: KubeVersion,
-    pub api_versions: Vec<String>,
+    /// The API versions (shared: cloning capabilities does not copy the list).
+    pub api_versions: Arc<[String]>,
     pub helm_version: BuildInfo,
 }
 
@@ -417,7 +423,7 @@ impl Default for Capabilities {
     fn default() -> Self {
         Capabilities {
             kube_version: KubeVersion::default_version(),
-            api_versions: DEFAULT_API_VERSIONS.iter().map(|s| s.to_string()).collect(),
+            api_versions: DEFAULT_API_VERSION_SET.clone(),
             helm_version: BuildInfo::default(),
         }
     }

@@ -56,7 +56,14 @@ impl RenderOptions {
         if let Some(k) = &self.kube_version {
             caps.kube_version = k.clone();
         }
-        caps.api_versions.extend(self.api_versions.iter().cloned());
+        if !self.api_versions.is_empty() {
+            caps.api_versions = caps
+                .api_versions
+                .iter()
+                .chain(self.api_versions.iter())
+                .cloned()
+                .collect();
+        }
         caps.helm_version = BuildInfo::default();
         caps
     }
