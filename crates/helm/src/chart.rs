@@ -252,12 +252,25 @@ fn check_api_version(files: &[File]) -> Result<(), LoadError> {
 }
 
 fn load_dir(dir: &Path) -> Result<Chart, LoadError> {
-    load_files(dir_files(dir)?)
+    let (files, top) = dir_files_parsed(dir)?;
+    load_files_parsed(files, BTreeMap::new(), Some(top))
+}
+
+/// Chart.yaml as [`dir_files_parsed`] read and parsed it, so that loading the files does not
+/// parse it again (used only when the loaded Chart.yaml has exactly these bytes).
+struct ParsedChartYaml {
+    data: Arc<[u8]>,
+    doc: Value,
 }
 
 /// The files of a chart directory as Helm's `LoadDir` reads them (`.helmignore` applied,
 /// symlinks followed, Chart.yaml's `apiVersion` checked).
 pub(crate) fn dir_files(dir: &Path) -> Result<Vec<File>, LoadError> {
+    dir_files_parsed(dir).map(|(files, _)| files)
+}
+
+/// [`dir_files`], with the top-level Chart.yaml it read and parsed.
+fn dir_files_parsed(dir: &Path) -> Result<(Vec<File>, ParsedChartYaml), LoadError> {
     let chart_yaml = dir.join("Chart.yaml");
     let top = std::fs::read(&chart_yaml).map_err(|e| {
         let abs = std::path::absolute(&chart_yaml).unwrap_or(chart_yaml.clone());
@@ -278,9 +291,10 @@ pub(crate) fn dir_files(dir: &Path) -> Result<Vec<File>, LoadError> {
         Err(_) => Rules::default(),
     };
     rules.add_defaults();
+    let top: Arc<[u8]> = top.into();
     let mut files = Vec::new();
-    walk(dir, "", &rules, &mut files)?;
-    Ok(files)
+    walk(dir, "", &rules, &top, &mut files)?;
+    Ok((files, ParsedChartYaml { data: top, doc: v }))
 }
 
 fn go_io_error(path: &Path, e: &std::io::Error) -> String {
@@ -292,7 +306,15 @@ fn go_io_error(path: &Path, e: &std::io::Error) -> String {
     }
 }
 
-fn walk(dir: &Path, rel: &str, rules: &Rules, out: &mut Vec<File>) -> Result<(), LoadError> {
+/// `top`: the bytes of the top-level Chart.yaml, already read (the walk does not read that
+/// file again).
+fn walk(
+    dir: &Path,
+    rel: &str,
+    rules: &Rules,
+    top: &Arc<[u8]>,
+    out: &mut Vec<File>,
+) -> Result<(), LoadError> {
     let mut entries: Vec<_> = std::fs::read_dir(dir)
         .map_err(|e| LoadError::new(format!("{}: {e}", dir.display())))?
         .filter_map(|e| e.ok())
@@ -320,7 +342,7 @@ fn walk(dir: &Path, rel: &str, rules: &Rules, out: &mut Vec<File>) -> Result<(),
             if rules.ignore(&n, true) {
                 continue;
             }
-            walk(&path, &n, rules, out)?;
+            walk(&path, &n, rules, top, out)?;
             continue;
         }
         if rules.ignore(&n, false) {
@@ -331,6 +353,20 @@ fn walk(dir: &Path, rel: &str, rules: &Rules, out: &mut Vec<File>) -> Result<(),
                 "cannot load irregular file {} as it has file mode type bits set",
                 path.display()
             )));
+        }
+        if rel.is_empty() && name == "Chart.yaml" {
+            if top.len() as u64 > MAX_FILE_SIZE {
+                return Err(LoadError::new(format!(
+                    "chart file {name:?} is larger than the maximum file size {MAX_FILE_SIZE}"
+                )));
+            }
+            let data = if top.starts_with(&[0xEF, 0xBB, 0xBF]) {
+                top[3..].into()
+            } else {
+                top.clone()
+            };
+            out.push(File { name: n, data });
+            continue;
         }
         let read_err = |err: std::io::Error| LoadError::new(format!("error reading {n}: {err}"));
         let mut file = std::fs::File::open(&path).map_err(read_err)?;
@@ -709,15 +745,28 @@ pub fn load_files(files: Vec<File>) -> Result<Chart, LoadError> {
 /// (`name-version.tgz`): they take their place among the others.
 pub(crate) fn load_files_with(
     files: Vec<File>,
+    extra: BTreeMap<String, Chart>,
+) -> Result<Chart, LoadError> {
+    load_files_parsed(files, extra, None)
+}
+
+/// [`load_files_with`]; `pre`: Chart.yaml already parsed, used if the files' Chart.yaml has
+/// the same bytes.
+fn load_files_parsed(
+    files: Vec<File>,
     mut extra: BTreeMap<String, Chart>,
+    mut pre: Option<ParsedChartYaml>,
 ) -> Result<Chart, LoadError> {
     let mut c = Chart::default();
     let mut has_meta = false;
     for f in &files {
         if f.name == "Chart.yaml" {
             has_meta = true;
-            let v = yaml::parse_document(&f.data)
-                .map_err(|e| LoadError::new(format!("cannot load Chart.yaml: {e}")))?;
+            let v = match pre.take() {
+                Some(p) if *p.data == *f.data => p.doc,
+                _ => yaml::parse_document(&f.data)
+                    .map_err(|e| LoadError::new(format!("cannot load Chart.yaml: {e}")))?,
+            };
             if let Value::Object(m) = &v {
                 apply_metadata(&mut c.metadata, m)
                     .map_err(|e| LoadError::new(format!("cannot load Chart.yaml: {e}")))?;
@@ -838,6 +887,31 @@ mod tests {
         assert_eq!(clean_path("a/./b/../c"), "a/c");
         assert_eq!(clean_path(""), ".");
         assert_eq!(clean_path("../x"), "../x");
+    }
+
+    /// Loading a directory reuses the Chart.yaml it read for the `apiVersion` check: the
+    /// result must be what loading its files from memory gives (BOM stripped, `.helmignore`
+    /// still able to drop Chart.yaml).
+    #[test]
+    fn dir_reuses_chart_yaml() {
+        let dir = std::env::temp_dir().join(format!("helm-chart-yaml-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let meta = b"\xEF\xBB\xBFapiVersion: v2\nname: x\nversion: 1.0.0\n";
+        std::fs::write(dir.join("Chart.yaml"), meta).unwrap();
+        std::fs::write(dir.join("values.yaml"), b"a: 1\n").unwrap();
+        let c = Chart::load(&dir).unwrap();
+        let mut mem = BTreeMap::new();
+        mem.insert("Chart.yaml".to_string(), meta.to_vec());
+        mem.insert("values.yaml".to_string(), b"a: 1\n".to_vec());
+        let m = Chart::from_files(mem).unwrap();
+        assert_eq!(c.metadata, m.metadata);
+        assert_eq!(c.metadata.name, "x");
+        assert_eq!(c.files, m.files);
+        std::fs::write(dir.join(".helmignore"), b"Chart.yaml\n").unwrap();
+        let e = Chart::load(&dir).unwrap_err();
+        assert_eq!(e.0, "Chart.yaml file is missing");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
