@@ -318,10 +318,11 @@ fn walk(
     let mut entries: Vec<_> = std::fs::read_dir(dir)
         .map_err(|e| LoadError::new(format!("{}: {e}", dir.display())))?
         .filter_map(|e| e.ok())
+        .map(|e| (e.file_name(), e))
         .collect();
-    entries.sort_by_key(|e| e.file_name());
-    for e in entries {
-        let name = e.file_name().to_string_lossy().into_owned();
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    for (file_name, e) in entries {
+        let name = file_name.to_string_lossy().into_owned();
         let n = if rel.is_empty() {
             name.clone()
         } else {
@@ -379,14 +380,44 @@ fn walk(
                 "chart file {name:?} is larger than the maximum file size {MAX_FILE_SIZE}"
             )));
         }
-        let mut data = Vec::with_capacity(len as usize);
-        std::io::Read::read_to_end(&mut file, &mut data).map_err(read_err)?;
+        let data = read_sized(&mut file, len as usize).map_err(read_err)?;
         out.push(File {
             name: n,
             data: strip_bom(data).into(),
         });
     }
     Ok(())
+}
+
+/// Reads an open regular file whose `fstat` size is `len`: a read that returns fewer bytes
+/// than asked once `len` bytes are in is the end of the file, so a file that did not change
+/// takes one `read` (`read_to_end` would `fstat` and `lseek` again and read once more for the
+/// end); a file that grew is read to its end.
+fn read_sized(file: &mut std::fs::File, len: usize) -> std::io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; len + 1];
+    let mut filled = 0;
+    loop {
+        let n = match file.read(&mut buf[filled..]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if n == 0 {
+            break;
+        }
+        filled += n;
+        if filled == buf.len() {
+            // Longer than its size said: read the rest.
+            buf.truncate(filled);
+            file.read_to_end(&mut buf)?;
+            return Ok(buf);
+        }
+        if filled >= len {
+            break;
+        }
+    }
+    buf.truncate(filled);
+    Ok(buf)
 }
 
 fn ensure_archive(name: &str, data: &[u8]) -> Result<(), LoadError> {
@@ -912,6 +943,23 @@ mod tests {
         let e = Chart::load(&dir).unwrap_err();
         assert_eq!(e.0, "Chart.yaml file is missing");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// `read_sized` returns the whole file whether its size is right, too small (the file
+    /// grew) or too large (it shrank).
+    #[test]
+    fn read_sized_whole_file() {
+        let p = std::env::temp_dir().join(format!("helm-read-sized-{}", std::process::id()));
+        let data: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&p, &data).unwrap();
+        for len in [data.len(), 0, 100, data.len() + 7] {
+            let mut f = std::fs::File::open(&p).unwrap();
+            assert_eq!(read_sized(&mut f, len).unwrap(), data, "size {len}");
+        }
+        std::fs::write(&p, b"").unwrap();
+        let mut f = std::fs::File::open(&p).unwrap();
+        assert!(read_sized(&mut f, 0).unwrap().is_empty());
+        std::fs::remove_file(&p).unwrap();
     }
 
     #[test]
