@@ -48,83 +48,89 @@ fn str_list(items: &[String]) -> Value {
     Value::list(items.iter().map(|s| Value::str(s)).collect())
 }
 
+/// A string value; the empty string is one shared allocation (most `.Chart` fields are
+/// empty).
+fn str_value(x: &str) -> Value {
+    thread_local! {
+        static EMPTY: Value = Value::str("");
+    }
+    if x.is_empty() {
+        EMPTY.with(Value::clone)
+    } else {
+        Value::str(x)
+    }
+}
+
 /// `.Chart`: Helm's `structToMap(Metadata)` plus `IsRoot`.
 pub fn chart_map(md: &Metadata, is_root: bool) -> Value {
-    let mut m = Map::new();
-    let s = |x: &str| Value::str(x);
-    m.insert("Name".into(), s(&md.name));
-    m.insert("Home".into(), s(&md.home));
-    m.insert("Sources".into(), str_list(&md.sources));
-    m.insert("Version".into(), s(&md.version));
-    m.insert("Description".into(), s(&md.description));
-    m.insert("Keywords".into(), str_list(&md.keywords));
-    m.insert(
-        "Maintainers".into(),
-        Value::list(
-            md.maintainers
-                .iter()
-                .map(|mt| {
-                    let mut mm = Map::new();
-                    mm.insert("Name".into(), s(&mt.name));
-                    mm.insert("Email".into(), s(&mt.email));
-                    mm.insert("URL".into(), s(&mt.url));
-                    Value::map(mm)
-                })
-                .collect(),
+    let s = str_value;
+    let maintainers = Value::list(
+        md.maintainers
+            .iter()
+            .map(|mt| {
+                Value::map(Map::from([
+                    ("Name".into(), s(&mt.name)),
+                    ("Email".into(), s(&mt.email)),
+                    ("URL".into(), s(&mt.url)),
+                ]))
+            })
+            .collect(),
+    );
+    let dependencies = Value::list(
+        md.dependencies
+            .iter()
+            .map(|d| {
+                let import_values = Value::list(
+                    d.import_values
+                        .iter()
+                        .map(|iv| match iv {
+                            Json::Object(o) => Value::Map(Rc::new(MapValue {
+                                ty: MapType::String,
+                                entries: std::cell::RefCell::new(
+                                    o.iter().map(|(k, v)| (k.clone(), to_template(v))).collect(),
+                                ),
+                            })),
+                            other => to_template(other),
+                        })
+                        .collect(),
+                );
+                Value::map(Map::from([
+                    ("Name".into(), s(&d.name)),
+                    ("Version".into(), s(&d.version)),
+                    ("Repository".into(), s(&d.repository)),
+                    ("Condition".into(), s(&d.condition)),
+                    ("Tags".into(), str_list(&d.tags)),
+                    ("Enabled".into(), Value::Bool(d.enabled)),
+                    ("ImportValues".into(), import_values),
+                    ("Alias".into(), s(&d.alias)),
+                ]))
+            })
+            .collect(),
+    );
+    // Built in one go (sorted, then bulk-loaded) rather than key by key.
+    Value::map(Map::from([
+        ("Name".into(), s(&md.name)),
+        ("Home".into(), s(&md.home)),
+        ("Sources".into(), str_list(&md.sources)),
+        ("Version".into(), s(&md.version)),
+        ("Description".into(), s(&md.description)),
+        ("Keywords".into(), str_list(&md.keywords)),
+        ("Maintainers".into(), maintainers),
+        ("Icon".into(), s(&md.icon)),
+        ("APIVersion".into(), s(&md.api_version)),
+        ("Condition".into(), s(&md.condition)),
+        ("Tags".into(), s(&md.tags)),
+        ("AppVersion".into(), s(&md.app_version)),
+        ("Deprecated".into(), Value::Bool(md.deprecated)),
+        (
+            "Annotations".into(),
+            string_map(md.annotations.as_ref().unwrap_or(&BTreeMap::new())),
         ),
-    );
-    m.insert("Icon".into(), s(&md.icon));
-    m.insert("APIVersion".into(), s(&md.api_version));
-    m.insert("Condition".into(), s(&md.condition));
-    m.insert("Tags".into(), s(&md.tags));
-    m.insert("AppVersion".into(), s(&md.app_version));
-    m.insert("Deprecated".into(), Value::Bool(md.deprecated));
-    m.insert(
-        "Annotations".into(),
-        string_map(md.annotations.as_ref().unwrap_or(&BTreeMap::new())),
-    );
-    m.insert("KubeVersion".into(), s(&md.kube_version));
-    m.insert(
-        "Dependencies".into(),
-        Value::list(
-            md.dependencies
-                .iter()
-                .map(|d| {
-                    let mut dm = Map::new();
-                    dm.insert("Name".into(), s(&d.name));
-                    dm.insert("Version".into(), s(&d.version));
-                    dm.insert("Repository".into(), s(&d.repository));
-                    dm.insert("Condition".into(), s(&d.condition));
-                    dm.insert("Tags".into(), str_list(&d.tags));
-                    dm.insert("Enabled".into(), Value::Bool(d.enabled));
-                    dm.insert(
-                        "ImportValues".into(),
-                        Value::list(
-                            d.import_values
-                                .iter()
-                                .map(|iv| match iv {
-                                    Json::Object(o) => Value::Map(Rc::new(MapValue {
-                                        ty: MapType::String,
-                                        entries: std::cell::RefCell::new(
-                                            o.iter()
-                                                .map(|(k, v)| (k.clone(), to_template(v)))
-                                                .collect(),
-                                        ),
-                                    })),
-                                    other => to_template(other),
-                                })
-                                .collect(),
-                        ),
-                    );
-                    dm.insert("Alias".into(), s(&d.alias));
-                    Value::map(dm)
-                })
-                .collect(),
-        ),
-    );
-    m.insert("Type".into(), s(&md.chart_type));
-    m.insert("IsRoot".into(), Value::Bool(is_root));
-    Value::map(m)
+        ("KubeVersion".into(), s(&md.kube_version)),
+        ("Dependencies".into(), dependencies),
+        ("Type".into(), s(&md.chart_type)),
+        ("IsRoot".into(), Value::Bool(is_root)),
+    ]))
 }
 
 /// `.Capabilities.KubeVersion`.

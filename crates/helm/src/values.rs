@@ -30,6 +30,10 @@ pub fn go_json(v: Value) -> Value {
 /// The Helm CLI's `mergeMaps` for `-f` files and `--set-json` objects: nested maps merge,
 /// anything else replaces.
 pub fn merge_maps(mut a: Values, b: Values) -> Values {
+    if a.is_empty() {
+        // Nothing to merge into (the first values document, the first `-f` file).
+        return b;
+    }
     for (k, v) in b {
         match (v, a.get_mut(&k)) {
             (Value::Object(bv), Some(Value::Object(av))) => {
