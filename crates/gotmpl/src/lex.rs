@@ -310,24 +310,28 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    fn accept(&mut self, valid: &str) -> bool {
-        match self.next_char() {
-            Some(c) if valid.contains(c) => true,
-            _ => {
-                self.backup();
+    /// Go's `accept` for a set of ASCII characters (`valid`): a character outside it, ASCII
+    /// or not, is left unread (Go's `next` then `backup`), the end of the input sets
+    /// `at_eof`.
+    #[inline]
+    fn accept(&mut self, valid: impl Fn(u8) -> bool) -> bool {
+        match self.bytes().get(self.pos) {
+            Some(&b) if valid(b) => {
+                self.pos += 1;
+                true
+            }
+            Some(_) => false,
+            None => {
+                self.at_eof = true;
                 false
             }
         }
     }
 
-    fn accept_run(&mut self, valid: &str) {
-        while let Some(c) = self.next_char() {
-            if !valid.contains(c) {
-                self.backup();
-                return;
-            }
-        }
-        self.backup();
+    /// Go's `acceptRun` for a set of ASCII characters (see [`Lexer::accept`]).
+    #[inline]
+    fn accept_run(&mut self, valid: impl Fn(u8) -> bool) {
+        while self.accept(&valid) {}
     }
 
     fn at_right_delim(&self) -> (bool, bool) {
@@ -778,30 +782,45 @@ impl<'a> Lexer<'a> {
     }
 
     fn scan_number(&mut self) -> bool {
-        self.accept("+-");
-        let mut digits = "0123456789_";
-        if self.accept("0") {
-            if self.accept("xX") {
-                digits = "0123456789abcdefABCDEF_";
-            } else if self.accept("oO") {
-                digits = "01234567_";
-            } else if self.accept("bB") {
-                digits = "01_";
+        #[derive(PartialEq)]
+        enum Base {
+            Decimal,
+            Hex,
+            Octal,
+            Binary,
+        }
+        let sign = |b: u8| b == b'+' || b == b'-';
+        let decimal = |b: u8| b.is_ascii_digit() || b == b'_';
+        self.accept(sign);
+        let mut base = Base::Decimal;
+        if self.accept(|b| b == b'0') {
+            if self.accept(|b| b == b'x' || b == b'X') {
+                base = Base::Hex;
+            } else if self.accept(|b| b == b'o' || b == b'O') {
+                base = Base::Octal;
+            } else if self.accept(|b| b == b'b' || b == b'B') {
+                base = Base::Binary;
             }
         }
+        let digits = |b: u8| match base {
+            Base::Decimal => decimal(b),
+            Base::Hex => b.is_ascii_hexdigit() || b == b'_',
+            Base::Octal => matches!(b, b'0'..=b'7' | b'_'),
+            Base::Binary => matches!(b, b'0' | b'1' | b'_'),
+        };
         self.accept_run(digits);
-        if self.accept(".") {
+        if self.accept(|b| b == b'.') {
             self.accept_run(digits);
         }
-        if digits.len() == 11 && self.accept("eE") {
-            self.accept("+-");
-            self.accept_run("0123456789_");
+        if base == Base::Decimal && self.accept(|b| b == b'e' || b == b'E') {
+            self.accept(sign);
+            self.accept_run(decimal);
         }
-        if digits.len() == 23 && self.accept("pP") {
-            self.accept("+-");
-            self.accept_run("0123456789_");
+        if base == Base::Hex && self.accept(|b| b == b'p' || b == b'P') {
+            self.accept(sign);
+            self.accept_run(decimal);
         }
-        self.accept("i");
+        self.accept(|b| b == b'i');
         if let Some(c) = self.peek_char()
             && is_alnum(c)
         {
@@ -845,5 +864,33 @@ impl<'a> Lexer<'a> {
         };
         self.pos += k + 1;
         self.item(ItemType::RawString)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_end_where_go_s_scanner_ends_them() {
+        for (text, want) in [
+            ("1 ", Some("1")),
+            ("0x1F|", Some("0x1F")),
+            ("0o17)", Some("0o17")),
+            ("0b101 ", Some("0b101")),
+            ("1_000.5e-3 ", Some("1_000.5e-3")),
+            ("0x1p-2 ", Some("0x1p-2")),
+            ("1e", Some("1e")),
+            ("3i ", Some("3i")),
+            ("-7 ", Some("-7")),
+            ("1x", None),
+            ("0b12", None),
+            ("09é", None),
+        ] {
+            let mut l = Lexer::new(text);
+            let ok = l.scan_number();
+            let got = ok.then(|| &text[..l.pos]);
+            assert_eq!(got, want, "{text:?}");
+        }
     }
 }
