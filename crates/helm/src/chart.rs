@@ -389,34 +389,16 @@ fn walk(
     Ok(())
 }
 
-/// Reads an open regular file whose `fstat` size is `len`: a read that returns fewer bytes
-/// than asked once `len` bytes are in is the end of the file, so a file that did not change
-/// takes one `read` (`read_to_end` would `fstat` and `lseek` again and read once more for the
-/// end); a file that grew is read to its end.
+/// Reads an open regular file whose `fstat` size is `len`: `len` bytes, in one `read` when
+/// the file has them (`read_to_end` on a file would `fstat` and `lseek` again, then read once
+/// more to see the end). A size of 0 (what some virtual files report) reads to the end.
 fn read_sized(file: &mut std::fs::File, len: usize) -> std::io::Result<Vec<u8>> {
-    let mut buf = vec![0u8; len + 1];
-    let mut filled = 0;
-    loop {
-        let n = match file.read(&mut buf[filled..]) {
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if n == 0 {
-            break;
-        }
-        filled += n;
-        if filled == buf.len() {
-            // Longer than its size said: read the rest.
-            buf.truncate(filled);
-            file.read_to_end(&mut buf)?;
-            return Ok(buf);
-        }
-        if filled >= len {
-            break;
-        }
+    let mut buf = Vec::with_capacity(len);
+    if len == 0 {
+        file.read_to_end(&mut buf)?;
+    } else {
+        file.take(len as u64).read_to_end(&mut buf)?;
     }
-    buf.truncate(filled);
     Ok(buf)
 }
 
@@ -945,17 +927,19 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
-    /// `read_sized` returns the whole file whether its size is right, too small (the file
-    /// grew) or too large (it shrank).
+    /// `read_sized` reads the file's size worth of bytes (all of it when the size is right,
+    /// or when it is 0), however the reads are split.
     #[test]
     fn read_sized_whole_file() {
         let p = std::env::temp_dir().join(format!("helm-read-sized-{}", std::process::id()));
-        let data: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
         std::fs::write(&p, &data).unwrap();
-        for len in [data.len(), 0, 100, data.len() + 7] {
+        for len in [data.len(), 0, data.len() + 7] {
             let mut f = std::fs::File::open(&p).unwrap();
             assert_eq!(read_sized(&mut f, len).unwrap(), data, "size {len}");
         }
+        let mut f = std::fs::File::open(&p).unwrap();
+        assert_eq!(read_sized(&mut f, 100).unwrap(), data[..100]);
         std::fs::write(&p, b"").unwrap();
         let mut f = std::fs::File::open(&p).unwrap();
         assert!(read_sized(&mut f, 0).unwrap().is_empty());
