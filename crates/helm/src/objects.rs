@@ -69,8 +69,8 @@ pub fn chart_map(md: &Metadata, is_root: bool) -> Value {
             .iter()
             .map(|mt| {
                 Value::map(Map::from([
-                    ("Name".into(), s(&mt.name)),
                     ("Email".into(), s(&mt.email)),
+                    ("Name".into(), s(&mt.name)),
                     ("URL".into(), s(&mt.url)),
                 ]))
             })
@@ -95,41 +95,42 @@ pub fn chart_map(md: &Metadata, is_root: bool) -> Value {
                         .collect(),
                 );
                 Value::map(Map::from([
-                    ("Name".into(), s(&d.name)),
-                    ("Version".into(), s(&d.version)),
-                    ("Repository".into(), s(&d.repository)),
+                    ("Alias".into(), s(&d.alias)),
                     ("Condition".into(), s(&d.condition)),
-                    ("Tags".into(), str_list(&d.tags)),
                     ("Enabled".into(), Value::Bool(d.enabled)),
                     ("ImportValues".into(), import_values),
-                    ("Alias".into(), s(&d.alias)),
+                    ("Name".into(), s(&d.name)),
+                    ("Repository".into(), s(&d.repository)),
+                    ("Tags".into(), str_list(&d.tags)),
+                    ("Version".into(), s(&d.version)),
                 ]))
             })
             .collect(),
     );
-    // Built in one go (sorted, then bulk-loaded) rather than key by key.
+    // Built in one go (sorted, then bulk-loaded) rather than key by key; listed in key order,
+    // so the sort has nothing to move.
     Value::map(Map::from([
-        ("Name".into(), s(&md.name)),
-        ("Home".into(), s(&md.home)),
-        ("Sources".into(), str_list(&md.sources)),
-        ("Version".into(), s(&md.version)),
-        ("Description".into(), s(&md.description)),
-        ("Keywords".into(), str_list(&md.keywords)),
-        ("Maintainers".into(), maintainers),
-        ("Icon".into(), s(&md.icon)),
         ("APIVersion".into(), s(&md.api_version)),
-        ("Condition".into(), s(&md.condition)),
-        ("Tags".into(), s(&md.tags)),
-        ("AppVersion".into(), s(&md.app_version)),
-        ("Deprecated".into(), Value::Bool(md.deprecated)),
         (
             "Annotations".into(),
             string_map(md.annotations.as_ref().unwrap_or(&BTreeMap::new())),
         ),
-        ("KubeVersion".into(), s(&md.kube_version)),
+        ("AppVersion".into(), s(&md.app_version)),
+        ("Condition".into(), s(&md.condition)),
         ("Dependencies".into(), dependencies),
-        ("Type".into(), s(&md.chart_type)),
+        ("Deprecated".into(), Value::Bool(md.deprecated)),
+        ("Description".into(), s(&md.description)),
+        ("Home".into(), s(&md.home)),
+        ("Icon".into(), s(&md.icon)),
         ("IsRoot".into(), Value::Bool(is_root)),
+        ("Keywords".into(), str_list(&md.keywords)),
+        ("KubeVersion".into(), s(&md.kube_version)),
+        ("Maintainers".into(), maintainers),
+        ("Name".into(), s(&md.name)),
+        ("Sources".into(), str_list(&md.sources)),
+        ("Tags".into(), s(&md.tags)),
+        ("Type".into(), s(&md.chart_type)),
+        ("Version".into(), s(&md.version)),
     ]))
 }
 
@@ -692,6 +693,48 @@ pub fn glob_regex(p: &str) -> regex::Regex {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `.Chart` has every `Metadata` field (Go names) plus `IsRoot`, with their values.
+    #[test]
+    fn chart_map_fields() {
+        let md = Metadata {
+            name: "n".into(),
+            version: "1.0.0".into(),
+            ..Metadata::default()
+        };
+        let Value::Map(m) = chart_map(&md, true) else {
+            panic!("not a map")
+        };
+        let m = m.entries.borrow();
+        let keys: Vec<&str> = m.keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "APIVersion",
+                "Annotations",
+                "AppVersion",
+                "Condition",
+                "Dependencies",
+                "Deprecated",
+                "Description",
+                "Home",
+                "Icon",
+                "IsRoot",
+                "Keywords",
+                "KubeVersion",
+                "Maintainers",
+                "Name",
+                "Sources",
+                "Tags",
+                "Type",
+                "Version"
+            ]
+        );
+        assert!(matches!(&m["Name"], Value::String(s) if &**s == "n"));
+        assert!(matches!(&m["Version"], Value::String(s) if &**s == "1.0.0"));
+        assert!(matches!(&m["Home"], Value::String(s) if s.is_empty()));
+        assert!(matches!(m["IsRoot"], Value::Bool(true)));
+    }
 
     #[test]
     fn globbing() {
