@@ -142,6 +142,13 @@ impl std::ops::Deref for Str {
     }
 }
 
+impl From<&str> for Str {
+    /// A string of its own (inline when short).
+    fn from(s: &str) -> Str {
+        Str::owned(s)
+    }
+}
+
 impl AsRef<str> for Str {
     fn as_ref(&self) -> &str {
         self
@@ -389,7 +396,8 @@ pub(crate) fn resolver(funcs: &crate::func::FuncMap) -> impl Fn(&str) -> Option<
 #[derive(Debug, Clone)]
 pub struct Number {
     pub pos: usize,
-    pub text: Box<str>,
+    /// The source text (held inline: numbers are short).
+    pub text: Str,
     pub is_int: bool,
     pub is_uint: bool,
     pub is_float: bool,
