@@ -27,28 +27,55 @@ const LOOSE: &str = r"v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?(-([0-9A-Za-z\-]+(\.[0-9A-
 const CV: &str = r"v?([0-9|x|X|\*]+)(\.[0-9|x|X|\*]+)?(\.[0-9|x|X|\*]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?";
 const OPS: &str = r"=||!=|>|<|>=|=>|<=|=<|~|~>|\^";
 
+/// The semver regexes, each compiled on first use: parsing a version (what Helm's
+/// `kubeVersion` check and `semver` need) compiles only `loose`, not the constraint grammar.
 struct Res {
-    loose: std::sync::Arc<regex::Regex>,
-    constraint: std::sync::Arc<regex::Regex>,
-    range: std::sync::Arc<regex::Regex>,
-    find: std::sync::Arc<regex::Regex>,
-    valid: std::sync::Arc<regex::Regex>,
+    loose: OnceLock<std::sync::Arc<regex::Regex>>,
+    constraint: OnceLock<std::sync::Arc<regex::Regex>>,
+    range: OnceLock<std::sync::Arc<regex::Regex>>,
+    find: OnceLock<std::sync::Arc<regex::Regex>>,
+    valid: OnceLock<std::sync::Arc<regex::Regex>>,
+}
+
+fn get(
+    cell: &OnceLock<std::sync::Arc<regex::Regex>>,
+    pattern: impl FnOnce() -> String,
+) -> &regex::Regex {
+    cell.get_or_init(|| {
+        let p = pattern();
+        compile(&p).unwrap_or_else(|e| panic!("semver regex {p}: {e}"))
+    })
+}
+
+impl Res {
+    fn loose(&self) -> &regex::Regex {
+        get(&self.loose, || format!("^{LOOSE}$"))
+    }
+    fn constraint(&self) -> &regex::Regex {
+        get(&self.constraint, || format!(r"^\s*({OPS})\s*({CV})\s*$"))
+    }
+    fn range(&self) -> &regex::Regex {
+        get(&self.range, || format!(r"\s*({CV})\s+-\s+({CV})\s*"))
+    }
+    fn find(&self) -> &regex::Regex {
+        get(&self.find, || format!(r"({OPS})\s*({CV})"))
+    }
+    fn valid(&self) -> &regex::Regex {
+        get(&self.valid, || {
+            format!(r"^(\s*({OPS})\s*({CV})\s*)((?:\s+|,\s*)({OPS})\s*({CV})\s*)*$")
+        })
+    }
 }
 
 fn res() -> &'static Res {
-    static R: OnceLock<Res> = OnceLock::new();
-    R.get_or_init(|| {
-        let c = |p: &str| compile(p).unwrap_or_else(|e| panic!("semver regex {p}: {e}"));
-        Res {
-            loose: c(&format!("^{LOOSE}$")),
-            constraint: c(&format!(r"^\s*({OPS})\s*({CV})\s*$")),
-            range: c(&format!(r"\s*({CV})\s+-\s+({CV})\s*")),
-            find: c(&format!(r"({OPS})\s*({CV})")),
-            valid: c(&format!(
-                r"^(\s*({OPS})\s*({CV})\s*)((?:\s+|,\s*)({OPS})\s*({CV})\s*)*$"
-            )),
-        }
-    })
+    static R: Res = Res {
+        loose: OnceLock::new(),
+        constraint: OnceLock::new(),
+        range: OnceLock::new(),
+        find: OnceLock::new(),
+        valid: OnceLock::new(),
+    };
+    &R
 }
 
 /// A parsed `*semver.Version`.
@@ -106,7 +133,10 @@ fn seg(s: &str) -> Result<u64, String> {
 impl SemverVersion {
     /// `semver.NewVersion` (coercing).
     pub fn parse(v: &str) -> Result<SemverVersion, String> {
-        let caps = res().loose.captures(v).ok_or("invalid semantic version")?;
+        let caps = res()
+            .loose()
+            .captures(v)
+            .ok_or("invalid semantic version")?;
         let g = |i: usize| caps.get(i).map(|m| m.as_str()).unwrap_or("");
         let sv = SemverVersion {
             major: seg(g(1))?,
@@ -222,7 +252,7 @@ fn parse_constraint(c: &str) -> Result<Constraint, String> {
         });
     }
     let caps = res()
-        .constraint
+        .constraint()
         .captures(c)
         .ok_or_else(|| format!("improper constraint: {}", crate::gofmt::quote(c)))?;
     let g = |i: usize| caps.get(i).map(|m| m.as_str()).unwrap_or("");
@@ -363,7 +393,7 @@ impl Constraints {
         // rewriteRange: "a - b" → ">= a, <= b "
         let mut c = constraint.to_string();
         let ranges: Vec<(String, String, String)> = r
-            .range
+            .range()
             .captures_iter(constraint)
             .map(|m| {
                 (
@@ -380,14 +410,14 @@ impl Constraints {
         }
         let mut ors: Vec<(Vec<Constraint>, bool)> = Vec::new();
         for part in c.split("||") {
-            if !r.valid.is_match(part) {
+            if !r.valid().is_match(part) {
                 return Err(format!(
                     "improper constraint: {}",
                     crate::gofmt::quote(part)
                 ));
             }
             let mut found: Vec<String> = r
-                .find
+                .find()
                 .find_iter(part)
                 .map(|m| m.as_str().to_string())
                 .collect();
