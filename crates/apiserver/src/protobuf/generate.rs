@@ -41,12 +41,28 @@ const MODULES: &[&str] = &[
 
 /// Where cargo unpacked the `k8s-pb` dev-dependency.
 fn k8s_pb_source() -> PathBuf {
-    let out = std::process::Command::new(env!("CARGO"))
-        .args(["metadata", "--format-version", "1", "--offline"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("cargo metadata runs");
-    assert!(out.status.success(), "cargo metadata failed");
+    // Offline first; `cargo metadata` resolves the packages of every platform, and a fresh
+    // machine's cargo cache holds only those the build downloaded (e.g. no Android-only
+    // crates), so fall back to letting cargo fetch the rest from the registry.
+    let metadata = |offline: bool| {
+        let mut cmd = std::process::Command::new(env!("CARGO"));
+        cmd.args(["metadata", "--format-version", "1"]);
+        if offline {
+            cmd.arg("--offline");
+        }
+        cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("cargo metadata runs")
+    };
+    let mut out = metadata(true);
+    if !out.status.success() {
+        out = metadata(false);
+    }
+    assert!(
+        out.status.success(),
+        "cargo metadata failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let meta: Value = serde_json::from_slice(&out.stdout).expect("cargo metadata JSON");
     let manifest = meta["packages"]
         .as_array()
