@@ -231,11 +231,24 @@ fn go_stat_error(path: &Path, e: &std::io::Error) -> String {
     format!("stat {}: {what}", path.display())
 }
 
+/// The UTF-8 byte order mark Helm strips from every chart file.
+const BOM: &[u8] = &[0xEF, 0xBB, 0xBF];
+
 fn strip_bom(mut d: Vec<u8>) -> Vec<u8> {
-    if d.starts_with(&[0xEF, 0xBB, 0xBF]) {
-        d.drain(..3);
+    if d.starts_with(BOM) {
+        d.drain(..BOM.len());
     }
     d
+}
+
+/// Helm's limit on one chart file read from a directory.
+fn check_file_size(name: &str, len: u64) -> Result<(), LoadError> {
+    if len > MAX_FILE_SIZE {
+        return Err(LoadError::new(format!(
+            "chart file {name:?} is larger than the maximum file size {MAX_FILE_SIZE}"
+        )));
+    }
+    Ok(())
 }
 
 /// Helm's top-level `apiVersion` dispatch: v1, v2, v3 or empty are loadable.
@@ -356,15 +369,10 @@ fn walk(
             )));
         }
         if rel.is_empty() && name == "Chart.yaml" {
-            if top.len() as u64 > MAX_FILE_SIZE {
-                return Err(LoadError::new(format!(
-                    "chart file {name:?} is larger than the maximum file size {MAX_FILE_SIZE}"
-                )));
-            }
-            let data = if top.starts_with(&[0xEF, 0xBB, 0xBF]) {
-                top[3..].into()
-            } else {
-                top.clone()
+            check_file_size(&name, top.len() as u64)?;
+            let data = match top.strip_prefix(BOM) {
+                Some(rest) => rest.into(),
+                None => top.clone(),
             };
             out.push(File { name: n, data });
             continue;
@@ -375,11 +383,7 @@ fn walk(
             Some(m) => m.len(),
             None => file.metadata().map_err(read_err)?.len(),
         };
-        if len > MAX_FILE_SIZE {
-            return Err(LoadError::new(format!(
-                "chart file {name:?} is larger than the maximum file size {MAX_FILE_SIZE}"
-            )));
-        }
+        check_file_size(&name, len)?;
         let data = read_sized(&mut file, len as usize).map_err(read_err)?;
         out.push(File {
             name: n,
