@@ -5,6 +5,23 @@
 
 use std::borrow::Cow;
 
+use gotmpl::Value;
+
+/// The direct path of [`Emitter::value_document`] gave up: the general one must run.
+pub(crate) struct Bail;
+
+/// Whether goyaml's reader takes `s` back from json.Marshal's text unchanged: no character it
+/// rejects (DEL, C1 controls, U+FFFE/F) and no raw NEL (a line break inside a quoted scalar).
+fn rereads_unchanged(s: &str) -> bool {
+    if s.bytes().all(|b| b < 0x7F) {
+        return true;
+    }
+    !s.chars().any(|c| {
+        let v = c as u32;
+        (0x7F..=0x9F).contains(&v) || v == 0xFFFE || v == 0xFFFF
+    })
+}
+
 /// A node to emit.
 pub(crate) enum Node<'a> {
     Null,
@@ -106,6 +123,22 @@ fn is_bom(v: &[u8], _i: usize) -> bool {
     at(v, 0) == 0xEF && at(v, 1) == 0xBB && at(v, 2) == 0xBF
 }
 
+/// Printable ASCII bytes other than space and the indicators `analyze` looks for past the
+/// first character.
+const QUIET: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0x21;
+    while b < 0x7F {
+        t[b] = !matches!(
+            b as u8,
+            b',' | b'?' | b'[' | b']' | b'{' | b'}' | b':' | b'#'
+        );
+        b += 1;
+    }
+    t
+};
+
+#[derive(Debug, PartialEq, Eq)]
 struct Analysis {
     multiline: bool,
     flow_plain_allowed: bool,
@@ -115,6 +148,13 @@ struct Analysis {
 }
 
 fn analyze(value: &[u8], v3: bool) -> Analysis {
+    analyze_with(value, v3, true)
+}
+
+/// libyaml's `yaml_emitter_analyze_scalar`; `skip_quiet` passes over runs of [`QUIET`] bytes
+/// at once (the same result as one byte at a time).
+#[inline(always)]
+fn analyze_with(value: &[u8], v3: bool, skip_quiet: bool) -> Analysis {
     if value.is_empty() {
         return Analysis {
             multiline: false,
@@ -144,6 +184,18 @@ fn analyze(value: &[u8], v3: bool) -> Analysis {
     let mut preceded_by_whitespace = true;
     let mut i = 0;
     while i < value.len() {
+        if skip_quiet && i > 0 && QUIET[value[i] as usize] {
+            // A run of printable ASCII that is neither blank nor an indicator after the
+            // first character: all it does is reset the flags below.
+            i += 1;
+            while i < value.len() && QUIET[value[i] as usize] {
+                i += 1;
+            }
+            previous_space = false;
+            previous_break = false;
+            preceded_by_whitespace = false;
+            continue;
+        }
         let w = width(value[i]);
         let followed_by_whitespace = i + w >= value.len() || is_blank(value, i + w);
         let c = value[i];
@@ -415,76 +467,193 @@ impl Emitter {
         self.indent = self.indents.pop().unwrap_or(-1);
     }
 
-    fn node(&mut self, n: &Node<'_>, root: bool, sequence: bool, mapping: bool, simple_key: bool) {
+    fn set_context(&mut self, root: bool, sequence: bool, mapping: bool, simple_key: bool) {
         self.root_context = root;
         self.sequence_context = sequence;
         self.mapping_context = mapping;
         self.simple_key_context = simple_key;
+    }
+
+    fn float(&mut self, f: f64) {
+        let s = crate::gofmt::format_float_g(f);
+        let s = match s.as_str() {
+            "+Inf" => ".inf".to_string(),
+            "-Inf" => "-.inf".to_string(),
+            "NaN" => ".nan".to_string(),
+            _ => s,
+        };
+        self.scalar(&s, Style::Plain)
+    }
+
+    /// An empty collection (`[]`, `{}`), written in flow style.
+    fn empty_flow(&mut self, open: &str, close: &str) {
+        self.write_indicator(open, true, true, false);
+        self.increase_indent(true, false);
+        self.write_indicator(close, false, false, false);
+        self.pop_indent();
+    }
+
+    /// Opens a non-empty block sequence.
+    fn begin_block_seq(&mut self) {
+        let indentless = self.flavor == Flavor::V2 && self.mapping_context && !self.indention;
+        self.increase_indent(false, indentless);
+    }
+
+    /// Starts a block sequence item (its node follows, then [`Self::end_item`]).
+    fn begin_seq_item(&mut self) {
+        self.write_indent();
+        self.write_indicator("-", true, false, true);
+        self.in_seq_item.push(true);
+    }
+
+    fn end_item(&mut self) {
+        self.in_seq_item.pop();
+    }
+
+    /// Writes a block mapping key and its `:` (its value follows, then [`Self::end_item`]).
+    fn map_key(&mut self, k: &str) {
+        self.write_indent();
+        let simple = !k.contains(['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}']) && k.len() <= 128;
+        self.in_seq_item.push(false);
+        if simple {
+            self.set_context(false, false, true, true);
+            self.string(k);
+            self.write_indicator(":", false, false, false);
+        } else {
+            self.write_indicator("?", true, false, true);
+            self.set_context(false, false, true, false);
+            self.string(k);
+            self.write_indent();
+            self.write_indicator(":", true, false, true);
+        }
+    }
+
+    fn node(&mut self, n: &Node<'_>, root: bool, sequence: bool, mapping: bool, simple_key: bool) {
+        self.set_context(root, sequence, mapping, simple_key);
         match n {
             Node::Null => self.scalar("null", Style::Plain),
             Node::Bool(b) => self.scalar(if *b { "true" } else { "false" }, Style::Plain),
             Node::Int(i) => self.scalar(itoa::Buffer::new().format(*i), Style::Plain),
             Node::Uint(u) => self.scalar(itoa::Buffer::new().format(*u), Style::Plain),
-            Node::Float(f) => {
-                let s = crate::gofmt::format_float_g(*f);
-                let s = match s.as_str() {
-                    "+Inf" => ".inf".to_string(),
-                    "-Inf" => "-.inf".to_string(),
-                    "NaN" => ".nan".to_string(),
-                    _ => s,
-                };
-                self.scalar(&s, Style::Plain)
-            }
+            Node::Float(f) => self.float(*f),
             Node::Str(s) => self.string(s),
             Node::Seq(items) => {
                 if items.is_empty() || self.flow_level > 0 {
-                    self.write_indicator("[", true, true, false);
-                    self.increase_indent(true, false);
-                    self.write_indicator("]", false, false, false);
-                    self.pop_indent();
+                    self.empty_flow("[", "]");
                     return;
                 }
-                let indentless =
-                    self.flavor == Flavor::V2 && self.mapping_context && !self.indention;
-                self.increase_indent(false, indentless);
+                self.begin_block_seq();
                 for item in items {
-                    self.write_indent();
-                    self.write_indicator("-", true, false, true);
-                    self.in_seq_item.push(true);
+                    self.begin_seq_item();
                     self.node(item, false, true, false, false);
-                    self.in_seq_item.pop();
+                    self.end_item();
                 }
                 self.pop_indent();
             }
             Node::Map(entries) => {
                 if entries.is_empty() || self.flow_level > 0 {
-                    self.write_indicator("{", true, true, false);
-                    self.increase_indent(true, false);
-                    self.write_indicator("}", false, false, false);
-                    self.pop_indent();
+                    self.empty_flow("{", "}");
                     return;
                 }
                 self.increase_indent(false, false);
                 for (k, v) in entries {
-                    self.write_indent();
-                    let simple = !k.contains(['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}'])
-                        && k.len() <= 128;
-                    self.in_seq_item.push(false);
-                    if simple {
-                        self.node(&Node::Str(Cow::Borrowed(k)), false, false, true, true);
-                        self.write_indicator(":", false, false, false);
-                    } else {
-                        self.write_indicator("?", true, false, true);
-                        self.node(&Node::Str(Cow::Borrowed(k)), false, false, true, false);
-                        self.write_indent();
-                        self.write_indicator(":", true, false, true);
-                    }
+                    self.map_key(k);
                     self.node(v, false, false, true, false);
-                    self.in_seq_item.pop();
+                    self.end_item();
                 }
                 self.pop_indent();
             }
         }
+    }
+
+    /// Emits a template value as `sigs.k8s.io/yaml.Marshal` does (json.Marshal, goyaml v2's
+    /// re-reading of that JSON, its emitter) without building a node tree, for the values
+    /// that round trip unchanged: [`Bail`] on anything the general path must handle
+    /// (marshal and reader errors, raw NEL line folding, over-long keys).
+    pub(crate) fn value_document(mut self, v: &Value) -> Result<String, Bail> {
+        self.in_seq_item.push(false);
+        self.value(v, true, false, false, false)?;
+        self.write_indent();
+        Ok(self.out)
+    }
+
+    fn value(
+        &mut self,
+        v: &Value,
+        root: bool,
+        sequence: bool,
+        mapping: bool,
+        simple_key: bool,
+    ) -> Result<(), Bail> {
+        self.set_context(root, sequence, mapping, simple_key);
+        match v {
+            Value::Nil => self.scalar("null", Style::Plain),
+            Value::Bool(b) => self.scalar(if *b { "true" } else { "false" }, Style::Plain),
+            Value::Int(i) | Value::Int64(i) => {
+                self.scalar(itoa::Buffer::new().format(*i), Style::Plain)
+            }
+            Value::Float(f) => {
+                if !f.is_finite() {
+                    return Err(Bail);
+                }
+                match crate::json_number(*f) {
+                    Node::Int(i) => self.scalar(itoa::Buffer::new().format(i), Style::Plain),
+                    Node::Uint(u) => self.scalar(itoa::Buffer::new().format(u), Style::Plain),
+                    _ => self.float(*f),
+                }
+            }
+            Value::String(s) => {
+                if !rereads_unchanged(s) {
+                    return Err(Bail);
+                }
+                self.string(s)
+            }
+            v if v.is_typed_nil() => self.scalar("null", Style::Plain),
+            Value::Bytes(b) => {
+                use base64::Engine;
+                self.string(&base64::engine::general_purpose::STANDARD.encode(b))
+            }
+            Value::List(l) => {
+                if l.items.is_empty() || self.flow_level > 0 {
+                    self.empty_flow("[", "]");
+                    return Ok(());
+                }
+                self.begin_block_seq();
+                for item in &l.items {
+                    self.begin_seq_item();
+                    self.value(item, false, true, false, false)?;
+                    self.end_item();
+                }
+                self.pop_indent();
+            }
+            Value::Map(m) => {
+                let entries = m.entries.borrow();
+                if entries.is_empty() || self.flow_level > 0 {
+                    self.empty_flow("{", "}");
+                    return Ok(());
+                }
+                let mut sorted = Vec::with_capacity(entries.len());
+                for (k, v) in entries.iter() {
+                    if !rereads_unchanged(k) || crate::json_key_len(k) + 2 > 1024 {
+                        return Err(Bail);
+                    }
+                    sorted.push((k.as_str(), v));
+                }
+                let sorted = crate::sort_entries(sorted, false);
+                self.increase_indent(false, false);
+                for (k, v) in sorted {
+                    self.map_key(k);
+                    self.value(v, false, false, true, false)?;
+                    self.end_item();
+                }
+                self.pop_indent();
+            }
+            Value::Object(o) => match o.to_data() {
+                Some(d) => self.value(&d, root, sequence, mapping, simple_key)?,
+                None => self.empty_flow("{", "}"),
+            },
+        }
+        Ok(())
     }
 
     fn string(&mut self, s: &str) {
@@ -551,7 +720,7 @@ impl Emitter {
         self.increase_indent(true, false);
         let allow_breaks = !self.simple_key_context;
         match style {
-            Style::Plain => self.write_plain(v, allow_breaks),
+            Style::Plain => self.write_plain(value, allow_breaks),
             Style::Single => self.write_single(v, allow_breaks),
             Style::Double => self.write_double(v, allow_breaks),
             Style::Literal => self.write_literal(v),
@@ -559,7 +728,8 @@ impl Emitter {
         self.pop_indent();
     }
 
-    fn write_plain(&mut self, v: &[u8], allow_breaks: bool) {
+    fn write_plain(&mut self, value: &str, allow_breaks: bool) {
+        let v = value.as_bytes();
         if !self.whitespace {
             self.put(' ');
         }
@@ -595,8 +765,7 @@ impl Emitter {
                 }
                 if i > run {
                     // ASCII, so whole characters.
-                    self.out
-                        .push_str(std::str::from_utf8(&v[run..i]).unwrap_or_default());
+                    self.out.push_str(value.get(run..i).unwrap_or_default());
                     self.column += (i - run) as i64;
                 }
                 self.indention = false;
@@ -844,4 +1013,38 @@ pub(crate) fn natural_less<C: Copy + Into<char>>(a: &[C], b: &[C], v3: bool) -> 
         return ar(i) < br(i);
     }
     alen < blen
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quiet_runs_analyze_like_single_bytes() {
+        const PARTS: &[&str] = &[
+            "a", "Z9", "-", "- ", "#", " #", "a#", ":", ": ", ":x", "?", ",", "[", "]", "{", "}",
+            " ", "\t", "\n", "\r", "\u{85}", "\u{7f}", "\u{1}", "é", "\u{2028}", "\u{feff}", "---",
+            "...", "'", "\"", "!", "|", "%", "@", "`", "&", "*", ">", "~", "=", "/",
+        ];
+        let mut seed = 3u64;
+        let mut next = |n: usize| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((seed >> 33) as usize) % n
+        };
+        for _ in 0..50000 {
+            let mut s = String::new();
+            for _ in 0..next(7) {
+                s.push_str(PARTS[next(PARTS.len())]);
+            }
+            for v3 in [false, true] {
+                assert_eq!(
+                    analyze_with(s.as_bytes(), v3, true),
+                    analyze_with(s.as_bytes(), v3, false),
+                    "{s:?}"
+                );
+            }
+        }
+    }
 }

@@ -830,12 +830,7 @@ fn to_json_node(v: &Value, lines: &mut usize) -> Result<emit::Node<'static>, Err
             if !f.is_finite() {
                 return Err(unsupported(*f));
             }
-            match decode::resolve("", &format_float_json(*f)) {
-                Ok((_, Scalar::Int(i))) => Node::Int(i),
-                Ok((_, Scalar::Uint(u))) => Node::Uint(u),
-                Ok((_, Scalar::Float(f))) => Node::Float(f),
-                _ => Node::Float(*f),
-            }
+            json_number(*f)
         }
         Value::String(s) => Node::Str(Cow::Owned(reread_json_string(s, lines)?.into_owned())),
         v if v.is_typed_nil() => Node::Null,
@@ -884,6 +879,29 @@ fn to_json_node(v: &Value, lines: &mut usize) -> Result<emit::Node<'static>, Err
             None => Node::Map(Vec::new()),
         },
     })
+}
+
+/// A finite float64 as goyaml reads back json.Marshal's text of it: an integer when the text
+/// has no fraction or exponent (and fits), a float otherwise.
+fn json_number(f: f64) -> emit::Node<'static> {
+    use emit::Node;
+    // Integral values below 2^53 are written as plain digits, which resolve to that integer
+    // (negative zero is written `-0`: the general path).
+    if f.fract() == 0.0 && f.abs() < 9.0e15 && !(f == 0.0 && f.is_sign_negative()) {
+        return Node::Int(f as i64);
+    }
+    json_number_text(f)
+}
+
+/// [`json_number`] through the text: json.Marshal's formatting, goyaml's resolution.
+fn json_number_text(f: f64) -> emit::Node<'static> {
+    use emit::Node;
+    match decode::resolve("", &format_float_json(f)) {
+        Ok((_, Scalar::Int(i))) => Node::Int(i),
+        Ok((_, Scalar::Uint(u))) => Node::Uint(u),
+        Ok((_, Scalar::Float(f))) => Node::Float(f),
+        _ => Node::Float(f),
+    }
 }
 
 /// The length in characters of `k` as json.Marshal writes it inside quotes (HTML-escaped).
@@ -1002,10 +1020,13 @@ fn natural_cmp<C: Copy + Into<char>>(a: &[C], b: &[C], v3: bool) -> std::cmp::Or
 }
 
 /// A map entry with its key decoded to characters (for sorting).
-type KeyedEntry<T> = (Vec<char>, (Cow<'static, str>, T));
+type KeyedEntry<K, T> = (Vec<char>, (K, T));
 
 /// Sorts map entries in goyaml's key order; each key is decoded to characters once.
-fn sort_entries<T>(entries: Vec<(Cow<'static, str>, T)>, v3: bool) -> Vec<(Cow<'static, str>, T)> {
+fn sort_entries<K: std::ops::Deref<Target = str>, T>(
+    entries: Vec<(K, T)>,
+    v3: bool,
+) -> Vec<(K, T)> {
     if entries.len() < 2 {
         return entries;
     }
@@ -1023,7 +1044,7 @@ fn sort_entries<T>(entries: Vec<(Cow<'static, str>, T)>, v3: bool) -> Vec<(Cow<'
         entries.sort_by(|a, b| cmp(&a.0, &b.0));
         return entries;
     }
-    let mut keyed: Vec<KeyedEntry<T>> = entries
+    let mut keyed: Vec<KeyedEntry<K, T>> = entries
         .into_iter()
         .map(|e| (e.0.chars().collect(), e))
         .collect();
@@ -1034,6 +1055,14 @@ fn sort_entries<T>(entries: Vec<(Cow<'static, str>, T)>, v3: bool) -> Vec<(Cow<'
 /// sigs.k8s.io/yaml `Marshal(v)`: JSON, then goyaml v2's emitter. The text ends in a newline
 /// (Helm's `toYaml` trims one).
 pub fn to_yaml(v: &Value) -> Result<String, Error> {
+    if let Ok(text) = emit::Emitter::new(emit::Flavor::V2).value_document(v) {
+        return Ok(text);
+    }
+    to_yaml_tree(v)
+}
+
+/// [`to_yaml`] through the node tree of the re-read JSON: every value, every error.
+fn to_yaml_tree(v: &Value) -> Result<String, Error> {
     // json.Marshal fails first, then goyaml's reader, then its scanner and parser.
     if let Some(f) = first_nonfinite_data(v) {
         return Err(Error::Marshal(Box::new(unsupported(f))));
