@@ -194,7 +194,7 @@ fn main() {
             }
             for n in set.names() {
                 let t = set.tree(n).expect("named tree");
-                let s: String = t.root.iter().map(|n| n.to_string()).collect();
+                let s = t.to_string();
                 all.insert(format!("{}\0{n}", chart[0].0), s);
             }
         }

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use crate::builtins::{self, Builtin};
 use crate::error::{Error, ErrorInfo, ErrorKind, FuncFailure};
 use crate::func::{Body, Context, FuncMap, Type};
-use crate::parse::{Arg, Branch, Command, Node, Number, Pipe, Resolved, Str, TemplateCall, Tree};
+use crate::parse::{
+    Arena, Arg, Branch, Command, Node, Number, Pipe, Resolved, Str, TemplateCall, Tree,
+};
 use crate::value::{ElemType, FuncError, FuncErrorKind, MapType, Value};
 
 /// Go's `maxExecDepth`.
@@ -175,6 +177,8 @@ impl Shared {
 pub(crate) struct State<'a> {
     ns: &'a dyn Namespace,
     tmpl: &'a Tree,
+    /// The nodes of `tmpl` (and of its whole file).
+    arena: &'a Arena,
     /// Declared variables, innermost last (`$` itself is `dollar`, below them all).
     vars: Vec<(&'a str, Ev)>,
     dollar: Ev,
@@ -197,6 +201,7 @@ pub(crate) fn execute(
     let mut s = State {
         ns,
         tmpl: tree,
+        arena: &tree.arena,
         vars: Vec::new(),
         dollar: dot.clone(),
         node: At::None,
@@ -205,7 +210,7 @@ pub(crate) fn execute(
         argbuf: Vec::new(),
         evbuf: Vec::new(),
     };
-    s.walk_list(out, &dot, &tree.root).map(|_| ())
+    s.walk_list(out, &dot, &tree.arena[tree.root]).map(|_| ())
 }
 
 fn type_name(t: Type) -> &'static str {
@@ -300,11 +305,11 @@ impl<'a> State<'a> {
                     func,
                 });
             }
-            At::Node(n) => (node_pos(n), n.to_string()),
-            At::Pipe(p) => (p.pos, p.to_string()),
-            At::Cmd(c) => (c.pos, c.to_string()),
-            At::Arg(a) => (a.pos(), a.to_string()),
-            At::Template(t) => (t.pos, t.to_string()),
+            At::Node(n) => (node_pos(self.arena, n), self.arena.show(n).to_string()),
+            At::Pipe(p) => (p.pos, self.arena.show(p).to_string()),
+            At::Cmd(c) => (c.pos, self.arena.show(c).to_string()),
+            At::Arg(a) => (a.pos(), self.arena.show(a).to_string()),
+            At::Template(t) => (t.pos, self.arena.show(t).to_string()),
         };
         let (line, col) = self.tmpl.line_col(pos);
         Error::from(ErrorInfo {
@@ -348,14 +353,15 @@ impl<'a> State<'a> {
             }
             Node::If(b) => {
                 self.at(At::Node(node));
-                self.walk_if_or_with(out, dot, b, false)
+                self.walk_if_or_with(out, dot, &self.arena[*b], false)
             }
             Node::With(b) => {
                 self.at(At::Node(node));
-                self.walk_if_or_with(out, dot, b, true)
+                self.walk_if_or_with(out, dot, &self.arena[*b], true)
             }
             Node::Range(b) => {
                 self.at(At::Node(node));
+                let b = &self.arena[*b];
                 stacker::maybe_grow(128 * 1024, 2 * 1024 * 1024, || self.walk_range(out, dot, b))
             }
             Node::Template(t) => {
@@ -378,9 +384,9 @@ impl<'a> State<'a> {
         if !with && let Some(t) = self.with_simple_ref(dot, &b.pipe, Value::truthy) {
             // `if .a.b` / `if $x.a`: the condition read in place.
             return if t {
-                self.walk_list(out, dot, &b.list)
-            } else if let Some(e) = &b.else_list {
-                self.walk_list(out, dot, e)
+                self.walk_list(out, dot, &self.arena[b.list])
+            } else if let Some(e) = b.else_list {
+                self.walk_list(out, dot, &self.arena[e])
             } else {
                 Ok(Flow::Normal)
             };
@@ -390,12 +396,12 @@ impl<'a> State<'a> {
             let val = self.eval_pipeline(dot, &b.pipe)?;
             if val.v.truthy() {
                 if with {
-                    self.walk_list(out, &val, &b.list)
+                    self.walk_list(out, &val, &self.arena[b.list])
                 } else {
-                    self.walk_list(out, dot, &b.list)
+                    self.walk_list(out, dot, &self.arena[b.list])
                 }
-            } else if let Some(e) = &b.else_list {
-                self.walk_list(out, dot, e)
+            } else if let Some(e) = b.else_list {
+                self.walk_list(out, dot, &self.arena[e])
             } else {
                 Ok(Flow::Normal)
             }
@@ -474,7 +480,7 @@ impl<'a> State<'a> {
                 self.set_top_var(2, index);
             }
         }
-        let r = self.walk_list(out, &elem, &b.list);
+        let r = self.walk_list(out, &elem, &self.arena[b.list]);
         self.vars.truncate(mark);
         r
     }
@@ -570,8 +576,8 @@ impl<'a> State<'a> {
                 )));
             }
         }
-        if let Some(e) = &b.else_list {
-            return self.walk_list(out, dot, e);
+        if let Some(e) = b.else_list {
+            return self.walk_list(out, dot, &self.arena[e]);
         }
         Ok(Flow::Normal)
     }
@@ -598,6 +604,7 @@ impl<'a> State<'a> {
         let mut ns = State {
             ns: self.ns,
             tmpl: tree,
+            arena: &tree.arena,
             vars: Vec::new(),
             dollar: newdot.clone(),
             node: self.node,
@@ -607,7 +614,7 @@ impl<'a> State<'a> {
             evbuf: Vec::new(),
         };
         stacker::maybe_grow(128 * 1024, 4 * 1024 * 1024, || {
-            ns.walk_list(out, &newdot, &tree.root)
+            ns.walk_list(out, &newdot, &tree.arena[tree.root])
         })?;
         Ok(())
     }
@@ -617,7 +624,7 @@ impl<'a> State<'a> {
     fn eval_pipeline(&mut self, dot: &Ev, pipe: &'a Pipe) -> R<Ev> {
         self.at(At::Pipe(pipe));
         let mut value: Option<Ev> = None;
-        for cmd in pipe.cmds.iter() {
+        for cmd in &self.arena[pipe.cmds] {
             let mut v = self.eval_command(dot, cmd, value)?;
             v.iface = false;
             value = Some(v);
@@ -639,10 +646,14 @@ impl<'a> State<'a> {
     /// through maps (`.a.b`, `$x.a`, `$x`, `.`) without copying it; `None` when the general
     /// evaluation is needed (declarations, functions, a missing key, a non-map step).
     fn with_simple_ref<T>(&self, dot: &Ev, pipe: &Pipe, f: impl FnOnce(&Value) -> T) -> Option<T> {
-        if !pipe.decl.is_empty() || pipe.cmds.len() != 1 || pipe.cmds[0].args.len() != 1 {
+        if !pipe.decl.is_empty() || pipe.cmds.len() != 1 {
             return None;
         }
-        match &pipe.cmds[0].args[0] {
+        let args = self.arena[pipe.cmds][0].args;
+        if args.len() != 1 {
+            return None;
+        }
+        match &self.arena[args][0] {
             Arg::Field { idents, .. } => visit_chain(&dot.v, idents, f),
             Arg::Variable { idents, .. } => {
                 let v = self.var_ref(&idents[0])?;
@@ -667,7 +678,7 @@ impl<'a> State<'a> {
         {
             return Ok(());
         }
-        let Some((last, init)) = pipe.cmds.split_last() else {
+        let Some((last, init)) = self.arena[pipe.cmds].split_last() else {
             out.push_str("<no value>");
             return Ok(());
         };
@@ -683,7 +694,7 @@ impl<'a> State<'a> {
                 func: crate::parse::FuncRef(Resolved::Builtin(b)),
                 ..
             },
-        ) = last.args.first()
+        ) = self.arena[last.args].first()
             && builtins::is_print(*b)
         {
             self.at(At::Arg(first));
@@ -692,7 +703,7 @@ impl<'a> State<'a> {
                 *b,
                 name,
                 At::Cmd(last),
-                &last.args[1..],
+                &self.arena[last.args][1..],
                 value,
                 Some(out),
             )?;
@@ -708,30 +719,32 @@ impl<'a> State<'a> {
 
     fn not_a_function(&self, args: &[Arg], final_: &Option<Ev>) -> R<()> {
         if args.len() > 1 || final_.is_some() {
-            return Err(self.errorf(format!("can't give argument to non-function {}", args[0])));
+            return Err(self.errorf(format!(
+                "can't give argument to non-function {}",
+                self.arena.show(&args[0])
+            )));
         }
         Ok(())
     }
 
     fn eval_command(&mut self, dot: &Ev, cmd: &'a Command, final_: Option<Ev>) -> R<Ev> {
-        let first = &cmd.args[0];
+        let args: &'a [Arg] = &self.arena[cmd.args];
+        let first = &args[0];
         match first {
             Arg::Field { idents, .. } => {
                 self.at(At::Arg(first));
-                self.eval_field_chain(dot, dot, first, idents, Some(&cmd.args), final_)
+                self.eval_field_chain(dot, dot, first, idents, Some(args), final_)
             }
-            Arg::Chain { .. } => self.eval_chain_node(dot, first, Some(&cmd.args), final_),
-            Arg::Ident { .. } => {
-                self.eval_function(dot, first, At::Cmd(cmd), Some(&cmd.args), final_)
+            Arg::Chain { .. } => self.eval_chain_node(dot, first, Some(args), final_),
+            Arg::Ident { .. } => self.eval_function(dot, first, At::Cmd(cmd), Some(args), final_),
+            Arg::Pipe { pipe, .. } => {
+                self.not_a_function(args, &final_)?;
+                self.eval_pipeline(dot, &self.arena[*pipe])
             }
-            Arg::Pipe(p) => {
-                self.not_a_function(&cmd.args, &final_)?;
-                self.eval_pipeline(dot, p)
-            }
-            Arg::Variable { .. } => self.eval_variable_node(dot, first, Some(&cmd.args), final_),
+            Arg::Variable { .. } => self.eval_variable_node(dot, first, Some(args), final_),
             _ => {
                 self.at(At::Arg(first));
-                self.not_a_function(&cmd.args, &final_)?;
+                self.not_a_function(args, &final_)?;
                 match first {
                     Arg::Bool(_, b) => Ok(Ev::direct(Value::Bool(*b))),
                     Arg::Dot(_) => Ok(dot.clone()),
@@ -740,7 +753,7 @@ impl<'a> State<'a> {
                     Arg::String { text, id, .. } => Ok(Ev::direct(self.shared.literal(*id, text))),
                     _ => Err(self.errorf(format!(
                         "can't evaluate command {}",
-                        crate::fmt::quote(&first.to_string())
+                        crate::fmt::quote(&self.arena.show(first).to_string())
                     ))),
                 }
             }
@@ -783,7 +796,10 @@ impl<'a> State<'a> {
             return Err(self.errorf("internal error: not a chain".into()));
         };
         if let Arg::Nil(_) = **node {
-            return Err(self.errorf(format!("indirection through explicit nil in {chain}")));
+            return Err(self.errorf(format!(
+                "indirection through explicit nil in {}",
+                self.arena.show(chain)
+            )));
         }
         let pipe = self.eval_arg_untyped(dot, node)?;
         self.eval_field_chain(dot, &pipe, chain, fields, args, final_)
@@ -813,7 +829,10 @@ impl<'a> State<'a> {
             if let Some(a) = args {
                 self.not_a_function(a, &final_)?;
             } else if final_.is_some() {
-                return Err(self.errorf(format!("can't give argument to non-function {var}")));
+                return Err(self.errorf(format!(
+                    "can't give argument to non-function {}",
+                    self.arena.show(var)
+                )));
             }
             return Ok(value);
         }
@@ -960,7 +979,7 @@ impl<'a> State<'a> {
         let Arg::Ident { name, func, .. } = ident else {
             return Err(self.errorf(format!(
                 "can't evaluate command {}",
-                crate::fmt::quote(&ident.to_string())
+                crate::fmt::quote(&self.arena.show(ident).to_string())
             )));
         };
         let callee = match &func.0 {
@@ -1198,7 +1217,7 @@ impl<'a> State<'a> {
         }
         let callee_name = if matches!(b, Builtin::Call) {
             match arg_nodes.first() {
-                Some(a) => a.to_string(),
+                Some(a) => self.arena.show(a).to_string(),
                 // Go names a piped-in callee by reflect.Value's String().
                 None => match self.evbuf[start..].first().map(|e| &e.v) {
                     Some(Value::String(s)) => s.to_string(),
@@ -1224,7 +1243,7 @@ impl<'a> State<'a> {
     fn eval_arg_untyped(&mut self, dot: &Ev, node: &'a Arg) -> R<Ev> {
         self.at(At::Arg(node));
         match node {
-            Arg::Pipe(p) => self.eval_pipeline(dot, p),
+            Arg::Pipe { pipe, .. } => self.eval_pipeline(dot, &self.arena[*pipe]),
             Arg::Ident { .. } => self.eval_function(dot, node, At::Arg(node), None, None),
             _ => self.eval_arg(dot, PT::T(Type::Any), node),
         }
@@ -1253,7 +1272,7 @@ impl<'a> State<'a> {
                 )?
             }
             Arg::Variable { .. } => self.eval_variable_node(dot, node, None, None)?,
-            Arg::Pipe(p) => self.eval_pipeline(dot, p)?,
+            Arg::Pipe { pipe, .. } => self.eval_pipeline(dot, &self.arena[*pipe])?,
             Arg::Ident { .. } => self.eval_function(dot, node, At::Arg(node), None, None)?,
             Arg::Chain { .. } => self.eval_chain_node(dot, node, None, None)?,
             Arg::Bool(_, b) => {
@@ -1293,6 +1312,7 @@ impl<'a> State<'a> {
     }
 
     fn literal_mismatch(&self, t: Type, node: &Arg) -> Error {
+        let node = self.arena.show(node);
         match t {
             Type::Bool => self.errorf(format!("expected bool; found {node}")),
             Type::Int | Type::Int64 => self.errorf(format!("expected integer; found {node}")),
@@ -1419,11 +1439,11 @@ fn map_get<'m>(m: &'m crate::value::Map, key: &str) -> Option<&'m Value> {
     m.get(key)
 }
 
-fn node_pos(n: &Node) -> usize {
+fn node_pos(arena: &Arena, n: &Node) -> usize {
     match n {
         Node::Text(_) => 0,
         Node::Action(a) => a.pos,
-        Node::If(b) | Node::Range(b) | Node::With(b) => b.pos,
+        Node::If(b) | Node::Range(b) | Node::With(b) => arena[*b].pos,
         Node::Template(t) => t.pos,
         Node::Break(p) | Node::Continue(p) => *p,
     }

@@ -4,6 +4,7 @@
 //! `Send + Sync` and can be cached and shared between threads.
 
 use std::fmt::{self, Write as _};
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use crate::error::Error;
@@ -24,17 +25,26 @@ pub struct Tree {
     pub parse_name: Arc<str>,
     /// The whole source text of that file, for error line and column numbers.
     pub text: Arc<str>,
-    /// The body.
-    pub root: Vec<Node>,
+    /// The nodes of the whole file, shared by its trees.
+    pub arena: Arc<Arena>,
+    /// The body (in `arena`).
+    pub root: List<Node>,
 }
 
 impl Tree {
     /// Go's `parse.IsEmptyTree`: only whitespace text and comments.
     pub fn is_empty(&self) -> bool {
-        self.root.iter().all(|n| match n {
-            Node::Text(t) => t.trim_matches(|c: char| c.is_whitespace()).is_empty(),
-            _ => false,
-        })
+        is_empty_list(&self.arena[self.root])
+    }
+
+    /// The body's nodes.
+    pub fn root_nodes(&self) -> &[Node] {
+        &self.arena[self.root]
+    }
+
+    /// A node, operand, command or pipeline of this tree, displayed as Go's `String()`.
+    pub fn show<'t, T: ?Sized>(&'t self, item: &'t T) -> Show<'t, T> {
+        self.arena.show(item)
     }
 
     /// Go's `ErrorContext` location: (line, column) of a byte offset.
@@ -48,6 +58,213 @@ impl Tree {
         };
         (line, col)
     }
+}
+
+impl fmt::Display for Tree {
+    /// Go's `Tree.Root.String()`: the body as template text.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_list(f, &self.arena, &self.arena[self.root])
+    }
+}
+
+fn is_empty_list(list: &[Node]) -> bool {
+    list.iter().all(|n| match n {
+        Node::Text(t) => t.trim_matches(|c: char| c.is_whitespace()).is_empty(),
+        _ => false,
+    })
+}
+
+/// The nodes, branches, pipelines, commands and operands of one parsed file, each kind in
+/// one vector (one allocation per kind per file, rather than one per list or node; dropped
+/// in one go). Nodes refer to each other by [`List`] and [`Idx`], indexing the arena.
+#[derive(Debug, Default)]
+pub struct Arena {
+    nodes: Vec<Node>,
+    branches: Vec<Branch>,
+    pipes: Vec<Pipe>,
+    cmds: Vec<Command>,
+    args: Vec<Arg>,
+}
+
+/// `len` consecutive items of an [`Arena`] from `start`.
+pub struct List<T> {
+    start: u32,
+    len: u32,
+    _t: PhantomData<fn() -> T>,
+}
+
+impl<T> List<T> {
+    /// The number of items.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    /// True when there are none.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    const EMPTY: List<T> = List {
+        start: 0,
+        len: 0,
+        _t: PhantomData,
+    };
+}
+
+impl<T> Clone for List<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for List<T> {}
+
+impl<T> fmt::Debug for List<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "List({}+{})", self.start, self.len)
+    }
+}
+
+/// One item of an [`Arena`].
+pub struct Idx<T> {
+    i: u32,
+    _t: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for Idx<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for Idx<T> {}
+
+impl<T> fmt::Debug for Idx<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Idx({})", self.i)
+    }
+}
+
+/// The kinds of items an [`Arena`] holds.
+pub trait Stored: Sized {
+    #[doc(hidden)]
+    fn store(a: &Arena) -> &Vec<Self>;
+    #[doc(hidden)]
+    fn store_mut(a: &mut Arena) -> &mut Vec<Self>;
+}
+
+macro_rules! stored {
+    ($t:ty, $f:ident) => {
+        impl Stored for $t {
+            #[inline]
+            fn store(a: &Arena) -> &Vec<Self> {
+                &a.$f
+            }
+            #[inline]
+            fn store_mut(a: &mut Arena) -> &mut Vec<Self> {
+                &mut a.$f
+            }
+        }
+    };
+}
+stored!(Node, nodes);
+stored!(Branch, branches);
+stored!(Pipe, pipes);
+stored!(Command, cmds);
+stored!(Arg, args);
+
+impl<T: Stored> std::ops::Index<List<T>> for Arena {
+    type Output = [T];
+    #[inline]
+    fn index(&self, l: List<T>) -> &[T] {
+        let start = l.start as usize;
+        &T::store(self)[start..start + l.len as usize]
+    }
+}
+
+impl<T: Stored> std::ops::Index<Idx<T>> for Arena {
+    type Output = T;
+    #[inline]
+    fn index(&self, i: Idx<T>) -> &T {
+        &T::store(self)[i.i as usize]
+    }
+}
+
+impl Arena {
+    /// An item of this arena, displayed as Go's `String()` of it.
+    pub fn show<'t, T: ?Sized>(&'t self, item: &'t T) -> Show<'t, T> {
+        Show { arena: self, item }
+    }
+
+    /// Moves `v[base..]` to the end of the arena's items of that kind. (Counts fit in
+    /// `u32`: [`parse`] refuses texts of 4 GiB and more, and every item takes a byte.)
+    fn take_from<T: Stored>(&mut self, v: &mut Vec<T>, base: usize) -> List<T> {
+        let store = T::store_mut(self);
+        let start = store.len() as u32;
+        store.extend(v.drain(base..));
+        List {
+            start,
+            len: store.len() as u32 - start,
+            _t: PhantomData,
+        }
+    }
+
+    /// Adds one item.
+    fn add<T: Stored>(&mut self, x: T) -> Idx<T> {
+        let store = T::store_mut(self);
+        let i = store.len() as u32;
+        store.push(x);
+        Idx { i, _t: PhantomData }
+    }
+
+    /// Adds a list of one item.
+    fn add_one<T: Stored>(&mut self, x: T) -> List<T> {
+        let Idx { i, .. } = self.add(x);
+        List {
+            start: i,
+            len: 1,
+            _t: PhantomData,
+        }
+    }
+
+    /// A copy of `self` in vectors of their exact size (emptying `self`, which keeps its
+    /// capacity for the next parse).
+    fn take_exact(&mut self) -> Arena {
+        fn exact<T>(v: &mut Vec<T>) -> Vec<T> {
+            let mut out = Vec::with_capacity(v.len());
+            out.append(v);
+            out
+        }
+        Arena {
+            nodes: exact(&mut self.nodes),
+            branches: exact(&mut self.branches),
+            pipes: exact(&mut self.pipes),
+            cmds: exact(&mut self.cmds),
+            args: exact(&mut self.args),
+        }
+    }
+
+    fn clear(&mut self) {
+        self.nodes.clear();
+        self.branches.clear();
+        self.pipes.clear();
+        self.cmds.clear();
+        self.args.clear();
+    }
+
+    fn capacity(&self) -> usize {
+        self.nodes.capacity()
+            + self.branches.capacity()
+            + self.pipes.capacity()
+            + self.cmds.capacity()
+            + self.args.capacity()
+    }
+}
+
+/// An item of a tree displayed as Go's `String()` of it (see [`Tree::show`]).
+pub struct Show<'t, T: ?Sized> {
+    arena: &'t Arena,
+    item: &'t T,
 }
 
 /// A string of a parse tree: identifiers, string constants and text. Short strings (up to
@@ -175,11 +392,11 @@ pub enum Node {
     /// `{{pipeline}}`.
     Action(Action),
     /// `{{if}}`.
-    If(Box<Branch>),
+    If(Idx<Branch>),
     /// `{{range}}`.
-    Range(Box<Branch>),
+    Range(Idx<Branch>),
     /// `{{with}}`.
-    With(Box<Branch>),
+    With(Idx<Branch>),
     /// `{{template "name" pipeline}}` (also what `{{block}}` leaves in place).
     Template(Box<TemplateCall>),
     /// `{{break}}` at a byte offset.
@@ -200,8 +417,8 @@ pub struct Action {
 pub struct Branch {
     pub pos: usize,
     pub pipe: Pipe,
-    pub list: Vec<Node>,
-    pub else_list: Option<Vec<Node>>,
+    pub list: List<Node>,
+    pub else_list: Option<List<Node>>,
 }
 
 /// `{{template "name" pipeline}}`.
@@ -218,43 +435,7 @@ pub struct Pipe {
     pub pos: usize,
     pub is_assign: bool,
     pub decl: Vec<VarDecl>,
-    pub cmds: Few<Command>,
-}
-
-/// A list of one element or more, holding one element without a separate allocation (most
-/// pipelines have one command). Dereferences to a slice.
-pub enum Few<T> {
-    One(T),
-    Many(Box<[T]>),
-}
-
-impl<T> Few<T> {
-    /// The elements `v[base..]`, removed from `v`.
-    fn take_from(v: &mut Vec<T>, base: usize) -> Few<T> {
-        if v.len() == base + 1
-            && let Some(x) = v.pop()
-        {
-            return Few::One(x);
-        }
-        Few::Many(v.drain(base..).collect())
-    }
-}
-
-impl<T> std::ops::Deref for Few<T> {
-    type Target = [T];
-    #[inline]
-    fn deref(&self) -> &[T] {
-        match self {
-            Few::One(x) => std::slice::from_ref(x),
-            Few::Many(v) => v,
-        }
-    }
-}
-
-impl<T: fmt::Debug> fmt::Debug for Few<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.iter()).finish()
-    }
+    pub cmds: List<Command>,
 }
 
 /// The identifiers of a field chain (`.a.b.c`, `$x.a`): up to three held without a separate
@@ -321,7 +502,7 @@ pub struct VarDecl {
 #[derive(Debug)]
 pub struct Command {
     pub pos: usize,
-    pub args: Few<Arg>,
+    pub args: List<Arg>,
 }
 
 /// An operand.
@@ -342,7 +523,7 @@ pub enum Arg {
         func: FuncRef,
     },
     /// A parenthesized pipeline.
-    Pipe(Box<Pipe>),
+    Pipe { pos: usize, pipe: Idx<Pipe> },
     /// `$x.a.b`; `idents[0]` includes the `$`.
     Variable { pos: usize, idents: Idents },
     /// `.`
@@ -416,11 +597,11 @@ impl Arg {
             | Arg::Chain { pos, .. }
             | Arg::Ident { pos, .. }
             | Arg::Variable { pos, .. }
+            | Arg::Pipe { pos, .. }
             | Arg::Dot(pos)
             | Arg::Nil(pos)
             | Arg::Bool(pos, _)
             | Arg::String { pos, .. } => *pos,
-            Arg::Pipe(p) => p.pos,
             Arg::Number(n) => n.pos,
         }
     }
@@ -428,134 +609,159 @@ impl Arg {
 
 // ---- Go's String() of nodes ----
 
-fn write_list(f: &mut fmt::Formatter<'_>, list: &[Node]) -> fmt::Result {
+fn write_list(f: &mut fmt::Formatter<'_>, a: &Arena, list: &[Node]) -> fmt::Result {
     for n in list {
-        write!(f, "{n}")?;
+        write_node(f, a, n)?;
     }
     Ok(())
 }
 
-impl fmt::Display for Node {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Node::Text(t) => f.write_str(t),
-            Node::Action(a) => write!(f, "{a}"),
-            Node::If(b) => b.write(f, "if"),
-            Node::Range(b) => b.write(f, "range"),
-            Node::With(b) => b.write(f, "with"),
-            Node::Template(t) => write!(f, "{t}"),
-            Node::Break(_) => f.write_str("{{break}}"),
-            Node::Continue(_) => f.write_str("{{continue}}"),
+fn write_node(f: &mut fmt::Formatter<'_>, a: &Arena, n: &Node) -> fmt::Result {
+    match n {
+        Node::Text(t) => f.write_str(t),
+        Node::Action(x) => {
+            f.write_str("{{")?;
+            write_pipe(f, a, &x.pipe)?;
+            f.write_str("}}")
         }
+        Node::If(b) => write_branch(f, a, &a[*b], "if"),
+        Node::Range(b) => write_branch(f, a, &a[*b], "range"),
+        Node::With(b) => write_branch(f, a, &a[*b], "with"),
+        Node::Template(t) => write_template(f, a, t),
+        Node::Break(_) => f.write_str("{{break}}"),
+        Node::Continue(_) => f.write_str("{{continue}}"),
     }
 }
 
-impl fmt::Display for Action {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{{{{{}}}}}", self.pipe)
+fn write_branch(f: &mut fmt::Formatter<'_>, a: &Arena, b: &Branch, kw: &str) -> fmt::Result {
+    write!(f, "{{{{{kw} ")?;
+    write_pipe(f, a, &b.pipe)?;
+    f.write_str("}}")?;
+    write_list(f, a, &a[b.list])?;
+    if let Some(e) = b.else_list {
+        f.write_str("{{else}}")?;
+        write_list(f, a, &a[e])?;
     }
+    f.write_str("{{end}}")
 }
 
-impl Branch {
-    fn write(&self, f: &mut fmt::Formatter<'_>, kw: &str) -> fmt::Result {
-        write!(f, "{{{{{kw} {}}}}}", self.pipe)?;
-        write_list(f, &self.list)?;
-        if let Some(e) = &self.else_list {
-            f.write_str("{{else}}")?;
-            write_list(f, e)?;
-        }
-        f.write_str("{{end}}")
+fn write_template(f: &mut fmt::Formatter<'_>, a: &Arena, t: &TemplateCall) -> fmt::Result {
+    write!(f, "{{{{template {}", crate::fmt::quote(&t.name))?;
+    if let Some(p) = &t.pipe {
+        f.write_char(' ')?;
+        write_pipe(f, a, p)?;
     }
+    f.write_str("}}")
 }
 
-impl fmt::Display for TemplateCall {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.pipe {
-            None => write!(f, "{{{{template {}}}}}", crate::fmt::quote(&self.name)),
-            Some(p) => write!(
-                f,
-                "{{{{template {} {}}}}}",
-                crate::fmt::quote(&self.name),
-                p
-            ),
-        }
-    }
-}
-
-impl fmt::Display for Pipe {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if !self.decl.is_empty() {
-            for (i, v) in self.decl.iter().enumerate() {
-                if i > 0 {
-                    f.write_str(", ")?;
-                }
-                f.write_str(&v.name)?;
-            }
-            f.write_str(if self.is_assign { " = " } else { " := " })?;
-        }
-        for (i, c) in self.cmds.iter().enumerate() {
+fn write_pipe(f: &mut fmt::Formatter<'_>, a: &Arena, p: &Pipe) -> fmt::Result {
+    if !p.decl.is_empty() {
+        for (i, v) in p.decl.iter().enumerate() {
             if i > 0 {
-                f.write_str(" | ")?;
+                f.write_str(", ")?;
             }
-            write!(f, "{c}")?;
+            f.write_str(&v.name)?;
         }
-        Ok(())
+        f.write_str(if p.is_assign { " = " } else { " := " })?;
     }
+    for (i, c) in a[p.cmds].iter().enumerate() {
+        if i > 0 {
+            f.write_str(" | ")?;
+        }
+        write_command(f, a, c)?;
+    }
+    Ok(())
 }
 
-impl fmt::Display for Command {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, a) in self.args.iter().enumerate() {
-            if i > 0 {
-                f.write_char(' ')?;
+fn write_command(f: &mut fmt::Formatter<'_>, a: &Arena, c: &Command) -> fmt::Result {
+    for (i, x) in a[c.args].iter().enumerate() {
+        if i > 0 {
+            f.write_char(' ')?;
+        }
+        if let Arg::Pipe { pipe, .. } = x {
+            f.write_char('(')?;
+            write_pipe(f, a, &a[*pipe])?;
+            f.write_char(')')?;
+        } else {
+            write_arg(f, a, x)?;
+        }
+    }
+    Ok(())
+}
+
+fn write_arg(f: &mut fmt::Formatter<'_>, a: &Arena, x: &Arg) -> fmt::Result {
+    match x {
+        Arg::Field { idents, .. } => {
+            for id in idents.iter() {
+                write!(f, ".{id}")?;
             }
-            if let Arg::Pipe(p) = a {
-                write!(f, "({p})")?;
+            Ok(())
+        }
+        Arg::Chain { node, fields, .. } => {
+            if let Arg::Pipe { pipe, .. } = &**node {
+                f.write_char('(')?;
+                write_pipe(f, a, &a[*pipe])?;
+                f.write_char(')')?;
             } else {
-                write!(f, "{a}")?;
+                write_arg(f, a, node)?;
             }
+            for id in fields.iter() {
+                write!(f, ".{id}")?;
+            }
+            Ok(())
         }
-        Ok(())
+        Arg::Ident { name, .. } => f.write_str(name),
+        Arg::Pipe { pipe, .. } => write_pipe(f, a, &a[*pipe]),
+        Arg::Variable { idents, .. } => {
+            for (i, id) in idents.iter().enumerate() {
+                if i > 0 {
+                    f.write_char('.')?;
+                }
+                f.write_str(id)?;
+            }
+            Ok(())
+        }
+        Arg::Dot(_) => f.write_char('.'),
+        Arg::Nil(_) => f.write_str("nil"),
+        Arg::Bool(_, b) => write!(f, "{b}"),
+        Arg::Number(n) => f.write_str(&n.text),
+        Arg::String { quoted, .. } => f.write_str(quoted),
     }
 }
 
-impl fmt::Display for Arg {
+impl fmt::Display for Show<'_, Node> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Arg::Field { idents, .. } => {
-                for id in idents.iter() {
-                    write!(f, ".{id}")?;
-                }
-                Ok(())
-            }
-            Arg::Chain { node, fields, .. } => {
-                if let Arg::Pipe(p) = &**node {
-                    write!(f, "({p})")?;
-                } else {
-                    write!(f, "{node}")?;
-                }
-                for id in fields.iter() {
-                    write!(f, ".{id}")?;
-                }
-                Ok(())
-            }
-            Arg::Ident { name, .. } => f.write_str(name),
-            Arg::Pipe(p) => write!(f, "{p}"),
-            Arg::Variable { idents, .. } => {
-                for (i, id) in idents.iter().enumerate() {
-                    if i > 0 {
-                        f.write_char('.')?;
-                    }
-                    f.write_str(id)?;
-                }
-                Ok(())
-            }
-            Arg::Dot(_) => f.write_char('.'),
-            Arg::Nil(_) => f.write_str("nil"),
-            Arg::Bool(_, b) => write!(f, "{b}"),
-            Arg::Number(n) => f.write_str(&n.text),
-            Arg::String { quoted, .. } => f.write_str(quoted),
-        }
+        write_node(f, self.arena, self.item)
+    }
+}
+
+impl fmt::Display for Show<'_, [Node]> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_list(f, self.arena, self.item)
+    }
+}
+
+impl fmt::Display for Show<'_, TemplateCall> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_template(f, self.arena, self.item)
+    }
+}
+
+impl fmt::Display for Show<'_, Pipe> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_pipe(f, self.arena, self.item)
+    }
+}
+
+impl fmt::Display for Show<'_, Command> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_command(f, self.arena, self.item)
+    }
+}
+
+impl fmt::Display for Show<'_, Arg> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_arg(f, self.arena, self.item)
     }
 }
 
@@ -586,6 +792,14 @@ pub(crate) fn parse(
     text: &str,
     resolve: &dyn Fn(&str) -> Option<FuncRef>,
 ) -> Result<Vec<Tree>, Error> {
+    if u32::try_from(text.len()).is_err() {
+        // Arena positions are `u32` (every item of a tree takes at least one byte).
+        return Err(Error::parse(
+            name,
+            0,
+            "template: text of 4 GiB or more".into(),
+        ));
+    }
     let text_arc: Arc<str> = Arc::from(text);
     let shared: Arc<Arc<str>> = Arc::new(text_arc.clone());
     let parse_name: Arc<str> = Arc::from(name);
@@ -601,6 +815,7 @@ pub(crate) fn parse(
         node_stack: bufs.node_stack,
         arg_stack: bufs.arg_stack,
         cmd_stack: bufs.cmd_stack,
+        arena: bufs.arena,
         range_depth: 0,
         stack_depth: 0,
         parse_name: parse_name.clone(),
@@ -610,25 +825,45 @@ pub(crate) fn parse(
         text: shared,
     };
     let root = p.parse_top();
+    let mut pending = std::mem::take(&mut p.trees);
+    let r = root.and_then(|root| {
+        // The file's own tree is added last in Go (after its defines); the set handles order.
+        add_tree(
+            &mut pending,
+            &p.arena,
+            (name.to_string(), root),
+            &p.parse_name,
+            || 0,
+        )
+    });
+    let arena = match r {
+        Ok(()) => Some(Arc::new(p.arena.take_exact())),
+        Err(_) => None,
+    };
     // Keep the buffers (emptied) for the next parse on this thread.
     let mut bufs = Buffers {
         node_stack: std::mem::take(&mut p.node_stack),
         arg_stack: std::mem::take(&mut p.arg_stack),
         cmd_stack: std::mem::take(&mut p.cmd_stack),
         scratch: std::mem::take(&mut p.scratch),
+        arena: std::mem::take(&mut p.arena),
     };
     bufs.clear();
     BUFFERS.with(|b| b.set(Some(bufs)));
-    let root = root?;
-    let main = Tree {
-        name: name.to_string(),
-        parse_name,
-        text: text_arc,
-        root,
+    r?;
+    let Some(arena) = arena else {
+        return Ok(Vec::new());
     };
-    let mut trees = p.trees;
-    // The file's own tree is added last in Go (after its defines); the set handles order.
-    add_tree(&mut trees, main, &p.parse_name, || 0)?;
+    let mut trees: Vec<Tree> = pending
+        .into_iter()
+        .map(|(tname, root)| Tree {
+            name: tname,
+            parse_name: parse_name.clone(),
+            text: text_arc.clone(),
+            arena: arena.clone(),
+            root,
+        })
+        .collect();
     // Move the main tree first for the caller's convenience.
     if let Some(i) = trees.iter().position(|t| t.name == name) {
         let t = trees.remove(i);
@@ -645,6 +880,8 @@ struct Buffers {
     arg_stack: Vec<Arg>,
     cmd_stack: Vec<Command>,
     scratch: Vec<Str>,
+    /// Where a parse builds its arena (copied out at the end in vectors of exact size).
+    arena: Arena,
 }
 
 impl Buffers {
@@ -656,6 +893,7 @@ impl Buffers {
         self.arg_stack.clear();
         self.cmd_stack.clear();
         self.scratch.clear();
+        self.arena.clear();
         if self.node_stack.capacity() > KEEP {
             self.node_stack = Vec::new();
         }
@@ -667,6 +905,9 @@ impl Buffers {
         }
         if self.scratch.capacity() > KEEP {
             self.scratch = Vec::new();
+        }
+        if self.arena.capacity() > 64 * KEEP {
+            self.arena = Arena::default();
         }
     }
 }
@@ -700,25 +941,29 @@ fn name_hash(name: &str) -> usize {
     (h >> 32) as usize
 }
 
+/// A tree being parsed: its name and body (in the parser's arena).
+type Pending = (String, List<Node>);
+
 /// Go's `Tree.add` (`line` gives the line for the error, computed only then).
 fn add_tree(
-    trees: &mut Vec<Tree>,
-    t: Tree,
+    trees: &mut Vec<Pending>,
+    arena: &Arena,
+    t: Pending,
     parse_name: &str,
     line: impl FnOnce() -> usize,
 ) -> Result<(), Error> {
-    if let Some(i) = trees.iter().position(|x| x.name == t.name) {
-        if trees[i].is_empty() {
+    if let Some(i) = trees.iter().position(|x| x.0 == t.0) {
+        if is_empty_list(&arena[trees[i].1]) {
             trees[i] = t;
             return Ok(());
         }
-        if !t.is_empty() {
+        if !is_empty_list(&arena[t.1]) {
             return Err(Error::parse(
                 parse_name,
                 line(),
                 format!(
                     "template: multiple definition of template {}",
-                    crate::fmt::quote(&t.name)
+                    crate::fmt::quote(&t.0)
                 ),
             ));
         }
@@ -753,13 +998,15 @@ struct Parser<'a, 'f> {
     arg_stack: Vec<Arg>,
     /// The commands of the pipelines being parsed (innermost last).
     cmd_stack: Vec<Command>,
+    /// The file's items, finished lists and nodes.
+    arena: Arena,
     range_depth: usize,
     stack_depth: usize,
     parse_name: Arc<str>,
     resolve: &'f dyn Fn(&str) -> Option<FuncRef>,
     /// Function names resolved in this file (a direct-mapped cache by name hash).
     funcs: [(&'a str, Option<FuncRef>); FUNC_CACHE],
-    trees: Vec<Tree>,
+    trees: Vec<Pending>,
     /// The source text, shared by the tree and its strings.
     text: Arc<Arc<str>>,
 }
@@ -928,7 +1175,7 @@ impl<'a> Parser<'a, '_> {
         Ok(t)
     }
 
-    fn parse_top(&mut self) -> PResult<Vec<Node>> {
+    fn parse_top(&mut self) -> PResult<List<Node>> {
         let base = self.node_stack.len();
         while self.peek().typ != ItemType::Eof {
             if self.peek().typ == ItemType::LeftDelim {
@@ -946,7 +1193,7 @@ impl<'a> Parser<'a, '_> {
                 }
             }
         }
-        Ok(self.node_stack.drain(base..).collect())
+        Ok(self.arena.take_from(&mut self.node_stack, base))
     }
 
     fn parse_definition(&mut self) -> PResult<()> {
@@ -965,27 +1212,25 @@ impl<'a> Parser<'a, '_> {
         if !matches!(end, Parsed::End) {
             return Err(self.errorf(format!("unexpected {} in {}", end.describe(), CONTEXT)));
         }
-        let tree = Tree {
-            name,
-            parse_name: self.parse_name.clone(),
-            text: Arc::clone(&*self.text),
-            root: list,
-        };
         let pos = self.token[0].pos;
-        add_tree(&mut self.trees, tree, &self.parse_name, || {
-            line_of(&self.text, pos)
-        })?;
+        add_tree(
+            &mut self.trees,
+            &self.arena,
+            (name, list),
+            &self.parse_name,
+            || line_of(&self.text, pos),
+        )?;
         self.leave_definition(saved_vars);
         self.range_depth = saved_range;
         Ok(())
     }
 
-    fn item_list(&mut self) -> PResult<(Vec<Node>, Parsed)> {
-        // Nodes are collected on a stack shared by the nested lists, then moved to a list
-        // of their exact number.
+    fn item_list(&mut self) -> PResult<(List<Node>, Parsed)> {
+        // Nodes are collected on a stack shared by the nested lists, then moved to the
+        // arena (where the nodes of a list follow each other).
         let base = self.node_stack.len();
         let r = self.item_list_onto_stack();
-        let list: Vec<Node> = self.node_stack.drain(base..).collect();
+        let list = self.arena.take_from(&mut self.node_stack, base);
         r.map(|end| (list, end))
     }
 
@@ -1085,7 +1330,7 @@ impl<'a> Parser<'a, '_> {
         let nvars = self.vars.len();
         let r = self.parse_control(context);
         self.vars.truncate(nvars);
-        let b = Box::new(r?);
+        let b = self.arena.add(r?);
         Ok(match context {
             "if" => Node::If(b),
             "range" => Node::Range(b),
@@ -1109,10 +1354,12 @@ impl<'a> Parser<'a, '_> {
             Parsed::Else => {
                 if context == "if" && self.peek().typ == ItemType::If {
                     self.next();
-                    else_list = Some(vec![self.control("if")?]);
+                    let n = self.control("if")?;
+                    else_list = Some(self.arena.add_one(n));
                 } else if context == "with" && self.peek().typ == ItemType::With {
                     self.next();
-                    else_list = Some(vec![self.control("with")?]);
+                    let n = self.control("with")?;
+                    else_list = Some(self.arena.add_one(n));
                 } else {
                     let (el, next) = self.item_list()?;
                     if !matches!(next, Parsed::End) {
@@ -1154,16 +1401,14 @@ impl<'a> Parser<'a, '_> {
         }
         self.leave_definition(saved_vars);
         self.range_depth = saved_range;
-        let tree = Tree {
-            name: name.clone(),
-            parse_name: self.parse_name.clone(),
-            text: Arc::clone(&*self.text),
-            root: list,
-        };
         let pos = self.token[0].pos;
-        add_tree(&mut self.trees, tree, &self.parse_name, || {
-            line_of(&self.text, pos)
-        })?;
+        add_tree(
+            &mut self.trees,
+            &self.arena,
+            (name.clone(), list),
+            &self.parse_name,
+            || line_of(&self.text, pos),
+        )?;
         Ok(Node::Template(Box::new(TemplateCall {
             pos: token.pos,
             name,
@@ -1193,7 +1438,7 @@ impl<'a> Parser<'a, '_> {
             pos: token.pos,
             is_assign: false,
             decl: Vec::new(),
-            cmds: Few::Many(Box::new([])),
+            cmds: List::EMPTY,
         };
         'decls: loop {
             let v = self.peek();
@@ -1240,7 +1485,7 @@ impl<'a> Parser<'a, '_> {
         loop {
             let token = self.next();
             if token.typ == end {
-                pipe.cmds = Few::take_from(&mut self.cmd_stack, base);
+                pipe.cmds = self.arena.take_from(&mut self.cmd_stack, base);
                 self.check_pipeline(&pipe, context)?;
                 return Ok(pipe);
             }
@@ -1269,9 +1514,9 @@ impl<'a> Parser<'a, '_> {
         if pipe.cmds.is_empty() {
             return Err(self.errorf(format!("missing value for {context}")));
         }
-        for (i, c) in pipe.cmds.iter().enumerate().skip(1) {
+        for (i, c) in self.arena[pipe.cmds].iter().enumerate().skip(1) {
             if matches!(
-                c.args[0],
+                self.arena[c.args][0],
                 Arg::Bool(..) | Arg::Dot(_) | Arg::Nil(_) | Arg::Number(_) | Arg::String { .. }
             ) {
                 return Err(self.errorf(format!(
@@ -1294,7 +1539,7 @@ impl<'a> Parser<'a, '_> {
         if self.arg_stack.len() == base {
             return Err(self.errorf("empty command".into()));
         }
-        let args = Few::take_from(&mut self.arg_stack, base);
+        let args = self.arena.take_from(&mut self.arg_stack, base);
         Ok(Command { pos, args })
     }
 
@@ -1370,7 +1615,7 @@ impl<'a> Parser<'a, '_> {
                         self.line(pos),
                         format!(
                             "unexpected . after term {}",
-                            crate::fmt::quote(&node.to_string())
+                            crate::fmt::quote(&self.arena.show(&node).to_string())
                         ),
                     ));
                 }
@@ -1491,7 +1736,11 @@ impl<'a> Parser<'a, '_> {
                     self.pipeline("parenthesized pipeline", ItemType::RightParen)
                 });
                 self.stack_depth -= 1;
-                Arg::Pipe(Box::new(r?))
+                let pipe = r?;
+                Arg::Pipe {
+                    pos: pipe.pos,
+                    pipe: self.arena.add(pipe),
+                }
             }
             ItemType::String | ItemType::RawString => {
                 let end = token.pos + token.val.len();
@@ -1537,11 +1786,11 @@ mod tests {
 
     fn args(text: &str) -> Vec<String> {
         let trees = parse_str(text).expect("parses");
-        let Node::Action(a) = &trees[0].root[0] else {
+        let t = &trees[0];
+        let Node::Action(a) = &t.root_nodes()[0] else {
             panic!("an action");
         };
-        a.pipe.cmds[0]
-            .args
+        t.arena[t.arena[a.pipe.cmds][0].args]
             .iter()
             .map(|a| format!("{a:?}"))
             .collect()
@@ -1591,12 +1840,12 @@ mod tests {
         let long = "averyveryverylongidentifier_beyond_the_inline_size";
         let t = format!("{{{{ .{long}.x }}}}{{{{ \"{long}\" }}}}{{{{ \"a\\tb\" }}}}");
         let trees = parse_str(&t).expect("parses");
-        let s: String = trees[0].root.iter().map(|n| n.to_string()).collect();
-        assert_eq!(s, t.replace("{{ ", "{{").replace(" }}", "}}"));
-        let Node::Action(a) = &trees[0].root[2] else {
+        let tr = &trees[0];
+        assert_eq!(tr.to_string(), t.replace("{{ ", "{{").replace(" }}", "}}"));
+        let Node::Action(a) = &tr.root_nodes()[2] else {
             panic!("an action");
         };
-        let Arg::String { text, .. } = &a.pipe.cmds[0].args[0] else {
+        let Arg::String { text, .. } = &tr.arena[tr.arena[a.pipe.cmds][0].args][0] else {
             panic!("a string");
         };
         assert_eq!(&**text, "a\tb");
