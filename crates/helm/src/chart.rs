@@ -33,7 +33,7 @@ impl LoadError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct File {
     pub name: String,
-    pub data: Arc<[u8]>,
+    pub data: Arc<Vec<u8>>,
 }
 
 /// A maintainer entry of Chart.yaml.
@@ -197,7 +197,7 @@ pub(crate) fn filter_files(files: BTreeMap<String, Vec<u8>>) -> Result<Vec<File>
         }
         out.push(File {
             name,
-            data: strip_bom(data).into(),
+            data: Arc::new(strip_bom(data)),
         });
     }
     check_api_version(&out)?;
@@ -272,7 +272,7 @@ fn load_dir(dir: &Path) -> Result<Chart, LoadError> {
 /// Chart.yaml as [`dir_files_parsed`] read and parsed it, so that loading the files does not
 /// parse it again (used only when the loaded Chart.yaml has exactly these bytes).
 struct ParsedChartYaml {
-    data: Arc<[u8]>,
+    data: Arc<Vec<u8>>,
     doc: Value,
 }
 
@@ -304,7 +304,7 @@ fn dir_files_parsed(dir: &Path) -> Result<(Vec<File>, ParsedChartYaml), LoadErro
         Err(_) => Rules::default(),
     };
     rules.add_defaults();
-    let top: Arc<[u8]> = top.into();
+    let top: Arc<Vec<u8>> = Arc::new(top);
     let mut files = Vec::new();
     walk(dir, "", &rules, &top, &mut files)?;
     Ok((files, ParsedChartYaml { data: top, doc: v }))
@@ -325,7 +325,7 @@ fn walk(
     dir: &Path,
     rel: &str,
     rules: &Rules,
-    top: &Arc<[u8]>,
+    top: &Arc<Vec<u8>>,
     out: &mut Vec<File>,
 ) -> Result<(), LoadError> {
     let mut entries: Vec<_> = std::fs::read_dir(dir)
@@ -371,7 +371,7 @@ fn walk(
         if rel.is_empty() && name == "Chart.yaml" {
             check_file_size(&name, top.len() as u64)?;
             let data = match top.strip_prefix(BOM) {
-                Some(rest) => rest.into(),
+                Some(rest) => Arc::new(rest.to_vec()),
                 None => top.clone(),
             };
             out.push(File { name: n, data });
@@ -387,7 +387,7 @@ fn walk(
         let data = read_sized(&mut file, len as usize).map_err(read_err)?;
         out.push(File {
             name: n,
-            data: strip_bom(data).into(),
+            data: Arc::new(strip_bom(data)),
         });
     }
     Ok(())
@@ -494,7 +494,7 @@ fn archive_files(data: &[u8]) -> Result<Vec<File>, ArchiveError> {
         remaining = remaining.saturating_sub(buf.len() as u64);
         files.push(File {
             name: n,
-            data: strip_bom(buf).into(),
+            data: Arc::new(strip_bom(buf)),
         });
     }
     if files.is_empty() {

@@ -482,7 +482,7 @@ impl Object for Capabilities {
 
 /// `.Files` (Helm's `engine.files`, a `map[string][]byte` with methods).
 #[derive(Clone, Debug, Default)]
-pub struct Files(pub Rc<BTreeMap<String, std::sync::Arc<[u8]>>>);
+pub struct Files(pub Rc<BTreeMap<String, std::sync::Arc<Vec<u8>>>>);
 
 impl Files {
     /// The `.Files` of a chart: every file that is not a template, values, Chart.yaml, ...

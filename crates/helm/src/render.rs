@@ -205,7 +205,7 @@ fn hash_chart(h: &mut Sha256, c: &Chart) {
         h.update(f.name.as_bytes());
         h.update([0]);
         h.update((f.data.len() as u64).to_le_bytes());
-        h.update(&f.data);
+        h.update(&f.data[..]);
     }
     if let Some(s) = &c.schema {
         h.update(s);
