@@ -89,8 +89,9 @@ pub struct Chart {
     pub metadata: Metadata,
     /// Files under `templates/`.
     pub templates: Vec<File>,
-    /// Parsed values.yaml.
-    pub values: Values,
+    /// Parsed values.yaml (shared: copies of a chart, e.g. the one a render processes
+    /// dependencies on, do not copy the tree).
+    pub values: Arc<Values>,
     /// values.schema.json, raw.
     pub schema: Option<Vec<u8>>,
     /// Every other file (what `.Files` sees), including `crds/`.
@@ -799,8 +800,10 @@ fn load_files_parsed(
         match name.as_str() {
             "Chart.yaml" | "Chart.lock" => {}
             "values.yaml" => {
-                c.values = load_values(&f.data)
-                    .map_err(|e| LoadError::new(format!("cannot load values.yaml: {e}")))?;
+                c.values = Arc::new(
+                    load_values(&f.data)
+                        .map_err(|e| LoadError::new(format!("cannot load values.yaml: {e}")))?,
+                );
             }
             "values.schema.json" => c.schema = Some(f.data.to_vec()),
             "requirements.yaml" => {

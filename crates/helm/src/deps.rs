@@ -6,7 +6,8 @@ use serde_json::{Map, Value};
 
 use crate::chart::{Chart, Dependency};
 use crate::values::{
-    Values, coalesce_tables_owned, coalesce_values, merge_values, path_value, table,
+    Values, coalesce_tables_owned, coalesce_values, coalesce_values_keys, merge_values, path_value,
+    table,
 };
 use sprig::semver::is_compatible_range;
 
@@ -37,15 +38,8 @@ pub fn process_dependencies(chart: &mut Chart, user: &Values) {
     chart.set_paths();
 }
 
-fn alias_dependency(charts: &[Chart], dep: &Dependency) -> Option<Chart> {
-    let c = charts
-        .iter()
-        .find(|c| c.name() == dep.name && is_compatible_range(&dep.version, &c.metadata.version))?;
-    let mut out = c.clone();
-    if !dep.alias.is_empty() {
-        out.metadata.name = dep.alias.clone();
-    }
-    Some(out)
+fn matches(req: &Dependency, c: &Chart) -> bool {
+    c.name() == req.name && is_compatible_range(&req.version, &c.metadata.version)
 }
 
 fn process_enabled(c: &mut Chart, v: &Values, path: &str) {
@@ -53,19 +47,43 @@ fn process_enabled(c: &mut Chart, v: &Values, path: &str) {
         return;
     }
     let existing = std::mem::take(&mut c.dependencies);
-    let mut chart_deps: Vec<Chart> = existing
+    // Helm's `getAliasDependency`: each request takes (a copy of) the first chart it matches;
+    // charts no request matches stay as they are.
+    let picks: Vec<Option<usize>> = c
+        .metadata
+        .dependencies
         .iter()
-        .filter(|e| {
-            !c.metadata
-                .dependencies
-                .iter()
-                .any(|r| e.name() == r.name && is_compatible_range(&r.version, &e.metadata.version))
-        })
-        .cloned()
+        .map(|req| existing.iter().position(|e| matches(req, e)))
         .collect();
-    for req in &mut c.metadata.dependencies {
-        if let Some(d) = alias_dependency(&existing, req) {
-            chart_deps.push(d);
+    let undeclared: Vec<bool> = existing
+        .iter()
+        .map(|e| !c.metadata.dependencies.iter().any(|r| matches(r, e)))
+        .collect();
+    let mut uses = vec![0usize; existing.len()];
+    for i in picks.iter().flatten() {
+        uses[*i] += 1;
+    }
+    let mut existing: Vec<Option<Chart>> = existing.into_iter().map(Some).collect();
+    let mut chart_deps: Vec<Chart> = existing
+        .iter_mut()
+        .zip(&undeclared)
+        .filter_map(|(e, u)| if *u { e.take() } else { None })
+        .collect();
+    for (req, pick) in c.metadata.dependencies.iter_mut().zip(picks) {
+        if let Some(i) = pick {
+            // The last request taking a chart moves it; earlier ones copy it.
+            uses[i] -= 1;
+            let d = if uses[i] == 0 {
+                existing[i].take()
+            } else {
+                existing[i].clone()
+            };
+            if let Some(mut d) = d {
+                if !req.alias.is_empty() {
+                    d.metadata.name = req.alias.clone();
+                }
+                chart_deps.push(d);
+            }
         }
         if !req.alias.is_empty() {
             req.name = req.alias.clone();
@@ -75,7 +93,15 @@ fn process_enabled(c: &mut Chart, v: &Values, path: &str) {
     for r in &mut c.metadata.dependencies {
         r.enabled = true;
     }
-    let cvals = coalesce_values(c, v);
+    // Only the entries the tags and conditions read are needed, unless a subchart processes
+    // its own dependencies with these values.
+    let cvals = if c.dependencies.iter().any(|d| d.metadata.has_dependencies) {
+        coalesce_values(c, v)
+    } else {
+        let keys = looked_up_keys(&c.metadata.dependencies, path);
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        coalesce_values_keys(c, v, &keys).unwrap_or_else(|| coalesce_values(c, v))
+    };
     process_tags(&mut c.metadata.dependencies, &cvals);
     process_conditions(&mut c.metadata.dependencies, &cvals, path);
     let rm: Vec<String> = c
@@ -95,6 +121,27 @@ fn process_enabled(c: &mut Chart, v: &Values, path: &str) {
     if c.metadata.dependencies.is_empty() {
         c.metadata.has_dependencies = false;
     }
+}
+
+/// The top-level keys [`process_tags`] and [`process_conditions`] read.
+fn looked_up_keys(reqs: &[Dependency], cpath: &str) -> Vec<String> {
+    let mut keys = Vec::new();
+    if reqs.iter().any(|r| !r.tags.is_empty()) {
+        keys.push("tags".to_string());
+    }
+    for r in reqs {
+        for c in r.condition.trim().split(',') {
+            if c.is_empty() {
+                continue;
+            }
+            let p = format!("{cpath}{c}");
+            let first = p.trim_start_matches('.').split('.').next().unwrap_or("");
+            if !keys.iter().any(|k| k == first) {
+                keys.push(first.to_string());
+            }
+        }
+    }
+    keys
 }
 
 fn process_tags(reqs: &mut [Dependency], cvals: &Values) {
@@ -212,13 +259,51 @@ fn process_import_values(c: &mut Chart) {
         }
         r.import_values = out;
     }
-    c.values = coalesce_tables_owned(cvals, b, true);
+    c.values = std::sync::Arc::new(coalesce_tables_owned(cvals, b, true));
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn chart(name: &str, version: &str) -> Chart {
+        let mut c = Chart::default();
+        c.metadata.name = name.into();
+        c.metadata.version = version.into();
+        c
+    }
+
+    #[test]
+    fn aliases_copy_a_chart_per_request() {
+        let mut root = chart("root", "1.0.0");
+        root.metadata.has_dependencies = true;
+        for alias in ["one", "two", ""] {
+            root.metadata.dependencies.push(Dependency {
+                name: "redis".into(),
+                version: "1.x".into(),
+                alias: alias.into(),
+                ..Dependency::default()
+            });
+        }
+        root.metadata.dependencies.push(Dependency {
+            name: "absent".into(),
+            version: "1.0.0".into(),
+            ..Dependency::default()
+        });
+        root.dependencies = vec![chart("extra", "0.1.0"), chart("redis", "1.2.3")];
+        process_dependencies(&mut root, &Values::new());
+        let names: Vec<&str> = root.dependencies.iter().map(Chart::name).collect();
+        assert_eq!(names, ["extra", "one", "two", "redis"]);
+        let reqs: Vec<&str> = root
+            .metadata
+            .dependencies
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect();
+        assert_eq!(reqs, ["one", "two", "redis", "absent"]);
+        assert_eq!(root.dependencies[2].full_path, "root/charts/two");
+    }
 
     #[test]
     fn path_to_map_nests() {

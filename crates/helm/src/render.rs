@@ -200,7 +200,7 @@ fn hash_chart(h: &mut Sha256, c: &Chart) {
         "chart:{}\0{}\0",
         c.metadata.name, c.metadata.version
     ));
-    h.update(serde_json::to_vec(&c.values).unwrap_or_default());
+    h.update(serde_json::to_vec(&*c.values).unwrap_or_default());
     for f in c.templates.iter().chain(c.files.iter()) {
         h.update(f.name.as_bytes());
         h.update([0]);

@@ -68,8 +68,66 @@ pub fn merge_values(chart: &Chart, vals: &Values) -> Values {
 }
 
 fn coalesce(chart: &Chart, mut dest: Values, prefix: &str, merge: bool) -> Values {
-    coalesce_chart_values(chart, &mut dest, prefix, merge);
+    coalesce_chart_values(chart, &mut dest, prefix, merge, |_| true);
     coalesce_deps(chart, dest, prefix, merge)
+}
+
+/// [`coalesce_values`] restricted to the top-level `keys`: the result holds the entries the
+/// full result has under those keys (and possibly `global`), nothing else. Each top-level
+/// entry of the full result depends only on the same entry of `vals` and of the chart's
+/// values, on `global` (for a subchart's entry) and on whether an earlier subchart's entry
+/// stopped the coalescing (a type mismatch), which is decided here without building it.
+/// `None` when a subchart is named `global` (its entry would replace the globals).
+pub(crate) fn coalesce_values_keys(chart: &Chart, vals: &Values, keys: &[&str]) -> Option<Values> {
+    if chart.dependencies.iter().any(|d| d.name() == "global") {
+        return None;
+    }
+    let needs_global = chart.dependencies.iter().any(|d| keys.contains(&d.name()));
+    let want = |k: &str| keys.contains(&k) || (needs_global && k == "global");
+    let mut dest: Values = vals
+        .iter()
+        .filter(|(k, _)| want(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    coalesce_chart_values(chart, &mut dest, "", false, want);
+    for sub in &chart.dependencies {
+        let name = sub.name();
+        if !want(name) {
+            if entry_mismatch(chart, vals, name) {
+                return Some(dest);
+            }
+            continue;
+        }
+        match dest.get(name) {
+            None => {
+                dest.insert(name.to_string(), Value::Object(Map::new()));
+            }
+            Some(Value::Object(_)) => {}
+            Some(_) => return Some(dest),
+        }
+        let Some(Value::Object(mut dv)) = dest.remove(name) else {
+            continue;
+        };
+        let sub_prefix = concat_prefix("", chart.name());
+        coalesce_globals(&mut dv, &dest);
+        let out = coalesce(sub, dv, &sub_prefix, false);
+        dest.insert(name.to_string(), Value::Object(out));
+    }
+    Some(dest)
+}
+
+/// Whether the top-level entry `key` of `coalesce_values(chart, vals)`, after the chart's own
+/// values are coalesced (before subcharts), is present and not a table: a subchart of that
+/// name stops the coalescing of the remaining subcharts ("type mismatch").
+fn entry_mismatch(chart: &Chart, vals: &Values, key: &str) -> bool {
+    match (vals.get(key), chart.values.get(key)) {
+        // A user null deletes the chart's entry.
+        (Some(Value::Null), Some(_)) => false,
+        (Some(Value::Object(_)), _) => false,
+        (Some(_), _) => true,
+        (None, None | Some(Value::Null) | Some(Value::Object(_))) => false,
+        (None, Some(_)) => true,
+    }
 }
 
 fn coalesce_deps(chart: &Chart, mut dest: Values, prefix: &str, merge: bool) -> Values {
@@ -141,8 +199,17 @@ fn coalesce_globals(dest: &mut Values, src: &Values) {
     dest.insert("global".into(), Value::Object(dg));
 }
 
-fn coalesce_chart_values(chart: &Chart, v: &mut Values, _prefix: &str, merge: bool) {
+fn coalesce_chart_values(
+    chart: &Chart,
+    v: &mut Values,
+    _prefix: &str,
+    merge: bool,
+    want: impl Fn(&str) -> bool,
+) {
     for (key, val) in chart.values.iter() {
+        if !want(key) {
+            continue;
+        }
         match v.get_mut(key) {
             Some(value) => {
                 if value.is_null() && !merge {
@@ -151,10 +218,11 @@ fn coalesce_chart_values(chart: &Chart, v: &mut Values, _prefix: &str, merge: bo
                     match val {
                         Value::Object(src) => {
                             let merge = merge || chart.dependencies.iter().any(|d| d.name() == key);
-                            let mut src = src.clone();
-                            if !merge {
-                                clean_nil_values(&mut src);
-                            }
+                            let mut src = if merge {
+                                src.clone()
+                            } else {
+                                clone_without_nils(src)
+                            };
                             coalesce_tables(dest, &mut src, merge);
                         }
                         Value::Null => {}
@@ -164,13 +232,11 @@ fn coalesce_chart_values(chart: &Chart, v: &mut Values, _prefix: &str, merge: bo
             }
             None => {
                 if !merge {
-                    if val.is_null() {
-                        continue;
-                    }
-                    let mut val = val.clone();
-                    if let Value::Object(sub) = &mut val {
-                        clean_nil_values(sub);
-                    }
+                    let val = match val {
+                        Value::Null => continue,
+                        Value::Object(sub) => Value::Object(clone_without_nils(sub)),
+                        other => other.clone(),
+                    };
                     v.insert(key.clone(), val);
                 } else {
                     v.insert(key.clone(), val.clone());
@@ -220,6 +286,20 @@ fn coalesce_tables(dst: &mut Values, src: &mut Values, merge: bool) {
 pub fn coalesce_tables_owned(mut dst: Values, mut src: Values, merge: bool) -> Values {
     coalesce_tables(&mut dst, &mut src, merge);
     dst
+}
+
+/// A copy of `m` with [`clean_nil_values`] applied, built in one pass.
+fn clone_without_nils(m: &Values) -> Values {
+    m.iter()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(k, v)| {
+            let v = match v {
+                Value::Object(sub) => Value::Object(clone_without_nils(sub)),
+                other => other.clone(),
+            };
+            (k.clone(), v)
+        })
+        .collect()
 }
 
 fn clean_nil_values(m: &mut Values) {
@@ -293,6 +373,51 @@ mod tests {
         let mut src = obj(json!({"a":2,"b":3,"n":5,"t":{"x":2,"y":3}}));
         coalesce_tables(&mut dst, &mut src, false);
         assert_eq!(Value::Object(dst), json!({"a":1,"b":3,"t":{"x":1,"y":3}}));
+    }
+
+    /// A random small values tree over a few keys (including subchart names and `global`).
+    fn random_tree(below: &mut impl FnMut(usize) -> usize, depth: usize) -> Values {
+        const KEYS: &[&str] = &["a", "b", "sub", "other", "global", "tags", "x"];
+        let mut m = Map::new();
+        for _ in 0..below(5) {
+            let v = match below(if depth == 0 { 5 } else { 6 }) {
+                0 => Value::Null,
+                1 => json!(true),
+                2 => json!(1.5),
+                3 => json!("s"),
+                4 => json!([1, null]),
+                _ => Value::Object(random_tree(below, depth - 1)),
+            };
+            m.insert(KEYS[below(KEYS.len())].to_string(), v);
+        }
+        m
+    }
+
+    #[test]
+    fn restricted_coalesce_matches_the_full_one() {
+        let mut below = testkit::rand::below_fn(0x5EED_C0A1_E5CE_0001);
+        const SUBS: &[&str] = &["sub", "other", "x"];
+        for _ in 0..5_000 {
+            let mut chart = Chart::default();
+            chart.metadata.name = "root".into();
+            chart.values = std::sync::Arc::new(random_tree(&mut below, 2));
+            for _ in 0..below(3) {
+                let mut sub = Chart::default();
+                sub.metadata.name = SUBS[below(SUBS.len())].into();
+                sub.values = std::sync::Arc::new(random_tree(&mut below, 2));
+                chart.dependencies.push(sub);
+            }
+            let user = random_tree(&mut below, 2);
+            let full = coalesce_values(&chart, &user);
+            const ASK: &[&str] = &["a", "sub", "other", "x", "tags", "global", "none"];
+            let keys: Vec<&str> = (0..below(4)).map(|_| ASK[below(ASK.len())]).collect();
+            let Some(part) = coalesce_values_keys(&chart, &user, &keys) else {
+                panic!("no subchart is named global")
+            };
+            for k in &keys {
+                assert_eq!(part.get(*k), full.get(*k), "{k}: {chart:?} {user:?}");
+            }
+        }
     }
 
     #[test]
