@@ -223,6 +223,7 @@ pub(crate) fn hex(b: &[u8]) -> String {
 /// did not change reuse the parsed set; benchmarks clear it to measure a cold render).
 pub fn clear_template_cache() {
     crate::exec::clear_cache();
+    sprig::clear_regex_cache();
 }
 
 /// `helm template`'s checks before rendering: installable type, declared dependencies present.

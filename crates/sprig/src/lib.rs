@@ -44,6 +44,7 @@ use gotmpl::{FuncError, FuncMap, Function, Signature, Type, Value};
 
 pub use crypto::Certificate;
 pub use date::{GoTime, Loc};
+pub use regex::clear_cache as clear_regex_cache;
 pub use semver::SemverVersion;
 
 pub(crate) type R = Result<Value, FuncError>;

@@ -5,6 +5,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
 
+use regex_automata::Input;
+use regex_automata::util::captures::Captures;
+
 use gotmpl::{FuncError, FuncMap, Type as T, Value};
 
 use crate::{arg_i, arg_s, fixed, reg};
@@ -451,22 +454,48 @@ fn out_rep_start(chars: &[char], i: usize) -> usize {
     k.saturating_sub(1)
 }
 
-/// Compile a Go regular expression.
+/// A compiled Go expression for the template functions.
+type Re = regex_automata::meta::Regex;
+
+type Cache = HashMap<String, Result<Arc<Re>, String>>;
+static CACHE: LazyLock<Mutex<Cache>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// Empties the cache of compiled expressions. Patterns come from templates, so this is part
+/// of emptying the template cache: a cold render compiles the expressions it uses (Helm
+/// compiles one on every call).
+pub fn clear_cache() {
+    if let Ok(mut c) = CACHE.lock() {
+        c.clear();
+    }
+}
+
+/// Compile a Go regular expression for the template functions.
 ///
-/// Compiled expressions are kept in a small process-wide cache keyed by pattern (charts call
-/// `regexMatch` and friends with the same few patterns for every value), so each pattern is
-/// translated and compiled once; the shared [`regex::Regex`] also keeps its search caches
-/// warm (a clone of a `Regex` would start with empty ones).
-pub fn compile(pat: &str) -> Result<Arc<regex::Regex>, String> {
+/// Compiled expressions are kept in a small cache keyed by pattern (charts call `regexMatch`
+/// and friends with the same few patterns for every value), emptied with the template cache
+/// ([`clear_cache`]). The expressions match short strings: they are built without the lazy
+/// DFA (and so without the reverse NFA it needs) or literal prefilters, which would cost more
+/// to build than they save; the engines left (one-pass DFA, bounded backtracker, PikeVM) find
+/// the same matches.
+fn compile(pat: &str) -> Result<Arc<Re>, String> {
     const CACHE_MAX: usize = 512;
-    type Cache = HashMap<String, Result<Arc<regex::Regex>, String>>;
-    static CACHE: LazyLock<Mutex<Cache>> = LazyLock::new(|| Mutex::new(HashMap::new()));
     if let Ok(c) = CACHE.lock()
         && let Some(r) = c.get(pat)
     {
         return r.clone();
     }
-    let r = compile_uncached(pat).map(Arc::new);
+    let r = translate(pat).and_then(|t| {
+        let config = regex_automata::meta::Config::new()
+            .nfa_size_limit(Some(64 << 20))
+            .utf8_empty(true)
+            .hybrid(false)
+            .auto_prefilter(false);
+        regex_automata::meta::Builder::new()
+            .configure(config)
+            .build(&t)
+            .map(Arc::new)
+            .map_err(|_| perr("expression too large", pat))
+    });
     if let Ok(mut c) = CACHE.lock() {
         if c.len() >= CACHE_MAX {
             c.clear();
@@ -476,7 +505,9 @@ pub fn compile(pat: &str) -> Result<Arc<regex::Regex>, String> {
     r
 }
 
-fn compile_uncached(pat: &str) -> Result<regex::Regex, String> {
+/// Compile a Go regular expression that is a constant of this crate (semver's grammar), once
+/// per use site: the `regex` crate's full engine set.
+pub(crate) fn compile_const(pat: &str) -> Result<regex::Regex, String> {
     let t = translate(pat)?;
     regex::RegexBuilder::new(&t)
         .size_limit(64 << 20)
@@ -485,7 +516,7 @@ fn compile_uncached(pat: &str) -> Result<regex::Regex, String> {
 }
 
 /// `regexp.MustCompile`'s panic text.
-fn must_compile(pat: &str) -> Result<Arc<regex::Regex>, FuncError> {
+fn must_compile(pat: &str) -> Result<Arc<Re>, FuncError> {
     compile(pat).map_err(|e| {
         let q = if gotmpl::strconv::can_backquote(pat) {
             format!("`{pat}`")
@@ -497,18 +528,15 @@ fn must_compile(pat: &str) -> Result<Arc<regex::Regex>, FuncError> {
 }
 
 /// Go's `allMatches`: (start, end) of successive matches.
-fn all_matches(re: &regex::Regex, s: &str, n: i64) -> Vec<regex::Captures<'static>> {
-    let _ = (re, s, n);
-    Vec::new()
-}
-
-fn find_all(re: &regex::Regex, s: &str, n: i64) -> Vec<(usize, usize)> {
+fn find_all(re: &Re, s: &str, n: i64) -> Vec<(usize, usize)> {
     let n = if n < 0 { s.len() as i64 + 1 } else { n };
     let mut out = Vec::new();
     let mut pos = 0usize;
     let mut prev_end: Option<usize> = None;
     while (out.len() as i64) < n && pos <= s.len() {
-        let Some(m) = re.find_at(s, pos) else { break };
+        let Some(m) = re.find(Input::new(s).range(pos..)) else {
+            break;
+        };
         let mut accept = true;
         if m.end() == pos {
             if Some(m.start()) == prev_end {
@@ -527,7 +555,7 @@ fn find_all(re: &regex::Regex, s: &str, n: i64) -> Vec<(usize, usize)> {
 }
 
 /// Go's `Regexp.Expand` of `template` for one match.
-fn expand(out: &mut String, template: &str, re: &regex::Regex, caps: &regex::Captures) {
+fn expand(out: &mut String, template: &str, src: &str, caps: &Captures) {
     let mut t = template;
     while let Some(p) = t.find('$') {
         out.push_str(&t[..p]);
@@ -543,18 +571,11 @@ fn expand(out: &mut String, template: &str, re: &regex::Regex, caps: &regex::Cap
         };
         t = rest;
         if let Some(n) = num {
-            if let Some(m) = caps.get(n) {
-                out.push_str(m.as_str());
+            if let Some(m) = caps.get_group(n) {
+                out.push_str(&src[m.range()]);
             }
-        } else {
-            for (i, gname) in re.capture_names().enumerate() {
-                if gname == Some(name) {
-                    if let Some(m) = caps.get(i) {
-                        out.push_str(m.as_str());
-                    }
-                    break;
-                }
-            }
+        } else if let Some(m) = caps.get_group_by_name(name) {
+            out.push_str(&src[m.range()]);
         }
     }
     out.push_str(t);
@@ -599,32 +620,38 @@ fn extract(s: &str) -> Option<(&str, Option<usize>, &str)> {
 }
 
 /// Go's `ReplaceAllString` (`literal`: `ReplaceAllLiteralString`).
-fn replace_all(re: &regex::Regex, src: &str, repl: &str, literal: bool) -> String {
+fn replace_all(re: &Re, src: &str, repl: &str, literal: bool) -> String {
     let mut out = String::new();
     let mut last = 0usize;
     let mut search = 0usize;
     // As Go: submatches are only needed when the replacement can refer to them.
     let expanding = !literal && repl.contains('$');
+    let mut caps = if expanding {
+        Some(re.create_captures())
+    } else {
+        None
+    };
     while search <= src.len() {
-        let (m, caps) = if expanding {
-            let Some(caps) = re.captures_at(src, search) else {
-                break;
-            };
-            let m = caps
-                .get(0)
-                .map(|m| (m.start(), m.end()))
-                .unwrap_or((search, search));
-            (m, Some(caps))
-        } else {
-            let Some(m) = re.find_at(src, search) else {
-                break;
-            };
-            ((m.start(), m.end()), None)
+        let input = Input::new(src).range(search..);
+        let m = match &mut caps {
+            Some(caps) => {
+                re.search_captures(&input, caps);
+                let Some(m) = caps.get_match() else {
+                    break;
+                };
+                (m.start(), m.end())
+            }
+            None => {
+                let Some(m) = re.find(input) else {
+                    break;
+                };
+                (m.start(), m.end())
+            }
         };
         out.push_str(&src[last..m.0]);
         if m.1 > last || m.0 == 0 {
             match &caps {
-                Some(caps) => expand(&mut out, repl, re, caps),
+                Some(caps) => expand(&mut out, repl, src, caps),
                 None => out.push_str(repl),
             }
         }
@@ -647,7 +674,7 @@ fn replace_all(re: &regex::Regex, src: &str, repl: &str, literal: bool) -> Strin
 }
 
 /// Go's `Regexp.Split`.
-fn split(re: &regex::Regex, pat: &str, s: &str, n: i64) -> Option<Vec<String>> {
+fn split(re: &Re, pat: &str, s: &str, n: i64) -> Option<Vec<String>> {
     if n == 0 {
         return None;
     }
@@ -690,7 +717,6 @@ fn strs(v: Vec<String>) -> Value {
 }
 
 pub fn register(m: &mut FuncMap) {
-    let _ = all_matches;
     reg(m, "regexMatch", fixed(&[T::String, T::String]), |a| {
         Ok(Value::Bool(
             compile(&arg_s(&a[0]))
@@ -728,7 +754,9 @@ pub fn register(m: &mut FuncMap) {
                 must_compile(&pat)?
             };
             let s = arg_s(&a[1]);
-            Ok(Value::from(r.find(&s).map(|x| x.as_str()).unwrap_or("")))
+            Ok(Value::from(
+                r.find(&*s).map(|x| &s[x.range()]).unwrap_or(""),
+            ))
         });
     }
     for (name, must, literal) in [
@@ -850,5 +878,67 @@ mod tests {
             vec!["a", "b", "c"]
         );
         assert_eq!(quote_meta("a.b*c[d]$"), "a\\.b\\*c\\[d\\]\\$");
+    }
+
+    #[test]
+    fn template_engines_match_like_the_regex_crate() {
+        // Without the lazy DFA and prefilters, matches and submatches stay those of the
+        // `regex` crate's full engine set.
+        let pats = [
+            "a*",
+            "a(x*)b",
+            "\\d+",
+            "\\w+",
+            "-r\\d+$|sha256:",
+            "(-?[^a-z\\d\\-])+-?",
+            "[^A-Za-z0-9]+$",
+            "\\W",
+            "^(v)?([0-9]+)\\.([0-9]+)(?P<rest>.*)$",
+            "(?i)héllo|K",
+            "\\bfoo\\b",
+            "(a|ab)(c|bcd)(d*)",
+            "x*?y",
+            "(?m)^l.+$",
+            "\\s+",
+            ".",
+            "",
+        ];
+        let hays = [
+            "",
+            "baaac",
+            "-ab-axxb-",
+            "image:1.2.3-r4",
+            "sha256:abc",
+            "Release_Name.X",
+            "v1.22.3-gke.100",
+            "héllo HÉLLO K",
+            "foo foobar foo",
+            "abcd abcdd",
+            "xxy y",
+            "l1\nline2\n",
+            " a\tb\n",
+            "٣ 3 ä",
+        ];
+        for p in pats {
+            let meta = compile(p).unwrap();
+            let full = compile_const(p).unwrap();
+            for h in hays {
+                for pos in (0..=h.len()).filter(|&i| h.is_char_boundary(i)) {
+                    let a = meta.find(Input::new(h).range(pos..)).map(|m| m.range());
+                    let b = full.find_at(h, pos).map(|m| m.range());
+                    assert_eq!(a, b, "{p:?} {h:?} {pos}");
+                    let mut caps = meta.create_captures();
+                    meta.search_captures(&Input::new(h).range(pos..), &mut caps);
+                    let a: Vec<_> = (0..caps.group_len())
+                        .map(|i| caps.get_group(i).map(|s| s.range()))
+                        .collect();
+                    let b: Vec<_> = match full.captures_at(h, pos) {
+                        Some(c) => c.iter().map(|m| m.map(|m| m.range())).collect(),
+                        None => vec![None; a.len()],
+                    };
+                    assert_eq!(a, b, "{p:?} {h:?} {pos}");
+                }
+            }
+        }
     }
 }

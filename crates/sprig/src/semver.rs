@@ -20,7 +20,7 @@ use std::sync::OnceLock;
 
 use gotmpl::{FuncError, FuncMap, Object, Type as T, Value};
 
-use crate::regex::compile;
+use crate::regex::compile_const;
 use crate::{arg_s, fixed, reg};
 
 const LOOSE: &str = r"v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?";
@@ -30,20 +30,17 @@ const OPS: &str = r"=||!=|>|<|>=|=>|<=|=<|~|~>|\^";
 /// The semver regexes, each compiled on first use: parsing a version (what Helm's
 /// `kubeVersion` check and `semver` need) compiles only `loose`, not the constraint grammar.
 struct Res {
-    loose: OnceLock<std::sync::Arc<regex::Regex>>,
-    constraint: OnceLock<std::sync::Arc<regex::Regex>>,
-    range: OnceLock<std::sync::Arc<regex::Regex>>,
-    find: OnceLock<std::sync::Arc<regex::Regex>>,
-    valid: OnceLock<std::sync::Arc<regex::Regex>>,
+    loose: OnceLock<regex::Regex>,
+    constraint: OnceLock<regex::Regex>,
+    range: OnceLock<regex::Regex>,
+    find: OnceLock<regex::Regex>,
+    valid: OnceLock<regex::Regex>,
 }
 
-fn get(
-    cell: &OnceLock<std::sync::Arc<regex::Regex>>,
-    pattern: impl FnOnce() -> String,
-) -> &regex::Regex {
+fn get(cell: &OnceLock<regex::Regex>, pattern: impl FnOnce() -> String) -> &regex::Regex {
     cell.get_or_init(|| {
         let p = pattern();
-        compile(&p).unwrap_or_else(|e| panic!("semver regex {p}: {e}"))
+        compile_const(&p).unwrap_or_else(|e| panic!("semver regex {p}: {e}"))
     })
 }
 
