@@ -23,14 +23,16 @@ use gotmpl::{FuncError, FuncMap, Object, Type as T, Value};
 use crate::regex::compile_const;
 use crate::{arg_s, fixed, reg};
 
+/// `semver.NewVersion`'s pattern (anchored there); `loose_groups` matches it by hand, and the
+/// tests check the two agree.
+#[cfg(test)]
 const LOOSE: &str = r"v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?";
 const CV: &str = r"v?([0-9|x|X|\*]+)(\.[0-9|x|X|\*]+)?(\.[0-9|x|X|\*]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?";
 const OPS: &str = r"=||!=|>|<|>=|=>|<=|=<|~|~>|\^";
 
-/// The semver regexes, each compiled on first use: parsing a version (what Helm's
-/// `kubeVersion` check and `semver` need) compiles only `loose`, not the constraint grammar.
+/// The constraint regexes, each compiled on first use (parsing a version, what Helm's
+/// `kubeVersion` check and `semver` need, compiles none: see `loose_groups`).
 struct Res {
-    loose: OnceLock<regex::Regex>,
     constraint: OnceLock<regex::Regex>,
     range: OnceLock<regex::Regex>,
     find: OnceLock<regex::Regex>,
@@ -45,9 +47,6 @@ fn get(cell: &OnceLock<regex::Regex>, pattern: impl FnOnce() -> String) -> &rege
 }
 
 impl Res {
-    fn loose(&self) -> &regex::Regex {
-        get(&self.loose, || format!("^{LOOSE}$"))
-    }
     fn constraint(&self) -> &regex::Regex {
         get(&self.constraint, || format!(r"^\s*({OPS})\s*({CV})\s*$"))
     }
@@ -66,7 +65,6 @@ impl Res {
 
 fn res() -> &'static Res {
     static R: Res = Res {
-        loose: OnceLock::new(),
         constraint: OnceLock::new(),
         range: OnceLock::new(),
         find: OnceLock::new(),
@@ -127,20 +125,93 @@ fn seg(s: &str) -> Result<u64, String> {
     })
 }
 
+/// The capture groups of the anchored `LOOSE` pattern that `SemverVersion::parse` uses (1, 2,
+/// 3, 5 and 8), matched by hand: the pattern is unambiguous (each optional group starts with
+/// its own delimiter), so one left-to-right scan gives what the regex gives, without running a
+/// regex on every Chart.yaml version. `minor`/`patch` keep their leading dot, as the groups do.
+/// `loose_groups_match_the_regex` checks it against the pattern.
+struct LooseGroups<'a> {
+    major: &'a str,
+    minor: &'a str,
+    patch: &'a str,
+    pre: &'a str,
+    metadata: &'a str,
+}
+
+fn loose_groups(v: &str) -> Option<LooseGroups<'_>> {
+    let b = v.as_bytes();
+    let mut i = usize::from(b.first() == Some(&b'v'));
+    let digits_end =
+        |from: usize| from + b[from..].iter().take_while(|c| c.is_ascii_digit()).count();
+    // `[0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*` from `from`: its end, or None when empty.
+    let ident_end = |from: usize| {
+        let mut j = from;
+        loop {
+            let part = b[j..]
+                .iter()
+                .take_while(|c| c.is_ascii_alphanumeric() || **c == b'-')
+                .count();
+            if part == 0 {
+                return None;
+            }
+            j += part;
+            if b.get(j) == Some(&b'.')
+                && b.get(j + 1)
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'-')
+            {
+                j += 1;
+            } else {
+                return Some(j);
+            }
+        }
+    };
+    let major_start = i;
+    i = digits_end(i);
+    if i == major_start {
+        return None;
+    }
+    let major = &v[major_start..i];
+    let mut dotted = [""; 2];
+    for slot in &mut dotted {
+        if b.get(i) == Some(&b'.') && b.get(i + 1).is_some_and(u8::is_ascii_digit) {
+            let end = digits_end(i + 1);
+            *slot = &v[i..end];
+            i = end;
+        } else {
+            break;
+        }
+    }
+    let mut pre = "";
+    if b.get(i) == Some(&b'-') {
+        let end = ident_end(i + 1)?;
+        pre = &v[i + 1..end];
+        i = end;
+    }
+    let mut metadata = "";
+    if b.get(i) == Some(&b'+') {
+        let end = ident_end(i + 1)?;
+        metadata = &v[i + 1..end];
+        i = end;
+    }
+    (i == b.len()).then_some(LooseGroups {
+        major,
+        minor: dotted[0],
+        patch: dotted[1],
+        pre,
+        metadata,
+    })
+}
+
 impl SemverVersion {
     /// `semver.NewVersion` (coercing).
     pub fn parse(v: &str) -> Result<SemverVersion, String> {
-        let caps = res()
-            .loose()
-            .captures(v)
-            .ok_or("invalid semantic version")?;
-        let g = |i: usize| caps.get(i).map(|m| m.as_str()).unwrap_or("");
+        let g = loose_groups(v).ok_or("invalid semantic version")?;
         let sv = SemverVersion {
-            major: seg(g(1))?,
-            minor: if g(2).is_empty() { 0 } else { seg(g(2))? },
-            patch: if g(3).is_empty() { 0 } else { seg(g(3))? },
-            pre: g(5).to_string(),
-            metadata: g(8).to_string(),
+            major: seg(g.major)?,
+            minor: if g.minor.is_empty() { 0 } else { seg(g.minor)? },
+            patch: if g.patch.is_empty() { 0 } else { seg(g.patch)? },
+            pre: g.pre.to_string(),
+            metadata: g.metadata.to_string(),
             original: v.to_string(),
         };
         if !sv.pre.is_empty() {
@@ -560,6 +631,91 @@ pub(crate) fn register(m: &mut FuncMap) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `loose_groups` against the pattern it replaces, on hand-picked and generated strings
+    /// over the alphabet that matters (digits, `v`, `.`, `-`, `+`, letters, space).
+    #[test]
+    fn loose_groups_match_the_regex() {
+        let re = compile_const(&format!("^{LOOSE}$")).unwrap();
+        let mut inputs: Vec<String> = [
+            "",
+            "v",
+            "1",
+            "v1",
+            "1.2",
+            "1.2.3",
+            "v1.2.3",
+            "1.2.3.4",
+            "01.02.03",
+            "1.",
+            "1..2",
+            "1.2.",
+            "1.2.3-",
+            "1.2.3-a",
+            "1.2.3-a.b-c.1",
+            "1.2.3-a..b",
+            "1.2.3-a.",
+            "1.2.3+m",
+            "1.2.3+",
+            "1.2.3-rc.1+build.5",
+            "1.2.3+b-c.d",
+            "1-a",
+            "1+b",
+            "1.2-x",
+            "V1.2.3",
+            "vv1",
+            " 1.2.3",
+            "1.2.3 ",
+            "1.2.3-a+b+c",
+            "1.2.3-é",
+            "18446744073709551616",
+            "1.2.3-0.0",
+            "1.2.3--",
+            "1.2.3-+",
+            "1.2.3-a.-",
+            "1.2.3-a.+b",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let alphabet = b"v019.-+aZ ";
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20_000 {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let len = (seed >> 60) as usize;
+            let mut s = String::new();
+            let mut x = seed;
+            for _ in 0..len {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+                s.push(alphabet[(x >> 59) as usize % alphabet.len()] as char);
+            }
+            inputs.push(s);
+        }
+        let mut matched = 0;
+        for v in &inputs {
+            let want = re.captures(v).map(|c| {
+                let g = |i: usize| c.get(i).map(|m| m.as_str()).unwrap_or("").to_string();
+                (g(1), g(2), g(3), g(5), g(8))
+            });
+            let got = loose_groups(v).map(|g| {
+                (
+                    g.major.to_string(),
+                    g.minor.to_string(),
+                    g.patch.to_string(),
+                    g.pre.to_string(),
+                    g.metadata.to_string(),
+                )
+            });
+            assert_eq!(got, want, "{v:?}");
+            matched += usize::from(want.is_some());
+        }
+        assert!(
+            matched > 500,
+            "too few generated versions matched: {matched}"
+        );
+    }
 
     fn ck(c: &str, v: &str) -> bool {
         constraint_check(c, &SemverVersion::parse(v).unwrap()).unwrap()
