@@ -127,6 +127,10 @@ pub(crate) struct Shared {
     pub(crate) top: String,
     /// String constants already turned into values, by their id.
     literals: Vec<(u64, Value)>,
+    /// Argument buffers of finished executions, reused by the next ones (one per nesting
+    /// level of `include` and `template`).
+    argbufs: Vec<Vec<Value>>,
+    evbufs: Vec<Vec<Ev>>,
 }
 
 const LITERAL_SLOTS: usize = 512;
@@ -206,11 +210,13 @@ pub(crate) fn execute(
         dollar: dot.clone(),
         node: At::None,
         depth: 0,
+        argbuf: shared.argbufs.pop().unwrap_or_default(),
+        evbuf: shared.evbufs.pop().unwrap_or_default(),
         shared,
-        argbuf: Vec::new(),
-        evbuf: Vec::new(),
     };
-    s.walk_list(out, &dot, &tree.arena[tree.root]).map(|_| ())
+    let r = s.walk_list(out, &dot, &tree.arena[tree.root]).map(|_| ());
+    s.give_back_buffers();
+    r
 }
 
 fn type_name(t: Type) -> &'static str {
@@ -285,6 +291,17 @@ enum Callee<'f> {
 impl<'a> State<'a> {
     fn at(&mut self, a: At<'a>) {
         self.node = a;
+    }
+
+    /// Returns the argument buffers (emptied) to the render's pool, for the next template
+    /// or `include` executed.
+    fn give_back_buffers(&mut self) {
+        let mut a = std::mem::take(&mut self.argbuf);
+        let mut e = std::mem::take(&mut self.evbuf);
+        a.clear();
+        e.clear();
+        self.shared.argbufs.push(a);
+        self.shared.evbufs.push(e);
     }
 
     fn errorf(&self, msg: String) -> Error {
@@ -609,14 +626,15 @@ impl<'a> State<'a> {
             dollar: newdot.clone(),
             node: self.node,
             depth: self.depth + 1,
+            argbuf: self.shared.argbufs.pop().unwrap_or_default(),
+            evbuf: self.shared.evbufs.pop().unwrap_or_default(),
             shared: &mut *self.shared,
-            argbuf: Vec::new(),
-            evbuf: Vec::new(),
         };
-        stacker::maybe_grow(128 * 1024, 4 * 1024 * 1024, || {
+        let r = stacker::maybe_grow(128 * 1024, 4 * 1024 * 1024, || {
             ns.walk_list(out, &newdot, &tree.arena[tree.root])
-        })?;
-        Ok(())
+        });
+        ns.give_back_buffers();
+        r.map(|_| ())
     }
 
     // ---- evaluation ----
@@ -688,13 +706,8 @@ impl<'a> State<'a> {
             v.iface = false;
             value = Some(v);
         }
-        if let Some(
-            first @ Arg::Ident {
-                name,
-                func: crate::parse::FuncRef(Resolved::Builtin(b)),
-                ..
-            },
-        ) = self.arena[last.args].first()
+        if let Some(first @ Arg::Ident { name, func, .. }) = self.arena[last.args].first()
+            && let crate::parse::FuncRef(Resolved::Builtin(b)) = &self.arena[*func]
             && builtins::is_print(*b)
         {
             self.at(At::Arg(first));
@@ -982,7 +995,7 @@ impl<'a> State<'a> {
                 crate::fmt::quote(&self.arena.show(ident).to_string())
             )));
         };
-        let callee = match &func.0 {
+        let callee = match &self.arena[*func].0 {
             Resolved::User(f) => Callee::User(f),
             Resolved::Builtin(b) => Callee::Builtin(*b),
         };

@@ -84,6 +84,8 @@ pub struct Arena {
     pipes: Vec<Pipe>,
     cmds: Vec<Command>,
     args: Vec<Arg>,
+    /// The functions the file calls (each name resolved once per file, mostly).
+    funcs: Vec<FuncRef>,
 }
 
 /// `len` consecutive items of an [`Arena`] from `start`.
@@ -172,6 +174,7 @@ stored!(Branch, branches);
 stored!(Pipe, pipes);
 stored!(Command, cmds);
 stored!(Arg, args);
+stored!(FuncRef, funcs);
 
 impl<T: Stored> std::ops::Index<List<T>> for Arena {
     type Output = [T];
@@ -241,6 +244,7 @@ impl Arena {
             pipes: exact(&mut self.pipes),
             cmds: exact(&mut self.cmds),
             args: exact(&mut self.args),
+            funcs: exact(&mut self.funcs),
         }
     }
 
@@ -250,6 +254,7 @@ impl Arena {
         self.pipes.clear();
         self.cmds.clear();
         self.args.clear();
+        self.funcs.clear();
     }
 
     fn capacity(&self) -> usize {
@@ -258,6 +263,7 @@ impl Arena {
             + self.pipes.capacity()
             + self.cmds.capacity()
             + self.args.capacity()
+            + self.funcs.capacity()
     }
 }
 
@@ -520,7 +526,7 @@ pub enum Arg {
     Ident {
         pos: usize,
         name: Str,
-        func: FuncRef,
+        func: Idx<FuncRef>,
     },
     /// A parenthesized pipeline.
     Pipe { pos: usize, pipe: Idx<Pipe> },
@@ -820,7 +826,7 @@ pub(crate) fn parse(
         stack_depth: 0,
         parse_name: parse_name.clone(),
         resolve,
-        funcs: std::array::from_fn(|_| ("", None)),
+        funcs: [("", None); FUNC_CACHE],
         trees: Vec::new(),
         text: shared,
     };
@@ -1005,7 +1011,7 @@ struct Parser<'a, 'f> {
     parse_name: Arc<str>,
     resolve: &'f dyn Fn(&str) -> Option<FuncRef>,
     /// Function names resolved in this file (a direct-mapped cache by name hash).
-    funcs: [(&'a str, Option<FuncRef>); FUNC_CACHE],
+    funcs: [(&'a str, Option<Idx<FuncRef>>); FUNC_CACHE],
     trees: Vec<Pending>,
     /// The source text, shared by the tree and its strings.
     text: Arc<Arc<str>>,
@@ -1101,16 +1107,14 @@ impl<'a> Parser<'a, '_> {
 
     /// The function a name calls, through the file's cache of resolved names.
     #[inline]
-    fn resolve_func(&mut self, name: &'a str) -> Option<FuncRef> {
+    fn resolve_func(&mut self, name: &'a str) -> Option<Idx<FuncRef>> {
         let slot = &mut self.funcs[name_hash(name) & (FUNC_CACHE - 1)];
         if slot.0 == name && slot.1.is_some() {
-            return slot.1.clone();
+            return slot.1;
         }
-        let f = (self.resolve)(name);
-        if f.is_some() {
-            *slot = (name, f.clone());
-        }
-        f
+        let f = self.arena.add((self.resolve)(name)?);
+        *slot = (name, Some(f));
+        Some(f)
     }
 
     /// The line of a byte offset.
