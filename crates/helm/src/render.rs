@@ -11,7 +11,7 @@ use crate::engine;
 use crate::manifest::{self, Document, StreamOptions};
 use crate::objects::{BuildInfo, Capabilities, KubeVersion};
 use crate::schema;
-use crate::values::{Values, coalesce_values};
+use crate::values::{Values, coalesce_values_taking};
 
 /// Helm's suffix on `helm template` errors raised after the release was created.
 pub const DEBUG_SUFFIX: &str = "\n\nUse --debug flag to render out invalid YAML";
@@ -247,7 +247,8 @@ pub fn check_installable(chart: &Chart) -> Result<(), RenderError> {
 }
 
 /// Prepares a chart for the engine (processes dependencies on a copy) and computes the values
-/// the templates see. Returns the processed chart and the coalesced `.Values`.
+/// the templates see. Returns the processed chart (the values it held alone are moved into the
+/// result) and the coalesced `.Values`.
 pub fn prepare(
     chart: &Chart,
     user: &Values,
@@ -255,7 +256,7 @@ pub fn prepare(
 ) -> Result<(Chart, Values), RenderError> {
     let mut chart = chart.clone();
     deps::process_dependencies(&mut chart, user);
-    let mut vals = coalesce_values(&chart, user);
+    let mut vals = coalesce_values_taking(&mut chart, user);
     if !opts.skip_schema_validation {
         let (v, checked) = schema::validate_owned(&chart, vals);
         vals = v;

@@ -5,6 +5,8 @@
 //! a float number is Go `float64` (everything read from YAML or JSON), an integer is `int64`
 //! (`--set` integers). They become template data only inside a render.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 use crate::chart::Chart;
@@ -60,6 +62,81 @@ fn concat_prefix(a: &str, b: &str) -> String {
 /// subcharts, globals flowing down; a user `null` deletes a default.
 pub fn coalesce_values(chart: &Chart, vals: &Values) -> Values {
     coalesce(chart, vals.clone(), "", false)
+}
+
+/// [`coalesce_values`] that moves the values of `chart` (and of its subcharts) into the result
+/// where `chart` holds them alone, instead of copying them: `chart` is left without the
+/// values it held alone (for a chart whose values are spent, as a render's processed copy).
+pub fn coalesce_values_taking(chart: &mut Chart, vals: &Values) -> Values {
+    coalesce_taking(chart, vals.clone(), "")
+}
+
+fn coalesce_taking(chart: &mut Chart, mut dest: Values, prefix: &str) -> Values {
+    match Arc::try_unwrap(std::mem::take(&mut chart.values)) {
+        Ok(own) => coalesce_own_values(chart, own, &mut dest),
+        Err(shared) => {
+            chart.values = shared;
+            coalesce_chart_values(chart, &mut dest, prefix, false, |_| true);
+        }
+    }
+    let sub_prefix = concat_prefix(prefix, chart.name());
+    for sub in &mut chart.dependencies {
+        let name = sub.name().to_string();
+        match dest.get(&name) {
+            None => {
+                dest.insert(name.clone(), Value::Object(Map::new()));
+            }
+            Some(Value::Object(_)) => {}
+            Some(_) => {
+                tracing::debug!("type mismatch on {name}");
+                return dest;
+            }
+        }
+        let Some(Value::Object(mut dv)) = dest.remove(&name) else {
+            continue;
+        };
+        coalesce_globals(&mut dv, &dest);
+        let out = coalesce_taking(sub, dv, &sub_prefix);
+        dest.insert(name, Value::Object(out));
+    }
+    dest
+}
+
+/// [`coalesce_chart_values`] (coalescing, not merging) of values the caller owns: they move
+/// into `v`.
+fn coalesce_own_values(chart: &Chart, own: Values, v: &mut Values) {
+    for (key, val) in own {
+        match v.get_mut(&key) {
+            Some(value) => {
+                if value.is_null() {
+                    v.remove(&key);
+                } else if let Value::Object(dest) = value {
+                    match val {
+                        Value::Object(mut src) => {
+                            let merge = chart.dependencies.iter().any(|d| d.name() == key);
+                            if !merge {
+                                clean_nil_values(&mut src);
+                            }
+                            coalesce_tables(dest, &mut src, merge);
+                        }
+                        Value::Null => {}
+                        _ => tracing::debug!("skipped value for {key}: Not a table."),
+                    }
+                }
+            }
+            None => {
+                let val = match val {
+                    Value::Null => continue,
+                    Value::Object(mut sub) => {
+                        clean_nil_values(&mut sub);
+                        Value::Object(sub)
+                    }
+                    other => other,
+                };
+                v.insert(key, val);
+            }
+        }
+    }
 }
 
 /// `chartutil.MergeValues`: like [`coalesce_values`] but nulls are kept.
@@ -156,32 +233,36 @@ fn coalesce_deps(chart: &Chart, mut dest: Values, prefix: &str, merge: bool) -> 
 }
 
 fn coalesce_globals(dest: &mut Values, src: &Values) {
-    let mut dg = match dest.get("global") {
-        None => Map::new(),
-        Some(Value::Object(m)) => m.clone(),
+    match dest.get("global") {
+        None | Some(Value::Object(_)) => {}
         Some(_) => {
             tracing::debug!("skipping globals because destination global is not a table.");
             return;
         }
-    };
+    }
+    let empty = Map::new();
     let sg = match src.get("global") {
-        None => Map::new(),
-        Some(Value::Object(m)) => m.clone(),
+        None => &empty,
+        Some(Value::Object(m)) => m,
         Some(_) => {
             tracing::debug!("skipping globals because source global is not a table.");
             return;
         }
     };
+    let mut dg = match dest.remove("global") {
+        Some(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
     for (key, val) in sg {
+        let key = key.clone();
         if let Value::Object(vv) = val {
             match dg.get(&key) {
                 None => {
-                    dg.insert(key, Value::Object(vv));
+                    dg.insert(key, Value::Object(vv.clone()));
                 }
                 Some(Value::Object(destv)) => {
-                    let mut vv = vv;
-                    let mut destv = destv.clone();
-                    coalesce_tables(&mut vv, &mut destv, true);
+                    let mut vv = vv.clone();
+                    coalesce_tables_from(&mut vv, destv, true, false);
                     dg.insert(key, Value::Object(vv));
                 }
                 Some(_) => {
@@ -193,7 +274,7 @@ fn coalesce_globals(dest: &mut Values, src: &Values) {
         } else if matches!(dg.get(&key), Some(Value::Object(_))) {
             tracing::debug!("key {key} is table. Skipping");
         } else {
-            dg.insert(key, val);
+            dg.insert(key, val.clone());
         }
     }
     dest.insert("global".into(), Value::Object(dg));
@@ -218,12 +299,7 @@ fn coalesce_chart_values(
                     match val {
                         Value::Object(src) => {
                             let merge = merge || chart.dependencies.iter().any(|d| d.name() == key);
-                            let mut src = if merge {
-                                src.clone()
-                            } else {
-                                clone_without_nils(src)
-                            };
-                            coalesce_tables(dest, &mut src, merge);
+                            coalesce_tables_from(dest, src, merge, !merge);
                         }
                         Value::Null => {}
                         _ => tracing::debug!("skipped value for {key}: Not a table."),
@@ -276,6 +352,44 @@ fn coalesce_tables(dst: &mut Values, src: &mut Values, merge: bool) {
                     }
                 } else if dv.is_object() && !val.is_null() {
                     tracing::debug!("destination for {key} is a table. Ignoring non-table value");
+                }
+            }
+        }
+    }
+}
+
+/// [`coalesce_tables`] from a borrowed `src` (seen without its nulls, recursively, when
+/// `clean`): copies only what moves into `dst`.
+fn coalesce_tables_from(dst: &mut Values, src: &Values, merge: bool, clean: bool) {
+    for (key, val) in src {
+        if clean && val.is_null() {
+            continue;
+        }
+        match dst.get_mut(key) {
+            // A null in `dst` stays, or (coalescing) deletes the key when `src` has a value;
+            // `src`'s value never comes in.
+            Some(Value::Null) => {
+                if !merge && !val.is_null() {
+                    dst.remove(key);
+                }
+            }
+            None => {
+                let v = match val {
+                    Value::Object(sub) if clean => Value::Object(clone_without_nils(sub)),
+                    other => other.clone(),
+                };
+                dst.insert(key.clone(), v);
+            }
+            Some(Value::Object(dm)) => {
+                if let Value::Object(sv) = val {
+                    coalesce_tables_from(dm, sv, merge, clean);
+                } else if !val.is_null() {
+                    tracing::debug!("destination for {key} is a table. Ignoring non-table value");
+                }
+            }
+            Some(_) => {
+                if val.is_object() {
+                    tracing::debug!("cannot overwrite table with non table for {key}");
                 }
             }
         }
@@ -417,6 +531,61 @@ mod tests {
             for k in &keys {
                 assert_eq!(part.get(*k), full.get(*k), "{k}: {chart:?} {user:?}");
             }
+        }
+    }
+
+    #[test]
+    fn coalesce_from_a_borrowed_table_matches_the_owned_one() {
+        let mut below = testkit::rand::below_fn(0x5EED_C0A1_E5CE_0002);
+        for _ in 0..20_000 {
+            let dst = random_tree(&mut below, 3);
+            let src = random_tree(&mut below, 3);
+            let (merge, clean) = (below(2) == 0, below(2) == 0);
+            let mut want = dst.clone();
+            let mut owned = src.clone();
+            if clean {
+                clean_nil_values(&mut owned);
+            }
+            coalesce_tables(&mut want, &mut owned, merge);
+            let mut got = dst.clone();
+            coalesce_tables_from(&mut got, &src, merge, clean);
+            assert_eq!(got, want, "{dst:?} {src:?} merge={merge} clean={clean}");
+        }
+    }
+
+    #[test]
+    fn coalesce_taking_values_matches_copying_them() {
+        let mut below = testkit::rand::below_fn(0x5EED_C0A1_E5CE_0003);
+        const NAMES: &[&str] = &["sub", "other", "x", "global"];
+        fn build(below: &mut impl FnMut(usize) -> usize, name: &str, depth: usize) -> Chart {
+            let mut c = Chart::default();
+            c.metadata.name = name.into();
+            c.values = Arc::new(random_tree(below, 3));
+            if depth > 0 {
+                for _ in 0..below(3) {
+                    let n = NAMES[below(NAMES.len())];
+                    c.dependencies.push(build(below, n, depth - 1));
+                }
+            }
+            c
+        }
+        fn share(below: &mut impl FnMut(usize) -> usize, c: &Chart, keep: &mut Vec<Arc<Values>>) {
+            if below(2) == 0 {
+                keep.push(c.values.clone());
+            }
+            for d in &c.dependencies {
+                share(below, d, keep);
+            }
+        }
+        for _ in 0..5_000 {
+            let chart = build(&mut below, "root", 2);
+            let user = random_tree(&mut below, 3);
+            let want = coalesce_values(&chart, &user);
+            let mut taken = chart.clone();
+            drop(chart);
+            let mut keep = Vec::new();
+            share(&mut below, &taken, &mut keep);
+            assert_eq!(coalesce_values_taking(&mut taken, &user), want);
         }
     }
 
