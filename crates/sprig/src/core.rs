@@ -13,7 +13,7 @@ use crate::data::{
 use crate::gofmt::{quote, sprint, strval};
 use crate::numeric::{DecOp, decimal_op, round, seq, until_step};
 use crate::strings as st;
-use crate::{R, arg_i, arg_s, fixed, reg, var};
+use crate::{R, arg_i, arg_s, arg_s_value, fixed, reg, sub_value, var};
 
 const NIL_DEREF: &str = "runtime error: invalid memory address or nil pointer dereference";
 
@@ -81,7 +81,7 @@ fn register_strings(m: &mut FuncMap) {
     reg(m, "abbrev", fixed(&[T::Int, T::String]), |a| {
         let (w, s) = (arg_i(&a[0]), arg_s(&a[1]));
         if w < 4 {
-            return Ok(Value::from(s));
+            return Ok(arg_s_value(&a[1]));
         }
         Ok(Value::from(
             st::abbreviate_full(&s, 0, w).unwrap_or_default(),
@@ -90,7 +90,7 @@ fn register_strings(m: &mut FuncMap) {
     reg(m, "abbrevboth", fixed(&[T::Int, T::Int, T::String]), |a| {
         let (l, r, s) = (arg_i(&a[0]), arg_i(&a[1]), arg_s(&a[2]));
         if r < 4 || (l > 0 && r < 7) {
-            return Ok(Value::from(s));
+            return Ok(arg_s_value(&a[2]));
         }
         Ok(Value::from(
             st::abbreviate_full(&s, l, r).unwrap_or_default(),
@@ -105,10 +105,10 @@ fn register_strings(m: &mut FuncMap) {
         if c >= 0 && len > c {
             return Ok(Value::from(st::byte_slice(&s, 0, c as usize)));
         }
-        Ok(Value::from(s))
+        Ok(arg_s_value(&a[1]))
     });
     reg(m, "trim", fixed(&[T::String]), |a| {
-        Ok(Value::from(arg_s(&a[0]).trim()))
+        Ok(sub_value(&a[0], arg_s(&a[0]).trim()))
     });
     for name in ["trimall", "trimAll"] {
         reg(m, name, fixed(&[T::String, T::String]), |a| {
@@ -117,11 +117,11 @@ fn register_strings(m: &mut FuncMap) {
     }
     reg(m, "trimSuffix", fixed(&[T::String, T::String]), |a| {
         let (suf, s) = (arg_s(&a[0]), arg_s(&a[1]));
-        Ok(Value::from(s.strip_suffix(suf.as_str()).unwrap_or(&s)))
+        Ok(sub_value(&a[1], s.strip_suffix(&*suf).unwrap_or(&s)))
     });
     reg(m, "trimPrefix", fixed(&[T::String, T::String]), |a| {
         let (pre, s) = (arg_s(&a[0]), arg_s(&a[1]));
-        Ok(Value::from(s.strip_prefix(pre.as_str()).unwrap_or(&s)))
+        Ok(sub_value(&a[1], s.strip_prefix(&*pre).unwrap_or(&s)))
     });
     reg(m, "upper", fixed(&[T::String]), |a| {
         Ok(Value::from(crate::unicode::str_upper(&arg_s(&a[0]))))
@@ -204,13 +204,13 @@ fn register_strings(m: &mut FuncMap) {
         )))
     });
     reg(m, "contains", fixed(&[T::String, T::String]), |a| {
-        Ok(Value::Bool(arg_s(&a[1]).contains(arg_s(&a[0]).as_str())))
+        Ok(Value::Bool(arg_s(&a[1]).contains(&*arg_s(&a[0]))))
     });
     reg(m, "hasPrefix", fixed(&[T::String, T::String]), |a| {
-        Ok(Value::Bool(arg_s(&a[1]).starts_with(arg_s(&a[0]).as_str())))
+        Ok(Value::Bool(arg_s(&a[1]).starts_with(&*arg_s(&a[0]))))
     });
     reg(m, "hasSuffix", fixed(&[T::String, T::String]), |a| {
-        Ok(Value::Bool(arg_s(&a[1]).ends_with(arg_s(&a[0]).as_str())))
+        Ok(Value::Bool(arg_s(&a[1]).ends_with(&*arg_s(&a[0]))))
     });
     reg(m, "quote", var(&[], T::Any), |a| {
         if let [Value::String(s)] = a {
@@ -673,34 +673,34 @@ fn register_dicts(m: &mut FuncMap) {
     });
     reg(m, "get", fixed(&[T::Map, T::String]), |a| {
         Ok(map_entries(&a[0])
-            .get(arg_s(&a[1]).as_str())
+            .get(&*arg_s(&a[1]))
             .cloned()
             .unwrap_or_else(|| Value::str("")))
     });
     reg(m, "set", fixed(&[T::Map, T::String, T::Any]), |a| {
         let mv = need_map(&a[0])?;
-        mv.entries.borrow_mut().insert(arg_s(&a[1]), a[2].clone());
+        mv.entries
+            .borrow_mut()
+            .insert(arg_s(&a[1]).into_owned(), a[2].clone());
         Ok(a[0].clone())
     });
     reg(m, "unset", fixed(&[T::Map, T::String]), |a| {
         if let Value::Map(mv) = &a[0]
             && !a[0].is_typed_nil()
         {
-            mv.entries.borrow_mut().remove(arg_s(&a[1]).as_str());
+            mv.entries.borrow_mut().remove(&*arg_s(&a[1]));
         }
         Ok(a[0].clone())
     });
     reg(m, "hasKey", fixed(&[T::Map, T::String]), |a| {
-        Ok(Value::Bool(
-            map_entries(&a[0]).contains_key(arg_s(&a[1]).as_str()),
-        ))
+        Ok(Value::Bool(map_entries(&a[0]).contains_key(&*arg_s(&a[1]))))
     });
     reg(m, "pluck", var(&[T::String], T::Map), |a| {
         let key = arg_s(&a[0]);
         Ok(ilist(
             a[1..]
                 .iter()
-                .filter_map(|d| map_entries(d).get(key.as_str()).cloned())
+                .filter_map(|d| map_entries(d).get(&*key).cloned())
                 .collect(),
         ))
     });
@@ -716,14 +716,14 @@ fn register_dicts(m: &mut FuncMap) {
         let mut out = Map::new();
         for k in &a[1..] {
             let k = arg_s(k);
-            if let Some(v) = src.get(k.as_str()) {
-                out.insert(k, v.clone());
+            if let Some(v) = src.get(&*k) {
+                out.insert(k.into_owned(), v.clone());
             }
         }
         Ok(Value::map(out))
     });
     reg(m, "omit", var(&[T::Map], T::String), |a| {
-        let omit: Vec<String> = a[1..].iter().map(arg_s).collect();
+        let omit: Vec<String> = a[1..].iter().map(|v| arg_s(v).into_owned()).collect();
         let out: Map = map_entries(&a[0])
             .into_iter()
             .filter(|(k, _)| !omit.contains(k))

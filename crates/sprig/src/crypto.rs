@@ -796,7 +796,7 @@ fn need_cert(v: &Value) -> Result<Certificate, FuncError> {
 fn template(a: &[Value], is_ca: bool) -> Result<Template, String> {
     if is_ca {
         return Ok(Template {
-            cn: arg_s(&a[0]),
+            cn: arg_s(&a[0]).into_owned(),
             ips: Vec::new(),
             dns: Vec::new(),
             days: arg_i(&a[1]),
@@ -804,7 +804,7 @@ fn template(a: &[Value], is_ca: bool) -> Result<Template, String> {
         });
     }
     Ok(Template {
-        cn: arg_s(&a[0]),
+        cn: arg_s(&a[0]).into_owned(),
         ips: get_ips(&a[1])?,
         dns: get_dns(&a[2])?,
         days: arg_i(&a[3]),

@@ -79,11 +79,27 @@ pub(crate) fn var(p: &[Type], e: Type) -> Signature {
 }
 
 /// A string argument (already converted by the executor).
-pub(crate) fn arg_s(v: &Value) -> String {
+pub(crate) fn arg_s(v: &Value) -> std::borrow::Cow<'_, str> {
     match v {
-        Value::String(s) => s.to_string(),
-        Value::Nil => String::new(),
-        other => gofmt::strval(other),
+        Value::String(s) => std::borrow::Cow::Borrowed(s),
+        Value::Nil => std::borrow::Cow::Borrowed(""),
+        other => std::borrow::Cow::Owned(gofmt::strval(other)),
+    }
+}
+
+/// A string argument as a value: the argument itself when it is a string (no copy).
+pub(crate) fn arg_s_value(v: &Value) -> Value {
+    match v {
+        Value::String(_) => v.clone(),
+        other => Value::from(arg_s(other).into_owned()),
+    }
+}
+
+/// `part` of the string argument `v` as a value, sharing `v` when `part` is all of it.
+pub(crate) fn sub_value(v: &Value, part: &str) -> Value {
+    match v {
+        Value::String(s) if s.len() == part.len() => v.clone(),
+        _ => Value::from(part),
     }
 }
 

@@ -720,13 +720,13 @@ pub fn register(m: &mut FuncMap) {
     reg(m, "regexMatch", fixed(&[T::String, T::String]), |a| {
         Ok(Value::Bool(
             compile(&arg_s(&a[0]))
-                .map(|r| r.is_match(&arg_s(&a[1])))
+                .map(|r| r.is_match(&*arg_s(&a[1])))
                 .unwrap_or(false),
         ))
     });
     reg(m, "mustRegexMatch", fixed(&[T::String, T::String]), |a| {
         let r = compile(&arg_s(&a[0])).map_err(FuncError::new)?;
-        Ok(Value::Bool(r.is_match(&arg_s(&a[1]))))
+        Ok(Value::Bool(r.is_match(&*arg_s(&a[1]))))
     });
     for (name, must) in [("regexFindAll", false), ("mustRegexFindAll", true)] {
         reg(m, name, fixed(&[T::String, T::String, T::Int]), move |a| {
