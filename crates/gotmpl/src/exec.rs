@@ -478,7 +478,7 @@ impl<'a> State<'a> {
         index: Ev,
         elem: Ev,
     ) -> R<Flow> {
-        let decl = &b.pipe.decl;
+        let decl: &'a [crate::parse::VarDecl] = &self.arena[b.pipe.decl];
         if !decl.is_empty() {
             if b.pipe.is_assign {
                 if decl.len() > 1 {
@@ -648,7 +648,7 @@ impl<'a> State<'a> {
             value = Some(v);
         }
         let value = value.unwrap_or(Ev::direct(Value::Nil));
-        for d in &pipe.decl {
+        for d in &self.arena[pipe.decl] {
             if pipe.is_assign {
                 self.set_var(&d.name, value.clone())?;
             } else {
@@ -672,8 +672,9 @@ impl<'a> State<'a> {
             return None;
         }
         match &self.arena[args][0] {
-            Arg::Field { idents, .. } => visit_chain(&dot.v, idents, f),
+            Arg::Field { idents, .. } => visit_chain(&dot.v, &self.arena[*idents], f),
             Arg::Variable { idents, .. } => {
+                let idents = &self.arena[*idents];
                 let v = self.var_ref(&idents[0])?;
                 match idents.get(1..) {
                     Some(rest) if !rest.is_empty() => visit_chain(&v.v, rest, f),
@@ -746,6 +747,7 @@ impl<'a> State<'a> {
         match first {
             Arg::Field { idents, .. } => {
                 self.at(At::Arg(first));
+                let idents = &self.arena[*idents];
                 self.eval_field_chain(dot, dot, first, idents, Some(args), final_)
             }
             Arg::Chain { .. } => self.eval_chain_node(dot, first, Some(args), final_),
@@ -762,7 +764,9 @@ impl<'a> State<'a> {
                     Arg::Bool(_, b) => Ok(Ev::direct(Value::Bool(*b))),
                     Arg::Dot(_) => Ok(dot.clone()),
                     Arg::Nil(_) => Err(self.errorf("nil is not a command".into())),
-                    Arg::Number(n) => self.ideal_constant(first, n).map(Ev::direct),
+                    Arg::Number { num, .. } => self
+                        .ideal_constant(first, &self.arena[*num])
+                        .map(Ev::direct),
                     Arg::String { text, id, .. } => Ok(Ev::direct(self.shared.literal(*id, text))),
                     _ => Err(self.errorf(format!(
                         "can't evaluate command {}",
@@ -815,7 +819,7 @@ impl<'a> State<'a> {
             )));
         }
         let pipe = self.eval_arg_untyped(dot, node)?;
-        self.eval_field_chain(dot, &pipe, chain, fields, args, final_)
+        self.eval_field_chain(dot, &pipe, chain, &self.arena[*fields], args, final_)
     }
 
     fn eval_variable_node(
@@ -829,6 +833,7 @@ impl<'a> State<'a> {
         let Arg::Variable { idents, .. } = var else {
             return Err(self.errorf("internal error: not a variable".into()));
         };
+        let idents: &'a [Str] = &self.arena[*idents];
         if idents.len() > 1
             && final_.is_none()
             && args.is_none_or(|a| a.len() <= 1)
@@ -1279,7 +1284,7 @@ impl<'a> State<'a> {
                     dot,
                     dot,
                     node,
-                    idents,
+                    &self.arena[*idents],
                     Some(std::slice::from_ref(node)),
                     None,
                 )?
@@ -1296,7 +1301,8 @@ impl<'a> State<'a> {
                     PT::T(t) => Err(self.literal_mismatch(t, node)),
                 };
             }
-            Arg::Number(n) => {
+            Arg::Number { num, .. } => {
+                let n: &Number = &self.arena[*num];
                 return match typ {
                     PT::Rv | PT::T(Type::Any) => self.ideal_constant(node, n).map(Ev::direct),
                     PT::T(Type::Int) if n.is_int => Ok(Ev::direct(Value::Int(n.int))),

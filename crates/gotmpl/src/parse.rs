@@ -74,8 +74,8 @@ fn is_empty_list(list: &[Node]) -> bool {
     })
 }
 
-/// The nodes, branches, pipelines, commands and operands of one parsed file, each kind in
-/// one vector (one allocation per kind per file, rather than one per list or node; dropped
+/// The nodes, branches, pipelines, commands, operands, field names, declarations, numbers
+/// and functions of one parsed file, each kind in one vector (one allocation per kind per file, rather than one per list or node; dropped
 /// in one go). Nodes refer to each other by [`List`] and [`Idx`], indexing the arena.
 #[derive(Debug, Default)]
 pub struct Arena {
@@ -86,6 +86,10 @@ pub struct Arena {
     args: Vec<Arg>,
     /// The functions the file calls (each name resolved once per file, mostly).
     funcs: Vec<FuncRef>,
+    /// Identifiers of field chains.
+    strs: Vec<Str>,
+    decls: Vec<VarDecl>,
+    numbers: Vec<Number>,
 }
 
 /// `len` consecutive items of an [`Arena`] from `start`.
@@ -175,6 +179,9 @@ stored!(Pipe, pipes);
 stored!(Command, cmds);
 stored!(Arg, args);
 stored!(FuncRef, funcs);
+stored!(Str, strs);
+stored!(VarDecl, decls);
+stored!(Number, numbers);
 
 impl<T: Stored> std::ops::Index<List<T>> for Arena {
     type Output = [T];
@@ -205,6 +212,18 @@ impl Arena {
         let store = T::store_mut(self);
         let start = store.len() as u32;
         store.extend(v.drain(base..));
+        List {
+            start,
+            len: store.len() as u32 - start,
+            _t: PhantomData,
+        }
+    }
+
+    /// Adds one item to the list that starts at `start` and ends the arena's items of
+    /// that kind; returns the list.
+    fn push_to<T: Stored>(&mut self, start: u32, x: T) -> List<T> {
+        let store = T::store_mut(self);
+        store.push(x);
         List {
             start,
             len: store.len() as u32 - start,
@@ -245,6 +264,9 @@ impl Arena {
             cmds: exact(&mut self.cmds),
             args: exact(&mut self.args),
             funcs: exact(&mut self.funcs),
+            strs: exact(&mut self.strs),
+            decls: exact(&mut self.decls),
+            numbers: exact(&mut self.numbers),
         }
     }
 
@@ -255,6 +277,9 @@ impl Arena {
         self.cmds.clear();
         self.args.clear();
         self.funcs.clear();
+        self.strs.clear();
+        self.decls.clear();
+        self.numbers.clear();
     }
 
     fn capacity(&self) -> usize {
@@ -264,6 +289,9 @@ impl Arena {
             + self.cmds.capacity()
             + self.args.capacity()
             + self.funcs.capacity()
+            + self.strs.capacity()
+            + self.decls.capacity()
+            + self.numbers.capacity()
     }
 }
 
@@ -440,62 +468,12 @@ pub struct TemplateCall {
 pub struct Pipe {
     pub pos: usize,
     pub is_assign: bool,
-    pub decl: Vec<VarDecl>,
+    pub decl: List<VarDecl>,
     pub cmds: List<Command>,
 }
 
-/// The identifiers of a field chain (`.a.b.c`, `$x.a`): up to three held without a separate
-/// allocation. Dereferences to a slice.
-pub enum Idents {
-    One(Str),
-    Two([Str; 2]),
-    Three([Str; 3]),
-    Many(Box<[Str]>),
-}
-
-impl Idents {
-    /// All of `v`, which is left empty (its capacity kept).
-    fn take(v: &mut Vec<Str>) -> Idents {
-        match v.len() {
-            1 => {
-                if let Some(a) = v.pop() {
-                    return Idents::One(a);
-                }
-            }
-            2 => {
-                if let (Some(b), Some(a)) = (v.pop(), v.pop()) {
-                    return Idents::Two([a, b]);
-                }
-            }
-            3 => {
-                if let (Some(c), Some(b), Some(a)) = (v.pop(), v.pop(), v.pop()) {
-                    return Idents::Three([a, b, c]);
-                }
-            }
-            _ => {}
-        }
-        Idents::Many(v.drain(..).collect())
-    }
-}
-
-impl std::ops::Deref for Idents {
-    type Target = [Str];
-    #[inline]
-    fn deref(&self) -> &[Str] {
-        match self {
-            Idents::One(x) => std::slice::from_ref(x),
-            Idents::Two(x) => x,
-            Idents::Three(x) => x,
-            Idents::Many(v) => v,
-        }
-    }
-}
-
-impl fmt::Debug for Idents {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.iter()).finish()
-    }
-}
+/// The identifiers of a field chain (`.a.b.c`, `$x.a`), in the arena.
+pub type Idents = List<Str>;
 
 /// A declared variable (`$x` in `$x := …`).
 #[derive(Debug)]
@@ -539,7 +517,7 @@ pub enum Arg {
     /// `true`/`false`
     Bool(usize, bool),
     /// A number constant.
-    Number(Number),
+    Number { pos: usize, num: Idx<Number> },
     /// A string constant: its source form (with quotes) and its value. `id` is unique in
     /// the process (the executor caches the constant's value under it).
     String {
@@ -608,7 +586,7 @@ impl Arg {
             | Arg::Nil(pos)
             | Arg::Bool(pos, _)
             | Arg::String { pos, .. } => *pos,
-            Arg::Number(n) => n.pos,
+            Arg::Number { pos, .. } => *pos,
         }
     }
 }
@@ -662,7 +640,7 @@ fn write_template(f: &mut fmt::Formatter<'_>, a: &Arena, t: &TemplateCall) -> fm
 
 fn write_pipe(f: &mut fmt::Formatter<'_>, a: &Arena, p: &Pipe) -> fmt::Result {
     if !p.decl.is_empty() {
-        for (i, v) in p.decl.iter().enumerate() {
+        for (i, v) in a[p.decl].iter().enumerate() {
             if i > 0 {
                 f.write_str(", ")?;
             }
@@ -698,7 +676,7 @@ fn write_command(f: &mut fmt::Formatter<'_>, a: &Arena, c: &Command) -> fmt::Res
 fn write_arg(f: &mut fmt::Formatter<'_>, a: &Arena, x: &Arg) -> fmt::Result {
     match x {
         Arg::Field { idents, .. } => {
-            for id in idents.iter() {
+            for id in &a[*idents] {
                 write!(f, ".{id}")?;
             }
             Ok(())
@@ -711,7 +689,7 @@ fn write_arg(f: &mut fmt::Formatter<'_>, a: &Arena, x: &Arg) -> fmt::Result {
             } else {
                 write_arg(f, a, node)?;
             }
-            for id in fields.iter() {
+            for id in &a[*fields] {
                 write!(f, ".{id}")?;
             }
             Ok(())
@@ -719,7 +697,7 @@ fn write_arg(f: &mut fmt::Formatter<'_>, a: &Arena, x: &Arg) -> fmt::Result {
         Arg::Ident { name, .. } => f.write_str(name),
         Arg::Pipe { pipe, .. } => write_pipe(f, a, &a[*pipe]),
         Arg::Variable { idents, .. } => {
-            for (i, id) in idents.iter().enumerate() {
+            for (i, id) in a[*idents].iter().enumerate() {
                 if i > 0 {
                     f.write_char('.')?;
                 }
@@ -730,7 +708,7 @@ fn write_arg(f: &mut fmt::Formatter<'_>, a: &Arena, x: &Arg) -> fmt::Result {
         Arg::Dot(_) => f.write_char('.'),
         Arg::Nil(_) => f.write_str("nil"),
         Arg::Bool(_, b) => write!(f, "{b}"),
-        Arg::Number(n) => f.write_str(&n.text),
+        Arg::Number { num, .. } => f.write_str(&a[*num].text),
         Arg::String { quoted, .. } => f.write_str(quoted),
     }
 }
@@ -1441,9 +1419,11 @@ impl<'a> Parser<'a, '_> {
         let mut pipe = Pipe {
             pos: token.pos,
             is_assign: false,
-            decl: Vec::new(),
+            decl: List::EMPTY,
             cmds: List::EMPTY,
         };
+        // Declarations go straight to the arena (nothing else is added there meanwhile).
+        let decl_start = self.arena.decls.len() as u32;
         'decls: loop {
             let v = self.peek();
             if v.typ == ItemType::Variable {
@@ -1452,17 +1432,13 @@ impl<'a> Parser<'a, '_> {
                 if next.typ == ItemType::Assign || next.typ == ItemType::Declare {
                     pipe.is_assign = next.typ == ItemType::Assign;
                     self.next();
-                    pipe.decl.push(VarDecl {
-                        pos: v.pos,
-                        name: self.src(v.pos, v.pos + v.val.len()),
-                    });
+                    let name = self.src(v.pos, v.pos + v.val.len());
+                    pipe.decl = self.arena.push_to(decl_start, VarDecl { pos: v.pos, name });
                     self.vars.push(v.val);
                 } else if next.typ == ItemType::Char && next.val == "," {
                     self.next();
-                    pipe.decl.push(VarDecl {
-                        pos: v.pos,
-                        name: self.src(v.pos, v.pos + v.val.len()),
-                    });
+                    let name = self.src(v.pos, v.pos + v.val.len());
+                    pipe.decl = self.arena.push_to(decl_start, VarDecl { pos: v.pos, name });
                     self.vars.push(v.val);
                     if context == "range" && pipe.decl.len() < 2 {
                         match self.peek().typ {
@@ -1521,7 +1497,7 @@ impl<'a> Parser<'a, '_> {
         for (i, c) in self.arena[pipe.cmds].iter().enumerate().skip(1) {
             if matches!(
                 self.arena[c.args][0],
-                Arg::Bool(..) | Arg::Dot(_) | Arg::Nil(_) | Arg::Number(_) | Arg::String { .. }
+                Arg::Bool(..) | Arg::Dot(_) | Arg::Nil(_) | Arg::Number { .. } | Arg::String { .. }
             ) {
                 return Err(self.errorf(format!(
                     "non executable command in pipeline stage {}",
@@ -1586,7 +1562,7 @@ impl<'a> Parser<'a, '_> {
             idents.clear();
             match &node {
                 Arg::Field { idents: first, .. } | Arg::Variable { idents: first, .. } => {
-                    idents.extend(first.iter().cloned());
+                    idents.extend(self.arena[*first].iter().cloned());
                 }
                 _ => {}
             }
@@ -1594,7 +1570,7 @@ impl<'a> Parser<'a, '_> {
                 let t = self.next();
                 idents.push(self.src(t.pos + 1, t.pos + t.val.len()));
             }
-            let fields = Idents::take(&mut idents);
+            let fields = self.arena.take_from(&mut idents, 0);
             self.scratch = idents;
             let arg = match node {
                 Arg::Field { .. } => Arg::Field {
@@ -1605,7 +1581,11 @@ impl<'a> Parser<'a, '_> {
                     pos: chain_pos,
                     idents: fields,
                 },
-                Arg::Bool(..) | Arg::String { .. } | Arg::Number(_) | Arg::Nil(_) | Arg::Dot(_) => {
+                Arg::Bool(..)
+                | Arg::String { .. }
+                | Arg::Number { .. }
+                | Arg::Nil(_)
+                | Arg::Dot(_) => {
                     // Go reports the line of the item it lexed last: the spaces after the
                     // chain when there are some (its lexer has not gone past them yet).
                     let after = self.peek();
@@ -1663,7 +1643,7 @@ impl<'a> Parser<'a, '_> {
                 idents.push(self.src(t.pos + 1, t.pos + t.val.len()));
             }
         }
-        let boxed = Idents::take(&mut idents);
+        let boxed = self.arena.take_from(&mut idents, 0);
         self.scratch = idents;
         Ok(if is_var {
             Arg::Variable { pos, idents: boxed }
@@ -1705,7 +1685,7 @@ impl<'a> Parser<'a, '_> {
                     idents.push(self.src(at, at + part.len()));
                     at += part.len() + 1;
                 }
-                let idents_all = Idents::take(&mut idents);
+                let idents_all = self.arena.take_from(&mut idents, 0);
                 self.scratch = idents;
                 Arg::Variable {
                     pos: token.pos,
@@ -1714,10 +1694,16 @@ impl<'a> Parser<'a, '_> {
             }
             ItemType::Field => Arg::Field {
                 pos: token.pos,
-                idents: Idents::One(self.src(token.pos + 1, token.pos + token.val.len())),
+                idents: {
+                    let id = self.src(token.pos + 1, token.pos + token.val.len());
+                    self.arena.add_one(id)
+                },
             },
             ItemType::Bool => Arg::Bool(token.pos, token.val == "true"),
-            ItemType::Number if let Some(n) = small_decimal(token.val, token.pos) => Arg::Number(n),
+            ItemType::Number if let Some(n) = small_decimal(token.val, token.pos) => Arg::Number {
+                pos: n.pos,
+                num: self.arena.add(n),
+            },
             ItemType::CharConstant | ItemType::Complex | ItemType::Number => {
                 match crate::strconv::parse_number(
                     token.val,
@@ -1726,7 +1712,10 @@ impl<'a> Parser<'a, '_> {
                 ) {
                     Ok(mut n) => {
                         n.pos = token.pos;
-                        Arg::Number(n)
+                        Arg::Number {
+                            pos: n.pos,
+                            num: self.arena.add(n),
+                        }
                     }
                     Err(msg) => return Err(self.errorf(msg)),
                 }
@@ -1796,7 +1785,12 @@ mod tests {
         };
         t.arena[t.arena[a.pipe.cmds][0].args]
             .iter()
-            .map(|a| format!("{a:?}"))
+            .map(|a| match a {
+                Arg::Field { pos, idents } => {
+                    format!("Field {{ pos: {pos}, idents: {:?} }}", &t.arena[*idents])
+                }
+                a => format!("{a:?}"),
+            })
             .collect()
     }
 
