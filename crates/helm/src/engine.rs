@@ -9,7 +9,7 @@ use gotmpl::{Map, MapType, Value};
 use regex::Regex;
 
 use crate::chart::Chart;
-use crate::objects::{Capabilities, Files, chart_map, map_to_template};
+use crate::objects::{Capabilities, Files, chart_map, values_into_template};
 use crate::render::RenderOptions;
 use crate::values::Values;
 
@@ -90,7 +90,7 @@ fn rec_all<'a>(c: &'a Chart, is_root: bool, parent: &Value, out: &mut Vec<Entry<
 /// Every template entry, in Helm's parse order (more `/` first, then reverse byte order).
 pub(crate) fn all_templates<'a>(
     chart: &'a Chart,
-    vals: &Values,
+    vals: Values,
     opts: &RenderOptions,
     caps: &Capabilities,
 ) -> Vec<Entry<'a>> {
@@ -104,7 +104,10 @@ pub(crate) fn all_templates<'a>(
     let mut top = Map::new();
     top.insert("Release".into(), Value::map(release));
     top.insert("Capabilities".into(), Value::object(caps.clone()));
-    top.insert("Values".into(), as_values(&map_to_template(vals)));
+    top.insert(
+        "Values".into(),
+        Value::typed_map(MapType::Values, values_into_template(vals)),
+    );
     let top = Value::map(top);
     let mut out = Vec::new();
     rec_all(chart, true, &top, &mut out);
@@ -261,7 +264,7 @@ pub(crate) fn reformat_exec_error(filename: &str, text: &str) -> String {
 /// `<no value>` removed.
 pub fn render(
     chart: &Chart,
-    vals: &Values,
+    vals: Values,
     opts: &RenderOptions,
     caps: &Capabilities,
 ) -> Result<BTreeMap<String, String>, String> {

@@ -129,19 +129,21 @@ impl Rules {
         if path.is_empty() || path == "." || path == "./" {
             return false;
         }
+        // The base name, which most rules are matched against, found once.
+        let base = match memchr::memrchr(b'/', path.as_bytes()) {
+            Some(i) => &path[i + 1..],
+            None => path,
+        };
         for p in &self.patterns {
-            let matched = |n: &str| -> bool {
-                let target = match p.kind {
-                    MatchKind::Rooted | MatchKind::Path => n,
-                    MatchKind::Base => n.rsplit('/').next().unwrap_or(n),
-                };
-                p.matches(target)
+            let target = match p.kind {
+                MatchKind::Rooted | MatchKind::Path => path,
+                MatchKind::Base => base,
             };
             if p.negate {
                 if p.must_dir && !is_dir {
                     return true;
                 }
-                if !matched(path) {
+                if !p.matches(target) {
                     return true;
                 }
                 continue;
@@ -149,7 +151,7 @@ impl Rules {
             if p.must_dir && !is_dir {
                 continue;
             }
-            if matched(path) {
+            if p.matches(target) {
                 return true;
             }
         }

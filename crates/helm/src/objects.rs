@@ -30,6 +30,20 @@ pub fn to_template(v: &Json) -> Value {
     }
 }
 
+/// [`to_template`] of an owned tree: keys and lists move instead of being copied.
+fn into_template(v: Json) -> Value {
+    match v {
+        Json::Array(a) => Value::list(a.into_iter().map(into_template).collect()),
+        Json::Object(m) => Value::map(values_into_template(m)),
+        other => to_template(&other),
+    }
+}
+
+/// The entries of [`map_to_template`] of an owned values map.
+pub fn values_into_template(m: serde_json::Map<String, Json>) -> Map {
+    m.into_iter().map(|(k, v)| (k, into_template(v))).collect()
+}
+
 /// Converts a values map into a template map.
 pub fn map_to_template(m: &serde_json::Map<String, Json>) -> Value {
     Value::map(m.iter().map(|(k, v)| (k.clone(), to_template(v))).collect())
@@ -693,6 +707,20 @@ pub fn glob_regex(p: &str) -> regex::Regex {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn owned_values_convert_as_borrowed_ones() {
+        let v = serde_json::json!({
+            "a": {"b": [1.5, "s", null, {"c": true}], "i": 3},
+            "e": {}, "l": [], "n": null, "s": "x"
+        });
+        let serde_json::Value::Object(m) = v else {
+            unreachable!()
+        };
+        let want = format!("{:?}", map_to_template(&m));
+        let got = format!("{:?}", Value::map(values_into_template(m)));
+        assert_eq!(got, want);
+    }
 
     /// `.Chart` has every `Metadata` field (Go names) plus `IsRoot`, with their values.
     #[test]

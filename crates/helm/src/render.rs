@@ -276,7 +276,7 @@ pub fn render_files(
     opts: &RenderOptions,
 ) -> Result<BTreeMap<String, String>, RenderError> {
     let (chart, vals) = prepare(chart, user, opts)?;
-    engine::render(&chart, &vals, opts, &opts.capabilities()).map_err(RenderError::Render)
+    engine::render(&chart, vals, opts, &opts.capabilities()).map_err(RenderError::Render)
 }
 
 /// Renders a chart as `helm template` does (without the CLI-only checks of
@@ -295,7 +295,7 @@ pub fn render(chart: &Chart, user: &Values, opts: &RenderOptions) -> Result<Rend
             chart.metadata.kube_version, caps.kube_version.version
         )));
     }
-    let files = engine::render(&chart, &vals, opts, &caps).map_err(RenderError::Render)?;
+    let files = engine::render(&chart, vals, opts, &caps).map_err(RenderError::Render)?;
     let notes_path = format!("{}/templates/NOTES.txt", chart.name());
     let notes = files.get(&notes_path).cloned().unwrap_or_default();
     let (hooks, manifests) =
