@@ -361,8 +361,9 @@ pub(crate) fn is_base60_float(s: &str) -> bool {
 
 impl Emitter {
     pub(crate) fn new(flavor: Flavor) -> Self {
+        // Room for a typical `toYaml` result and nesting, so that they rarely grow.
         Emitter {
-            out: String::new(),
+            out: String::with_capacity(256),
             flavor,
             best_indent: 2,
             best_width: if flavor == Flavor::V2 { 80 } else { i64::MAX },
@@ -370,13 +371,13 @@ impl Emitter {
             whitespace: true,
             indention: true,
             indent: -1,
-            indents: Vec::new(),
+            indents: Vec::with_capacity(16),
             flow_level: 0,
             root_context: false,
             sequence_context: false,
             mapping_context: false,
             simple_key_context: false,
-            in_seq_item: Vec::new(),
+            in_seq_item: Vec::with_capacity(16),
         }
     }
 
