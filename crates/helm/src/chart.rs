@@ -340,7 +340,11 @@ fn walk(
         let n = if rel.is_empty() {
             name.clone()
         } else {
-            format!("{rel}/{name}")
+            let mut n = String::with_capacity(rel.len() + 1 + name.len());
+            n.push_str(rel);
+            n.push('/');
+            n.push_str(&name);
+            n
         };
         let path = e.path();
         // Follow symlinks, as Helm's sympath.Walk does; other entries' types come from the

@@ -85,7 +85,8 @@ impl Rules {
         if rule.contains("**") {
             return Err("double-star (**) syntax is not supported".into());
         }
-        if go_match(rule, "abc").is_err() {
+        // Only a class or an escape can be malformed (Go's `ErrBadPattern`).
+        if rule.contains(['[', '\\']) && go_match(rule, "abc").is_err() {
             return Err("syntax error in pattern".into());
         }
         let mut rule = rule;
@@ -372,6 +373,9 @@ mod tests {
         assert!(r.ignore("templates/.x", false));
         assert!(!r.ignore("templates/x.yaml", false));
         assert!(Rules::parse("a/**/b").is_err());
+        assert!(Rules::parse("[").is_err());
+        assert!(Rules::parse("x\\").is_err());
+        assert!(Rules::parse("[a-c]x\n*.y\na\\*").is_ok());
     }
 
     #[test]
