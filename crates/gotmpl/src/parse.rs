@@ -211,7 +211,12 @@ impl Arena {
     fn take_from<T: Stored>(&mut self, v: &mut Vec<T>, base: usize) -> List<T> {
         let store = T::store_mut(self);
         let start = store.len() as u32;
-        store.extend(v.drain(base..));
+        if base == 0 {
+            // The whole stack (an outermost command or pipeline): one block move.
+            store.append(v);
+        } else {
+            store.extend(v.drain(base..));
+        }
         List {
             start,
             len: store.len() as u32 - start,
