@@ -173,6 +173,7 @@ fn kind_rank(kind: &str) -> Option<usize> {
     INSTALL_ORDER.iter().position(|k| *k == kind)
 }
 
+#[cfg(test)]
 fn less_by_kind(a: &str, b: &str) -> bool {
     match (kind_rank(a), kind_rank(b)) {
         (None, None) => a < b,
@@ -182,15 +183,12 @@ fn less_by_kind(a: &str, b: &str) -> bool {
     }
 }
 
+/// Helm's `sort.SliceStable` by `lessByKind`: known kinds in install order, then unknown
+/// kinds by name, equal kinds in their order; each document's rank is looked up once.
 fn stable_sort(docs: &mut [Document]) {
-    docs.sort_by(|a, b| {
-        if less_by_kind(&a.head.kind, &b.head.kind) {
-            std::cmp::Ordering::Less
-        } else if less_by_kind(&b.head.kind, &a.head.kind) {
-            std::cmp::Ordering::Greater
-        } else {
-            std::cmp::Ordering::Equal
-        }
+    docs.sort_by_cached_key(|d| match kind_rank(&d.head.kind) {
+        Some(r) => (r, String::new()),
+        None => (INSTALL_ORDER.len(), d.head.kind.clone()),
     });
 }
 
@@ -387,6 +385,39 @@ mod tests {
                 .map(|d| go_trim_left(d).to_string())
                 .collect();
             assert_eq!(split_manifests(&s), want, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn stable_sort_follows_less_by_kind() {
+        const KINDS: &[&str] = &["Service", "Foo", "", "Namespace", "Bar", "Job", "Pod"];
+        let mut below = testkit::rand::below_fn(0x50B7_0000_0000_0001);
+        for _ in 0..2_000 {
+            let mut docs: Vec<Document> = (0..below(12))
+                .map(|i| Document {
+                    path: i.to_string(),
+                    content: String::new(),
+                    head: Head {
+                        kind: KINDS[below(KINDS.len())].to_string(),
+                        ..Head::default()
+                    },
+                    hook_events: vec![],
+                    hook_weight: 0,
+                })
+                .collect();
+            let mut want = docs.clone();
+            want.sort_by(|a, b| {
+                if less_by_kind(&a.head.kind, &b.head.kind) {
+                    std::cmp::Ordering::Less
+                } else if less_by_kind(&b.head.kind, &a.head.kind) {
+                    std::cmp::Ordering::Greater
+                } else {
+                    std::cmp::Ordering::Equal
+                }
+            });
+            stable_sort(&mut docs);
+            let order = |d: &[Document]| d.iter().map(|d| d.path.clone()).collect::<Vec<_>>();
+            assert_eq!(order(&docs), order(&want));
         }
     }
 
