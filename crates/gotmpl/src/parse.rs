@@ -1043,7 +1043,8 @@ impl<'a> Parser<'a, '_> {
             return t;
         }
         self.peek_count -= 1;
-        self.token[self.peek_count]
+        // (`peek_count` is at most 2: the mask only spares the bounds check.)
+        self.token[self.peek_count & 1]
     }
 
     fn backup(&mut self) {
@@ -1066,7 +1067,7 @@ impl<'a> Parser<'a, '_> {
     #[inline]
     fn peek(&mut self) -> Item<'a> {
         if self.peek_count > 0 {
-            return self.token[self.peek_count - 1];
+            return self.token[(self.peek_count - 1) & 1];
         }
         self.peek_count = 1;
         let t = self.lex.next_item();
