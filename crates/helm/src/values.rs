@@ -82,18 +82,8 @@ fn coalesce_taking(chart: &mut Chart, mut dest: Values, prefix: &str) -> Values 
     let sub_prefix = concat_prefix(prefix, chart.name());
     for sub in &mut chart.dependencies {
         let name = sub.name().to_string();
-        match dest.get(&name) {
-            None => {
-                dest.insert(name.clone(), Value::Object(Map::new()));
-            }
-            Some(Value::Object(_)) => {}
-            Some(_) => {
-                tracing::debug!("type mismatch on {name}");
-                return dest;
-            }
-        }
-        let Some(Value::Object(mut dv)) = dest.remove(&name) else {
-            continue;
+        let Some(mut dv) = take_sub_table(&mut dest, &name) else {
+            return dest;
         };
         coalesce_globals(&mut dv, &dest);
         let out = coalesce_taking(sub, dv, &sub_prefix);
@@ -207,22 +197,25 @@ fn entry_mismatch(chart: &Chart, vals: &Values, key: &str) -> bool {
     }
 }
 
+/// A subchart's table taken out of `dest` to be coalesced (an empty one when absent). `None` on
+/// a type mismatch (the entry is not a table): Helm returns "type mismatch" there and renders
+/// with what it has, so the caller stops coalescing dependencies.
+fn take_sub_table(dest: &mut Values, name: &str) -> Option<Map<String, Value>> {
+    if dest.get(name).is_some_and(|v| !v.is_object()) {
+        tracing::debug!("type mismatch on {name}");
+        return None;
+    }
+    match dest.remove(name) {
+        Some(Value::Object(m)) => Some(m),
+        _ => Some(Map::new()),
+    }
+}
+
 fn coalesce_deps(chart: &Chart, mut dest: Values, prefix: &str, merge: bool) -> Values {
     for sub in &chart.dependencies {
         let name = sub.name().to_string();
-        match dest.get(&name) {
-            None => {
-                dest.insert(name.clone(), Value::Object(Map::new()));
-            }
-            Some(Value::Object(_)) => {}
-            Some(_) => {
-                // Helm returns "type mismatch" here and renders with what it has.
-                tracing::debug!("type mismatch on {name}");
-                return dest;
-            }
-        }
-        let Some(Value::Object(mut dv)) = dest.remove(&name) else {
-            continue;
+        let Some(mut dv) = take_sub_table(&mut dest, &name) else {
+            return dest;
         };
         let sub_prefix = concat_prefix(prefix, chart.name());
         coalesce_globals(&mut dv, &dest);
