@@ -718,40 +718,24 @@ fn write_arg(f: &mut fmt::Formatter<'_>, a: &Arena, x: &Arg) -> fmt::Result {
     }
 }
 
-impl fmt::Display for Show<'_, Node> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write_node(f, self.arena, self.item)
-    }
+/// `Display` of an arena item through its writer (Go's `String()` of the node).
+macro_rules! show_with {
+    ($($t:ty => $write:ident),* $(,)?) => {$(
+        impl fmt::Display for Show<'_, $t> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                $write(f, self.arena, self.item)
+            }
+        }
+    )*};
 }
 
-impl fmt::Display for Show<'_, [Node]> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write_list(f, self.arena, self.item)
-    }
-}
-
-impl fmt::Display for Show<'_, TemplateCall> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write_template(f, self.arena, self.item)
-    }
-}
-
-impl fmt::Display for Show<'_, Pipe> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write_pipe(f, self.arena, self.item)
-    }
-}
-
-impl fmt::Display for Show<'_, Command> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write_command(f, self.arena, self.item)
-    }
-}
-
-impl fmt::Display for Show<'_, Arg> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write_arg(f, self.arena, self.item)
-    }
+show_with! {
+    Node => write_node,
+    [Node] => write_list,
+    TemplateCall => write_template,
+    Pipe => write_pipe,
+    Command => write_command,
+    Arg => write_arg,
 }
 
 // ---- Parser ----
