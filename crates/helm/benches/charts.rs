@@ -9,11 +9,15 @@
 //!   rendered with its default values (release `release-name`, namespace `default`); with
 //!   `--values-dir`, a chart with `DIR/<name>.yaml` has a second case with that values file
 //!   (release `demo`, namespace `ferry-test`), as the corpus harness does.
-//! * ferry: `Chart::load` + `check_installable` + `render` + the `helm template` stream, in this
-//!   process (so ferry also pays for splitting, parsing and sorting the output, which Helm's
-//!   `Chart.render` does not do), cold: the cache of parsed template sets is cleared before
-//!   every iteration. A second ferry run keeps that cache (warm: what a long-running controller
-//!   pays to re-render a chart whose templates did not change); its CPU time is printed too.
+//! * ferry, the same work as Helm's side: `Chart::load` + `render_files` (values, dependencies,
+//!   schema, engine: the per-file output that Helm's `Chart.render` returns), in this process,
+//!   cold: the caches of parsed template sets and compiled template regexes are cleared before
+//!   every iteration (Helm parses every time). The headline ratios compare this with Helm.
+//! * ferry warm: the same with those caches kept (what a long-running controller pays to
+//!   re-render a chart whose templates did not change).
+//! * ferry `helm template`, cold: `Chart::load` + `check_installable` + `render` + the stream
+//!   (splitting, parsing and sorting the output, which Helm's `Chart.render` does not do); its
+//!   CPU time and its ratio to Helm's engine are printed too.
 //! * Helm: `benches/helm_engine.py` in the helm-python-sdk venv (`$FERRY_VENV`, default
 //!   `~/.cache/ferry/venv`): `Chart.load` + `Chart.render`, in one Python process.
 //! * Each case runs once untimed, then repeatedly until both `--min-time` (default 0.5 s) and
@@ -127,9 +131,18 @@ fn discover(dir: &Path, values_dir: Option<&Path>, filter: Option<&str>) -> Vec<
     cases
 }
 
-/// ferry's `helm template`: load, checks, render, stream. Returns the error text on failure.
-/// Cold: the process-wide cache of parsed templates is emptied first (Helm parses every time).
-fn ferry_once(case: &Case, values: &Values, cold: bool) -> Option<String> {
+/// What one ferry iteration does.
+#[derive(Clone, Copy, PartialEq)]
+enum Work {
+    /// `Chart::load` + `render_files`: the work of Helm's `Chart.load` + `Chart.render`.
+    Engine,
+    /// ferry's `helm template`: load, CLI checks, render, stream.
+    Template,
+}
+
+/// One iteration; returns the error text on failure. Cold: the process-wide caches of parsed
+/// templates and compiled regexes are emptied first (Helm parses every time).
+fn ferry_once(case: &Case, values: &Values, work: Work, cold: bool) -> Option<String> {
     if cold {
         helm::clear_template_cache();
     }
@@ -137,14 +150,23 @@ fn ferry_once(case: &Case, values: &Values, cold: bool) -> Option<String> {
         Ok(c) => c,
         Err(e) => return Some(e.to_string()),
     };
-    if let Err(e) = helm::check_installable(&chart) {
-        return Some(e.cli_message());
-    }
     let opts = RenderOptions {
         release_name: case.release.clone(),
         namespace: case.namespace.clone(),
         ..RenderOptions::default()
     };
+    if work == Work::Engine {
+        return match helm::render_files(&chart, values, &opts) {
+            Ok(files) => {
+                std::hint::black_box(files);
+                None
+            }
+            Err(e) => Some(e.cli_message()),
+        };
+    }
+    if let Err(e) = helm::check_installable(&chart) {
+        return Some(e.cli_message());
+    }
     match helm::render(&chart, values, &opts) {
         Ok(r) => {
             std::hint::black_box(r.stream(&StreamOptions::default()));
@@ -154,7 +176,7 @@ fn ferry_once(case: &Case, values: &Values, cold: bool) -> Option<String> {
     }
 }
 
-fn bench_ferry(case: &Case, s: &Settings, cold: bool) -> Timing {
+fn bench_ferry(case: &Case, s: &Settings, work: Work, cold: bool) -> Timing {
     let values = match &case.values_file {
         Some(f) => {
             let data = std::fs::read(f).unwrap_or_default();
@@ -170,14 +192,14 @@ fn bench_ferry(case: &Case, s: &Settings, cold: bool) -> Timing {
         }
         None => Values::new(),
     };
-    let error = ferry_once(case, &values, cold);
+    let error = ferry_once(case, &values, work, cold);
     let mut walls = Vec::new();
     let cpu0 = cpu_seconds();
     let start = Instant::now();
     let min_time = Duration::from_secs_f64(s.min_time);
     while walls.len() < s.max_iters && (walls.len() < s.min_iters || start.elapsed() < min_time) {
         let t0 = Instant::now();
-        std::hint::black_box(ferry_once(case, &values, cold));
+        std::hint::black_box(ferry_once(case, &values, work, cold));
         walls.push(t0.elapsed().as_secs_f64());
     }
     let cpu = (cpu_seconds() - cpu0) / walls.len() as f64;
@@ -330,17 +352,21 @@ fn main() {
     let ferry_baseline = vm_kib("VmRSS");
     let mut ferry = Vec::new();
     let mut warm = Vec::new();
+    let mut full = Vec::new();
     for c in &cases {
-        let t = bench_ferry(c, &s, true);
-        let w = bench_ferry(c, &s, false);
+        let t = bench_ferry(c, &s, Work::Engine, true);
+        let w = bench_ferry(c, &s, Work::Engine, false);
+        let f = bench_ferry(c, &s, Work::Template, true);
         eprintln!(
-            "ferry {:<48} {:>9} ms CPU cold, {:>9} ms warm",
+            "ferry {:<48} {:>9} ms CPU cold, {:>9} ms warm, {:>9} ms helm template (cold)",
             c.name,
             ms(t.cpu),
-            ms(w.cpu)
+            ms(w.cpu),
+            ms(f.cpu)
         );
         ferry.push(t);
         warm.push(w);
+        full.push(f);
     }
     let ferry_peak = vm_kib("VmHWM");
 
@@ -357,9 +383,11 @@ fn main() {
     };
 
     println!(
-        "| case | ferry min ms | ferry median ms | ferry CPU ms | Helm min ms | Helm median ms | Helm CPU ms | CPU ratio (Helm/ferry) | wall ratio (min) | ferry warm CPU ms | warm CPU ratio | runs | note |"
+        "| case | ferry min ms | ferry median ms | ferry CPU ms | Helm min ms | Helm median ms | Helm CPU ms | CPU ratio (Helm/ferry) | wall ratio (min) | ferry warm CPU ms | warm CPU ratio | ferry template CPU ms | template CPU ratio | runs | note |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+    let mut full_ratios = Vec::new();
+    let mut full_cpus = Vec::new();
     let mut warm_ratios = Vec::new();
     let mut warm_cpus = Vec::new();
     let mut ratios = Vec::new();
@@ -378,6 +406,9 @@ fn main() {
         warm_cpus.push(w.cpu);
         let mut runs = f.iters.to_string();
         let mut warm_ratio = "-".to_string();
+        let full_t = &full[i];
+        full_cpus.push(full_t.cpu);
+        let mut full_ratio = "-".to_string();
         let (hmin, hmed, hcpu, ratio, wall_ratio, note) = match &helm {
             Some(h) => {
                 let t = &h.timings[i];
@@ -391,6 +422,8 @@ fn main() {
                 }
                 warm_ratios.push(t.cpu / w.cpu);
                 warm_ratio = format!("{:.1}x", t.cpu / w.cpu);
+                full_ratios.push(t.cpu / full_t.cpu);
+                full_ratio = format!("{:.1}x", t.cpu / full_t.cpu);
                 let wall_ratio = t.min / f.min;
                 wall_ratios.push(wall_ratio);
                 if slowest_wall.is_none_or(|(r, _)| wall_ratio < r) {
@@ -421,12 +454,13 @@ fn main() {
             ),
         };
         println!(
-            "| {} | {} | {} | {} | {hmin} | {hmed} | {hcpu} | {ratio} | {wall_ratio} | {} | {warm_ratio} | {runs} | {note} |",
+            "| {} | {} | {} | {} | {hmin} | {hmed} | {hcpu} | {ratio} | {wall_ratio} | {} | {warm_ratio} | {} | {full_ratio} | {runs} | {note} |",
             c.name,
             ms(f.min),
             ms(f.median),
             ms(f.cpu),
             ms(w.cpu),
+            ms(full_t.cpu),
         );
     }
     println!();
@@ -447,6 +481,16 @@ fn main() {
         "median case CPU time, warm (parsed templates cached): ferry {} ms",
         ms(median(&mut warm_cpus))
     );
+    println!(
+        "median case CPU time, ferry's whole `helm template` (load, checks, render, stream; cold): ferry {} ms",
+        ms(median(&mut full_cpus))
+    );
+    if !full_ratios.is_empty() {
+        println!(
+            "median ratio (Helm's engine / ferry's whole `helm template`, cold), CPU time: {:.1}x",
+            median(&mut full_ratios)
+        );
+    }
     if !warm_ratios.is_empty() {
         println!(
             "median ratio (Helm/ferry warm), CPU time: {:.1}x",
