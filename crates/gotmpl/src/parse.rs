@@ -254,49 +254,37 @@ impl Arena {
         }
     }
 
-    /// A copy of `self` in vectors of their exact size (emptying `self`, which keeps its
-    /// capacity for the next parse).
-    fn take_exact(&mut self) -> Arena {
-        fn exact<T>(v: &mut Vec<T>) -> Vec<T> {
-            let mut out = Vec::with_capacity(v.len());
-            out.append(v);
-            out
-        }
+    /// An empty arena with room for what a text of `len` bytes usually holds (about
+    /// twice the items per byte of real charts' templates, so that a file rarely regrows
+    /// a vector; [`Arena::shrink`] gives back the rest). Past 1 MiB of text the vectors
+    /// grow as needed.
+    fn for_text(len: usize) -> Arena {
+        let n = len.min(1 << 20);
         Arena {
-            nodes: exact(&mut self.nodes),
-            branches: exact(&mut self.branches),
-            pipes: exact(&mut self.pipes),
-            cmds: exact(&mut self.cmds),
-            args: exact(&mut self.args),
-            funcs: exact(&mut self.funcs),
-            strs: exact(&mut self.strs),
-            decls: exact(&mut self.decls),
-            numbers: exact(&mut self.numbers),
+            nodes: Vec::with_capacity(n / 48 + 4),
+            branches: Vec::with_capacity(n / 256 + 2),
+            pipes: Vec::with_capacity(n / 256 + 2),
+            cmds: Vec::with_capacity(n / 48 + 4),
+            args: Vec::with_capacity(n / 24 + 4),
+            funcs: Vec::with_capacity((n / 256 + 4).min(64)),
+            strs: Vec::with_capacity(n / 32 + 4),
+            decls: Vec::with_capacity(n / 512 + 2),
+            numbers: Vec::with_capacity(n / 512 + 2),
         }
     }
 
-    fn clear(&mut self) {
-        self.nodes.clear();
-        self.branches.clear();
-        self.pipes.clear();
-        self.cmds.clear();
-        self.args.clear();
-        self.funcs.clear();
-        self.strs.clear();
-        self.decls.clear();
-        self.numbers.clear();
-    }
-
-    fn capacity(&self) -> usize {
-        self.nodes.capacity()
-            + self.branches.capacity()
-            + self.pipes.capacity()
-            + self.cmds.capacity()
-            + self.args.capacity()
-            + self.funcs.capacity()
-            + self.strs.capacity()
-            + self.decls.capacity()
-            + self.numbers.capacity()
+    /// Gives back the vectors' unused room (the allocator shrinks a block in place: no
+    /// copy of the items).
+    fn shrink(&mut self) {
+        self.nodes.shrink_to_fit();
+        self.branches.shrink_to_fit();
+        self.pipes.shrink_to_fit();
+        self.cmds.shrink_to_fit();
+        self.args.shrink_to_fit();
+        self.funcs.shrink_to_fit();
+        self.strs.shrink_to_fit();
+        self.decls.shrink_to_fit();
+        self.numbers.shrink_to_fit();
     }
 }
 
@@ -788,7 +776,7 @@ pub(crate) fn parse(
         node_stack: bufs.node_stack,
         arg_stack: bufs.arg_stack,
         cmd_stack: bufs.cmd_stack,
-        arena: bufs.arena,
+        arena: Arena::for_text(text.len()),
         range_depth: 0,
         stack_depth: 0,
         parse_name: parse_name.clone(),
@@ -810,7 +798,11 @@ pub(crate) fn parse(
         )
     });
     let arena = match r {
-        Ok(()) => Some(Arc::new(p.arena.take_exact())),
+        Ok(()) => {
+            let mut arena = std::mem::take(&mut p.arena);
+            arena.shrink();
+            Some(Arc::new(arena))
+        }
         Err(_) => None,
     };
     // Keep the buffers (emptied) for the next parse on this thread.
@@ -819,7 +811,6 @@ pub(crate) fn parse(
         arg_stack: std::mem::take(&mut p.arg_stack),
         cmd_stack: std::mem::take(&mut p.cmd_stack),
         scratch: std::mem::take(&mut p.scratch),
-        arena: std::mem::take(&mut p.arena),
     };
     bufs.clear();
     BUFFERS.with(|b| b.set(Some(bufs)));
@@ -853,8 +844,6 @@ struct Buffers {
     arg_stack: Vec<Arg>,
     cmd_stack: Vec<Command>,
     scratch: Vec<Str>,
-    /// Where a parse builds its arena (copied out at the end in vectors of exact size).
-    arena: Arena,
 }
 
 impl Buffers {
@@ -866,7 +855,6 @@ impl Buffers {
         self.arg_stack.clear();
         self.cmd_stack.clear();
         self.scratch.clear();
-        self.arena.clear();
         if self.node_stack.capacity() > KEEP {
             self.node_stack = Vec::new();
         }
@@ -878,9 +866,6 @@ impl Buffers {
         }
         if self.scratch.capacity() > KEEP {
             self.scratch = Vec::new();
-        }
-        if self.arena.capacity() > 64 * KEEP {
-            self.arena = Arena::default();
         }
     }
 }
