@@ -1847,14 +1847,16 @@ fn stamp_conditions(
         .collect()
 }
 
-/// Records an Application ferry just wrote: its watch event is ignored (our own status write must
-/// not make a parent app that tracks this Application compare again) and the reconciler's view
-/// holds the written version at once.
-fn remember_own_write(ctx: &Ctx, written: &DynamicObject) {
+/// Records an Application ferry just wrote over `replaced` (the version the write replaced, when
+/// known): its watch event is ignored (our own status write must not make a parent app that
+/// tracks this Application compare again) unless the write changed the Application's health, in
+/// which case the parent app is queued for a quick comparison
+/// ([`ResourceWatches::own_app_write`]); the reconciler's view holds the written version at once.
+fn remember_own_write(ctx: &Ctx, replaced: Option<&Value>, written: &DynamicObject) {
     let mut v = serde_json::to_value(written).unwrap_or(Value::Null);
     v["apiVersion"] = json!(crate::application::API_VERSION);
     v["kind"] = json!(crate::application::KIND);
-    ctx.watches.own_write(&v);
+    ctx.watches.own_app_write(replaced, &v);
     ctx.view.put_raw(
         (
             object::namespace(&v).to_string(),
@@ -1882,13 +1884,31 @@ async fn write_app(ctx: &Ctx, raw: &Value, clear_operation: bool) -> Result<(), 
         object::namespace(raw),
         &app_resource(),
     );
+    // The version this write replaces (it carries its `resourceVersion`): the view's copy when
+    // that is the same version. Taken before the write, since the write's own watch event may
+    // reach the view before its answer reaches us.
+    let rv = |o: &Value| {
+        o.pointer("/metadata/resourceVersion")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let replaced = ctx
+        .view
+        .raw
+        .read()
+        .ok()
+        .and_then(|m| {
+            m.get(&(object::namespace(raw).into(), object::name(raw).into()))
+                .cloned()
+        })
+        .filter(|v| rv(v).is_some() && rv(v) == rv(&out));
     let body: DynamicObject = serde_json::from_value(out.clone()).map_err(|e| e.to_string())?;
     match api
         .replace(object::name(raw), &PostParams::default(), &body)
         .await
     {
         Ok(written) => {
-            remember_own_write(ctx, &written);
+            remember_own_write(ctx, replaced.as_deref(), &written);
             Ok(())
         }
         Err(kube::Error::Api(s)) if s.code == 409 => {
@@ -1903,6 +1923,9 @@ async fn write_app(ctx: &Ctx, raw: &Value, clear_operation: bool) -> Result<(), 
                 return Ok(());
             };
             let mut fresh = serde_json::to_value(fresh).map_err(|e| e.to_string())?;
+            let mut replaced = fresh.clone();
+            replaced["apiVersion"] = json!(crate::application::API_VERSION);
+            replaced["kind"] = json!(crate::application::KIND);
             fresh["status"] = out["status"].clone();
             if clear_operation
                 && fresh.get("operation") == raw.get("operation")
@@ -1916,7 +1939,7 @@ async fn write_app(ctx: &Ctx, raw: &Value, clear_operation: bool) -> Result<(), 
                 .await
             {
                 Ok(written) => {
-                    remember_own_write(ctx, &written);
+                    remember_own_write(ctx, Some(&replaced), &written);
                     Ok(())
                 }
                 Err(kube::Error::Api(s)) if s.code == 409 => {

@@ -9,7 +9,9 @@
 //!
 //! ferry's own writes must not trigger comparisons in a loop: every object ferry applies is
 //! recorded with the `resourceVersion` the API server returned ([`ResourceWatches::own_write`]),
-//! and the event carrying exactly that version is dropped.
+//! and the event carrying exactly that version is dropped. One exception: an Application's own
+//! status write that changes its health ([`ResourceWatches::own_app_write`]) queues the app that
+//! manages it (an app of apps) at once, since that app's health aggregates its children's.
 //!
 //! Each watch also keeps the objects of its kind (a cache, as Argo CD's cluster cache): once its
 //! initial list is complete, [`ResourceWatches::cached`] answers what a LIST would, without a
@@ -54,6 +56,13 @@ pub fn event_target(obj: &Value, control_plane_ns: &str) -> Option<AppKey> {
         }
         _ => (control_plane_ns.to_string(), id.app),
     })
+}
+
+/// Whether `after` (a version of an object written over `before`) has another health than
+/// `before`, as an app managing it assesses it: for an Application, its `status.health`
+/// (status and message), which the managing app copies into its own resources and aggregates.
+pub fn health_changed(before: &Value, after: &Value) -> bool {
+    engine::health::resource_health(before) != engine::health::resource_health(after)
 }
 
 type ObjKey = (String, String, String, String);
@@ -288,13 +297,41 @@ impl ResourceWatches {
         }
     }
 
+    /// Records an Application ferry just wrote (its own status write), as [`Self::own_write`];
+    /// `replaced` is the version the write replaced (`None` when not known). Its watch event is
+    /// still dropped, but when the write changed the health an app managing this Application
+    /// reads from it ([`health_changed`]), that app is queued for a quick comparison as a
+    /// foreign change would queue it: an app of apps aggregates its children's health, and must
+    /// not wait for its periodic refresh to see a child recover or degrade. Returns that app.
+    pub fn own_app_write(
+        self: &std::sync::Arc<Self>,
+        replaced: Option<&Value>,
+        written: &Value,
+    ) -> Option<AppKey> {
+        self.own_write(written);
+        if replaced.is_some_and(|r| !health_changed(r, written)) {
+            return None;
+        }
+        let key = self.queue(written)?;
+        tracing::debug!(parent = %key.1, child = %object::name(written),
+            "child Application health written: comparing the app that manages it");
+        Some(key)
+    }
+
     /// Handles one watch event object: queues a debounced quick compare of its app unless it is
     /// an echo of ferry's own write. Returns the app, if one was (or already is) queued.
     pub fn on_event(self: &std::sync::Arc<Self>, obj: &Value, deleted: bool) -> Option<AppKey> {
-        let key = event_target(obj, &self.control_plane_ns)?;
+        event_target(obj, &self.control_plane_ns)?;
         if !deleted && self.is_own_echo(obj) {
             return None;
         }
+        self.queue(obj)
+    }
+
+    /// Queues a debounced quick compare of the app tracking `obj` (the cache of its kind must
+    /// already hold the change: the comparison reads it there).
+    fn queue(self: &std::sync::Arc<Self>, obj: &Value) -> Option<AppKey> {
+        let key = event_target(obj, &self.control_plane_ns)?;
         let first = self
             .pending
             .lock()
@@ -436,6 +473,75 @@ mod tests {
         // A client that is never used to connect (events are fed by hand).
         let cfg = kube::Config::new("http://127.0.0.1:9".parse().expect("uri"));
         kube::Client::try_from(cfg).expect("client")
+    }
+
+    fn child(health: &str, rv: &str) -> Value {
+        json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+            "metadata": {"name": "child", "namespace": "argocd", "resourceVersion": rv,
+                "annotations": {"argocd.argoproj.io/tracking-id":
+                    "parent:argoproj.io/Application:argocd/child"}},
+            "status": {"health": {"status": health}, "sync": {"status": "Synced"},
+                "reconciledAt": format!("t{rv}")}})
+    }
+
+    #[test]
+    fn health_changes_as_the_managing_app_reads_them() {
+        assert!(!health_changed(
+            &child("Healthy", "1"),
+            &child("Healthy", "2")
+        ));
+        assert!(health_changed(
+            &child("Degraded", "1"),
+            &child("Healthy", "2")
+        ));
+        let mut msg = child("Degraded", "3");
+        msg["status"]["health"]["message"] = json!("progress deadline exceeded");
+        assert!(health_changed(&child("Degraded", "2"), &msg));
+        // no health yet (Progressing) → Healthy
+        let mut none = child("Healthy", "1");
+        none["status"] = json!({});
+        assert!(health_changed(&none, &child("Healthy", "2")));
+    }
+
+    #[tokio::test]
+    async fn own_app_write_changing_health_queues_the_managing_app() {
+        let seen: Arc<Mutex<Vec<AppKey>>> = Arc::default();
+        let s2 = seen.clone();
+        let w = Arc::new(ResourceWatches::new(
+            client().await,
+            "argocd",
+            Duration::from_millis(50),
+            CancellationToken::new(),
+            move |k| s2.lock().expect("lock").push(k),
+        ));
+        let parent = ("argocd".to_string(), "parent".to_string());
+        // A status write that keeps the health (reconciledAt, say): nothing queued, echo dropped.
+        assert_eq!(
+            w.own_app_write(Some(&child("Degraded", "1")), &child("Degraded", "2")),
+            None
+        );
+        assert_eq!(w.on_event(&child("Degraded", "2"), false), None);
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert!(seen.lock().expect("lock").is_empty());
+        // The child recovers: its parent is queued although the echo is still dropped.
+        assert_eq!(
+            w.own_app_write(Some(&child("Degraded", "2")), &child("Healthy", "3")),
+            Some(parent.clone())
+        );
+        assert_eq!(w.on_event(&child("Healthy", "3"), false), None);
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert_eq!(*seen.lock().expect("lock"), vec![parent.clone()]);
+        // The replaced version unknown: queued (a compare too many, never one too few).
+        assert_eq!(
+            w.own_app_write(None, &child("Healthy", "4")),
+            Some(parent.clone())
+        );
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert_eq!(seen.lock().expect("lock").len(), 2);
+        // An Application no app manages queues nothing.
+        let mut lone = child("Degraded", "5");
+        lone["metadata"]["annotations"] = json!({});
+        assert_eq!(w.own_app_write(Some(&child("Healthy", "4")), &lone), None);
     }
 
     #[tokio::test]
