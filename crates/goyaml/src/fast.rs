@@ -1,7 +1,8 @@
 //! A fast path to the document tree for the shape nearly every values file and rendered
 //! manifest has: block mappings and sequences, plain scalars (folded over lines), quoted
 //! scalars (folded, with escapes), literal and folded block scalars, comments, one-line flow
-//! sequences of scalars and empty flow mappings, an optional leading `---`; line breaks `\n`,
+//! sequences of scalars and empty flow mappings (also on a line of their own below their key,
+//! as `toYaml … | nindent` writes an empty map), an optional leading `---`; line breaks `\n`,
 //! no tabs.
 //!
 //! It reads the text in one pass, straight into the [`Doc`] the scanner/parser/tree builder
@@ -813,6 +814,8 @@ impl<'a> Fast<'a> {
     fn value_below(&mut self, c: usize, in_mapping: bool) -> Option<(usize, Next)> {
         let next = self.next_content()?;
         match next {
+            // A flow collection on a line of its own (`toYaml … | nindent` of an empty map).
+            Next::At(i) if i > c && matches!(self.b[self.pos], b'{' | b'[') => self.inline_value(c),
             Next::At(i) if i > c => self.block_collection(i),
             Next::At(i) if i == c && in_mapping && self.seq_entry_here() => {
                 self.block_sequence(c, true)
@@ -1151,6 +1154,8 @@ mod tests {
             "url: http://x:80/y\n\"quoted key\": 1\n",
             "ünï: cödé\n",
             "i: |2\n    two\n   one\n",
+            "a:\n  {}\nb:\n    [ ]\nc:\n  - x\n  -\n    [y, 'z']\n",
+            "a:\n  b:\n    {}\n  c: 1\n",
         ];
         for t in fast {
             assert!(check(t), "fast path refused {t:?}");
@@ -1176,6 +1181,9 @@ mod tests {
             "%YAML 1.1\n---\na: 1\n",
             "\u{feff}a: 1\n",
             "a: 'x\n---\ny'\n",
+            "a:\n    {}\n  b: 1\n",
+            "a:\n  {}: 1\n",
+            "a:\n  [x]\n  y\n",
         ];
         for t in slow_only {
             assert!(!check(t), "fast path took {t:?}");
@@ -1270,6 +1278,10 @@ mod tests {
             "",
             "   ",
             "a #b",
+            "{}",
+            "[x, y]",
+            "{ } # c",
+            "{a: b}",
         ];
         let mut below = testkit::rand::below_fn(0x9E37_79B9_7F4A_7C15);
         let mut taken = 0;
