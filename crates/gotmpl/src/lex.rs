@@ -60,32 +60,75 @@ impl ItemType {
     }
 }
 
-/// A lexed item: its type, byte offset and source text. For `Error` items the message is
-/// held by the lexer ([`Lexer::error_message`]) and `val` is empty. Line numbers are derived
-/// from offsets when an error needs them (Go reports the line where an item starts).
+/// A lexed item: its type and the byte range of its text in the input (12 bytes, so items
+/// travel in registers; the parser slices the text when it needs it: [`Item::val`]). For
+/// `Error` items the message is held by the lexer ([`Lexer::error_message`]) and the range
+/// is empty. Line numbers are derived from offsets when an error needs them (Go reports the
+/// line where an item starts). Offsets fit in `u32`: the parser refuses texts of 4 GiB and
+/// more.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Item<'a> {
+pub(crate) struct Item {
     pub typ: ItemType,
     /// Spaces came before the item inside the action: Go's separate `itemSpace`, folded
     /// into the item that follows it (the lexer emits no `Space` items).
     pub space: bool,
-    pub pos: usize,
-    pub val: &'a str,
+    start: u32,
+    end: u32,
+}
+
+impl Item {
+    /// An `Eof` item at offset 0 (a placeholder).
+    pub(crate) const EOF0: Item = Item {
+        typ: ItemType::Eof,
+        space: false,
+        start: 0,
+        end: 0,
+    };
+
+    /// An item of `input[start..end]`.
+    #[inline]
+    fn new(typ: ItemType, start: usize, end: usize) -> Item {
+        Item {
+            typ,
+            space: false,
+            start: start as u32,
+            end: end as u32,
+        }
+    }
+
+    /// The byte offset where the item starts.
+    #[inline]
+    pub(crate) fn pos(&self) -> usize {
+        self.start as usize
+    }
+
+    /// The byte offset where the item ends.
+    #[inline]
+    pub(crate) fn end(&self) -> usize {
+        self.end as usize
+    }
+
+    /// The item's text (`input` is the lexed text).
+    #[inline]
+    pub(crate) fn val<'a>(&self, input: &'a str) -> &'a str {
+        &input[self.start as usize..self.end as usize]
+    }
 }
 
 /// Go's `item.String()`, used in "unexpected X in Y" messages (`err` is the lexer's error
 /// message, for `Error` items).
-pub(crate) fn describe(it: &Item<'_>, err: &str) -> String {
+pub(crate) fn describe(it: &Item, input: &str, err: &str) -> String {
+    let val = it.val(input);
     match it.typ {
         ItemType::Eof => "EOF".to_string(),
         ItemType::Error => err.to_string(),
-        t if t.is_keyword() => format!("<{}>", it.val),
+        t if t.is_keyword() => format!("<{val}>"),
         _ => {
-            if it.val.len() > 10 {
-                let truncated: String = it.val.chars().take(10).collect();
+            if val.len() > 10 {
+                let truncated: String = val.chars().take(10).collect();
                 format!("{}...", crate::fmt::quote(&truncated))
             } else {
-                crate::fmt::quote(it.val)
+                crate::fmt::quote(val)
             }
         }
     }
@@ -288,26 +331,16 @@ impl<'a> Lexer<'a> {
     }
 
     #[inline]
-    fn item(&mut self, typ: ItemType) -> Item<'a> {
-        let it = Item {
-            typ,
-            space: false,
-            pos: self.start,
-            val: &self.input[self.start..self.pos],
-        };
+    fn item(&mut self, typ: ItemType) -> Item {
+        let it = Item::new(typ, self.start, self.pos);
         self.start = self.pos;
         it
     }
 
-    fn error(&mut self, msg: String) -> Item<'a> {
+    fn error(&mut self, msg: String) -> Item {
         self.error = msg;
         self.state = State::Done;
-        Item {
-            typ: ItemType::Error,
-            space: false,
-            pos: self.start,
-            val: "",
-        }
+        Item::new(ItemType::Error, self.start, self.start)
     }
 
     /// Go's `accept` for a set of ASCII characters (`valid`): a character outside it, ASCII
@@ -361,7 +394,7 @@ impl<'a> Lexer<'a> {
 
     /// The next item. After `Eof` or `Error`, keeps returning `Eof`.
     #[inline]
-    pub(crate) fn next_item(&mut self) -> Item<'a> {
+    pub(crate) fn next_item(&mut self) -> Item {
         if self.state == State::InsideAction {
             return self.lex_inside_action();
         }
@@ -370,7 +403,7 @@ impl<'a> Lexer<'a> {
 
     /// `next_item` outside actions: text, delimiters, comments, the end.
     #[inline(never)]
-    fn next_item_outside(&mut self) -> Item<'a> {
+    fn next_item_outside(&mut self) -> Item {
         loop {
             let r = match self.state {
                 State::Text => self.lex_text(),
@@ -379,12 +412,7 @@ impl<'a> Lexer<'a> {
                 State::RightDelim => return self.lex_right_delim(),
                 State::InsideAction => return self.lex_inside_action(),
                 State::Done => {
-                    return Item {
-                        typ: ItemType::Eof,
-                        space: false,
-                        pos: self.input.len(),
-                        val: "",
-                    };
+                    return Item::new(ItemType::Eof, self.input.len(), self.input.len());
                 }
             };
             if let Some(it) = r {
@@ -393,7 +421,7 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    fn lex_text(&mut self) -> Option<Item<'a>> {
+    fn lex_text(&mut self) -> Option<Item> {
         if let Some(x) = find2(&self.bytes()[self.pos..], LEFT_DELIM.as_bytes()) {
             if x > 0 {
                 self.pos += x;
@@ -408,7 +436,7 @@ impl<'a> Lexer<'a> {
                 self.pos += trim;
                 self.start = self.pos;
                 self.state = State::LeftDelim;
-                if !it.val.is_empty() {
+                if it.end() > it.pos() {
                     return Some(it);
                 }
                 return self.lex_left_delim();
@@ -427,7 +455,7 @@ impl<'a> Lexer<'a> {
         Some(it)
     }
 
-    fn lex_left_delim(&mut self) -> Option<Item<'a>> {
+    fn lex_left_delim(&mut self) -> Option<Item> {
         self.pos += LEFT_DELIM.len();
         let trim = has_left_trim_marker(&self.bytes()[self.pos..]);
         let after = if trim { 2 } else { 0 };
@@ -445,7 +473,7 @@ impl<'a> Lexer<'a> {
         Some(it)
     }
 
-    fn lex_comment(&mut self) -> Option<Item<'a>> {
+    fn lex_comment(&mut self) -> Option<Item> {
         self.pos += LEFT_COMMENT.len();
         let Some(x) = find2(&self.bytes()[self.pos..], RIGHT_COMMENT.as_bytes()) else {
             return Some(self.error("unclosed comment".into()));
@@ -468,7 +496,7 @@ impl<'a> Lexer<'a> {
         None
     }
 
-    fn lex_right_delim(&mut self) -> Item<'a> {
+    fn lex_right_delim(&mut self) -> Item {
         let (_, trim) = self.at_right_delim();
         if trim {
             self.pos += 2;
@@ -486,7 +514,7 @@ impl<'a> Lexer<'a> {
     }
 
     #[inline(never)]
-    fn lex_inside_action(&mut self) -> Item<'a> {
+    fn lex_inside_action(&mut self) -> Item {
         // ASCII fast paths (the same items as below, without decoding characters). The
         // right delimiter (`}}`, or ` -}}` with its trim marker) is checked first, as Go
         // does: only a `}` or a space can start it.
@@ -504,7 +532,7 @@ impl<'a> Lexer<'a> {
     }
 
     /// An item inside an action that does not start with a space.
-    fn lex_action_token(&mut self) -> Item<'a> {
+    fn lex_action_token(&mut self) -> Item {
         let b = self.bytes();
         let Some(&c) = b.get(self.pos) else {
             self.at_eof = true;
@@ -605,7 +633,7 @@ impl<'a> Lexer<'a> {
     }
 
     /// At the right delimiter inside an action: it, or Go's "unclosed left paren".
-    fn at_right_delim_item(&mut self) -> Item<'a> {
+    fn at_right_delim_item(&mut self) -> Item {
         if self.paren_depth == 0 {
             self.state = State::RightDelim;
             return self.lex_right_delim();
@@ -613,7 +641,7 @@ impl<'a> Lexer<'a> {
         self.error("unclosed left paren".into())
     }
 
-    fn lex_space(&mut self) -> Item<'a> {
+    fn lex_space(&mut self) -> Item {
         let mut num = 0;
         while let Some(&c) = self.bytes().get(self.pos) {
             if !is_space_byte(c) {
@@ -677,7 +705,7 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    fn lex_identifier(&mut self) -> Item<'a> {
+    fn lex_identifier(&mut self) -> Item {
         if let Some(end) = self.ascii_word_end(self.pos) {
             self.pos = end;
             return self.word_item();
@@ -692,7 +720,7 @@ impl<'a> Lexer<'a> {
 
     /// The item of the word `input[start..pos]`: a keyword, a boolean or an identifier.
     #[inline]
-    fn word_item(&mut self) -> Item<'a> {
+    fn word_item(&mut self) -> Item {
         let word = &self.input[self.start..self.pos];
         if let Some(k) = keyword(word) {
             return self.item(k);
@@ -729,14 +757,14 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    fn lex_variable(&mut self) -> Item<'a> {
+    fn lex_variable(&mut self) -> Item {
         if self.at_terminator() {
             return self.item(ItemType::Variable);
         }
         self.lex_field_or_variable(ItemType::Variable)
     }
 
-    fn lex_field_or_variable(&mut self, typ: ItemType) -> Item<'a> {
+    fn lex_field_or_variable(&mut self, typ: ItemType) -> Item {
         if self.at_terminator() {
             if typ == ItemType::Variable {
                 return self.item(ItemType::Variable);
@@ -751,7 +779,7 @@ impl<'a> Lexer<'a> {
         self.item(typ)
     }
 
-    fn lex_char(&mut self) -> Item<'a> {
+    fn lex_char(&mut self) -> Item {
         loop {
             match self.next_char() {
                 Some('\\') => match self.next_char() {
@@ -766,7 +794,7 @@ impl<'a> Lexer<'a> {
         self.item(ItemType::CharConstant)
     }
 
-    fn lex_number(&mut self) -> Item<'a> {
+    fn lex_number(&mut self) -> Item {
         if !self.scan_number() {
             let s = self.input[self.start..self.pos].to_string();
             return self.error(format!("bad number syntax: {}", crate::fmt::quote(&s)));
@@ -830,7 +858,7 @@ impl<'a> Lexer<'a> {
         true
     }
 
-    fn lex_quote(&mut self) -> Item<'a> {
+    fn lex_quote(&mut self) -> Item {
         // Bytes of multi-byte characters are never `"`, `\\` or a newline.
         let b = self.bytes();
         let mut i = self.pos;
@@ -854,7 +882,7 @@ impl<'a> Lexer<'a> {
         self.item(ItemType::String)
     }
 
-    fn lex_raw_quote(&mut self) -> Item<'a> {
+    fn lex_raw_quote(&mut self) -> Item {
         // Bytes of multi-byte characters are never a backquote.
         let b = self.bytes();
         let Some(k) = memchr::memchr(b'`', &b[self.pos.min(b.len())..]) else {

@@ -931,16 +931,11 @@ fn add_tree(
     Ok(())
 }
 
-const DUMMY: Item<'static> = Item {
-    typ: ItemType::Eof,
-    space: false,
-    pos: 0,
-    val: "",
-};
+const DUMMY: Item = Item::EOF0;
 
 struct Parser<'a, 'f> {
     lex: Lexer<'a>,
-    token: [Item<'a>; 2],
+    token: [Item; 2],
     peek_count: usize,
     /// The variables in scope (their names, `$` included).
     vars: Vec<&'a str>,
@@ -1005,7 +1000,7 @@ fn unquote(s: &str) -> Option<String> {
 
 impl<'a> Parser<'a, '_> {
     #[inline]
-    fn next(&mut self) -> Item<'a> {
+    fn next(&mut self) -> Item {
         if self.peek_count == 0 {
             let t = self.lex.next_item();
             self.token[0] = t;
@@ -1020,7 +1015,7 @@ impl<'a> Parser<'a, '_> {
         self.peek_count += 1;
     }
 
-    fn backup2(&mut self, t1: Item<'a>) {
+    fn backup2(&mut self, t1: Item) {
         self.token[1] = t1;
         self.peek_count = 2;
     }
@@ -1034,7 +1029,7 @@ impl<'a> Parser<'a, '_> {
     }
 
     #[inline]
-    fn peek(&mut self) -> Item<'a> {
+    fn peek(&mut self) -> Item {
         if self.peek_count > 0 {
             return self.token[(self.peek_count - 1) & 1];
         }
@@ -1082,9 +1077,9 @@ impl<'a> Parser<'a, '_> {
 
     /// Where the spaces before `t` (an item with `space` set) start: where Go's space item
     /// would be. A right delimiter with its trim marker (` -}}`) starts after the marker.
-    fn space_start(&self, t: &Item<'a>) -> usize {
+    fn space_start(&self, t: &Item) -> usize {
         let b = self.lex_input().as_bytes();
-        let mut p = t.pos.min(b.len());
+        let mut p = t.pos().min(b.len());
         if t.typ == ItemType::RightDelim && p > 0 && b[p - 1] == b'-' {
             p -= 1;
         }
@@ -1098,16 +1093,22 @@ impl<'a> Parser<'a, '_> {
         self.lex.input()
     }
 
-    fn errorf(&self, msg: String) -> Error {
-        Error::parse(&self.parse_name, self.line(self.token[0].pos), msg)
+    /// The text of an item.
+    #[inline]
+    fn val(&self, t: Item) -> &'a str {
+        t.val(self.lex.input())
     }
 
-    fn unexpected(&self, token: &Item<'a>, context: &str) -> Error {
+    fn errorf(&self, msg: String) -> Error {
+        Error::parse(&self.parse_name, self.line(self.token[0].pos()), msg)
+    }
+
+    fn unexpected(&self, token: &Item, context: &str) -> Error {
         let err = self.lex.error_message();
         if token.typ == ItemType::Error {
             let mut extra = String::new();
             if let Some(apos) = self.action_pos {
-                let (action_line, line) = (self.line(apos), self.line(token.pos));
+                let (action_line, line) = (self.line(apos), self.line(token.pos()));
                 if action_line != line {
                     extra = format!(" in action started at {}:{}", self.parse_name, action_line);
                     if err.ends_with(" action") {
@@ -1115,16 +1116,20 @@ impl<'a> Parser<'a, '_> {
                     }
                 }
             }
-            return self.errorf(format!("{}{}", describe(token, err), extra));
+            return self.errorf(format!(
+                "{}{}",
+                describe(token, self.lex.input(), err),
+                extra
+            ));
         }
         self.errorf(format!(
             "unexpected {} in {}",
-            describe(token, err),
+            describe(token, self.lex.input(), err),
             context
         ))
     }
 
-    fn expect(&mut self, expected: ItemType, context: &str) -> PResult<Item<'a>> {
+    fn expect(&mut self, expected: ItemType, context: &str) -> PResult<Item> {
         let t = self.next();
         if t.typ != expected {
             return Err(self.unexpected(&t, context));
@@ -1161,7 +1166,7 @@ impl<'a> Parser<'a, '_> {
         if name_tok.typ != ItemType::String && name_tok.typ != ItemType::RawString {
             return Err(self.unexpected(&name_tok, CONTEXT));
         }
-        let Some(name) = unquote(name_tok.val) else {
+        let Some(name) = unquote(self.val(name_tok)) else {
             return Err(self.errorf("invalid syntax".into()));
         };
         self.expect(ItemType::RightDelim, CONTEXT)?;
@@ -1169,7 +1174,7 @@ impl<'a> Parser<'a, '_> {
         if !matches!(end, Parsed::End) {
             return Err(self.errorf(format!("unexpected {} in {}", end.describe(), CONTEXT)));
         }
-        let pos = self.token[0].pos;
+        let pos = self.token[0].pos();
         add_tree(
             &mut self.trees,
             &self.arena,
@@ -1212,11 +1217,11 @@ impl<'a> Parser<'a, '_> {
         let token = self.next();
         match token.typ {
             ItemType::Text => {
-                let t = self.src(token.pos, token.pos + token.val.len());
+                let t = self.src(token.pos(), token.end());
                 Ok(self.push(Node::Text(t)))
             }
             ItemType::LeftDelim => {
-                self.action_pos = Some(token.pos);
+                self.action_pos = Some(token.pos());
                 let r = self.action();
                 self.action_pos = None;
                 r
@@ -1231,11 +1236,11 @@ impl<'a> Parser<'a, '_> {
             ItemType::Block => return self.block_control().map(|n| self.push(n)),
             ItemType::Break => {
                 return self
-                    .break_control(token.pos, "{{break}}")
+                    .break_control(token.pos(), "{{break}}")
                     .map(|n| self.push(n));
             }
             ItemType::Continue => {
-                let n = self.break_control(token.pos, "{{continue}}")?;
+                let n = self.break_control(token.pos(), "{{continue}}")?;
                 return Ok(self.push(n));
             }
             ItemType::Else => return self.else_control(),
@@ -1254,7 +1259,7 @@ impl<'a> Parser<'a, '_> {
         let token = self.peek();
         let pipe = self.pipeline("command", ItemType::RightDelim)?;
         Ok(self.push(Node::Action(Action {
-            pos: token.pos,
+            pos: token.pos(),
             pipe,
         })))
     }
@@ -1335,9 +1340,9 @@ impl<'a> Parser<'a, '_> {
         })
     }
 
-    fn parse_template_name(&mut self, token: &Item<'a>, context: &str) -> PResult<String> {
+    fn parse_template_name(&mut self, token: &Item, context: &str) -> PResult<String> {
         match token.typ {
-            ItemType::String | ItemType::RawString => match unquote(token.val) {
+            ItemType::String | ItemType::RawString => match unquote(self.val(*token)) {
                 Some(s) => Ok(s),
                 None => Err(self.errorf("invalid syntax".into())),
             },
@@ -1358,7 +1363,7 @@ impl<'a> Parser<'a, '_> {
         }
         self.leave_definition(saved_vars);
         self.range_depth = saved_range;
-        let pos = self.token[0].pos;
+        let pos = self.token[0].pos();
         add_tree(
             &mut self.trees,
             &self.arena,
@@ -1367,7 +1372,7 @@ impl<'a> Parser<'a, '_> {
             || line_of(&self.text, pos),
         )?;
         Ok(Node::Template(Box::new(TemplateCall {
-            pos: token.pos,
+            pos: token.pos(),
             name,
             pipe: Some(pipe),
         })))
@@ -1383,7 +1388,7 @@ impl<'a> Parser<'a, '_> {
             pipe = Some(self.pipeline(CONTEXT, ItemType::RightDelim)?);
         }
         Ok(Node::Template(Box::new(TemplateCall {
-            pos: token.pos,
+            pos: token.pos(),
             name,
             pipe,
         })))
@@ -1392,7 +1397,7 @@ impl<'a> Parser<'a, '_> {
     fn pipeline(&mut self, context: &str, end: ItemType) -> PResult<Pipe> {
         let token = self.peek();
         let mut pipe = Pipe {
-            pos: token.pos,
+            pos: token.pos(),
             is_assign: false,
             decl: List::EMPTY,
             cmds: List::EMPTY,
@@ -1407,14 +1412,18 @@ impl<'a> Parser<'a, '_> {
                 if next.typ == ItemType::Assign || next.typ == ItemType::Declare {
                     pipe.is_assign = next.typ == ItemType::Assign;
                     self.next();
-                    let name = self.src(v.pos, v.pos + v.val.len());
-                    pipe.decl = self.arena.push_to(decl_start, VarDecl { pos: v.pos, name });
-                    self.vars.push(v.val);
-                } else if next.typ == ItemType::Char && next.val == "," {
+                    let name = self.src(v.pos(), v.end());
+                    pipe.decl = self
+                        .arena
+                        .push_to(decl_start, VarDecl { pos: v.pos(), name });
+                    self.vars.push(self.val(v));
+                } else if next.typ == ItemType::Char && self.val(next) == "," {
                     self.next();
-                    let name = self.src(v.pos, v.pos + v.val.len());
-                    pipe.decl = self.arena.push_to(decl_start, VarDecl { pos: v.pos, name });
-                    self.vars.push(v.val);
+                    let name = self.src(v.pos(), v.end());
+                    pipe.decl = self
+                        .arena
+                        .push_to(decl_start, VarDecl { pos: v.pos(), name });
+                    self.vars.push(self.val(v));
                     if context == "range" && pipe.decl.len() < 2 {
                         match self.peek().typ {
                             ItemType::Variable | ItemType::RightDelim | ItemType::RightParen => {
@@ -1484,8 +1493,8 @@ impl<'a> Parser<'a, '_> {
     }
 
     /// A command starting with `first` (already read).
-    fn command(&mut self, first: Item<'a>) -> PResult<Command> {
-        let pos = first.pos;
+    fn command(&mut self, first: Item) -> PResult<Command> {
+        let pos = first.pos();
         let base = self.arg_stack.len();
         if let Err(e) = self.command_onto_stack(first) {
             self.arg_stack.truncate(base);
@@ -1499,7 +1508,7 @@ impl<'a> Parser<'a, '_> {
     }
 
     /// The operands of a command, pushed onto `arg_stack`; `first` is its first token.
-    fn command_onto_stack(&mut self, first: Item<'a>) -> PResult<()> {
+    fn command_onto_stack(&mut self, first: Item) -> PResult<()> {
         let mut t = first;
         loop {
             let pushed = self.operand(t)?;
@@ -1522,7 +1531,7 @@ impl<'a> Parser<'a, '_> {
 
     /// An operand starting with `token` (already read), pushed onto `arg_stack` (true);
     /// when `token` does not start one, it is backed up and nothing is pushed (false).
-    fn operand(&mut self, token: Item<'a>) -> PResult<bool> {
+    fn operand(&mut self, token: Item) -> PResult<bool> {
         if matches!(token.typ, ItemType::Field | ItemType::Variable) {
             let a = self.path(token)?;
             self.arg_stack.push(a);
@@ -1532,7 +1541,7 @@ impl<'a> Parser<'a, '_> {
             return Ok(false);
         };
         if self.peek_field() {
-            let chain_pos = self.peek().pos;
+            let chain_pos = self.peek().pos();
             let mut idents = std::mem::take(&mut self.scratch);
             idents.clear();
             match &node {
@@ -1543,7 +1552,7 @@ impl<'a> Parser<'a, '_> {
             }
             while self.peek_field() {
                 let t = self.next();
-                idents.push(self.src(t.pos + 1, t.pos + t.val.len()));
+                idents.push(self.src(t.pos() + 1, t.end()));
             }
             let fields = self.arena.take_from(&mut idents, 0);
             self.scratch = idents;
@@ -1567,7 +1576,7 @@ impl<'a> Parser<'a, '_> {
                     let pos = if after.space {
                         self.space_start(&after)
                     } else {
-                        self.token[0].pos
+                        self.token[0].pos()
                     };
                     return Err(Error::parse(
                         &self.parse_name,
@@ -1593,29 +1602,29 @@ impl<'a> Parser<'a, '_> {
 
     /// A field or variable operand with the fields after it (`.a.b`, `$x.a`): `term` and
     /// `operand` for those, building the identifiers in one allocation.
-    fn path(&mut self, token: Item<'a>) -> PResult<Arg> {
+    fn path(&mut self, token: Item) -> PResult<Arg> {
         let mut idents = std::mem::take(&mut self.scratch);
         idents.clear();
         let is_var = token.typ == ItemType::Variable;
         if is_var {
-            let first = token.val.split('.').next().unwrap_or("");
+            let first = self.val(token).split('.').next().unwrap_or("");
             if !self.vars[self.vars_base..].contains(&first) {
                 return Err(self.errorf(format!("undefined variable {}", crate::fmt::quote(first))));
             }
-            let mut at = token.pos;
-            for part in token.val.split('.') {
+            let mut at = token.pos();
+            for part in self.val(token).split('.') {
                 idents.push(self.src(at, at + part.len()));
                 at += part.len() + 1;
             }
         } else {
-            idents.push(self.src(token.pos + 1, token.pos + token.val.len()));
+            idents.push(self.src(token.pos() + 1, token.end()));
         }
-        let mut pos = token.pos;
+        let mut pos = token.pos();
         if self.peek_field() {
-            pos = self.peek().pos;
+            pos = self.peek().pos();
             while self.peek_field() {
                 let t = self.next();
-                idents.push(self.src(t.pos + 1, t.pos + t.val.len()));
+                idents.push(self.src(t.pos() + 1, t.end()));
             }
         }
         let boxed = self.arena.take_from(&mut idents, 0);
@@ -1629,25 +1638,25 @@ impl<'a> Parser<'a, '_> {
 
     /// A term starting with `token` (already read); `None` (and `token` backed up) when
     /// it does not start one.
-    fn term(&mut self, token: Item<'a>) -> PResult<Option<Arg>> {
+    fn term(&mut self, token: Item) -> PResult<Option<Arg>> {
         Ok(Some(match token.typ {
             ItemType::Identifier => {
-                let Some(func) = self.resolve_func(token.val) else {
+                let Some(func) = self.resolve_func(self.val(token)) else {
                     return Err(self.errorf(format!(
                         "function {} not defined",
-                        crate::fmt::quote(token.val)
+                        crate::fmt::quote(self.val(token))
                     )));
                 };
                 Arg::Ident {
-                    pos: token.pos,
-                    name: self.src(token.pos, token.pos + token.val.len()),
+                    pos: token.pos(),
+                    name: self.src(token.pos(), token.end()),
                     func,
                 }
             }
-            ItemType::Dot => Arg::Dot(token.pos),
-            ItemType::Nil => Arg::Nil(token.pos),
+            ItemType::Dot => Arg::Dot(token.pos()),
+            ItemType::Nil => Arg::Nil(token.pos()),
             ItemType::Variable => {
-                let first = token.val.split('.').next().unwrap_or("");
+                let first = self.val(token).split('.').next().unwrap_or("");
                 if !self.vars[self.vars_base..].contains(&first) {
                     return Err(
                         self.errorf(format!("undefined variable {}", crate::fmt::quote(first)))
@@ -1655,38 +1664,40 @@ impl<'a> Parser<'a, '_> {
                 }
                 let mut idents = std::mem::take(&mut self.scratch);
                 idents.clear();
-                let mut at = token.pos;
-                for part in token.val.split('.') {
+                let mut at = token.pos();
+                for part in self.val(token).split('.') {
                     idents.push(self.src(at, at + part.len()));
                     at += part.len() + 1;
                 }
                 let idents_all = self.arena.take_from(&mut idents, 0);
                 self.scratch = idents;
                 Arg::Variable {
-                    pos: token.pos,
+                    pos: token.pos(),
                     idents: idents_all,
                 }
             }
             ItemType::Field => Arg::Field {
-                pos: token.pos,
+                pos: token.pos(),
                 idents: {
-                    let id = self.src(token.pos + 1, token.pos + token.val.len());
+                    let id = self.src(token.pos() + 1, token.end());
                     self.arena.add_one(id)
                 },
             },
-            ItemType::Bool => Arg::Bool(token.pos, token.val == "true"),
-            ItemType::Number if let Some(n) = small_decimal(token.val, token.pos) => Arg::Number {
-                pos: n.pos,
-                num: self.arena.add(n),
-            },
+            ItemType::Bool => Arg::Bool(token.pos(), self.val(token) == "true"),
+            ItemType::Number if let Some(n) = small_decimal(self.val(token), token.pos()) => {
+                Arg::Number {
+                    pos: n.pos,
+                    num: self.arena.add(n),
+                }
+            }
             ItemType::CharConstant | ItemType::Complex | ItemType::Number => {
                 match crate::strconv::parse_number(
-                    token.val,
+                    self.val(token),
                     token.typ == ItemType::CharConstant,
                     token.typ == ItemType::Complex,
                 ) {
                     Ok(mut n) => {
-                        n.pos = token.pos;
+                        n.pos = token.pos();
                         Arg::Number {
                             pos: n.pos,
                             num: self.arena.add(n),
@@ -1711,8 +1722,10 @@ impl<'a> Parser<'a, '_> {
                 }
             }
             ItemType::String | ItemType::RawString => {
-                let end = token.pos + token.val.len();
-                let inner = token.val.get(1..token.val.len().saturating_sub(1));
+                let end = token.end();
+                let inner = self
+                    .val(token)
+                    .get(1..self.val(token).len().saturating_sub(1));
                 let plain = match (token.typ, inner) {
                     // No escapes (Go's `strconv.Unquote` returns the text between the quotes).
                     (ItemType::String, Some(i)) => {
@@ -1721,17 +1734,17 @@ impl<'a> Parser<'a, '_> {
                     (_, Some(i)) => memchr::memchr2(b'`', b'\r', i.as_bytes()).is_none(),
                     (_, None) => false,
                 };
-                let text = if plain && token.val.len() >= 2 {
-                    self.src(token.pos + 1, end - 1)
+                let text = if plain && self.val(token).len() >= 2 {
+                    self.src(token.pos() + 1, end - 1)
                 } else {
-                    match unquote(token.val) {
+                    match unquote(self.val(token)) {
                         Some(s) => Str::owned(&s),
                         None => return Err(self.errorf("invalid syntax".into())),
                     }
                 };
                 Arg::String {
-                    pos: token.pos,
-                    quoted: self.src(token.pos, end),
+                    pos: token.pos(),
+                    quoted: self.src(token.pos(), end),
                     text,
                     id: NEXT_STRING_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
                 }
