@@ -143,22 +143,29 @@ pub(crate) fn line_of(text: &str, pos: usize) -> usize {
         .count()
 }
 
-fn keyword(word: &str) -> Option<ItemType> {
-    Some(match word {
-        "." => ItemType::Dot,
-        "block" => ItemType::Block,
-        "break" => ItemType::Break,
-        "continue" => ItemType::Continue,
-        "define" => ItemType::Define,
-        "else" => ItemType::Else,
-        "end" => ItemType::End,
-        "if" => ItemType::If,
-        "range" => ItemType::Range,
-        "nil" => ItemType::Nil,
-        "template" => ItemType::Template,
-        "with" => ItemType::With,
-        _ => return None,
-    })
+/// The item type of a word of letters, digits and `_` (Go's `key` table, then `true` and
+/// `false`, then an identifier), decided by its length and first byte before any comparison.
+#[inline]
+fn word_type(w: &[u8]) -> ItemType {
+    let Some(&first) = w.first() else {
+        return ItemType::Identifier;
+    };
+    match (w.len(), first) {
+        (2, b'i') if w == b"if" => ItemType::If,
+        (3, b'e') if w == b"end" => ItemType::End,
+        (3, b'n') if w == b"nil" => ItemType::Nil,
+        (4, b'e') if w == b"else" => ItemType::Else,
+        (4, b'w') if w == b"with" => ItemType::With,
+        (4, b't') if w == b"true" => ItemType::Bool,
+        (5, b'b') if w == b"block" => ItemType::Block,
+        (5, b'b') if w == b"break" => ItemType::Break,
+        (5, b'r') if w == b"range" => ItemType::Range,
+        (5, b'f') if w == b"false" => ItemType::Bool,
+        (6, b'd') if w == b"define" => ItemType::Define,
+        (8, b'c') if w == b"continue" => ItemType::Continue,
+        (8, b't') if w == b"template" => ItemType::Template,
+        _ => ItemType::Identifier,
+    }
 }
 
 const LEFT_DELIM: &str = "{{";
@@ -526,12 +533,28 @@ impl<'a> Lexer<'a> {
             if has_right_trim_marker(rest) && rest[2..].starts_with(RIGHT_DELIM.as_bytes()) {
                 return self.at_right_delim_item();
             }
-            return self.lex_space();
+            // Go's lexSpace, here for the common case: spaces, then no trim-marked right
+            // delimiter (` -}}`, whose space belongs to it: `lex_space` sorts that out).
+            let mut i = self.pos + 1;
+            while let Some(&c) = b.get(i)
+                && is_space_byte(c)
+            {
+                i += 1;
+            }
+            if b.get(i) == Some(&b'-') && b[i + 1..].starts_with(RIGHT_DELIM.as_bytes()) {
+                return self.lex_space();
+            }
+            self.pos = i;
+            self.start = i;
+            let mut it = self.lex_action_token();
+            it.space = true;
+            return it;
         }
         self.lex_action_token()
     }
 
     /// An item inside an action that does not start with a space.
+    #[inline(always)]
     fn lex_action_token(&mut self) -> Item {
         let b = self.bytes();
         let Some(&c) = b.get(self.pos) else {
@@ -705,6 +728,7 @@ impl<'a> Lexer<'a> {
         }
     }
 
+    #[inline(always)]
     fn lex_identifier(&mut self) -> Item {
         if let Some(end) = self.ascii_word_end(self.pos) {
             self.pos = end;
@@ -721,21 +745,15 @@ impl<'a> Lexer<'a> {
     /// The item of the word `input[start..pos]`: a keyword, a boolean or an identifier.
     #[inline]
     fn word_item(&mut self) -> Item {
-        let word = &self.input[self.start..self.pos];
-        if let Some(k) = keyword(word) {
-            return self.item(k);
-        }
-        if word == "true" || word == "false" {
-            return self.item(ItemType::Bool);
-        }
-        self.item(ItemType::Identifier)
+        let t = word_type(&self.bytes()[self.start..self.pos]);
+        self.item(t)
     }
 
     /// The fast path of a word (field, variable or identifier) of ASCII letters, digits
     /// and `_` from `from`: where it ends, when an ASCII terminator or the end of the input
     /// follows; `None` when the general path must decide (a non-ASCII character or a bad
     /// character follows).
-    #[inline]
+    #[inline(always)]
     fn ascii_word_end(&mut self, from: usize) -> Option<usize> {
         let b = self.bytes();
         let mut i = from;
