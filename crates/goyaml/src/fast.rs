@@ -173,6 +173,18 @@ fn eligible(b: &[u8]) -> bool {
     }
     let mut i = 0;
     while i < b.len() {
+        // Runs of printable ASCII and line breaks, 32 bytes at a time (a loop the compiler
+        // turns into vector compares).
+        while let Some(chunk) = b.get(i..i + 32)
+            && chunk.iter().fold(true, |ok, &c| {
+                ok & ((c.wrapping_sub(0x20) < 0x5F) | (c == b'\n'))
+            })
+        {
+            i += 32;
+        }
+        if i == b.len() {
+            break;
+        }
         if i + 8 <= b.len() && all_printable(word(b, i)) {
             i += 8;
             continue;
@@ -239,19 +251,9 @@ impl<'a> Fast<'a> {
     }
 
     /// The next line break from `p` (or the end of the input).
-    fn line_end(&self, mut p: usize) -> usize {
+    fn line_end(&self, p: usize) -> usize {
         let b = self.b;
-        while p + 8 <= b.len() {
-            let m = eq_mask(word(b, p), b'\n');
-            if m != 0 {
-                return p + first(m);
-            }
-            p += 8;
-        }
-        b[p..]
-            .iter()
-            .position(|&c| c == b'\n')
-            .map_or(b.len(), |i| p + i)
+        memchr::memchr(b'\n', &b[p..]).map_or(b.len(), |i| p + i)
     }
 
     /// The first byte from `p` that is not a space.
