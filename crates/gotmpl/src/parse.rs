@@ -261,15 +261,15 @@ impl Arena {
     fn for_text(len: usize) -> Arena {
         let n = len.min(1 << 20);
         Arena {
-            nodes: Vec::with_capacity(n / 48 + 4),
-            branches: Vec::with_capacity(n / 256 + 2),
-            pipes: Vec::with_capacity(n / 256 + 2),
-            cmds: Vec::with_capacity(n / 48 + 4),
-            args: Vec::with_capacity(n / 24 + 4),
-            funcs: Vec::with_capacity((n / 256 + 4).min(64)),
-            strs: Vec::with_capacity(n / 32 + 4),
-            decls: Vec::with_capacity(n / 512 + 2),
-            numbers: Vec::with_capacity(n / 512 + 2),
+            nodes: Vec::with_capacity(n / 32 + 4),
+            branches: Vec::with_capacity(n / 128 + 2),
+            pipes: Vec::with_capacity(n / 128 + 2),
+            cmds: Vec::with_capacity(n / 32 + 4),
+            args: Vec::with_capacity(n / 16 + 4),
+            funcs: Vec::with_capacity((n / 128 + 4).min(64)),
+            strs: Vec::with_capacity(n / 24 + 4),
+            decls: Vec::with_capacity(n / 256 + 2),
+            numbers: Vec::with_capacity(n / 256 + 2),
         }
     }
 
@@ -1191,14 +1191,15 @@ impl<'a> Parser<'a, '_> {
         // Nodes are collected on a stack shared by the nested lists, then moved to the
         // arena (where the nodes of a list follow each other).
         let base = self.node_stack.len();
-        let r = self.item_list_onto_stack();
+        // Nested lists recurse through here: one stack check per list (not per item).
+        let r = stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.item_list_onto_stack());
         let list = self.arena.take_from(&mut self.node_stack, base);
         r.map(|end| (list, end))
     }
 
     fn item_list_onto_stack(&mut self) -> PResult<Parsed> {
         while self.peek().typ != ItemType::Eof {
-            let n = stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.text_or_action())?;
+            let n = self.text_or_action()?;
             if !matches!(n, Parsed::Pushed) {
                 return Ok(n);
             }
