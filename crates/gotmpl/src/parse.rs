@@ -90,6 +90,8 @@ pub struct Arena {
     strs: Vec<Str>,
     decls: Vec<VarDecl>,
     numbers: Vec<Number>,
+    /// The file's source text (what string constants' source forms slice).
+    text: Arc<str>,
 }
 
 /// `len` consecutive items of an [`Arena`] from `start`.
@@ -201,6 +203,11 @@ impl<T: Stored> std::ops::Index<Idx<T>> for Arena {
 }
 
 impl Arena {
+    /// `len` bytes of the file's source text from `pos` (empty when out of range).
+    pub fn source(&self, pos: usize, len: usize) -> &str {
+        self.text.get(pos..pos + len).unwrap_or("")
+    }
+
     /// An item of this arena, displayed as Go's `String()` of it.
     pub fn show<'t, T: ?Sized>(&'t self, item: &'t T) -> Show<'t, T> {
         Show { arena: self, item }
@@ -258,8 +265,8 @@ impl Arena {
     /// twice the items per byte of real charts' templates, so that a file rarely regrows
     /// a vector; [`Arena::shrink`] gives back the rest). Past 1 MiB of text the vectors
     /// grow as needed.
-    fn for_text(len: usize) -> Arena {
-        let n = len.min(1 << 20);
+    fn for_text(text: Arc<str>) -> Arena {
+        let n = text.len().min(1 << 20);
         Arena {
             nodes: Vec::with_capacity(n / 32 + 4),
             branches: Vec::with_capacity(n / 128 + 2),
@@ -270,6 +277,7 @@ impl Arena {
             strs: Vec::with_capacity(n / 24 + 4),
             decls: Vec::with_capacity(n / 256 + 2),
             numbers: Vec::with_capacity(n / 256 + 2),
+            text,
         }
     }
 
@@ -511,13 +519,14 @@ pub enum Arg {
     Bool(usize, bool),
     /// A number constant.
     Number { pos: usize, num: Idx<Number> },
-    /// A string constant: its source form (with quotes) and its value. `id` is unique in
-    /// the process (the executor caches the constant's value under it).
+    /// A string constant: its value, and the length of its source form (with quotes) at
+    /// `pos` in the file's text ([`Arena::source`]). `id` is unique in the process (the
+    /// executor caches the constant's value under it).
     String {
         pos: usize,
-        quoted: Str,
         text: Str,
         id: u64,
+        quoted_len: u32,
     },
 }
 
@@ -702,7 +711,9 @@ fn write_arg(f: &mut fmt::Formatter<'_>, a: &Arena, x: &Arg) -> fmt::Result {
         Arg::Nil(_) => f.write_str("nil"),
         Arg::Bool(_, b) => write!(f, "{b}"),
         Arg::Number { num, .. } => f.write_str(&a[*num].text),
-        Arg::String { quoted, .. } => f.write_str(quoted),
+        Arg::String {
+            pos, quoted_len, ..
+        } => f.write_str(a.source(*pos, *quoted_len as usize)),
     }
 }
 
@@ -776,7 +787,7 @@ pub(crate) fn parse(
         node_stack: bufs.node_stack,
         arg_stack: bufs.arg_stack,
         cmd_stack: bufs.cmd_stack,
-        arena: Arena::for_text(text.len()),
+        arena: Arena::for_text(text_arc.clone()),
         range_depth: 0,
         stack_depth: 0,
         parse_name: parse_name.clone(),
@@ -1745,9 +1756,9 @@ impl<'a> Parser<'a, '_> {
                 };
                 Arg::String {
                     pos: token.pos(),
-                    quoted: self.src(token.pos(), end),
                     text,
                     id: NEXT_STRING_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+                    quoted_len: (end - token.pos()) as u32,
                 }
             }
             _ => {
