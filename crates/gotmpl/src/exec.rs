@@ -356,7 +356,7 @@ impl<'a> State<'a> {
     fn walk(&mut self, out: &mut String, dot: &Ev, node: &'a Node) -> R<Flow> {
         match node {
             Node::Text(t) => {
-                out.push_str(t);
+                out.push_str(self.arena.text(*t));
                 Ok(Flow::Normal)
             }
             Node::Action(a) => {

@@ -34,7 +34,7 @@ pub struct Tree {
 impl Tree {
     /// Go's `parse.IsEmptyTree`: only whitespace text and comments.
     pub fn is_empty(&self) -> bool {
-        is_empty_list(&self.arena[self.root])
+        is_empty_list(&self.arena, &self.arena[self.root])
     }
 
     /// The body's nodes.
@@ -67,9 +67,12 @@ impl fmt::Display for Tree {
     }
 }
 
-fn is_empty_list(list: &[Node]) -> bool {
+fn is_empty_list(arena: &Arena, list: &[Node]) -> bool {
     list.iter().all(|n| match n {
-        Node::Text(t) => t.trim_matches(|c: char| c.is_whitespace()).is_empty(),
+        Node::Text(t) => arena
+            .text(*t)
+            .trim_matches(|c: char| c.is_whitespace())
+            .is_empty(),
         _ => false,
     })
 }
@@ -203,6 +206,14 @@ impl<T: Stored> std::ops::Index<Idx<T>> for Arena {
 }
 
 impl Arena {
+    /// The text of a text node.
+    #[inline]
+    pub fn text(&self, r: TextRange) -> &str {
+        self.text
+            .get(r.start as usize..r.end as usize)
+            .unwrap_or("")
+    }
+
     /// `len` bytes of the file's source text from `pos` (empty when out of range).
     pub fn source(&self, pos: usize, len: usize) -> &str {
         self.text.get(pos..pos + len).unwrap_or("")
@@ -422,8 +433,8 @@ impl fmt::Display for Str {
 /// A node of a template body.
 #[derive(Debug)]
 pub enum Node {
-    /// Plain text.
-    Text(Str),
+    /// Plain text: a range of the file's text ([`Arena::text`]).
+    Text(TextRange),
     /// `{{pipeline}}`.
     Action(Action),
     /// `{{if}}`.
@@ -438,6 +449,14 @@ pub enum Node {
     Break(usize),
     /// `{{continue}}` at a byte offset.
     Continue(usize),
+}
+
+/// A range of a parsed file's text (plain text between actions), read through
+/// [`Arena::text`] (the parser makes them: always in range, on character boundaries).
+#[derive(Clone, Copy, Debug)]
+pub struct TextRange {
+    start: u32,
+    end: u32,
 }
 
 /// `{{pipeline}}`.
@@ -604,7 +623,7 @@ fn write_list(f: &mut fmt::Formatter<'_>, a: &Arena, list: &[Node]) -> fmt::Resu
 
 fn write_node(f: &mut fmt::Formatter<'_>, a: &Arena, n: &Node) -> fmt::Result {
     match n {
-        Node::Text(t) => f.write_str(t),
+        Node::Text(t) => f.write_str(a.text(*t)),
         Node::Action(x) => {
             f.write_str("{{")?;
             write_pipe(f, a, &x.pipe)?;
@@ -922,11 +941,11 @@ fn add_tree(
     line: impl FnOnce() -> usize,
 ) -> Result<(), Error> {
     if let Some(i) = trees.iter().position(|x| x.0 == t.0) {
-        if is_empty_list(&arena[trees[i].1]) {
+        if is_empty_list(arena, &arena[trees[i].1]) {
             trees[i] = t;
             return Ok(());
         }
-        if !is_empty_list(&arena[t.1]) {
+        if !is_empty_list(arena, &arena[t.1]) {
             return Err(Error::parse(
                 parse_name,
                 line(),
@@ -1228,10 +1247,10 @@ impl<'a> Parser<'a, '_> {
     fn text_or_action(&mut self) -> PResult<Parsed> {
         let token = self.next();
         match token.typ {
-            ItemType::Text => {
-                let t = self.src(token.pos(), token.end());
-                Ok(self.push(Node::Text(t)))
-            }
+            ItemType::Text => Ok(self.push(Node::Text(TextRange {
+                start: token.pos() as u32,
+                end: token.end() as u32,
+            }))),
             ItemType::LeftDelim => {
                 self.action_pos = Some(token.pos());
                 let r = self.action();
