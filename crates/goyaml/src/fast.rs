@@ -2,8 +2,8 @@
 //! manifest has: block mappings and sequences, plain scalars (folded over lines), quoted
 //! scalars (folded, with escapes), literal and folded block scalars, comments, one-line flow
 //! sequences of scalars and empty flow mappings (also on a line of their own below their key,
-//! as `toYaml … | nindent` writes an empty map), an optional leading `---`; line breaks `\n`,
-//! no tabs.
+//! as `toYaml … | nindent` writes an empty map, or as the whole document, as in
+//! `fromYaml "{}"`), an optional leading `---`; line breaks `\n`, no tabs.
 //!
 //! It reads the text in one pass, straight into the [`Doc`] the scanner/parser/tree builder
 //! would produce, borrowing scalars from the input. It gives up (returns `None`) on anything
@@ -110,7 +110,12 @@ impl<'a> Fast<'a> {
             Next::Eof if explicit => Some(f.scalar(Cow::Borrowed(""), true)),
             Next::Eof => None,
             Next::At(col) => {
-                let (root, next) = f.block_collection(col)?;
+                let (root, next) = if matches!(f.b[f.pos], b'{' | b'[') {
+                    // A flow collection as the whole document (`fromYaml "{}"`).
+                    f.inline_value(col)?
+                } else {
+                    f.block_collection(col)?
+                };
                 if next != Next::Eof {
                     return None;
                 }
@@ -1158,6 +1163,11 @@ mod tests {
             "i: |2\n    two\n   one\n",
             "a:\n  {}\nb:\n    [ ]\nc:\n  - x\n  -\n    [y, 'z']\n",
             "a:\n  b:\n    {}\n  c: 1\n",
+            "{}",
+            "{ }\n",
+            "[]\n",
+            "---\n[a, 'b'] # c\n",
+            "  [x]\n\n",
         ];
         for t in fast {
             assert!(check(t), "fast path refused {t:?}");
@@ -1186,6 +1196,11 @@ mod tests {
             "a:\n    {}\n  b: 1\n",
             "a:\n  {}: 1\n",
             "a:\n  [x]\n  y\n",
+            "{}\nx\n",
+            "{}: a\n",
+            "[a]\n- b\n",
+            "{} x\n",
+            "{}\n---\n",
         ];
         for t in slow_only {
             assert!(!check(t), "fast path took {t:?}");
