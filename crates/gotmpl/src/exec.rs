@@ -707,7 +707,13 @@ impl<'a> State<'a> {
             v.iface = false;
             value = Some(v);
         }
-        if let Some(first @ Arg::Ident { name, func, .. }) = self.arena[last.args].first()
+        if let Some(
+            first @ Arg::Ident {
+                pos,
+                name_len,
+                func,
+            },
+        ) = self.arena[last.args].first()
             && let crate::parse::FuncRef(Resolved::Builtin(b)) = &self.arena[*func]
             && builtins::is_print(*b)
         {
@@ -715,7 +721,7 @@ impl<'a> State<'a> {
             self.call_builtin(
                 dot,
                 *b,
-                name,
+                self.arena.source(*pos, *name_len as usize),
                 At::Cmd(last),
                 &self.arena[last.args][1..],
                 value,
@@ -994,12 +1000,18 @@ impl<'a> State<'a> {
         final_: Option<Ev>,
     ) -> R<Ev> {
         self.at(At::Arg(ident));
-        let Arg::Ident { name, func, .. } = ident else {
+        let Arg::Ident {
+            pos,
+            name_len,
+            func,
+        } = ident
+        else {
             return Err(self.errorf(format!(
                 "can't evaluate command {}",
                 crate::fmt::quote(&self.arena.show(ident).to_string())
             )));
         };
+        let name = self.arena.source(*pos, *name_len as usize);
         let callee = match &self.arena[*func].0 {
             Resolved::User(f) => Callee::User(f),
             Resolved::Builtin(b) => Callee::Builtin(*b),

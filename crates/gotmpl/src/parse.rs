@@ -523,7 +523,8 @@ pub enum Arg {
     /// A function name, resolved when parsed.
     Ident {
         pos: usize,
-        name: Str,
+        /// The length of the name at `pos` in the file's text ([`Arena::source`]).
+        name_len: u32,
         func: Idx<FuncRef>,
     },
     /// A parenthesized pipeline.
@@ -715,7 +716,7 @@ fn write_arg(f: &mut fmt::Formatter<'_>, a: &Arena, x: &Arg) -> fmt::Result {
             }
             Ok(())
         }
-        Arg::Ident { name, .. } => f.write_str(name),
+        Arg::Ident { pos, name_len, .. } => f.write_str(a.source(*pos, *name_len as usize)),
         Arg::Pipe { pipe, .. } => write_pipe(f, a, &a[*pipe]),
         Arg::Variable { idents, .. } => {
             for (i, id) in a[*idents].iter().enumerate() {
@@ -1680,7 +1681,7 @@ impl<'a> Parser<'a, '_> {
                 };
                 Arg::Ident {
                     pos: token.pos(),
-                    name: self.src(token.pos(), token.end()),
+                    name_len: (token.end() - token.pos()) as u32,
                     func,
                 }
             }
