@@ -292,18 +292,24 @@ impl Arena {
         }
     }
 
-    /// Gives back the vectors' unused room (the allocator shrinks a block in place: no
-    /// copy of the items).
+    /// Gives back the vectors' unused room where it is worth a call to the allocator
+    /// (which shrinks a block in place: no copy of the items).
     fn shrink(&mut self) {
-        self.nodes.shrink_to_fit();
-        self.branches.shrink_to_fit();
-        self.pipes.shrink_to_fit();
-        self.cmds.shrink_to_fit();
-        self.args.shrink_to_fit();
-        self.funcs.shrink_to_fit();
-        self.strs.shrink_to_fit();
-        self.decls.shrink_to_fit();
-        self.numbers.shrink_to_fit();
+        fn fit<T>(v: &mut Vec<T>) {
+            let spare = v.capacity() - v.len();
+            if spare > 8 && spare > v.len() / 4 {
+                v.shrink_to_fit();
+            }
+        }
+        fit(&mut self.nodes);
+        fit(&mut self.branches);
+        fit(&mut self.pipes);
+        fit(&mut self.cmds);
+        fit(&mut self.args);
+        fit(&mut self.funcs);
+        fit(&mut self.strs);
+        fit(&mut self.decls);
+        fit(&mut self.numbers);
     }
 }
 
