@@ -344,6 +344,7 @@ impl<'a> Lexer<'a> {
         it
     }
 
+    #[cold]
     fn error(&mut self, msg: String) -> Item {
         self.error = msg;
         self.state = State::Done;
@@ -597,8 +598,25 @@ impl<'a> Lexer<'a> {
                 return self.item(ItemType::Pipe);
             }
             b'a'..=b'z' | b'A'..=b'Z' | b'_' => return self.lex_identifier(),
+            b'(' => {
+                self.pos += 1;
+                self.paren_depth += 1;
+                return self.item(ItemType::LeftParen);
+            }
+            b')' if self.paren_depth > 0 => {
+                self.pos += 1;
+                self.paren_depth -= 1;
+                return self.item(ItemType::RightParen);
+            }
             _ => {}
         }
+        self.lex_action_other()
+    }
+
+    /// The rest of [`Lexer::lex_action_token`]: Go's `lexInsideAction` character by
+    /// character (kept out of line, so the fast paths stay small).
+    #[inline(never)]
+    fn lex_action_other(&mut self) -> Item {
         let Some(r) = self.next_char() else {
             return self.error("unclosed action".into());
         };
@@ -734,6 +752,12 @@ impl<'a> Lexer<'a> {
             self.pos = end;
             return self.word_item();
         }
+        self.lex_identifier_slow()
+    }
+
+    /// [`Lexer::lex_identifier`] past a non-ASCII or bad character.
+    #[inline(never)]
+    fn lex_identifier_slow(&mut self) -> Item {
         let r = self.scan_alnum();
         if !self.at_terminator() {
             let c = r.unwrap_or('\u{FFFD}');
@@ -775,6 +799,7 @@ impl<'a> Lexer<'a> {
         }
     }
 
+    #[inline(never)]
     fn lex_variable(&mut self) -> Item {
         if self.at_terminator() {
             return self.item(ItemType::Variable);
@@ -782,6 +807,7 @@ impl<'a> Lexer<'a> {
         self.lex_field_or_variable(ItemType::Variable)
     }
 
+    #[inline(never)]
     fn lex_field_or_variable(&mut self, typ: ItemType) -> Item {
         if self.at_terminator() {
             if typ == ItemType::Variable {
