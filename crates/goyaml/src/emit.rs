@@ -151,6 +151,34 @@ fn analyze(value: &[u8], v3: bool) -> Analysis {
     analyze_with(value, v3, true)
 }
 
+/// Whether `v` is a non-empty run of [`QUIET`] bytes whose first is no indicator there
+/// either (nor the start of `---` or `...`): [`analyze`] finds nothing in it (every style
+/// allowed, one line), so a plain scalar is written as it is.
+#[inline]
+fn quiet_plain(v: &[u8]) -> bool {
+    match v.split_first() {
+        Some((&c, rest)) => {
+            QUIET[c as usize]
+                && !matches!(
+                    c,
+                    b'-' | b'.'
+                        | b'&'
+                        | b'*'
+                        | b'!'
+                        | b'|'
+                        | b'>'
+                        | b'\''
+                        | b'"'
+                        | b'%'
+                        | b'@'
+                        | b'`'
+                )
+                && rest.iter().all(|&b| QUIET[b as usize])
+        }
+        None => false,
+    }
+}
+
 /// libyaml's `yaml_emitter_analyze_scalar`; `skip_quiet` passes over runs of [`QUIET`] bytes
 /// at once (the same result as one byte at a time).
 #[inline(always)]
@@ -694,6 +722,22 @@ impl Emitter {
     }
 
     fn scalar(&mut self, value: &str, requested: Style) {
+        if requested == Style::Plain && quiet_plain(value.as_bytes()) {
+            // What `scalar_general` does for it: the analysis allows every style and the
+            // plain text has no space or break to fold at.
+            if !self.whitespace {
+                self.put(' ');
+            }
+            self.out.push_str(value);
+            self.column += value.len() as i64;
+            self.whitespace = false;
+            self.indention = false;
+            return;
+        }
+        self.scalar_general(value, requested);
+    }
+
+    fn scalar_general(&mut self, value: &str, requested: Style) {
         let v = value.as_bytes();
         let a = analyze(v, self.flavor == Flavor::V3);
         let mut style = requested;
@@ -1019,6 +1063,55 @@ pub(crate) fn natural_less<C: Copy + Into<char>>(a: &[C], b: &[C], v3: bool) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The output and state a plain scalar leaves, through `scalar` or `scalar_general`.
+    fn emit_plain(s: &str, flavor: Flavor, ctx: usize, general: bool) -> (String, i64, bool, bool) {
+        let mut e = Emitter::new(flavor);
+        e.out.push_str("k:");
+        e.column = [2, 79, 80, 81, 200][ctx % 5];
+        e.whitespace = ctx.is_multiple_of(2);
+        e.indention = ctx.is_multiple_of(3);
+        e.flow_level = (ctx / 5) % 2;
+        e.simple_key_context = (ctx / 10) % 2 == 1;
+        e.indent = 2;
+        if general {
+            e.scalar_general(s, Style::Plain);
+        } else {
+            e.scalar(s, Style::Plain);
+        }
+        assert_eq!(e.indent, 2);
+        (e.out, e.column, e.whitespace, e.indention)
+    }
+
+    #[test]
+    fn quiet_plain_scalars_write_as_the_general_path() {
+        const PARTS: &[&str] = &[
+            "a", "Z9", "-", "- ", "#", " #", "a#", ":", ": ", ":x", "?", ",", "[", "]", "{", "}",
+            " ", "\t", "\n", "é", "---", "...", "'", "\"", "!", "|", "%", "@", "`", "&", "*", ">",
+            "~", "=", "/", ".", "_", "0", "$", "(", ")", "\\", "+", "^", "<",
+        ];
+        let mut below = testkit::rand::below_fn(0x5DEE_CE66_D1CE_4E5B);
+        let mut quiet = 0;
+        for _ in 0..20_000 {
+            let mut s = String::new();
+            for _ in 0..below(6) {
+                s.push_str(PARTS[below(PARTS.len())]);
+            }
+            if quiet_plain(s.as_bytes()) {
+                quiet += 1;
+            }
+            for flavor in [Flavor::V2, Flavor::V3] {
+                for ctx in 0..20 {
+                    assert_eq!(
+                        emit_plain(&s, flavor, ctx, false),
+                        emit_plain(&s, flavor, ctx, true),
+                        "{s:?} {ctx}"
+                    );
+                }
+            }
+        }
+        assert!(quiet > 2_000, "only {quiet} quiet scalars");
+    }
 
     #[test]
     fn quiet_runs_analyze_like_single_bytes() {
