@@ -1645,14 +1645,23 @@ impl<'a> Parser<'a, '_> {
         idents.clear();
         let is_var = token.typ == ItemType::Variable;
         if is_var {
-            let first = self.val(token).split('.').next().unwrap_or("");
+            let val = self.val(token);
+            // (The lexer ends a variable at a dot: the fields after it are items of their own.)
+            let first = match val.as_bytes().iter().position(|&b| b == b'.') {
+                None => val,
+                Some(i) => &val[..i],
+            };
             if !self.vars[self.vars_base..].contains(&first) {
                 return Err(self.errorf(format!("undefined variable {}", crate::fmt::quote(first))));
             }
-            let mut at = token.pos();
-            for part in self.val(token).split('.') {
-                idents.push(self.src(at, at + part.len()));
-                at += part.len() + 1;
+            if first.len() == val.len() {
+                idents.push(self.src(token.pos(), token.end()));
+            } else {
+                let mut at = token.pos();
+                for part in val.split('.') {
+                    idents.push(self.src(at, at + part.len()));
+                    at += part.len() + 1;
+                }
             }
         } else {
             idents.push(self.src(token.pos() + 1, token.end()));
@@ -1766,9 +1775,9 @@ impl<'a> Parser<'a, '_> {
                     .get(1..self.val(token).len().saturating_sub(1));
                 let plain = match (token.typ, inner) {
                     // No escapes (Go's `strconv.Unquote` returns the text between the quotes).
-                    (ItemType::String, Some(i)) => {
-                        memchr::memchr3(b'\\', b'"', b'\n', i.as_bytes()).is_none()
-                    }
+                    // (The lexer ended the constant at its first unescaped quote and
+                    // refused newlines: without a backslash there is neither inside.)
+                    (ItemType::String, Some(i)) => !i.as_bytes().contains(&b'\\'),
                     (_, Some(i)) => memchr::memchr2(b'`', b'\r', i.as_bytes()).is_none(),
                     (_, None) => false,
                 };
