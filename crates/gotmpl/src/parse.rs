@@ -272,22 +272,23 @@ impl Arena {
         }
     }
 
-    /// An empty arena with room for what a text of `len` bytes usually holds (about
-    /// twice the items per byte of real charts' templates, so that a file rarely regrows
-    /// a vector; [`Arena::shrink`] gives back the rest). Past 1 MiB of text the vectors
-    /// grow as needed.
+    /// An empty arena for `text`, with room for what such a text usually holds (about
+    /// three times the items per byte of real charts' templates, so that a file rarely
+    /// regrows a vector; [`Arena::shrink`] gives back the rest). A short text gets no room
+    /// for kinds it likely lacks (no allocation until one comes); past 1 MiB of text the
+    /// vectors grow as needed.
     fn for_text(text: Arc<str>) -> Arena {
         let n = text.len().min(1 << 20);
         Arena {
-            nodes: Vec::with_capacity(n / 32 + 4),
-            branches: Vec::with_capacity(n / 128 + 2),
-            pipes: Vec::with_capacity(n / 128 + 2),
-            cmds: Vec::with_capacity(n / 32 + 4),
-            args: Vec::with_capacity(n / 16 + 4),
-            funcs: Vec::with_capacity((n / 128 + 4).min(64)),
-            strs: Vec::with_capacity(n / 24 + 4),
-            decls: Vec::with_capacity(n / 256 + 2),
-            numbers: Vec::with_capacity(n / 256 + 2),
+            nodes: Vec::with_capacity(n / 32),
+            branches: Vec::with_capacity(n / 128),
+            pipes: Vec::with_capacity(n / 128),
+            cmds: Vec::with_capacity(n / 32),
+            args: Vec::with_capacity(n / 16),
+            funcs: Vec::with_capacity((n / 128).min(64)),
+            strs: Vec::with_capacity(n / 24),
+            decls: Vec::with_capacity(n / 256),
+            numbers: Vec::with_capacity(n / 256),
             text,
         }
     }
