@@ -767,7 +767,7 @@ impl<'a> Lexer<'a> {
     }
 
     /// The item of the word `input[start..pos]`: a keyword, a boolean or an identifier.
-    #[inline]
+    #[inline(always)]
     fn word_item(&mut self) -> Item {
         let t = word_type(&self.bytes()[self.start..self.pos]);
         self.item(t)
