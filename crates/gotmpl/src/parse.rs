@@ -312,6 +312,45 @@ impl Arena {
         fit(&mut self.decls);
         fit(&mut self.numbers);
     }
+
+    /// The items in vectors of their exact size, with the text (emptying `self`, which
+    /// keeps its capacity for the next parse of a short text).
+    fn take_exact(&mut self) -> Arena {
+        fn exact<T>(v: &mut Vec<T>) -> Vec<T> {
+            let mut out = Vec::with_capacity(v.len());
+            out.append(v);
+            out
+        }
+        Arena {
+            nodes: exact(&mut self.nodes),
+            branches: exact(&mut self.branches),
+            pipes: exact(&mut self.pipes),
+            cmds: exact(&mut self.cmds),
+            args: exact(&mut self.args),
+            funcs: exact(&mut self.funcs),
+            strs: exact(&mut self.strs),
+            decls: exact(&mut self.decls),
+            numbers: exact(&mut self.numbers),
+            text: std::mem::take(&mut self.text),
+        }
+    }
+
+    /// Empties the arena (keeping the vectors' capacity); drops it when it grew large.
+    fn clear(&mut self) {
+        self.nodes.clear();
+        self.branches.clear();
+        self.pipes.clear();
+        self.cmds.clear();
+        self.args.clear();
+        self.funcs.clear();
+        self.strs.clear();
+        self.decls.clear();
+        self.numbers.clear();
+        self.text = Arc::default();
+        if self.nodes.capacity() + self.args.capacity() + self.strs.capacity() > 64 * 1024 {
+            *self = Arena::default();
+        }
+    }
 }
 
 /// An item of a tree displayed as Go's `String()` of it (see [`Tree::show`]).
@@ -802,7 +841,18 @@ pub(crate) fn parse(
     let text_arc: Arc<str> = Arc::from(text);
     let shared: Arc<Arc<str>> = Arc::new(text_arc.clone());
     let parse_name: Arc<str> = Arc::from(name);
-    let bufs = BUFFERS.with(|b| b.take()).unwrap_or_default();
+    let mut bufs = BUFFERS.with(|b| b.take()).unwrap_or_default();
+    // A short text is parsed into the thread's work arena and copied out in vectors of
+    // exact size (a copy cheaper than allocating room for it and giving back the rest); a
+    // longer one into an arena sized for it.
+    let short = text.len() < SHORT_TEXT;
+    let arena = if short {
+        let mut a = std::mem::take(&mut bufs.arena);
+        a.text = text_arc.clone();
+        a
+    } else {
+        Arena::for_text(text_arc.clone())
+    };
     let mut p = Parser {
         lex: Lexer::new(text),
         token: [DUMMY; 2],
@@ -814,7 +864,7 @@ pub(crate) fn parse(
         node_stack: bufs.node_stack,
         arg_stack: bufs.arg_stack,
         cmd_stack: bufs.cmd_stack,
-        arena: Arena::for_text(text_arc.clone()),
+        arena,
         range_depth: 0,
         stack_depth: 0,
         parse_name: parse_name.clone(),
@@ -836,6 +886,7 @@ pub(crate) fn parse(
         )
     });
     let arena = match r {
+        Ok(()) if short => Some(Arc::new(p.arena.take_exact())),
         Ok(()) => {
             let mut arena = std::mem::take(&mut p.arena);
             arena.shrink();
@@ -849,6 +900,11 @@ pub(crate) fn parse(
         arg_stack: std::mem::take(&mut p.arg_stack),
         cmd_stack: std::mem::take(&mut p.cmd_stack),
         scratch: std::mem::take(&mut p.scratch),
+        arena: if short {
+            std::mem::take(&mut p.arena)
+        } else {
+            bufs.arena
+        },
     };
     bufs.clear();
     BUFFERS.with(|b| b.set(Some(bufs)));
@@ -882,7 +938,12 @@ struct Buffers {
     arg_stack: Vec<Arg>,
     cmd_stack: Vec<Command>,
     scratch: Vec<Str>,
+    /// Where short texts are parsed (see [`SHORT_TEXT`]).
+    arena: Arena,
 }
+
+/// Texts shorter than this are parsed into the thread's work arena, then copied out.
+const SHORT_TEXT: usize = 4096;
 
 impl Buffers {
     /// Empties the stacks; drops them when they grew unusually large (a huge template), so
@@ -893,6 +954,7 @@ impl Buffers {
         self.arg_stack.clear();
         self.cmd_stack.clear();
         self.scratch.clear();
+        self.arena.clear();
         if self.node_stack.capacity() > KEEP {
             self.node_stack = Vec::new();
         }
@@ -1883,6 +1945,17 @@ mod tests {
             panic!("a string");
         };
         assert_eq!(&**text, "a\tb");
+    }
+
+    #[test]
+    fn a_failed_parse_leaves_nothing_in_the_next_arena() {
+        // Short texts go through the thread's work arena: a parse that fails halfway must
+        // not leave its items there for the next one.
+        assert!(parse_str("{{ if .stale }}{{ .stale2 ").is_err());
+        let trees = parse_str("{{ .c }}x").expect("parses");
+        assert_eq!(trees[0].to_string(), "{{.c}}x");
+        let arena = format!("{:?}", trees[0].arena);
+        assert!(!arena.contains("stale"), "{arena}");
     }
 
     #[test]
