@@ -5,8 +5,11 @@
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
 
-use regex_automata::Input;
+use regex_automata::nfa::thompson::backtrack::{self, BoundedBacktracker};
+use regex_automata::nfa::thompson::pikevm::{self, PikeVM};
+use regex_automata::nfa::thompson::{self, Compiler, NFA};
 use regex_automata::util::captures::Captures;
+use regex_automata::{Input, Match};
 
 use gotmpl::{FuncError, FuncMap, Type as T, Value};
 
@@ -454,8 +457,106 @@ fn out_rep_start(chars: &[char], i: usize) -> usize {
     k.saturating_sub(1)
 }
 
-/// A compiled Go expression for the template functions.
-type Re = regex_automata::meta::Regex;
+/// A compiled Go expression for the template functions: a Thompson NFA searched by the
+/// bounded backtracker when the haystack fits its budget (charts match short strings), else
+/// by the PikeVM. Both report leftmost-first matches, as Go's `regexp` and the `regex` crate
+/// do (a test below compares them with the `regex` crate on every position).
+///
+/// Not the `regex` crate's meta engine: that one builds a fresh Thompson compiler per
+/// expression, and a compiler's first Unicode class allocates and clears a 10,000-entry
+/// UTF-8 suffix map (hundreds of KiB, then freed): most of the compile time of Helm's
+/// typical patterns (`[^}]`, `.`). Here one compiler per thread is reused (its scratch memory
+/// only; every expression is still compiled when it is first used in a render).
+#[derive(Debug)]
+struct Re {
+    pikevm: PikeVM,
+    backtrack: BoundedBacktracker,
+    /// Search scratch space; a search that finds it in use (another thread searching with the
+    /// same expression) makes its own.
+    caches: Mutex<Caches>,
+}
+
+#[derive(Debug)]
+struct Caches {
+    pikevm: pikevm::Cache,
+    backtrack: backtrack::Cache,
+}
+
+impl Re {
+    fn new(nfa: NFA) -> Result<Re, String> {
+        let pikevm = PikeVM::new_from_nfa(nfa.clone()).map_err(|e| e.to_string())?;
+        let backtrack = BoundedBacktracker::new_from_nfa(nfa).map_err(|e| e.to_string())?;
+        let caches = Mutex::new(Caches {
+            pikevm: pikevm.create_cache(),
+            backtrack: backtrack.create_cache(),
+        });
+        Ok(Re {
+            pikevm,
+            backtrack,
+            caches,
+        })
+    }
+
+    /// Runs `f` with search caches: the shared ones when free, else fresh ones.
+    fn with_caches<R>(&self, f: impl FnOnce(&mut Caches) -> R) -> R {
+        match self.caches.try_lock() {
+            Ok(mut c) => f(&mut c),
+            Err(_) => f(&mut Caches {
+                pikevm: self.pikevm.create_cache(),
+                backtrack: self.backtrack.create_cache(),
+            }),
+        }
+    }
+
+    fn fits(&self, input: &Input<'_>) -> bool {
+        input.get_span().len() <= self.backtrack.max_haystack_len()
+    }
+
+    fn find<'h>(&self, input: impl Into<Input<'h>>) -> Option<Match> {
+        let input = input.into();
+        self.with_caches(|c| {
+            if self.fits(&input)
+                && let Ok(m) = self.backtrack.try_find(&mut c.backtrack, input.clone())
+            {
+                return m;
+            }
+            self.pikevm.find(&mut c.pikevm, input)
+        })
+    }
+
+    fn is_match(&self, haystack: &str) -> bool {
+        let input = Input::new(haystack).earliest(true);
+        self.find(input).is_some()
+    }
+
+    fn create_captures(&self) -> Captures {
+        self.pikevm.create_captures()
+    }
+
+    fn search_captures(&self, input: &Input<'_>, caps: &mut Captures) {
+        self.with_caches(|c| {
+            if self.fits(input)
+                && self
+                    .backtrack
+                    .try_search(&mut c.backtrack, input, caps)
+                    .is_ok()
+            {
+                return;
+            }
+            self.pikevm.search(&mut c.pikevm, input, caps)
+        })
+    }
+}
+
+thread_local! {
+    /// One Thompson compiler per thread, reused for its scratch memory (see [`Re`]).
+    static COMPILER: Compiler = {
+        let mut c = Compiler::new();
+        c.syntax(regex_automata::util::syntax::Config::new())
+            .configure(thompson::Config::new().nfa_size_limit(Some(64 << 20)));
+        c
+    };
+}
 
 type Cache = HashMap<String, Result<Arc<Re>, String>>;
 static CACHE: LazyLock<Mutex<Cache>> = LazyLock::new(|| Mutex::new(HashMap::new()));
@@ -473,10 +574,7 @@ pub fn clear_cache() {
 ///
 /// Compiled expressions are kept in a small cache keyed by pattern (charts call `regexMatch`
 /// and friends with the same few patterns for every value), emptied with the template cache
-/// ([`clear_cache`]). The expressions match short strings: they are built without the lazy
-/// DFA (and so without the reverse NFA it needs) or literal prefilters, which would cost more
-/// to build than they save; the engines left (one-pass DFA, bounded backtracker, PikeVM) find
-/// the same matches.
+/// ([`clear_cache`]).
 fn compile(pat: &str) -> Result<Arc<Re>, String> {
     const CACHE_MAX: usize = 512;
     if let Ok(c) = CACHE.lock()
@@ -485,16 +583,10 @@ fn compile(pat: &str) -> Result<Arc<Re>, String> {
         return r.clone();
     }
     let r = translate(pat).and_then(|t| {
-        let config = regex_automata::meta::Config::new()
-            .nfa_size_limit(Some(64 << 20))
-            .utf8_empty(true)
-            .hybrid(false)
-            .auto_prefilter(false);
-        regex_automata::meta::Builder::new()
-            .configure(config)
-            .build(&t)
+        COMPILER
+            .with(|c| c.build(&t).map_err(|_| perr("expression too large", pat)))
+            .and_then(|nfa| Re::new(nfa).map_err(|_| perr("expression too large", pat)))
             .map(Arc::new)
-            .map_err(|_| perr("expression too large", pat))
     });
     if let Ok(mut c) = CACHE.lock() {
         if c.len() >= CACHE_MAX {
@@ -720,13 +812,13 @@ pub fn register(m: &mut FuncMap) {
     reg(m, "regexMatch", fixed(&[T::String, T::String]), |a| {
         Ok(Value::Bool(
             compile(&arg_s(&a[0]))
-                .map(|r| r.is_match(&*arg_s(&a[1])))
+                .map(|r| r.is_match(&arg_s(&a[1])))
                 .unwrap_or(false),
         ))
     });
     reg(m, "mustRegexMatch", fixed(&[T::String, T::String]), |a| {
         let r = compile(&arg_s(&a[0])).map_err(FuncError::new)?;
-        Ok(Value::Bool(r.is_match(&*arg_s(&a[1]))))
+        Ok(Value::Bool(r.is_match(&arg_s(&a[1]))))
     });
     for (name, must) in [("regexFindAll", false), ("mustRegexFindAll", true)] {
         reg(m, name, fixed(&[T::String, T::String, T::Int]), move |a| {
