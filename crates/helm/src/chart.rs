@@ -135,6 +135,16 @@ impl Chart {
 
     /// Loads a chart from a directory or a `.tgz` file.
     pub fn load(path: &Path) -> Result<Chart, LoadError> {
+        // The common case, a chart directory, opens its Chart.yaml straight away instead of
+        // a stat of the path first (system calls are a large part of loading a small chart);
+        // anything else (an archive, a missing path, no Chart.yaml) takes the stat and
+        // Helm's error texts below.
+        if let Ok(top) = read_file(&path.join("Chart.yaml")) {
+            let (files, top) = dir_files_with_top(path, top)?;
+            let mut chart = load_files_parsed(files, BTreeMap::new(), Some(top))?;
+            chart.set_paths();
+            return Ok(chart);
+        }
         let meta = std::fs::metadata(path).map_err(|e| LoadError::new(go_stat_error(path, &e)))?;
         let mut chart = if meta.is_dir() {
             load_dir(path)?
@@ -286,7 +296,7 @@ pub(crate) fn dir_files(dir: &Path) -> Result<Vec<File>, LoadError> {
 /// [`dir_files`], with the top-level Chart.yaml it read and parsed.
 fn dir_files_parsed(dir: &Path) -> Result<(Vec<File>, ParsedChartYaml), LoadError> {
     let chart_yaml = dir.join("Chart.yaml");
-    let top = std::fs::read(&chart_yaml).map_err(|e| {
+    let top = read_file(&chart_yaml).map_err(|e| {
         let abs = std::path::absolute(&chart_yaml).unwrap_or(chart_yaml.clone());
         LoadError::new(format!(
             "unable to detect chart at {}: {}",
@@ -294,6 +304,11 @@ fn dir_files_parsed(dir: &Path) -> Result<(Vec<File>, ParsedChartYaml), LoadErro
             go_io_error(&abs, &e)
         ))
     })?;
+    dir_files_with_top(dir, top)
+}
+
+/// [`dir_files_parsed`] once the top-level Chart.yaml (`top`) has been read.
+fn dir_files_with_top(dir: &Path, top: Vec<u8>) -> Result<(Vec<File>, ParsedChartYaml), LoadError> {
     let v = yaml::parse_document(&top)
         .map_err(|e| LoadError::new(format!("cannot load Chart.yaml: {e}")))?;
     let api = v.get("apiVersion").map(scalar_string).unwrap_or_default();
@@ -396,6 +411,14 @@ fn walk(
         });
     }
     Ok(())
+}
+
+/// Reads a file whole: open, `fstat`, one `read` of that size (`std::fs::read` also reads
+/// once more to see the end).
+fn read_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    read_sized(&mut file, len as usize)
 }
 
 /// Reads an open regular file whose `fstat` size is `len`: `len` bytes, in one `read` when
