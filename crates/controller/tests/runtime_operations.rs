@@ -145,13 +145,19 @@ async fn failed_syncs_are_retried_with_backoff() {
     env.patch_app(
         "web",
         json!({"operation": {"initiatedBy": {"username": "test"},
-            "retry": {"limit": 2, "backoff": {"duration": "1s", "factor": 2}},
+            // Long enough a wait that a poll every 200 ms on a loaded machine sees it.
+            "retry": {"limit": 2, "backoff": {"duration": "3s", "factor": 2}},
             "sync": {}}}),
     )
     .await;
     let a = env
         .wait_app("web", "first retry scheduled", 60, |a| {
+            // retryCount stays 1 while the retry runs ("one or more tasks are running"):
+            // wait for the scheduled state itself.
             a["status"]["operationState"]["retryCount"] == 1
+                && a["status"]["operationState"]["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("Retrying attempt"))
         })
         .await;
     let msg = a["status"]["operationState"]["message"]
