@@ -1539,8 +1539,8 @@ impl Context for State<'_> {
     fn tpl(&mut self, text: &str, data: &Value) -> Result<String, FuncError> {
         let root = self.ns.root_name().to_string();
         let funcs = self.ns.funcs();
-        let trees =
-            crate::parse::parse(&root, text, &crate::parse::resolver(funcs)).map_err(|e| {
+        let trees = crate::parse::parse(&root, Arc::from(text), &crate::parse::resolver(funcs))
+            .map_err(|e| {
                 FuncError::new(format!(
                     "cannot parse template {}: {}",
                     crate::fmt::quote(text),

@@ -824,12 +824,14 @@ impl Parsed {
 }
 
 /// Parses one file. Returns the file's own tree first, then one tree per `define`/`block`,
-/// in the order Go adds them to the template set.
+/// in the order Go adds them to the template set. The trees and their arena share `text_arc`
+/// (no copy of the text).
 pub(crate) fn parse(
     name: &str,
-    text: &str,
+    text_arc: Arc<str>,
     resolve: &dyn Fn(&str) -> Option<FuncRef>,
 ) -> Result<Vec<Tree>, Error> {
+    let text: &str = &text_arc;
     if u32::try_from(text.len()).is_err() {
         // Arena positions are `u32` (every item of a tree takes at least one byte).
         return Err(Error::parse(
@@ -838,7 +840,6 @@ pub(crate) fn parse(
             "template: text of 4 GiB or more".into(),
         ));
     }
-    let text_arc: Arc<str> = Arc::from(text);
     let shared: Arc<Arc<str>> = Arc::new(text_arc.clone());
     let parse_name: Arc<str> = Arc::from(name);
     let mut bufs = BUFFERS.with(|b| b.take()).unwrap_or_default();
@@ -1872,7 +1873,7 @@ mod tests {
 
     fn parse_str(text: &str) -> Result<Vec<Tree>, String> {
         let funcs = crate::func::FuncMap::new();
-        parse("t", text, &resolver(&funcs)).map_err(|e| e.to_string())
+        parse("t", Arc::from(text), &resolver(&funcs)).map_err(|e| e.to_string())
     }
 
     fn args(text: &str) -> Vec<String> {

@@ -64,8 +64,15 @@ impl Set {
     }
 
     /// Parses `text` as the file `name` and adds its templates to the set. On error nothing
-    /// is added.
+    /// is added. Copies `text` once; [`Set::parse_shared`] takes text the caller already
+    /// holds in an `Arc<str>`.
     pub fn parse(&mut self, name: &str, text: &str) -> Result<(), Error> {
+        self.parse_shared(name, Arc::from(text))
+    }
+
+    /// [`Set::parse`] of text already in an `Arc<str>`: the parsed trees keep a reference to
+    /// it (their text nodes and error positions read it) instead of a copy.
+    pub fn parse_shared(&mut self, name: &str, text: Arc<str>) -> Result<(), Error> {
         let funcs = self.funcs.clone();
         let trees = crate::parse::parse(name, text, &crate::parse::resolver(&funcs))?;
         for t in trees {

@@ -593,3 +593,28 @@ fn call_names_a_piped_callee_as_go_does() {
         err(r#"{{ "f" | call }}"#).ends_with("error calling call: non-function f of type string")
     );
 }
+
+/// `Set::parse_shared` keeps the caller's text (every tree of the file, defines included,
+/// shares it) and renders as `Set::parse` does.
+#[test]
+fn parse_shared_keeps_the_callers_text() {
+    let text: std::sync::Arc<str> =
+        std::sync::Arc::from(r#"{{define "d"}}[{{.}}]{{end}}a{{template "d" 1}}b"#);
+    let mut shared = Set::new("gotpl", funcs());
+    shared.parse_shared("f", text.clone()).unwrap();
+    for name in ["f", "d"] {
+        let tree = shared.tree(name).unwrap();
+        assert!(std::sync::Arc::ptr_eq(&tree.text, &text), "{name}");
+    }
+    let mut copied = Set::new("gotpl", funcs());
+    copied.parse("f", &text).unwrap();
+    assert!(!std::sync::Arc::ptr_eq(
+        &copied.tree("f").unwrap().text,
+        &text
+    ));
+    assert_eq!(
+        shared.execute("f", &Value::Nil).unwrap(),
+        copied.execute("f", &Value::Nil).unwrap()
+    );
+    assert_eq!(shared.execute("f", &Value::Nil).unwrap(), "a[1]b");
+}

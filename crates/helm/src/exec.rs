@@ -54,7 +54,8 @@ static FUNCS: LazyLock<Arc<FuncMap>> = LazyLock::new(|| Arc::new(build_funcs()))
 /// A parsed template set with the names and sources it was parsed from (a cache hit compares
 /// them, so a hash collision can never hand out another chart's templates).
 struct Cached {
-    sources: Vec<(String, Box<str>)>,
+    /// The texts the set's trees hold (shared with them, not copied).
+    sources: Vec<(String, Arc<str>)>,
     set: Arc<Set>,
 }
 
@@ -102,16 +103,17 @@ fn parsed_set(entries: &[Entry]) -> Result<Arc<Set>, String> {
         return Ok(cached.set.clone());
     }
     let mut set = Set::with_funcs("gotpl", FUNCS.clone());
+    let mut sources = Vec::with_capacity(entries.len());
     for e in entries {
-        set.parse(&e.name, &e.source)
+        // The one copy of the text: the parsed trees and the cache entry share it.
+        let text: Arc<str> = Arc::from(&*e.source);
+        set.parse_shared(&e.name, text.clone())
             .map_err(|err| cleanup_parse_error(&e.name, &err.to_string()))?;
+        sources.push((e.name.clone(), text));
     }
     let set = Arc::new(set);
     let cached = Cached {
-        sources: entries
-            .iter()
-            .map(|e| (e.name.clone(), Box::from(&*e.source)))
-            .collect(),
+        sources,
         set: set.clone(),
     };
     if let Ok(mut c) = CACHE.lock() {
