@@ -503,8 +503,8 @@ mod tests {
         assert!(health_changed(&none, &child("Healthy", "2")));
     }
 
-    #[tokio::test]
-    async fn own_app_write_changing_health_queues_the_managing_app() {
+    /// Watches (50 ms debounce) that record the apps they queue.
+    async fn recording_watches() -> (Arc<ResourceWatches>, Arc<Mutex<Vec<AppKey>>>) {
         let seen: Arc<Mutex<Vec<AppKey>>> = Arc::default();
         let s2 = seen.clone();
         let w = Arc::new(ResourceWatches::new(
@@ -514,6 +514,12 @@ mod tests {
             CancellationToken::new(),
             move |k| s2.lock().expect("lock").push(k),
         ));
+        (w, seen)
+    }
+
+    #[tokio::test]
+    async fn own_app_write_changing_health_queues_the_managing_app() {
+        let (w, seen) = recording_watches().await;
         let parent = ("argocd".to_string(), "parent".to_string());
         // A status write that keeps the health (reconciledAt, say): nothing queued, echo dropped.
         assert_eq!(
@@ -546,15 +552,7 @@ mod tests {
 
     #[tokio::test]
     async fn debounces_and_ignores_own_writes() {
-        let seen: Arc<Mutex<Vec<AppKey>>> = Arc::default();
-        let s2 = seen.clone();
-        let w = Arc::new(ResourceWatches::new(
-            client().await,
-            "argocd",
-            Duration::from_millis(50),
-            CancellationToken::new(),
-            move |k| s2.lock().expect("lock").push(k),
-        ));
+        let (w, seen) = recording_watches().await;
         let id = "web:apps/Deployment:web/web";
         // ferry wrote rv 5: its echo is dropped
         w.own_write(&obj(id, "web", "5"));
