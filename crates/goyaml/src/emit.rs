@@ -159,20 +159,8 @@ fn quiet_plain(v: &[u8]) -> bool {
     match v.split_first() {
         Some((&c, rest)) => {
             QUIET[c as usize]
-                && !matches!(
-                    c,
-                    b'-' | b'.'
-                        | b'&'
-                        | b'*'
-                        | b'!'
-                        | b'|'
-                        | b'>'
-                        | b'\''
-                        | b'"'
-                        | b'%'
-                        | b'@'
-                        | b'`'
-                )
+                && c != b'.'
+                && !crate::scanner::is_indicator(c)
                 && rest.iter().all(|&b| QUIET[b as usize])
         }
         None => false,

@@ -16,6 +16,7 @@
 use std::borrow::Cow;
 
 use crate::decode::{Doc, KeyFilter, Kids, Node, NodeKind, Scalar, resolve};
+use crate::scanner::is_indicator;
 
 /// The id of a node not built (inside a skimmed root entry).
 const SKIPPED: usize = usize::MAX;
@@ -1053,31 +1054,6 @@ impl<'a> Fast<'a> {
             *indent = max_indent.max(ind + 1).max(1);
         }
     }
-}
-
-/// Characters that cannot start a plain scalar (or start something else).
-fn is_indicator(c: u8) -> bool {
-    matches!(
-        c,
-        b'-' | b'?'
-            | b':'
-            | b','
-            | b'['
-            | b']'
-            | b'{'
-            | b'}'
-            | b'#'
-            | b'&'
-            | b'*'
-            | b'!'
-            | b'|'
-            | b'>'
-            | b'\''
-            | b'"'
-            | b'%'
-            | b'@'
-            | b'`'
-    )
 }
 
 #[cfg(test)]

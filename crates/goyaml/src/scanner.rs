@@ -659,28 +659,7 @@ impl<'a> Scanner<'a> {
             b'"' => return self.fetch_flow_scalar(false),
             _ => {}
         }
-        let indicator = self.is_blankz(0)
-            || matches!(
-                c,
-                b'-' | b'?'
-                    | b':'
-                    | b','
-                    | b'['
-                    | b']'
-                    | b'{'
-                    | b'}'
-                    | b'#'
-                    | b'&'
-                    | b'*'
-                    | b'!'
-                    | b'|'
-                    | b'>'
-                    | b'\''
-                    | b'"'
-                    | b'%'
-                    | b'@'
-                    | b'`'
-            );
+        let indicator = self.is_blankz(0) || is_indicator(c);
         if !indicator
             || (c == b'-' && !self.is_blank(1))
             || (self.flow_level == 0 && (c == b'?' || c == b':') && !self.is_blankz(1))
@@ -1889,3 +1868,28 @@ impl std::hash::Hasher for TokenHasher {
 }
 
 type TokenHash = std::hash::BuildHasherDefault<TokenHasher>;
+
+/// YAML's indicator characters: they cannot start a plain scalar (or start something else).
+pub(crate) fn is_indicator(c: u8) -> bool {
+    matches!(
+        c,
+        b'-' | b'?'
+            | b':'
+            | b','
+            | b'['
+            | b']'
+            | b'{'
+            | b'}'
+            | b'#'
+            | b'&'
+            | b'*'
+            | b'!'
+            | b'|'
+            | b'>'
+            | b'\''
+            | b'"'
+            | b'%'
+            | b'@'
+            | b'`'
+    )
+}
