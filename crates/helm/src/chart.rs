@@ -87,15 +87,15 @@ pub struct Metadata {
 #[derive(Clone, Debug, Default)]
 pub struct Chart {
     pub metadata: Metadata,
-    /// Files under `templates/`.
-    pub templates: Vec<File>,
+    /// Files under `templates/` (shared: copying a chart copies no file list).
+    pub templates: Arc<Vec<File>>,
     /// Parsed values.yaml (shared: copies of a chart, e.g. the one a render processes
     /// dependencies on, do not copy the tree).
     pub values: Arc<Values>,
     /// values.schema.json, raw.
     pub schema: Option<Vec<u8>>,
-    /// Every other file (what `.Files` sees), including `crds/`.
-    pub files: Vec<File>,
+    /// Every other file (what `.Files` sees), including `crds/` (shared, as `templates`).
+    pub files: Arc<Vec<File>>,
     /// Subcharts (from `charts/`).
     pub dependencies: Vec<Chart>,
     /// `parent/charts/name` path of this chart, set by [`Chart::set_paths`].
@@ -122,7 +122,7 @@ impl Chart {
     /// CRD files of this chart and its subcharts: (full file name, data), Helm's CRDObjects.
     pub fn crd_objects(&self) -> Vec<(String, &[u8])> {
         let mut out = Vec::new();
-        for f in &self.files {
+        for f in self.files.iter() {
             if f.name.starts_with("crds/") && has_manifest_ext(&f.name) {
                 out.push((format!("{}/{}", self.full_path, f.name), &f.data[..]));
             }
@@ -822,9 +822,9 @@ fn load_files_parsed(
         }
     }
     let mut subcharts: BTreeMap<String, Vec<File>> = BTreeMap::new();
+    let (mut templates, mut others) = (Vec::new(), Vec::new());
     for f in files {
-        let name = f.name.clone();
-        match name.as_str() {
+        match f.name.as_str() {
             "Chart.yaml" | "Chart.lock" => {}
             "values.yaml" => {
                 c.values = Arc::new(
@@ -843,19 +843,19 @@ fn load_files_parsed(
                     })?;
                 }
                 if c.metadata.api_version == "v1" {
-                    c.files.push(f);
+                    others.push(f);
                 }
             }
             "requirements.lock" => {
                 has_meta = true;
                 if c.metadata.api_version == "v1" {
-                    c.files.push(f);
+                    others.push(f);
                 }
             }
-            n if n.starts_with("templates/") => c.templates.push(f),
+            n if n.starts_with("templates/") => templates.push(f),
             n if n.starts_with("charts/") => {
                 if n.ends_with(".prov") {
-                    c.files.push(f);
+                    others.push(f);
                     continue;
                 }
                 let fname = n.trim_start_matches("charts/").to_string();
@@ -865,9 +865,11 @@ fn load_files_parsed(
                     data: f.data,
                 });
             }
-            _ => c.files.push(f),
+            _ => others.push(f),
         }
     }
+    c.templates = Arc::new(templates);
+    c.files = Arc::new(others);
     if !has_meta {
         return Err(LoadError::new("Chart.yaml file is missing"));
     }

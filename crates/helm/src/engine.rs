@@ -70,7 +70,7 @@ fn rec_all<'a>(c: &'a Chart, is_root: bool, parent: &Value, out: &mut Vec<Entry<
             m.entries.borrow_mut().insert(child.name().to_string(), sub);
         }
     }
-    for t in &c.templates {
+    for t in c.templates.iter() {
         if c.is_library() {
             let base = t.name.rsplit('/').next().unwrap_or(&t.name);
             if !base.starts_with('_') {

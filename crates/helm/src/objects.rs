@@ -8,7 +8,7 @@ use std::sync::{Arc, LazyLock};
 use gotmpl::{FuncError, Map, MapType, MapValue, Object, Value};
 use serde_json::Value as Json;
 
-use crate::chart::{Chart, Metadata};
+use crate::chart::{Chart, File, Metadata};
 
 /// Converts a values tree into template data: float numbers are `float64`, integers `int64`.
 pub fn to_template(v: &Json) -> Value {
@@ -494,28 +494,65 @@ impl Object for Capabilities {
     }
 }
 
-/// `.Files` (Helm's `engine.files`, a `map[string][]byte` with methods).
+/// `.Files` (Helm's `engine.files`, a `map[string][]byte` with methods): the chart's file
+/// list, shared with the chart (making it per render copies no names or bytes), and for a
+/// `Glob` result the selected entries.
 #[derive(Clone, Debug, Default)]
-pub struct Files(pub Rc<BTreeMap<String, std::sync::Arc<Vec<u8>>>>);
+pub struct Files {
+    all: Arc<Vec<File>>,
+    /// Indices into `all` of the entries, in name order; `None`: every file.
+    sel: Option<Rc<[usize]>>,
+}
 
 impl Files {
     /// The `.Files` of a chart: every file that is not a template, values, Chart.yaml, ...
     pub fn of_chart(c: &Chart) -> Files {
-        Files(Rc::new(
-            c.files
-                .iter()
-                .map(|f| (f.name.clone(), f.data.clone()))
-                .collect(),
-        ))
+        Files {
+            all: c.files.clone(),
+            sel: None,
+        }
+    }
+
+    /// The entries in name order, as Go ranges over the map: a name given twice keeps its last
+    /// file (what building the map does).
+    fn entries(&self) -> Vec<&File> {
+        match &self.sel {
+            Some(sel) => sel.iter().map(|&i| &self.all[i]).collect(),
+            None => {
+                let mut idx: Vec<usize> = (0..self.all.len()).collect();
+                sorted_unique(&self.all, &mut idx);
+                idx.into_iter().map(|i| &self.all[i]).collect()
+            }
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<&File> {
+        match &self.sel {
+            Some(sel) => sel.iter().map(|&i| &self.all[i]).find(|f| f.name == name),
+            None => self.all.iter().rev().find(|f| f.name == name),
+        }
     }
 
     fn get_bytes(&self, name: &str) -> &[u8] {
-        self.0.get(name).map_or(&[][..], |d| &d[..])
+        self.get(name).map_or(&[][..], |f| &f.data[..])
+    }
+
+    fn is_empty(&self) -> bool {
+        match &self.sel {
+            Some(sel) => sel.is_empty(),
+            None => self.all.is_empty(),
+        }
     }
 
     fn to_yaml(m: Map) -> String {
         crate::yaml::to_yaml_string_map(&m)
     }
+}
+
+/// Sorts `idx` (indices into `files`) by name and keeps, of equal names, the last file.
+fn sorted_unique(files: &[File], idx: &mut Vec<usize>) {
+    idx.sort_by(|&a, &b| files[a].name.cmp(&files[b].name).then(b.cmp(&a)));
+    idx.dedup_by(|a, b| files[*a].name == files[*b].name);
 }
 
 fn one_string<'a>(name: &str, args: &'a [Value]) -> Result<&'a str, FuncError> {
@@ -546,13 +583,18 @@ impl Object for Files {
             "GetBytes" => one_string(name, args).map(|n| Value::Bytes(Rc::from(self.get_bytes(n)))),
             "Glob" => one_string(name, args).map(|p| {
                 let re = glob_regex(p);
-                Value::object(Files(Rc::new(
-                    self.0
-                        .iter()
-                        .filter(|(k, _)| re.is_match(k))
-                        .map(|(k, v)| (k.clone(), v.clone()))
-                        .collect(),
-                )))
+                let mut idx: Vec<usize> = match &self.sel {
+                    Some(sel) => sel.to_vec(),
+                    None => (0..self.all.len()).collect(),
+                };
+                idx.retain(|&i| re.is_match(&self.all[i].name));
+                if self.sel.is_none() {
+                    sorted_unique(&self.all, &mut idx);
+                }
+                Value::object(Files {
+                    all: self.all.clone(),
+                    sel: Some(Rc::from(idx)),
+                })
             }),
             "AsConfig" | "AsSecrets" if !args.is_empty() => Err(FuncError::raw(format!(
                 "wrong number of args for {name}: want 0 got {}",
@@ -560,24 +602,29 @@ impl Object for Files {
             ))),
             "AsConfig" => {
                 let m: Map = self
-                    .0
-                    .iter()
-                    .map(|(k, v)| (base(k).to_string(), Value::str(&String::from_utf8_lossy(v))))
+                    .entries()
+                    .into_iter()
+                    .map(|f| {
+                        (
+                            base(&f.name).to_string(),
+                            Value::str(&String::from_utf8_lossy(&f.data)),
+                        )
+                    })
                     .collect();
                 Ok(Value::str(&Files::to_yaml(m)))
             }
             "AsSecrets" => {
                 let m: Map = self
-                    .0
-                    .iter()
-                    .map(|(k, v)| (base(k).to_string(), Value::str(&base64(v))))
+                    .entries()
+                    .into_iter()
+                    .map(|f| (base(&f.name).to_string(), Value::str(&base64(&f.data))))
                     .collect();
                 Ok(Value::str(&Files::to_yaml(m)))
             }
-            "Lines" => one_string(name, args).map(|p| match self.0.get(p) {
+            "Lines" => one_string(name, args).map(|p| match self.get(p) {
                 None => Value::string_list(Vec::<String>::new()),
-                Some(d) => {
-                    let s = String::from_utf8_lossy(d).into_owned();
+                Some(f) => {
+                    let s = String::from_utf8_lossy(&f.data).into_owned();
                     let s = s.strip_suffix('\n').unwrap_or(&s);
                     Value::string_list(s.split('\n'))
                 }
@@ -588,11 +635,11 @@ impl Object for Files {
     }
     fn format(&self) -> String {
         let items: Vec<String> = self
-            .0
-            .iter()
-            .map(|(k, v)| {
-                let bytes: Vec<String> = v.iter().map(|b| b.to_string()).collect();
-                format!("{k}:[{}]", bytes.join(" "))
+            .entries()
+            .into_iter()
+            .map(|f| {
+                let bytes: Vec<String> = f.data.iter().map(|b| b.to_string()).collect();
+                format!("{}:[{}]", f.name, bytes.join(" "))
             })
             .collect();
         format!("map[{}]", items.join(" "))
@@ -600,9 +647,9 @@ impl Object for Files {
     fn to_data(&self) -> Option<Value> {
         // `map[string][]byte`: JSON encodes the bytes as base64.
         Some(Value::map(
-            self.0
-                .iter()
-                .map(|(k, v)| (k.clone(), Value::Bytes(Rc::from(&v[..]))))
+            self.entries()
+                .into_iter()
+                .map(|f| (f.name.clone(), Value::Bytes(Rc::from(&f.data[..]))))
                 .collect(),
         ))
     }
@@ -610,7 +657,7 @@ impl Object for Files {
         self.to_data()
     }
     fn truthy(&self) -> bool {
-        !self.0.is_empty()
+        !self.is_empty()
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
