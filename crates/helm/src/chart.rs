@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use crate::dirfs::{Dir, Kind, ListBuf};
 use crate::ignore::Rules;
 use crate::values::Values;
 use crate::yaml;
@@ -135,12 +136,14 @@ impl Chart {
 
     /// Loads a chart from a directory or a `.tgz` file.
     pub fn load(path: &Path) -> Result<Chart, LoadError> {
-        // The common case, a chart directory, opens its Chart.yaml straight away instead of
-        // a stat of the path first (system calls are a large part of loading a small chart);
-        // anything else (an archive, a missing path, no Chart.yaml) takes the stat and
-        // Helm's error texts below.
-        if let Ok(top) = read_file(&path.join("Chart.yaml")) {
-            let (files, top) = dir_files_with_top(path, top)?;
+        // The common case, a chart directory, opens it and its Chart.yaml straight away
+        // instead of a stat of the path first (system calls are a large part of loading a
+        // small chart); anything else (an archive, a missing path, no Chart.yaml) takes the
+        // stat and Helm's error texts below.
+        if let Ok(d) = Dir::open(path)
+            && let Ok(top) = d.read_named(c"Chart.yaml")
+        {
+            let (files, top) = dir_files_with_top(path, &d, top)?;
             let mut chart = load_files_parsed(files, BTreeMap::new(), Some(top))?;
             chart.set_paths();
             return Ok(chart);
@@ -295,34 +298,57 @@ pub(crate) fn dir_files(dir: &Path) -> Result<Vec<File>, LoadError> {
 
 /// [`dir_files`], with the top-level Chart.yaml it read and parsed.
 fn dir_files_parsed(dir: &Path) -> Result<(Vec<File>, ParsedChartYaml), LoadError> {
-    let chart_yaml = dir.join("Chart.yaml");
-    let top = read_file(&chart_yaml).map_err(|e| {
-        let abs = std::path::absolute(&chart_yaml).unwrap_or(chart_yaml.clone());
+    let opened = Dir::open(dir);
+    let top = match &opened {
+        Ok(d) => d.read_named(c"Chart.yaml"),
+        // Helm reads Chart.yaml by its path first: its error, if any, is the one to give.
+        Err(_) => read_file(&dir.join("Chart.yaml")),
+    };
+    let top = top.map_err(|e| {
+        let chart_yaml = dir.join("Chart.yaml");
+        let abs = std::path::absolute(&chart_yaml).unwrap_or(chart_yaml);
         LoadError::new(format!(
             "unable to detect chart at {}: {}",
             abs.display(),
             go_io_error(&abs, &e)
         ))
     })?;
-    dir_files_with_top(dir, top)
+    // Chart.yaml readable, yet the directory cannot be opened (listed): the walk's error.
+    let d = opened.map_err(|e| LoadError::new(format!("{}: {e}", dir.display())))?;
+    dir_files_with_top(dir, &d, top)
 }
 
-/// [`dir_files_parsed`] once the top-level Chart.yaml (`top`) has been read.
-fn dir_files_with_top(dir: &Path, top: Vec<u8>) -> Result<(Vec<File>, ParsedChartYaml), LoadError> {
+/// [`dir_files_parsed`] once the directory `d` (at `dir`) is open and its Chart.yaml (`top`)
+/// read.
+fn dir_files_with_top(
+    dir: &Path,
+    d: &Dir,
+    top: Vec<u8>,
+) -> Result<(Vec<File>, ParsedChartYaml), LoadError> {
     let v = yaml::parse_document(&top)
         .map_err(|e| LoadError::new(format!("cannot load Chart.yaml: {e}")))?;
     let api = v.get("apiVersion").map(scalar_string).unwrap_or_default();
     if !matches!(api.as_str(), "v1" | "v2" | "v3" | "") {
         return Err(LoadError::new("unsupported chart version"));
     }
-    let mut rules = match std::fs::read(dir.join(".helmignore")) {
-        Ok(d) => Rules::parse(&String::from_utf8_lossy(&d)).map_err(LoadError)?,
-        Err(_) => Rules::default(),
+    // .helmignore is read once: for the rules, and as a file of the chart (when the walk
+    // finds it to be a file).
+    let helmignore = d.read_named(c".helmignore").ok();
+    let mut rules = match &helmignore {
+        Some(d) => Rules::parse(&String::from_utf8_lossy(d)).map_err(LoadError)?,
+        None => Rules::default(),
     };
     rules.add_defaults();
     let top: Arc<Vec<u8>> = Arc::new(top);
     let mut files = Vec::new();
-    walk(dir, "", &rules, &top, &mut files)?;
+    let mut w = Walk {
+        rules: &rules,
+        top: &top,
+        helmignore,
+        buf: ListBuf::new(),
+        out: &mut files,
+    };
+    w.walk(d, dir, "")?;
     Ok((files, ParsedChartYaml { data: top, doc: v }))
 }
 
@@ -335,82 +361,102 @@ fn go_io_error(path: &Path, e: &std::io::Error) -> String {
     }
 }
 
-/// `top`: the bytes of the top-level Chart.yaml, already read (the walk does not read that
-/// file again).
-fn walk(
-    dir: &Path,
-    rel: &str,
-    rules: &Rules,
-    top: &Arc<Vec<u8>>,
-    out: &mut Vec<File>,
-) -> Result<(), LoadError> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .map_err(|e| LoadError::new(format!("{}: {e}", dir.display())))?
-        .filter_map(|e| e.ok())
-        .map(|e| (e.file_name(), e))
-        .collect();
-    entries.sort_by(|a, b| a.0.cmp(&b.0));
-    for (file_name, e) in entries {
-        let name = file_name.to_string_lossy().into_owned();
-        let n = if rel.is_empty() {
-            name.clone()
-        } else {
-            let mut n = String::with_capacity(rel.len() + 1 + name.len());
-            n.push_str(rel);
-            n.push('/');
-            n.push_str(&name);
-            n
-        };
-        let path = e.path();
-        // Follow symlinks, as Helm's sympath.Walk does; other entries' types come from the
-        // directory listing, without a stat of their own.
-        let (is_dir, is_file, meta) = match e.file_type() {
-            Ok(ft) if !ft.is_symlink() => (ft.is_dir(), ft.is_file(), None),
-            _ => {
-                let meta = std::fs::metadata(&path)
-                    .map_err(|err| LoadError::new(format!("{}: {err}", path.display())))?;
-                (meta.is_dir(), meta.is_file(), Some(meta))
-            }
-        };
-        if is_dir {
-            if rules.ignore(&n, true) {
+/// A walk of a chart directory, as Helm's `LoadDir` (`sympath.Walk`: sorted names, symlinks
+/// followed, `.helmignore` applied).
+struct Walk<'a> {
+    rules: &'a Rules,
+    /// The bytes of the top-level Chart.yaml, already read (not read again).
+    top: &'a Arc<Vec<u8>>,
+    /// The bytes of the top-level .helmignore, if it was read (not read again).
+    helmignore: Option<Vec<u8>>,
+    buf: ListBuf,
+    out: &'a mut Vec<File>,
+}
+
+impl Walk<'_> {
+    /// Walks the open directory `d`, at `path`, `rel` from the chart root.
+    fn walk(&mut self, d: &Dir, path: &Path, rel: &str) -> Result<(), LoadError> {
+        let entries = d
+            .entries(&mut self.buf)
+            .map_err(|e| LoadError::new(format!("{}: {e}", path.display())))?;
+        for e in entries {
+            let name = e.name.as_str();
+            let n = if rel.is_empty() {
+                name.to_string()
+            } else {
+                let mut n = String::with_capacity(rel.len() + 1 + name.len());
+                n.push_str(rel);
+                n.push('/');
+                n.push_str(name);
+                n
+            };
+            // Symlinks are followed; other entries' types come from the directory listing,
+            // without a stat of their own.
+            let (kind, size) = match e.kind {
+                Some(k) => (k, None),
+                None => {
+                    let (k, size) = d.stat(&e).map_err(|err| {
+                        LoadError::new(format!("{}: {err}", path.join(name).display()))
+                    })?;
+                    (k, Some(size))
+                }
+            };
+            if kind == Kind::Dir {
+                if self.rules.ignore(&n, true) {
+                    continue;
+                }
+                let sub_path = path.join(name);
+                let sub = d
+                    .open_dir(&e)
+                    .map_err(|err| LoadError::new(format!("{}: {err}", sub_path.display())))?;
+                self.walk(&sub, &sub_path, &n)?;
                 continue;
             }
-            walk(&path, &n, rules, top, out)?;
-            continue;
-        }
-        if rules.ignore(&n, false) {
-            continue;
-        }
-        if !is_file {
-            return Err(LoadError::new(format!(
-                "cannot load irregular file {} as it has file mode type bits set",
-                path.display()
-            )));
-        }
-        if rel.is_empty() && name == "Chart.yaml" {
-            check_file_size(&name, top.len() as u64)?;
-            let data = match top.strip_prefix(BOM) {
-                Some(rest) => Arc::new(rest.to_vec()),
-                None => top.clone(),
+            if self.rules.ignore(&n, false) {
+                continue;
+            }
+            if kind != Kind::File {
+                return Err(LoadError::new(format!(
+                    "cannot load irregular file {} as it has file mode type bits set",
+                    path.join(name).display()
+                )));
+            }
+            if rel.is_empty() && name == "Chart.yaml" {
+                check_file_size(name, self.top.len() as u64)?;
+                let data = match self.top.strip_prefix(BOM) {
+                    Some(rest) => Arc::new(rest.to_vec()),
+                    None => self.top.clone(),
+                };
+                self.out.push(File { name: n, data });
+                continue;
+            }
+            if rel.is_empty()
+                && name == ".helmignore"
+                && let Some(data) = self.helmignore.take()
+            {
+                check_file_size(name, data.len() as u64)?;
+                self.out.push(File {
+                    name: n,
+                    data: Arc::new(strip_bom(data)),
+                });
+                continue;
+            }
+            let read_err =
+                |err: std::io::Error| LoadError::new(format!("error reading {n}: {err}"));
+            let file = d.open_file(&e).map_err(read_err)?;
+            let len = match size {
+                Some(s) => s,
+                None => file.len().map_err(read_err)?,
             };
-            out.push(File { name: n, data });
-            continue;
+            check_file_size(name, len)?;
+            let data = file.read(len).map_err(read_err)?;
+            self.out.push(File {
+                name: n,
+                data: Arc::new(strip_bom(data)),
+            });
         }
-        let read_err = |err: std::io::Error| LoadError::new(format!("error reading {n}: {err}"));
-        let mut file = std::fs::File::open(&path).map_err(read_err)?;
-        let len = match meta {
-            Some(m) => m.len(),
-            None => file.metadata().map_err(read_err)?.len(),
-        };
-        check_file_size(&name, len)?;
-        let data = read_sized(&mut file, len as usize).map_err(read_err)?;
-        out.push(File {
-            name: n,
-            data: Arc::new(strip_bom(data)),
-        });
+        Ok(())
     }
-    Ok(())
 }
 
 /// Reads a file whole: open, `fstat`, one `read` of that size (`std::fs::read` also reads

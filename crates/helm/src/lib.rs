@@ -15,6 +15,7 @@
 
 pub mod chart;
 pub mod deps;
+mod dirfs;
 mod engine;
 mod exec;
 mod gofmt;
