@@ -7,7 +7,7 @@ use crate::builtins::{self, Builtin};
 use crate::error::{Error, ErrorInfo, ErrorKind, FuncFailure};
 use crate::func::{Body, Context, FuncMap, Type};
 use crate::parse::{
-    Arena, Arg, Branch, Command, Node, Number, Pipe, Resolved, Str, TemplateCall, Tree,
+    Arena, Arg, Branch, Command, Node, Number, Pipe, Resolved, TemplateCall, TextRange, Tree,
 };
 use crate::value::{ElemType, FuncError, FuncErrorKind, MapType, Value};
 
@@ -383,7 +383,7 @@ impl<'a> State<'a> {
             }
             Node::Template(t) => {
                 self.at(At::Node(node));
-                self.walk_template(out, dot, t)?;
+                self.walk_template(out, dot, &self.arena[*t])?;
                 Ok(Flow::Normal)
             }
             Node::Break(_) => Ok(Flow::Break),
@@ -482,9 +482,9 @@ impl<'a> State<'a> {
         if !decl.is_empty() {
             if b.pipe.is_assign {
                 if decl.len() > 1 {
-                    self.set_var(&decl[0].name, index.clone())?;
+                    self.set_var(self.arena.text(decl[0].name), index.clone())?;
                 } else {
-                    self.set_var(&decl[0].name, elem.clone())?;
+                    self.set_var(self.arena.text(decl[0].name), elem.clone())?;
                 }
             } else {
                 self.set_top_var(1, elem.clone());
@@ -492,7 +492,7 @@ impl<'a> State<'a> {
         }
         if decl.len() > 1 {
             if b.pipe.is_assign {
-                self.set_var(&decl[1].name, elem.clone())?;
+                self.set_var(self.arena.text(decl[1].name), elem.clone())?;
             } else {
                 self.set_top_var(2, index);
             }
@@ -602,11 +602,9 @@ impl<'a> State<'a> {
     fn walk_template(&mut self, out: &mut String, dot: &Ev, t: &'a TemplateCall) -> R<()> {
         self.at(At::Template(t));
         let ns: &'a dyn Namespace = self.ns;
-        let Some(tree) = ns.lookup(&t.name) else {
-            return Err(self.errorf(format!(
-                "template {} not defined",
-                crate::fmt::quote(&t.name)
-            )));
+        let name = self.arena.lit(t.name);
+        let Some(tree) = ns.lookup(name) else {
+            return Err(self.errorf(format!("template {} not defined", crate::fmt::quote(name))));
         };
         let tree: &'a Tree = tree;
         if self.depth == MAX_EXEC_DEPTH {
@@ -650,9 +648,9 @@ impl<'a> State<'a> {
         let value = value.unwrap_or(Ev::direct(Value::Nil));
         for d in &self.arena[pipe.decl] {
             if pipe.is_assign {
-                self.set_var(&d.name, value.clone())?;
+                self.set_var(self.arena.text(d.name), value.clone())?;
             } else {
-                self.vars.push((&d.name, value.clone()));
+                self.vars.push((self.arena.text(d.name), value.clone()));
             }
         }
         Ok(value)
@@ -672,12 +670,12 @@ impl<'a> State<'a> {
             return None;
         }
         match &self.arena[args][0] {
-            Arg::Field { idents, .. } => visit_chain(&dot.v, &self.arena[*idents], f),
+            Arg::Field { idents, .. } => visit_chain(self.arena, &dot.v, &self.arena[*idents], f),
             Arg::Variable { idents, .. } => {
                 let idents = &self.arena[*idents];
-                let v = self.var_ref(&idents[0])?;
+                let v = self.var_ref(self.arena.text(idents[0]))?;
                 match idents.get(1..) {
-                    Some(rest) if !rest.is_empty() => visit_chain(&v.v, rest, f),
+                    Some(rest) if !rest.is_empty() => visit_chain(self.arena, &v.v, rest, f),
                     _ => Some(f(&v.v)),
                 }
             }
@@ -773,7 +771,9 @@ impl<'a> State<'a> {
                     Arg::Number { num, .. } => self
                         .ideal_constant(first, &self.arena[*num])
                         .map(Ev::direct),
-                    Arg::String { text, id, .. } => Ok(Ev::direct(self.shared.literal(*id, text))),
+                    Arg::String { text, id, .. } => {
+                        Ok(Ev::direct(self.shared.literal(*id, self.arena.lit(*text))))
+                    }
                     _ => Err(self.errorf(format!(
                         "can't evaluate command {}",
                         crate::fmt::quote(&self.arena.show(first).to_string())
@@ -818,7 +818,8 @@ impl<'a> State<'a> {
         let Arg::Chain { node, fields, .. } = chain else {
             return Err(self.errorf("internal error: not a chain".into()));
         };
-        if let Arg::Nil(_) = **node {
+        let node = &self.arena[*node];
+        if let Arg::Nil(_) = node {
             return Err(self.errorf(format!(
                 "indirection through explicit nil in {}",
                 self.arena.show(chain)
@@ -839,16 +840,17 @@ impl<'a> State<'a> {
         let Arg::Variable { idents, .. } = var else {
             return Err(self.errorf("internal error: not a variable".into()));
         };
-        let idents: &'a [Str] = &self.arena[*idents];
+        let idents: &'a [TextRange] = &self.arena[*idents];
+        let name = self.arena.text(idents[0]);
         if idents.len() > 1
             && final_.is_none()
             && args.is_none_or(|a| a.len() <= 1)
-            && let Some(v) = self.var_ref(&idents[0])
-            && let Some(r) = fast_chain(&v.v, &idents[1..])
+            && let Some(v) = self.var_ref(name)
+            && let Some(r) = fast_chain(self.arena, &v.v, &idents[1..])
         {
             return Ok(r);
         }
-        let value = self.var_value(&idents[0])?;
+        let value = self.var_value(name)?;
         if idents.len() == 1 {
             if let Some(a) = args {
                 self.not_a_function(a, &final_)?;
@@ -868,13 +870,13 @@ impl<'a> State<'a> {
         dot: &Ev,
         receiver: &Ev,
         node: &'a Arg,
-        idents: &'a [Str],
+        idents: &'a [TextRange],
         args: Option<&'a [Arg]>,
         final_: Option<Ev>,
     ) -> R<Ev> {
         if final_.is_none()
             && args.is_none_or(|a| a.len() <= 1)
-            && let Some(r) = fast_chain(&receiver.v, idents)
+            && let Some(r) = fast_chain(self.arena, &receiver.v, idents)
         {
             return Ok(r);
         }
@@ -883,7 +885,7 @@ impl<'a> State<'a> {
         for id in &idents[..n - 1] {
             let next = self.eval_field(
                 dot,
-                id,
+                self.arena.text(*id),
                 node,
                 None,
                 None,
@@ -893,7 +895,7 @@ impl<'a> State<'a> {
         }
         self.eval_field(
             dot,
-            &idents[n - 1],
+            self.arena.text(idents[n - 1]),
             node,
             args,
             final_,
@@ -1330,7 +1332,7 @@ impl<'a> State<'a> {
             Arg::String { text, id, .. } => {
                 return match typ {
                     PT::Rv | PT::T(Type::Any) | PT::T(Type::String) => {
-                        Ok(Ev::direct(self.shared.literal(*id, text)))
+                        Ok(Ev::direct(self.shared.literal(*id, self.arena.lit(*text))))
                     }
                     PT::T(t) => Err(self.literal_mismatch(t, node)),
                 };
@@ -1412,18 +1414,18 @@ fn eq_bytes(a: &[u8], b: &[u8]) -> bool {
 /// `.a.b.c` through maps only, borrowing each level instead of copying it: `None` when a
 /// step is not a map hit (the general path then reports Go's error or nil), except that a
 /// missing last key is the map's zero value (`missingkey=zero`).
-fn fast_chain(recv: &Value, idents: &[Str]) -> Option<Ev> {
+fn fast_chain(arena: &Arena, recv: &Value, idents: &[TextRange]) -> Option<Ev> {
     let Value::Map(m) = recv else {
         return None;
     };
     let entries = m.entries.borrow();
     let (first, rest) = idents.split_first()?;
-    match map_get(&entries, first) {
+    match map_get(&entries, arena.text(*first)) {
         Some(v) if rest.is_empty() => Some(Ev {
             v: v.clone(),
             iface: m.ty.interface_elems(),
         }),
-        Some(v) => fast_chain(v, rest),
+        Some(v) => fast_chain(arena, v, rest),
         None if rest.is_empty() => Some(match m.ty {
             MapType::String => Ev::direct(Value::str("")),
             MapType::Interface | MapType::Values => Ev {
@@ -1437,17 +1439,22 @@ fn fast_chain(recv: &Value, idents: &[Str]) -> Option<Ev> {
 
 /// Applies `f` to the value at `.a.b.c` through maps, borrowed; `None` unless every step is a
 /// map holding the key.
-fn visit_chain<T>(recv: &Value, idents: &[Str], f: impl FnOnce(&Value) -> T) -> Option<T> {
+fn visit_chain<T>(
+    arena: &Arena,
+    recv: &Value,
+    idents: &[TextRange],
+    f: impl FnOnce(&Value) -> T,
+) -> Option<T> {
     let Value::Map(m) = recv else {
         return None;
     };
     let entries = m.entries.borrow();
     let (first, rest) = idents.split_first()?;
-    let v = map_get(&entries, first)?;
+    let v = map_get(&entries, arena.text(*first))?;
     if rest.is_empty() {
         Some(f(v))
     } else {
-        visit_chain(v, rest, f)
+        visit_chain(arena, v, rest, f)
     }
 }
 
@@ -1475,7 +1482,7 @@ fn node_pos(arena: &Arena, n: &Node) -> usize {
         Node::Text(_) => 0,
         Node::Action(a) => a.pos,
         Node::If(b) | Node::Range(b) | Node::With(b) => arena[*b].pos,
-        Node::Template(t) => t.pos,
+        Node::Template(t) => arena[*t].pos,
         Node::Break(p) | Node::Continue(p) => *p,
     }
 }

@@ -72,6 +72,9 @@ pub(crate) struct Item {
     /// Spaces came before the item inside the action: Go's separate `itemSpace`, folded
     /// into the item that follows it (the lexer emits no `Space` items).
     pub space: bool,
+    /// A quoted string (`String` item) with a backslash in it: an escape to decode (the
+    /// others are their text between the quotes).
+    pub escapes: bool,
     start: u32,
     end: u32,
 }
@@ -81,6 +84,7 @@ impl Item {
     pub(crate) const EOF0: Item = Item {
         typ: ItemType::Eof,
         space: false,
+        escapes: false,
         start: 0,
         end: 0,
     };
@@ -91,6 +95,7 @@ impl Item {
         Item {
             typ,
             space: false,
+            escapes: false,
             start: start as u32,
             end: end as u32,
         }
@@ -906,6 +911,7 @@ impl<'a> Lexer<'a> {
         // Bytes of multi-byte characters are never `"`, `\\` or a newline.
         let b = self.bytes();
         let mut i = self.pos;
+        let mut escapes = false;
         loop {
             let Some(k) = memchr::memchr3(b'"', b'\\', b'\n', &b[i.min(b.len())..]) else {
                 return self.error("unterminated quoted string".into());
@@ -918,12 +924,17 @@ impl<'a> Lexer<'a> {
                     None | Some(b'\n') => {
                         return self.error("unterminated quoted string".into());
                     }
-                    Some(_) => i += 2,
+                    Some(_) => {
+                        escapes = true;
+                        i += 2;
+                    }
                 },
             }
         }
         self.pos = i + 1;
-        self.item(ItemType::String)
+        let mut it = self.item(ItemType::String);
+        it.escapes = escapes;
+        it
     }
 
     fn lex_raw_quote(&mut self) -> Item {

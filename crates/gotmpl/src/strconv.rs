@@ -213,10 +213,19 @@ pub fn unquote(s: &str) -> Option<String> {
             if !inner.contains('\\') && !inner.contains('"') && !inner.contains('\n') {
                 return Some(inner.to_string());
             }
+            // Runs without a backslash are copied as they are (a quote or a newline in one
+            // is an error); each escape is decoded by `unquote_char`.
             let mut out: Vec<u8> = Vec::with_capacity(inner.len());
             let mut rest = inner;
-            while !rest.is_empty() {
-                if rest.starts_with('\n') {
+            loop {
+                let Some(i) = memchr::memchr3(b'\\', b'"', b'\n', rest.as_bytes()) else {
+                    out.extend_from_slice(rest.as_bytes());
+                    break;
+                };
+                out.extend_from_slice(&rest.as_bytes()[..i]);
+                // (`i` is at an ASCII byte: a character boundary.)
+                rest = &rest[i..];
+                if rest.as_bytes()[0] != b'\\' {
                     return None;
                 }
                 let (v, is_byte, tail) = unquote_char(rest, b'"')?;
@@ -229,7 +238,11 @@ pub fn unquote(s: &str) -> Option<String> {
                 }
                 rest = tail;
             }
-            Some(String::from_utf8_lossy(&out).into_owned())
+            // (`\x` and octal escapes may leave bytes that are not UTF-8.)
+            Some(
+                String::from_utf8(out)
+                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+            )
         }
         _ => None,
     }
