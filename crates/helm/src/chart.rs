@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use serde_json::{Map, Value};
 
@@ -31,11 +31,83 @@ impl LoadError {
 
 /// A file of a chart: its path relative to the chart root and its bytes (shared: copies of a
 /// chart, e.g. the one a render processes dependencies on, do not copy file contents).
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// Loading a chart directory reads the files the engine needs (Chart.yaml, values, schema,
+/// templates, CRDs, subchart archives) and only looks at the others (what `.Files` alone
+/// sees: READMEs, changelogs, test and CI files, config files the templates may embed): their
+/// size is checked as Helm checks it, their bytes are read when first asked for
+/// ([`File::data`]), so a render reads only the ones its templates use.
+#[derive(Clone, Debug)]
 pub struct File {
     pub name: String,
-    pub data: Arc<Vec<u8>>,
+    data: Data,
 }
+
+#[derive(Clone, Debug)]
+enum Data {
+    Bytes(Arc<Vec<u8>>),
+    Deferred(Arc<Deferred>),
+}
+
+/// A file of a chart directory not read yet.
+#[derive(Debug)]
+struct Deferred {
+    path: PathBuf,
+    /// The bytes (BOM stripped) or the read error, Helm's `error reading NAME: ...`.
+    bytes: OnceLock<Result<Arc<Vec<u8>>, String>>,
+}
+
+impl File {
+    /// A file with its bytes.
+    pub fn new(name: impl Into<String>, data: impl Into<Arc<Vec<u8>>>) -> File {
+        File {
+            name: name.into(),
+            data: Data::Bytes(data.into()),
+        }
+    }
+
+    /// A file of a chart directory read on first use.
+    fn deferred(name: String, path: PathBuf) -> File {
+        File {
+            name,
+            data: Data::Deferred(Arc::new(Deferred {
+                path,
+                bytes: OnceLock::new(),
+            })),
+        }
+    }
+
+    /// The bytes of the file (a UTF-8 byte order mark stripped, as Helm does). A file of a
+    /// chart directory that was not read at load is read now; if that fails, the error names
+    /// the file as Helm's loader would have.
+    pub fn data(&self) -> Result<&Arc<Vec<u8>>, LoadError> {
+        match &self.data {
+            Data::Bytes(b) => Ok(b),
+            Data::Deferred(d) => d
+                .bytes
+                .get_or_init(|| {
+                    read_file(&d.path)
+                        .map(|b| Arc::new(strip_bom(b)))
+                        .map_err(|e| format!("error reading {}: {e}", self.name))
+                })
+                .as_ref()
+                .map_err(|e| LoadError(e.clone())),
+        }
+    }
+}
+
+impl PartialEq for File {
+    fn eq(&self, other: &File) -> bool {
+        self.name == other.name
+            && match (self.data(), other.data()) {
+                (Ok(a), Ok(b)) => a == b,
+                (Err(a), Err(b)) => a == b,
+                _ => false,
+            }
+    }
+}
+
+impl Eq for File {}
 
 /// A maintainer entry of Chart.yaml.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -125,7 +197,9 @@ impl Chart {
         let mut out = Vec::new();
         for f in self.files.iter() {
             if f.name.starts_with("crds/") && has_manifest_ext(&f.name) {
-                out.push((format!("{}/{}", self.full_path, f.name), &f.data[..]));
+                // CRD files are read at load (never deferred).
+                let data = f.data().map_or(&[][..], |d| &d[..]);
+                out.push((format!("{}/{}", self.full_path, f.name), data));
             }
         }
         for d in &self.dependencies {
@@ -209,10 +283,7 @@ pub(crate) fn filter_files(files: BTreeMap<String, Vec<u8>>) -> Result<Vec<File>
         if ignored_dir || rules.ignore(&name, false) {
             continue;
         }
-        out.push(File {
-            name,
-            data: Arc::new(strip_bom(data)),
-        });
+        out.push(File::new(name, strip_bom(data)));
     }
     check_api_version(&out)?;
     Ok(out)
@@ -268,7 +339,7 @@ fn check_file_size(name: &str, len: u64) -> Result<(), LoadError> {
 /// Helm's top-level `apiVersion` dispatch: v1, v2, v3 or empty are loadable.
 fn check_api_version(files: &[File]) -> Result<(), LoadError> {
     if let Some(f) = files.iter().find(|f| f.name == "Chart.yaml") {
-        let v = yaml::parse_document(&f.data)
+        let v = yaml::parse_document(f.data()?)
             .map_err(|e| LoadError::new(format!("cannot load Chart.yaml: {e}")))?;
         let api = v.get("apiVersion").map(scalar_string).unwrap_or_default();
         if !matches!(api.as_str(), "v1" | "v2" | "v3" | "") {
@@ -427,7 +498,7 @@ impl Walk<'_> {
                     Some(rest) => Arc::new(rest.to_vec()),
                     None => self.top.clone(),
                 };
-                self.out.push(File { name: n, data });
+                self.out.push(File::new(n, data));
                 continue;
             }
             if rel.is_empty()
@@ -435,14 +506,20 @@ impl Walk<'_> {
                 && let Some(data) = self.helmignore.take()
             {
                 check_file_size(name, data.len() as u64)?;
-                self.out.push(File {
-                    name: n,
-                    data: Arc::new(strip_bom(data)),
-                });
+                self.out.push(File::new(n, strip_bom(data)));
                 continue;
             }
             let read_err =
                 |err: std::io::Error| LoadError::new(format!("error reading {n}: {err}"));
+            if deferrable(&n) {
+                let len = match size {
+                    Some(s) => s,
+                    None => d.stat(&e).map_err(read_err)?.1,
+                };
+                check_file_size(name, len)?;
+                self.out.push(File::deferred(n, path.join(name)));
+                continue;
+            }
             let file = d.open_file(&e).map_err(read_err)?;
             let len = match size {
                 Some(s) => s,
@@ -450,13 +527,34 @@ impl Walk<'_> {
             };
             check_file_size(name, len)?;
             let data = file.read(len).map_err(read_err)?;
-            self.out.push(File {
-                name: n,
-                data: Arc::new(strip_bom(data)),
-            });
+            self.out.push(File::new(n, strip_bom(data)));
         }
         Ok(())
     }
+}
+
+/// Whether the file at `rel` (relative to the top chart) is one only `.Files` sees, so that
+/// loading need not read it (see [`File`]): not Chart.yaml, values, schema, requirements,
+/// templates, CRDs, or anything directly in a `charts/` folder (archives, provenance files),
+/// of the chart it belongs to (files of subchart folders count for their subchart).
+fn deferrable(rel: &str) -> bool {
+    let mut rel = rel;
+    while let Some(rest) = rel.strip_prefix("charts/") {
+        match rest.split_once('/') {
+            Some((_, inner)) => rel = inner,
+            None => return false,
+        }
+    }
+    !(rel.starts_with("templates/")
+        || rel.starts_with("crds/")
+        || matches!(
+            rel,
+            "Chart.yaml"
+                | "values.yaml"
+                | "values.schema.json"
+                | "requirements.yaml"
+                | "requirements.lock"
+        ))
 }
 
 /// Reads a file whole: open, `fstat`, one `read` of that size (`std::fs::read` also reads
@@ -566,10 +664,7 @@ fn archive_files(data: &[u8]) -> Result<Vec<File>, ArchiveError> {
             .read_to_end(&mut buf)
             .map_err(|e| ArchiveError::Other(e.to_string()))?;
         remaining = remaining.saturating_sub(buf.len() as u64);
-        files.push(File {
-            name: n,
-            data: Arc::new(strip_bom(buf)),
-        });
+        files.push(File::new(n, strip_bom(buf)));
     }
     if files.is_empty() {
         return Err(ArchiveError::Other("no files in chart archive".into()));
@@ -854,8 +949,8 @@ fn load_files_parsed(
         if f.name == "Chart.yaml" {
             has_meta = true;
             let v = match pre.take() {
-                Some(p) if *p.data == *f.data => p.doc,
-                _ => yaml::parse_document(&f.data)
+                Some(p) if *p.data == **f.data()? => p.doc,
+                _ => yaml::parse_document(f.data()?)
                     .map_err(|e| LoadError::new(format!("cannot load Chart.yaml: {e}")))?,
             };
             if let Value::Object(m) = &v {
@@ -874,14 +969,14 @@ fn load_files_parsed(
             "Chart.yaml" | "Chart.lock" => {}
             "values.yaml" => {
                 c.values = Arc::new(
-                    load_values(&f.data)
+                    load_values(f.data()?)
                         .map_err(|e| LoadError::new(format!("cannot load values.yaml: {e}")))?,
                 );
             }
-            "values.schema.json" => c.schema = Some(f.data.to_vec()),
+            "values.schema.json" => c.schema = Some(f.data()?.to_vec()),
             "requirements.yaml" => {
                 has_meta = true;
-                let v = yaml::parse_document(&f.data)
+                let v = yaml::parse_document(f.data()?)
                     .map_err(|e| LoadError::new(format!("cannot load requirements.yaml: {e}")))?;
                 if let Value::Object(m) = &v {
                     apply_metadata(&mut c.metadata, m).map_err(|e| {
@@ -940,22 +1035,23 @@ fn load_files_parsed(
                     file.name
                 )));
             }
-            archive_files(&file.data)
-                .map_err(|e| match e {
-                    ArchiveError::Header(m) => {
-                        format!("stream does not appear to be a valid chart file (details: {m})")
-                    }
-                    ArchiveError::Other(m) => format!("unable to load chart archive: {m}"),
+            file.data()
+                .map_err(|e| e.0)
+                .and_then(|data| {
+                    archive_files(data).map_err(|e| match e {
+                        ArchiveError::Header(m) => format!(
+                            "stream does not appear to be a valid chart file (details: {m})"
+                        ),
+                        ArchiveError::Other(m) => format!("unable to load chart archive: {m}"),
+                    })
                 })
                 .and_then(|fs| load_files(fs).map_err(|e| e.0))
         } else {
             let buff: Vec<File> = files
                 .into_iter()
                 .filter_map(|f| {
-                    f.name.split_once('/').map(|(_, rest)| File {
-                        name: rest.to_string(),
-                        data: f.data,
-                    })
+                    let rest = f.name.split_once('/')?.1.to_string();
+                    Some(File { name: rest, ..f })
                 })
                 .collect();
             load_files(buff).map_err(|e| e.0)
@@ -1026,6 +1122,84 @@ mod tests {
         let mut f = std::fs::File::open(&p).unwrap();
         assert!(read_sized(&mut f, 0).unwrap().is_empty());
         std::fs::remove_file(&p).unwrap();
+    }
+
+    #[test]
+    fn deferrable_files() {
+        for rel in [
+            "README.md",
+            "Chart.lock",
+            ".helmignore",
+            "ci/values.yaml",
+            "files/conf.ini",
+            "charts/sub/README.md",
+            "charts/sub/charts/deep/LICENSE",
+            "charts/sub/files/templates/x",
+        ] {
+            assert!(deferrable(rel), "{rel}");
+        }
+        for rel in [
+            "Chart.yaml",
+            "values.yaml",
+            "values.schema.json",
+            "requirements.yaml",
+            "requirements.lock",
+            "templates/a.yaml",
+            "crds/a.yaml",
+            "charts/sub-1.0.0.tgz",
+            "charts/sub-1.0.0.tgz.prov",
+            "charts/sub/Chart.yaml",
+            "charts/sub/templates/_h.tpl",
+            "charts/sub/charts/deep/values.yaml",
+            "charts/sub/charts/x.tgz",
+        ] {
+            assert!(!deferrable(rel), "{rel}");
+        }
+    }
+
+    /// A file only `.Files` sees is read when a template asks for it: its size is checked at
+    /// load as Helm checks it, its bytes (BOM stripped) are read on first use, and a file gone
+    /// by then is an error naming it where it is used; files no template uses are never read.
+    #[test]
+    fn dot_files_are_read_on_use() {
+        use crate::render::{RenderOptions, render_files};
+        let dir = std::env::temp_dir().join(format!("helm-deferred-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("templates")).unwrap();
+        std::fs::create_dir_all(dir.join("notes")).unwrap();
+        std::fs::write(
+            dir.join("Chart.yaml"),
+            "apiVersion: v2\nname: x\nversion: 1.0.0\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("templates/cm.yaml"),
+            "data: {{ .Files.Get \"notes/a.txt\" | quote }}\n",
+        )
+        .unwrap();
+        std::fs::write(dir.join("notes/a.txt"), b"\xEF\xBB\xBFhello").unwrap();
+        std::fs::write(dir.join("README.md"), "readme").unwrap();
+        let opts = RenderOptions::default();
+        let user = Values::new();
+
+        let c = Chart::load(&dir).unwrap();
+        std::fs::remove_file(dir.join("README.md")).unwrap();
+        let out = render_files(&c, &user, &opts).unwrap();
+        assert_eq!(out["x/templates/cm.yaml"], "data: \"hello\"\n");
+
+        let c = Chart::load(&dir).unwrap();
+        std::fs::remove_file(dir.join("notes/a.txt")).unwrap();
+        let e = render_files(&c, &user, &opts).unwrap_err().cli_message();
+        assert!(e.contains("error reading notes/a.txt"), "{e}");
+
+        let big = vec![b'x'; MAX_FILE_SIZE as usize + 1];
+        std::fs::write(dir.join("notes/big.bin"), big).unwrap();
+        let e = Chart::load(&dir).unwrap_err();
+        assert_eq!(
+            e.0,
+            "chart file \"big.bin\" is larger than the maximum file size 5242880"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

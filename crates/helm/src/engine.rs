@@ -79,7 +79,8 @@ fn rec_all<'a>(c: &'a Chart, is_root: bool, parent: &Value, out: &mut Vec<Entry<
         }
         out.push(Entry {
             name: format!("{}/{}", c.full_path, t.name),
-            source: crate::yaml::text(&t.data),
+            // Templates are read at load, never deferred (see `chart::File`).
+            source: crate::yaml::text(t.data().map_or(&[][..], |d| &d[..])),
             data: next.clone(),
             base_path: format!("{}/templates", c.full_path),
         });

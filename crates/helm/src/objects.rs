@@ -533,8 +533,12 @@ impl Files {
         }
     }
 
-    fn get_bytes(&self, name: &str) -> &[u8] {
-        self.get(name).map_or(&[][..], |f| &f.data[..])
+    /// The bytes of `name` (none for a missing file); reading a deferred file may fail.
+    fn get_bytes(&self, name: &str) -> Result<&[u8], FuncError> {
+        match self.get(name) {
+            None => Ok(&[]),
+            Some(f) => f.data().map(|d| &d[..]).map_err(|e| FuncError::raw(e.0)),
+        }
     }
 
     fn is_empty(&self) -> bool {
@@ -579,8 +583,11 @@ impl Object for Files {
     fn method(&self, name: &str, args: &[Value]) -> Option<Result<Value, FuncError>> {
         let r = match name {
             "Get" => one_string(name, args)
-                .map(|n| Value::str(&String::from_utf8_lossy(self.get_bytes(n)))),
-            "GetBytes" => one_string(name, args).map(|n| Value::Bytes(Rc::from(self.get_bytes(n)))),
+                .and_then(|n| self.get_bytes(n))
+                .map(|d| Value::str(&String::from_utf8_lossy(d))),
+            "GetBytes" => one_string(name, args)
+                .and_then(|n| self.get_bytes(n))
+                .map(|d| Value::Bytes(Rc::from(d))),
             "Glob" => one_string(name, args).map(|p| {
                 let re = glob_regex(p);
                 let mut idx: Vec<usize> = match &self.sel {
@@ -600,33 +607,34 @@ impl Object for Files {
                 "wrong number of args for {name}: want 0 got {}",
                 args.len()
             ))),
-            "AsConfig" => {
-                let m: Map = self
-                    .entries()
-                    .into_iter()
-                    .map(|f| {
-                        (
-                            base(&f.name).to_string(),
-                            Value::str(&String::from_utf8_lossy(&f.data)),
-                        )
-                    })
-                    .collect();
-                Ok(Value::str(&Files::to_yaml(m)))
-            }
-            "AsSecrets" => {
-                let m: Map = self
-                    .entries()
-                    .into_iter()
-                    .map(|f| (base(&f.name).to_string(), Value::str(&base64(&f.data))))
-                    .collect();
-                Ok(Value::str(&Files::to_yaml(m)))
-            }
-            "Lines" => one_string(name, args).map(|p| match self.get(p) {
-                None => Value::string_list(Vec::<String>::new()),
+            "AsConfig" => self
+                .entries()
+                .into_iter()
+                .map(|f| {
+                    let d = f.data().map_err(|e| FuncError::raw(e.0))?;
+                    Ok((
+                        base(&f.name).to_string(),
+                        Value::str(&String::from_utf8_lossy(d)),
+                    ))
+                })
+                .collect::<Result<Map, FuncError>>()
+                .map(|m| Value::str(&Files::to_yaml(m))),
+            "AsSecrets" => self
+                .entries()
+                .into_iter()
+                .map(|f| {
+                    let d = f.data().map_err(|e| FuncError::raw(e.0))?;
+                    Ok((base(&f.name).to_string(), Value::str(&base64(d))))
+                })
+                .collect::<Result<Map, FuncError>>()
+                .map(|m| Value::str(&Files::to_yaml(m))),
+            "Lines" => one_string(name, args).and_then(|p| match self.get(p) {
+                None => Ok(Value::string_list(Vec::<String>::new())),
                 Some(f) => {
-                    let s = String::from_utf8_lossy(&f.data).into_owned();
+                    let d = f.data().map_err(|e| FuncError::raw(e.0))?;
+                    let s = String::from_utf8_lossy(d).into_owned();
                     let s = s.strip_suffix('\n').unwrap_or(&s);
-                    Value::string_list(s.split('\n'))
+                    Ok(Value::string_list(s.split('\n')))
                 }
             }),
             _ => return None,
@@ -638,7 +646,10 @@ impl Object for Files {
             .entries()
             .into_iter()
             .map(|f| {
-                let bytes: Vec<String> = f.data.iter().map(|b| b.to_string()).collect();
+                // Printing `.Files` shows every file's bytes: deferred ones are read now (one
+                // that cannot be read prints as empty; its error shows where it is used).
+                let data = f.data().map_or(&[][..], |d| &d[..]);
+                let bytes: Vec<String> = data.iter().map(|b| b.to_string()).collect();
                 format!("{}:[{}]", f.name, bytes.join(" "))
             })
             .collect();
@@ -649,7 +660,10 @@ impl Object for Files {
         Some(Value::map(
             self.entries()
                 .into_iter()
-                .map(|f| (f.name.clone(), Value::Bytes(Rc::from(&f.data[..]))))
+                .map(|f| {
+                    let data = f.data().map_or(&[][..], |d| &d[..]);
+                    (f.name.clone(), Value::Bytes(Rc::from(data)))
+                })
                 .collect(),
         ))
     }

@@ -204,8 +204,14 @@ fn hash_chart(h: &mut Sha256, c: &Chart) {
     for f in c.templates.iter().chain(c.files.iter()) {
         h.update(f.name.as_bytes());
         h.update([0]);
-        h.update((f.data.len() as u64).to_le_bytes());
-        h.update(&f.data[..]);
+        match f.data() {
+            Ok(d) => {
+                h.update((d.len() as u64).to_le_bytes());
+                h.update(&d[..]);
+            }
+            // A file of a chart directory that cannot be read (see `File::data`).
+            Err(e) => h.update(e.0.as_bytes()),
+        }
     }
     if let Some(s) = &c.schema {
         h.update(s);

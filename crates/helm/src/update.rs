@@ -244,7 +244,8 @@ pub fn dependency_update(chart_path: &str, source: &dyn Source) -> Result<Update
         if packaged.contains_key(rest) {
             continue;
         }
-        match Chart::from_archive(&f.data) {
+        // `charts/NAME` files are read at load (never deferred).
+        match f.data().and_then(|d| Chart::from_archive(d)) {
             Ok(c) if local_deps.contains(c.name()) => kept.push(f),
             Ok(_) => {}
             Err(e) => {
