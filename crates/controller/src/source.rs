@@ -549,7 +549,8 @@ pub fn render_helm(
         skip_schema_validation: ht.skip_schema_validation,
         ..Default::default()
     };
-    let rendered = helm::render(&chart, &vals, &opts).map_err(|e| err(e.message().to_string()))?;
+    let rendered =
+        helm::render_owned(chart, &vals, &opts).map_err(|e| err(e.message().to_string()))?;
     let objects = rendered
         .objects(ht.include_crds)
         .map_err(|e| err(e.message().to_string()))?;

@@ -9,13 +9,14 @@
 //!   rendered with its default values (release `release-name`, namespace `default`); with
 //!   `--values-dir`, a chart with `DIR/<name>.yaml` has a second case with that values file
 //!   (release `demo`, namespace `ferry-test`), as the corpus harness does.
-//! * ferry, the same work as Helm's side: `Chart::load` + `render_files` (values, dependencies,
-//!   schema, engine: the per-file output that Helm's `Chart.render` returns), in this process,
+//! * ferry, the same work as Helm's side: `Chart::load` + `render_files_owned` (values,
+//!   dependencies, schema, engine: the per-file output that Helm's `Chart.render` returns; the
+//!   loaded chart is processed in place, as Helm does, not copied first), in this process,
 //!   cold: the caches of parsed template sets and compiled template regexes are cleared before
 //!   every iteration (Helm parses every time). The headline ratios compare this with Helm.
 //! * ferry warm: the same with those caches kept (what a long-running controller pays to
 //!   re-render a chart whose templates did not change).
-//! * ferry `helm template`, cold: `Chart::load` + `check_installable` + `render` + the stream
+//! * ferry `helm template`, cold: `Chart::load` + `check_installable` + `render_owned` + the stream
 //!   (splitting, parsing and sorting the output, which Helm's `Chart.render` does not do); its
 //!   CPU time and its ratio to Helm's engine are printed too.
 //! * Helm: `benches/helm_engine.py` in the helm-python-sdk venv (`$FERRY_VENV`, default
@@ -134,7 +135,7 @@ fn discover(dir: &Path, values_dir: Option<&Path>, filter: Option<&str>) -> Vec<
 /// What one ferry iteration does.
 #[derive(Clone, Copy, PartialEq)]
 enum Work {
-    /// `Chart::load` + `render_files`: the work of Helm's `Chart.load` + `Chart.render`.
+    /// `Chart::load` + `render_files_owned`: the work of Helm's `Chart.load` + `Chart.render`.
     Engine,
     /// ferry's `helm template`: load, CLI checks, render, stream.
     Template,
@@ -156,7 +157,7 @@ fn ferry_once(case: &Case, values: &Values, work: Work, cold: bool) -> Option<St
         ..RenderOptions::default()
     };
     if work == Work::Engine {
-        return match helm::render_files(&chart, values, &opts) {
+        return match helm::render_files_owned(chart, values, &opts) {
             Ok(files) => {
                 std::hint::black_box(files);
                 None
@@ -167,7 +168,7 @@ fn ferry_once(case: &Case, values: &Values, work: Work, cold: bool) -> Option<St
     if let Err(e) = helm::check_installable(&chart) {
         return Some(e.cli_message());
     }
-    match helm::render(&chart, values, &opts) {
+    match helm::render_owned(chart, values, &opts) {
         Ok(r) => {
             std::hint::black_box(r.stream(&StreamOptions::default()));
             None

@@ -6,8 +6,8 @@ use serde_json::{Map, Value};
 
 use crate::chart::{Chart, Dependency};
 use crate::values::{
-    Values, coalesce_tables_owned, coalesce_values, coalesce_values_keys, merge_values, path_value,
-    table,
+    Values, coalesce_tables_owned, coalesce_values, coalesce_values_keys, merge_values_taking,
+    path_value, table,
 };
 use sprig::semver::is_compatible_range;
 
@@ -221,7 +221,7 @@ fn process_import_values(c: &mut Chart) {
     if !c.metadata.has_dependencies {
         return;
     }
-    let cvals = merge_values(c, &Values::new());
+    let cvals = merge_values_taking(c);
     let mut b = Values::new();
     for r in &mut c.metadata.dependencies {
         let mut out = Vec::new();

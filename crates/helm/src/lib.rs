@@ -35,6 +35,6 @@ pub use manifest::{Document, StreamOptions};
 pub use objects::KubeVersion;
 pub use render::{
     RenderError, RenderOptions, Rendered, RenderedObject, cache_key, check_installable,
-    clear_template_cache, render, render_files,
+    clear_template_cache, render, render_files, render_files_owned, render_owned,
 };
 pub use values::Values;

@@ -260,7 +260,16 @@ pub fn prepare(
     user: &Values,
     opts: &RenderOptions,
 ) -> Result<(Chart, Values), RenderError> {
-    let mut chart = chart.clone();
+    prepare_owned(chart.clone(), user, opts)
+}
+
+/// [`prepare`] of a chart the caller gives up: the values it holds alone (not shared with a
+/// copy) move into the result instead of being copied.
+pub fn prepare_owned(
+    mut chart: Chart,
+    user: &Values,
+    opts: &RenderOptions,
+) -> Result<(Chart, Values), RenderError> {
     deps::process_dependencies(&mut chart, user);
     let mut vals = coalesce_values_taking(&mut chart, user);
     if !opts.skip_schema_validation {
@@ -281,14 +290,34 @@ pub fn render_files(
     user: &Values,
     opts: &RenderOptions,
 ) -> Result<BTreeMap<String, String>, RenderError> {
-    let (chart, vals) = prepare(chart, user, opts)?;
+    render_files_owned(chart.clone(), user, opts)
+}
+
+/// [`render_files`] of a chart the caller gives up: the values it holds alone are moved, not
+/// copied, as Helm processes a loaded chart in place.
+pub fn render_files_owned(
+    chart: Chart,
+    user: &Values,
+    opts: &RenderOptions,
+) -> Result<BTreeMap<String, String>, RenderError> {
+    let (chart, vals) = prepare_owned(chart, user, opts)?;
     engine::render(&chart, vals, opts, &opts.capabilities()).map_err(RenderError::Render)
 }
 
 /// Renders a chart as `helm template` does (without the CLI-only checks of
 /// [`check_installable`]).
 pub fn render(chart: &Chart, user: &Values, opts: &RenderOptions) -> Result<Rendered, RenderError> {
-    let (chart, vals) = prepare(chart, user, opts)?;
+    render_owned(chart.clone(), user, opts)
+}
+
+/// [`render`] of a chart the caller gives up: the values it holds alone are moved, not
+/// copied, as Helm processes a loaded chart in place.
+pub fn render_owned(
+    chart: Chart,
+    user: &Values,
+    opts: &RenderOptions,
+) -> Result<Rendered, RenderError> {
+    let (chart, vals) = prepare_owned(chart, user, opts)?;
     let caps = opts.capabilities();
     if !chart.metadata.kube_version.is_empty()
         && !sprig::semver::is_compatible_range(

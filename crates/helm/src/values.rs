@@ -134,6 +134,19 @@ pub fn merge_values(chart: &Chart, vals: &Values) -> Values {
     coalesce(chart, vals.clone(), "", true)
 }
 
+/// [`merge_values`] with no user values, moving the values `chart` holds alone into the
+/// result instead of copying them (`chart` is left without them): with no values to merge
+/// into, the chart's own values are the result's top level as they are.
+pub(crate) fn merge_values_taking(chart: &mut Chart) -> Values {
+    match Arc::try_unwrap(std::mem::take(&mut chart.values)) {
+        Ok(own) => coalesce_deps(chart, own, "", true),
+        Err(shared) => {
+            chart.values = shared;
+            merge_values(chart, &Values::new())
+        }
+    }
+}
+
 fn coalesce(chart: &Chart, mut dest: Values, prefix: &str, merge: bool) -> Values {
     coalesce_chart_values(chart, &mut dest, prefix, merge, |_| true);
     coalesce_deps(chart, dest, prefix, merge)
@@ -579,6 +592,22 @@ mod tests {
             let mut keep = Vec::new();
             share(&mut below, &taken, &mut keep);
             assert_eq!(coalesce_values_taking(&mut taken, &user), want);
+            // Merging (nulls kept, no user values), as import-values processing does.
+            let chart = build(&mut below, "root", 2);
+            let want = merge_values(&chart, &Values::new());
+            let mut taken = chart.clone();
+            drop(chart);
+            let mut keep = Vec::new();
+            share(&mut below, &taken, &mut keep);
+            let shared = keep.first().is_some_and(|k| Arc::ptr_eq(k, &taken.values));
+            let own = (*taken.values).clone();
+            assert_eq!(merge_values_taking(&mut taken), want);
+            // The values the chart held alone are gone (moved), shared ones stay.
+            if shared {
+                assert_eq!(*taken.values, own);
+            } else {
+                assert!(taken.values.is_empty());
+            }
         }
     }
 

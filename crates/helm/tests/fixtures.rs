@@ -205,3 +205,54 @@ fn objects_and_cache_key() {
     assert_ne!(k1, helm::cache_key(&c, &v, &opts));
     assert_eq!(k1, helm::cache_key(&c, &Values::new(), &opts));
 }
+
+/// Rendering a chart the caller gives up (its values moved, not copied) gives what rendering
+/// a borrowed one does, for every fixture chart (dependencies, aliases, import-values,
+/// library charts, schemas) and its values files.
+#[test]
+fn owned_render_matches_borrowed() {
+    let root = fixture("");
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    for e in std::fs::read_dir(&root).expect("fixtures") {
+        let p = e.expect("entry").path();
+        if p.join("Chart.yaml").is_file() {
+            dirs.push(p);
+        } else if p.is_dir() {
+            for e in std::fs::read_dir(&p).expect("fixture group") {
+                dirs.push(e.expect("entry").path());
+            }
+        }
+    }
+    let mut rendered = 0;
+    for dir in dirs {
+        let Ok(c) = Chart::load(&dir) else { continue };
+        let mut cases = vec![Values::new()];
+        if let Ok(files) = std::fs::read_dir(dir.join("values")) {
+            for f in files {
+                let data = std::fs::read(f.expect("entry").path()).expect("values file");
+                if let Ok(v) = helm::yaml::load_values_file(&data) {
+                    cases.push(v);
+                }
+            }
+        }
+        let opts = RenderOptions::default();
+        for vals in &cases {
+            let borrowed = helm::render_files(&c, vals, &opts).map_err(|e| e.cli_message());
+            let fresh = Chart::load(&dir).expect("loads again");
+            let owned = helm::render_files_owned(fresh, vals, &opts).map_err(|e| e.cli_message());
+            assert_eq!(owned, borrowed, "{}", dir.display());
+            let fresh = Chart::load(&dir).expect("loads again");
+            let a = helm::render(&c, vals, &opts).map(|r| r.stream(&StreamOptions::default()));
+            let b =
+                helm::render_owned(fresh, vals, &opts).map(|r| r.stream(&StreamOptions::default()));
+            assert_eq!(
+                a.map_err(|e| e.cli_message()),
+                b.map_err(|e| e.cli_message()),
+                "{}",
+                dir.display()
+            );
+            rendered += 1;
+        }
+    }
+    assert!(rendered >= 10, "only {rendered} fixture renders");
+}

@@ -259,7 +259,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         skip_schema_validation: a.skip_schema_validation,
     };
     let rendered =
-        helm::render(&chart, &vals, &opts).map_err(|e| anyhow!("{}", e.cli_message()))?;
+        helm::render_owned(chart, &vals, &opts).map_err(|e| anyhow!("{}", e.cli_message()))?;
     let sopts = StreamOptions {
         include_crds: a.include_crds,
         no_hooks: a.no_hooks,
@@ -366,7 +366,7 @@ fn debug_render_files(a: &Args, path: &Path) -> anyhow::Result<ExitCode> {
             namespace: a.namespace.clone(),
             ..RenderOptions::default()
         };
-        helm::render_files(&chart, &vals, &opts).map_err(|e| e.message().to_string())
+        helm::render_files_owned(chart, &vals, &opts).map_err(|e| e.message().to_string())
     })();
     match result {
         Ok(files) => {
