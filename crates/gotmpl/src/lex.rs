@@ -182,9 +182,20 @@ fn is_space(c: char) -> bool {
     c == ' ' || c == '\t' || c == '\r' || c == '\n'
 }
 
+#[inline(always)]
 fn is_space_byte(b: u8) -> bool {
-    b == b' ' || b == b'\t' || b == b'\r' || b == b'\n'
+    SPACE[b as usize]
 }
+
+/// Go's `isSpace` bytes: ` `, `\t`, `\r` and `\n`.
+static SPACE: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b' ' as usize] = true;
+    t[b'\t' as usize] = true;
+    t[b'\r' as usize] = true;
+    t[b'\n' as usize] = true;
+    t
+};
 
 /// The number of space bytes (Go's `isSpace`: ` \t\r\n`, all ASCII, so bytes decide)
 /// ending `s`.

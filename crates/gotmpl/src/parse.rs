@@ -261,15 +261,12 @@ impl Arena {
 
     /// Moves `v[base..]` to the end of the arena's items of that kind. (Counts fit in
     /// `u32`: [`parse`] refuses texts of 4 GiB and more, and every item takes a byte.)
-    fn take_from<T: Stored>(&mut self, v: &mut Vec<T>, base: usize) -> List<T> {
+    fn take_from<T: Stored + Copy>(&mut self, v: &mut Vec<T>, base: usize) -> List<T> {
         let store = T::store_mut(self);
         let start = store.len() as u32;
-        if base == 0 {
-            // The whole stack (an outermost command or pipeline): one block move.
-            store.append(v);
-        } else {
-            store.extend(v.drain(base..));
-        }
+        // (A block copy: the items are plain data.)
+        store.extend_from_slice(&v[base..]);
+        v.truncate(base);
         List {
             start,
             len: store.len() as u32 - start,
@@ -485,7 +482,7 @@ impl fmt::Display for Str {
 }
 
 /// A node of a template body.
-#[derive(Debug)]
+#[derive(Clone, Copy, Debug)]
 pub enum Node {
     /// Plain text: a range of the file's text ([`Arena::text`]).
     Text(TextRange),
@@ -525,7 +522,7 @@ pub struct Lit {
 }
 
 /// `{{pipeline}}`.
-#[derive(Debug)]
+#[derive(Clone, Copy, Debug)]
 pub struct Action {
     pub pos: usize,
     pub pipe: Pipe,
@@ -550,7 +547,7 @@ pub struct TemplateCall {
 }
 
 /// A pipeline with optional variable declarations.
-#[derive(Debug)]
+#[derive(Clone, Copy, Debug)]
 pub struct Pipe {
     pub pos: usize,
     pub is_assign: bool,
@@ -570,14 +567,14 @@ pub struct VarDecl {
 }
 
 /// One command of a pipeline: operands separated by spaces.
-#[derive(Debug)]
+#[derive(Clone, Copy, Debug)]
 pub struct Command {
     pub pos: usize,
     pub args: List<Arg>,
 }
 
 /// An operand.
-#[derive(Debug)]
+#[derive(Clone, Copy, Debug)]
 pub enum Arg {
     /// `.a.b` (identifiers without the dots).
     Field { pos: usize, idents: Idents },
@@ -1718,20 +1715,28 @@ impl<'a> Parser<'a, '_> {
         };
         if self.peek_field() {
             let chain_pos = self.peek().pos();
-            let mut idents = std::mem::take(&mut self.scratch);
-            idents.clear();
+            // The identifiers go straight to the arena (nothing else is added there
+            // meanwhile).
+            let start = self.arena.strs.len() as u32;
             match &node {
                 Arg::Field { idents: first, .. } | Arg::Variable { idents: first, .. } => {
-                    idents.extend_from_slice(&self.arena[*first]);
+                    let from = first.start as usize;
+                    self.arena
+                        .strs
+                        .extend_from_within(from..from + first.len as usize);
                 }
                 _ => {}
             }
             while self.peek_field() {
                 let t = self.next();
-                idents.push(self.src(t.pos() + 1, t.end()));
+                let id = self.src(t.pos() + 1, t.end());
+                self.arena.strs.push(id);
             }
-            let fields = self.arena.take_from(&mut idents, 0);
-            self.scratch = idents;
+            let fields = List {
+                start,
+                len: self.arena.strs.len() as u32 - start,
+                _t: PhantomData,
+            };
             let arg = match node {
                 Arg::Field { .. } => Arg::Field {
                     pos: chain_pos,
@@ -1779,8 +1784,8 @@ impl<'a> Parser<'a, '_> {
     /// A field or variable operand with the fields after it (`.a.b`, `$x.a`): `term` and
     /// `operand` for those, building the identifiers in one allocation.
     fn path(&mut self, token: Item) -> PResult<Arg> {
-        let mut idents = std::mem::take(&mut self.scratch);
-        idents.clear();
+        // The identifiers go straight to the arena (nothing else is added there meanwhile).
+        let start = self.arena.strs.len() as u32;
         let is_var = token.typ == ItemType::Variable;
         if is_var {
             let val = self.val(token);
@@ -1793,27 +1798,34 @@ impl<'a> Parser<'a, '_> {
                 return Err(self.errorf(format!("undefined variable {}", crate::fmt::quote(first))));
             }
             if first.len() == val.len() {
-                idents.push(self.src(token.pos(), token.end()));
+                let id = self.src(token.pos(), token.end());
+                self.arena.strs.push(id);
             } else {
                 let mut at = token.pos();
                 for part in val.split('.') {
-                    idents.push(self.src(at, at + part.len()));
+                    let id = self.src(at, at + part.len());
+                    self.arena.strs.push(id);
                     at += part.len() + 1;
                 }
             }
         } else {
-            idents.push(self.src(token.pos() + 1, token.end()));
+            let id = self.src(token.pos() + 1, token.end());
+            self.arena.strs.push(id);
         }
         let mut pos = token.pos();
         if self.peek_field() {
             pos = self.peek().pos();
             while self.peek_field() {
                 let t = self.next();
-                idents.push(self.src(t.pos() + 1, t.end()));
+                let id = self.src(t.pos() + 1, t.end());
+                self.arena.strs.push(id);
             }
         }
-        let boxed = self.arena.take_from(&mut idents, 0);
-        self.scratch = idents;
+        let boxed = List {
+            start,
+            len: self.arena.strs.len() as u32 - start,
+            _t: PhantomData,
+        };
         Ok(if is_var {
             Arg::Variable { pos, idents: boxed }
         } else {

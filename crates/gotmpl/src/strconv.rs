@@ -210,7 +210,7 @@ pub fn unquote(s: &str) -> Option<String> {
             Some(inner.replace('\r', ""))
         }
         b'"' => {
-            if !inner.contains('\\') && !inner.contains('"') && !inner.contains('\n') {
+            if memchr::memchr3(b'\\', b'"', b'\n', inner.as_bytes()).is_none() {
                 return Some(inner.to_string());
             }
             // Runs without a backslash are copied as they are (a quote or a newline in one
