@@ -838,8 +838,14 @@ fn apply_metadata(md: &mut Metadata, m: &Map<String, Value>) -> Result<(), LoadE
     Ok(())
 }
 
-fn sanitize(s: &str) -> String {
-    s.chars()
+/// Helm's `sanitizeString`: white space becomes a space, control characters are dropped.
+/// Printable ASCII (nearly every Chart.yaml field) is left as it is, without a copy.
+fn sanitize(s: &mut String) {
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return;
+    }
+    *s = s
+        .chars()
         .filter_map(|c| {
             if c.is_whitespace() {
                 Some(' ')
@@ -849,19 +855,19 @@ fn sanitize(s: &str) -> String {
                 Some(c)
             }
         })
-        .collect()
+        .collect();
 }
 
 fn validate(md: &mut Metadata) -> Result<(), LoadError> {
     let v = |s: &str| Err(LoadError::new(format!("validation: {s}")));
-    md.name = sanitize(&md.name);
-    md.description = sanitize(&md.description);
-    md.home = sanitize(&md.home);
-    md.icon = sanitize(&md.icon);
-    md.condition = sanitize(&md.condition);
-    md.tags = sanitize(&md.tags);
-    md.app_version = sanitize(&md.app_version);
-    md.kube_version = sanitize(&md.kube_version);
+    sanitize(&mut md.name);
+    sanitize(&mut md.description);
+    sanitize(&mut md.home);
+    sanitize(&mut md.icon);
+    sanitize(&mut md.condition);
+    sanitize(&mut md.tags);
+    sanitize(&mut md.app_version);
+    sanitize(&mut md.kube_version);
     if md.api_version.is_empty() {
         return v("chart.metadata.apiVersion is required");
     }
@@ -888,10 +894,10 @@ fn validate(md: &mut Metadata) -> Result<(), LoadError> {
     }
     let mut seen = std::collections::HashSet::new();
     for d in &mut md.dependencies {
-        d.name = sanitize(&d.name);
-        d.version = sanitize(&d.version);
-        d.repository = sanitize(&d.repository);
-        d.condition = sanitize(&d.condition);
+        sanitize(&mut d.name);
+        sanitize(&mut d.version);
+        sanitize(&mut d.repository);
+        sanitize(&mut d.condition);
         if !d.alias.is_empty()
             && !d
                 .alias
@@ -999,7 +1005,8 @@ fn load_files_parsed(
                     others.push(f);
                     continue;
                 }
-                let fname = n.trim_start_matches("charts/").to_string();
+                // Go's `strings.TrimPrefix`: once (a subchart may be named `charts`).
+                let fname = n["charts/".len()..].to_string();
                 let cname = fname.split('/').next().unwrap_or("").to_string();
                 subcharts.entry(cname).or_default().push(File {
                     name: fname,
@@ -1200,6 +1207,47 @@ mod tests {
             "chart file \"big.bin\" is larger than the maximum file size 5242880"
         );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A subchart folder named `charts` (`charts/charts/...`): Helm trims the `charts/`
+    /// prefix once.
+    #[test]
+    fn subchart_named_charts() {
+        let mut mem = BTreeMap::new();
+        mem.insert(
+            "Chart.yaml".to_string(),
+            b"apiVersion: v2\nname: top\nversion: 1.0.0\n".to_vec(),
+        );
+        mem.insert(
+            "charts/charts/Chart.yaml".to_string(),
+            b"apiVersion: v2\nname: charts\nversion: 0.1.0\n".to_vec(),
+        );
+        mem.insert(
+            "charts/charts/templates/a.yaml".to_string(),
+            b"a: 1\n".to_vec(),
+        );
+        let c = Chart::from_files(mem).unwrap();
+        assert_eq!(c.dependencies.len(), 1);
+        let d = &c.dependencies[0];
+        assert_eq!(d.name(), "charts");
+        assert_eq!(d.templates.len(), 1);
+        assert_eq!(d.templates[0].name, "templates/a.yaml");
+    }
+
+    /// Helm's `sanitizeString` on metadata: white space to a space, controls dropped.
+    #[test]
+    fn sanitized_metadata() {
+        for (input, want) in [
+            ("plain text", "plain text"),
+            ("tab\there", "tab here"),
+            ("line\nbreak\u{a0}nbsp", "line break nbsp"),
+            ("bell\u{7}gone", "bellgone"),
+            ("caf\u{e9}", "caf\u{e9}"),
+        ] {
+            let mut s = input.to_string();
+            sanitize(&mut s);
+            assert_eq!(s, want, "{input:?}");
+        }
     }
 
     #[test]

@@ -49,15 +49,20 @@ fn process_enabled(c: &mut Chart, v: &Values, path: &str) {
     let existing = std::mem::take(&mut c.dependencies);
     // Helm's `getAliasDependency`: each request takes (a copy of) the first chart it matches;
     // charts no request matches stay as they are.
-    let picks: Vec<Option<usize>> = c
+    // Which request matches which chart, each pair checked once (a version range check
+    // parses the range and the version).
+    let matched: Vec<Vec<bool>> = c
         .metadata
         .dependencies
         .iter()
-        .map(|req| existing.iter().position(|e| matches(req, e)))
+        .map(|req| existing.iter().map(|e| matches(req, e)).collect())
         .collect();
-    let undeclared: Vec<bool> = existing
+    let picks: Vec<Option<usize>> = matched
         .iter()
-        .map(|e| !c.metadata.dependencies.iter().any(|r| matches(r, e)))
+        .map(|row| row.iter().position(|m| *m))
+        .collect();
+    let undeclared: Vec<bool> = (0..existing.len())
+        .map(|i| !matched.iter().any(|row| row[i]))
         .collect();
     let mut uses = vec![0usize; existing.len()];
     for i in picks.iter().flatten() {
