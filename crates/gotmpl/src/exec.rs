@@ -40,19 +40,19 @@ impl Ev {
 
 /// Where templates are looked up: a set, possibly with templates added by `tpl` on top.
 pub(crate) trait Namespace {
-    fn lookup(&self, name: &str) -> Option<&Arc<Tree>>;
+    fn lookup(&self, name: &str) -> Option<&Tree>;
     fn funcs(&self) -> &FuncMap;
     fn root_name(&self) -> &str;
 }
 
 /// Templates defined by `tpl` text over a parent namespace.
 struct Overlay<'p> {
-    local: HashMap<String, Arc<Tree>, FxBuild>,
+    local: HashMap<Arc<str>, Tree, FxBuild>,
     parent: &'p dyn Namespace,
 }
 
 impl Namespace for Overlay<'_> {
-    fn lookup(&self, name: &str) -> Option<&Arc<Tree>> {
+    fn lookup(&self, name: &str) -> Option<&Tree> {
         self.local.get(name).or_else(|| self.parent.lookup(name))
     }
     fn funcs(&self) -> &FuncMap {
@@ -163,8 +163,10 @@ impl Shared {
         }
     }
 
-    /// The value of the string constant `id`, reusing one made earlier in this render.
-    fn literal(&mut self, id: u64, text: &str) -> Value {
+    /// The value of the string constant `id` (whose text `arena` holds), reusing one made
+    /// earlier in this render.
+    #[inline]
+    fn literal(&mut self, id: u64, arena: &Arena, text: crate::parse::Lit) -> Value {
         if self.literals.is_empty() {
             self.literals = vec![(0, Value::Nil); LITERAL_SLOTS];
         }
@@ -172,7 +174,7 @@ impl Shared {
         if slot.0 == id {
             return slot.1.clone();
         }
-        let v = Value::str(text);
+        let v = Value::str(arena.lit(text));
         *slot = (id, v.clone());
         v
     }
@@ -313,7 +315,7 @@ impl<'a> State<'a> {
             At::None => {
                 return Error::from(ErrorInfo {
                     kind: ErrorKind::Exec,
-                    name: self.tmpl.name.clone(),
+                    name: self.tmpl.name.to_string(),
                     file: self.tmpl.parse_name.to_string(),
                     line: 0,
                     col: None,
@@ -331,7 +333,7 @@ impl<'a> State<'a> {
         let (line, col) = self.tmpl.line_col(pos);
         Error::from(ErrorInfo {
             kind: ErrorKind::Exec,
-            name: self.tmpl.name.clone(),
+            name: self.tmpl.name.to_string(),
             file: self.tmpl.parse_name.to_string(),
             line,
             col: Some(col),
@@ -772,7 +774,7 @@ impl<'a> State<'a> {
                         .ideal_constant(first, &self.arena[*num])
                         .map(Ev::direct),
                     Arg::String { text, id, .. } => {
-                        Ok(Ev::direct(self.shared.literal(*id, self.arena.lit(*text))))
+                        Ok(Ev::direct(self.shared.literal(*id, self.arena, *text)))
                     }
                     _ => Err(self.errorf(format!(
                         "can't evaluate command {}",
@@ -1332,7 +1334,7 @@ impl<'a> State<'a> {
             Arg::String { text, id, .. } => {
                 return match typ {
                     PT::Rv | PT::T(Type::Any) | PT::T(Type::String) => {
-                        Ok(Ev::direct(self.shared.literal(*id, self.arena.lit(*text))))
+                        Ok(Ev::direct(self.shared.literal(*id, self.arena, *text)))
                     }
                     PT::T(t) => Err(self.literal_mismatch(t, node)),
                 };
@@ -1561,13 +1563,13 @@ impl Context for State<'_> {
         for t in trees {
             crate::template::associate(&mut overlay.local, t, Some(self.ns));
         }
-        let Some(tree) = overlay.local.get(&root).cloned() else {
+        let Some(tree) = overlay.local.get(root.as_str()) else {
             return Ok(String::new());
         };
         let mut out = String::new();
         let shared = &mut *self.shared;
         stacker::maybe_grow(128 * 1024, 4 * 1024 * 1024, || {
-            execute(&overlay, &tree, data, &mut out, shared)
+            execute(&overlay, tree, data, &mut out, shared)
         })
         .map_err(|e| {
             FuncError::new(format!(

@@ -38,11 +38,12 @@ fn next_string_id() -> u64 {
 /// Maximum nesting of parenthesized pipelines (Go's `maxStackDepth`).
 const MAX_STACK_DEPTH: usize = 10000;
 
-/// One parsed template: a file's top level, or a `define`/`block` body.
-#[derive(Debug)]
+/// One parsed template: a file's top level, or a `define`/`block` body. Cheap to clone
+/// (its parts are shared).
+#[derive(Clone, Debug)]
 pub struct Tree {
     /// The template name (file name, or the `define` name).
-    pub name: String,
+    pub name: Arc<str>,
     /// The name of the file it was parsed from (Go's `ParseName`), used in error locations.
     pub parse_name: Arc<str>,
     /// The whole source text of that file, for error line and column numbers.
@@ -899,7 +900,7 @@ pub(crate) fn parse(
         add_tree(
             &mut pending,
             &p.arena,
-            (name.to_string(), root),
+            (Arc::from(name), root),
             &p.parse_name,
             || 0,
         )
@@ -942,7 +943,7 @@ pub(crate) fn parse(
         })
         .collect();
     // Move the main tree first for the caller's convenience.
-    if let Some(i) = trees.iter().position(|t| t.name == name) {
+    if let Some(i) = trees.iter().position(|t| &*t.name == name) {
         let t = trees.remove(i);
         trees.insert(0, t);
     }
@@ -1019,7 +1020,7 @@ fn name_hash(name: &str) -> usize {
 }
 
 /// A tree being parsed: its name and body (in the parser's arena).
-type Pending = (String, List<Node>);
+type Pending = (Arc<str>, List<Node>);
 
 /// Go's `Tree.add` (`line` gives the line for the error, computed only then).
 fn add_tree(
@@ -1029,7 +1030,7 @@ fn add_tree(
     parse_name: &str,
     line: impl FnOnce() -> usize,
 ) -> Result<(), Error> {
-    if let Some(i) = trees.iter().position(|x| x.0 == t.0) {
+    if let Some(i) = trees.iter().position(|x| *x.0 == *t.0) {
         if is_empty_list(arena, &arena[trees[i].1]) {
             trees[i] = t;
             return Ok(());
@@ -1336,9 +1337,10 @@ impl<'a> Parser<'a, '_> {
         if name_tok.typ != ItemType::String && name_tok.typ != ItemType::RawString {
             return Err(self.unexpected(&name_tok, CONTEXT));
         }
-        let Some(name) = unquote(self.val(name_tok)) else {
+        let Some(name) = self.lit(name_tok) else {
             return Err(self.errorf("invalid syntax".into()));
         };
+        let name: Arc<str> = Arc::from(self.arena.lit(name));
         self.expect(ItemType::RightDelim, CONTEXT)?;
         let (list, end) = self.item_list()?;
         if !matches!(end, Parsed::End) {
@@ -1540,7 +1542,7 @@ impl<'a> Parser<'a, '_> {
         add_tree(
             &mut self.trees,
             &self.arena,
-            (self.arena.lit(name).to_string(), list),
+            (Arc::from(self.arena.lit(name)), list),
             &self.parse_name,
             || line_of(input, pos),
         )?;

@@ -21,7 +21,7 @@ use crate::value::Value;
 pub struct Set {
     name: String,
     funcs: Arc<FuncMap>,
-    templates: HashMap<String, Arc<Tree>, FxBuild>,
+    templates: HashMap<Arc<str>, Tree, FxBuild>,
 }
 
 /// State shared by all executions of one render: Helm's per-name `include` nesting counts.
@@ -75,6 +75,7 @@ impl Set {
     pub fn parse_shared(&mut self, name: &str, text: Arc<str>) -> Result<(), Error> {
         let funcs = self.funcs.clone();
         let trees = crate::parse::parse(name, text, &crate::parse::resolver(&funcs))?;
+        self.templates.reserve(trees.len());
         for t in trees {
             associate(&mut self.templates, t, None);
         }
@@ -88,11 +89,11 @@ impl Set {
 
     /// The names of all templates (unordered).
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.templates.keys().map(|s| s.as_str())
+        self.templates.keys().map(|s| &**s)
     }
 
     /// The parsed tree of a template.
-    pub fn tree(&self, name: &str) -> Option<&Arc<Tree>> {
+    pub fn tree(&self, name: &str) -> Option<&Tree> {
         self.templates.get(name)
     }
 
@@ -119,20 +120,19 @@ impl Set {
                 crate::fmt::quote(&self.name)
             )));
         };
-        let tree = tree.clone();
         // The output is usually about as long as the template's source: one allocation
         // instead of a series of doublings, each copying what was written.
         out.reserve(tree.text.len());
         state.shared.top.clear();
         state.shared.top.push_str(name);
         stacker::maybe_grow(256 * 1024, 8 * 1024 * 1024, || {
-            exec::execute(self, &tree, data, out, &mut state.shared)
+            exec::execute(self, tree, data, out, &mut state.shared)
         })
     }
 }
 
 impl Namespace for Set {
-    fn lookup(&self, name: &str) -> Option<&Arc<Tree>> {
+    fn lookup(&self, name: &str) -> Option<&Tree> {
         self.templates.get(name)
     }
     fn funcs(&self) -> &FuncMap {
@@ -145,13 +145,15 @@ impl Namespace for Set {
 
 /// Go's `associate`: add `t`, unless it is empty and a template of that name exists.
 pub(crate) fn associate(
-    map: &mut HashMap<String, Arc<Tree>, FxBuild>,
+    map: &mut HashMap<Arc<str>, Tree, FxBuild>,
     t: Tree,
     parent: Option<&dyn Namespace>,
 ) {
-    let exists = map.contains_key(&t.name) || parent.is_some_and(|p| p.lookup(&t.name).is_some());
-    if exists && t.is_empty() {
+    // (Emptiness first: it is rare, and decided without hashing the name.)
+    if t.is_empty()
+        && (map.contains_key(&t.name) || parent.is_some_and(|p| p.lookup(&t.name).is_some()))
+    {
         return;
     }
-    map.insert(t.name.clone(), Arc::new(t));
+    map.insert(t.name.clone(), t);
 }
