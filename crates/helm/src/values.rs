@@ -94,7 +94,14 @@ fn coalesce_taking(chart: &mut Chart, mut dest: Values, prefix: &str) -> Values 
 
 /// [`coalesce_chart_values`] (coalescing, not merging) of values the caller owns: they move
 /// into `v`.
-fn coalesce_own_values(chart: &Chart, own: Values, v: &mut Values) {
+fn coalesce_own_values(chart: &Chart, mut own: Values, v: &mut Values) {
+    if v.is_empty() {
+        // Nothing to coalesce with (no user values): the chart's values without their nulls,
+        // in place of a rebuilt map.
+        clean_nil_values(&mut own);
+        *v = own;
+        return;
+    }
     for (key, val) in own {
         match v.get_mut(&key) {
             Some(value) => {
