@@ -265,8 +265,12 @@ impl Arena {
     fn take_from<T: Stored + Copy>(&mut self, v: &mut Vec<T>, base: usize) -> List<T> {
         let store = T::store_mut(self);
         let start = store.len() as u32;
-        // (A block copy: the items are plain data.)
-        store.extend_from_slice(&v[base..]);
+        // (A block copy: the items are plain data. A single item, the commonest list,
+        // without a call to `memcpy`.)
+        match &v[base..] {
+            [x] => store.push(*x),
+            items => store.extend_from_slice(items),
+        }
         v.truncate(base);
         List {
             start,
@@ -997,12 +1001,23 @@ thread_local! {
 /// The number of entries of the parser's function-name cache (a power of two).
 const FUNC_CACHE: usize = 64;
 
-/// FxHash of a name (the index into the parser's function-name cache).
+/// FxHash of the name `input[start..start + len]` (the index into the parser's
+/// function-name cache). A name of up to 8 bytes followed by enough text is read in one
+/// load (the bytes after it masked off).
 #[inline]
-fn name_hash(name: &str) -> usize {
+fn name_hash(input: &[u8], start: usize, len: usize) -> usize {
     const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+    if (1..=8).contains(&len)
+        && let Some(w) = input.get(start..start + 8)
+    {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(w);
+        let v = u64::from_le_bytes(a) & (u64::MAX >> (64 - 8 * len));
+        return (v.wrapping_mul(K) >> 32) as usize;
+    }
+    let name = input.get(start..start + len).unwrap_or_default();
     let mut h: u64 = 0;
-    let mut chunks = name.as_bytes().chunks_exact(8);
+    let mut chunks = name.chunks_exact(8);
     for c in &mut chunks {
         let mut w = [0u8; 8];
         w.copy_from_slice(c);
@@ -1173,8 +1188,10 @@ impl<'a> Parser<'a, '_> {
 
     /// The function a name calls, through the file's cache of resolved names.
     #[inline]
-    fn resolve_func(&mut self, name: &'a str) -> Option<Idx<FuncRef>> {
-        let slot = &mut self.funcs[name_hash(name) & (FUNC_CACHE - 1)];
+    fn resolve_func(&mut self, token: Item) -> Option<Idx<FuncRef>> {
+        let name = self.val(token);
+        let h = name_hash(self.lex_input().as_bytes(), token.pos(), name.len());
+        let slot = &mut self.funcs[h & (FUNC_CACHE - 1)];
         if slot.0 == name && slot.1.is_some() {
             return slot.1;
         }
@@ -1840,7 +1857,7 @@ impl<'a> Parser<'a, '_> {
     fn term(&mut self, token: Item) -> PResult<Option<Arg>> {
         Ok(Some(match token.typ {
             ItemType::Identifier => {
-                let Some(func) = self.resolve_func(self.val(token)) else {
+                let Some(func) = self.resolve_func(token) else {
                     return Err(self.errorf(format!(
                         "function {} not defined",
                         crate::fmt::quote(self.val(token))
