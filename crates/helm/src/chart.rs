@@ -451,7 +451,8 @@ impl Walk<'_> {
             .entries(&mut self.buf)
             .map_err(|e| LoadError::new(format!("{}: {e}", path.display())))?;
         for e in entries {
-            let name = e.name.as_str();
+            let name = e.name();
+            let name = &*name;
             let n = if rel.is_empty() {
                 name.to_string()
             } else {

@@ -26,8 +26,6 @@ pub(crate) struct Dir {
 
 /// A directory entry (never `.` or `..`).
 pub(crate) struct Entry {
-    /// The name, lossily UTF-8.
-    pub name: String,
     /// From the directory listing; `None` for a symlink or when the file system does not say
     /// (then [`Dir::stat`] tells).
     pub kind: Option<Kind>,
@@ -100,6 +98,13 @@ fn kind_of(t: rustix::fs::FileType) -> Option<Kind> {
     }
 }
 
+impl Entry {
+    /// The name, lossily UTF-8 (borrowed when it is UTF-8).
+    pub fn name(&self) -> std::borrow::Cow<'_, str> {
+        self.raw.to_string_lossy()
+    }
+}
+
 #[cfg(unix)]
 impl Dir {
     const DIR_FLAGS: rustix::fs::OFlags = rustix::fs::OFlags::RDONLY
@@ -136,7 +141,6 @@ impl Dir {
                 continue;
             }
             out.push(Entry {
-                name: raw.to_string_lossy().into_owned(),
                 kind: kind_of(e.file_type()),
                 raw: raw.to_owned(),
             });
@@ -212,11 +216,9 @@ impl Dir {
                 Ok(t) if !t.is_symlink() => Some(Kind::Other),
                 _ => None,
             };
-            let raw = e.file_name();
             out.push(Entry {
-                name: raw.to_string_lossy().into_owned(),
                 kind,
-                raw,
+                raw: e.file_name(),
             });
         }
         out.sort_unstable_by(|a, b| a.raw.cmp(&b.raw));
@@ -286,7 +288,7 @@ mod tests {
         let d = Dir::open(&dir).unwrap();
         let mut buf = ListBuf::new();
         let es = d.entries(&mut buf).unwrap();
-        let names: Vec<&str> = es.iter().map(|e| e.name.as_str()).collect();
+        let names: Vec<String> = es.iter().map(|e| e.name().into_owned()).collect();
         #[cfg(unix)]
         assert_eq!(
             names,
@@ -299,7 +301,7 @@ mod tests {
                 Some(Kind::Dir) => (Kind::Dir, 0),
                 _ => d.stat(e).unwrap(),
             };
-            match e.name.as_str() {
+            match &*e.name() {
                 "sub" | "link-dir" => {
                     assert_eq!(kind, Kind::Dir);
                     let sub = d.open_dir(e).unwrap();
@@ -321,7 +323,7 @@ mod tests {
             }
         }
         // A size of 0 reads to the end; a smaller size reads that much.
-        let b = es.iter().find(|e| e.name == "b.bin").unwrap();
+        let b = es.iter().find(|e| e.name() == "b.bin").unwrap();
         assert_eq!(d.open_file(b).unwrap().read(0).unwrap(), big);
         assert!(
             d.open_file(b)

@@ -82,7 +82,7 @@ impl Rules {
         if rule.is_empty() || rule.starts_with('#') {
             return Ok(());
         }
-        if rule.contains("**") {
+        if rule.as_bytes().windows(2).any(|w| w == b"**") {
             return Err("double-star (**) syntax is not supported".into());
         }
         // Only a class or an escape can be malformed (Go's `ErrBadPattern`).

@@ -24,7 +24,7 @@ pub fn to_template(v: &Json) -> Value {
                 Value::Float(n.as_f64().unwrap_or(0.0))
             }
         }
-        Json::String(s) => Value::str(s),
+        Json::String(s) => str_value(s),
         Json::Array(a) => Value::list(a.iter().map(to_template).collect()),
         Json::Object(m) => Value::map(m.iter().map(|(k, v)| (k.clone(), to_template(v))).collect()),
     }
