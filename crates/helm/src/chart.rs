@@ -839,7 +839,7 @@ fn apply_metadata(md: &mut Metadata, m: &Map<String, Value>) -> Result<(), LoadE
     Ok(())
 }
 
-/// Helm's `sanitizeString`: white space becomes a space, control characters are dropped.
+/// Helm's `sanitizeString`: white space becomes a space, unprintable characters are dropped.
 /// Printable ASCII (nearly every Chart.yaml field) is left as it is, without a copy.
 fn sanitize(s: &mut String) {
     if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
@@ -848,12 +848,14 @@ fn sanitize(s: &mut String) {
     *s = s
         .chars()
         .filter_map(|c| {
+            // Go's `unicode.IsSpace`, then `unicode.IsPrint`: format characters (U+200B,
+            // soft hyphen), private use and noncharacters go, as controls do.
             if c.is_whitespace() {
                 Some(' ')
-            } else if c.is_control() {
-                None
-            } else {
+            } else if gotmpl::strconv::is_print(c) {
                 Some(c)
+            } else {
+                None
             }
         })
         .collect();
@@ -1244,6 +1246,11 @@ mod tests {
             ("line\nbreak\u{a0}nbsp", "line break nbsp"),
             ("bell\u{7}gone", "bellgone"),
             ("caf\u{e9}", "caf\u{e9}"),
+            // What Helm v4.2.3 gives for these (checked with helm-python-sdk).
+            (
+                "a\u{200B}b\u{AD}c\u{E000}d\u{A0}e\u{2028}f\u{e9}g",
+                "abcd e f\u{e9}g",
+            ),
         ] {
             let mut s = input.to_string();
             sanitize(&mut s);
