@@ -28,12 +28,19 @@
 //! * Memory: the peak resident set (`VmHWM`) of this process (ferry) and of the Python process
 //!   (Helm's engine, with the Python interpreter), and each one's resident set before the first
 //!   render.
+//! * Allocator: mimalloc (v3, feature `no_thp`), the global allocator of the `ferry` binary
+//!   (crates/ferry/src/main.rs), so that the bench measures what users run; keep the two (and
+//!   their features in crates/ferry/Cargo.toml and crates/helm/Cargo.toml) the same.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use helm::{Chart, RenderOptions, StreamOptions, Values};
+
+/// The `ferry` binary's allocator (see crates/ferry/src/main.rs), so the bench measures it.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 struct Case {
     name: String,
