@@ -894,7 +894,7 @@ pub(crate) fn parse(
         stack_depth: 0,
         parse_name: parse_name.clone(),
         resolve,
-        funcs: [("", None); FUNC_CACHE],
+        funcs: [("", None, 0); FUNC_CACHE],
         trees: Vec::new(),
     };
     let root = p.parse_top();
@@ -1002,10 +1002,11 @@ thread_local! {
 const FUNC_CACHE: usize = 64;
 
 /// FxHash of the name `input[start..start + len]` (the index into the parser's
-/// function-name cache). A name of up to 8 bytes followed by enough text is read in one
-/// load (the bytes after it masked off).
+/// function-name cache), and the name itself as a number when it is short: a name of up to
+/// 8 bytes followed by enough text is read in one load (the bytes after it masked off; a
+/// name has no NUL byte, so the number tells it apart from every other), else the number is 0.
 #[inline]
-fn name_hash(input: &[u8], start: usize, len: usize) -> usize {
+fn name_hash(input: &[u8], start: usize, len: usize) -> (usize, u64) {
     const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
     if (1..=8).contains(&len)
         && let Some(w) = input.get(start..start + 8)
@@ -1013,7 +1014,7 @@ fn name_hash(input: &[u8], start: usize, len: usize) -> usize {
         let mut a = [0u8; 8];
         a.copy_from_slice(w);
         let v = u64::from_le_bytes(a) & (u64::MAX >> (64 - 8 * len));
-        return (v.wrapping_mul(K) >> 32) as usize;
+        return ((v.wrapping_mul(K) >> 32) as usize, v);
     }
     let name = input.get(start..start + len).unwrap_or_default();
     let mut h: u64 = 0;
@@ -1031,7 +1032,7 @@ fn name_hash(input: &[u8], start: usize, len: usize) -> usize {
         }
         h = (h.rotate_left(5) ^ w).wrapping_mul(K);
     }
-    (h >> 32) as usize
+    ((h >> 32) as usize, 0)
 }
 
 /// A tree being parsed: its name and body (in the parser's arena).
@@ -1093,7 +1094,8 @@ struct Parser<'a, 'f> {
     parse_name: Arc<str>,
     resolve: &'f dyn Fn(&str) -> Option<FuncRef>,
     /// Function names resolved in this file (a direct-mapped cache by name hash).
-    funcs: [(&'a str, Option<Idx<FuncRef>>); FUNC_CACHE],
+    /// (Name, function, and the name as a number when short: see [`name_hash`].)
+    funcs: [(&'a str, Option<Idx<FuncRef>>, u64); FUNC_CACHE],
     trees: Vec<Pending>,
 }
 
@@ -1190,13 +1192,19 @@ impl<'a> Parser<'a, '_> {
     #[inline]
     fn resolve_func(&mut self, token: Item) -> Option<Idx<FuncRef>> {
         let name = self.val(token);
-        let h = name_hash(self.lex_input().as_bytes(), token.pos(), name.len());
+        let (h, key) = name_hash(self.lex_input().as_bytes(), token.pos(), name.len());
         let slot = &mut self.funcs[h & (FUNC_CACHE - 1)];
-        if slot.0 == name && slot.1.is_some() {
+        // (A short name is compared as its number, without a call to `memcmp`.)
+        let hit = if key != 0 {
+            slot.2 == key
+        } else {
+            slot.0 == name
+        };
+        if hit && slot.1.is_some() {
             return slot.1;
         }
         let f = self.arena.add((self.resolve)(name)?);
-        *slot = (name, Some(f));
+        *slot = (name, Some(f), key);
         Some(f)
     }
 
@@ -2049,6 +2057,26 @@ mod tests {
         let arena = &trees[0].arena;
         assert_eq!(arena.nodes.len(), 2, "{arena:?}");
         assert!(arena.strs.len() == 1 && arena.text(arena.strs[0]) == "c");
+    }
+
+    #[test]
+    fn a_short_name_hashes_alike_from_one_load_or_byte_by_byte() {
+        // Read in one load (text follows the name) or byte by byte (at the end of the text):
+        // the same cache index; the number form only from the load, and only for short names.
+        for name in ["x", "tpl", "include", "required"] {
+            let long = format!("{name} . | quote }}}}");
+            let (h1, k1) = name_hash(long.as_bytes(), 0, name.len());
+            let (h2, k2) = name_hash(name.as_bytes(), 0, name.len());
+            assert_eq!(h1, h2, "{name}");
+            assert_ne!(k1, 0, "{name}");
+            // (A name of 8 bytes is a whole load by itself.)
+            assert_eq!(k2, if name.len() < 8 { 0 } else { k1 }, "{name}");
+        }
+        let (_, k) = name_hash(b"trimSuffix \"-\" }}", 0, 10);
+        assert_eq!(k, 0);
+        let (_, a) = name_hash(b"quote }}", 0, 5);
+        let (_, b) = name_hash(b"quota }}", 0, 5);
+        assert_ne!(a, b);
     }
 
     #[test]
