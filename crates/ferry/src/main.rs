@@ -6,14 +6,16 @@ use clap::{Parser, Subcommand};
 mod cmd;
 
 /// mimalloc (v3, the crate's default line) instead of glibc's malloc, for every subcommand:
-/// rendering a chart allocates and frees many small objects (parse trees, template values), and
-/// cold renders take about 4-13% less CPU time with it (zookeeper, postgresql, podinfo; equal on
-/// kube-prometheus-stack). Built with `no_thp`: mimalloc v3 otherwise marks its arenas for
-/// transparent huge pages, which put the controller's peak RSS in the MTTP bench (1,000 apps,
-/// ~40 render threads) at ~378 MiB against ~295 MiB with glibc; without them it is ~285 MiB,
-/// and it returns memory after the initial sync, where glibc's does not. mimalloc v2 kept
-/// per-thread heaps (~360 MiB there). The charts bench (crates/helm/benches/charts.rs) uses
-/// the same allocator, with the same features, so it measures what users run.
+/// rendering a chart allocates and frees many small objects (parse trees, template values).
+/// Charts bench, cold, median CPU time of 14 interleaved runs each: zookeeper -3%, postgresql
+/// -6%, podinfo -15%, kube-prometheus-stack +4% (perf: mimalloc's free-list pop misses the cache
+/// there); the whole `helm template` -4 to -13%, kube-prometheus-stack -10%. Built with
+/// `no_thp`: mimalloc v3 otherwise marks its arenas for transparent huge pages, which put the
+/// controller's peak RSS in the MTTP bench (1,000 apps, ~40 render threads) at ~378 MiB against
+/// ~295 MiB with glibc; without them it is ~285 MiB, and it returns memory after the initial
+/// sync, where glibc's does not. mimalloc v2 kept per-thread heaps (~360 MiB there). The charts
+/// bench (crates/helm/benches/charts.rs) uses the same allocator, with the same features, so it
+/// measures what users run.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
