@@ -1387,6 +1387,22 @@ impl<'a> State<'a> {
     }
 }
 
+/// `m.get(key)` for the identifier `id` of `arena`: [`map_get`], comparing the bytes of the
+/// file's text (a small map) without making a `str` of them first.
+#[inline]
+fn map_get_ident<'m>(m: &'m crate::value::Map, arena: &Arena, id: TextRange) -> Option<&'m Value> {
+    if m.len() <= SCAN_MAX {
+        let kb = arena.text_bytes(id);
+        for (k, v) in m {
+            if eq_bytes(k.as_bytes(), kb) {
+                return Some(v);
+            }
+        }
+        return None;
+    }
+    m.get(arena.text(id))
+}
+
 /// Byte equality without a call to `memcmp` (keys and names are short).
 #[inline]
 fn eq_bytes(a: &[u8], b: &[u8]) -> bool {
@@ -1422,7 +1438,7 @@ fn fast_chain(arena: &Arena, recv: &Value, idents: &[TextRange]) -> Option<Ev> {
     };
     let entries = m.entries.borrow();
     let (first, rest) = idents.split_first()?;
-    match map_get(&entries, arena.text(*first)) {
+    match map_get_ident(&entries, arena, *first) {
         Some(v) if rest.is_empty() => Some(Ev {
             v: v.clone(),
             iface: m.ty.interface_elems(),
@@ -1452,7 +1468,7 @@ fn visit_chain<T>(
     };
     let entries = m.entries.borrow();
     let (first, rest) = idents.split_first()?;
-    let v = map_get(&entries, arena.text(*first))?;
+    let v = map_get_ident(&entries, arena, *first)?;
     if rest.is_empty() {
         Some(f(v))
     } else {

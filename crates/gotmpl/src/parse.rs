@@ -243,6 +243,15 @@ impl Arena {
             .unwrap_or("")
     }
 
+    /// The bytes of [`Arena::text`] (without its character-boundary checks: for comparing).
+    #[inline]
+    pub(crate) fn text_bytes(&self, r: TextRange) -> &[u8] {
+        self.text
+            .as_bytes()
+            .get(r.start as usize..r.end as usize)
+            .unwrap_or_default()
+    }
+
     /// The value of a string constant or template name.
     #[inline]
     pub fn lit(&self, l: Lit) -> &str {
