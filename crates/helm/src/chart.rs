@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 
 use serde_json::{Map, Value};
 
-use crate::dirfs::{Dir, Kind, ListBuf};
+use crate::dirfs::{Dir, Kind, ListBuf, read_sized};
 use crate::ignore::Rules;
 use crate::values::Values;
 use crate::yaml;
@@ -564,19 +564,6 @@ fn read_file(path: &Path) -> std::io::Result<Vec<u8>> {
     let mut file = std::fs::File::open(path)?;
     let len = file.metadata()?.len();
     read_sized(&mut file, len as usize)
-}
-
-/// Reads an open regular file whose `fstat` size is `len`: `len` bytes, in one `read` when
-/// the file has them (`read_to_end` on a file would `fstat` and `lseek` again, then read once
-/// more to see the end). A size of 0 (what some virtual files report) reads to the end.
-fn read_sized(file: &mut std::fs::File, len: usize) -> std::io::Result<Vec<u8>> {
-    let mut buf = Vec::with_capacity(len);
-    if len == 0 {
-        file.read_to_end(&mut buf)?;
-    } else {
-        file.take(len as u64).read_to_end(&mut buf)?;
-    }
-    Ok(buf)
 }
 
 fn ensure_archive(name: &str, data: &[u8]) -> Result<(), LoadError> {

@@ -74,9 +74,11 @@ fn read_fd(fd: &rustix::fd::OwnedFd, len: usize) -> io::Result<Vec<u8>> {
     Ok(buf)
 }
 
-/// [`read_fd`] for a `std` file.
-#[cfg(not(unix))]
-fn read_std(file: &mut std::fs::File, len: usize) -> io::Result<Vec<u8>> {
+/// Reads an open regular `std` file whose `fstat` size is `len`: `len` bytes, in one `read`
+/// when the file has them (`read_to_end` on a file would `fstat` and `lseek` again, then read
+/// once more to see the end). A size of 0 (what some virtual files report) reads to the end.
+/// [`read_fd`] where files are opened through `std`.
+pub(crate) fn read_sized(file: &mut std::fs::File, len: usize) -> io::Result<Vec<u8>> {
     use std::io::Read;
     let mut buf = Vec::with_capacity(len);
     if len == 0 {
@@ -259,7 +261,7 @@ impl File {
     }
 
     pub fn read(mut self, len: u64) -> io::Result<Vec<u8>> {
-        read_std(&mut self.0, len as usize)
+        read_sized(&mut self.0, len as usize)
     }
 }
 
