@@ -233,6 +233,11 @@ impl Demo {
         controller::bootstrap::ensure_namespace(&kube, "argocd")
             .await
             .expect("argocd namespace");
+        // The Application and AppProject CRDs served before any test applies one (the
+        // controller installs them too, but in its own task: a test's first apply raced it).
+        controller::reconciler::ensure_crd(&client)
+            .await
+            .expect("Argo CD CRDs");
         let key = std::fs::read(demo_dir().join("age-test-key.txt")).expect("age key");
         controller::bootstrap::ensure_secret(&kube, "argocd", "sops-age", "key.txt", &key)
             .await
