@@ -1167,6 +1167,21 @@ impl<'a> Parser<'a, '_> {
     /// True when the next item is a field right after the last one (no spaces between):
     /// a field of the same chain.
     #[inline]
+    /// Pushes the identifiers of the field tokens that follow (`.a.b`) to the arena and
+    /// returns the run of identifiers from `start` (the ones pushed before them included).
+    fn field_run(&mut self, start: u32) -> List<TextRange> {
+        while self.peek_field() {
+            let t = self.next();
+            let id = self.src(t.pos() + 1, t.end());
+            self.arena.strs.push(id);
+        }
+        List {
+            start,
+            len: self.arena.strs.len() as u32 - start,
+            _t: PhantomData,
+        }
+    }
+
     fn peek_field(&mut self) -> bool {
         let t = self.peek();
         t.typ == ItemType::Field && !t.space
@@ -1763,16 +1778,7 @@ impl<'a> Parser<'a, '_> {
                 }
                 _ => {}
             }
-            while self.peek_field() {
-                let t = self.next();
-                let id = self.src(t.pos() + 1, t.end());
-                self.arena.strs.push(id);
-            }
-            let fields = List {
-                start,
-                len: self.arena.strs.len() as u32 - start,
-                _t: PhantomData,
-            };
+            let fields = self.field_run(start);
             let arg = match node {
                 Arg::Field { .. } => Arg::Field {
                     pos: chain_pos,
@@ -1851,17 +1857,8 @@ impl<'a> Parser<'a, '_> {
         let mut pos = token.pos();
         if self.peek_field() {
             pos = self.peek().pos();
-            while self.peek_field() {
-                let t = self.next();
-                let id = self.src(t.pos() + 1, t.end());
-                self.arena.strs.push(id);
-            }
         }
-        let boxed = List {
-            start,
-            len: self.arena.strs.len() as u32 - start,
-            _t: PhantomData,
-        };
+        let boxed = self.field_run(start);
         Ok(if is_var {
             Arg::Variable { pos, idents: boxed }
         } else {
