@@ -13,7 +13,8 @@ pub fn sprint(v: &Value) -> String {
 /// (which calls `String()` on Stringers such as `time.Time` and `*semver.Version`).
 pub fn strval(v: &Value) -> String {
     match v {
-        Value::String(s) => s.to_string(),
+        // `String::from`, not `to_string`: `Rc<str>`'s `ToString` goes through `fmt`.
+        Value::String(s) => String::from(&**s),
         Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
         other => sprint(other),
     }
