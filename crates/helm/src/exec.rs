@@ -74,14 +74,26 @@ impl Cached {
 static CACHE: LazyLock<Mutex<HashMap<u64, Cached>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
 const CACHE_MAX: usize = 128;
 
+/// How many bytes of each end of a source the cache key hashes.
+const KEY_SAMPLE: usize = 64;
+
+/// The cache key: the names, the sources' lengths and the first and last [`KEY_SAMPLE`] bytes
+/// of each source. Not the whole texts: a hit compares them in full anyway ([`Cached::matches`],
+/// which is much cheaper than hashing them), and sets that share a key only evict each other.
 fn set_key(entries: &[Entry]) -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = foldhash::quality::FixedState::with_seed(0x6665_7272_795f_7473).build_hasher();
     for e in entries {
+        let b = e.source.as_bytes();
         h.write(e.name.as_bytes());
         h.write_u8(0);
-        h.write_usize(e.source.len());
-        h.write(e.source.as_bytes());
+        h.write_usize(b.len());
+        if b.len() <= 2 * KEY_SAMPLE {
+            h.write(b);
+        } else {
+            h.write(&b[..KEY_SAMPLE]);
+            h.write(&b[b.len() - KEY_SAMPLE..]);
+        }
     }
     h.finish()
 }
@@ -158,4 +170,32 @@ pub(crate) fn execute(entries: &[Entry]) -> Result<BTreeMap<String, String>, Str
         rendered.insert(e.name.clone(), out);
     }
     Ok(rendered)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entries(source: &str) -> Vec<Entry<'_>> {
+        vec![Entry {
+            name: "c/templates/a.yaml".into(),
+            source: std::borrow::Cow::Borrowed(source),
+            data: Value::map(Map::new()),
+            base_path: "c/templates".into(),
+        }]
+    }
+
+    /// The cache key samples the sources' ends: texts that differ only in the middle share a
+    /// key, and the full comparison on a hit still tells them apart.
+    #[test]
+    fn cache_tells_apart_sources_with_the_same_key() {
+        let pad = "#".repeat(2 * KEY_SAMPLE);
+        let a = format!("{pad}{{{{ \"a\" }}}}{pad}");
+        let b = format!("{pad}{{{{ \"b\" }}}}{pad}");
+        assert_eq!(set_key(&entries(&a)), set_key(&entries(&b)));
+        for (text, want) in [(&a, "a"), (&b, "b"), (&a, "a")] {
+            let out = execute(&entries(text)).unwrap();
+            assert_eq!(out["c/templates/a.yaml"], format!("{pad}{want}{pad}"));
+        }
+    }
 }
