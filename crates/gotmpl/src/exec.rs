@@ -1387,20 +1387,10 @@ impl<'a> State<'a> {
     }
 }
 
-/// `m.get(key)` for the identifier `id` of `arena`: [`map_get`], comparing the bytes of the
-/// file's text (a small map) without making a `str` of them first.
+/// `m.get(key)` for the identifier `id` of `arena` (see [`map_get`]).
 #[inline]
 fn map_get_ident<'m>(m: &'m crate::value::Map, arena: &Arena, id: TextRange) -> Option<&'m Value> {
-    if m.len() <= SCAN_MAX {
-        let kb = arena.text_bytes(id);
-        for (k, v) in m {
-            if eq_bytes(k.as_bytes(), kb) {
-                return Some(v);
-            }
-        }
-        return None;
-    }
-    m.get(arena.text(id))
+    crate::mapkey::Key::get(m, arena.text_bytes(id))
 }
 
 /// Byte equality without a call to `memcmp` (keys and names are short).
@@ -1476,23 +1466,10 @@ fn visit_chain<T>(
     }
 }
 
-/// Maps of at most this many entries are searched by a scan comparing lengths first (no
-/// `memcmp` call per key, as the B-tree's ordered search makes); larger ones by the B-tree.
-const SCAN_MAX: usize = 16;
-
-/// `m.get(key)`.
+/// `m.get(key)`, comparing keys inline (see [`crate::mapkey`]).
 #[inline]
 fn map_get<'m>(m: &'m crate::value::Map, key: &str) -> Option<&'m Value> {
-    if m.len() <= SCAN_MAX {
-        let kb = key.as_bytes();
-        for (k, v) in m {
-            if eq_bytes(k.as_bytes(), kb) {
-                return Some(v);
-            }
-        }
-        return None;
-    }
-    m.get(key)
+    crate::mapkey::Key::get(m, key.as_bytes())
 }
 
 fn node_pos(arena: &Arena, n: &Node) -> usize {
@@ -1626,7 +1603,7 @@ mod tests {
         s
     }
 
-    /// Small maps are scanned, large ones searched: both find every key and miss absent ones.
+    /// Maps of every size (one B-tree node or several) find every key and miss absent ones.
     #[test]
     fn map_fields_small_and_large() {
         for n in [1usize, 5, 16, 17, 40] {

@@ -60,6 +60,7 @@ mod exec;
 pub mod fmt;
 pub mod func;
 mod lex;
+mod mapkey;
 pub mod parse;
 pub mod strconv;
 mod template;
