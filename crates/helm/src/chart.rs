@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 
 use serde_json::{Map, Value};
 
-use crate::dirfs::{Dir, Kind, ListBuf, read_sized};
+use crate::dirfs::{Dir, Entry, Kind, ListBuf, read_sized};
 use crate::ignore::Rules;
 use crate::values::Values;
 use crate::yaml;
@@ -402,9 +402,16 @@ fn dir_files_with_top(
     if !matches!(api.as_str(), "v1" | "v2" | "v3" | "") {
         return Err(LoadError::new("unsupported chart version"));
     }
-    // .helmignore is read once: for the rules, and as a file of the chart (when the walk
-    // finds it to be a file).
-    let helmignore = d.read_named(c".helmignore").ok();
+    // The top directory is listed first, so that a chart without a .helmignore (most) costs
+    // no failed open. .helmignore is read once: for the rules, and as a file of the chart
+    // (when the walk finds it to be a file). Should the listing fail, it is read as before
+    // and the walk reports the listing's error.
+    let mut buf = ListBuf::new();
+    let listed = d.entries(&mut buf);
+    let helmignore = match &listed {
+        Ok(entries) if !entries.iter().any(|e| e.is(".helmignore")) => None,
+        _ => d.read_named(c".helmignore").ok(),
+    };
     let mut rules = match &helmignore {
         Some(d) => Rules::parse(&String::from_utf8_lossy(d)).map_err(LoadError)?,
         None => Rules::default(),
@@ -416,10 +423,10 @@ fn dir_files_with_top(
         rules: &rules,
         top: &top,
         helmignore,
-        buf: ListBuf::new(),
+        buf,
         out: &mut files,
     };
-    w.walk(d, dir, "")?;
+    w.walk_listed(d, dir, "", listed)?;
     Ok((files, ParsedChartYaml { data: top, doc: v }))
 }
 
@@ -447,9 +454,19 @@ struct Walk<'a> {
 impl Walk<'_> {
     /// Walks the open directory `d`, at `path`, `rel` from the chart root.
     fn walk(&mut self, d: &Dir, path: &Path, rel: &str) -> Result<(), LoadError> {
-        let entries = d
-            .entries(&mut self.buf)
-            .map_err(|e| LoadError::new(format!("{}: {e}", path.display())))?;
+        let listed = d.entries(&mut self.buf);
+        self.walk_listed(d, path, rel, listed)
+    }
+
+    /// [`Walk::walk`] once `d` is listed.
+    fn walk_listed(
+        &mut self,
+        d: &Dir,
+        path: &Path,
+        rel: &str,
+        listed: std::io::Result<Vec<Entry>>,
+    ) -> Result<(), LoadError> {
+        let entries = listed.map_err(|e| LoadError::new(format!("{}: {e}", path.display())))?;
         for e in entries {
             let name = e.name();
             let name = &*name;

@@ -101,6 +101,14 @@ fn kind_of(t: rustix::fs::FileType) -> Option<Kind> {
 }
 
 impl Entry {
+    /// Whether the name is `name` (bytewise).
+    pub fn is(&self, name: &str) -> bool {
+        #[cfg(unix)]
+        return self.raw.to_bytes() == name.as_bytes();
+        #[cfg(not(unix))]
+        return self.raw == name;
+    }
+
     /// The name, lossily UTF-8 (borrowed when it is UTF-8).
     pub fn name(&self) -> std::borrow::Cow<'_, str> {
         self.raw.to_string_lossy()

@@ -23,6 +23,8 @@ pub(crate) struct Entry<'a> {
     pub data: Value,
     /// `.Template.BasePath`.
     pub base_path: String,
+    /// How many `/` the name has (the first sort key of Helm's parse order).
+    depth: usize,
 }
 
 /// `.Values` as Helm passes it: Go type `common.Values` (a top-level copy of the map; nested
@@ -77,8 +79,10 @@ fn rec_all<'a>(c: &'a Chart, is_root: bool, parent: &Value, out: &mut Vec<Entry<
                 continue;
             }
         }
+        let name = format!("{}/{}", c.full_path, t.name);
         out.push(Entry {
-            name: format!("{}/{}", c.full_path, t.name),
+            depth: memchr::memchr_iter(b'/', name.as_bytes()).count(),
+            name,
             // Templates are read at load, never deferred (see `chart::File`).
             source: crate::yaml::text(t.data().map_or(&[][..], |d| &d[..])),
             data: next.clone(),
@@ -112,10 +116,7 @@ pub(crate) fn all_templates<'a>(
     let top = Value::map(top);
     let mut out = Vec::new();
     rec_all(chart, true, &top, &mut out);
-    out.sort_by(|a, b| {
-        let (ca, cb) = (a.name.matches('/').count(), b.name.matches('/').count());
-        cb.cmp(&ca).then_with(|| b.name.cmp(&a.name))
-    });
+    out.sort_by(|a, b| b.depth.cmp(&a.depth).then_with(|| b.name.cmp(&a.name)));
     // Helm keys templates by name: a later duplicate replaces an earlier one.
     out.dedup_by(|a, b| a.name == b.name);
     out
