@@ -17,7 +17,7 @@ mod cmd;
 /// bench (crates/helm/benches/charts.rs) uses the same allocator, with the same features, so it
 /// measures what users run.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: alloc_mi::MiMalloc = alloc_mi::MiMalloc;
 
 /// GitOps continuous delivery for Kubernetes, in one binary.
 #[derive(Parser)]

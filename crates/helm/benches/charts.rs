@@ -40,7 +40,7 @@ use helm::{Chart, RenderOptions, StreamOptions, Values};
 
 /// The `ferry` binary's allocator (see crates/ferry/src/main.rs), so the bench measures it.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: alloc_mi::MiMalloc = alloc_mi::MiMalloc;
 
 struct Case {
     name: String,
