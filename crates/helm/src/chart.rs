@@ -616,11 +616,11 @@ fn archive_files(data: &[u8]) -> Result<Vec<File>, ArchiveError> {
         }));
     }
     let gz = flate2::read::GzDecoder::new(data);
-    let mut ar = tar::Archive::new(gz);
+    let mut ar = tar::Archive::new(Skipping::new(gz));
     let mut files = Vec::new();
     let mut remaining = MAX_CHART_SIZE;
     let entries = ar
-        .entries()
+        .entries_with_seek()
         .map_err(|e| ArchiveError::Other(e.to_string()))?;
     for entry in entries {
         let mut entry = entry.map_err(|e| ArchiveError::Other(e.to_string()))?;
@@ -675,6 +675,65 @@ fn archive_files(data: &[u8]) -> Result<Vec<File>, ArchiveError> {
         return Err(ArchiveError::Other("no files in chart archive".into()));
     }
     Ok(files)
+}
+
+/// A stream that `tar` may "seek" forward in: skipping reads through one reused buffer. For a
+/// plain reader, `tar` skips to each next header through a fresh zeroed 32 KiB stack buffer,
+/// which was most of the cost of loading a small chart archive.
+struct Skipping<R> {
+    inner: R,
+    /// Bytes read or skipped so far (what `seek` reports).
+    pos: u64,
+    scratch: Vec<u8>,
+}
+
+impl<R: Read> Skipping<R> {
+    fn new(inner: R) -> Self {
+        Skipping {
+            inner,
+            pos: 0,
+            scratch: Vec::new(),
+        }
+    }
+}
+
+impl<R: Read> Read for Skipping<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R: Read> std::io::Seek for Skipping<R> {
+    /// Only forward from the current position (all `tar` asks for).
+    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+        let std::io::SeekFrom::Current(delta) = to else {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::Unsupported,
+                "chart archive streams seek forward only",
+            ));
+        };
+        let mut amt = u64::try_from(delta).map_err(|_| {
+            std::io::Error::new(
+                std::io::ErrorKind::Unsupported,
+                "chart archive streams seek forward only",
+            )
+        })?;
+        if amt > 0 && self.scratch.is_empty() {
+            self.scratch.resize(8192, 0);
+        }
+        while amt > 0 {
+            let want = amt.min(self.scratch.len() as u64) as usize;
+            let n = self.inner.read(&mut self.scratch[..want])?;
+            if n == 0 {
+                return Err(std::io::Error::other("unexpected EOF during skip"));
+            }
+            self.pos += n as u64;
+            amt -= n as u64;
+        }
+        Ok(self.pos)
+    }
 }
 
 /// Go's `path.Clean`.
@@ -1086,6 +1145,25 @@ fn load_files_parsed(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The forward-only stream `tar` seeks in: reads and skips count together, a skip past
+    /// the end and any other seek are errors.
+    #[test]
+    fn skipping_stream() {
+        use std::io::{Seek, SeekFrom};
+        let data: Vec<u8> = (0..20_000u32).map(|i| (i % 251) as u8).collect();
+        let mut s = Skipping::new(&data[..]);
+        let mut b = [0u8; 3];
+        s.read_exact(&mut b).unwrap();
+        assert_eq!(s.stream_position().unwrap(), 3);
+        assert_eq!(s.seek(SeekFrom::Current(10_000)).unwrap(), 10_003);
+        s.read_exact(&mut b).unwrap();
+        assert_eq!(b, [data[10_003], data[10_004], data[10_005]]);
+        assert!(s.seek(SeekFrom::Current(-1)).is_err());
+        assert!(s.seek(SeekFrom::Start(0)).is_err());
+        let e = s.seek(SeekFrom::Current(10_000)).unwrap_err();
+        assert_eq!(e.to_string(), "unexpected EOF during skip");
+    }
 
     #[test]
     fn clean() {
