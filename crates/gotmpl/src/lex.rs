@@ -91,7 +91,7 @@ impl Item {
 
     /// An item of `input[start..end]`.
     #[inline]
-    fn new(typ: ItemType, start: usize, end: usize) -> Item {
+    pub(crate) fn new(typ: ItemType, start: usize, end: usize) -> Item {
         Item {
             typ,
             space: false,
@@ -151,7 +151,7 @@ pub(crate) fn line_of(text: &str, pos: usize) -> usize {
 /// The item type of a word of letters, digits and `_` (Go's `key` table, then `true` and
 /// `false`, then an identifier), decided by its length and first byte before any comparison.
 #[inline]
-fn word_type(w: &[u8]) -> ItemType {
+pub(crate) fn word_type(w: &[u8]) -> ItemType {
     let Some(&first) = w.first() else {
         return ItemType::Identifier;
     };
@@ -183,7 +183,7 @@ fn is_space(c: char) -> bool {
 }
 
 #[inline(always)]
-fn is_space_byte(b: u8) -> bool {
+pub(crate) fn is_space_byte(b: u8) -> bool {
     SPACE[b as usize]
 }
 
@@ -243,7 +243,7 @@ fn is_go_digit(c: char) -> bool {
 }
 
 /// ASCII letters, digits and `_`.
-static ASCII_WORD: [bool; 256] = {
+pub(crate) static ASCII_WORD: [bool; 256] = {
     let mut t = [false; 256];
     let mut i = 0;
     while i < 256 {
@@ -260,6 +260,36 @@ fn has_left_trim_marker(s: &[u8]) -> bool {
 
 fn has_right_trim_marker(s: &[u8]) -> bool {
     s.len() >= 2 && is_space_byte(s[0]) && s[1] == b'-'
+}
+
+/// The offset of the first byte at or after `p` that is not a space (Go's `isSpace`).
+#[inline(always)]
+pub(crate) fn skip_spaces(b: &[u8], mut p: usize) -> usize {
+    while let Some(&c) = b.get(p)
+        && is_space_byte(c)
+    {
+        p += 1;
+    }
+    p
+}
+
+/// Where a word of ASCII letters, digits and `_` from `from` ends, when the lexer would
+/// end it there (an ASCII terminator follows: see [`Lexer::at_terminator`]); `None` when
+/// the input ends or another character follows (the lexer's general path decides those).
+#[inline(always)]
+pub(crate) fn word_end(b: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while let Some(&c) = b.get(i) {
+        if !ASCII_WORD[c as usize] {
+            break;
+        }
+        i += 1;
+    }
+    match b.get(i) {
+        Some(b' ' | b'\t' | b'\r' | b'\n' | b'.' | b',' | b'|' | b':' | b')' | b'(') => Some(i),
+        Some(b'}') if b.get(i + 1) == Some(&b'}') => Some(i),
+        _ => None,
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -299,6 +329,39 @@ impl<'a> Lexer<'a> {
     /// The text being lexed.
     pub(crate) fn input(&self) -> &'a str {
         self.input
+    }
+
+    /// True inside an action (after a left delimiter, before its right delimiter), where
+    /// the parser's fast path may read the text itself (see [`Lexer::skip_to`],
+    /// [`Lexer::close_action`]).
+    #[inline]
+    pub(crate) fn inside_action(&self) -> bool {
+        self.state == State::InsideAction
+    }
+
+    /// The offset where the next item starts (its spaces included).
+    #[inline]
+    pub(crate) fn pos(&self) -> usize {
+        self.pos
+    }
+
+    /// Continues inside the action at `pos`, as after an item that ended there.
+    #[inline]
+    pub(crate) fn skip_to(&mut self, pos: usize) {
+        self.pos = pos;
+        self.start = pos;
+    }
+
+    /// Continues after the right delimiter at `rd` (`}}`; `trim`: it had a trim marker, so
+    /// the spaces after it are skipped), as [`Lexer::lex_right_delim`] does.
+    #[inline]
+    pub(crate) fn close_action(&mut self, rd: usize, trim: bool) {
+        self.pos = rd + RIGHT_DELIM.len();
+        if trim {
+            self.pos += leading_spaces(&self.bytes()[self.pos..]);
+        }
+        self.start = self.pos;
+        self.state = State::Text;
     }
 
     /// The message of the `Error` item returned last.

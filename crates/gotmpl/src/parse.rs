@@ -8,7 +8,9 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use crate::error::Error;
-use crate::lex::{Item, ItemType, Lexer, describe, line_of};
+use crate::lex::{
+    ASCII_WORD, Item, ItemType, Lexer, describe, line_of, skip_spaces, word_end, word_type,
+};
 
 /// Ids of string constants (never 0), handed to threads in blocks.
 static NEXT_STRING_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -1110,6 +1112,69 @@ struct Parser<'a, 'f> {
 
 type PResult<T> = Result<T, Error>;
 
+/// How a pipeline read by the fast path ended.
+enum FastEnd {
+    /// At the action's right delimiter `}}` (at `rd`; `trim`: with its marker; `gap`: the
+    /// spaces before it).
+    Delim { rd: usize, trim: bool, gap: usize },
+    /// At a `)`: the offset after it.
+    Paren(usize),
+}
+
+/// The declarations of a pipeline read by the fast path.
+#[derive(Clone, Copy)]
+struct FastDecls {
+    /// Where the first variable starts (the pipeline's position).
+    pos: usize,
+    is_assign: bool,
+    decl: List<VarDecl>,
+}
+
+/// Where the variable at `p` (`$`, `$x`) ends, when the lexer would end it there (see
+/// [`word_end`]); `None` when the general path must decide.
+#[inline(always)]
+fn var_end(b: &[u8], p: usize) -> Option<usize> {
+    match b.get(p + 1) {
+        Some(&n) if ASCII_WORD[n as usize] => word_end(b, p + 1),
+        Some(b' ' | b'\t' | b'\r' | b'\n' | b'.' | b',' | b'|' | b':' | b')' | b'(') => Some(p + 1),
+        Some(b'}') if b.get(p + 2) == Some(&b'}') => Some(p + 1),
+        _ => None,
+    }
+}
+
+/// Whether the fast path is used (tests compare it with the general path).
+#[cfg(not(test))]
+#[inline(always)]
+fn fast_enabled() -> bool {
+    true
+}
+
+#[cfg(test)]
+thread_local! {
+    static NO_FAST: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+#[cfg(test)]
+fn fast_enabled() -> bool {
+    !NO_FAST.with(|c| c.get())
+}
+
+/// The deepest parentheses the fast path reads (deeper ones: the general path).
+const FAST_MAX_DEPTH: u32 = 16;
+
+/// The right delimiter at `p`, after `gap` spaces: the offset of its `}}` and whether it has
+/// a trim marker (` -}}`: a space, then `-`, as Go's lexer requires).
+#[inline(always)]
+fn action_end(b: &[u8], p: usize, gap: usize) -> Option<(usize, bool)> {
+    match b.get(p)? {
+        b'}' if b.get(p + 1) == Some(&b'}') => Some((p, false)),
+        b'-' if gap > 0 && b.get(p + 1) == Some(&b'}') && b.get(p + 2) == Some(&b'}') => {
+            Some((p + 1, true))
+        }
+        _ => None,
+    }
+}
+
 /// A decimal number of up to 18 digits without a leading zero (or `0`): what
 /// `strconv::parse_number` computes for it, without its general parsing.
 fn small_decimal(text: &str, pos: usize) -> Option<Number> {
@@ -1362,6 +1427,19 @@ impl<'a> Parser<'a, '_> {
         while self.peek().typ != ItemType::Eof {
             if self.peek().typ == ItemType::LeftDelim {
                 let delim = self.next();
+                if self.fast_ok() && !self.starts_define() {
+                    // Not a definition: the action, as `text_or_action` parses it (without
+                    // reading its first item ahead, so the fast path can take it).
+                    self.action_pos = Some(delim.pos());
+                    let r = self.action();
+                    self.action_pos = None;
+                    match r? {
+                        Parsed::Pushed => continue,
+                        e @ (Parsed::End | Parsed::Else) => {
+                            return Err(self.errorf(format!("unexpected {}", e.describe())));
+                        }
+                    }
+                }
                 if self.next().typ == ItemType::Define {
                     self.parse_definition()?;
                     continue;
@@ -1454,6 +1532,12 @@ impl<'a> Parser<'a, '_> {
     }
 
     fn action(&mut self) -> PResult<Parsed> {
+        if self.peek_count == 0
+            && self.fast_ok()
+            && let Some(r) = self.fast_action()
+        {
+            return r;
+        }
         let token = self.next();
         match token.typ {
             ItemType::Block => return self.block_control().map(|n| self.push(n)),
@@ -1485,6 +1569,482 @@ impl<'a> Parser<'a, '_> {
             pos: token.pos(),
             pipe,
         })))
+    }
+
+    // ---- The fast path ----
+    //
+    // The common actions (`{{ .Values.x }}`, `{{- include "x" (dict "a" .b) | nindent 4 }}`,
+    // `{{ end }}`, `{{- if .x }}`) are read straight from the text, without the lexer's
+    // items: the same nodes, pushed to the arena in the same order, as the general path
+    // (`pipeline`, `command`, `operand`, `term`) makes from the lexer's items. Anything else
+    // (declarations, keywords but `end`, `else`, `if`, `range` and `with` first, escapes,
+    // raw strings, numbers but small decimals, non-ASCII, chains after a term, and every
+    // error) gives up: what the fast path added is taken back and the general path parses
+    // the action from where it started.
+
+    /// True when the fast path may read the text (the lexer is inside an action).
+    #[inline]
+    fn fast_ok(&self) -> bool {
+        fast_enabled() && self.lex.inside_action()
+    }
+
+    /// True when the action's first item (the lexer is after its left delimiter) may be
+    /// `define`.
+    fn starts_define(&self) -> bool {
+        let b = self.lex_input().as_bytes();
+        let p = skip_spaces(b, self.lex.pos());
+        b.get(p..).is_some_and(|r| r.starts_with(b"define"))
+    }
+
+    /// The fast path of [`Parser::action`] (the lexer is inside the action, nothing is
+    /// read ahead); `None` when the general path must parse it.
+    fn fast_action(&mut self) -> Option<PResult<Parsed>> {
+        let b = self.lex_input().as_bytes();
+        let start = self.lex.pos();
+        let p = skip_spaces(b, start);
+        if b.get(p).is_some_and(u8::is_ascii_lowercase) {
+            let e = word_end(b, p)?;
+            let typ = word_type(&b[p..e]);
+            match typ {
+                ItemType::End | ItemType::Else => {
+                    let q = skip_spaces(b, e);
+                    if typ == ItemType::Else && b.get(q).is_some_and(u8::is_ascii_lowercase) {
+                        // `else if`, `else with`: the keyword after `else` is read ahead, as
+                        // `else_control` does.
+                        let e2 = word_end(b, q)?;
+                        let t2 = word_type(&b[q..e2]);
+                        if t2 != ItemType::If && t2 != ItemType::With {
+                            return None;
+                        }
+                        let mut t = Item::new(t2, q, e2);
+                        t.space = q > e;
+                        self.lex.skip_to(e2);
+                        self.token[0] = t;
+                        self.peek_count = 1;
+                        return Some(Ok(Parsed::Else));
+                    }
+                    let (rd, trim) = action_end(b, q, q - e)?;
+                    self.close_action(rd, trim, q - e);
+                    return Some(Ok(if typ == ItemType::End {
+                        Parsed::End
+                    } else {
+                        Parsed::Else
+                    }));
+                }
+                ItemType::If | ItemType::Range | ItemType::With => {
+                    let mut t = Item::new(typ, p, e);
+                    t.space = p > start;
+                    self.lex.skip_to(e);
+                    self.token[0] = t;
+                    let context = match typ {
+                        ItemType::If => "if",
+                        ItemType::Range => "range",
+                        _ => "with",
+                    };
+                    return Some(self.control(context).map(|n| self.push(n)));
+                }
+                ItemType::Identifier | ItemType::Bool => {}
+                _ => return None,
+            }
+        }
+        let pipe = self.fast_top_pipe("command")?;
+        Some(Ok(self.push(Node::Action(Action {
+            pos: pipe.pos,
+            pipe,
+        }))))
+    }
+
+    /// The fast path of [`Parser::pipeline`] for a pipeline that ends the action (the
+    /// lexer is inside it, nothing is read ahead): the pipeline, with the lexer after the
+    /// right delimiter and it as the last item read; `None` (and nothing changed) when the
+    /// general path must parse it.
+    fn fast_top_pipe(&mut self, context: &str) -> Option<Pipe> {
+        let marks = (
+            self.arg_stack.len(),
+            self.cmd_stack.len(),
+            self.arena.args.len(),
+            self.arena.cmds.len(),
+            self.arena.pipes.len(),
+            self.arena.strs.len(),
+            self.arena.numbers.len(),
+            self.arena.decls.len(),
+            self.arena.escaped.len(),
+            self.vars.len(),
+        );
+        // (Functions resolved on the way stay in the arena: the name cache refers to them.)
+        let start = self.lex.pos();
+        let r = self
+            .fast_decls(start, context)
+            .and_then(|(decl, p)| self.fast_pipe(p, 0, decl));
+        match r {
+            Some((pipe, FastEnd::Delim { rd, trim, gap })) => {
+                self.close_action(rd, trim, gap);
+                Some(pipe)
+            }
+            _ => {
+                self.arg_stack.truncate(marks.0);
+                self.cmd_stack.truncate(marks.1);
+                self.arena.args.truncate(marks.2);
+                self.arena.cmds.truncate(marks.3);
+                self.arena.pipes.truncate(marks.4);
+                self.arena.strs.truncate(marks.5);
+                self.arena.numbers.truncate(marks.6);
+                self.arena.decls.truncate(marks.7);
+                self.arena.escaped.truncate(marks.8);
+                self.vars.truncate(marks.9);
+                None
+            }
+        }
+    }
+
+    /// Ends the action at the right delimiter `rd` (`trim`: with its trim marker; `gap`:
+    /// the spaces before it, the marker's included), as reading the delimiter item does.
+    fn close_action(&mut self, rd: usize, trim: bool, gap: usize) {
+        self.lex.close_action(rd, trim);
+        let mut t = Item::new(ItemType::RightDelim, rd, rd + 2);
+        // (Go's space item before ` -}}` leaves out the marker's space.)
+        t.space = gap > usize::from(trim);
+        self.token[0] = t;
+        self.peek_count = 0;
+    }
+
+    /// A pipeline from `p`: at `depth` 0 one that ends the action, deeper one in
+    /// parentheses (its `(` read). Returns it and how it ended.
+    fn fast_pipe(
+        &mut self,
+        start: usize,
+        depth: u32,
+        decls: Option<FastDecls>,
+    ) -> Option<(Pipe, FastEnd)> {
+        let b = self.lex_input().as_bytes();
+        let mut p = skip_spaces(b, start);
+        let mut gap = p - start;
+        let pos = decls.map_or(p, |d| d.pos);
+        let base = self.cmd_stack.len();
+        let end = loop {
+            if depth == 0 {
+                if let Some((rd, trim)) = action_end(b, p, gap) {
+                    break FastEnd::Delim { rd, trim, gap };
+                }
+            } else if b.get(p) == Some(&b')') {
+                break FastEnd::Paren(p + 1);
+            }
+            // A command: operands separated by spaces, up to a pipe or the end.
+            let cmd_pos = p;
+            let arg_base = self.arg_stack.len();
+            loop {
+                let (arg, after) = self.fast_operand(b, p, depth)?;
+                self.arg_stack.push(arg);
+                p = skip_spaces(b, after);
+                gap = p - after;
+                let at_end = if depth == 0 {
+                    action_end(b, p, gap).is_some()
+                } else {
+                    b.get(p) == Some(&b')')
+                };
+                if at_end {
+                    break;
+                }
+                if b.get(p) == Some(&b'|') {
+                    let q = p + 1;
+                    p = skip_spaces(b, q);
+                    gap = p - q;
+                    break;
+                }
+                if gap == 0 {
+                    return None;
+                }
+            }
+            let args = self.arena.take_from(&mut self.arg_stack, arg_base);
+            // Go's "non executable command in pipeline stage N".
+            if self.cmd_stack.len() > base
+                && matches!(
+                    self.arena[args][0],
+                    Arg::Bool(..)
+                        | Arg::Dot(_)
+                        | Arg::Nil(_)
+                        | Arg::Number { .. }
+                        | Arg::String { .. }
+                )
+            {
+                return None;
+            }
+            self.cmd_stack.push(Command { pos: cmd_pos, args });
+        };
+        if self.cmd_stack.len() == base {
+            return None;
+        }
+        let cmds = self.arena.take_from(&mut self.cmd_stack, base);
+        Some((
+            Pipe {
+                pos,
+                is_assign: decls.is_some_and(|d| d.is_assign),
+                decl: decls.map_or(List::EMPTY, |d| d.decl),
+                cmds,
+            },
+            end,
+        ))
+    }
+
+    /// The declarations that start a pipeline at `start` (`$x :=`, `$x =`, and for
+    /// `range` `$i, $x :=`), added to the arena and the variables in scope; returns them
+    /// (`None` when there are none) and where the pipeline's commands start. `None` when
+    /// the general path must parse the pipeline.
+    fn fast_decls(&mut self, start: usize, context: &str) -> Option<(Option<FastDecls>, usize)> {
+        let b = self.lex_input().as_bytes();
+        let p = skip_spaces(b, start);
+        if b.get(p) != Some(&b'$') {
+            return Some((None, start));
+        }
+        let e = var_end(b, p)?;
+        let q = skip_spaces(b, e);
+        let decl_start = self.arena.decls.len() as u32;
+        let (is_assign, after) = match b.get(q) {
+            Some(b':') if b.get(q + 1) == Some(&b'=') => (false, q + 2),
+            Some(b'=') => (true, q + 1),
+            Some(b',') if context == "range" => {
+                // `$i, $x :=` (a second variable, then `:=` or `=`).
+                self.fast_decl(p, e);
+                let p2 = skip_spaces(b, q + 1);
+                if b.get(p2) != Some(&b'$') {
+                    return None;
+                }
+                let e2 = var_end(b, p2)?;
+                let q2 = skip_spaces(b, e2);
+                let (is_assign, after) = match b.get(q2) {
+                    Some(b':') if b.get(q2 + 1) == Some(&b'=') => (false, q2 + 2),
+                    Some(b'=') => (true, q2 + 1),
+                    _ => return None,
+                };
+                self.fast_decl(p2, e2);
+                return Some((
+                    Some(FastDecls {
+                        pos: p,
+                        is_assign,
+                        decl: self.decls_from(decl_start),
+                    }),
+                    after,
+                ));
+            }
+            Some(b',' | b':') => return None,
+            // An operand.
+            _ => return Some((None, start)),
+        };
+        self.fast_decl(p, e);
+        Some((
+            Some(FastDecls {
+                pos: p,
+                is_assign,
+                decl: self.decls_from(decl_start),
+            }),
+            after,
+        ))
+    }
+
+    /// Declares the variable `input[p..e]` (a declaration of the pipeline being read).
+    fn fast_decl(&mut self, p: usize, e: usize) {
+        let name = self.src(p, e);
+        self.arena.decls.push(VarDecl { pos: p, name });
+        let v = &self.lex_input()[p..e];
+        self.vars.push(v);
+    }
+
+    /// The declarations pushed to the arena from `start`.
+    fn decls_from(&self, start: u32) -> List<VarDecl> {
+        List {
+            start,
+            len: self.arena.decls.len() as u32 - start,
+            _t: PhantomData,
+        }
+    }
+
+    /// An operand at `p` (a field, variable, function, string, small decimal, boolean or
+    /// parenthesized pipeline, with the fields after it); returns it and where it ends.
+    #[inline]
+    fn fast_operand(&mut self, b: &'a [u8], p: usize, depth: u32) -> Option<(Arg, usize)> {
+        let c = *b.get(p)?;
+        let (arg, after) = match c {
+            b'.' => {
+                let n = *b.get(p + 1)?;
+                if n.is_ascii_alphabetic() || n == b'_' {
+                    let e = word_end(b, p + 1)?;
+                    let start = self.arena.strs.len() as u32;
+                    let id = self.src(p + 1, e);
+                    self.arena.strs.push(id);
+                    let (pos, e) = self.fast_fields(b, p, e)?;
+                    let idents = self.fields_from(start);
+                    return Some((Arg::Field { pos, idents }, e));
+                }
+                if n.is_ascii_digit() || n >= 0x80 {
+                    return None;
+                }
+                (Arg::Dot(p), p + 1)
+            }
+            b'$' => {
+                let e = var_end(b, p)?;
+                let name = self.lex_input().get(p..e)?;
+                if !self.vars[self.vars_base..].contains(&name) {
+                    return None;
+                }
+                let start = self.arena.strs.len() as u32;
+                let id = self.src(p, e);
+                self.arena.strs.push(id);
+                let (pos, e) = self.fast_fields(b, p, e)?;
+                let idents = self.fields_from(start);
+                return Some((Arg::Variable { pos, idents }, e));
+            }
+            b'"' => {
+                // (As the lexer reads it: to the first unescaped quote, without newlines.)
+                let mut q = p + 1;
+                let mut escapes = false;
+                loop {
+                    q += memchr::memchr3(b'"', b'\\', b'\n', b.get(q..)?)?;
+                    match b[q] {
+                        b'"' => break,
+                        b'\\' if !matches!(b.get(q + 1), None | Some(b'\n')) => {
+                            escapes = true;
+                            q += 2;
+                        }
+                        _ => return None,
+                    }
+                }
+                let text = if escapes {
+                    let mut t = Item::new(ItemType::String, p, q + 1);
+                    t.escapes = true;
+                    self.lit_general(t)?
+                } else {
+                    Lit {
+                        start: p as u32 + 1,
+                        end: q as u32,
+                        escaped: false,
+                    }
+                };
+                (
+                    Arg::String {
+                        pos: p,
+                        text,
+                        id: next_string_id(),
+                        quoted_len: (q + 1 - p) as u32,
+                    },
+                    q + 1,
+                )
+            }
+            b'(' => {
+                if depth >= FAST_MAX_DEPTH {
+                    return None;
+                }
+                let (pipe, end) = self.fast_pipe(p + 1, depth + 1, None)?;
+                let FastEnd::Paren(after) = end else {
+                    return None;
+                };
+                let arg = Arg::Pipe {
+                    pos: pipe.pos,
+                    pipe: self.arena.add(pipe),
+                };
+                if b.get(after) == Some(&b'.') {
+                    // A chain: `(pipeline).a.b`.
+                    let start = self.arena.strs.len() as u32;
+                    let (pos, e) = self.fast_fields(b, after, after)?;
+                    let fields = self.fields_from(start);
+                    let node = self.arena.add(arg);
+                    return Some((Arg::Chain { pos, node, fields }, e));
+                }
+                (arg, after)
+            }
+            b'`' => {
+                let k = memchr::memchr(b'`', b.get(p + 1..)?)?;
+                let q = p + 1 + k;
+                let text = self.lit_general(Item::new(ItemType::RawString, p, q + 1))?;
+                (
+                    Arg::String {
+                        pos: p,
+                        text,
+                        id: next_string_id(),
+                        quoted_len: (q + 1 - p) as u32,
+                    },
+                    q + 1,
+                )
+            }
+            b'0'..=b'9' => {
+                let mut e = p + 1;
+                while b.get(e).is_some_and(u8::is_ascii_digit) {
+                    e += 1;
+                }
+                match b.get(e) {
+                    Some(b' ' | b'\t' | b'\r' | b'\n' | b'|' | b')' | b'}') => {}
+                    _ => return None,
+                }
+                let n = small_decimal(self.lex_input().get(p..e)?, p)?;
+                (
+                    Arg::Number {
+                        pos: p,
+                        num: self.arena.add(n),
+                    },
+                    e,
+                )
+            }
+            b'a'..=b'z' | b'A'..=b'Z' | b'_' => {
+                let e = word_end(b, p)?;
+                match word_type(&b[p..e]) {
+                    ItemType::Identifier => {
+                        let func = self.resolve_func(Item::new(ItemType::Identifier, p, e))?;
+                        (
+                            Arg::Ident {
+                                pos: p,
+                                name_len: (e - p) as u32,
+                                func,
+                            },
+                            e,
+                        )
+                    }
+                    ItemType::Bool => (Arg::Bool(p, b[p] == b't'), e),
+                    ItemType::Nil => (Arg::Nil(p), e),
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        };
+        // A field after a term is a chain (or Go's "unexpected . after term"): the general
+        // path's.
+        if b.get(after) == Some(&b'.') {
+            return None;
+        }
+        Some((arg, after))
+    }
+
+    /// The fields that follow a field or variable (`.b.c` after `.a`) ending at `e`, whose
+    /// identifiers are pushed to the arena; returns the operand's position (Go's: its
+    /// second field's when there is one) and where the fields end.
+    #[inline]
+    fn fast_fields(&mut self, b: &[u8], first: usize, mut e: usize) -> Option<(usize, usize)> {
+        let mut pos = first;
+        if b.get(e) == Some(&b'.') {
+            pos = e;
+            loop {
+                let n = *b.get(e + 1)?;
+                if !(n.is_ascii_alphabetic() || n == b'_') {
+                    return None;
+                }
+                let e2 = word_end(b, e + 1)?;
+                let id = self.src(e + 1, e2);
+                self.arena.strs.push(id);
+                e = e2;
+                if b.get(e) != Some(&b'.') {
+                    break;
+                }
+            }
+        }
+        Some((pos, e))
+    }
+
+    /// The identifiers pushed to the arena from `start`.
+    #[inline]
+    fn fields_from(&self, start: u32) -> List<TextRange> {
+        List {
+            start,
+            len: self.arena.strs.len() as u32 - start,
+            _t: PhantomData,
+        }
     }
 
     fn break_control(&mut self, pos: usize, what: &str) -> PResult<Node> {
@@ -1619,6 +2179,13 @@ impl<'a> Parser<'a, '_> {
     }
 
     fn pipeline(&mut self, context: &str, end: ItemType) -> PResult<Pipe> {
+        if end == ItemType::RightDelim
+            && self.peek_count == 0
+            && self.fast_ok()
+            && let Some(pipe) = self.fast_top_pipe(context)
+        {
+            return Ok(pipe);
+        }
         let token = self.peek();
         let mut pipe = Pipe {
             pos: token.pos(),
@@ -2083,6 +2650,116 @@ mod tests {
         let (_, a) = name_hash(b"quote }}", 0, 5);
         let (_, b) = name_hash(b"quota }}", 0, 5);
         assert_ne!(a, b);
+    }
+
+    /// The trees (every node, position and list, string constant ids and function indices
+    /// left out) or the error of parsing `text`, with the fast path or without.
+    fn dump(text: &str, fast: bool) -> String {
+        let f = crate::func::Function::plain(
+            crate::func::Signature::variadic(&[], crate::func::Type::Any),
+            |_| Ok(crate::value::Value::Nil),
+        );
+        // Every name is a function but those starting with `z`.
+        let resolve =
+            move |n: &str| (!n.starts_with('z')).then(|| FuncRef(Resolved::User(f.clone())));
+        NO_FAST.with(|c| c.set(!fast));
+        let r = parse("t", Arc::from(text), &resolve);
+        NO_FAST.with(|c| c.set(false));
+        match r {
+            Err(e) => format!("error: {e}"),
+            Ok(trees) => {
+                let mut out = String::new();
+                for t in &trees {
+                    let _ = writeln!(out, "{}: {:?} {:?}", t.name, t.root, t.arena);
+                }
+                mask_ids(&out)
+            }
+        }
+    }
+
+    /// `s` without string constant ids, function indices and the arena's functions (the
+    /// fast path may resolve a name twice when it gives up).
+    fn mask_ids(s: &str) -> String {
+        let mut out = String::new();
+        let mut rest = s;
+        loop {
+            let next = ["id: ", "func: Idx(", "funcs: ["]
+                .iter()
+                .filter_map(|k| rest.find(k).map(|i| (i, *k)))
+                .min();
+            let Some((i, k)) = next else {
+                out.push_str(rest);
+                return out;
+            };
+            out.push_str(&rest[..i + k.len()]);
+            rest = &rest[i + k.len()..];
+            let end = if k == "funcs: [" {
+                rest.find(']').unwrap_or(rest.len())
+            } else {
+                rest.find(|c: char| !c.is_ascii_digit())
+                    .unwrap_or(rest.len())
+            };
+            out.push('_');
+            rest = &rest[end..];
+        }
+    }
+
+    #[test]
+    fn the_fast_path_makes_the_general_path_s_trees_and_errors() {
+        let cases = [
+            "{{ .Values.x }}",
+            "a{{- .Values.x.y -}}\n  b",
+            "{{.a}}{{ .a  -}} x{{ .a\t-}}y{{.a -}}",
+            "{{ include \"x\" . | nindent 4 }}",
+            "{{- include \"x\" (dict \"a\" .b \"c\" (list 1 2)) | nindent 4 }}",
+            "{{ if .a }}x{{ else if .b }}y{{ else with .c }}z{{ else }}w{{ end }}{{ end }}",
+            "{{ if .a }}x{{ else }}y{{ end }}",
+            "{{ with $x := .a }}{{ $x }}{{ end }}",
+            "{{ range $i, $v := .list }}{{ $i }}{{ $v.name }}{{ end }}",
+            "{{ range $v := .list }}{{ break }}{{ continue }}{{ end }}",
+            "{{ $x := 1 }}{{ $x = 2 }}{{ $x }}",
+            "{{ $x, $y := 1 }}",
+            "{{ $ }}{{ $.Values.a }}{{ $x }}",
+            "{{ (.a).b.c }}{{ (f .a).b }}{{ f.b }}{{ \"s\".b }}{{ 1.5 }}{{ 0x1F }}{{ -1 }}",
+            "{{ \"a\\tb\" }}{{ `raw` }}{{ `a\rb` }}{{ \"\\q\" }}",
+            "{{ true }}{{ false | not }}{{ nil }}{{ . }}{{ .a . }}{{ . | f }}",
+            "{{ f | 1 }}{{ f | \"s\" }}{{ f | . }}",
+            "{{ f |}}{{ | f }}{{ f || g }}",
+            "{{ zundefined 1 }}{{ f (zundefined) }}",
+            "{{ .a.b.c.d.e | f .x.y | g }}",
+            "{{ define \"d\" }}{{ .x }}{{ end }}{{ template \"d\" . }}",
+            "{{ block \"b\" . }}{{ .y }}{{ end }}",
+            "{{/* c */}}{{- /* c */ -}}{{ .a /* c */ }}",
+            "{{ .a }",
+            "{{ .a",
+            "{{ (.a }}",
+            "{{ .a) }}",
+            "{{ end }}",
+            "{{ else }}",
+            "{{ if }}{{ end }}",
+            "{{ .é }}{{ éa }}",
+            "{{ f\n.a\n}}",
+            "{{ .a.1 }}{{ .a. }}{{ ..a }}{{ .a..b }}",
+            "{{ $x := }}",
+            "{{ 01 }}{{ 1_0 }}{{ 1e3 }}{{ 9999999999999999999 }}",
+            "{{ (((((((((((((((((((.a))))))))))))))))))) }}",
+            "{{ f -}}{{ f -1 }}{{- -}}{{ -}}",
+            "{{ range $i, }}{{ end }}",
+            "{{ .a := 1 }}{{ $x.y := 1 }}{{ $x : 1 }}",
+        ];
+        for text in cases {
+            assert_eq!(dump(text, true), dump(text, false), "{text}");
+            // Every prefix, and every text with one byte left out.
+            for i in 0..text.len() {
+                if text.is_char_boundary(i) {
+                    let cut = &text[..i];
+                    assert_eq!(dump(cut, true), dump(cut, false), "{cut}");
+                    let next = text[i..].chars().next().map_or(0, char::len_utf8);
+                    let gap = format!("{}{}", &text[..i], &text[i + next..]);
+                    assert_eq!(dump(&gap, true), dump(&gap, false), "{gap}");
+                }
+            }
+        }
     }
 
     #[test]
