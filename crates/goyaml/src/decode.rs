@@ -318,6 +318,14 @@ fn resolve_table(c: u8) -> u8 {
     }
 }
 
+/// Whether a plain scalar starting with byte `c` may resolve to something other than a
+/// string (a number, boolean, null, special float, timestamp or the merge key `<<`): false
+/// means [`resolve`] gives `!!str` for any untagged non-empty text starting with `c`.
+#[inline]
+pub(crate) fn may_resolve_to_non_string(c: u8) -> bool {
+    resolve_table(c) != 0 || c == b'<'
+}
+
 fn resolve_map(s: &str) -> Option<(&'static str, Scalar<'static>)> {
     Some(match s {
         "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {

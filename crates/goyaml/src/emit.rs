@@ -442,8 +442,11 @@ impl Emitter {
         if !self.indention || self.column > indent || (self.column == indent && !self.whitespace) {
             self.put_break();
         }
-        while self.column < indent {
-            self.put(' ');
+        if self.column < indent {
+            // The spaces at once (one `put` each costs a capacity check per space).
+            let n = (indent - self.column) as usize;
+            self.out.extend(std::iter::repeat_n(' ', n));
+            self.column = indent;
         }
         self.whitespace = true;
         self.indention = true;
@@ -459,7 +462,9 @@ impl Emitter {
             self.put(' ');
         }
         self.out.push_str(ind);
-        self.column += ind.chars().count() as i64;
+        // Indicators are ASCII: one column per byte.
+        debug_assert!(ind.is_ascii());
+        self.column += ind.len() as i64;
         self.whitespace = is_whitespace;
         self.indention = self.indention && is_indention;
     }
@@ -530,7 +535,12 @@ impl Emitter {
     /// Writes a block mapping key and its `:` (its value follows, then [`Self::end_item`]).
     fn map_key(&mut self, k: &str) {
         self.write_indent();
-        let simple = !k.contains(['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}']) && k.len() <= 128;
+        // No line break (`\n`, `\r`, NEL, U+2028/9): the non-ASCII ones need a look only
+        // when the key has a non-ASCII byte.
+        let kb = k.as_bytes();
+        let simple = kb.len() <= 128
+            && !kb.iter().any(|&b| b == b'\n' || b == b'\r')
+            && (kb.is_ascii() || !k.contains(['\u{85}', '\u{2028}', '\u{2029}']));
         self.in_seq_item.push(false);
         if simple {
             self.set_context(false, false, true, true);
@@ -674,6 +684,22 @@ impl Emitter {
     }
 
     fn string(&mut self, s: &str) {
+        // A first byte that starts no number, boolean, null, merge key or special float (the
+        // common case: a letter) resolves to a string and is no base-60 float nor one of v3's
+        // booleans, so plain style is possible without resolving the text.
+        if let Some(&c) = s.as_bytes().first()
+            && !crate::decode::may_resolve_to_non_string(c)
+        {
+            if quiet_plain(s.as_bytes()) {
+                // No line break, and what `scalar` writes at once.
+                self.quiet_scalar(s);
+            } else if s.contains('\n') {
+                self.scalar(s, Style::Literal);
+            } else {
+                self.scalar_general(s, Style::Plain);
+            }
+            return;
+        }
         let can_use_plain = {
             let plain_ok =
                 matches!(crate::decode::resolve("", s), Ok((t, _)) if t == "tag:yaml.org,2002:str");
@@ -711,18 +737,23 @@ impl Emitter {
 
     fn scalar(&mut self, value: &str, requested: Style) {
         if requested == Style::Plain && quiet_plain(value.as_bytes()) {
-            // What `scalar_general` does for it: the analysis allows every style and the
-            // plain text has no space or break to fold at.
-            if !self.whitespace {
-                self.put(' ');
-            }
-            self.out.push_str(value);
-            self.column += value.len() as i64;
-            self.whitespace = false;
-            self.indention = false;
+            self.quiet_scalar(value);
             return;
         }
         self.scalar_general(value, requested);
+    }
+
+    /// A plain scalar for which [`quiet_plain`] holds, as `scalar_general` writes it: the
+    /// analysis allows every style and the text has no space or break to fold at.
+    #[inline]
+    fn quiet_scalar(&mut self, value: &str) {
+        if !self.whitespace {
+            self.put(' ');
+        }
+        self.out.push_str(value);
+        self.column += value.len() as i64;
+        self.whitespace = false;
+        self.indention = false;
     }
 
     fn scalar_general(&mut self, value: &str, requested: Style) {
@@ -1099,6 +1130,55 @@ mod tests {
             }
         }
         assert!(quiet > 2_000, "only {quiet} quiet scalars");
+    }
+
+    #[test]
+    fn first_bytes_that_cannot_resolve_need_no_resolving() {
+        // `string` skips `resolve` for such first bytes: whatever follows, the text must
+        // resolve to a string, be no base-60 float and none of v3's booleans.
+        const TAILS: &[&str] = &[
+            "",
+            "1",
+            "0",
+            "x",
+            "es",
+            "rue",
+            "alse",
+            "ull",
+            "n",
+            "ff",
+            ".5",
+            "e3",
+            "<",
+            ":30",
+            "_1",
+            "0x1",
+            "2001-01-01",
+            "inf",
+            ".inf",
+            "AN",
+        ];
+        for c in 1..=0x7Fu8 {
+            if crate::decode::may_resolve_to_non_string(c) {
+                continue;
+            }
+            for t in TAILS {
+                let s = format!("{}{t}", c as char);
+                assert!(
+                    matches!(crate::decode::resolve("", &s), Ok((t, _)) if t == "tag:yaml.org,2002:str"),
+                    "{s:?}"
+                );
+                assert!(!is_base60_float(&s), "{s:?}");
+            }
+        }
+        for c in [
+            b'y', b'n', b'o', b'Y', b'N', b'O', b't', b'f', b'.', b'-', b'+', b'~', b'<',
+        ] {
+            assert!(crate::decode::may_resolve_to_non_string(c));
+        }
+        for c in b'0'..=b'9' {
+            assert!(crate::decode::may_resolve_to_non_string(c));
+        }
     }
 
     #[test]

@@ -16,14 +16,45 @@ pub(crate) struct JsonStyle {
     pub indent: bool,
 }
 
+/// Bytes `write_json_string` copies as they are: printable ASCII (and DEL) but `"` and `\\`,
+/// and non-ASCII bytes other than 0xE2 (which may start U+2028/U+2029); with `html`, not
+/// `<`, `>`, `&` either.
+const fn json_plain_table(html: bool) -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut b = 0x20;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c != b'"'
+            && c != b'\\'
+            && c != 0xE2
+            && !(html && (c == b'<' || c == b'>' || c == b'&'));
+        b += 1;
+    }
+    t
+}
+const JSON_PLAIN: [bool; 256] = json_plain_table(false);
+const JSON_PLAIN_HTML: [bool; 256] = json_plain_table(true);
+
 /// Appends `s` as a JSON string the way encoding/json does.
 pub(crate) fn write_json_string(out: &mut String, s: &str, escape_html: bool) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push('"');
     let bytes = s.as_bytes();
+    let plain = if escape_html {
+        &JSON_PLAIN_HTML
+    } else {
+        &JSON_PLAIN
+    };
     let mut start = 0;
     let mut i = 0;
     while i < bytes.len() {
+        // Runs of bytes written as they are, at once.
+        while i < bytes.len() && plain[bytes[i] as usize] {
+            i += 1;
+        }
+        if i == bytes.len() {
+            break;
+        }
         let b = bytes[i];
         if b < 0x80 {
             let esc: Option<&str> = match b {
@@ -485,6 +516,58 @@ pub(crate) fn json_to_value(j: Json, err: &mut Option<Error>) -> Value {
                 m.insert(k, v);
             }
             Value::map(m)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// encoding/json's string escaping, one byte at a time (the reference for the run
+    /// copying in [`write_json_string`]).
+    fn reference(s: &str, escape_html: bool) -> String {
+        let mut out = String::from('"');
+        for c in s.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                '\u{8}' => out.push_str("\\b"),
+                '\u{c}' => out.push_str("\\f"),
+                '\u{2028}' => out.push_str("\\u2028"),
+                '\u{2029}' => out.push_str("\\u2029"),
+                '<' | '>' | '&' if escape_html => {
+                    out.push_str(&format!("\\u{:04x}", c as u32));
+                }
+                c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
+    }
+
+    #[test]
+    fn strings_escape_as_encoding_json() {
+        const PARTS: &[&str] = &[
+            "a", "Zz9", " ", "\"", "\\", "\n", "\r", "\t", "\u{8}", "\u{c}", "\u{1}", "\u{1f}",
+            "\u{7f}", "<", ">", "&", "é", "\u{2028}", "\u{2029}", "\u{2027}", "\u{20ac}", "😀",
+            "\u{85}", "/",
+        ];
+        let mut below = testkit::rand::below_fn(0x2545_F491_4F6C_DD1D);
+        for _ in 0..20_000 {
+            let mut s = String::new();
+            for _ in 0..below(8) {
+                s.push_str(PARTS[below(PARTS.len())]);
+            }
+            for html in [false, true] {
+                let mut out = String::new();
+                write_json_string(&mut out, &s, html);
+                assert_eq!(out, reference(&s, html), "{s:?} {html}");
+            }
         }
     }
 }
