@@ -3,7 +3,8 @@
 //! `scripts/corpus.sh`).
 //!
 //! Run: `cargo bench -p helm --bench charts -- CHARTS_DIR [--values-dir DIR] [--filter SUBSTR]
-//! [--min-time SECS] [--min-iters N] [--max-iters N] [--ferry-only]`
+//! [--min-time SECS] [--min-iters N] [--max-iters N] [--ferry-only] [--cold-only]`
+//! (`--cold-only`: only ferry's headline cold timing, e.g. to profile it under callgrind).
 //!
 //! * Every directory of `CHARTS_DIR` holding a `Chart.yaml`, and every `.tgz` in it, is a case
 //!   rendered with its default values (release `release-name`, namespace `default`); with
@@ -68,7 +69,8 @@ struct Settings {
 fn usage() -> ! {
     eprintln!(
         "usage: cargo bench -p helm --bench charts -- CHARTS_DIR [--values-dir DIR] \
-         [--filter SUBSTR] [--min-time SECS] [--min-iters N] [--max-iters N] [--ferry-only]"
+         [--filter SUBSTR] [--min-time SECS] [--min-iters N] [--max-iters N] [--ferry-only] \
+         [--cold-only]"
     );
     std::process::exit(2)
 }
@@ -328,6 +330,7 @@ fn main() {
     let mut values_dir = None;
     let mut filter = None;
     let mut ferry_only = false;
+    let mut cold_only = false;
     let mut s = Settings {
         min_time: 0.5,
         min_iters: 3,
@@ -342,6 +345,9 @@ fn main() {
             "--min-iters" => s.min_iters = val("--min-iters").parse().unwrap_or_else(|_| usage()),
             "--max-iters" => s.max_iters = val("--max-iters").parse().unwrap_or_else(|_| usage()),
             "--ferry-only" => ferry_only = true,
+            // For profiling the headline figure alone (e.g. under callgrind): the warm and
+            // `helm template` columns then repeat the cold one.
+            "--cold-only" => cold_only = true,
             "-h" | "--help" => usage(),
             _ if a.starts_with('-') => usage(),
             _ if dir.is_none() => dir = Some(PathBuf::from(a)),
@@ -363,8 +369,14 @@ fn main() {
     let mut full = Vec::new();
     for c in &cases {
         let t = bench_ferry(c, &s, Work::Engine, true);
-        let w = bench_ferry(c, &s, Work::Engine, false);
-        let f = bench_ferry(c, &s, Work::Template, true);
+        let (w, f) = if cold_only {
+            (t.clone(), t.clone())
+        } else {
+            (
+                bench_ferry(c, &s, Work::Engine, false),
+                bench_ferry(c, &s, Work::Template, true),
+            )
+        };
         eprintln!(
             "ferry {:<48} {:>9} ms CPU cold, {:>9} ms warm, {:>9} ms helm template (cold)",
             c.name,
