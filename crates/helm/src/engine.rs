@@ -27,6 +27,23 @@ pub(crate) struct Entry<'a> {
     depth: usize,
 }
 
+impl<'a> Entry<'a> {
+    pub(crate) fn new(
+        name: String,
+        source: std::borrow::Cow<'a, str>,
+        data: Value,
+        base_path: String,
+    ) -> Self {
+        Entry {
+            depth: memchr::memchr_iter(b'/', name.as_bytes()).count(),
+            name,
+            source,
+            data,
+            base_path,
+        }
+    }
+}
+
 /// `.Values` as Helm passes it: Go type `common.Values` (a top-level copy of the map; nested
 /// maps stay shared).
 fn as_values(v: &Value) -> Value {
@@ -79,15 +96,13 @@ fn rec_all<'a>(c: &'a Chart, is_root: bool, parent: &Value, out: &mut Vec<Entry<
                 continue;
             }
         }
-        let name = format!("{}/{}", c.full_path, t.name);
-        out.push(Entry {
-            depth: memchr::memchr_iter(b'/', name.as_bytes()).count(),
-            name,
+        out.push(Entry::new(
+            format!("{}/{}", c.full_path, t.name),
             // Templates are read at load, never deferred (see `chart::File`).
-            source: crate::yaml::text(t.data().map_or(&[][..], |d| &d[..])),
-            data: next.clone(),
-            base_path: format!("{}/templates", c.full_path),
-        });
+            crate::yaml::text(t.data().map_or(&[][..], |d| &d[..])),
+            next.clone(),
+            format!("{}/templates", c.full_path),
+        ));
     }
     next
 }

@@ -177,12 +177,12 @@ mod tests {
     use super::*;
 
     fn entries(source: &str) -> Vec<Entry<'_>> {
-        vec![Entry {
-            name: "c/templates/a.yaml".into(),
-            source: std::borrow::Cow::Borrowed(source),
-            data: Value::map(Map::new()),
-            base_path: "c/templates".into(),
-        }]
+        vec![Entry::new(
+            "c/templates/a.yaml".into(),
+            std::borrow::Cow::Borrowed(source),
+            Value::map(Map::new()),
+            "c/templates".into(),
+        )]
     }
 
     /// The cache key samples the sources' ends: texts that differ only in the middle share a
