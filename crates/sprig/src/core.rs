@@ -60,10 +60,11 @@ fn kind_error(prefix: &str, v: &Value) -> FuncError {
     }
 }
 
-fn map_entries(v: &Value) -> Map {
+/// `f` of a map argument's entries, borrowed (an empty map for other values).
+fn with_entries<R>(v: &Value, f: impl FnOnce(&Map) -> R) -> R {
     match v {
-        Value::Map(m) => m.entries.borrow().clone(),
-        _ => Map::new(),
+        Value::Map(m) => f(&m.entries.borrow()),
+        _ => f(&Map::new()),
     }
 }
 
@@ -672,9 +673,7 @@ fn register_dicts(m: &mut FuncMap) {
         Ok(Value::map(out))
     });
     reg(m, "get", fixed(&[T::Map, T::String]), |a| {
-        Ok(map_entries(&a[0])
-            .get(&*arg_s(&a[1]))
-            .cloned()
+        Ok(with_entries(&a[0], |m| m.get(&*arg_s(&a[1])).cloned())
             .unwrap_or_else(|| Value::str("")))
     });
     reg(m, "set", fixed(&[T::Map, T::String, T::Any]), |a| {
@@ -693,45 +692,52 @@ fn register_dicts(m: &mut FuncMap) {
         Ok(a[0].clone())
     });
     reg(m, "hasKey", fixed(&[T::Map, T::String]), |a| {
-        Ok(Value::Bool(map_entries(&a[0]).contains_key(&*arg_s(&a[1]))))
+        Ok(Value::Bool(with_entries(&a[0], |m| {
+            m.contains_key(&*arg_s(&a[1]))
+        })))
     });
     reg(m, "pluck", var(&[T::String], T::Map), |a| {
         let key = arg_s(&a[0]);
         Ok(ilist(
             a[1..]
                 .iter()
-                .filter_map(|d| map_entries(d).get(&*key).cloned())
+                .filter_map(|d| with_entries(d, |m| m.get(&*key).cloned()))
                 .collect(),
         ))
     });
     reg(m, "keys", var(&[], T::Map), |a| {
         let mut k: Vec<String> = Vec::new();
         for d in a {
-            k.extend(map_entries(d).into_keys());
+            with_entries(d, |m| k.extend(m.keys().cloned()));
         }
         Ok(Value::string_list(k))
     });
     reg(m, "pick", var(&[T::Map], T::String), |a| {
-        let src = map_entries(&a[0]);
         let mut out = Map::new();
-        for k in &a[1..] {
-            let k = arg_s(k);
-            if let Some(v) = src.get(&*k) {
-                out.insert(k.into_owned(), v.clone());
+        with_entries(&a[0], |src| {
+            for k in &a[1..] {
+                let k = arg_s(k);
+                if let Some(v) = src.get(&*k) {
+                    out.insert(k.into_owned(), v.clone());
+                }
             }
-        }
+        });
         Ok(Value::map(out))
     });
     reg(m, "omit", var(&[T::Map], T::String), |a| {
         let omit: Vec<String> = a[1..].iter().map(|v| arg_s(v).into_owned()).collect();
-        let out: Map = map_entries(&a[0])
-            .into_iter()
-            .filter(|(k, _)| !omit.contains(k))
-            .collect();
+        let out: Map = with_entries(&a[0], |m| {
+            m.iter()
+                .filter(|(k, _)| !omit.contains(k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        });
         Ok(Value::map(out))
     });
     reg(m, "values", fixed(&[T::Map]), |a| {
-        Ok(ilist(map_entries(&a[0]).into_values().collect()))
+        Ok(ilist(with_entries(&a[0], |m| {
+            m.values().cloned().collect()
+        })))
     });
     for (name, overwrite) in [
         ("merge", false),
@@ -775,29 +781,31 @@ fn register_dicts(m: &mut FuncMap) {
                 }
             ))
         };
-        let as_map = |v: &Value| -> Result<Map, FuncError> {
+        // The maps are read in place (shared), not copied.
+        let as_map = |v: &Value| -> Result<Rc<gotmpl::MapValue>, FuncError> {
             match v {
-                Value::Map(mv) if mv.ty == MapType::Interface => Ok(mv.entries.borrow().clone()),
+                Value::Map(mv) if mv.ty == MapType::Interface => Ok(mv.clone()),
                 other => Err(conv_err(other, "map[string]interface {}")),
             }
         };
         let mut dict = as_map(&a[a.len() - 1])?;
         let def = a[a.len() - 2].clone();
-        let mut keys = Vec::new();
+        let mut keys: Vec<&str> = Vec::new();
         for k in &a[..a.len() - 2] {
             match k {
-                Value::String(s) => keys.push(s.to_string()),
+                Value::String(s) => keys.push(s),
                 other => return Err(conv_err(other, "string")),
             }
         }
         for (i, k) in keys.iter().enumerate() {
-            match dict.get(k) {
+            let step = dict.entries.borrow().get(*k).cloned();
+            match step {
                 None => return Ok(def),
                 Some(step) => {
                     if i == keys.len() - 1 {
-                        return Ok(step.clone());
+                        return Ok(step);
                     }
-                    dict = as_map(step)?;
+                    dict = as_map(&step)?;
                 }
             }
         }
