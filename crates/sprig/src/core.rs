@@ -944,18 +944,40 @@ fn unused(_: R) {}
 /// Sprig's `indent`/`nindent`: `pad` before the text and after each line break (and a line
 /// break first for `nindent`), in one pass.
 fn indent(pad: &str, text: &str, newline_first: bool) -> String {
-    let breaks = text.bytes().filter(|&b| b == b'\n').count();
+    let breaks = memchr::memchr_iter(b'\n', text.as_bytes()).count();
     let mut out = String::with_capacity(text.len() + (breaks + 1) * (pad.len() + 1) + 1);
     if newline_first {
         out.push('\n');
     }
     out.push_str(pad);
-    for (i, line) in text.split('\n').enumerate() {
-        if i > 0 {
-            out.push('\n');
-            out.push_str(pad);
-        }
-        out.push_str(line);
+    let mut start = 0;
+    for i in memchr::memchr_iter(b'\n', text.as_bytes()) {
+        // `i + 1`: the line with its break (a char boundary: `\n` is one byte).
+        out.push_str(&text[start..i + 1]);
+        out.push_str(pad);
+        start = i + 1;
     }
+    out.push_str(&text[start..]);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::indent;
+
+    /// The pad goes first and after every line break, empty lines and a final break included.
+    #[test]
+    fn indent_pads_every_line() {
+        for (text, want) in [
+            ("", "  "),
+            ("a", "  a"),
+            ("a\nb", "  a\n  b"),
+            ("a\n", "  a\n  "),
+            ("\n\n", "  \n  \n  "),
+            ("é\nü\n\nx", "  é\n  ü\n  \n  x"),
+        ] {
+            assert_eq!(indent("  ", text, false), want, "{text:?}");
+            assert_eq!(indent("  ", text, true), format!("\n{want}"), "{text:?}");
+        }
+    }
 }
