@@ -131,6 +131,8 @@ pub(crate) struct Shared {
     /// level of `include` and `template`).
     argbufs: Vec<Vec<Value>>,
     evbufs: Vec<Vec<Ev>>,
+    /// Variable stacks of finished executions, reused likewise.
+    varbufs: Vec<Vec<(TextRange, Ev)>>,
 }
 
 const LITERAL_SLOTS: usize = 512;
@@ -185,8 +187,9 @@ pub(crate) struct State<'a> {
     tmpl: &'a Tree,
     /// The nodes of `tmpl` (and of its whole file).
     arena: &'a Arena,
-    /// Declared variables, innermost last (`$` itself is `dollar`, below them all).
-    vars: Vec<(&'a str, Ev)>,
+    /// Declared variables (their names: ranges of `arena`'s text), innermost last (`$` itself
+    /// is `dollar`, below them all).
+    vars: Vec<(TextRange, Ev)>,
     dollar: Ev,
     node: At<'a>,
     depth: usize,
@@ -208,7 +211,7 @@ pub(crate) fn execute(
         ns,
         tmpl: tree,
         arena: &tree.arena,
-        vars: Vec::new(),
+        vars: shared.varbufs.pop().unwrap_or_default(),
         dollar: dot.clone(),
         node: At::None,
         depth: 0,
@@ -300,10 +303,13 @@ impl<'a> State<'a> {
     fn give_back_buffers(&mut self) {
         let mut a = std::mem::take(&mut self.argbuf);
         let mut e = std::mem::take(&mut self.evbuf);
+        let mut v = std::mem::take(&mut self.vars);
         a.clear();
         e.clear();
+        v.clear();
         self.shared.argbufs.push(a);
         self.shared.evbufs.push(e);
+        self.shared.varbufs.push(v);
     }
 
     fn errorf(&self, msg: String) -> Error {
@@ -429,13 +435,17 @@ impl<'a> State<'a> {
         r
     }
 
-    fn set_var(&mut self, name: &str, v: Ev) -> R<()> {
+    /// Assigns the variable named by `name` (a range of `arena`'s text).
+    fn set_var(&mut self, name: TextRange, v: Ev) -> R<()> {
+        let arena = self.arena;
+        let nb = arena.text_bytes(name);
         for slot in self.vars.iter_mut().rev() {
-            if slot.0 == name {
+            if eq_bytes(arena.text_bytes(slot.0), nb) {
                 slot.1 = v;
                 return Ok(());
             }
         }
+        let name = arena.text(name);
         if name == "$" {
             self.dollar = v;
             return Ok(());
@@ -450,23 +460,24 @@ impl<'a> State<'a> {
         }
     }
 
-    fn var_value(&self, name: &str) -> R<Ev> {
+    fn var_value(&self, name: TextRange) -> R<Ev> {
         match self.var_ref(name) {
             Some(v) => Ok(v.clone()),
-            None => Err(self.errorf(format!("undefined variable: {name}"))),
+            None => Err(self.errorf(format!("undefined variable: {}", self.arena.text(name)))),
         }
     }
 
-    /// The variable's value, innermost declaration first; `$` unless redeclared.
+    /// The variable named by `name` (a range of `arena`'s text), innermost declaration
+    /// first; `$` unless redeclared.
     #[inline]
-    fn var_ref(&self, name: &str) -> Option<&Ev> {
-        let nb = name.as_bytes();
+    fn var_ref(&self, name: TextRange) -> Option<&Ev> {
+        let nb = self.arena.text_bytes(name);
         for slot in self.vars.iter().rev() {
-            if eq_bytes(slot.0.as_bytes(), nb) {
+            if eq_bytes(self.arena.text_bytes(slot.0), nb) {
                 return Some(&slot.1);
             }
         }
-        if name == "$" {
+        if nb == b"$" {
             return Some(&self.dollar);
         }
         None
@@ -484,9 +495,9 @@ impl<'a> State<'a> {
         if !decl.is_empty() {
             if b.pipe.is_assign {
                 if decl.len() > 1 {
-                    self.set_var(self.arena.text(decl[0].name), index.clone())?;
+                    self.set_var(decl[0].name, index.clone())?;
                 } else {
-                    self.set_var(self.arena.text(decl[0].name), elem.clone())?;
+                    self.set_var(decl[0].name, elem.clone())?;
                 }
             } else {
                 self.set_top_var(1, elem.clone());
@@ -494,7 +505,7 @@ impl<'a> State<'a> {
         }
         if decl.len() > 1 {
             if b.pipe.is_assign {
-                self.set_var(self.arena.text(decl[1].name), elem.clone())?;
+                self.set_var(decl[1].name, elem.clone())?;
             } else {
                 self.set_top_var(2, index);
             }
@@ -622,7 +633,7 @@ impl<'a> State<'a> {
             ns: self.ns,
             tmpl: tree,
             arena: &tree.arena,
-            vars: Vec::new(),
+            vars: self.shared.varbufs.pop().unwrap_or_default(),
             dollar: newdot.clone(),
             node: self.node,
             depth: self.depth + 1,
@@ -650,9 +661,9 @@ impl<'a> State<'a> {
         let value = value.unwrap_or(Ev::direct(Value::Nil));
         for d in &self.arena[pipe.decl] {
             if pipe.is_assign {
-                self.set_var(self.arena.text(d.name), value.clone())?;
+                self.set_var(d.name, value.clone())?;
             } else {
-                self.vars.push((self.arena.text(d.name), value.clone()));
+                self.vars.push((d.name, value.clone()));
             }
         }
         Ok(value)
@@ -675,7 +686,7 @@ impl<'a> State<'a> {
             Arg::Field { idents, .. } => visit_chain(self.arena, &dot.v, &self.arena[*idents], f),
             Arg::Variable { idents, .. } => {
                 let idents = &self.arena[*idents];
-                let v = self.var_ref(self.arena.text(idents[0]))?;
+                let v = self.var_ref(idents[0])?;
                 match idents.get(1..) {
                     Some(rest) if !rest.is_empty() => visit_chain(self.arena, &v.v, rest, f),
                     _ => Some(f(&v.v)),
@@ -843,7 +854,7 @@ impl<'a> State<'a> {
             return Err(self.errorf("internal error: not a variable".into()));
         };
         let idents: &'a [TextRange] = &self.arena[*idents];
-        let name = self.arena.text(idents[0]);
+        let name = idents[0];
         if idents.len() > 1
             && final_.is_none()
             && args.is_none_or(|a| a.len() <= 1)
