@@ -222,6 +222,33 @@ fn find2(hay: &[u8], pat: &[u8]) -> Option<usize> {
     None
 }
 
+/// The offset of the first `{{` in `hay`: the first 16 bytes are searched 8 at a time
+/// (most texts between actions are short), the rest by [`find2`].
+#[inline]
+fn find_left_delim(hay: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut i = 0;
+    while i < 16
+        && let Some(chunk) = hay.get(i..i + 8)
+    {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(a) ^ (ONES * b'{' as u64);
+        // The high bit of each zero byte of `x` (each `{`): exact for the lowest one.
+        let m = x.wrapping_sub(ONES) & !x & HIGH;
+        if m != 0 {
+            let k = i + (m.trailing_zeros() / 8) as usize;
+            if hay.get(k + 1) == Some(&b'{') {
+                return Some(k);
+            }
+            return find2(&hay[k + 1..], LEFT_DELIM.as_bytes()).map(|j| k + 1 + j);
+        }
+        i += 8;
+    }
+    find2(&hay[i..], LEFT_DELIM.as_bytes()).map(|j| i + j)
+}
+
 pub(crate) fn is_alnum(c: char) -> bool {
     if c.is_ascii() {
         return c.is_ascii_alphanumeric() || c == '_';
@@ -309,6 +336,9 @@ pub(crate) struct Lexer<'a> {
     paren_depth: i32,
     state: State,
     at_eof: bool,
+    /// No left delimiter starts at or after this offset (found by
+    /// [`Lexer::text_to_action`], so that the text item does not search again).
+    no_delim_from: usize,
     /// The message of the last `Error` item.
     error: String,
 }
@@ -322,6 +352,7 @@ impl<'a> Lexer<'a> {
             paren_depth: 0,
             state: State::Text,
             at_eof: false,
+            no_delim_from: usize::MAX,
             error: String::new(),
         }
     }
@@ -343,6 +374,41 @@ impl<'a> Lexer<'a> {
     #[inline]
     pub(crate) fn pos(&self) -> usize {
         self.pos
+    }
+
+    /// In text: reads to the next action's left delimiter and past it (and its trim
+    /// marker), as the `Text` and `LeftDelim` items do; returns the text's range (trimmed)
+    /// and the delimiter's offset. `None` (and nothing read) when not in text, when no
+    /// action follows and when a comment does.
+    #[inline]
+    pub(crate) fn text_to_action(&mut self) -> Option<(usize, usize, usize)> {
+        if self.state != State::Text {
+            return None;
+        }
+        let b = self.bytes();
+        let Some(x) = find_left_delim(b.get(self.pos..)?) else {
+            self.no_delim_from = self.pos;
+            return None;
+        };
+        let x = self.pos + x;
+        let after = x + LEFT_DELIM.len();
+        let rest = &b[after..];
+        let trim = has_left_trim_marker(rest);
+        let inner = if trim { after + 2 } else { after };
+        if b[inner..].starts_with(LEFT_COMMENT.as_bytes()) {
+            return None;
+        }
+        let start = self.start.min(x);
+        let end = if trim {
+            x - trailing_spaces(&b[start..x])
+        } else {
+            x
+        };
+        self.pos = inner;
+        self.start = inner;
+        self.paren_depth = 0;
+        self.state = State::InsideAction;
+        Some((start, end, x))
     }
 
     /// Continues inside the action at `pos`, as after an item that ended there.
@@ -509,7 +575,12 @@ impl<'a> Lexer<'a> {
     }
 
     fn lex_text(&mut self) -> Option<Item> {
-        if let Some(x) = find2(&self.bytes()[self.pos..], LEFT_DELIM.as_bytes()) {
+        let found = if self.pos >= self.no_delim_from {
+            None
+        } else {
+            find2(&self.bytes()[self.pos..], LEFT_DELIM.as_bytes())
+        };
+        if let Some(x) = found {
             if x > 0 {
                 self.pos += x;
                 let mut trim = 0;

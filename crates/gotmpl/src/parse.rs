@@ -1424,9 +1424,16 @@ impl<'a> Parser<'a, '_> {
 
     fn parse_top(&mut self) -> PResult<List<Node>> {
         let base = self.node_stack.len();
-        while self.peek().typ != ItemType::Eof {
-            if self.peek().typ == ItemType::LeftDelim {
-                let delim = self.next();
+        loop {
+            // The text before an action and its left delimiter, read by the fast path or
+            // as items.
+            let delim = match self.fast_text() {
+                Some(d) => Some(d),
+                None if self.peek().typ == ItemType::Eof => break,
+                None if self.peek().typ == ItemType::LeftDelim => Some(self.next()),
+                None => None,
+            };
+            if let Some(delim) = delim {
                 if self.fast_ok() && !self.starts_define() {
                     // Not a definition: the action, as `text_or_action` parses it (without
                     // reading its first item ahead, so the fast path can take it).
@@ -1498,7 +1505,20 @@ impl<'a> Parser<'a, '_> {
     }
 
     fn item_list_onto_stack(&mut self) -> PResult<Parsed> {
-        while self.peek().typ != ItemType::Eof {
+        loop {
+            if let Some(delim) = self.fast_text() {
+                // As `text_or_action` does for a left delimiter.
+                self.action_pos = Some(delim.pos());
+                let r = self.action();
+                self.action_pos = None;
+                match r? {
+                    Parsed::Pushed => continue,
+                    n => return Ok(n),
+                }
+            }
+            if self.peek().typ == ItemType::Eof {
+                break;
+            }
             let n = self.text_or_action()?;
             if !matches!(n, Parsed::Pushed) {
                 return Ok(n);
@@ -1586,6 +1606,27 @@ impl<'a> Parser<'a, '_> {
     #[inline]
     fn fast_ok(&self) -> bool {
         fast_enabled() && self.lex.inside_action()
+    }
+
+    /// The fast path of the text before an action (nothing read ahead, the lexer in text):
+    /// pushes the text node (when the text is not empty) and returns the action's left
+    /// delimiter, read (the lexer inside the action); `None` (and nothing read) at the end of
+    /// the input and before a comment.
+    #[inline]
+    fn fast_text(&mut self) -> Option<Item> {
+        if self.peek_count != 0 || !fast_enabled() {
+            return None;
+        }
+        let (start, end, delim) = self.lex.text_to_action()?;
+        if end > start {
+            self.node_stack.push(Node::Text(TextRange {
+                start: start as u32,
+                end: end as u32,
+            }));
+        }
+        let d = Item::new(ItemType::LeftDelim, delim, delim + 2);
+        self.token[0] = d;
+        Some(d)
     }
 
     /// True when the action's first item (the lexer is after its left delimiter) may be
@@ -2746,6 +2787,10 @@ mod tests {
             "{{ f -}}{{ f -1 }}{{- -}}{{ -}}",
             "{{ range $i, }}{{ end }}",
             "{{ .a := 1 }}{{ $x.y := 1 }}{{ $x : 1 }}",
+            "a  \t{{- .x }} b{ {{ .y }}{x{{.z}}0123456789abcdef{ {{.w}}0123456789abcdefghij{{.v}}",
+            "only text, {not an action} {",
+            "{{- /* c */}} t {{ .a }}\n  {{- .b -}}\n  {{/* c */ -}}  x",
+            "{{ define \"a\" }}  {{- .x }}{{ end }}  {{- define \"b\" }}{{ end }}{{- .y }}",
         ];
         for text in cases {
             assert_eq!(dump(text, true), dump(text, false), "{text}");
