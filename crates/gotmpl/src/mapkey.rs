@@ -49,8 +49,15 @@ impl PartialOrd for Key {
 }
 
 /// `a.cmp(b)` for byte strings (lexicographic, a prefix first), without a call to `memcmp`.
+/// Most comparisons of a search are decided by the first byte: that one is compared alone
+/// first.
 #[inline]
 fn cmp_bytes(a: &[u8], b: &[u8]) -> Ordering {
+    if let (Some(x), Some(y)) = (a.first(), b.first())
+        && x != y
+    {
+        return x.cmp(y);
+    }
     let n = a.len().min(b.len());
     let mut i = 0;
     while i + 8 <= n {
