@@ -56,6 +56,9 @@ pub(crate) struct Doc<'a> {
     pub(crate) nodes: Vec<Node<'a>>,
     pub(crate) kids: Vec<usize>,
     pub(crate) root: Option<usize>,
+    /// Built by the fast path: no aliases, anchors or tags, at most 200 levels deep (see
+    /// `Decoder::plain`).
+    pub(crate) plain: bool,
 }
 
 impl<'a> Doc<'a> {
@@ -238,6 +241,7 @@ fn parse_first_full(input: &str) -> Result<Doc<'_>, Error> {
         nodes: Vec::new(),
         kids: Vec::new(),
         root: None,
+        plain: false,
     }))
 }
 
@@ -272,6 +276,7 @@ pub(crate) fn parse_stream(input: &[u8], first_only: bool) -> Result<Vec<Doc<'_>
                     nodes: std::mem::take(&mut b.nodes),
                     kids: std::mem::take(&mut b.kids),
                     root: Some(root),
+                    plain: false,
                 });
                 if first_only {
                     break;
@@ -682,6 +687,37 @@ enum Key<'d> {
     Bad(String),
 }
 
+/// sigs.k8s.io/yaml's string for a scalar map key (or the start of its error message).
+fn key_text(s: Scalar<'_>) -> Key<'_> {
+    match s {
+        Scalar::Str(s) => Key::Str(s),
+        Scalar::Int(i) => Key::Str(Cow::Owned(i.to_string())),
+        Scalar::Float(f) => {
+            let s = format_float32_g(f);
+            Key::Str(Cow::Owned(match s.as_str() {
+                "+Inf" => ".inf".into(),
+                "-Inf" => "-.inf".into(),
+                "NaN" => ".nan".into(),
+                _ => s,
+            }))
+        }
+        Scalar::Bool(b) => Key::Str(Cow::Owned(b.to_string())),
+        other => {
+            let ty = match other {
+                Scalar::Uint(_) => "uint64",
+                _ => "%!s(<nil>)",
+            };
+            Key::Bad(format!(
+                "unsupported map key of type: {ty}, key: {}, value: ",
+                go_sharp_v(&other)
+            ))
+        }
+    }
+}
+
+/// [`Decoder::plain`] gave up: the general path must decode the document.
+struct NotPlain;
+
 pub(crate) struct Decoder<'d, 'a> {
     doc: &'d Doc<'a>,
     active_aliases: Vec<usize>,
@@ -760,7 +796,77 @@ impl<'d, 'a> Decoder<'d, 'a> {
     pub(crate) fn root<B: Build>(&mut self) -> Result<Option<B>, Error> {
         match self.doc.root {
             None => Ok(None),
-            Some(r) => self.value(r).map(Some),
+            Some(r) => {
+                if self.doc.plain && B::KEEPS {
+                    match self.plain(r) {
+                        Ok(v) => return Ok(Some(v)),
+                        // Start over on the general path (nothing it reports was recorded).
+                        Err(NotPlain) => self.nonfinite = None,
+                    }
+                }
+                self.value(r).map(Some)
+            }
+        }
+    }
+
+    /// What [`Decoder::value`] builds, for a document from the fast path, without the
+    /// bookkeeping such documents cannot need: they have no aliases (so the alias ratio
+    /// check cannot fail), no tags (so resolving cannot fail, and `!!binary` cannot occur) and
+    /// they nest no deeper than 200 levels (below [`MAX_DEPTH`]). [`NotPlain`] for what only
+    /// the general path reports exactly: a merge key, or a key sigs.k8s.io/yaml rejects.
+    fn plain<B: Build>(&mut self, id: usize) -> Result<B, NotPlain> {
+        let doc: &'d Doc<'a> = self.doc;
+        match &doc.nodes[id].kind {
+            NodeKind::Scalar {
+                value, implicit, ..
+            } => {
+                if !*implicit {
+                    return Ok(B::scalar(Scalar::Str(Cow::Borrowed(value))));
+                }
+                let (_, sc) = resolve_plain("", value);
+                if let Scalar::Float(f) = sc
+                    && !f.is_finite()
+                    && self.nonfinite.is_none()
+                {
+                    self.nonfinite = Some(f);
+                }
+                Ok(B::scalar(sc))
+            }
+            NodeKind::Seq(k) => {
+                let children = doc.children(*k);
+                let mut items = Vec::with_capacity(children.len());
+                for &c in children {
+                    items.push(self.plain(c)?);
+                }
+                Ok(B::seq(items))
+            }
+            NodeKind::Map(k) => {
+                let mut m = B::Map::default();
+                for pair in doc.children(*k).chunks_exact(2) {
+                    let key = match &doc.nodes[pair[0]].kind {
+                        NodeKind::Scalar {
+                            value,
+                            implicit: false,
+                            ..
+                        } => Cow::Borrowed(&**value),
+                        NodeKind::Scalar { value, .. } => {
+                            if value == "<<" {
+                                return Err(NotPlain);
+                            }
+                            let (_, sc) = resolve_plain("", value);
+                            match key_text(sc) {
+                                Key::Str(s) => s,
+                                Key::Bad(_) => return Err(NotPlain),
+                            }
+                        }
+                        _ => return Err(NotPlain),
+                    };
+                    let v = self.plain(pair[1])?;
+                    B::insert(&mut m, key.into_owned(), v);
+                }
+                Ok(B::map(m))
+            }
+            NodeKind::Alias { .. } => Err(NotPlain),
         }
     }
 
@@ -956,33 +1062,7 @@ impl<'d, 'a> Decoder<'d, 'a> {
             self.count()?;
         }
         let r = match &self.doc.nodes[target].kind {
-            NodeKind::Scalar { .. } => {
-                let s = self.scalar_of(target)?;
-                Ok(match s {
-                    Scalar::Str(s) => Key::Str(s),
-                    Scalar::Int(i) => Key::Str(Cow::Owned(i.to_string())),
-                    Scalar::Float(f) => {
-                        let s = format_float32_g(f);
-                        Key::Str(Cow::Owned(match s.as_str() {
-                            "+Inf" => ".inf".into(),
-                            "-Inf" => "-.inf".into(),
-                            "NaN" => ".nan".into(),
-                            _ => s,
-                        }))
-                    }
-                    Scalar::Bool(b) => Key::Str(Cow::Owned(b.to_string())),
-                    other => {
-                        let ty = match other {
-                            Scalar::Uint(_) => "uint64",
-                            _ => "%!s(<nil>)",
-                        };
-                        Key::Bad(format!(
-                            "unsupported map key of type: {ty}, key: {}, value: ",
-                            go_sharp_v(&other)
-                        ))
-                    }
-                })
-            }
+            NodeKind::Scalar { .. } => Ok(key_text(self.scalar_of(target)?)),
             NodeKind::Seq(_) | NodeKind::Map(_) => {
                 // goyaml decodes the key first (nested errors win), then rejects it.
                 let _: gotmpl::Value = self.value(target)?;
@@ -1128,5 +1208,99 @@ impl RootKind {
             RootKind::Array => "array",
             RootKind::Object => "object",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Decodes `doc` with the plain path allowed or not: the value (as JSON text, NaN and
+    /// infinities spelled out), the conversion error and the first NaN or infinity.
+    fn decode(doc: &Doc, plain: bool) -> (Result<String, Error>, Option<String>, Option<String>) {
+        let doc = Doc {
+            nodes: doc
+                .nodes
+                .iter()
+                .map(|n| Node {
+                    kind: match &n.kind {
+                        NodeKind::Scalar {
+                            value,
+                            tag,
+                            implicit,
+                        } => NodeKind::Scalar {
+                            value: value.clone(),
+                            tag: tag.clone(),
+                            implicit: *implicit,
+                        },
+                        NodeKind::Seq(k) => NodeKind::Seq(*k),
+                        NodeKind::Map(k) => NodeKind::Map(*k),
+                        NodeKind::Alias { name, target } => NodeKind::Alias {
+                            name,
+                            target: *target,
+                        },
+                    },
+                })
+                .collect(),
+            kids: doc.kids.clone(),
+            root: doc.root,
+            plain,
+        };
+        let mut d = Decoder::new(&doc);
+        let v = d
+            .root::<gotmpl::Value>()
+            .map(|v| format!("{:?}", v.map(|v| crate::to_yaml_pretty(&v))));
+        let conv = d.take_conv_error();
+        (v, conv, d.nonfinite.map(|f| format!("{f:?}")))
+    }
+
+    #[test]
+    fn plain_decoding_matches_the_general_path() {
+        const KEYS: &[&str] = &[
+            "a", "b", "'q'", "\"d\"", "on", "1", "0x1F", "1.50", ".nan", "-.inf", "~", "null",
+            "''", "<<", "'<<'", "18446744073709551615", "2001-02-03", "1_000", "true", "a b",
+        ];
+        const VALS: &[&str] = &[
+            "", "v", "'s'", "1", "-2.5e3", ".nan", "+.inf", "-.Inf", "~", "null", "yes", "Off",
+            "0o17", "0b101", "-0b11", "1_0", "18446744073709551615", "2001-02-03", "[a, 1, .nan]",
+            "{}", "[]", "\"x\"", "'<<'", "<<",
+        ];
+        let mut below = testkit::rand::below_fn(0x1234_5678_9ABC_DEF1);
+        let mut plain = 0;
+        for _ in 0..20_000 {
+            let mut s = String::new();
+            let mut indent = 0;
+            for _ in 0..1 + below(8) {
+                s.push_str(&" ".repeat(indent));
+                if below(6) == 0 {
+                    s.push_str("- ");
+                }
+                s.push_str(KEYS[below(KEYS.len())]);
+                s.push(':');
+                if below(3) == 0 {
+                    indent += 2;
+                } else {
+                    s.push(' ');
+                    s.push_str(VALS[below(VALS.len())]);
+                    if below(3) == 0 {
+                        indent = indent.saturating_sub(2);
+                    }
+                }
+                s.push('\n');
+            }
+            let Some(doc) = crate::fast::parse(&s) else {
+                continue;
+            };
+            assert!(doc.plain);
+            let general = decode(&doc, false);
+            let mut d = Decoder::new(&doc);
+            if let Some(r) = doc.root
+                && d.plain::<gotmpl::Value>(r).is_ok()
+            {
+                plain += 1;
+            }
+            assert_eq!(decode(&doc, true), general, "{s:?}");
+        }
+        assert!(plain > 2_000, "only {plain} documents took the plain path");
     }
 }

@@ -130,6 +130,7 @@ impl<'a> Fast<'a> {
             nodes: std::mem::take(&mut f.nodes),
             kids: std::mem::take(&mut f.kids),
             root,
+            plain: true,
         })
     }
 }
