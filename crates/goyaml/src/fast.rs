@@ -88,8 +88,12 @@ impl<'a> Fast<'a> {
             } else {
                 src.len() / 16 + 4
             }),
-            kids: Vec::new(),
-            stack: Vec::new(),
+            kids: Vec::with_capacity(if keep.is_some() {
+                64
+            } else {
+                src.len() / 16 + 4
+            }),
+            stack: Vec::with_capacity(64),
             keep,
             skim: false,
             bailed: false,
@@ -334,7 +338,16 @@ impl<'a> Fast<'a> {
                     self.pos += 1;
                     self.line_start = self.pos;
                 }
-                Some(b'#') => self.pos = self.line_end(self.pos),
+                Some(b'#') => {
+                    // A comment: on to the next line at once.
+                    let e = self.line_end(self.pos);
+                    if e >= self.b.len() {
+                        self.pos = e;
+                        return Some(Next::Eof);
+                    }
+                    self.pos = e + 1;
+                    self.line_start = self.pos;
+                }
                 Some(&c) => {
                     let col = self.col();
                     if col == 0
