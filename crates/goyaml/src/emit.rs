@@ -534,6 +534,26 @@ impl Emitter {
 
     /// Writes a block mapping key and its `:` (its value follows, then [`Self::end_item`]).
     fn map_key(&mut self, k: &str) {
+        let kb = k.as_bytes();
+        if let Some(&c) = kb.first()
+            && kb.len() <= 128
+            && !crate::decode::may_resolve_to_non_string(c)
+            && quiet_plain(kb)
+        {
+            self.write_indent();
+            // The common key (`name`, `app.kubernetes.io/name`), as the general code below
+            // writes it: a simple key without line breaks, which `string` writes plain.
+            self.in_seq_item.push(false);
+            self.set_context(false, false, true, true);
+            self.quiet_scalar(k);
+            self.write_indicator(":", false, false, false);
+            return;
+        }
+        self.map_key_general(k);
+    }
+
+    /// [`Emitter::map_key`] for any key.
+    fn map_key_general(&mut self, k: &str) {
         self.write_indent();
         // No line break (`\n`, `\r`, NEL, U+2028/9): the non-ASCII ones need a look only
         // when the key has a non-ASCII byte.
@@ -1130,6 +1150,50 @@ mod tests {
             }
         }
         assert!(quiet > 2_000, "only {quiet} quiet scalars");
+    }
+
+    #[test]
+    fn map_keys_write_as_the_general_path() {
+        const PARTS: &[&str] = &[
+            "a", "Z9", "-", "- ", "#", ":", ": ", "?", ",", "[", " ", "\n", "é", "'", "\"", "!",
+            "|", "~", "y", "n", "0", "1.5", ".", "<", "/", "_", "true", "null", "\u{2028}",
+        ];
+        let mut below = testkit::rand::below_fn(0x0DDB_1A5E_5BAD_5EED);
+        for _ in 0..20_000 {
+            let mut k = String::new();
+            for _ in 0..below(6) {
+                k.push_str(PARTS[below(PARTS.len())]);
+            }
+            if below(50) == 0 {
+                k = "k".repeat(120 + below(20));
+            }
+            for flavor in [Flavor::V2, Flavor::V3] {
+                let run = |general: bool| {
+                    let mut e = Emitter::new(flavor);
+                    e.in_seq_item.push(false);
+                    e.increase_indent(false, false);
+                    e.column = below_col(&k);
+                    if general {
+                        e.map_key_general(&k);
+                    } else {
+                        e.map_key(&k);
+                    }
+                    (
+                        e.out,
+                        e.column,
+                        e.whitespace,
+                        e.indention,
+                        e.in_seq_item.len(),
+                    )
+                };
+                assert_eq!(run(false), run(true), "{k:?}");
+            }
+        }
+    }
+
+    /// Some column for the key's line (the text decides, so both runs get the same).
+    fn below_col(k: &str) -> i64 {
+        (k.len() % 3) as i64
     }
 
     #[test]

@@ -1034,10 +1034,13 @@ fn sort_entries<K: std::ops::Deref<Target = str>, T>(
         // ASCII keys compare as bytes, without decoding; input in that order already (a
         // map's usual byte order often is) stays as it is.
         let cmp = |a: &str, b: &str| natural_cmp(a.as_bytes(), b.as_bytes(), v3);
-        if entries
-            .windows(2)
-            .all(|w| cmp(&w[0].0, &w[1].0) != std::cmp::Ordering::Greater)
-        {
+        // `natural_cmp(a, b) != Greater`, with one comparison when `a` is less (the usual
+        // case here).
+        let in_order = |a: &str, b: &str| {
+            emit::natural_less(a.as_bytes(), b.as_bytes(), v3)
+                || !emit::natural_less(b.as_bytes(), a.as_bytes(), v3)
+        };
+        if entries.windows(2).all(|w| in_order(&w[0].0, &w[1].0)) {
             return entries;
         }
         let mut entries = entries;
