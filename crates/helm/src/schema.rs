@@ -9,6 +9,10 @@
 //! `not`/`allOf`/`anyOf`/`oneOf`/`if`-`then`-`else`, and `format` with v6's checks and texts
 //! for draft-04/06/07 schemas (v6 asserts formats only for those drafts as Helm configures it).
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
 use serde_json::Value;
 
 use crate::chart::Chart;
@@ -137,6 +141,9 @@ fn json_equal(a: &Value, b: &Value) -> bool {
 struct Validator<'a> {
     root: &'a Value,
     legacy_ref: bool,
+    /// `pattern` and `patternProperties` expressions compiled so far in this validation (a
+    /// `$ref`'d definition applies its pattern to many values); `None`: does not compile.
+    patterns: RefCell<HashMap<&'a str, Option<Rc<regex::Regex>>>>,
 }
 
 fn ptr_escape(s: &str) -> String {
@@ -144,6 +151,23 @@ fn ptr_escape(s: &str) -> String {
 }
 
 impl<'a> Validator<'a> {
+    fn new(root: &'a Value, legacy_ref: bool) -> Self {
+        Validator {
+            root,
+            legacy_ref,
+            patterns: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// The compiled expression `p` (a string of the schema), compiled once per validation.
+    fn pattern(&self, p: &'a str) -> Option<Rc<regex::Regex>> {
+        self.patterns
+            .borrow_mut()
+            .entry(p)
+            .or_insert_with(|| regex::Regex::new(p).ok().map(Rc::new))
+            .clone()
+    }
+
     fn resolve(&self, r: &str) -> Option<&'a Value> {
         let frag = r.strip_prefix('#')?;
         if frag.is_empty() {
@@ -153,7 +177,7 @@ impl<'a> Validator<'a> {
     }
 
     /// Validates `v` at `loc` against `s`; returns the error (a group when several).
-    fn validate(&self, s: &Value, v: &Value, loc: &str, depth: usize) -> Option<VErr> {
+    fn validate(&self, s: &'a Value, v: &Value, loc: &str, depth: usize) -> Option<VErr> {
         let err = |msg: String| VErr {
             at: loc.to_string(),
             msg,
@@ -264,7 +288,7 @@ impl<'a> Validator<'a> {
                     )));
                 }
                 if let Some(Value::String(p)) = s.get("pattern")
-                    && let Ok(re) = regex::Regex::new(p)
+                    && let Some(re) = self.pattern(p)
                     && !re.is_match(st)
                 {
                     errors.push(err(format!(
@@ -341,7 +365,7 @@ impl<'a> Validator<'a> {
 
     fn object(
         &self,
-        s: &serde_json::Map<String, Value>,
+        s: &'a serde_json::Map<String, Value>,
         obj: &serde_json::Map<String, Value>,
         loc: &str,
         depth: usize,
@@ -385,12 +409,12 @@ impl<'a> Validator<'a> {
             }
         }
         let props = s.get("properties").and_then(Value::as_object);
-        let pattern_props: Vec<(regex::Regex, &Value)> = s
+        let pattern_props: Vec<(Rc<regex::Regex>, &Value)> = s
             .get("patternProperties")
             .and_then(Value::as_object)
             .map(|m| {
                 m.iter()
-                    .filter_map(|(k, v)| regex::Regex::new(k).ok().map(|r| (r, v)))
+                    .filter_map(|(k, v)| self.pattern(k).map(|r| (r, v)))
                     .collect()
             })
             .unwrap_or_default();
@@ -452,7 +476,7 @@ impl<'a> Validator<'a> {
 
     fn array(
         &self,
-        s: &serde_json::Map<String, Value>,
+        s: &'a serde_json::Map<String, Value>,
         arr: &[Value],
         loc: &str,
         depth: usize,
@@ -521,7 +545,7 @@ impl<'a> Validator<'a> {
 
     fn conditions(
         &self,
-        s: &serde_json::Map<String, Value>,
+        s: &'a serde_json::Map<String, Value>,
         v: &Value,
         loc: &str,
         depth: usize,
@@ -612,10 +636,7 @@ pub fn validate_single(values: &Value, schema_json: &[u8]) -> Result<(), String>
         .is_some_and(|s| {
             s.contains("draft-04") || s.contains("draft-06") || s.contains("draft-07")
         });
-    let v = Validator {
-        root: &schema,
-        legacy_ref: legacy,
-    };
+    let v = Validator::new(&schema, legacy);
     let Some(e) = v.validate(&schema, values, "", 0) else {
         return Ok(());
     };
@@ -708,5 +729,24 @@ mod tests {
             br##"{"$defs":{"m":{"enum":["a","b"]}},"properties":{"m":{"$ref":"#/$defs/m"}}}"##;
         let e = validate_single(&json!({"m": "c"}), schema).unwrap_err();
         assert_eq!(e, "- at '/m': value must be one of 'a', 'b'\n");
+    }
+
+    /// A `$ref`'d pattern checks every value it applies to (compiled once, used for each);
+    /// `patternProperties` use the same expressions; one that does not compile checks nothing.
+    #[test]
+    fn patterns_apply_to_every_value() {
+        let schema = br##"{"$defs":{"d":{"type":"string","pattern":"^[0-9]+s$"}},
+            "properties":{"a":{"$ref":"#/$defs/d"},"b":{"$ref":"#/$defs/d"},
+            "c":{"type":"object","patternProperties":{"^[0-9]+s$":{"type":"integer"}}},
+            "bad":{"pattern":"("}}}"##;
+        assert!(validate_single(&json!({"a": "5s", "b": "10s", "bad": "x"}), schema).is_ok());
+        let e = validate_single(&json!({"a": "5s", "b": "5m"}), schema).unwrap_err();
+        assert_eq!(e, "- at '/b': '5m' does not match pattern '^[0-9]+s$'\n");
+        let e =
+            validate_single(&json!({"a": "x", "c": {"5s": "y", "z": 1.0}}), schema).unwrap_err();
+        assert_eq!(
+            e,
+            "- at '/a': 'x' does not match pattern '^[0-9]+s$'\n- at '/c/5s': got string, want integer\n"
+        );
     }
 }
