@@ -146,8 +146,42 @@ struct Validator<'a> {
     patterns: RefCell<HashMap<&'a str, Option<Rc<regex::Regex>>>>,
 }
 
-fn ptr_escape(s: &str) -> String {
-    s.replace('~', "~0").replace('/', "~1")
+/// Where a value is in the instance (a JSON pointer), rendered only for an error.
+enum Loc<'p> {
+    Root,
+    Key(&'p Loc<'p>, &'p str),
+    Index(&'p Loc<'p>, usize),
+}
+
+impl Loc<'_> {
+    /// The JSON pointer: `/a/b~1c/0` (`~` and `/` of keys escaped), `` for the root.
+    fn render(&self) -> String {
+        let mut out = String::new();
+        self.write(&mut out);
+        out
+    }
+
+    fn write(&self, out: &mut String) {
+        match self {
+            Loc::Root => {}
+            Loc::Key(parent, k) => {
+                parent.write(out);
+                out.push('/');
+                for c in k.chars() {
+                    match c {
+                        '~' => out.push_str("~0"),
+                        '/' => out.push_str("~1"),
+                        c => out.push(c),
+                    }
+                }
+            }
+            Loc::Index(parent, i) => {
+                parent.write(out);
+                out.push('/');
+                out.push_str(&i.to_string());
+            }
+        }
+    }
 }
 
 impl<'a> Validator<'a> {
@@ -177,9 +211,9 @@ impl<'a> Validator<'a> {
     }
 
     /// Validates `v` at `loc` against `s`; returns the error (a group when several).
-    fn validate(&self, s: &'a Value, v: &Value, loc: &str, depth: usize) -> Option<VErr> {
+    fn validate(&self, s: &'a Value, v: &Value, loc: &Loc<'_>, depth: usize) -> Option<VErr> {
         let err = |msg: String| VErr {
-            at: loc.to_string(),
+            at: loc.render(),
             msg,
             causes: vec![],
             skip: false,
@@ -254,7 +288,7 @@ impl<'a> Validator<'a> {
             && let Some(target) = self.resolve(r)
         {
             let e = self.validate(target, v, loc, depth + 1).map(|c| VErr {
-                at: loc.to_string(),
+                at: loc.render(),
                 msg: "validation failed".into(),
                 causes: vec![c],
                 skip: true,
@@ -355,7 +389,7 @@ impl<'a> Validator<'a> {
             0 => None,
             1 => errors.pop(),
             _ => Some(VErr {
-                at: loc.to_string(),
+                at: loc.render(),
                 msg: "validation failed".into(),
                 causes: errors,
                 skip: false,
@@ -367,12 +401,12 @@ impl<'a> Validator<'a> {
         &self,
         s: &'a serde_json::Map<String, Value>,
         obj: &serde_json::Map<String, Value>,
-        loc: &str,
+        loc: &Loc<'_>,
         depth: usize,
         errors: &mut Vec<VErr>,
     ) {
         let err = |msg: String| VErr {
-            at: loc.to_string(),
+            at: loc.render(),
             msg,
             causes: vec![],
             skip: false,
@@ -420,7 +454,7 @@ impl<'a> Validator<'a> {
             .unwrap_or_default();
         let mut additional = Vec::new();
         for (pname, pvalue) in obj {
-            let child = format!("{loc}/{}", ptr_escape(pname));
+            let child = Loc::Key(loc, pname);
             let mut evaluated = false;
             if let Some(sch) = props.and_then(|p| p.get(pname)) {
                 evaluated = true;
@@ -478,12 +512,12 @@ impl<'a> Validator<'a> {
         &self,
         s: &'a serde_json::Map<String, Value>,
         arr: &[Value],
-        loc: &str,
+        loc: &Loc<'_>,
         depth: usize,
         errors: &mut Vec<VErr>,
     ) {
         let err = |msg: String| VErr {
-            at: loc.to_string(),
+            at: loc.render(),
             msg,
             causes: vec![],
             skip: false,
@@ -524,19 +558,19 @@ impl<'a> Validator<'a> {
         if let Some(Value::Array(prefix)) = s.get("prefixItems") {
             evaluated = prefix.len().min(arr.len());
             for (i, item) in arr[..evaluated].iter().enumerate() {
-                errors.extend(self.validate(&prefix[i], item, &format!("{loc}/{i}"), depth + 1));
+                errors.extend(self.validate(&prefix[i], item, &Loc::Index(loc, i), depth + 1));
             }
         }
         match s.get("items") {
             Some(Value::Array(items)) => {
                 let n = items.len().min(arr.len());
                 for (i, item) in arr[..n].iter().enumerate() {
-                    errors.extend(self.validate(&items[i], item, &format!("{loc}/{i}"), depth + 1));
+                    errors.extend(self.validate(&items[i], item, &Loc::Index(loc, i), depth + 1));
                 }
             }
             Some(items @ (Value::Object(_) | Value::Bool(_))) => {
                 for (i, item) in arr.iter().enumerate().skip(evaluated) {
-                    errors.extend(self.validate(items, item, &format!("{loc}/{i}"), depth + 1));
+                    errors.extend(self.validate(items, item, &Loc::Index(loc, i), depth + 1));
                 }
             }
             _ => {}
@@ -547,12 +581,12 @@ impl<'a> Validator<'a> {
         &self,
         s: &'a serde_json::Map<String, Value>,
         v: &Value,
-        loc: &str,
+        loc: &Loc<'_>,
         depth: usize,
         errors: &mut Vec<VErr>,
     ) {
         let group = |msg: &str, causes: Vec<VErr>| VErr {
-            at: loc.to_string(),
+            at: loc.render(),
             msg: msg.into(),
             causes,
             skip: false,
@@ -637,7 +671,7 @@ pub fn validate_single(values: &Value, schema_json: &[u8]) -> Result<(), String>
             s.contains("draft-04") || s.contains("draft-06") || s.contains("draft-07")
         });
     let v = Validator::new(&schema, legacy);
-    let Some(e) = v.validate(&schema, values, "", 0) else {
+    let Some(e) = v.validate(&schema, values, &Loc::Root, 0) else {
         return Ok(());
     };
     // The root error: a group's causes are listed directly.
@@ -748,5 +782,13 @@ mod tests {
             e,
             "- at '/a': 'x' does not match pattern '^[0-9]+s$'\n- at '/c/5s': got string, want integer\n"
         );
+    }
+
+    /// Error locations are JSON pointers: keys escaped (`~` as `~0`, `/` as `~1`), indexes.
+    #[test]
+    fn locations() {
+        let schema = br#"{"properties":{"a/b~c":{"items":{"type":"integer"}}}}"#;
+        let e = validate_single(&json!({"a/b~c": [1.0, "x"]}), schema).unwrap_err();
+        assert_eq!(e, "- at '/a~1b~0c/1': got string, want integer\n");
     }
 }
