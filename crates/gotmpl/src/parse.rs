@@ -1761,7 +1761,13 @@ impl<'a> Parser<'a, '_> {
         let mut p = skip_spaces(b, start);
         let mut gap = p - start;
         let pos = decls.map_or(p, |d| d.pos);
+        // Commands and operands go straight to the arena (where the general path's
+        // `take_from` puts them), until a parenthesized pipeline adds its own there: from
+        // then on those of this pipeline and command are collected on the work stacks.
         let base = self.cmd_stack.len();
+        let cmd_start = self.arena.cmds.len();
+        let mut cmds_direct = true;
+        let mut ncmds = 0;
         let end = loop {
             if depth == 0 {
                 if let Some((rd, trim)) = action_end(b, p, gap) {
@@ -1773,9 +1779,29 @@ impl<'a> Parser<'a, '_> {
             // A command: operands separated by spaces, up to a pipe or the end.
             let cmd_pos = p;
             let arg_base = self.arg_stack.len();
+            let arg_start = self.arena.args.len();
+            let mut args_direct = true;
             loop {
+                if b.get(p) == Some(&b'(') {
+                    if args_direct {
+                        self.arg_stack
+                            .extend_from_slice(&self.arena.args[arg_start..]);
+                        self.arena.args.truncate(arg_start);
+                        args_direct = false;
+                    }
+                    if cmds_direct {
+                        self.cmd_stack
+                            .extend_from_slice(&self.arena.cmds[cmd_start..]);
+                        self.arena.cmds.truncate(cmd_start);
+                        cmds_direct = false;
+                    }
+                }
                 let (arg, after) = self.fast_operand(b, p, depth)?;
-                self.arg_stack.push(arg);
+                if args_direct {
+                    self.arena.args.push(arg);
+                } else {
+                    self.arg_stack.push(arg);
+                }
                 p = skip_spaces(b, after);
                 gap = p - after;
                 let at_end = if depth == 0 {
@@ -1796,9 +1822,17 @@ impl<'a> Parser<'a, '_> {
                     return None;
                 }
             }
-            let args = self.arena.take_from(&mut self.arg_stack, arg_base);
+            let args = if args_direct {
+                List {
+                    start: arg_start as u32,
+                    len: (self.arena.args.len() - arg_start) as u32,
+                    _t: PhantomData,
+                }
+            } else {
+                self.arena.take_from(&mut self.arg_stack, arg_base)
+            };
             // Go's "non executable command in pipeline stage N".
-            if self.cmd_stack.len() > base
+            if ncmds > 0
                 && matches!(
                     self.arena[args][0],
                     Arg::Bool(..)
@@ -1810,12 +1844,26 @@ impl<'a> Parser<'a, '_> {
             {
                 return None;
             }
-            self.cmd_stack.push(Command { pos: cmd_pos, args });
+            let c = Command { pos: cmd_pos, args };
+            if cmds_direct {
+                self.arena.cmds.push(c);
+            } else {
+                self.cmd_stack.push(c);
+            }
+            ncmds += 1;
         };
-        if self.cmd_stack.len() == base {
+        if ncmds == 0 {
             return None;
         }
-        let cmds = self.arena.take_from(&mut self.cmd_stack, base);
+        let cmds = if cmds_direct {
+            List {
+                start: cmd_start as u32,
+                len: (self.arena.cmds.len() - cmd_start) as u32,
+                _t: PhantomData,
+            }
+        } else {
+            self.arena.take_from(&mut self.cmd_stack, base)
+        };
         Some((
             Pipe {
                 pos,
@@ -2789,6 +2837,8 @@ mod tests {
             "{{ .a := 1 }}{{ $x.y := 1 }}{{ $x : 1 }}",
             "a  \t{{- .x }} b{ {{ .y }}{x{{.z}}0123456789abcdef{ {{.w}}0123456789abcdefghij{{.v}}",
             "only text, {not an action} {",
+            "{{ f .a \"b\" (g .c (h 1) .d) .e | k (l) | m .n (o).p | q }}{{ f | g (h) }}",
+            "{{ (f).x .y | g (h .i).j (k) }}{{ if and (f .a) .b }}{{ end }}",
             "{{- /* c */}} t {{ .a }}\n  {{- .b -}}\n  {{/* c */ -}}  x",
             "{{ define \"a\" }}  {{- .x }}{{ end }}  {{- define \"b\" }}{{ end }}{{- .y }}",
         ];
