@@ -133,6 +133,10 @@ pub(crate) struct Shared {
     evbufs: Vec<Vec<Ev>>,
     /// Variable stacks of finished executions, reused likewise.
     varbufs: Vec<Vec<(TextRange, Ev)>>,
+    /// The templates `tpl` parsed from each text in this render: parsing depends only on the
+    /// text, the root name and the functions, which a render does not change (charts call
+    /// `tpl` on the same few values for every object).
+    tpl_trees: HashMap<Box<str>, Arc<[Tree]>, FxBuild>,
 }
 
 const LITERAL_SLOTS: usize = 512;
@@ -1551,21 +1555,30 @@ impl Context for State<'_> {
 
     fn tpl(&mut self, text: &str, data: &Value) -> Result<String, FuncError> {
         let root = self.ns.root_name().to_string();
-        let funcs = self.ns.funcs();
-        let trees = crate::parse::parse(&root, Arc::from(text), &crate::parse::resolver(funcs))
-            .map_err(|e| {
-                FuncError::new(format!(
-                    "cannot parse template {}: {}",
-                    crate::fmt::quote(text),
-                    e
-                ))
-            })?;
+        let trees = match self.shared.tpl_trees.get(text) {
+            Some(trees) => trees.clone(),
+            None => {
+                let funcs = self.ns.funcs();
+                let trees: Arc<[Tree]> =
+                    crate::parse::parse(&root, Arc::from(text), &crate::parse::resolver(funcs))
+                        .map_err(|e| {
+                            FuncError::new(format!(
+                                "cannot parse template {}: {}",
+                                crate::fmt::quote(text),
+                                e
+                            ))
+                        })?
+                        .into();
+                self.shared.tpl_trees.insert(Box::from(text), trees.clone());
+                trees
+            }
+        };
         let mut overlay = Overlay {
             local: HashMap::default(),
             parent: self.ns,
         };
-        for t in trees {
-            crate::template::associate(&mut overlay.local, t, Some(self.ns));
+        for t in trees.iter() {
+            crate::template::associate(&mut overlay.local, t.clone(), Some(self.ns));
         }
         let Some(tree) = overlay.local.get(root.as_str()) else {
             return Ok(String::new());
@@ -1609,9 +1622,30 @@ mod tests {
                 ctx.include_value(a[0].as_str().unwrap_or(""), &a[1])
             }),
         );
+        funcs.insert(
+            "tpl".into(),
+            Function::with_context(Signature::fixed(&[Type::String, Type::Any]), |ctx, a| {
+                ctx.tpl(a[0].as_str().unwrap_or(""), &a[1]).map(Value::from)
+            }),
+        );
         let mut s = Set::new("gotpl", funcs);
         s.parse("t", text).unwrap();
         s
+    }
+
+    /// `tpl` of one text again in a render (its parse reused) runs with the new data, defines
+    /// its templates again over the set, and fails again on a bad text.
+    #[test]
+    fn tpl_of_the_same_text_twice() {
+        let s = set(concat!(
+            r#"{{ define "x" }}set{{ end }}"#,
+            r#"{{ $t := "{{ define \"x\" }}local{{ . }}{{ end }}{{ template \"x\" . }}" }}"#,
+            r#"{{ tpl $t 1 }},{{ tpl $t 2 }},{{ template "x" }},{{ tpl "{{ . }}" 3 }}{{ tpl "{{ . }}" 4 }}"#,
+        ));
+        assert_eq!(s.execute("t", &Value::Nil).unwrap(), "local1,local2,set,34");
+        let s = set(r#"{{ tpl "{{ x" 1 }}{{ tpl "{{ x" 1 }}"#);
+        let e = s.execute("t", &Value::Nil).unwrap_err().to_string();
+        assert!(e.contains("cannot parse template"), "{e}");
     }
 
     /// Maps of every size (one B-tree node or several) find every key and miss absent ones.
