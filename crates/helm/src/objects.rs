@@ -589,12 +589,12 @@ impl Object for Files {
                 .and_then(|n| self.get_bytes(n))
                 .map(|d| Value::Bytes(Rc::from(d))),
             "Glob" => one_string(name, args).map(|p| {
-                let re = glob_regex(p);
+                let glob = Glob::new(p);
                 let mut idx: Vec<usize> = match &self.sel {
                     Some(sel) => sel.to_vec(),
                     None => (0..self.all.len()).collect(),
                 };
-                idx.retain(|&i| re.is_match(&self.all[i].name));
+                idx.retain(|&i| glob.matches(&self.all[i].name));
                 if self.sel.is_none() {
                     sorted_unique(&self.all, &mut idx);
                 }
@@ -713,6 +713,43 @@ pub fn base64(data: &[u8]) -> String {
     out
 }
 
+/// A `.Files.Glob` pattern: the two shapes charts nearly always use (a plain path, or one `*`
+/// within a segment) are matched directly; every other pattern through [`glob_regex`]
+/// (compiling a regex per call was most of the cost of a chart's `Glob`s).
+enum Glob<'p> {
+    /// No special character: the name is the pattern.
+    Literal(&'p str),
+    /// `prefix*suffix`: the part `*` covers holds no `/`.
+    Star(&'p str, &'p str),
+    Regex(regex::Regex),
+}
+
+impl<'p> Glob<'p> {
+    fn new(p: &'p str) -> Glob<'p> {
+        let special = |c: char| matches!(c, '*' | '?' | '[' | '{' | '\\');
+        match p.find(special) {
+            None => Glob::Literal(p),
+            Some(i) if p.as_bytes()[i] == b'*' && !p[i + 1..].contains(special) => {
+                Glob::Star(&p[..i], &p[i + 1..])
+            }
+            Some(_) => Glob::Regex(glob_regex(p)),
+        }
+    }
+
+    fn matches(&self, name: &str) -> bool {
+        match self {
+            Glob::Literal(p) => name == *p,
+            Glob::Star(prefix, suffix) => {
+                name.len() >= prefix.len() + suffix.len()
+                    && name.starts_with(prefix)
+                    && name.ends_with(suffix)
+                    && !name[prefix.len()..name.len() - suffix.len()].contains('/')
+            }
+            Glob::Regex(re) => re.is_match(name),
+        }
+    }
+}
+
 static ANY: std::sync::LazyLock<regex::Regex> =
     std::sync::LazyLock::new(|| regex::Regex::new(".*").expect("static regex"));
 
@@ -823,6 +860,45 @@ mod tests {
         assert!(matches!(&m["Version"], Value::String(s) if &**s == "1.0.0"));
         assert!(matches!(&m["Home"], Value::String(s) if s.is_empty()));
         assert!(matches!(m["IsRoot"], Value::Bool(true)));
+    }
+
+    /// The direct matches of plain and one-`*` patterns agree with the regex translation.
+    #[test]
+    fn glob_shapes_agree_with_regex() {
+        let names = [
+            "files/a.conf",
+            "files/a.conf.bak",
+            "files/x/a.conf",
+            "files/.conf",
+            "files/",
+            "files",
+            "a.conf",
+            "files/é.conf",
+            "xfiles/a.conf",
+            "files/a*conf",
+        ];
+        for p in [
+            "files/a.conf",
+            "files/*.conf",
+            "files/*",
+            "*",
+            "*.conf",
+            "files/a*",
+            "",
+            "files/",
+            "a,b}",
+            "files/é*",
+        ] {
+            let g = Glob::new(p);
+            assert!(!matches!(g, Glob::Regex(_)), "{p} should match directly");
+            let re = glob_regex(p);
+            for n in names {
+                assert_eq!(g.matches(n), re.is_match(n), "pattern {p:?} name {n:?}");
+            }
+        }
+        assert!(matches!(Glob::new("files/**"), Glob::Regex(_)));
+        assert!(matches!(Glob::new("files/*/*.conf"), Glob::Regex(_)));
+        assert!(matches!(Glob::new("files/?.conf"), Glob::Regex(_)));
     }
 
     #[test]
