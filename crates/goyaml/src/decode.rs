@@ -603,7 +603,10 @@ fn resolve_plain<'a>(tag: &str, input: &'a str) -> (&'static str, Scalar<'a>) {
         Some(&c) => resolve_table(c),
     };
     if hint != 0 && tag != STR_TAG && tag != BINARY_TAG {
-        if let Some((t, v)) = resolve_map(input) {
+        // No word of the map starts with a digit.
+        if hint != b'D'
+            && let Some((t, v)) = resolve_map(input)
+        {
             return (t, v);
         }
         match hint {
@@ -840,34 +843,55 @@ impl<'d, 'a> Decoder<'d, 'a> {
                 }
                 Ok(B::seq(items))
             }
-            NodeKind::Map(k) => {
+            NodeKind::Map(_) => {
                 let mut m = B::Map::default();
-                for pair in doc.children(*k).chunks_exact(2) {
-                    let key = match &doc.nodes[pair[0]].kind {
-                        NodeKind::Scalar {
-                            value,
-                            implicit: false,
-                            ..
-                        } => Cow::Borrowed(&**value),
-                        NodeKind::Scalar { value, .. } => {
-                            if value == "<<" {
-                                return Err(NotPlain);
-                            }
-                            let (_, sc) = resolve_plain("", value);
-                            match key_text(sc) {
-                                Key::Str(s) => s,
-                                Key::Bad(_) => return Err(NotPlain),
-                            }
-                        }
-                        _ => return Err(NotPlain),
-                    };
-                    let v = self.plain(pair[1])?;
-                    B::insert(&mut m, key.into_owned(), v);
-                }
+                self.plain_map_into::<B>(id, &mut m, None)?;
                 Ok(B::map(m))
             }
             NodeKind::Alias { .. } => Err(NotPlain),
         }
+    }
+
+    /// The entries of mapping `id` into `m` for [`Decoder::plain`]; with `keep`, as
+    /// [`Decoder::mapping_into`] does with it (the values of other keys decoded into
+    /// [`Skip`], for what they report).
+    fn plain_map_into<B: Build>(
+        &mut self,
+        id: usize,
+        m: &mut B::Map,
+        keep: Option<KeyFilter>,
+    ) -> Result<(), NotPlain> {
+        let doc: &'d Doc<'a> = self.doc;
+        let NodeKind::Map(k) = &doc.nodes[id].kind else {
+            return Err(NotPlain);
+        };
+        for pair in doc.children(*k).chunks_exact(2) {
+            let key = match &doc.nodes[pair[0]].kind {
+                NodeKind::Scalar {
+                    value,
+                    implicit: false,
+                    ..
+                } => Cow::Borrowed(&**value),
+                NodeKind::Scalar { value, .. } => {
+                    if value == "<<" {
+                        return Err(NotPlain);
+                    }
+                    let (_, sc) = resolve_plain("", value);
+                    match key_text(sc) {
+                        Key::Str(s) => s,
+                        Key::Bad(_) => return Err(NotPlain),
+                    }
+                }
+                _ => return Err(NotPlain),
+            };
+            if keep.is_none_or(|f| f(&key)) {
+                let v = self.plain(pair[1])?;
+                B::insert(m, key.into_owned(), v);
+            } else {
+                let _: Skip = self.plain(pair[1])?;
+            }
+        }
+        Ok(())
     }
 
     /// Like [`Decoder::root`], building only the entries of a root mapping whose keys pass
@@ -879,6 +903,14 @@ impl<'d, 'a> Decoder<'d, 'a> {
         };
         if !matches!(self.doc.nodes[r].kind, NodeKind::Map(_)) {
             return self.value(r).map(Some);
+        }
+        if self.doc.plain && B::KEEPS {
+            let mut m = B::Map::default();
+            match self.plain_map_into::<B>(r, &mut m, Some(keep)) {
+                Ok(()) => return Ok(Some(B::map(m))),
+                // Start over on the general path (nothing it reports was recorded).
+                Err(NotPlain) => self.nonfinite = None,
+            }
         }
         // What `value` does for a mapping, with the filter.
         self.count()?;
@@ -1217,7 +1249,11 @@ mod tests {
 
     /// Decodes `doc` with the plain path allowed or not: the value (as JSON text, NaN and
     /// infinities spelled out), the conversion error and the first NaN or infinity.
-    fn decode(doc: &Doc, plain: bool) -> (Result<String, Error>, Option<String>, Option<String>) {
+    fn decode(
+        doc: &Doc,
+        plain: bool,
+        keep: Option<KeyFilter>,
+    ) -> (Result<String, Error>, Option<String>, Option<String>) {
         let doc = Doc {
             nodes: doc
                 .nodes
@@ -1247,9 +1283,11 @@ mod tests {
             plain,
         };
         let mut d = Decoder::new(&doc);
-        let v = d
-            .root::<gotmpl::Value>()
-            .map(|v| format!("{:?}", v.map(|v| crate::to_yaml_pretty(&v))));
+        let v = match keep {
+            None => d.root::<gotmpl::Value>(),
+            Some(keep) => d.root_filtered::<gotmpl::Value>(keep),
+        }
+        .map(|v| format!("{:?}", v.map(|v| crate::to_yaml_pretty(&v))));
         let conv = d.take_conv_error();
         (v, conv, d.nonfinite.map(|f| format!("{f:?}")))
     }
@@ -1331,14 +1369,29 @@ mod tests {
                 continue;
             };
             assert!(doc.plain);
-            let general = decode(&doc, false);
+            let general = decode(&doc, false, None);
             let mut d = Decoder::new(&doc);
             if let Some(r) = doc.root
                 && d.plain::<gotmpl::Value>(r).is_ok()
             {
                 plain += 1;
             }
-            assert_eq!(decode(&doc, true), general, "{s:?}");
+            assert_eq!(decode(&doc, true, None), general, "{s:?}");
+            // Root entries filtered, in a whole tree and in one whose skipped values the
+            // fast path left out.
+            let keep: KeyFilter = |k| k.len() % 2 == 1;
+            assert_eq!(
+                decode(&doc, true, Some(keep)),
+                decode(&doc, false, Some(keep)),
+                "{s:?}"
+            );
+            if let Some(doc) = crate::fast::parse_filtered(&s, keep) {
+                assert_eq!(
+                    decode(&doc, true, Some(keep)),
+                    decode(&doc, false, Some(keep)),
+                    "{s:?}"
+                );
+            }
         }
         assert!(plain > 2_000, "only {plain} documents took the plain path");
     }
