@@ -1796,12 +1796,7 @@ impl<'a> Parser<'a, '_> {
                         cmds_direct = false;
                     }
                 }
-                let (arg, after) = self.fast_operand(b, p, depth)?;
-                if args_direct {
-                    self.arena.args.push(arg);
-                } else {
-                    self.arg_stack.push(arg);
-                }
+                let after = self.fast_operand(b, p, depth, args_direct)?;
                 p = skip_spaces(b, after);
                 gap = p - after;
                 let at_end = if depth == 0 {
@@ -1948,9 +1943,10 @@ impl<'a> Parser<'a, '_> {
     }
 
     /// An operand at `p` (a field, variable, function, string, small decimal, boolean or
-    /// parenthesized pipeline, with the fields after it); returns it and where it ends.
+    /// parenthesized pipeline, with the fields after it), added to the command being read
+    /// ([`Parser::fast_push`]); returns where it ends.
     #[inline]
-    fn fast_operand(&mut self, b: &'a [u8], p: usize, depth: u32) -> Option<(Arg, usize)> {
+    fn fast_operand(&mut self, b: &'a [u8], p: usize, depth: u32, direct: bool) -> Option<usize> {
         let c = *b.get(p)?;
         let (arg, after) = match c {
             b'.' => {
@@ -1962,7 +1958,8 @@ impl<'a> Parser<'a, '_> {
                     self.arena.strs.push(id);
                     let (pos, e) = self.fast_fields(b, p, e)?;
                     let idents = self.fields_from(start);
-                    return Some((Arg::Field { pos, idents }, e));
+                    self.fast_push(Arg::Field { pos, idents }, direct);
+                    return Some(e);
                 }
                 if n.is_ascii_digit() || n >= 0x80 {
                     return None;
@@ -1980,7 +1977,8 @@ impl<'a> Parser<'a, '_> {
                 self.arena.strs.push(id);
                 let (pos, e) = self.fast_fields(b, p, e)?;
                 let idents = self.fields_from(start);
-                return Some((Arg::Variable { pos, idents }, e));
+                self.fast_push(Arg::Variable { pos, idents }, direct);
+                return Some(e);
             }
             b'"' => {
                 // (As the lexer reads it: to the first unescaped quote, without newlines.)
@@ -2036,7 +2034,8 @@ impl<'a> Parser<'a, '_> {
                     let (pos, e) = self.fast_fields(b, after, after)?;
                     let fields = self.fields_from(start);
                     let node = self.arena.add(arg);
-                    return Some((Arg::Chain { pos, node, fields }, e));
+                    self.fast_push(Arg::Chain { pos, node, fields }, direct);
+                    return Some(e);
                 }
                 (arg, after)
             }
@@ -2098,7 +2097,18 @@ impl<'a> Parser<'a, '_> {
         if b.get(after) == Some(&b'.') {
             return None;
         }
-        Some((arg, after))
+        self.fast_push(arg, direct);
+        Some(after)
+    }
+
+    /// Adds an operand of the command being read: to the arena (`direct`) or the stack.
+    #[inline(always)]
+    fn fast_push(&mut self, arg: Arg, direct: bool) {
+        if direct {
+            self.arena.args.push(arg);
+        } else {
+            self.arg_stack.push(arg);
+        }
     }
 
     /// The fields that follow a field or variable (`.b.c` after `.a`) ending at `e`, whose
