@@ -1376,7 +1376,20 @@ impl<'a> State<'a> {
         }
     }
 
+    /// Go's `validateType`: `ev` as an argument of type `t`.
+    #[inline]
     fn validate_type(&self, ev: Ev, t: Type) -> R<Value> {
+        // The common case inline; nils, conversions and errors (whose formatting makes a
+        // large stack frame) in the cold function.
+        if !ev.v.is_nil() && assignable(&ev.v, t) {
+            return Ok(ev.v);
+        }
+        self.validate_type_slow(ev, t)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn validate_type_slow(&self, ev: Ev, t: Type) -> R<Value> {
         if ev.v.is_nil() && !ev.iface {
             if t == Type::Any {
                 return Ok(Value::Nil);
