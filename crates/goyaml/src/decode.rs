@@ -332,6 +332,10 @@ pub(crate) fn may_resolve_to_non_string(c: u8) -> bool {
 }
 
 fn resolve_map(s: &str) -> Option<(&'static str, Scalar<'static>)> {
+    // No word below is longer than 5 bytes: most scalars are, and need no comparisons.
+    if s.len() > 5 {
+        return None;
+    }
     Some(match s {
         "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
             (BOOL_TAG, Scalar::Bool(true))
@@ -597,6 +601,16 @@ pub(crate) fn resolve<'a>(tag: &'a str, input: &'a str) -> Result<(&'a str, Scal
     )))
 }
 
+/// What `resolve("", input)` gives, with the common case inline: a first byte that starts
+/// nothing but a string.
+#[inline]
+fn resolve_untagged(input: &str) -> Scalar<'_> {
+    match input.as_bytes().first() {
+        Some(&c) if resolve_table(c) == 0 => Scalar::Str(Cow::Borrowed(input)),
+        _ => resolve_plain("", input).1,
+    }
+}
+
 fn resolve_plain<'a>(tag: &str, input: &'a str) -> (&'static str, Scalar<'a>) {
     let hint = match input.as_bytes().first() {
         None => b'N',
@@ -826,7 +840,7 @@ impl<'d, 'a> Decoder<'d, 'a> {
                 if !*implicit {
                     return Ok(B::scalar(Scalar::Str(Cow::Borrowed(value))));
                 }
-                let (_, sc) = resolve_plain("", value);
+                let sc = resolve_untagged(value);
                 if let Scalar::Float(f) = sc
                     && !f.is_finite()
                     && self.nonfinite.is_none()
@@ -876,7 +890,7 @@ impl<'d, 'a> Decoder<'d, 'a> {
                     if value == "<<" {
                         return Err(NotPlain);
                     }
-                    let (_, sc) = resolve_plain("", value);
+                    let sc = resolve_untagged(value);
                     match key_text(sc) {
                         Key::Str(s) => s,
                         Key::Bad(_) => return Err(NotPlain),
@@ -1290,6 +1304,22 @@ mod tests {
         .map(|v| format!("{:?}", v.map(|v| crate::to_yaml_pretty(&v))));
         let conv = d.take_conv_error();
         (v, conv, d.nonfinite.map(|f| format!("{f:?}")))
+    }
+
+    #[test]
+    fn resolve_map_words_are_short() {
+        // `resolve_map` skips texts longer than 5 bytes: every word it knows is shorter.
+        for w in [
+            "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON", "n", "N",
+            "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF", "", "~", "null",
+            "Null", "NULL", ".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF", "+.inf", "+.Inf",
+            "+.INF", "-.inf", "-.Inf", "-.INF", "<<",
+        ] {
+            assert!(w.len() <= 5 && resolve_map(w).is_some(), "{w:?}");
+        }
+        for w in ["yes ", "truee", "FALSE_", "nulls", "+.infinity", "-.Infx"] {
+            assert!(resolve_map(w).is_none(), "{w:?}");
+        }
     }
 
     #[test]

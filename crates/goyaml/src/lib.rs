@@ -20,9 +20,10 @@
 //!
 //! Reading is built for speed on large values files and CRDs: documents of the usual shape
 //! take a one-pass path straight to the node tree (anything else, and every error, goes
-//! through the full libyaml port), scalars are borrowed from the input, and
-//! [`parse_head`] decodes the whole document for its errors but builds only the fields it
-//! returns.
+//! through the full libyaml port) and are decoded without the alias, tag and depth
+//! bookkeeping they cannot need (a merge key or a rejected key sends them to the general
+//! decoder), scalars are borrowed from the input, and [`parse_head`] decodes the whole
+//! document for its errors but builds only the fields it returns.
 //!
 //! One deliberate difference: collections nested deeper than 256 levels (aliases expanded)
 //! are rejected with `yaml: exceeded max depth of 256`, where Go's growable stacks would
