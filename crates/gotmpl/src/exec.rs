@@ -316,10 +316,21 @@ impl<'a> State<'a> {
         self.shared.varbufs.push(v);
     }
 
+    /// [`State::errorf`] of a formatted message (formatted here, out of the hot callers).
+    #[cold]
+    #[inline(never)]
+    fn fail(&self, msg: std::fmt::Arguments<'_>) -> Error {
+        self.errorf(msg.to_string())
+    }
+
+    #[cold]
+    #[inline(never)]
     fn errorf(&self, msg: String) -> Error {
         self.error_with(msg, None)
     }
 
+    #[cold]
+    #[inline(never)]
     fn error_with(&self, message: String, func: Option<FuncFailure>) -> Error {
         let (pos, text) = match self.node {
             At::None => {
@@ -454,7 +465,7 @@ impl<'a> State<'a> {
             self.dollar = v;
             return Ok(());
         }
-        Err(self.errorf(format!("undefined variable: {name}")))
+        Err(self.fail(format_args!("undefined variable: {name}")))
     }
 
     fn set_top_var(&mut self, n: usize, v: Ev) {
@@ -467,7 +478,10 @@ impl<'a> State<'a> {
     fn var_value(&self, name: TextRange) -> R<Ev> {
         match self.var_ref(name) {
             Some(v) => Ok(v.clone()),
-            None => Err(self.errorf(format!("undefined variable: {}", self.arena.text(name)))),
+            None => Err(self.fail(format_args!(
+                "undefined variable: {}",
+                self.arena.text(name)
+            ))),
         }
     }
 
@@ -567,7 +581,7 @@ impl<'a> State<'a> {
             }
             Value::Int(n) | Value::Int64(n) => {
                 if b.pipe.decl.len() > 1 {
-                    return Err(self.errorf(format!(
+                    return Err(self.fail(format_args!(
                         "can't use {} to iterate over more than one variable",
                         crate::fmt::format_value(&val.v)
                     )));
@@ -604,7 +618,7 @@ impl<'a> State<'a> {
             }
             Value::List(_) | Value::Bytes(_) | Value::Nil => {}
             other => {
-                return Err(self.errorf(format!(
+                return Err(self.fail(format_args!(
                     "range can't iterate over {}",
                     crate::fmt::format_value(other)
                 )));
@@ -621,11 +635,14 @@ impl<'a> State<'a> {
         let ns: &'a dyn Namespace = self.ns;
         let name = self.arena.lit(t.name);
         let Some(tree) = ns.lookup(name) else {
-            return Err(self.errorf(format!("template {} not defined", crate::fmt::quote(name))));
+            return Err(self.fail(format_args!(
+                "template {} not defined",
+                crate::fmt::quote(name)
+            )));
         };
         let tree: &'a Tree = tree;
         if self.depth == MAX_EXEC_DEPTH {
-            return Err(self.errorf(format!(
+            return Err(self.fail(format_args!(
                 "exceeded maximum template depth ({MAX_EXEC_DEPTH})"
             )));
         }
@@ -754,7 +771,7 @@ impl<'a> State<'a> {
 
     fn not_a_function(&self, args: &[Arg], final_: &Option<Ev>) -> R<()> {
         if args.len() > 1 || final_.is_some() {
-            return Err(self.errorf(format!(
+            return Err(self.fail(format_args!(
                 "can't give argument to non-function {}",
                 self.arena.show(&args[0])
             )));
@@ -791,7 +808,7 @@ impl<'a> State<'a> {
                     Arg::String { text, id, .. } => {
                         Ok(Ev::direct(self.shared.literal(*id, self.arena, *text)))
                     }
-                    _ => Err(self.errorf(format!(
+                    _ => Err(self.fail(format_args!(
                         "can't evaluate command {}",
                         crate::fmt::quote(&self.arena.show(first).to_string())
                     ))),
@@ -819,7 +836,7 @@ impl<'a> State<'a> {
             return Ok(Value::Int(n.int));
         }
         if n.is_uint {
-            return Err(self.errorf(format!("{} overflows int", n.text)));
+            return Err(self.fail(format_args!("{} overflows int", n.text)));
         }
         Ok(Value::Nil)
     }
@@ -837,7 +854,7 @@ impl<'a> State<'a> {
         };
         let node = &self.arena[*node];
         if let Arg::Nil(_) = node {
-            return Err(self.errorf(format!(
+            return Err(self.fail(format_args!(
                 "indirection through explicit nil in {}",
                 self.arena.show(chain)
             )));
@@ -872,7 +889,7 @@ impl<'a> State<'a> {
             if let Some(a) = args {
                 self.not_a_function(a, &final_)?;
             } else if final_.is_some() {
-                return Err(self.errorf(format!(
+                return Err(self.fail(format_args!(
                     "can't give argument to non-function {}",
                     self.arena.show(var)
                 )));
@@ -941,10 +958,10 @@ impl<'a> State<'a> {
             }
         };
         match &receiver.v {
-            Value::Nil => Err(self.errorf(format!("nil pointer evaluating {}.{name}", typ()))),
+            Value::Nil => Err(self.fail(format_args!("nil pointer evaluating {}.{name}", typ()))),
             Value::Map(m) => {
                 if has_args {
-                    return Err(self.errorf(format!("{name} is not a method but has arguments")));
+                    return Err(self.fail(format_args!("{name} is not a method but has arguments")));
                 }
                 let entries = m.entries.borrow();
                 match map_get(&entries, name) {
@@ -964,7 +981,7 @@ impl<'a> State<'a> {
             Value::Object(o) => {
                 if let Some(fv) = o.field(name) {
                     if has_args {
-                        return Err(self.errorf(format!(
+                        return Err(self.fail(format_args!(
                             "{name} has arguments but cannot be invoked as function"
                         )));
                     }
@@ -986,15 +1003,21 @@ impl<'a> State<'a> {
                         self.at(At::Arg(node));
                         Err(self.func_error(name, e))
                     }
-                    None => {
-                        Err(self.errorf(format!("can't evaluate field {name} in type {}", typ())))
-                    }
+                    None => Err(self.fail(format_args!(
+                        "can't evaluate field {name} in type {}",
+                        typ()
+                    ))),
                 }
             }
-            _ => Err(self.errorf(format!("can't evaluate field {name} in type {}", typ()))),
+            _ => Err(self.fail(format_args!(
+                "can't evaluate field {name} in type {}",
+                typ()
+            ))),
         }
     }
 
+    #[cold]
+    #[inline(never)]
     fn func_error(&self, name: &str, e: FuncError) -> Error {
         let message = match e.kind {
             FuncErrorKind::Raw => e.message.clone(),
@@ -1025,7 +1048,7 @@ impl<'a> State<'a> {
             func,
         } = ident
         else {
-            return Err(self.errorf(format!(
+            return Err(self.fail(format_args!(
                 "can't evaluate command {}",
                 crate::fmt::quote(&self.arena.show(ident).to_string())
             )));
@@ -1057,12 +1080,12 @@ impl<'a> State<'a> {
     ) -> R<()> {
         if variadic {
             if num_in < fixed {
-                return Err(self.errorf(format!(
+                return Err(self.fail(format_args!(
                     "wrong number of args for {name}: want at least {fixed} got {nargs}"
                 )));
             }
         } else if num_in != fixed {
-            return Err(self.errorf(format!(
+            return Err(self.fail(format_args!(
                 "wrong number of args for {name}: want {fixed} got {num_in}"
             )));
         }
@@ -1306,7 +1329,9 @@ impl<'a> State<'a> {
                 return match typ {
                     PT::Rv => Ok(Ev::direct(Value::Nil)),
                     PT::T(t) if can_be_nil(t) => Ok(Ev::direct(zero_of(t))),
-                    PT::T(t) => Err(self.errorf(format!("cannot assign nil to {}", type_name(t)))),
+                    PT::T(t) => {
+                        Err(self.fail(format_args!("cannot assign nil to {}", type_name(t))))
+                    }
                 };
             }
             Arg::Field { idents, .. } => {
@@ -1361,15 +1386,17 @@ impl<'a> State<'a> {
         }
     }
 
+    #[cold]
+    #[inline(never)]
     fn literal_mismatch(&self, t: Type, node: &Arg) -> Error {
         let node = self.arena.show(node);
         match t {
-            Type::Bool => self.errorf(format!("expected bool; found {node}")),
-            Type::Int | Type::Int64 => self.errorf(format!("expected integer; found {node}")),
-            Type::Float64 => self.errorf(format!("expected float; found {node}")),
-            Type::Uint32 => self.errorf(format!("expected unsigned integer; found {node}")),
-            Type::String => self.errorf(format!("expected string; found {node}")),
-            _ => self.errorf(format!(
+            Type::Bool => self.fail(format_args!("expected bool; found {node}")),
+            Type::Int | Type::Int64 => self.fail(format_args!("expected integer; found {node}")),
+            Type::Float64 => self.fail(format_args!("expected float; found {node}")),
+            Type::Uint32 => self.fail(format_args!("expected unsigned integer; found {node}")),
+            Type::String => self.fail(format_args!("expected string; found {node}")),
+            _ => self.fail(format_args!(
                 "can't handle {node} for arg of type {}",
                 type_name(t)
             )),
@@ -1397,7 +1424,7 @@ impl<'a> State<'a> {
             if can_be_nil(t) {
                 return Ok(zero_of(t));
             }
-            return Err(self.errorf(format!("invalid value; expected {}", type_name(t))));
+            return Err(self.fail(format_args!("invalid value; expected {}", type_name(t))));
         }
         if assignable(&ev.v, t) && !(ev.v.is_nil() && t != Type::Any) {
             return Ok(ev.v);
@@ -1407,7 +1434,7 @@ impl<'a> State<'a> {
         } else {
             ev.v.type_name()
         };
-        Err(self.errorf(format!(
+        Err(self.fail(format_args!(
             "wrong type for value; expected {}; got {}",
             type_name(t),
             got
