@@ -44,7 +44,7 @@ fn cpu_time_ns() -> u128 {
 }
 
 fn main() {
-    let mut funcs = FuncMap::new();
+    let mut funcs = FuncMap::default();
     funcs.insert(
         "include".into(),
         Function::with_context(Signature::fixed(&[Type::String, Type::Any]), |ctx, a| {

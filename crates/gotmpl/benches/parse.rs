@@ -126,7 +126,7 @@ fn main() {
     }
 
     // Function discovery and the files that parse.
-    let mut funcs = FuncMap::new();
+    let mut funcs = FuncMap::default();
     for i in 0..200 {
         funcs.insert(format!("filler{i}"), dummy());
     }

@@ -24,7 +24,7 @@ fn from_json(j: &serde_json::Value) -> Value {
 }
 
 fn funcs() -> FuncMap {
-    let mut f = FuncMap::new();
+    let mut f = FuncMap::default();
     f.insert(
         "include".into(),
         Function::with_context(Signature::fixed(&[Type::String, Type::Any]), |ctx, a| {

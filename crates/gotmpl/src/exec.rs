@@ -1655,7 +1655,7 @@ mod tests {
     use crate::{FuncMap, Map, Set, Value};
 
     fn set(text: &str) -> Set {
-        let mut funcs = FuncMap::new();
+        let mut funcs = FuncMap::default();
         funcs.insert(
             "include".into(),
             Function::with_context(Signature::fixed(&[Type::String, Type::Any]), |ctx, a| {

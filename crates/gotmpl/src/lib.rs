@@ -33,7 +33,7 @@
 //! ```
 //! use gotmpl::{FuncMap, Function, Set, Signature, Type, Value};
 //!
-//! let mut funcs = FuncMap::new();
+//! let mut funcs = FuncMap::default();
 //! funcs.insert(
 //!     "upper".into(),
 //!     Function::plain(Signature::fixed(&[Type::String]), |a| {

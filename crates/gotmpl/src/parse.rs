@@ -2641,7 +2641,7 @@ mod tests {
     use super::*;
 
     fn parse_str(text: &str) -> Result<Vec<Tree>, String> {
-        let funcs = crate::func::FuncMap::new();
+        let funcs = crate::func::FuncMap::default();
         parse("t", Arc::from(text), &resolver(&funcs)).map_err(|e| e.to_string())
     }
 

@@ -23,7 +23,7 @@ fn s(v: &Value) -> &str {
 }
 
 fn funcs() -> FuncMap {
-    let mut f = FuncMap::new();
+    let mut f = FuncMap::default();
     let sig = Signature::fixed;
     f.insert(
         "include".into(),

@@ -10,7 +10,7 @@ fn s(v: &Value) -> &str {
 }
 
 fn funcs() -> FuncMap {
-    let mut f = FuncMap::new();
+    let mut f = FuncMap::default();
     f.insert(
         "include".into(),
         Function::with_context(Signature::fixed(&[Type::String, Type::Any]), |ctx, a| {

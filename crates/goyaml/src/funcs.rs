@@ -34,7 +34,7 @@ fn map_with_error(msg: String) -> Value {
 pub fn functions() -> FuncMap {
     let any = || Signature::fixed(&[Type::Any]);
     let string = || Signature::fixed(&[Type::String]);
-    let mut m = FuncMap::new();
+    let mut m = FuncMap::default();
     let mut add = |name: &str, f: Function| {
         m.insert(name.to_string(), f);
     };

@@ -51,7 +51,7 @@ pub(crate) type R = Result<Value, FuncError>;
 
 /// All functions of this crate, by template name.
 pub fn functions() -> FuncMap {
-    let mut m = FuncMap::new();
+    let mut m = FuncMap::default();
     core::register(&mut m);
     date::register(&mut m);
     regex::register(&mut m);

@@ -6,7 +6,7 @@ use gotmpl::{FuncMap, Function, Map, Set, Signature, Type, Value};
 use libfuzzer_sys::fuzz_target;
 
 fn funcs() -> FuncMap {
-    let mut f = FuncMap::new();
+    let mut f = FuncMap::default();
     f.insert(
         "include".into(),
         Function::with_context(Signature::fixed(&[Type::String, Type::Any]), |ctx, a| {
