@@ -305,6 +305,13 @@ pub(crate) fn skip_spaces(b: &[u8], mut p: usize) -> usize {
 /// the input ends or another character follows (the lexer's general path decides those).
 #[inline(always)]
 pub(crate) fn word_end(b: &[u8], from: usize) -> Option<usize> {
+    let i = ascii_word_run(b, from);
+    ends_word_at(b, i).then_some(i)
+}
+
+/// The end of the run of ASCII letters, digits and `_` that starts at `from`.
+#[inline(always)]
+fn ascii_word_run(b: &[u8], from: usize) -> usize {
     let mut i = from;
     while let Some(&c) = b.get(i) {
         if !ASCII_WORD[c as usize] {
@@ -312,10 +319,16 @@ pub(crate) fn word_end(b: &[u8], from: usize) -> Option<usize> {
         }
         i += 1;
     }
+    i
+}
+
+/// Whether an ASCII terminator at `i` ends a word there (false at the end of the input).
+#[inline(always)]
+fn ends_word_at(b: &[u8], i: usize) -> bool {
     match b.get(i) {
-        Some(b' ' | b'\t' | b'\r' | b'\n' | b'.' | b',' | b'|' | b':' | b')' | b'(') => Some(i),
-        Some(b'}') if b.get(i + 1) == Some(&b'}') => Some(i),
-        _ => None,
+        Some(b' ' | b'\t' | b'\r' | b'\n' | b'.' | b',' | b'|' | b':' | b')' | b'(') => true,
+        Some(b'}') => b.get(i + 1) == Some(&b'}'),
+        _ => false,
     }
 }
 
@@ -930,23 +943,13 @@ impl<'a> Lexer<'a> {
     #[inline(always)]
     fn ascii_word_end(&mut self, from: usize) -> Option<usize> {
         let b = self.bytes();
-        let mut i = from;
-        while let Some(&c) = b.get(i) {
-            if !ASCII_WORD[c as usize] {
-                break;
-            }
-            i += 1;
+        let i = ascii_word_run(b, from);
+        if i == b.len() {
+            // Go's scan reads past the end (`atEOF`).
+            self.at_eof = true;
+            return Some(i);
         }
-        match b.get(i) {
-            None => {
-                // Go's scan reads past the end (`atEOF`).
-                self.at_eof = true;
-                Some(i)
-            }
-            Some(b' ' | b'\t' | b'\r' | b'\n' | b'.' | b',' | b'|' | b':' | b')' | b'(') => Some(i),
-            Some(b'}') if b.get(i + 1) == Some(&b'}') => Some(i),
-            Some(_) => None,
-        }
+        ends_word_at(b, i).then_some(i)
     }
 
     #[inline(never)]

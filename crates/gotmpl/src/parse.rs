@@ -271,6 +271,16 @@ impl Arena {
         Show { arena: self, item }
     }
 
+    /// The list of the arena's items of that kind from `start` to the last one.
+    #[inline]
+    fn tail_from<T: Stored>(&self, start: u32) -> List<T> {
+        List {
+            start,
+            len: T::store(self).len() as u32 - start,
+            _t: PhantomData,
+        }
+    }
+
     /// Moves `v[base..]` to the end of the arena's items of that kind. (Counts fit in
     /// `u32`: [`parse`] refuses texts of 4 GiB and more, and every item takes a byte.)
     fn take_from<T: Stored + Copy>(&mut self, v: &mut Vec<T>, base: usize) -> List<T> {
@@ -283,23 +293,14 @@ impl Arena {
             items => store.extend_from_slice(items),
         }
         v.truncate(base);
-        List {
-            start,
-            len: store.len() as u32 - start,
-            _t: PhantomData,
-        }
+        self.tail_from(start)
     }
 
     /// Adds one item to the list that starts at `start` and ends the arena's items of
     /// that kind; returns the list.
     fn push_to<T: Stored>(&mut self, start: u32, x: T) -> List<T> {
-        let store = T::store_mut(self);
-        store.push(x);
-        List {
-            start,
-            len: store.len() as u32 - start,
-            _t: PhantomData,
-        }
+        T::store_mut(self).push(x);
+        self.tail_from(start)
     }
 
     /// Adds one item.
@@ -1240,11 +1241,7 @@ impl<'a> Parser<'a, '_> {
             let id = self.src(t.pos() + 1, t.end());
             self.arena.strs.push(id);
         }
-        List {
-            start,
-            len: self.arena.strs.len() as u32 - start,
-            _t: PhantomData,
-        }
+        self.arena.tail_from(start)
     }
 
     fn peek_field(&mut self) -> bool {
@@ -1818,11 +1815,7 @@ impl<'a> Parser<'a, '_> {
                 }
             }
             let args = if args_direct {
-                List {
-                    start: arg_start as u32,
-                    len: (self.arena.args.len() - arg_start) as u32,
-                    _t: PhantomData,
-                }
+                self.arena.tail_from(arg_start as u32)
             } else {
                 self.arena.take_from(&mut self.arg_stack, arg_base)
             };
@@ -1851,11 +1844,7 @@ impl<'a> Parser<'a, '_> {
             return None;
         }
         let cmds = if cmds_direct {
-            List {
-                start: cmd_start as u32,
-                len: (self.arena.cmds.len() - cmd_start) as u32,
-                _t: PhantomData,
-            }
+            self.arena.tail_from(cmd_start as u32)
         } else {
             self.arena.take_from(&mut self.cmd_stack, base)
         };
