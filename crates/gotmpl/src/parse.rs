@@ -281,6 +281,23 @@ impl Arena {
         }
     }
 
+    /// The list a fast-path reader built: already at the end of the arena's items from
+    /// `start` (`direct`), or on the work stack `v` from `base`, moved here.
+    #[inline]
+    fn finish<T: Stored + Copy>(
+        &mut self,
+        direct: bool,
+        start: usize,
+        v: &mut Vec<T>,
+        base: usize,
+    ) -> List<T> {
+        if direct {
+            self.tail_from(start as u32)
+        } else {
+            self.take_from(v, base)
+        }
+    }
+
     /// Moves `v[base..]` to the end of the arena's items of that kind. (Counts fit in
     /// `u32`: [`parse`] refuses texts of 4 GiB and more, and every item takes a byte.)
     fn take_from<T: Stored + Copy>(&mut self, v: &mut Vec<T>, base: usize) -> List<T> {
@@ -1814,11 +1831,9 @@ impl<'a> Parser<'a, '_> {
                     return None;
                 }
             }
-            let args = if args_direct {
-                self.arena.tail_from(arg_start as u32)
-            } else {
-                self.arena.take_from(&mut self.arg_stack, arg_base)
-            };
+            let args = self
+                .arena
+                .finish(args_direct, arg_start, &mut self.arg_stack, arg_base);
             // Go's "non executable command in pipeline stage N".
             if ncmds > 0
                 && matches!(
@@ -1843,11 +1858,9 @@ impl<'a> Parser<'a, '_> {
         if ncmds == 0 {
             return None;
         }
-        let cmds = if cmds_direct {
-            self.arena.tail_from(cmd_start as u32)
-        } else {
-            self.arena.take_from(&mut self.cmd_stack, base)
-        };
+        let cmds = self
+            .arena
+            .finish(cmds_direct, cmd_start, &mut self.cmd_stack, base);
         Some((
             Pipe {
                 pos,
